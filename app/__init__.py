@@ -1,0 +1,56 @@
+"""cortese: a courteous telephony IVR for Twilio.
+
+`create_app()` is the factory; `gunicorn 'app:create_app()'` serves it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.clock import Clock
+from app.config import INSTANCE_DIR, Settings, load_settings
+
+
+def create_app(
+    config: Settings | Mapping[str, Any] | None = None,
+    *,
+    clock: Clock | None = None,
+    gateway: Any | None = None,
+) -> Flask:
+    """Build the app. `config` is a Settings, a mapping of setting overrides (tests: `.env` is
+    not read then), or None for environment + `.env`. Raises ConfigError on bad settings."""
+    from app import db, logs, scheduler
+    from app.telephony import TwilioGateway
+
+    if isinstance(config, Settings):
+        settings = config
+    elif config is not None:
+        settings = load_settings(config, env_file=None)
+    else:
+        settings = load_settings()
+
+    logs.configure(settings)
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=1024 * 1024)
+    if settings.trust_proxy_headers:
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+    app.extensions["cortese.settings"] = settings
+    app.extensions["cortese.clock"] = clock or Clock()
+    app.extensions["cortese.gateway"] = gateway or TwilioGateway(settings)
+    db.init_app(app, settings.database_url)
+    db.import_models()
+    _register_blueprints(app)
+    scheduler.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.webhooks import bp as voice_bp
+
+    app.register_blueprint(voice_bp)

@@ -1,0 +1,137 @@
+"""Call records keyed by CallSid: created from any webhook, moved forward by status callbacks.
+
+Twilio may send a webhook twice and status callbacks out of order, so every write here is
+idempotent, and a status only moves forward (a late `ringing` never overwrites `completed`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.models import STATUS_RANK, TERMINAL_STATUSES, Call, CallEvent, CallStep
+
+_MAX_FIELD = 128
+
+
+def _clip(value: str | None, limit: int = _MAX_FIELD) -> str:
+    return (value or "")[:limit]
+
+
+def get_call(session: Session, call_sid: str) -> Call | None:
+    return session.scalar(select(Call).where(Call.call_sid == call_sid))
+
+
+def ensure_call(session: Session, params: Mapping[str, str], at: datetime) -> Call:
+    """Return the Call for params['CallSid'], creating it if this is the first we hear of it."""
+    call_sid = _clip(params.get("CallSid"), 64)
+    if not call_sid:
+        raise ValueError("webhook without CallSid")
+    call = get_call(session, call_sid)
+    if call is not None:
+        return call
+    call = Call(
+        call_sid=call_sid,
+        account_sid=_clip(params.get("AccountSid"), 64) or None,
+        direction=_clip(params.get("Direction") or "inbound", 20),
+        from_number=_clip(params.get("From")),
+        to_number=_clip(params.get("To")),
+        status="queued",  # the caller applies params' status via advance_status, in order
+        last_sequence=-1,
+        started_at=at,
+        updated_at=at,
+        slots={},
+        counters={},
+    )
+    try:
+        with session.begin_nested():
+            session.add(call)
+    except IntegrityError:
+        # Another worker created it between our SELECT and INSERT (a retried webhook).
+        existing = get_call(session, call_sid)
+        if existing is None:
+            raise
+        return existing
+    return call
+
+
+def _known_status(value: str | None) -> str | None:
+    return value if value in STATUS_RANK else None
+
+
+def advance_status(call: Call, status: str | None, at: datetime, sequence: int | None = None) -> bool:
+    """Move the call's status forward; return False when the update is stale or unknown."""
+    status = _known_status(status)
+    if status is None or call.status in TERMINAL_STATUSES:
+        return False
+    if sequence is not None and sequence <= call.last_sequence:
+        return False
+    if STATUS_RANK[status] < STATUS_RANK.get(call.status, 0):
+        return False
+    call.status = status
+    call.updated_at = at
+    if sequence is not None:
+        call.last_sequence = sequence
+    if status in TERMINAL_STATUSES:
+        call.ended_at = at
+    return True
+
+
+def record_status_callback(session: Session, params: Mapping[str, str], at: datetime) -> Call:
+    """Store one status callback (once, however often Twilio sends it) and apply it in order."""
+    call = ensure_call(session, params, at)
+    sequence = _int(params.get("SequenceNumber"))
+    status = _clip(params.get("CallStatus"), 20) or "unknown"
+    session.flush()
+    event = CallEvent(
+        call_id=call.id,
+        sequence_number=sequence if sequence is not None else -1,
+        status=status,
+        received_at=at,
+        twilio_timestamp=_clip(params.get("Timestamp"), 64) or None,
+        params={k: _clip(v, 512) for k, v in list(params.items())[:64]},
+    )
+    try:
+        with session.begin_nested():
+            session.add(event)
+    except IntegrityError:
+        return call  # a duplicate delivery: already applied
+    if advance_status(call, status, at, sequence):
+        duration = _int(params.get("CallDuration"))
+        if duration is not None:
+            call.duration_seconds = duration
+    answered_by = params.get("AnsweredBy")
+    if answered_by and not call.answered_by:
+        call.answered_by = _clip(answered_by, 32)
+    return call
+
+
+def add_step(
+    session: Session,
+    call: Call,
+    at: datetime,
+    kind: str,
+    *,
+    node: str | None = None,
+    input: str | None = None,
+    outcome: str | None = None,
+    said: str | None = None,
+) -> CallStep:
+    session.flush()
+    step = CallStep(
+        call_id=call.id, at=at, flow=call.flow, node=node or call.node, kind=kind,
+        input=input[:2000] if input else None, outcome=outcome, said=said,
+    )
+    session.add(step)
+    return step
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None

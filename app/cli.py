@@ -1,0 +1,189 @@
+"""`cortese ...` commands. Packages add their own groups in `app/<package>/cli.py`
+(a click object named `cli`); they are discovered here so this file stays small."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+import secrets
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from flask import Flask
+
+from app.config import ConfigError, load_settings
+
+ENV_FILE = Path(".env")
+
+
+def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command inside an app context (settings from env/.env), passing `app` first."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from app import create_app
+
+        app = create_app(load_settings().model_copy(update={"scheduler_enabled": False}))
+        with app.app_context():
+            return func(app, *args, **kwargs)
+
+    return wrapper
+
+
+@click.group(help="cortese: a courteous telephony IVR for Twilio.")
+def cli() -> None:
+    pass
+
+
+@cli.command("init")
+@click.option("--force", is_flag=True, help="Overwrite an existing .env.")
+def init_env(force: bool) -> None:
+    """Write a development .env with fresh secrets (kept if it already exists)."""
+    if ENV_FILE.exists() and not force:
+        click.echo(f"{ENV_FILE} exists; keeping it (use --force to replace it).")
+        return
+    ENV_FILE.write_text(development_env(), encoding="utf-8")
+    ENV_FILE.chmod(0o600)
+    click.echo(f"Wrote {ENV_FILE} for local development. Put your real Twilio values in it.")
+
+
+def development_env() -> str:
+    return "\n".join(
+        [
+            "# Written by `cortese init` for local development; see .env.example for every setting.",
+            "CORTESE_ENV=development",
+            f"SECRET_KEY={secrets.token_hex(32)}",
+            "# Replace with your Twilio account's values to take real calls.",
+            "TWILIO_ACCOUNT_SID=AC" + secrets.token_hex(16),
+            f"TWILIO_AUTH_TOKEN={secrets.token_hex(16)}",
+            "TWILIO_CALLER_ID=+15005550006",
+            "PUBLIC_BASE_URL=http://127.0.0.1:5000",
+            f"ADMIN_API_TOKEN={secrets.token_urlsafe(32)}",
+            "",
+        ]
+    )
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database migrations (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    from app import migrate
+
+    url = load_settings().database_url
+    migrate.upgrade(url, revision)
+    click.echo(f"Database at {_safe_url(url)} is at {revision}.")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION ('base' removes every table)."""
+    from app import migrate
+
+    migrate.downgrade(load_settings().database_url, revision)
+
+
+@db_group.command("current")
+def db_current() -> None:
+    from app import migrate
+
+    migrate.current(load_settings().database_url)
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Autogenerate a migration from the models (for developers)."""
+    from app import migrate
+
+    migrate.revision(load_settings().database_url, message)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve webhooks, API and scheduler with gunicorn."""
+    settings = load_settings()
+    _print_urls(settings.public_base_url, host, port)
+    _run_gunicorn(host, port, workers)
+
+
+@cli.command("up")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_context
+def up(ctx: click.Context, host: str, port: int) -> None:
+    """First run and every run: write .env if missing, migrate, then serve."""
+    ctx.invoke(init_env, force=False)
+    ctx.invoke(db_upgrade, revision="head")
+    ctx.invoke(serve, host=host, port=port, workers=2)
+
+
+def _print_urls(public: str, host: str, port: int) -> None:
+    click.echo(f"cortese listening on http://{host}:{port}  (health: http://{host}:{port}/health)")
+    click.echo("Paste these into your Twilio number's Voice configuration:")
+    click.echo(f"  A call comes in (Voice URL, HTTP POST): {public}/voice/inbound")
+    click.echo(f"  Primary handler fails (Fallback URL):  {public}/voice/fallback")
+    click.echo(f"  Call status changes (Status Callback): {public}/voice/status")
+    if public.startswith("http://127.") or public.startswith("http://localhost"):
+        click.echo("  PUBLIC_BASE_URL is local: run `ngrok start --config ngrok.yml cortese` and")
+        click.echo("  set PUBLIC_BASE_URL in .env to the https URL ngrok prints, then restart.")
+
+
+def _run_gunicorn(host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("timeout", 30)
+
+        def load(self) -> Flask:
+            from app import create_app
+
+            return create_app()
+
+    _Server().run()
+
+
+def _discover_commands() -> None:
+    import app as package
+
+    for info in pkgutil.walk_packages(package.__path__, prefix="app."):
+        if info.name.endswith(".cli") and info.name != __name__:
+            command = getattr(importlib.import_module(info.name), "cli", None)
+            if isinstance(command, click.Command):
+                cli.add_command(command)
+
+
+def main() -> None:
+    _discover_commands()
+    try:
+        cli.main(standalone_mode=True)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            click.echo(f"configuration error: {line}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

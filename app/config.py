@@ -1,0 +1,129 @@
+"""One Settings object, read from the environment and `.env`, validated at start-up.
+
+Names follow Twilio's own conventions (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN...).
+A missing or malformed setting stops start-up with one line per problem naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'cortese.db'}"
+
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class ConfigError(Exception):
+    """Raised when settings are missing or malformed; str() is one line per setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", case_sensitive=False, extra="ignore"
+    )
+
+    cortese_env: Literal["development", "test", "production"] = "development"
+    secret_key: str = Field(min_length=16)
+
+    twilio_account_sid: str
+    twilio_auth_token: str = Field(min_length=8)
+    twilio_api_key_sid: str | None = None
+    twilio_api_key_secret: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_caller_id: str
+    twilio_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    twilio_max_attempts: int = Field(default=4, ge=1, le=10)
+    twilio_retry_base_seconds: float = Field(default=0.5, ge=0)
+    twilio_retry_max_seconds: float = Field(default=8.0, ge=0)
+
+    public_base_url: str
+    trust_proxy_headers: bool = False
+    proxy_hops: int = Field(default=1, ge=1, le=5)
+    # Only honoured with CORTESE_ENV=development; every unsigned request is logged.
+    dev_skip_signature_check: bool = False
+
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_api_token: str = Field(min_length=16)
+
+    # Where a caller goes when something breaks mid-call; without it they hear a goodbye.
+    operator_number: str | None = None
+    scheduler_enabled: bool = True
+    company_name: str = "Cortese"
+    default_language: Literal["it", "nl", "en"] = "en"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "console"
+
+    @field_validator("twilio_account_sid")
+    @classmethod
+    def _account_sid(cls, value: str) -> str:
+        if not _ACCOUNT_SID.match(value):
+            raise ValueError("must be 'AC' followed by 32 hexadecimal characters")
+        return value
+
+    @field_validator("twilio_caller_id", "operator_number")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not _E164.match(value):
+            raise ValueError("must be an E.164 number such as +390212345678")
+        return value
+
+    @field_validator("operator_number", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("public_base_url", "twilio_api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value):
+            raise ValueError("must be an absolute http(s) URL such as https://example.ngrok.app")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"is not a database URL ({exc})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistency(self) -> "Settings":
+        if self.dev_skip_signature_check and self.cortese_env != "development":
+            raise ValueError(
+                "DEV_SKIP_SIGNATURE_CHECK may only be set with CORTESE_ENV=development"
+            )
+        if bool(self.twilio_api_key_sid) != bool(self.twilio_api_key_secret):
+            raise ValueError("TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET go together")
+        return self
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    name = "_".join(str(part) for part in error.get("loc", ())).upper() or "SETTINGS"
+    if error.get("type") == "missing":
+        return f"{name}: missing (set it in the environment or in .env; see .env.example)"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{name}: {message}"
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, env_file: str | None = ".env") -> Settings:
+    """Build Settings from env/.env plus explicit overrides; raise ConfigError listing every problem."""
+    values = {key.lower(): value for key, value in (overrides or {}).items()}
+    try:
+        return Settings(_env_file=env_file, **values)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(err) for err in exc.errors())) from None

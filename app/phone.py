@@ -1,0 +1,112 @@
+"""Phone numbers at the edge: parse untrusted input to E.164 with region, line type and zones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+from phonenumbers import timezone as pn_timezone
+
+_LINE_TYPES = {
+    PhoneNumberType.FIXED_LINE: "fixed",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed_or_mobile",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+}
+# Twilio's placeholders for withheld or unknown caller ID.
+_UNKNOWN_CALLERS = {"anonymous", "+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253", ""}
+
+
+class InvalidNumber(ValueError):
+    """The text is not a dialable phone number; `reason` says why in plain words."""
+
+    def __init__(self, raw: str, reason: str) -> None:
+        super().__init__(f"{raw!r}: {reason}")
+        self.raw = raw
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ParsedNumber:
+    e164: str
+    region: str | None
+    line_type: str
+    time_zones: tuple[str, ...]
+
+
+def parse(raw: str, default_region: str | None = None) -> ParsedNumber:
+    """Parse a number typed by a person or sent by Twilio; raise InvalidNumber when it is not one."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidNumber(raw, "empty")
+    if len(text) > 40:
+        raise InvalidNumber(raw[:40], "too long to be a phone number")
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except NumberParseException as exc:
+        raise InvalidNumber(raw, _parse_reason(exc)) from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidNumber(raw, "not a valid number for its country")
+    zones = tuple(
+        z for z in pn_timezone.time_zones_for_number(number) if z != pn_timezone.UNKNOWN_TIMEZONE
+    )
+    return ParsedNumber(
+        e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+        region=phonenumbers.region_code_for_number(number),
+        line_type=_LINE_TYPES.get(phonenumbers.number_type(number), "unknown"),
+        time_zones=zones,
+    )
+
+
+def _parse_reason(exc: NumberParseException) -> str:
+    return {
+        NumberParseException.INVALID_COUNTRY_CODE: "no country code (write it as +CC...)",
+        NumberParseException.NOT_A_NUMBER: "not a number",
+        NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+        NumberParseException.TOO_SHORT_NSN: "too short",
+        NumberParseException.TOO_LONG: "too long",
+    }.get(exc.error_type, "not a number")
+
+
+def parse_caller(raw: str | None) -> ParsedNumber | None:
+    """Caller ID from a webhook: None when withheld, unknown, a client id or a SIP URI."""
+    text = (raw or "").strip()
+    if text.lower() in _UNKNOWN_CALLERS or not text.startswith("+"):
+        return None
+    try:
+        return parse(text)
+    except InvalidNumber:
+        return None
+
+
+def mask(raw: str | None) -> str:
+    """Mask a number for logs, keeping country code and last two digits: +39 3** *** **67."""
+    text = (raw or "").strip()
+    if not text.startswith("+"):
+        return "anonymous" if not text or text.lower() == "anonymous" else "<non-e164>"
+    try:
+        number = phonenumbers.parse(text)
+        international = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+        prefix = f"+{number.country_code}"
+    except NumberParseException:
+        return "<invalid>"
+    national = international.removeprefix(prefix)
+    digits_seen = sum(c.isdigit() for c in national)
+    out: list[str] = []
+    index = 0
+    for char in national:
+        if char.isdigit():
+            keep = index == 0 or index >= digits_seen - 2
+            out.append(char if keep else "*")
+            index += 1
+        else:
+            out.append(" " if char in " -" else char)
+    return prefix + "".join(out)

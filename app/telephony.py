@@ -1,0 +1,367 @@
+"""The one gateway to Twilio: the only module importing twilio.rest or twilio.twiml.
+
+Everything else speaks our own types: `TwilioGateway` places and steers calls (with bounded
+retries and typed errors carrying Twilio's code), `Twiml` builds the documents webhooks return.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from flask import Response
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+
+from app.config import Settings
+from app.i18n import TWILIO_LANGUAGE, TWILIO_VOICE
+from app.phone import mask
+
+log = logging.getLogger(__name__)
+
+# Twilio error codes that say the number itself is wrong or unreachable: retrying never helps.
+NUMBER_ERROR_CODES = frozenset({21211, 21214, 21217, 21401, 21407, 21610, 13223, 13224})
+BLOCKED_CODES = frozenset({21216})
+PERMISSION_CODES = frozenset({21215, 21210, 21212})
+AUTH_CODES = frozenset({20003, 20005})
+RATE_LIMIT_CODES = frozenset({20429})
+
+
+class TelephonyError(Exception):
+    """A Twilio operation failed; `code` is Twilio's error code when it sent one."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class InvalidNumberError(TelephonyError):
+    """The destination is not a valid/reachable number (21211, 21214, 21217, 13223...)."""
+
+
+class BlockedNumberError(TelephonyError):
+    """Twilio refuses to call this number (21216): stop calling it."""
+
+
+class PermissionError_(TelephonyError):
+    """The account may not call there (geo permissions, unverified caller ID)."""
+
+
+class AuthenticationError(TelephonyError):
+    """Credentials rejected (20003): a configuration problem, not a call problem."""
+
+
+class RateLimitedError(TelephonyError):
+    retryable = True
+
+
+class TwilioUnavailableError(TelephonyError):
+    """5xx answers or connection failures that lasted through every retry."""
+
+    retryable = True
+
+
+class AmbiguousRequestError(TelephonyError):
+    """The request was sent but no answer came: the call may or may not exist.
+
+    Not retried for call creation, because Twilio has no idempotency key and a retry could
+    ring someone twice; the caller must reconcile (e.g. by status callback) instead.
+    """
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    sid: str
+    status: str
+    to: str
+    from_: str
+    direction: str
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+class RebasedHttpClient(TwilioHttpClient):
+    """Sends every Twilio REST request to TWILIO_API_BASE_URL (a local fake in tests)."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._base = urlsplit(base_url)
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        parts = urlsplit(url)
+        path = self._base.path.rstrip("/") + parts.path
+        rebased = urlunsplit((self._base.scheme, self._base.netloc, path, parts.query, ""))
+        return super().request(method, rebased, *args, **kwargs)
+
+
+def _is_transient(exc: BaseException, *, creating: bool) -> bool:
+    if isinstance(exc, TwilioRestException):
+        return exc.status == 429 or exc.code in RATE_LIMIT_CODES or exc.status >= 500
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        # A connect failure never reached Twilio; a read timeout on create might have.
+        return not (creating and isinstance(exc, requests.exceptions.ReadTimeout))
+    if isinstance(exc, requests.exceptions.Timeout):
+        return not creating
+    return False
+
+
+def _map_error(exc: BaseException) -> TelephonyError:
+    if isinstance(exc, TelephonyError):
+        return exc
+    if isinstance(exc, TwilioRestException):
+        code, status, msg = exc.code, exc.status, str(exc.msg)
+        if code in NUMBER_ERROR_CODES:
+            return InvalidNumberError(msg, code=code, status=status)
+        if code in BLOCKED_CODES:
+            return BlockedNumberError(msg, code=code, status=status)
+        if code in PERMISSION_CODES:
+            return PermissionError_(msg, code=code, status=status)
+        if code in AUTH_CODES or status == 401:
+            return AuthenticationError(msg, code=code, status=status)
+        if status == 429 or code in RATE_LIMIT_CODES:
+            return RateLimitedError(msg, code=code, status=status)
+        if status >= 500:
+            return TwilioUnavailableError(msg, code=code, status=status)
+        return TelephonyError(msg, code=code, status=status)
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return AmbiguousRequestError(f"no answer from Twilio: {exc}")
+    if isinstance(exc, requests.exceptions.RequestException):
+        return TwilioUnavailableError(f"cannot reach Twilio: {exc}")
+    if isinstance(exc, TwilioException):
+        return TelephonyError(str(exc))
+    raise exc
+
+
+class TwilioGateway:
+    """Places and steers calls through Twilio's REST API."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        client: Client | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sleep = sleep
+        self._client = client or self._make_client(settings)
+
+    @staticmethod
+    def _make_client(settings: Settings) -> Client:
+        http = RebasedHttpClient(settings.twilio_api_base_url, settings.twilio_timeout_seconds)
+        if settings.twilio_api_key_sid:
+            return Client(
+                settings.twilio_api_key_sid,
+                settings.twilio_api_key_secret,
+                settings.twilio_account_sid,
+                http_client=http,
+            )
+        return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http)
+
+    def _run(self, operation: Callable[[], Any], *, creating: bool, what: str) -> Any:
+        retrying = Retrying(
+            stop=stop_after_attempt(self._settings.twilio_max_attempts),
+            wait=wait_random_exponential(
+                multiplier=self._settings.twilio_retry_base_seconds,
+                max=self._settings.twilio_retry_max_seconds,
+            ),
+            retry=retry_if_exception(lambda e: _is_transient(e, creating=creating)),
+            sleep=self._sleep,
+            before_sleep=lambda state: log.warning(
+                "twilio %s failed (attempt %d), retrying: %s",
+                what, state.attempt_number, state.outcome.exception() if state.outcome else "",
+            ),
+            reraise=True,
+        )
+        try:
+            return retrying(operation)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes our typed error
+            raise _map_error(exc) from exc
+
+    def place_call(
+        self,
+        to: str,
+        url: str,
+        *,
+        status_callback: str,
+        from_: str | None = None,
+        machine_detection: str | None = None,
+        async_amd: bool = False,
+        amd_status_callback: str | None = None,
+        ring_timeout: int | None = None,
+        events: Sequence[str] = ("initiated", "ringing", "answered", "completed"),
+    ) -> CallInfo:
+        kwargs: dict[str, Any] = {
+            "to": to,
+            "from_": from_ or self._settings.twilio_caller_id,
+            "url": url,
+            "method": "POST",
+            "status_callback": status_callback,
+            "status_callback_method": "POST",
+            "status_callback_event": list(events),
+        }
+        if ring_timeout is not None:
+            kwargs["timeout"] = ring_timeout
+        if machine_detection:
+            kwargs["machine_detection"] = machine_detection
+            if async_amd:
+                kwargs["async_amd"] = "true"
+                kwargs["async_amd_status_callback"] = amd_status_callback or status_callback
+        log.info("placing call to %s", mask(to))
+        call = self._run(lambda: self._client.calls.create(**kwargs), creating=True, what="create")
+        return _info(call)
+
+    def update_call(
+        self, sid: str, *, url: str | None = None, twiml: str | None = None, status: str | None = None
+    ) -> CallInfo:
+        kwargs = {k: v for k, v in {"url": url, "twiml": twiml, "status": status}.items() if v}
+        if url:
+            kwargs["method"] = "POST"
+        call = self._run(lambda: self._client.calls(sid).update(**kwargs), creating=False, what="update")
+        return _info(call)
+
+    def hang_up(self, sid: str) -> CallInfo:
+        return self.update_call(sid, status="completed")
+
+    def fetch_call(self, sid: str) -> CallInfo:
+        return _info(self._run(lambda: self._client.calls(sid).fetch(), creating=False, what="fetch"))
+
+
+def _info(call: Any) -> CallInfo:
+    return CallInfo(
+        sid=call.sid,
+        status=str(call.status),
+        to=call.to,
+        from_=call._from,
+        direction=str(call.direction),
+        raw=dict(getattr(call, "_properties", {}) or {}),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# TwiML
+
+
+class Twiml:
+    """Builds a voice TwiML document; `say` and friends speak in the document's language."""
+
+    def __init__(self, language: str = "en") -> None:
+        self.language = language
+        self._doc = VoiceResponse()
+
+    def _say_into(self, target: VoiceResponse | Gather, text: str, language: str | None) -> None:
+        lang = language or self.language
+        target.say(text, voice=TWILIO_VOICE.get(lang), language=TWILIO_LANGUAGE.get(lang, "en-GB"))
+
+    def say(self, text: str, language: str | None = None) -> "Twiml":
+        self._say_into(self._doc, text, language)
+        return self
+
+    def pause(self, seconds: int = 1) -> "Twiml":
+        self._doc.pause(length=seconds)
+        return self
+
+    def play(self, url: str) -> "Twiml":
+        self._doc.play(url)
+        return self
+
+    def gather(
+        self,
+        action: str,
+        prompts: Iterable[str],
+        *,
+        input: str = "dtmf speech",
+        num_digits: int | None = None,
+        timeout: int = 5,
+        finish_on_key: str | None = None,
+        hints: Iterable[str] = (),
+        language: str | None = None,
+    ) -> "Twiml":
+        lang = language or self.language
+        attrs: dict[str, Any] = {
+            "action": action,
+            "method": "POST",
+            "input": input,
+            "timeout": timeout,
+            "action_on_empty_result": False,
+        }
+        if "speech" in input:
+            attrs["language"] = TWILIO_LANGUAGE.get(lang, "en-GB")
+            attrs["speech_timeout"] = "auto"
+            hint_text = ", ".join(h for h in hints if h)
+            if hint_text:
+                attrs["hints"] = hint_text[:1000]
+        if num_digits:
+            attrs["num_digits"] = num_digits
+        if finish_on_key is not None:
+            attrs["finish_on_key"] = finish_on_key
+        gather = self._doc.gather(**attrs)
+        for text in prompts:
+            self._say_into(gather, text, lang)
+        return self
+
+    def redirect(self, url: str) -> "Twiml":
+        self._doc.redirect(url, method="POST")
+        return self
+
+    def dial_number(
+        self, number: str, *, action: str | None = None, timeout: int = 30, caller_id: str | None = None
+    ) -> "Twiml":
+        dial = Dial(action=action, method="POST" if action else None, timeout=timeout, caller_id=caller_id)
+        dial.number(number)
+        self._doc.append(dial)
+        return self
+
+    def enqueue(self, queue: str, *, action: str, wait_url: str) -> "Twiml":
+        self._doc.enqueue(queue, action=action, method="POST", wait_url=wait_url, wait_url_method="POST")
+        return self
+
+    def leave(self) -> "Twiml":
+        self._doc.leave()
+        return self
+
+    def record(
+        self, *, action: str, max_length: int = 120, finish_on_key: str = "#", play_beep: bool = True
+    ) -> "Twiml":
+        self._doc.record(
+            action=action, method="POST", max_length=max_length,
+            finish_on_key=finish_on_key, play_beep=play_beep,
+        )
+        return self
+
+    def hangup(self) -> "Twiml":
+        self._doc.hangup()
+        return self
+
+    def reject(self, reason: str = "rejected") -> "Twiml":
+        self._doc.reject(reason=reason)
+        return self
+
+    def xml(self) -> str:
+        return str(self._doc)
+
+    def response(self, status: int = 200) -> Response:
+        return Response(self.xml(), status=status, mimetype="text/xml")
+
+
+def apology_twiml(
+    language: str, apology: str, next_step: str, goodbye: str, operator_number: str | None
+) -> Twiml:
+    """The safe answer when something broke mid-call: apologise, try an operator, say goodbye.
+
+    A <Dial> without action continues with the next verb when the operator does not answer,
+    so the caller still hears a goodbye rather than silence.
+    """
+    doc = Twiml(language).say(apology)
+    if operator_number:
+        doc.say(next_step).dial_number(operator_number, timeout=30)
+    return doc.say(goodbye).hangup()

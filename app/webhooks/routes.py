@@ -1,0 +1,62 @@
+"""Thin voice routes: parse, hand to a service, return TwiML."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, jsonify, request
+
+from app import calls
+from app.clock import now
+from app.db import db_session, ping
+from app.telephony import Twiml
+from app.webhooks.safety import GOODBYE, apology_response, caller_language, voice_webhook
+
+log = logging.getLogger(__name__)
+bp = Blueprint("voice", __name__)
+
+
+@bp.post("/voice/inbound")
+@voice_webhook
+def inbound() -> Response:
+    """The hotline number's Voice URL: every inbound call starts here."""
+    session = db_session()
+    call = calls.ensure_call(session, request.form, now())
+    calls.advance_status(call, request.form.get("CallStatus"), now())
+    language = caller_language(call.call_sid)
+    # Placeholder until the flow engine (issue 4) drives the call from flows/inbound.yaml.
+    doc = Twiml(language).say(GOODBYE[language]).hangup()
+    session.commit()
+    return doc.response()
+
+
+@bp.post("/voice/status")
+@voice_webhook
+def status() -> Response:
+    """Status callback for every call: idempotent, ordered by SequenceNumber."""
+    session = db_session()
+    calls.record_status_callback(session, request.form, now())
+    session.commit()
+    return Response(status=204)
+
+
+@bp.post("/voice/fallback")
+@voice_webhook
+def fallback() -> Response:
+    """Twilio's Fallback URL: the primary URL failed, so apologise and end politely."""
+    log.error(
+        "fallback requested: ErrorCode=%s ErrorUrl=%s",
+        request.form.get("ErrorCode"), request.form.get("ErrorUrl"),
+    )
+    return apology_response(request.form.get("CallSid", "")[:64])
+
+
+@bp.get("/health")
+def health() -> tuple[Response, int]:
+    try:
+        ping()
+    except Exception as exc:  # noqa: BLE001
+        log.error("health check: database unreachable: %s", exc)
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok"), 200
+

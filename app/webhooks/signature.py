@@ -1,0 +1,42 @@
+"""X-Twilio-Signature validation over the URL Twilio actually requested.
+
+Behind ngrok or a proxy the app sees http://localhost:5000/..., so the public URL is rebuilt
+from PUBLIC_BASE_URL, or from X-Forwarded-* headers (ProxyFix) when TRUST_PROXY_HEADERS is on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Request, current_app
+from twilio.request_validator import RequestValidator
+
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def public_url(request: Request, settings: Settings) -> str:
+    """The URL Twilio signed: scheme, host, port, path and query string as Twilio saw them."""
+    if settings.trust_proxy_headers:
+        return request.url  # ProxyFix has already applied X-Forwarded-Proto/Host/Port/Prefix
+    query = request.query_string.decode("latin-1")
+    return settings.public_base_url + request.path + (f"?{query}" if query else "")
+
+
+def is_valid(request: Request, settings: Settings) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    params = request.form if request.method == "POST" else {}
+    validator = RequestValidator(settings.twilio_auth_token)
+    return validator.validate(public_url(request, settings), params, signature)
+
+
+def check(request: Request) -> bool:
+    """True when the request may be served; logs a warning for every unchecked request."""
+    settings: Settings = current_app.extensions["cortese.settings"]
+    if settings.dev_skip_signature_check:
+        log.warning("signature check SKIPPED (DEV_SKIP_SIGNATURE_CHECK) for %s", request.path)
+        return True
+    return is_valid(request, settings)

@@ -1,0 +1,139 @@
+"""Shared fixtures: an app per test on a fresh database, a fake clock, signed requests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
+
+from app import create_app
+from app.clock import FakeClock
+from app.db import Base, get_engine
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_BASE_URL = "https://cortese.example.test"
+ACCOUNT_SID = "AC" + "ab" * 16
+PG_ADMIN_URL = os.environ.get("CORTESE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def base_settings(tmp_path: Any) -> dict[str, Any]:
+    return {
+        "CORTESE_ENV": "test",
+        "SECRET_KEY": "test-secret-key-0123456789",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_CALLER_ID": "+390212345678",
+        "TWILIO_API_BASE_URL": "https://api.twilio.com",
+        "TWILIO_RETRY_BASE_SECONDS": 0,
+        "TWILIO_RETRY_MAX_SECONDS": 0,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "ADMIN_API_TOKEN": "test-admin-token-0123456789",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+        "SCHEDULER_ENABLED": False,
+        "LOG_FORMAT": "console",
+    }
+
+
+@pytest.fixture
+def settings(tmp_path: Any) -> dict[str, Any]:
+    """Override entries in this dict (before `app` is built) to configure a test's app."""
+    return base_settings(tmp_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(settings: dict[str, Any], clock: FakeClock) -> Iterator[Flask]:
+    application = create_app(settings, clock=clock)
+    Base.metadata.create_all(get_engine(application))
+    yield application
+    get_engine(application).dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def sign(url: str, params: Mapping[str, str], token: str = AUTH_TOKEN) -> str:
+    return RequestValidator(token).compute_signature(url, dict(params))
+
+
+def voice_params(**overrides: str) -> dict[str, str]:
+    params = {
+        "CallSid": "CA" + uuid.uuid4().hex,
+        "AccountSid": ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+        "From": "+393471234567",
+        "To": "+390212345678",
+        "Caller": "+393471234567",
+        "Called": "+390212345678",
+        "Direction": "inbound",
+        "CallStatus": "ringing",
+    }
+    params.update(overrides)
+    return params
+
+
+class SignedClient:
+    """Posts form webhooks signed exactly as Twilio signs them (over the public URL)."""
+
+    def __init__(self, client: FlaskClient, base_url: str = PUBLIC_BASE_URL, token: str = AUTH_TOKEN):
+        self.client, self.base_url, self.token = client, base_url, token
+
+    def post(self, path: str, params: Mapping[str, str], **kwargs: Any) -> Any:
+        signature = sign(self.base_url + path, params, self.token)
+        headers = {"X-Twilio-Signature": signature, **kwargs.pop("headers", {})}
+        return self.client.post(
+            path,
+            data=urlencode(list(params.items())),
+            content_type="application/x-www-form-urlencoded",
+            headers=headers,
+            **kwargs,
+        )
+
+
+@pytest.fixture
+def twilio(client: FlaskClient) -> SignedClient:
+    return SignedClient(client)
+
+
+def _pg_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3):
+            return None
+    except Exception as exc:  # noqa: BLE001
+        return f"PostgreSQL not reachable at 127.0.0.1:5432 (user postgres, db test): {exc}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    reason = _pg_available()
+    if reason:
+        pytest.skip(reason)
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"cortese_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,162 @@
+"""The Twilio gateway: retries transient failures with backoff, never retries number errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+import responses
+from urllib.parse import parse_qs
+
+from app.config import load_settings
+from app.telephony import (
+    AmbiguousRequestError, AuthenticationError, BlockedNumberError, InvalidNumberError,
+    RateLimitedError, TwilioGateway, TwilioUnavailableError, Twiml,
+)
+from tests.conftest import ACCOUNT_SID, base_settings
+
+CALLS_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+
+
+def _call_json(sid="CA" + "1" * 32, status="queued"):
+    return {"sid": sid, "status": status, "direction": "outbound-api", "to": "+393471234567",
+            "from": "+390212345678", "account_sid": ACCOUNT_SID,
+            "date_created": "Wed, 25 Nov 2026 10:00:00 +0000"}
+
+
+def _error(code, status, message="error"):
+    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status}
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+@pytest.fixture
+def gateway(tmp_path, sleeps):
+    settings = load_settings({**base_settings(tmp_path), "TWILIO_RETRY_BASE_SECONDS": 0.5,
+                              "TWILIO_RETRY_MAX_SECONDS": 4, "TWILIO_MAX_ATTEMPTS": 4}, env_file=None)
+    return TwilioGateway(settings, sleep=sleeps.append)
+
+
+def _place(gateway):
+    return gateway.place_call("+393471234567", "https://cortese.example.test/voice/outbound",
+                              status_callback="https://cortese.example.test/voice/status",
+                              machine_detection="DetectMessageEnd")
+
+
+@responses.activate
+def test_place_call_sends_twilios_form_fields(gateway):
+    responses.post(CALLS_URL, json=_call_json(), status=201)
+    info = _place(gateway)
+    sent = parse_qs(responses.calls[0].request.body)
+    assert sent == {
+        "To": ["+393471234567"], "From": ["+390212345678"],
+        "Url": ["https://cortese.example.test/voice/outbound"], "Method": ["POST"],
+        "StatusCallback": ["https://cortese.example.test/voice/status"], "StatusCallbackMethod": ["POST"],
+        "StatusCallbackEvent": ["initiated", "ringing", "answered", "completed"],
+        "MachineDetection": ["DetectMessageEnd"]}
+    assert info.sid == "CA" + "1" * 32 and info.status == "queued"
+    assert info.direction == "outbound-api"
+
+
+@responses.activate
+def test_429_then_success_is_retried_with_bounded_backoff(gateway, sleeps):
+    responses.post(CALLS_URL, json=_error(20429, 429, "Too Many Requests"), status=429)
+    responses.post(CALLS_URL, json=_error(20429, 429, "Too Many Requests"), status=429)
+    responses.post(CALLS_URL, json=_call_json(), status=201)
+    assert _place(gateway).status == "queued"
+    assert len(responses.calls) == 3
+    assert len(sleeps) == 2 and all(0 <= s <= 4 for s in sleeps)
+
+
+@responses.activate
+@pytest.mark.parametrize("code", [21211, 21214, 21217, 13223, 13224])
+def test_invalid_number_is_not_retried(gateway, sleeps, code):
+    responses.post(CALLS_URL, json=_error(code, 400, "The 'To' number is not valid"), status=400)
+    with pytest.raises(InvalidNumberError) as info:
+        _place(gateway)
+    assert info.value.code == code and info.value.status == 400
+    assert len(responses.calls) == 1 and sleeps == []
+
+
+@responses.activate
+def test_blocked_number_is_typed_and_not_retried(gateway):
+    responses.post(CALLS_URL, json=_error(21216, 400, "blocked"), status=400)
+    with pytest.raises(BlockedNumberError) as info:
+        _place(gateway)
+    assert info.value.code == 21216 and len(responses.calls) == 1
+
+
+@responses.activate
+def test_authentication_error(gateway):
+    responses.post(CALLS_URL, json=_error(20003, 401, "Authenticate"), status=401)
+    with pytest.raises(AuthenticationError):
+        _place(gateway)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_connection_error_is_retried(gateway, sleeps):
+    responses.post(CALLS_URL, body=requests.exceptions.ConnectionError("refused"))
+    responses.post(CALLS_URL, json=_call_json(), status=201)
+    assert _place(gateway).sid.startswith("CA")
+    assert len(sleeps) == 1
+
+
+@responses.activate
+def test_5xx_storm_gives_up_after_max_attempts(gateway, sleeps):
+    for _ in range(4):
+        responses.post(CALLS_URL, json=_error(20500, 503, "Service Unavailable"), status=503)
+    with pytest.raises(TwilioUnavailableError) as info:
+        _place(gateway)
+    assert info.value.status == 503
+    assert len(responses.calls) == 4 and len(sleeps) == 3
+
+
+@responses.activate
+def test_rate_limit_storm_surfaces_typed_error(gateway):
+    for _ in range(4):
+        responses.post(CALLS_URL, json=_error(20429, 429), status=429)
+    with pytest.raises(RateLimitedError):
+        _place(gateway)
+
+
+@responses.activate
+def test_read_timeout_on_create_is_not_retried(gateway):
+    """The call may exist already: retrying could ring the person twice."""
+    responses.post(CALLS_URL, body=requests.exceptions.ReadTimeout("no answer"))
+    with pytest.raises(AmbiguousRequestError):
+        _place(gateway)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_read_timeout_on_update_is_retried(gateway):
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/CA{'2' * 32}.json"
+    responses.post(url, body=requests.exceptions.ReadTimeout("slow"))
+    responses.post(url, json=_call_json("CA" + "2" * 32, "completed"), status=200)
+    assert gateway.hang_up("CA" + "2" * 32).status == "completed"
+
+
+@responses.activate
+def test_api_base_url_redirects_every_rest_call(tmp_path):
+    settings = load_settings({**base_settings(tmp_path), "TWILIO_API_BASE_URL": "http://127.0.0.1:8099/fake"},
+                             env_file=None)
+    fake = f"http://127.0.0.1:8099/fake/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+    responses.post(fake, json=_call_json(), status=201)
+    responses.get(fake.replace("Calls.json", f"Calls/CA{'1' * 32}.json"), json=_call_json(), status=200)
+    gateway = TwilioGateway(settings, sleep=lambda s: None)
+    _place(gateway)
+    gateway.fetch_call("CA" + "1" * 32)
+    assert [c.request.url.split("?")[0] for c in responses.calls][0] == fake
+
+
+def test_gather_is_speech_and_dtmf_in_the_callers_language():
+    xml = Twiml("it").gather("/voice/next", ["Prema 1"], hints=["sì", "no"]).redirect("/voice/next").xml()
+    assert 'language="it-IT"' in xml and 'input="dtmf speech"' in xml
+    assert 'actionOnEmptyResult="false"' in xml and xml.index("<Gather") < xml.index("<Redirect")
+    assert json.dumps("sì")  # hints may carry accents
