@@ -73,7 +73,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
     from app import migrate
@@ -132,7 +132,7 @@ def serve(host: str, port: int, workers: int) -> None:
 def up(ctx: click.Context, host: str, port: int) -> None:
     """First run and every run: write .env if missing, migrate, then serve."""
     ctx.invoke(init_env, force=False)
-    ctx.invoke(db_upgrade, revision="head")
+    ctx.invoke(db_upgrade, revision="heads")
     ctx.invoke(serve, host=host, port=port, workers=2)
 
 
