@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from app import calls
+from app import calls, signals
 from app.clock import now
 from app.db import db_session, ping
 from app.telephony import Twiml
@@ -35,7 +35,9 @@ def inbound() -> Response:
 def status() -> Response:
     """Status callback for every call: idempotent, ordered by SequenceNumber."""
     session = db_session()
-    calls.record_status_callback(session, request.form, now())
+    call = calls.record_status_callback(session, request.form, now())
+    signals.call_status_changed.send(current_app._get_current_object(), session=session, call=call,
+                                     params=request.form)
     session.commit()
     return Response(status=204)
 

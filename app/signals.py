@@ -1,0 +1,18 @@
+"""Domain events, so packages react to each other without importing each other.
+
+Receivers run synchronously inside the sender's transaction (same `session`), so their writes
+commit or roll back together with the event that caused them.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# After a status callback was stored: kwargs session, call (app.models.Call), params, changed (bool).
+call_status_changed = _signals.signal("call-status-changed")
+
+# After an opt-out / do-not-call request was recorded: kwargs session, e164, contact_id, at, source.
+# Receivers cancel everything pending for that number (callbacks, queued campaign attempts).
+opt_out_recorded = _signals.signal("opt-out-recorded")
