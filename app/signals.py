@@ -10,7 +10,7 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-# After a status callback was stored: kwargs session, call (app.models.Call), params, changed (bool).
+# After a status callback was stored: kwargs session, call (app.models.Call), params.
 call_status_changed = _signals.signal("call-status-changed")
 
 # After an opt-out / do-not-call request was recorded: kwargs session, e164, contact_id, at, source.
