@@ -68,14 +68,16 @@ def advance_status(call: Call, status: str | None, at: datetime, sequence: int |
     status = _known_status(status)
     if status is None or call.status in TERMINAL_STATUSES:
         return False
-    if sequence is not None and sequence <= call.last_sequence:
+    # A terminal status is the last word on a call whatever its sequence number says.
+    terminal = status in TERMINAL_STATUSES
+    if not terminal and sequence is not None and sequence <= call.last_sequence:
         return False
     if STATUS_RANK[status] < STATUS_RANK.get(call.status, 0):
         return False
     call.status = status
     call.updated_at = at
     if sequence is not None:
-        call.last_sequence = sequence
+        call.last_sequence = max(sequence, call.last_sequence)
     if status in TERMINAL_STATUSES:
         call.ended_at = at
     return True

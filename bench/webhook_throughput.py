@@ -1,0 +1,287 @@
+"""Webhook throughput: cortese under gunicorn (2 workers) against a bare-Flask ceiling.
+
+Drives signed Twilio webhooks with wrk (installed from Debian's packages if missing) and prints
+requests/s, p50 and p99 for each, and cortese's ratio to the ceiling measured in the same run.
+
+    .venv/bin/python bench/webhook_throughput.py [--db sqlite postgres] [--duration 10]
+        [--connections 16] [--calls 4000]
+
+Workloads: `first step` = a new call hitting /voice/inbound (call created, flow started, TwiML);
+`menu step` = a signed answer to that call's first Gather (signature check, state load/save,
+TwiML render). Each request is a distinct call so nothing is served from a warm duplicate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import requests
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+TOKEN = "bench-auth-token-0123456789abcdef"
+ACCOUNT = "AC" + "be" * 16
+HOTLINE = "+390212345678"
+CALLERS = ["+393471234567", "+31612345678", "+447700900123"]
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    rss_mb: float
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        sys.exit("wrk is missing: install it with `apt-get install wrk`")
+    print("installing wrk from Debian's packages ...", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    return shutil.which("wrk") or sys.exit("wrk did not install")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(target: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", target],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                sys.exit(f"gunicorn {target} exited: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.1)
+    proc.kill()
+    sys.exit(f"gunicorn {target} did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def worker_rss_mb(master_pid: int) -> float:
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().split(") ")[-1].split()
+            if int(fields[1]) == master_pid:
+                status = (stat.parent / "status").read_text()
+                total = max(total, int(re.search(r"VmRSS:\s+(\d+)", status).group(1)))
+        except (OSError, AttributeError, ValueError):
+            continue
+    return total / 1024
+
+
+def signed(base: str, path: str, params: dict[str, str]) -> tuple[str, str, str]:
+    body = urlencode(params)
+    return path, body, RequestValidator(TOKEN).compute_signature(base + path, params)
+
+
+def call_params(i: int) -> dict[str, str]:
+    caller = CALLERS[i % len(CALLERS)]
+    return {"CallSid": "CA" + uuid.uuid4().hex, "AccountSid": ACCOUNT, "ApiVersion": "2010-04-01",
+            "From": caller, "Caller": caller, "To": HOTLINE, "Called": HOTLINE,
+            "Direction": "inbound", "CallStatus": "ringing"}
+
+
+def first_steps(base: str, n: int) -> list[tuple[str, str, str]]:
+    return [signed(base, "/voice/inbound", call_params(i)) for i in range(n)]
+
+
+def menu_steps(base: str, n: int) -> list[tuple[str, str, str]]:
+    """Start n calls for real, then sign each call's answer to its first Gather."""
+    steps = []
+    session = requests.Session()
+    for i in range(n):
+        params = call_params(i)
+        path, body, sig = signed(base, "/voice/inbound", params)
+        resp = session.post(base + path, data=body, timeout=10, headers={
+            "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
+        gather = ET.fromstring(resp.content).find(".//Gather")
+        if gather is None:
+            return []
+        action = urlsplit(gather.get("action") or "/voice/inbound")
+        target = action.path + (f"?{action.query}" if action.query else "")
+        answer = {**params, "CallStatus": "in-progress", "Digits": "1"}
+        steps.append(signed(base, target, answer))
+    return steps
+
+
+def lua_script(reqs: list[tuple[str, str, str]], path: Path) -> None:
+    def q(s: str) -> str:
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    rows = ",\n".join(f"{{{q(p)},{q(b)},{q(s)}}}" for p, b, s in reqs)
+    path.write_text(f"""
+local reqs = {{
+{rows}
+}}
+local counter = 0
+local stride = 1
+function setup(thread)
+  thread:set("offset", counter)
+  counter = counter + 1
+end
+function init(args)
+  i = tonumber(offset) + 1
+  stride = 2
+end
+function request()
+  local r = reqs[i]
+  i = i + stride
+  if i > #reqs then i = (i % stride) + 1 end
+  return wrk.format("POST", r[1], {{["Content-Type"]="application/x-www-form-urlencoded",
+                                    ["X-Twilio-Signature"]=r[3]}}, r[2])
+end
+""")
+
+
+def run_wrk(wrk: str, url: str, script: Path, duration: int, connections: int) -> tuple[float, float, float, int]:
+    out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(label: str) -> float:
+        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", out))
+    return rps, pct("50"), pct("99"), errors
+
+
+def measure(name: str, wrk: str, target: str, env: dict[str, str], make_reqs, args, tmp: Path) -> Result | None:
+    port = free_port()
+    proc = start_gunicorn(target, port, env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        reqs = make_reqs(base)
+        if not reqs:
+            print(f"{name}: skipped (the app's first answer has no Gather to answer)")
+            return None
+        script = tmp / f"{name.replace(' ', '_')}.lua"
+        lua_script(reqs, script)
+        rps, p50, p99, errors = run_wrk(wrk, base, script, args.duration, args.connections)
+        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid))
+    finally:
+        stop(proc)
+
+
+def cortese_env(db_url: str, port_hint: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "DATABASE_", "PUBLIC_"))}
+    env.update(CORTESE_ENV="production", SECRET_KEY="bench-secret-key-0123456789",
+               TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=TOKEN, TWILIO_CALLER_ID=HOTLINE,
+               PUBLIC_BASE_URL=port_hint, ADMIN_API_TOKEN="bench-admin-token-0123456789",
+               DATABASE_URL=db_url, SCHEDULER_ENABLED="false", LOG_LEVEL="WARNING",
+               SUPPRESSION_HASH_KEY="bench-suppression-key-0123456789")
+    return env
+
+
+def prepare_db(kind: str, tmp: Path) -> str:
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.db'}"
+    else:
+        import psycopg
+
+        name = f"cortese_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    subprocess.run([str(VENV_BIN / "python"), "-c", f"from app import migrate; migrate.upgrade({url!r})"],
+                   cwd=ROOT, check=True)
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--calls", type=int, default=4000, help="distinct calls prepared per workload")
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        bare_env = {**os.environ, "PYTHONPATH": str(ROOT / "bench")}
+        ceiling = measure("bare flask", wrk, "bare_app:app", bare_env,
+                          lambda base: first_steps(base, args.calls), args, tmp)
+        results.append(ceiling)
+        for kind in args.db:
+            url = prepare_db(kind, tmp)
+            # Signatures are checked against PUBLIC_BASE_URL; gunicorn's port is only known at
+            # start, so a fixed port is reserved here and reused.
+            port = free_port()
+            env = cortese_env(url, f"http://127.0.0.1:{port}")
+            for name, maker in (("first step", first_steps), ("menu step", menu_steps)):
+                res = measure_on_port(f"cortese {kind} {name}", wrk, env, port,
+                                      lambda base, m=maker: m(base, args.calls), args, tmp)
+                if res:
+                    results.append(res)
+    report(results, args)
+
+
+def measure_on_port(name, wrk, env, port, make_reqs, args, tmp) -> Result | None:
+    proc = start_gunicorn("app:create_app()", port, env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        reqs = make_reqs(base)
+        if not reqs:
+            print(f"{name}: skipped (the first answer has no Gather to answer)")
+            return None
+        script = tmp / f"{abs(hash(name))}.lua"
+        lua_script(reqs, script)
+        rps, p50, p99, errors = run_wrk(wrk, base, script, args.duration, args.connections)
+        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid))
+    finally:
+        stop(proc)
+
+
+def report(results: list[Result], args: argparse.Namespace) -> None:
+    ceiling = results[0].rps
+    print(f"\nwebhook throughput: gunicorn -w 2 (sync), wrk -t2 -c{args.connections} -d{args.duration}s, "
+          f"{os.cpu_count()} cores")
+    print(f"{'workload':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'worker RSS MB':>14} {'vs ceiling':>10}")
+    for r in results:
+        print(f"{r.name:34} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:8d} {r.rss_mb:14.1f} "
+              f"{r.rps / ceiling:10.2f}")
+    print("target: cortese >= 0.50 of the ceiling, p99 < 15 ms at 16 connections")
+
+
+if __name__ == "__main__":
+    main()
