@@ -70,7 +70,8 @@ def free_port() -> int:
 
 def start_gunicorn(target: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
+        # The configuration `cortese serve` uses, for the ceiling and for cortese alike.
+        [str(VENV_BIN / "gunicorn"), "-w", "2", "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", target],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -185,8 +186,8 @@ def run_wrk(wrk: str, url: str, script: Path, duration: int, connections: int) -
     return rps, pct("50"), pct("99"), errors
 
 
-def measure(name: str, wrk: str, target: str, env: dict[str, str], make_reqs, args, tmp: Path) -> Result | None:
-    port = free_port()
+def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, make_reqs,
+            args: argparse.Namespace, tmp: Path) -> Result | None:
     proc = start_gunicorn(target, port, env)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -239,7 +240,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         bare_env = {**os.environ, "PYTHONPATH": str(ROOT / "bench")}
-        ceiling = measure("bare flask", wrk, "bare_app:app", bare_env,
+        ceiling = measure("bare flask", wrk, "bare_app:app", bare_env, free_port(),
                           lambda base: first_steps(base, args.calls), args, tmp)
         results.append(ceiling)
         for kind in args.db:
@@ -249,32 +250,16 @@ def main() -> None:
             port = free_port()
             env = cortese_env(url, f"http://127.0.0.1:{port}")
             for name, maker in (("first step", first_steps), ("menu step", menu_steps)):
-                res = measure_on_port(f"cortese {kind} {name}", wrk, env, port,
-                                      lambda base, m=maker: m(base, args.calls), args, tmp)
+                res = measure(f"cortese {kind} {name}", wrk, "app:create_app()", env, port,
+                              lambda base, m=maker: m(base, args.calls), args, tmp)
                 if res:
                     results.append(res)
     report(results, args)
 
 
-def measure_on_port(name, wrk, env, port, make_reqs, args, tmp) -> Result | None:
-    proc = start_gunicorn("app:create_app()", port, env)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        reqs = make_reqs(base)
-        if not reqs:
-            print(f"{name}: skipped (the first answer has no Gather to answer)")
-            return None
-        script = tmp / f"{abs(hash(name))}.lua"
-        lua_script(reqs, script)
-        rps, p50, p99, errors = run_wrk(wrk, base, script, args.duration, args.connections)
-        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid))
-    finally:
-        stop(proc)
-
-
 def report(results: list[Result], args: argparse.Namespace) -> None:
     ceiling = results[0].rps
-    print(f"\nwebhook throughput: gunicorn -w 2 (sync), wrk -t2 -c{args.connections} -d{args.duration}s, "
+    print(f"\nwebhook throughput: gunicorn -w 2 -k gthread --threads 4, wrk -t2 -c{args.connections} -d{args.duration}s, "
           f"{os.cpu_count()} cores")
     print(f"{'workload':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'worker RSS MB':>14} {'vs ceiling':>10}")
     for r in results:
