@@ -1,0 +1,167 @@
+"""The knowledge callers get answers from: flows/faq/<lang>.yaml, one maintained source.
+
+Format (validated on load, errors name the file and topic):
+    language: it
+    topics:
+      - id: opening_hours          # stable id, logged with the answer
+        key: "1"                   # keypad key in the topics menu (optional, unique)
+        title: "orari di apertura" # read in the menu
+        questions: ["a che ora aprite", ...]   # phrasings callers use
+        keywords: ["orari", "aperti"]          # strong single words
+        answer: "..."
+
+A caller picks a topic by key, or asks in their words: the best topic by fuzzy similarity to
+its phrasings (rapidfuzz) plus keyword hits wins if it clears a threshold; otherwise the
+question is unanswered and gets logged for the team.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from rapidfuzz import fuzz
+
+from app.config import PROJECT_ROOT
+from app.support.anger import normalise
+
+FAQ_DIR = PROJECT_ROOT / "flows" / "faq"
+MATCH_THRESHOLD = 68.0
+KEYWORD_BONUS = 18.0
+
+# Words that carry no topic: without them "the" or "il" would match every phrasing containing it.
+STOPWORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        "the a an i im my me you your is are am do does can could how what whats when why to of "
+        "in on for it its be this that and or with at please would like want need".split()
+    ),
+    "it": frozenset(
+        "il lo la i gli le l un uno una di del della dei delle da in con su per che come quando "
+        "cosa mi ti si ci e o non ho ha hanno sono mio mia suo sua vorrei voglio posso potete "
+        "vostri vostro al alla".split()
+    ),
+    "nl": frozenset(
+        "de het een ik mijn me u uw jullie je is zijn wat hoe wanneer waarom van in op met voor "
+        "te en of dat dit er niet kan wil graag heb ben".split()
+    ),
+}
+
+
+class FaqError(ValueError):
+    """A knowledge file that cannot be used; the message names file and topic."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    key: str | None
+    title: str
+    questions: tuple[str, ...]
+    keywords: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    language: str
+    topics: tuple[Topic, ...]
+
+    def by_key(self, key: str) -> Topic | None:
+        return next((t for t in self.topics if t.key is not None and t.key == key.strip()), None)
+
+    def by_id(self, topic_id: str) -> Topic | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+    def menu(self) -> list[Topic]:
+        return sorted((t for t in self.topics if t.key), key=lambda t: t.key or "")
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    topic: Topic
+    score: float
+    how: str  # "key" or "words"
+
+
+def _topic(raw: object, where: str) -> Topic:
+    if not isinstance(raw, dict):
+        raise FaqError(f"{where}: each topic must be a mapping")
+    missing = [f for f in ("id", "title", "answer") if not raw.get(f)]
+    if missing:
+        raise FaqError(f"{where}: missing {', '.join(missing)}")
+    questions = raw.get("questions") or []
+    if not isinstance(questions, list) or not questions:
+        raise FaqError(f"{where} ({raw['id']}): needs at least one question phrasing")
+    key = raw.get("key")
+    return Topic(
+        id=str(raw["id"]),
+        key=str(key) if key is not None else None,
+        title=str(raw["title"]),
+        questions=tuple(str(q) for q in questions),
+        keywords=tuple(str(k) for k in raw.get("keywords") or ()),
+        answer=str(raw["answer"]).strip(),
+    )
+
+
+def parse_knowledge(data: object, where: str) -> Knowledge:
+    if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
+        raise FaqError(f"{where}: expected a mapping with a 'topics' list")
+    topics = tuple(_topic(raw, f"{where} topic {i + 1}") for i, raw in enumerate(data["topics"]))
+    for attr in ("id", "key"):
+        values = [getattr(t, attr) for t in topics if getattr(t, attr) is not None]
+        duplicates = {v for v in values if values.count(v) > 1}
+        if duplicates:
+            raise FaqError(f"{where}: duplicate topic {attr}(s) {sorted(duplicates)}")
+    return Knowledge(language=str(data.get("language", "")), topics=topics)
+
+
+@lru_cache(maxsize=16)
+def load(language: str, directory: Path = FAQ_DIR) -> Knowledge:
+    path = directory / f"{language}.yaml"
+    if not path.exists():
+        raise FaqError(f"{path}: no knowledge file for language {language!r}")
+    with path.open(encoding="utf-8") as handle:
+        return parse_knowledge(yaml.safe_load(handle), str(path))
+
+
+def _content(text: str, language: str) -> str:
+    stop = STOPWORDS.get(language, frozenset())
+    return " ".join(w for w in normalise(text).split() if w not in stop)
+
+
+def _score(topic: Topic, content: str, language: str) -> float:
+    # token_set alone scores 100 whenever one side's words are a subset of the other's;
+    # averaging with token_sort keeps a one-word question from matching every long phrasing.
+    best = max(
+        0.5 * fuzz.token_set_ratio(content, c) + 0.5 * fuzz.token_sort_ratio(content, c)
+        for c in (_content(q, language) for q in topic.questions)
+    )
+    padded = f" {content} "
+    hits = sum(1 for k in topic.keywords if (nk := normalise(k)) and f" {nk} " in padded)
+    return best + KEYWORD_BONUS * min(hits, 2)
+
+
+def match(knowledge: Knowledge, said: str, *, threshold: float = MATCH_THRESHOLD) -> FaqMatch | None:
+    """The topic for a key press or a question in words; None when nothing is close enough."""
+    text = (said or "").strip()
+    if not text:
+        return None
+    keyed = knowledge.by_key(text)
+    if keyed is not None:
+        return FaqMatch(keyed, 100.0, "key")
+    content = _content(text, knowledge.language)
+    if not content:
+        return None
+    scored = sorted(
+        ((_score(t, content, knowledge.language), t) for t in knowledge.topics), key=lambda st: -st[0]
+    )
+    if not scored or scored[0][0] < threshold:
+        return None
+    return FaqMatch(scored[0][1], scored[0][0], "words")
+
+
+def menu_text(knowledge: Knowledge, template: str) -> str:
+    """The spoken topic menu: template like 'for {title}, press {key}' joined per topic."""
+    return " ".join(template.format(title=t.title, key=t.key) for t in knowledge.menu())

@@ -1,0 +1,179 @@
+"""Orders: imported from the shop (CSV now, API later through `upsert_order`), looked up on calls.
+
+CSV import is per line: a bad line is reported with its line number and reason and the good
+lines are still imported; an order number seen again updates the existing order (the shop
+exports the whole list each night).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import IO, Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import phone
+from app.support.models import ORDER_STATUSES, Order
+
+REQUIRED_COLUMNS = ("number", "status")
+OPTIONAL_COLUMNS = (
+    "customer_number", "customer_name", "description", "carrier", "tracking",
+    "ordered_on", "expected_on", "delivered_on", "country",
+)
+CLOSED_STATUSES = frozenset({"delivered", "cancelled", "returned"})
+# Common synonyms shops export, mapped to our statuses.
+STATUS_ALIASES = {
+    "new": "received", "open": "received", "pending": "received", "paid": "processing",
+    "packed": "processing", "dispatched": "shipped", "in_transit": "shipped", "sent": "shipped",
+    "out for delivery": "out_for_delivery", "canceled": "cancelled", "refunded": "returned",
+}
+
+
+class OrderDataError(ValueError):
+    """One order record that cannot be stored; the message says which field and why."""
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def normalise_number(raw: str) -> str:
+    """Order numbers as callers type them: digits and letters only, upper case."""
+    return re.sub(r"[^0-9A-Za-z]", "", raw or "").upper()
+
+
+def _date(value: str | None, column: str) -> date | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise OrderDataError(f"{column}: {text!r} is not a date (use YYYY-MM-DD or DD/MM/YYYY)")
+
+
+def _status(value: str | None) -> str:
+    text = (value or "").strip().lower()
+    text = STATUS_ALIASES.get(text, STATUS_ALIASES.get(text.replace("-", " "), text)).replace(" ", "_")
+    if text not in ORDER_STATUSES:
+        raise OrderDataError(f"status: {value!r} is not one of {', '.join(ORDER_STATUSES)}")
+    return text
+
+
+def _customer_number(value: str | None, country: str | None) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return phone.parse(text, (country or "").upper() or None).e164
+    except phone.InvalidNumber as exc:
+        raise OrderDataError(f"customer_number: {exc.reason}") from None
+
+
+def upsert_order(session: Session, record: Mapping[str, Any], at: datetime) -> tuple[Order, bool]:
+    """Create or update one order from a record of strings; return (order, created)."""
+    number = normalise_number(str(record.get("number") or ""))
+    if not number:
+        raise OrderDataError("number: missing")
+    if len(number) > 32:
+        raise OrderDataError("number: longer than 32 characters")
+    values = {
+        "status": _status(record.get("status")),
+        "customer_number": _customer_number(record.get("customer_number"), record.get("country")),
+        "customer_name": (record.get("customer_name") or "").strip()[:200] or None,
+        "description": (record.get("description") or "").strip()[:300] or None,
+        "carrier": (record.get("carrier") or "").strip()[:64] or None,
+        "tracking": (record.get("tracking") or "").strip()[:64] or None,
+        "ordered_on": _date(record.get("ordered_on"), "ordered_on"),
+        "expected_on": _date(record.get("expected_on"), "expected_on"),
+        "delivered_on": _date(record.get("delivered_on"), "delivered_on"),
+    }
+    order = session.scalar(select(Order).where(Order.number == number))
+    created = order is None
+    if order is None:
+        order = Order(number=number, updated_at=at, **values)
+        session.add(order)
+    else:
+        for key, value in values.items():
+            setattr(order, key, value)
+        order.updated_at = at
+    return order, created
+
+
+def import_csv(session: Session, stream: IO[str], at: datetime) -> ImportReport:
+    """Import orders from CSV text (header row required); never stops at a bad line."""
+    report = ImportReport()
+    reader = csv.DictReader(stream)
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        report.errors.append((1, f"header: missing column(s) {', '.join(missing)}"))
+        return report
+    reader.fieldnames = header
+    seen: set[str] = set()
+    for row in reader:
+        line = reader.line_num
+        try:
+            with session.begin_nested():
+                number = normalise_number(row.get("number") or "")
+                if number in seen:
+                    raise OrderDataError(f"number: {number} appears twice in this file")
+                order, created = upsert_order(session, row, at)
+                session.flush()
+                seen.add(order.number)
+        except OrderDataError as exc:
+            report.errors.append((line, str(exc)))
+            continue
+        if created:
+            report.created += 1
+        else:
+            report.updated += 1
+    return report
+
+
+def find_order(session: Session, number: str) -> Order | None:
+    text = normalise_number(number)
+    return session.scalar(select(Order).where(Order.number == text)) if text else None
+
+
+def open_orders_for(session: Session, e164: str | None) -> list[Order]:
+    if not e164:
+        return []
+    rows = session.scalars(
+        select(Order)
+        .where(Order.customer_number == e164, Order.status.not_in(CLOSED_STATUSES))
+        .order_by(Order.ordered_on.desc().nulls_last(), Order.id.desc())
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    status: str
+    expected_on: date | None
+    late: bool
+    days_late: int
+
+
+def delivery_state(order: Order, today: date) -> DeliveryState:
+    """Late means still not delivered after the promised date (the day itself is not late)."""
+    late = (
+        order.status not in CLOSED_STATUSES
+        and order.expected_on is not None
+        and today > order.expected_on
+    )
+    days = (today - order.expected_on).days if late and order.expected_on else 0
+    return DeliveryState(order.status, order.expected_on, late, days)

@@ -1,0 +1,179 @@
+"""Warranty decisions: is this unit still covered, and why (or why not)?
+
+Pure functions over configurable terms (warranty.yaml beside this module): the commercial
+warranty of the product (SKU override, product row, category, default) and the consumer legal
+guarantee of the country of sale. The longer one wins. Purchase dates come from the keypad
+(DDMMYYYY) or from speech (dateparser, in the caller's language).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dateutil.relativedelta import relativedelta
+
+TERMS_FILE = Path(__file__).with_name("warranty.yaml")
+
+# Outcome reasons (stored on the claim and spoken back through the flow's prompts).
+REASON_COMMERCIAL = "commercial_warranty"
+REASON_LEGAL = "legal_guarantee"
+REASON_EXPIRED = "expired"
+REASON_FUTURE_DATE = "purchase_in_future"
+REASON_UNKNOWN_SERIAL = "unknown_serial"
+REASON_NO_DATE = "purchase_date_unknown"
+
+
+@dataclass(frozen=True)
+class WarrantyTerms:
+    default_country: str = "IT"
+    default_commercial_months: int = 12
+    legal_guarantee_months: dict[str, int] = field(default_factory=lambda: {"default": 24})
+    categories: dict[str, int] = field(default_factory=dict)
+    products: dict[str, int] = field(default_factory=dict)
+
+    def legal_months(self, country: str | None) -> int:
+        table = self.legal_guarantee_months
+        key = (country or self.default_country).upper()
+        return int(table.get(key, table.get("default", 24)))
+
+    def commercial_months(self, sku: str | None, product_months: int | None, category: str | None) -> int:
+        if sku and sku in self.products:
+            return int(self.products[sku])
+        if product_months is not None:
+            return int(product_months)
+        if category and category in self.categories:
+            return int(self.categories[category])
+        return self.default_commercial_months
+
+
+def _months_table(raw: Any, what: str) -> dict[str, int]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"warranty terms: {what} must be a mapping")
+    table: dict[str, int] = {}
+    for key, value in raw.items():
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(f"warranty terms: {what}.{key} must be a whole number of months")
+        table[str(key)] = value
+    return table
+
+
+def parse_terms(data: dict[str, Any]) -> WarrantyTerms:
+    """Validate terms read from YAML; raise ValueError naming the bad entry."""
+    legal = _months_table(data.get("legal_guarantee_months"), "legal_guarantee_months")
+    legal = {k.upper() if k != "default" else k: v for k, v in legal.items()}
+    default_months = data.get("default_commercial_months", 12)
+    if not isinstance(default_months, int) or default_months < 0:
+        raise ValueError("warranty terms: default_commercial_months must be a whole number of months")
+    return WarrantyTerms(
+        default_country=str(data.get("default_country", "IT")).upper(),
+        default_commercial_months=default_months,
+        legal_guarantee_months=legal or {"default": 24},
+        categories=_months_table(data.get("categories"), "categories"),
+        products=_months_table(data.get("products"), "products"),
+    )
+
+
+@lru_cache(maxsize=4)
+def load_terms(path: Path = TERMS_FILE) -> WarrantyTerms:
+    with path.open(encoding="utf-8") as handle:
+        return parse_terms(yaml.safe_load(handle) or {})
+
+
+@dataclass(frozen=True)
+class WarrantyDecision:
+    covered: bool
+    reason: str
+    covered_until: date | None
+
+    @property
+    def outcome(self) -> str:
+        return "accepted" if self.covered else "refused"
+
+
+def decide(
+    *,
+    purchased_on: date,
+    today: date,
+    country: str | None,
+    sku: str | None = None,
+    product_months: int | None = None,
+    category: str | None = None,
+    terms: WarrantyTerms | None = None,
+) -> WarrantyDecision:
+    """Covered while the longer of commercial warranty and legal guarantee still runs (inclusive)."""
+    terms = terms or load_terms()
+    if purchased_on > today:
+        return WarrantyDecision(False, REASON_FUTURE_DATE, None)
+    commercial_end = purchased_on + relativedelta(months=terms.commercial_months(sku, product_months, category))
+    legal_end = purchased_on + relativedelta(months=terms.legal_months(country))
+    until = max(commercial_end, legal_end)
+    if today > until:
+        return WarrantyDecision(False, REASON_EXPIRED, until)
+    # Name the commercial warranty when it alone covers the date: it is the simpler promise.
+    reason = REASON_COMMERCIAL if today <= commercial_end else REASON_LEGAL
+    return WarrantyDecision(True, reason, until)
+
+
+# --------------------------------------------------------------------------------------------
+# Purchase dates
+
+_ORDINAL_WORDS = {
+    "it": {"primo": "1"},
+    "nl": {"eerste": "1"},
+    "en": {"first": "1"},
+}
+
+
+def parse_keypad_date(digits: str) -> date | None:
+    """DDMMYYYY (or DDMMYY, read as 20YY) typed on the keypad; None when it is not a date."""
+    text = re.sub(r"\D", "", digits or "")
+    if len(text) == 6:
+        text = text[:4] + "20" + text[4:]
+    if len(text) != 8:
+        return None
+    try:
+        return date(int(text[4:]), int(text[2:4]), int(text[:2]))
+    except ValueError:
+        return None
+
+
+def parse_spoken_date(text: str, language: str, today: date) -> date | None:
+    """A date said in words ("il 3 marzo 2024", "vorige maand", "last May"), or None."""
+    import dateparser
+    from dateparser.search import search_dates
+
+    cleaned = " ".join(
+        _ORDINAL_WORDS.get(language, {}).get(word, word) for word in (text or "").lower().split()
+    )
+    if not cleaned.strip():
+        return None
+    settings = {
+        "PREFER_DATES_FROM": "past",
+        "DATE_ORDER": "MDY" if language == "en-US" else "DMY",
+        "RELATIVE_BASE": datetime(today.year, today.month, today.day),
+        "PREFER_DAY_OF_MONTH": "first",
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dateparser warns about pytz/regex internals
+        found = dateparser.parse(cleaned, languages=[language], settings=settings)
+        if found is None:
+            matches = search_dates(cleaned, languages=[language], settings=settings) or []
+            found = matches[-1][1] if matches else None
+    return found.date() if found else None
+
+
+def parse_purchase_date(value: str, language: str, today: date) -> date | None:
+    """Keypad digits first (they are unambiguous), then words."""
+    text = (value or "").strip()
+    if re.fullmatch(r"[\d\s#*]+", text):
+        return parse_keypad_date(text)
+    return parse_spoken_date(text, language, today)
