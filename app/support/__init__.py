@@ -3,3 +3,7 @@
 Flow actions live in actions.py (registered with the flow engine); everything else is plain
 services callable from the CLI, the console and tests.
 """
+
+# Imported with the package (app.db.import_models imports app.support.models), so the
+# draft-ticket receiver is connected in every process that handles status callbacks.
+from app.support import drafts as _drafts  # noqa: E402,F401

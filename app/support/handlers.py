@@ -1,0 +1,589 @@
+"""What the support flows do at their action nodes, as plain functions of an ActionContext.
+
+actions.py registers each one with the flow engine under its name and outcomes (contract (2));
+they live here, free of the engine, so tests can drive them with any object that has the
+ActionContext fields (session, call, slots, language, now, settings, params, hotline, contact).
+
+Conventions: every handler returns one of its declared outcomes and never raises for bad input
+from the caller (that is an outcome); slots hold JSON (dates as ISO text, for {slot|date});
+numbers read back digit by digit go through {slot|digits} in the prompts.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any, Mapping
+
+from sqlalchemy import func, select
+
+from app.calls import add_step
+from app.models import TERMINAL_STATUSES, Call
+from app.phone import parse_caller
+from app.support import anger, faq, hours, orders, services, warranty
+from app.support.models import CustomerProduct, Product
+
+log = logging.getLogger(__name__)
+
+# Speech below this confidence is not trusted for a free description: we record instead.
+MIN_SPEECH_CONFIDENCE = 0.45
+MAX_PRODUCTS_OFFERED = 5
+DEFAULT_MAX_QUEUE = 10
+OPERATOR_FLOW = "operator"
+QUEUE_NODE = "enqueue"
+PRIORITY_QUEUE_SUFFIX = "-priority"
+
+STATUS_WORDS: dict[str, dict[str, str]] = {
+    "received": {"it": "ricevuto", "nl": "ontvangen", "en": "received"},
+    "processing": {"it": "in preparazione", "nl": "in behandeling", "en": "being prepared"},
+    "shipped": {"it": "spedito", "nl": "verzonden", "en": "on its way"},
+    "out_for_delivery": {"it": "in consegna oggi", "nl": "vandaag onderweg naar u",
+                         "en": "out for delivery today"},
+    "delivered": {"it": "consegnato", "nl": "bezorgd", "en": "delivered"},
+    "cancelled": {"it": "annullato", "nl": "geannuleerd", "en": "cancelled"},
+    "returned": {"it": "reso", "nl": "geretourneerd", "en": "returned"},
+}
+# Product families offered when the caller owns nothing we know of (choice -> category).
+PRODUCT_FAMILIES = {"router": "router", "tv": "tv", "phone": "smartphone", "other": None}
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _step(ctx: Any, kind: str, outcome: str, input: str | None = None) -> None:
+    """A meaningful line in the call's history, beyond the engine's own node/outcome step."""
+    add_step(ctx.session, ctx.call, ctx.now, kind, input=input, outcome=outcome)
+
+
+def _caller_number(ctx: Any) -> str | None:
+    parsed = parse_caller(ctx.call.from_number)
+    return parsed.e164 if parsed else None
+
+
+def _caller_ref(ctx: Any) -> services.CallerRef:
+    contact = getattr(ctx, "contact", None)
+    hotline = getattr(ctx, "hotline", None)
+    return services.CallerRef(
+        number=_caller_number(ctx) or ctx.call.from_number or None,
+        contact_id=getattr(contact, "id", None),
+        call_sid=ctx.call.call_sid,
+        language=ctx.language,
+        hotline=getattr(hotline, "number", None) or ctx.call.to_number or None,
+    )
+
+
+def _said(ctx: Any) -> str:
+    params: Mapping[str, str] = ctx.params or {}
+    return (params.get("SpeechResult") or params.get("Digits") or "").strip()
+
+
+def _confidence(ctx: Any) -> float | None:
+    raw = (ctx.params or {}).get("Confidence")
+    try:
+        return float(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _today(ctx: Any) -> date:
+    """Today where the hotline is (a purchase "today" in Rome is still today at 23:30 UTC)."""
+    zone = getattr(getattr(ctx, "hotline", None), "time_zone", None)
+    if zone:
+        from zoneinfo import ZoneInfo
+
+        try:
+            return ctx.now.astimezone(ZoneInfo(zone)).date()
+        except Exception:  # noqa: BLE001 - a bad zone must not break a live call
+            log.warning("hotline time zone %r unknown; using UTC dates", zone)
+    return ctx.now.date()
+
+
+def _country(ctx: Any) -> str | None:
+    hotline = getattr(ctx, "hotline", None)
+    country = getattr(hotline, "country", None)
+    if country:
+        return str(country).upper()
+    parsed = parse_caller(ctx.call.from_number)
+    return parsed.region if parsed else None
+
+
+def _operator_config(ctx: Any) -> Mapping[str, Any]:
+    operator = getattr(getattr(ctx, "hotline", None), "operator", None)
+    if operator is None:
+        return {}
+    if isinstance(operator, Mapping):
+        return operator
+    return {k: getattr(operator, k, None) for k in ("queue", "number", "max_queue", "hours")}
+
+
+def _bump_failures(ctx: Any) -> int:
+    ctx.slots["failures"] = int(ctx.slots.get("failures") or 0) + 1
+    return ctx.slots["failures"]
+
+
+# --------------------------------------------------------------------------------------------
+# caller recognition
+
+
+def identify_caller(ctx: Any) -> str:
+    """Greet known callers by name and offer their open order or ticket first.
+
+    outcomes: order (slot open_order), ticket (slot open_ticket), known (slot caller_name), unknown
+    """
+    number = _caller_number(ctx)
+    contact = getattr(ctx, "contact", None)
+    open_orders = orders.open_orders_for(ctx.session, number)
+    tickets = services.open_tickets_for(ctx.session, number)
+    units = services.products_of(ctx.session, number)
+    name = getattr(contact, "name", None) or next(
+        (o.customer_name for o in open_orders if o.customer_name), None
+    ) or next((u.owner_name for u in units if u.owner_name), None)
+    if name:
+        # First name only: "buongiorno Giulia", not "buongiorno Giulia Rossi".
+        ctx.slots["caller_name"] = name.split()[0]
+    if open_orders:
+        ctx.slots["open_order"] = open_orders[0].number
+        outcome = "order"
+    elif tickets:
+        ctx.slots["open_ticket"] = tickets[0].reference
+        ctx.slots["open_ticket_kind"] = tickets[0].kind
+        outcome = "ticket"
+    else:
+        outcome = "known" if name else "unknown"
+    _step(ctx, "support.identify", outcome)
+    return outcome
+
+
+def use_open_order(ctx: Any) -> str:
+    """The caller said yes to "are you calling about your order ...?"; outcomes: ok"""
+    ctx.slots["order_number"] = ctx.slots.get("open_order")
+    return "ok"
+
+
+# --------------------------------------------------------------------------------------------
+# mood
+
+
+def check_mood(ctx: Any) -> str:
+    """After input that matched nothing: anger in the words, or too many failures, escalates.
+
+    outcomes: angry, calm
+    """
+    said = _said(ctx)
+    failures = _bump_failures(ctx)
+    assessment = anger.assess(said, ctx.language, failures=failures)
+    if assessment.escalate:
+        ctx.slots["angry"] = True
+        ctx.slots["anger_level"] = assessment.level
+        ctx.slots["anger_words"] = ", ".join(assessment.matches)
+        ctx.slots["complaint_text"] = said[:1000]
+        _step(ctx, "support.anger", assessment.level, input=said)
+        return "angry"
+    return "calm"
+
+
+def record_complaint(ctx: Any) -> str:
+    """A complaint ticket flagged for review, priority high; outcomes: ok (slot complaint_ref)"""
+    existing = services.ticket_for_call(ctx.session, ctx.call.call_sid, "complaint")
+    if existing is None:
+        existing = services.create_ticket(
+            ctx.session, kind="complaint", at=ctx.now, caller=_caller_ref(ctx), priority="high",
+            flagged=True, subject=f"caller upset ({ctx.slots.get('anger_level') or 'angry'})",
+            description=ctx.slots.get("complaint_text") or None,
+            details={"anger_words": ctx.slots.get("anger_words"), "flow": ctx.call.flow,
+                     "node": ctx.call.node, "failures": ctx.slots.get("failures", 0)},
+        )
+    ctx.slots["complaint_ref"] = existing.reference
+    ctx.slots["priority"] = True
+    _step(ctx, "support.complaint", "ok", input=existing.reference)
+    return "ok"
+
+
+# --------------------------------------------------------------------------------------------
+# information (FAQ)
+
+
+def answer_question(ctx: Any) -> str:
+    """Find the topic for a key press or a question in words.
+
+    outcomes: answered (slots faq_topic, faq_title, faq_answer), unanswered, angry
+    """
+    said = (ctx.slots.get("faq_question") or _said(ctx)).strip()
+    try:
+        knowledge = faq.load(ctx.language)
+    except faq.FaqError:
+        log.exception("no usable knowledge file for %s", ctx.language)
+        knowledge = None
+    found = faq.match(knowledge, said) if knowledge else None
+    if found is None:
+        mood = anger.assess(said, ctx.language, failures=int(ctx.slots.get("failures") or 0))
+        if mood.escalate:
+            ctx.slots.update(angry=True, anger_level=mood.level, anger_words=", ".join(mood.matches),
+                             complaint_text=said[:1000])
+            _step(ctx, "support.anger", mood.level, input=said)
+            return "angry"
+        ctx.slots["unanswered_question"] = said
+        _step(ctx, "support.faq", "unanswered", input=said)
+        return "unanswered"
+    ctx.slots.update(faq_topic=found.topic.id, faq_title=found.topic.title, faq_answer=found.topic.answer)
+    _step(ctx, "support.faq", f"answered:{found.topic.id}", input=said)
+    return "answered"
+
+
+def log_unanswered(ctx: Any) -> str:
+    """Log the question for the team (ticket kind unanswered_question); outcomes: ok"""
+    question = ctx.slots.get("unanswered_question") or ctx.slots.get("faq_question") or ""
+    if not services.ticket_for_call(ctx.session, ctx.call.call_sid, "unanswered_question"):
+        ticket = services.create_ticket(
+            ctx.session, kind="unanswered_question", at=ctx.now, caller=_caller_ref(ctx),
+            priority="low", subject=question[:200] or None, description=question or None,
+        )
+        ctx.slots["question_ref"] = ticket.reference
+    return "ok"
+
+
+# --------------------------------------------------------------------------------------------
+# fault report
+
+
+def offer_products(ctx: Any) -> str:
+    """outcomes: one (slots product_name, customer_product_id), several (slot product_menu), none"""
+    units = services.products_of(ctx.session, _caller_number(ctx))[:MAX_PRODUCTS_OFFERED]
+    if not units:
+        return "none"
+    if len(units) == 1:
+        _choose_unit(ctx, units[0])
+        return "one"
+    ctx.slots["product_menu"] = "; ".join(
+        f"{i}: {u.product.spoken_name(ctx.language)}" for i, u in enumerate(units, start=1)
+    )
+    ctx.slots["product_ids"] = [u.id for u in units]
+    return "several"
+
+
+def _choose_unit(ctx: Any, unit: CustomerProduct) -> None:
+    ctx.slots.update(product_name=unit.product.spoken_name(ctx.language), customer_product_id=unit.id,
+                     product_id=unit.product_id, serial=ctx.slots.get("serial") or unit.serial)
+
+
+def pick_product(ctx: Any) -> str:
+    """The caller typed the number of one of their products; outcomes: ok, invalid"""
+    choice = str(ctx.slots.get("product_choice") or _said(ctx)).strip()
+    ids = ctx.slots.get("product_ids") or []
+    if not choice.isdigit() or not 1 <= int(choice) <= len(ids):
+        _bump_failures(ctx)
+        return "invalid"
+    unit = ctx.session.get(CustomerProduct, ids[int(choice) - 1])
+    if unit is None:
+        return "invalid"
+    _choose_unit(ctx, unit)
+    return "ok"
+
+
+def set_product_family(ctx: Any) -> str:
+    """From the generic list (router/tv/phone/other, slot product_family); outcomes: ok"""
+    family = str(ctx.slots.get("product_family") or "other")
+    category = PRODUCT_FAMILIES.get(family)
+    product = (
+        ctx.session.scalar(select(Product).where(Product.category == category).order_by(Product.id))
+        if category else None
+    )
+    ctx.slots["product_name"] = product.spoken_name(ctx.language) if product else family
+    ctx.slots["product_id"] = product.id if product else None
+    return "ok"
+
+
+def check_description(ctx: Any) -> str:
+    """Speech we can trust, or a recording instead; anger counts too.
+
+    outcomes: ok, unclear, angry
+    """
+    text = str(ctx.slots.get("fault_description") or "").strip()
+    confidence = _confidence(ctx)
+    if not text or (confidence is not None and confidence < MIN_SPEECH_CONFIDENCE):
+        ctx.slots["fault_description_unclear"] = text or None
+        _step(ctx, "support.description", "unclear", input=text or None)
+        return "unclear"
+    mood = anger.assess(text, ctx.language, failures=int(ctx.slots.get("failures") or 0))
+    if mood.escalate:
+        # Keep the fault, and treat the person as the priority they are.
+        ctx.slots.update(angry=True, anger_level=mood.level, anger_words=", ".join(mood.matches),
+                         complaint_text=text[:1000])
+        _step(ctx, "support.anger", mood.level, input=text)
+        return "angry"
+    return "ok"
+
+
+def create_fault_ticket(ctx: Any) -> str:
+    """The fault ticket (or the draft of this call, completed); outcomes: ok (slot ticket_ref)"""
+    urgent = ctx.slots.get("urgency") == "urgent"
+    angry = bool(ctx.slots.get("angry"))
+    ticket = services.ticket_for_call(ctx.session, ctx.call.call_sid, "fault")
+    fields = _fault_fields(ctx)
+    if ticket is None:
+        ticket = services.create_ticket(
+            ctx.session, kind="fault", at=ctx.now, caller=_caller_ref(ctx),
+            priority="urgent" if urgent else ("high" if angry else "normal"), flagged=angry, **fields,
+        )
+    else:
+        for key, value in fields.items():
+            setattr(ticket, key, value)
+        ticket.status, ticket.updated_at = "open", ctx.now
+    ctx.slots["ticket_ref"] = ticket.reference
+    _step(ctx, "support.ticket", "fault_created", input=ticket.reference)
+    return "ok"
+
+
+def _fault_fields(ctx: Any) -> dict[str, Any]:
+    s = ctx.slots
+    return {
+        "subject": s.get("product_name"),
+        "description": s.get("fault_description") or s.get("fault_description_unclear"),
+        "recording_url": s.get("fault_recording") or None,
+        "product_id": s.get("product_id"),
+        "customer_product_id": s.get("customer_product_id"),
+        "details": {"urgency": s.get("urgency"), "technician_callback": s.get("technician_callback")},
+    }
+
+
+FAULT_SLOTS = ("product_name", "fault_description", "fault_description_unclear", "fault_recording",
+               "urgency")
+
+
+def save_draft(session: Any, call: Call, at: Any) -> Any:
+    """Keep what a caller said before hanging up mid fault report: a draft ticket.
+
+    Called from the call_status_changed receiver (drafts.py); returns the ticket or None."""
+    slots = call.slots or {}
+    if not any(slots.get(k) for k in FAULT_SLOTS) or slots.get("ticket_ref"):
+        return None
+    if services.ticket_for_call(session, call.call_sid, "fault"):
+        return None
+    parsed = parse_caller(call.from_number)
+    caller = services.CallerRef(number=parsed.e164 if parsed else call.from_number or None,
+                                call_sid=call.call_sid, language=call.language,
+                                hotline=call.to_number or None)
+    ctx = _SlotsOnly(slots)
+    ticket = services.create_ticket(session, kind="fault", status="draft", at=at, caller=caller,
+                                    **_fault_fields(ctx))
+    ticket.details = {**ticket.details, "hung_up_at": {"flow": call.flow, "node": call.node}}
+    add_step(session, call, at, "support.draft", outcome="draft_ticket", input=ticket.reference)
+    return ticket
+
+
+class _SlotsOnly:
+    def __init__(self, slots: dict[str, Any]) -> None:
+        self.slots = slots
+
+
+def mark_technician_callback(ctx: Any) -> str:
+    """The caller wants a technician to call back; noted on the ticket. outcomes: ok"""
+    ctx.slots["technician_callback"] = True
+    ticket = services.ticket_for_call(ctx.session, ctx.call.call_sid, "fault")
+    if ticket is not None:
+        ticket.details = {**(ticket.details or {}), "technician_callback": True}
+        ticket.updated_at = ctx.now
+    ctx.slots["callback_reason"] = "technician"
+    return "ok"
+
+
+# --------------------------------------------------------------------------------------------
+# warranty
+
+
+def check_serial(ctx: Any) -> str:
+    """outcomes: known (slot product_name), unknown (after 2 tries the flow goes on to a claim
+    for review), invalid (nothing usable typed)"""
+    serial = "".join(ch for ch in str(ctx.slots.get("serial") or "") if ch.isalnum()).upper()
+    if len(serial) < 4:
+        _bump_failures(ctx)
+        return "invalid"
+    ctx.slots["serial"] = serial
+    unit = services.find_unit(ctx.session, serial)
+    if unit is None:
+        ctx.slots["serial_misses"] = int(ctx.slots.get("serial_misses") or 0) + 1
+        _step(ctx, "support.serial", "unknown", input=serial)
+        return "unknown"
+    _choose_unit(ctx, unit)
+    _step(ctx, "support.serial", "known", input=serial)
+    return "known"
+
+
+def parse_purchase(ctx: Any) -> str:
+    """The purchase date typed (DDMMYYYY) or said; outcomes: ok (slot purchase_date), invalid"""
+    raw = str(ctx.slots.get("purchase_date_raw") or "").strip()
+    parsed = warranty.parse_purchase_date(raw, ctx.language, _today(ctx))
+    if parsed is None or parsed.year < 1990:
+        _bump_failures(ctx)
+        _step(ctx, "support.date", "invalid", input=raw)
+        return "invalid"
+    ctx.slots["purchase_date"] = parsed.isoformat()
+    return "ok"
+
+
+def decide_warranty(ctx: Any) -> str:
+    """Decide and store the claim (a reference either way).
+
+    outcomes: covered, covered_legal, expired, future_date, review (unknown serial / no date)
+    """
+    bought = ctx.slots.get("purchase_date")
+    result = services.make_claim(
+        ctx.session, serial=str(ctx.slots.get("serial") or ""),
+        purchased_on=date.fromisoformat(bought) if bought else None, at=ctx.now, today=_today(ctx),
+        caller=_caller_ref(ctx), default_country=_country(ctx),
+    )
+    claim = result.claim
+    ctx.slots["claim_ref"] = claim.reference
+    if claim.covered_until:
+        ctx.slots["covered_until"] = claim.covered_until.isoformat()
+    if claim.purchased_on:
+        ctx.slots["purchase_date"] = claim.purchased_on.isoformat()
+    outcome = {
+        warranty.REASON_COMMERCIAL: "covered",
+        warranty.REASON_LEGAL: "covered_legal",
+        warranty.REASON_EXPIRED: "expired",
+        warranty.REASON_FUTURE_DATE: "future_date",
+    }.get(claim.reason, "review")
+    _step(ctx, "support.claim", f"{claim.outcome}:{claim.reason}", input=claim.reference)
+    return outcome
+
+
+# --------------------------------------------------------------------------------------------
+# delivery
+
+
+def lookup_order(ctx: Any) -> str:
+    """outcomes: on_its_way, delivered, late, cancelled, unknown, invalid
+
+    slots: order_number, order_status (words in the caller's language), order_expected (ISO date),
+    order_delivered (ISO date), days_late"""
+    number = orders.normalise_number(str(ctx.slots.get("order_number") or ""))
+    if not number:
+        _bump_failures(ctx)
+        return "invalid"
+    ctx.slots["order_number"] = number
+    order = orders.find_order(ctx.session, number)
+    if order is None:
+        ctx.slots["order_misses"] = int(ctx.slots.get("order_misses") or 0) + 1
+        _step(ctx, "support.order", "unknown", input=number)
+        return "unknown"
+    state = orders.delivery_state(order, _today(ctx))
+    ctx.slots.update(
+        order_status=STATUS_WORDS.get(order.status, {}).get(ctx.language, order.status),
+        order_expected=order.expected_on.isoformat() if order.expected_on else None,
+        order_delivered=order.delivered_on.isoformat() if order.delivered_on else None,
+        days_late=state.days_late, order_id=order.id,
+    )
+    if state.late:
+        outcome = "late"
+    elif order.status == "delivered":
+        outcome = "delivered"
+    elif order.status in ("cancelled", "returned"):
+        outcome = "cancelled"
+    else:
+        outcome = "on_its_way"
+    _step(ctx, "support.order", outcome, input=number)
+    return outcome
+
+
+def open_delivery_chase(ctx: Any) -> str:
+    """A late order: a delivery-chase ticket (one per order while open); outcomes: ok, existing"""
+    order_id = ctx.slots.get("order_id")
+    existing = next(
+        (t for t in services.open_tickets_for(ctx.session, _caller_number(ctx))
+         if t.kind == "delivery_chase" and t.order_id == order_id), None,
+    )
+    if existing is not None:
+        ctx.slots["chase_ref"] = existing.reference
+        return "existing"
+    ticket = services.create_ticket(
+        ctx.session, kind="delivery_chase", at=ctx.now, caller=_caller_ref(ctx), priority="high",
+        order_id=order_id, subject=f"order {ctx.slots.get('order_number')} late",
+        details={"days_late": ctx.slots.get("days_late"), "expected_on": ctx.slots.get("order_expected")},
+    )
+    ctx.slots["chase_ref"] = ticket.reference
+    # The carrier is chased within one working day; callers hear the date we promise.
+    ctx.slots["chase_by"] = _next_working_day(_today(ctx)).isoformat()
+    _step(ctx, "support.ticket", "delivery_chase_created", input=ticket.reference)
+    return "ok"
+
+
+def _next_working_day(day: date) -> date:
+    nxt = day + timedelta(days=1)
+    while nxt.weekday() >= 5:
+        nxt += timedelta(days=1)
+    return nxt
+
+
+# --------------------------------------------------------------------------------------------
+# operator
+
+
+def queue_name(ctx: Any, priority: bool = False) -> str:
+    base = str(_operator_config(ctx).get("queue") or "support")
+    return base + PRIORITY_QUEUE_SUFFIX if priority else base
+
+
+def waiting_in_queue(session: Any, queue_flow: str = OPERATOR_FLOW) -> int:
+    """Callers waiting now: live calls parked at the operator flow's queue node."""
+    return int(
+        session.scalar(
+            select(func.count(Call.id)).where(
+                Call.flow == queue_flow, Call.node == QUEUE_NODE, Call.status.not_in(TERMINAL_STATUSES)
+            )
+        )
+        or 0
+    )
+
+
+def operator_status(ctx: Any) -> str:
+    """Can a person take this call now?
+
+    outcomes: open, priority (open, and the caller is upset: priority queue), closed (slot
+    opens_at), busy (queue too long), unavailable (no operator configured)
+    """
+    config = _operator_config(ctx)
+    if not config.get("queue") and not config.get("number"):
+        return "unavailable"
+    try:
+        opening = hours.hotline_hours(ctx.hotline)
+    except hours.HoursError:
+        log.exception("operator hours of hotline %s are invalid", getattr(ctx.hotline, "number", "?"))
+        opening = None
+    if opening is not None and not opening.is_open(ctx.now):
+        nxt = opening.next_opening(ctx.now)
+        ctx.slots["opens_at"] = nxt.isoformat() if nxt else None
+        _step(ctx, "support.operator", "closed")
+        return "closed"
+    priority = bool(ctx.slots.get("priority") or ctx.slots.get("angry"))
+    max_queue = int(config.get("max_queue") or DEFAULT_MAX_QUEUE)
+    waiting = waiting_in_queue(ctx.session)
+    ctx.slots["queue_name"] = queue_name(ctx, priority)
+    # Upset callers skip the length check: sending them away is what made them upset.
+    if waiting >= max_queue and not priority:
+        _step(ctx, "support.operator", "busy", input=str(waiting))
+        return "busy"
+    ctx.slots["queue_ahead"] = waiting
+    outcome = "priority" if priority else "open"
+    _step(ctx, "support.operator", outcome, input=str(waiting))
+    return outcome
+
+
+def queue_result(ctx: Any) -> str:
+    """After <Enqueue>: what happened (QueueResult); outcomes: bridged, left, timeout, hangup, error"""
+    result = (ctx.params or {}).get("QueueResult", "")
+    if ctx.slots.get("queue_timed_out"):
+        outcome = "timeout"
+    else:
+        outcome = {"bridged": "bridged", "leave": "left", "redirected": "left", "hangup": "hangup",
+                   "queue-full": "timeout"}.get(result, "error")
+    _step(ctx, "support.queue", outcome, input=result or None)
+    return outcome
+
+
+def prefer_callback(ctx: Any) -> str:
+    """Mark why a callback is booked (operator closed/busy/queue left) for the booking flow;
+    outcomes: ok"""
+    ctx.slots.setdefault("callback_reason", "operator")
+    return "ok"
