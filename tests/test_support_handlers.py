@@ -180,9 +180,15 @@ def test_fault_products_offered_from_the_callers_units(db):
 
 
 def test_unknown_caller_picks_a_product_family(db):
-    ctx = make_ctx(db, "nl", caller="+31612345678", product_family="router")
+    ctx = make_ctx(db, "nl", caller="+31612345678", product_family="1")
     assert handlers.offer_products(ctx) == "none"
     assert handlers.set_product_family(ctx) == "ok" and ctx.slots["product_name"] == "het modem"
+    ctx.slots["product_family"] = "mijn smartphone"
+    handlers.set_product_family(ctx)
+    assert ctx.slots["product_name"] == "de smartphone" and ctx.slots["product_id"] is None
+    ctx.slots["product_family"] = ""
+    handlers.set_product_family(ctx)
+    assert ctx.slots["product_name"] == "een ander product"
 
 
 @pytest.mark.parametrize("text, confidence, outcome", [("il router non si accende", "0.92", "ok"),

@@ -43,8 +43,19 @@ STATUS_WORDS: dict[str, dict[str, str]] = {
     "cancelled": {"it": "annullato", "nl": "geannuleerd", "en": "cancelled"},
     "returned": {"it": "reso", "nl": "geretourneerd", "en": "returned"},
 }
-# Product families offered when the caller owns nothing we know of (choice -> category).
-PRODUCT_FAMILIES = {"router": "router", "tv": "tv", "phone": "smartphone", "other": None}
+# Product families offered when the caller owns nothing we know of: key or word -> category.
+PRODUCT_FAMILIES: dict[str, str | None] = {
+    "1": "router", "modem": "router", "router": "router", "internet": "router",
+    "2": "tv", "tv": "tv", "televisore": "tv", "televisione": "tv", "televisie": "tv", "television": "tv",
+    "3": "smartphone", "smartphone": "smartphone", "telefono": "smartphone", "cellulare": "smartphone",
+    "telefoon": "smartphone", "mobiel": "smartphone", "phone": "smartphone", "mobile": "smartphone",
+}
+FAMILY_WORDS = {
+    "router": {"it": "il modem", "nl": "het modem", "en": "the router"},
+    "tv": {"it": "il televisore", "nl": "de televisie", "en": "the TV"},
+    "smartphone": {"it": "lo smartphone", "nl": "de smartphone", "en": "the smartphone"},
+    None: {"it": "un altro prodotto", "nl": "een ander product", "en": "another product"},
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,9 +150,9 @@ def identify_caller(ctx: Any) -> str:
     name = getattr(contact, "name", None) or next(
         (o.customer_name for o in open_orders if o.customer_name), None
     ) or next((u.owner_name for u in units if u.owner_name), None)
-    if name:
-        # First name only: "buongiorno Giulia", not "buongiorno Giulia Rossi".
-        ctx.slots["caller_name"] = name.split()[0]
+    # First name only: "buongiorno Giulia", not "buongiorno Giulia Rossi"; always set, so a
+    # prompt with {caller_name} never meets a missing slot.
+    ctx.slots["caller_name"] = name.split()[0] if name else ""
     if open_orders:
         ctx.slots["open_order"] = open_orders[0].number
         outcome = "order"
@@ -282,15 +293,25 @@ def pick_product(ctx: Any) -> str:
 
 
 def set_product_family(ctx: Any) -> str:
-    """From the generic list (router/tv/phone/other, slot product_family); outcomes: ok"""
-    family = str(ctx.slots.get("product_family") or "other")
-    category = PRODUCT_FAMILIES.get(family)
+    """From the generic list (slot product_family: key 1-4 or a word; anything else is
+    "another product", never a dead end); outcomes: ok"""
+    words = anger.normalise(str(ctx.slots.get("product_family") or "")).split()
+    category = next((PRODUCT_FAMILIES[w] for w in words if w in PRODUCT_FAMILIES), None)
     product = (
         ctx.session.scalar(select(Product).where(Product.category == category).order_by(Product.id))
         if category else None
     )
-    ctx.slots["product_name"] = product.spoken_name(ctx.language) if product else family
+    ctx.slots["product_name"] = (
+        product.spoken_name(ctx.language) if product else FAMILY_WORDS[category][ctx.language]
+    )
     ctx.slots["product_id"] = product.id if product else None
+    ctx.slots["customer_product_id"] = None
+    return "ok"
+
+
+def set_urgent(ctx: Any) -> str:
+    """The caller is without service: the ticket is urgent; outcomes: ok"""
+    ctx.slots["urgency"] = "urgent"
     return "ok"
 
 
@@ -460,7 +481,7 @@ def lookup_order(ctx: Any) -> str:
     order_delivered (ISO date), days_late"""
     number = orders.normalise_number(str(ctx.slots.get("order_number") or ""))
     if not number:
-        _bump_failures(ctx)
+        # Nothing typed yet (the flow asks first) is not a caller failure.
         return "invalid"
     ctx.slots["order_number"] = number
     order = orders.find_order(ctx.session, number)
@@ -587,3 +608,58 @@ def prefer_callback(ctx: Any) -> str:
     outcomes: ok"""
     ctx.slots.setdefault("callback_reason", "operator")
     return "ok"
+
+
+# --------------------------------------------------------------------------------------------
+# language
+
+
+LANGUAGE_CHOICES = {
+    "1": "it", "italiano": "it", "italiaans": "it", "italian": "it",
+    "2": "nl", "nederlands": "nl", "olandese": "nl", "dutch": "nl",
+    "3": "en", "english": "en", "inglese": "en", "engels": "en",
+}
+
+
+def set_language(ctx: Any) -> str:
+    """The caller chose a language after * (slot chosen_language: 1/2/3 or its name);
+    outcomes: ok, invalid"""
+    said = anger.normalise(str(ctx.slots.get("chosen_language") or ""))
+    chosen = next((code for word, code in LANGUAGE_CHOICES.items() if word in said.split()), None)
+    if chosen is None:
+        _bump_failures(ctx)
+        return "invalid"
+    ctx.language = chosen
+    ctx.call.language = chosen
+    _step(ctx, "support.language", chosen)
+    return "ok"
+
+
+# Name -> (handler, outcomes): what actions.py registers with the flow engine, and what the
+# flow tests check every action node against.
+ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "support_identify_caller": (identify_caller, ("order", "ticket", "known", "unknown")),
+    "support_use_open_order": (use_open_order, ("ok",)),
+    "support_set_language": (set_language, ("ok", "invalid")),
+    "support_check_mood": (check_mood, ("angry", "calm")),
+    "support_record_complaint": (record_complaint, ("ok",)),
+    "support_answer_question": (answer_question, ("answered", "unanswered", "angry")),
+    "support_log_unanswered": (log_unanswered, ("ok",)),
+    "support_offer_products": (offer_products, ("one", "several", "none")),
+    "support_pick_product": (pick_product, ("ok", "invalid")),
+    "support_set_product_family": (set_product_family, ("ok",)),
+    "support_check_description": (check_description, ("ok", "unclear", "angry")),
+    "support_set_urgent": (set_urgent, ("ok",)),
+    "support_create_fault_ticket": (create_fault_ticket, ("ok",)),
+    "support_technician_callback": (mark_technician_callback, ("ok",)),
+    "support_check_serial": (check_serial, ("known", "unknown", "invalid")),
+    "support_parse_purchase_date": (parse_purchase, ("ok", "invalid")),
+    "support_decide_warranty": (decide_warranty,
+                                ("covered", "covered_legal", "expired", "future_date", "review")),
+    "support_lookup_order": (lookup_order,
+                             ("on_its_way", "delivered", "late", "cancelled", "unknown", "invalid")),
+    "support_open_delivery_chase": (open_delivery_chase, ("ok", "existing")),
+    "support_operator_status": (operator_status, ("open", "priority", "closed", "busy", "unavailable")),
+    "support_queue_result": (queue_result, ("bridged", "left", "timeout", "hangup", "error")),
+    "support_prefer_callback": (prefer_callback, ("ok",)),
+}
