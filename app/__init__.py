@@ -54,3 +54,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.webhooks import bp as voice_bp
 
     app.register_blueprint(voice_bp)
+
+    from app import api, console
+
+    api.init_app(app)
+    console.init_app(app)

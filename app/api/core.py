@@ -1,0 +1,241 @@
+"""The /api blueprint, its OpenAPI generator (spectree, from the route decorators and pydantic
+models), authentication, problem-details errors and pagination.
+
+Resource modules (calls.py, tickets.py, ...) import `bp`, `spec`, `responses` and `Page`
+from here and stay thin: parse, call the owning package's service, serialise.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import logging
+from typing import Annotated, Any, Iterable, Sequence, TypeVar
+
+from flask import Blueprint, Response, current_app, g, json, request, session
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from spectree import Response as SpecResponse
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from app.api.problems import PROBLEM_MIME, ApiProblem, Problem, from_http_exception, from_validation_errors
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+# Common error responses every operation documents, so clients (and schemathesis) know them.
+ERROR_STATUSES = (400, 401, 403, 404, 409, 415, 422)
+
+
+def _before(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
+    """spectree hook: turn its request-validation error into our problem document."""
+    if error is None:
+        return
+    title = getattr(error, "title", "") or ""
+    location = "query" if title.endswith("Query") else "body"
+    raise from_validation_errors(location, adapter.validation_errors(error))
+
+
+spec = SpecTree(
+    "flask",
+    # spectree skips routes under its own `path`, so its (unused) doc pages live elsewhere and
+    # we serve the document at /api/openapi.json ourselves.
+    path="apidoc",
+    mode="strict",
+    title="cortese API",
+    version="1.0.0",
+    description="Calls, tickets, callbacks, campaigns, contacts and consent. Authenticate with "
+    "`Authorization: Bearer <ADMIN_API_TOKEN>` or an operator console session (unsafe methods "
+    "then also need the `X-CSRFToken` header). Errors are RFC 9457 problem details.",
+    validation_error_status=422,
+    validation_error_model=Problem,
+    before=_before,
+    security_schemes=[
+        SecurityScheme(name="bearerAuth", data=SecuritySchemeData(type="http", scheme="bearer")),
+        SecurityScheme(name="sessionCookie",
+                       data=SecuritySchemeData(type="apiKey", field_in="cookie", name="session")),
+    ],
+    security=[{"bearerAuth": []}, {"sessionCookie": []}],
+    annotations=False,
+)
+
+
+def responses(ok: type[BaseModel] | None = None, *, status: int = 200, **extra: Any) -> SpecResponse:
+    """A spectree Response documenting `ok` plus every problem status."""
+    codes: dict[str, Any] = {f"HTTP_{code}": Problem for code in ERROR_STATUSES}
+    codes[f"HTTP_{status}"] = ok
+    codes.update(extra)
+    return SpecResponse(**codes)
+
+
+def _iso_text(value: Any) -> Any:
+    # pydantic would read "0.5" as a Unix timestamp; the API documents ISO 8601 text only.
+    if isinstance(value, str) and not ISO_DATETIME.match(value):
+        raise ValueError("must be an ISO 8601 date-time with offset, e.g. 2026-03-02T09:00:00+01:00")
+    return value
+
+
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+
+
+# --- pagination -----------------------------------------------------------------------------
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(50, ge=1, le=200, description="items per page")
+    offset: int = Field(0, ge=0, le=10_000_000, description="items to skip")
+
+
+class PageMeta(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="offset of the next page, null on the last")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def paginate(session: Session, stmt: Select[Any], query: PageQuery) -> tuple[Sequence[Any], PageMeta]:
+    """Run `stmt` for one page; count the whole result for the total."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(stmt.limit(query.limit).offset(query.offset)).all()
+    following = query.offset + query.limit
+    meta = PageMeta(total=total, limit=query.limit, offset=query.offset,
+                    next_offset=following if following < total else None)
+    return rows, meta
+
+
+def page_of(items: Iterable[Any], query: PageQuery) -> tuple[list[Any], PageMeta]:
+    """Paginate an in-memory list (flows, lint results)."""
+    everything = list(items)
+    chunk = everything[query.offset: query.offset + query.limit]
+    following = query.offset + query.limit
+    return chunk, PageMeta(total=len(everything), limit=query.limit, offset=query.offset,
+                           next_offset=following if following < len(everything) else None)
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+
+
+def _bearer_ok() -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    expected = current_app.extensions["cortese.settings"].admin_api_token
+    # Constant time: a timing side channel must not leak the token byte by byte.
+    return hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+def _session_operator() -> Any | None:
+    from app.console.users import current_operator
+
+    return current_operator()
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    if _bearer_ok():
+        g.api_actor = "api-token"
+        return
+    operator = _session_operator()
+    if operator is None:
+        raise ApiProblem(401, "Unauthorized",
+                         "send 'Authorization: Bearer <ADMIN_API_TOKEN>' or log in to the console",
+                         slug="unauthorized")
+    if request.method in UNSAFE_METHODS:
+        _check_csrf_header()
+    g.api_actor = f"operator:{operator.username}"
+
+
+def _check_csrf_header() -> None:
+    from flask_wtf.csrf import ValidationError, validate_csrf
+
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken", ""))
+    except ValidationError as exc:
+        raise ApiProblem(403, "Forbidden", f"X-CSRFToken header: {exc}", field="header.X-CSRFToken",
+                         slug="csrf") from None
+
+
+def actor() -> str:
+    """Who is acting (for audit fields such as consent `by`)."""
+    return str(g.get("api_actor", "api"))
+
+
+# --- errors and headers -----------------------------------------------------------------------
+
+@bp.errorhandler(ApiProblem)
+def _problem(exc: ApiProblem) -> Response:
+    return exc.response()
+
+
+@bp.errorhandler(HTTPException)
+def _http_problem(exc: HTTPException) -> Response:
+    if exc.response is not None and exc.code and exc.code < 400:
+        return exc.response
+    return from_http_exception(exc).response()
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    log.exception("API error on %s %s", request.method, request.path)
+    return ApiProblem(500, "Internal Server Error", "an unexpected error; it has been logged",
+                      slug="internal").response()
+
+
+@bp.after_request
+def _headers(resp: Response) -> Response:
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Cache-Control", "no-store")
+    resp.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    resp.headers.setdefault("Referrer-Policy", "no-referrer")
+    return resp
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3 document, generated from the decorated routes and their pydantic models."""
+    return Response(json.dumps(_problem_media_types(spec.spec)), mimetype="application/json")
+
+
+def _problem_media_types(doc: dict[str, Any]) -> dict[str, Any]:
+    """spectree documents every body as application/json; our errors are problem+json."""
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if code.isdigit() and int(code) >= 400 and "application/json" in content:
+                    content[PROBLEM_MIME] = content.pop("application/json")
+    return doc
+
+
+def app_404_as_problem(app: Any) -> None:
+    """Unknown /api/... paths get problem JSON too (a blueprint cannot catch routing 404s)."""
+
+    @app.errorhandler(404)
+    def _not_found(exc: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            return from_http_exception(exc).response()
+        return exc
+
+    @app.errorhandler(405)
+    def _not_allowed(exc: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            resp = from_http_exception(exc).response()
+            if exc.valid_methods:  # type: ignore[attr-defined]
+                resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+            return resp
+        return exc

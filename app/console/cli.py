@@ -1,0 +1,62 @@
+"""`cortese users ...`: operator accounts for the console."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from app.cli import with_app
+from app.clock import now
+from app.console.models import OperatorUser
+from app.console.users import UserError, create_user, find_user, set_password
+from app.db import session_scope
+
+
+@click.group("users")
+def cli() -> None:
+    """Console operators (people who log in to /console)."""
+
+
+@cli.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", default=None, help="Name shown in the console.")
+@click.option("--language", type=click.Choice(["it", "nl", "en"]), default=None)
+@click.password_option(help="At least 10 characters; asked twice when not given.")
+@with_app
+def add(app: Flask, username: str, password: str, display_name: str | None, language: str | None) -> None:
+    """Create operator USERNAME (the password is stored hashed)."""
+    try:
+        with session_scope(app) as session:
+            create_user(session, username, password, at=now(), display_name=display_name,
+                        language=language)
+    except UserError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"Operator {username.strip().lower()} created; log in at /console/login.")
+
+
+@cli.command("passwd")
+@click.argument("username")
+@click.password_option()
+@with_app
+def passwd(app: Flask, username: str, password: str) -> None:
+    """Set a new password for USERNAME."""
+    with session_scope(app) as session:
+        user = find_user(session, username)
+        if user is None:
+            raise click.UsageError(f"username: no operator {username!r}")
+        try:
+            set_password(user, password)
+        except UserError as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(f"Password of {username} changed.")
+
+
+@cli.command("list")
+@with_app
+def list_users(app: Flask) -> None:
+    """List operators (never their passwords)."""
+    with session_scope(app) as session:
+        for user in session.scalars(select(OperatorUser).order_by(OperatorUser.username)):
+            state = "active" if user.active else "disabled"
+            click.echo(f"{user.username}\t{user.display_name or ''}\t{user.language or ''}\t{state}")

@@ -1,0 +1,123 @@
+"""The console's words in Italian, Dutch and English, and the operator's chosen language.
+
+A small catalogue is enough for a few dozen labels; a missing key falls back to English, then
+to the key itself, so a page never breaks for want of a translation.
+"""
+
+from __future__ import annotations
+
+from flask import request, session
+
+from app.i18n import LANGUAGES
+
+LANG_KEY = "console_lang"
+
+M: dict[str, dict[str, str]] = {
+    "app_title": {"it": "Console operatori", "nl": "Operatorconsole", "en": "Operator console"},
+    "login": {"it": "Accedi", "nl": "Inloggen", "en": "Log in"},
+    "logout": {"it": "Esci", "nl": "Uitloggen", "en": "Log out"},
+    "username": {"it": "Nome utente", "nl": "Gebruikersnaam", "en": "Username"},
+    "password": {"it": "Password", "nl": "Wachtwoord", "en": "Password"},
+    "bad_login": {"it": "Nome utente o password non validi.", "nl": "Onjuiste gebruikersnaam of wachtwoord.",
+                  "en": "Wrong username or password."},
+    "login_needed": {"it": "Accedi per continuare.", "nl": "Log in om verder te gaan.",
+                     "en": "Please log in to continue."},
+    "csrf_failed": {"it": "Il modulo è scaduto o non valido: ricarica la pagina e riprova.",
+                    "nl": "Het formulier is verlopen of ongeldig: laad de pagina opnieuw en probeer het nog eens.",
+                    "en": "The form has expired or is invalid: reload the page and try again."},
+    "language": {"it": "Lingua", "nl": "Taal", "en": "Language"},
+    "dashboard": {"it": "Cruscotto", "nl": "Dashboard", "en": "Dashboard"},
+    "calls": {"it": "Chiamate", "nl": "Gesprekken", "en": "Calls"},
+    "call": {"it": "Chiamata", "nl": "Gesprek", "en": "Call"},
+    "tickets": {"it": "Ticket", "nl": "Tickets", "en": "Tickets"},
+    "claims": {"it": "Richieste di garanzia", "nl": "Garantieclaims", "en": "Warranty claims"},
+    "callbacks": {"it": "Richiamate", "nl": "Terugbelverzoeken", "en": "Callbacks"},
+    "campaigns": {"it": "Campagne", "nl": "Campagnes", "en": "Campaigns"},
+    "contacts": {"it": "Contatti", "nl": "Contacten", "en": "Contacts"},
+    "consent": {"it": "Consensi", "nl": "Toestemmingen", "en": "Consent"},
+    "registries": {"it": "Registri", "nl": "Registers", "en": "Registries"},
+    "compliance": {"it": "Decisioni di conformità", "nl": "Nalevingsbesluiten", "en": "Compliance decisions"},
+    "flows": {"it": "Flussi", "nl": "Flows", "en": "Flows"},
+    "softphone": {"it": "Softphone (simulatore)", "nl": "Softphone (simulator)", "en": "Softphone (simulator)"},
+    "calls_per_hour": {"it": "Chiamate per ora (ultime 24 ore)", "nl": "Gesprekken per uur (laatste 24 uur)",
+                       "en": "Calls per hour (last 24 hours)"},
+    "outcomes": {"it": "Esiti (ultime 24 ore)", "nl": "Uitkomsten (laatste 24 uur)", "en": "Outcomes (last 24 hours)"},
+    "abandonment": {"it": "Tasso di abbandono per campagna", "nl": "Verlatingspercentage per campagne",
+                    "en": "Abandonment rate per campaign"},
+    "callbacks_today": {"it": "Richiamate previste oggi", "nl": "Terugbelverzoeken vandaag",
+                        "en": "Callbacks due today"},
+    "callbacks_missed": {"it": "Richiamate mancate", "nl": "Gemiste terugbelverzoeken", "en": "Missed callbacks"},
+    "open_tickets": {"it": "Ticket aperti", "nl": "Open tickets", "en": "Open tickets"},
+    "not_available": {"it": "Non ancora disponibile in questa installazione.",
+                      "nl": "Nog niet beschikbaar in deze installatie.",
+                      "en": "Not available in this installation yet."},
+    "none": {"it": "Nessun elemento.", "nl": "Geen items.", "en": "Nothing here."},
+    "status": {"it": "Stato", "nl": "Status", "en": "Status"},
+    "direction": {"it": "Direzione", "nl": "Richting", "en": "Direction"},
+    "from": {"it": "Da", "nl": "Van", "en": "From"},
+    "to": {"it": "A", "nl": "Naar", "en": "To"},
+    "started": {"it": "Inizio", "nl": "Begin", "en": "Started"},
+    "ended": {"it": "Fine", "nl": "Einde", "en": "Ended"},
+    "duration": {"it": "Durata (s)", "nl": "Duur (s)", "en": "Duration (s)"},
+    "flow": {"it": "Flusso", "nl": "Flow", "en": "Flow"},
+    "node": {"it": "Nodo", "nl": "Knooppunt", "en": "Node"},
+    "language_col": {"it": "Lingua", "nl": "Taal", "en": "Language"},
+    "transcript": {"it": "Trascrizione", "nl": "Transcript", "en": "Transcript"},
+    "path": {"it": "Percorso nel flusso", "nl": "Pad door de flow", "en": "Path through the flow"},
+    "steps": {"it": "Passi", "nl": "Stappen", "en": "Steps"},
+    "events": {"it": "Eventi di stato", "nl": "Statusgebeurtenissen", "en": "Status events"},
+    "system": {"it": "Sistema", "nl": "Systeem", "en": "System"},
+    "caller": {"it": "Chiamante", "nl": "Beller", "en": "Caller"},
+    "kind": {"it": "Tipo", "nl": "Soort", "en": "Kind"},
+    "input": {"it": "Input", "nl": "Invoer", "en": "Input"},
+    "outcome": {"it": "Esito", "nl": "Uitkomst", "en": "Outcome"},
+    "said": {"it": "Detto", "nl": "Gezegd", "en": "Said"},
+    "filter": {"it": "Filtra", "nl": "Filteren", "en": "Filter"},
+    "all": {"it": "Tutti", "nl": "Alle", "en": "All"},
+    "number": {"it": "Numero", "nl": "Nummer", "en": "Number"},
+    "previous": {"it": "Precedenti", "nl": "Vorige", "en": "Previous"},
+    "next": {"it": "Successivi", "nl": "Volgende", "en": "Next"},
+    "page_of": {"it": "{first}–{last} di {total}", "nl": "{first}–{last} van {total}",
+                "en": "{first}–{last} of {total}"},
+    "not_found": {"it": "Non trovato.", "nl": "Niet gevonden.", "en": "Not found."},
+    "reference": {"it": "Riferimento", "nl": "Referentie", "en": "Reference"},
+    "subject": {"it": "Oggetto", "nl": "Onderwerp", "en": "Subject"},
+    "priority": {"it": "Priorità", "nl": "Prioriteit", "en": "Priority"},
+    "created": {"it": "Creato", "nl": "Aangemaakt", "en": "Created"},
+    "description": {"it": "Descrizione", "nl": "Omschrijving", "en": "Description"},
+    "save": {"it": "Salva", "nl": "Opslaan", "en": "Save"},
+    "saved": {"it": "Salvato.", "nl": "Opgeslagen.", "en": "Saved."},
+    "export_csv": {"it": "Esporta CSV", "nl": "CSV exporteren", "en": "Export CSV"},
+    "welcome": {"it": "Benvenuto, {name}.", "nl": "Welkom, {name}.", "en": "Welcome, {name}."},
+    "no_data": {"it": "Nessun dato nel periodo.", "nl": "Geen gegevens in deze periode.",
+                "en": "No data in this period."},
+    "hour": {"it": "Ora", "nl": "Uur", "en": "Hour"},
+    "count": {"it": "Numero", "nl": "Aantal", "en": "Count"},
+    "api_docs": {"it": "Documento OpenAPI", "nl": "OpenAPI-document", "en": "OpenAPI document"},
+    "mermaid_note": {"it": "Sorgente Mermaid del diagramma (incollabile in qualsiasi visualizzatore Mermaid).",
+                     "nl": "Mermaid-bron van het diagram (te plakken in elke Mermaid-viewer).",
+                     "en": "Mermaid source of the diagram (paste into any Mermaid viewer)."},
+    "error": {"it": "Errore", "nl": "Fout", "en": "Error"},
+}
+
+
+def current_language() -> str:
+    chosen = session.get(LANG_KEY)
+    if chosen in LANGUAGES:
+        return str(chosen)
+    best = request.accept_languages.best_match(LANGUAGES) if request else None
+    return best or "en"
+
+
+def t(key: str, **values: object) -> str:
+    """The message `key` in the operator's language, with {placeholders} filled in."""
+    texts = M.get(key)
+    if texts is None:
+        return key
+    text = texts.get(current_language()) or texts["en"]
+    return text.format(**values) if values else text
+
+
+def add_messages(messages: dict[str, dict[str, str]]) -> None:
+    """Let console modules for other packages bring their own labels."""
+    M.update(messages)

@@ -1,0 +1,78 @@
+"""Dashboard figures. Calls come from the core call records; figures owned by other packages
+(tickets, callbacks, campaigns) come from their services when those packages are installed."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import Call
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Dashboard:
+    calls_per_hour: list[tuple[str, float]]
+    outcomes: list[tuple[str, float]]
+    total_calls: int
+    open_tickets: int | None = None
+    callbacks_due_today: int | None = None
+    callbacks_missed: int | None = None
+    abandonment: list[tuple[str, float]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def calls_per_hour(session: Session, at: datetime, hours: int = 24) -> list[tuple[str, float]]:
+    """Calls started in each of the last `hours` hours (UTC), oldest first."""
+    end = at.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=hours)
+    started = session.scalars(
+        select(Call.started_at).where(Call.started_at >= start, Call.started_at < end)
+    ).all()
+    buckets = Counter(int((moment - start).total_seconds() // 3600) for moment in started)
+    return [((start + timedelta(hours=i)).strftime("%H"), float(buckets.get(i, 0))) for i in range(hours)]
+
+
+def outcomes(session: Session, at: datetime, hours: int = 24) -> list[tuple[str, float]]:
+    rows = session.execute(
+        select(Call.status, func.count()).where(Call.started_at >= at - timedelta(hours=hours))
+        .group_by(Call.status).order_by(Call.status)
+    ).all()
+    return [(status, float(count)) for status, count in rows]
+
+
+def _optional(module: str, function: str) -> Any | None:
+    """A service function from a package that may not be installed in this build."""
+    try:
+        return getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError):
+        return None
+
+
+def build(session: Session, at: datetime) -> Dashboard:
+    board = Dashboard(
+        calls_per_hour=calls_per_hour(session, at),
+        outcomes=outcomes(session, at),
+        total_calls=session.scalar(select(func.count()).select_from(Call)) or 0,
+    )
+    _add_tickets(session, board)
+    return board
+
+
+def _add_tickets(session: Session, board: Dashboard) -> None:
+    try:
+        from app.support.models import Ticket
+        from app.support.services import OPEN_STATUSES
+    except ImportError:
+        return
+    board.open_tickets = session.scalar(
+        select(func.count()).select_from(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
+    ) or 0

@@ -1,0 +1,99 @@
+"""Core console pages: login/logout, language switch, dashboard, calls."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import redirect, render_template, request, session, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app.api.calls import CallsQuery, call_detail, call_filters
+from app.api.core import paginate
+from app.clock import now
+from app.console import charts, stats
+from app.console.i18n import LANG_KEY, t
+from app.console.users import SESSION_KEY, authenticate
+from app.console.web import Pager, bp, nav_item, notice, offset_arg
+from app.db import db_session
+from app.i18n import LANGUAGES
+from app.models import STATUS_RANK, Call
+
+nav_item("console.dashboard", "dashboard")
+nav_item("console.calls", "calls")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths under /console: never an open redirect."""
+    if target and target.startswith("/console") and not urlsplit(target).netloc and "\\" not in target:
+        return target
+    return url_for("console.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        db = db_session()
+        user = authenticate(db, request.form.get("username", ""), request.form.get("password", ""),
+                            at=now())
+        if user is None:
+            error = t("bad_login")
+        else:
+            db.commit()
+            session.clear()  # a fresh session on login: no fixation
+            session[SESSION_KEY] = user.id
+            if user.language in LANGUAGES:
+                session[LANG_KEY] = user.language
+            return redirect(_safe_next(request.args.get("next")))
+    status = 401 if error else 200
+    return render_template("console/login.html", error=error,
+                           next=request.args.get("next", "")), status
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    session.clear()
+    return redirect(url_for("console.login"))
+
+
+@bp.post("/language")
+def language() -> Response:
+    chosen = request.form.get("lang", "")
+    if chosen in LANGUAGES:
+        session[LANG_KEY] = chosen
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.get("/")
+def dashboard() -> str:
+    board = stats.build(db_session(), now())
+    return render_template(
+        "console/dashboard.html", board=board,
+        hourly=charts.bar_chart(board.calls_per_hour),
+        outcome_chart=charts.bar_chart(board.outcomes, height=160),
+        abandonment_chart=charts.bar_chart(board.abandonment, percent=True, height=160)
+        if board.abandonment else None,
+    )
+
+
+@bp.get("/calls")
+def calls() -> str:
+    offset, limit = offset_arg()
+    args = {k: v for k, v in request.args.items() if v and k in ("status", "direction", "number", "flow")}
+    try:
+        query = CallsQuery(limit=limit, offset=offset, **args)
+    except ValueError:
+        query, args = CallsQuery(limit=limit, offset=offset), {}
+    rows, meta = paginate(db_session(), call_filters(query), query)
+    return render_template("console/calls.html", calls=rows, filters=args,
+                           pager=Pager(offset, limit, meta.total), statuses=list(STATUS_RANK))
+
+
+@bp.get("/calls/<string:call_sid>")
+def call(call_sid: str) -> Any:
+    row = db_session().scalar(select(Call).where(Call.call_sid == call_sid[:64]))
+    if row is None:
+        return render_template("console/error.html", message=t("not_found"), status=404), 404
+    return render_template("console/call.html", call=row, detail=call_detail(row))

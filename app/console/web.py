@@ -1,0 +1,118 @@
+"""The console blueprint and what every page shares: login required, CSRF on every form post,
+security headers, language, and pagination of tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, ValidationError, generate_csrf, validate_csrf
+
+from app.console.i18n import current_language, t
+from app.console.users import current_operator
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+# No inline script or style anywhere: CSP forbids both, so injected markup cannot run.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+       "object-src 'none'")
+PUBLIC_ENDPOINTS = frozenset({"console.login", "console.static", "console.language"})
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        try:
+            validate_csrf(request.form.get("csrf_token", ""))
+        except ValidationError as exc:
+            raise CSRFError(str(exc)) from None
+    if request.endpoint in PUBLIC_ENDPOINTS or current_operator() is not None:
+        return None
+    return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_failed(exc: CSRFError) -> tuple[str, int]:
+    return render_template("console/error.html", message=t("csrf_failed"), status=400), 400
+
+
+@bp.after_request
+def _security_headers(resp: Response) -> Response:
+    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
+@bp.app_template_global("t")
+def _t(key: str, **values: object) -> str:
+    return t(key, **values)
+
+
+@bp.context_processor
+def _page_context() -> dict[str, Any]:
+    return {"csrf_token": generate_csrf, "lang": current_language(),
+            "operator": current_operator(), "nav": NAV}
+
+
+# (endpoint, label key): extended by the page modules that are installed.
+NAV: list[tuple[str, str]] = []
+
+
+def nav_item(endpoint: str, label: str) -> None:
+    if (endpoint, label) not in NAV:
+        NAV.append((endpoint, label))
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Offset pagination for tables: ?offset=N, fixed page size."""
+
+    offset: int
+    limit: int
+    total: int
+
+    @property
+    def first(self) -> int:
+        return min(self.offset + 1, self.total)
+
+    @property
+    def last(self) -> int:
+        return min(self.offset + self.limit, self.total)
+
+    @property
+    def prev_offset(self) -> int | None:
+        return max(self.offset - self.limit, 0) if self.offset > 0 else None
+
+    @property
+    def next_offset(self) -> int | None:
+        return self.offset + self.limit if self.offset + self.limit < self.total else None
+
+
+def offset_arg(limit: int = 50) -> tuple[int, int]:
+    """The ?offset= of a table page, clamped to something sane whatever the URL says."""
+    raw = request.args.get("offset", "0")
+    offset = int(raw) if raw.isdigit() and len(raw) < 9 else 0
+    return offset, limit
+
+
+def form_str(name: str, max_length: int = 200) -> str:
+    return (request.form.get(name) or "").strip()[:max_length]
+
+
+def back(default_endpoint: str, **values: Any) -> Response:
+    return redirect(url_for(default_endpoint, **values))
+
+
+def notice(key: str, category: str = "info", **values: object) -> None:
+    flash(t(key, **values), category)
+
+
+def not_found() -> Any:
+    abort(404)
+

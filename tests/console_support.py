@@ -1,0 +1,56 @@
+"""Helpers shared by the API and console tests: operators, logged-in clients, seeded calls."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import calls
+from app.console.users import create_user
+from app.db import session_scope
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def add_operator(app: Flask, username: str = "olga", password: str = PASSWORD, **fields: Any) -> None:
+    with session_scope(app) as session:
+        create_user(session, username, password, at=app.extensions["cortese.clock"].now(), **fields)
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "page has no csrf_token field"
+    return match.group(1)
+
+
+def login(client: FlaskClient, username: str = "olga", password: str = PASSWORD) -> Any:
+    token = csrf_from(client.get("/console/login").get_data(as_text=True))
+    return client.post("/console/login", data={"username": username, "password": password,
+                                               "csrf_token": token})
+
+
+def page_csrf(client: FlaskClient, path: str = "/console/") -> str:
+    return csrf_from(client.get(path).get_data(as_text=True))
+
+
+def seed_call(app: Flask, *, sid: str = "CA" + "1" * 32, at: datetime | None = None,
+              status: str = "completed", steps: list[dict[str, Any]] | None = None,
+              from_: str = "+393471234567", flow: str | None = "inbound") -> str:
+    """A finished inbound call with the given steps, written through app.calls."""
+    moment = at or app.extensions["cortese.clock"].now()
+    with session_scope(app) as session:
+        call = calls.ensure_call(session, {"CallSid": sid, "From": from_, "To": "+390212345678",
+                                           "Direction": "inbound"}, moment)
+        call.flow = flow
+        for index, step in enumerate(steps or []):
+            calls.add_step(session, call, moment + timedelta(seconds=index), **step)
+        calls.advance_status(call, "in-progress", moment, 1)
+        calls.advance_status(call, status, moment + timedelta(minutes=2), 2)
+    return sid
