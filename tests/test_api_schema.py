@@ -18,7 +18,7 @@ from app import create_app
 from app.clock import FakeClock
 from app.db import Base, get_engine
 from tests.conftest import base_settings
-from tests.console_support import BEARER, seed_call
+from tests.console_support import BEARER, seed_call, seed_ticket
 
 
 def _build_app():  # type: ignore[no-untyped-def]
@@ -31,6 +31,8 @@ def _build_app():  # type: ignore[no-untyped-def]
         seed_call(application, sid=f"CA{n:032d}", at=clock.now() - timedelta(hours=n), steps=[
             {"kind": "ask", "node": "menu", "said": "Prema 1", "input": "<script>alert(1)</script>"},
         ])
+    seed_ticket(application, subject="<b>bold</b> & 'quoted'")
+    seed_ticket(application, status="resolved", kind="complaint", flagged=True)
     return application
 
 

@@ -1,0 +1,145 @@
+"""Tickets and warranty claims (engineer D's app/support): list, filter, get.
+
+Read-only here: tickets are created by calls (and `cortese support`); status changes go through
+app.support's services when they offer one.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from flask import request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Select, select
+
+from app.api.core import PageMeta, PageQuery, bp, paginate, responses, spec
+from app.api.problems import not_found
+from app.db import db_session
+from app.support import services as support
+from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES, Ticket, WarrantyClaim
+
+TicketStatus = Literal[TICKET_STATUSES]  # type: ignore[valid-type]
+TicketKind = Literal[TICKET_KINDS]  # type: ignore[valid-type]
+ClaimOutcome = Literal[CLAIM_OUTCOMES]  # type: ignore[valid-type]
+
+
+class TicketsQuery(PageQuery):
+    status: TicketStatus | None = None  # type: ignore[valid-type]
+    kind: TicketKind | None = None  # type: ignore[valid-type]
+    open: bool | None = Field(None, description="only open (open, in_progress) tickets")
+    flagged: bool | None = None
+    caller: str | None = Field(None, max_length=32, description="part of the caller's number")
+
+
+class TicketOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    reference: str
+    kind: str
+    status: str
+    priority: str
+    flagged: bool
+    caller_number: str | None
+    contact_id: int | None
+    language: str | None
+    hotline: str | None
+    subject: str | None
+    description: str | None
+    recording_url: str | None
+    call_sid: str | None
+    details: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketPage(PageMeta):
+    items: list[TicketOut]
+
+
+class ClaimsQuery(PageQuery):
+    outcome: ClaimOutcome | None = None  # type: ignore[valid-type]
+    caller: str | None = Field(None, max_length=32)
+
+
+class ClaimOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    reference: str
+    serial: str
+    purchased_on: date | None
+    outcome: str
+    reason: str
+    covered_until: date | None
+    caller_number: str | None
+    contact_id: int | None
+    language: str | None
+    call_sid: str | None
+    created_at: datetime
+
+
+class ClaimPage(PageMeta):
+    items: list[ClaimOut]
+
+
+def ticket_filters(query: TicketsQuery) -> Select[Any]:
+    stmt = select(Ticket)
+    if query.status:
+        stmt = stmt.where(Ticket.status == query.status)
+    if query.kind:
+        stmt = stmt.where(Ticket.kind == query.kind)
+    if query.open is not None:
+        is_open = Ticket.status.in_(support.OPEN_STATUSES)
+        stmt = stmt.where(is_open if query.open else ~is_open)
+    if query.flagged is not None:
+        stmt = stmt.where(Ticket.flagged.is_(query.flagged))
+    if query.caller:
+        stmt = stmt.where(Ticket.caller_number.contains(query.caller.strip(), autoescape=True))
+    return stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+
+
+def claim_filters(query: ClaimsQuery) -> Select[Any]:
+    stmt = select(WarrantyClaim)
+    if query.outcome:
+        stmt = stmt.where(WarrantyClaim.outcome == query.outcome)
+    if query.caller:
+        stmt = stmt.where(WarrantyClaim.caller_number.contains(query.caller.strip(), autoescape=True))
+    return stmt.order_by(WarrantyClaim.created_at.desc(), WarrantyClaim.id.desc())
+
+
+@bp.get("/tickets")
+@spec.validate(query=TicketsQuery, resp=responses(TicketPage), tags=["tickets"])
+def list_tickets() -> TicketPage:
+    """Support tickets, newest first."""
+    query: TicketsQuery = request.context.query  # type: ignore[attr-defined]
+    rows, meta = paginate(db_session(), ticket_filters(query), query)
+    return TicketPage(items=[TicketOut.model_validate(r) for r in rows], **meta.model_dump())
+
+
+@bp.get("/tickets/<string:reference>")
+@spec.validate(resp=responses(TicketOut), tags=["tickets"])
+def get_ticket(reference: str) -> TicketOut:
+    """One ticket by its reference."""
+    ticket = support.find_ticket(db_session(), reference[:32])
+    if ticket is None:
+        raise not_found("ticket", reference)
+    return TicketOut.model_validate(ticket)
+
+
+@bp.get("/claims")
+@spec.validate(query=ClaimsQuery, resp=responses(ClaimPage), tags=["tickets"])
+def list_claims() -> ClaimPage:
+    """Warranty claims, newest first."""
+    query: ClaimsQuery = request.context.query  # type: ignore[attr-defined]
+    rows, meta = paginate(db_session(), claim_filters(query), query)
+    return ClaimPage(items=[ClaimOut.model_validate(r) for r in rows], **meta.model_dump())
+
+
+@bp.get("/claims/<string:reference>")
+@spec.validate(resp=responses(ClaimOut), tags=["tickets"])
+def get_claim(reference: str) -> ClaimOut:
+    """One warranty claim by its reference."""
+    claim = support.find_claim(db_session(), reference[:32])
+    if claim is None:
+        raise not_found("warranty claim", reference)
+    return ClaimOut.model_validate(claim)
