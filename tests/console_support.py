@@ -57,11 +57,12 @@ def seed_call(app: Flask, *, sid: str = "CA" + "1" * 32, at: datetime | None = N
 
 
 def seed_ticket(app: Flask, *, subject: str = "Router non si accende", number: str = "+393471234567",
-                kind: str = "fault", status: str = "open", **fields: Any) -> str:
+                kind: str = "fault", status: str = "open", call_sid: str | None = None,
+                **fields: Any) -> str:
     """A ticket made through engineer D's service, as a call would make it."""
     from app.support.services import CallerRef, create_ticket
 
     with session_scope(app) as session:
         ticket = create_ticket(session, kind=kind, status=status, at=app.extensions["cortese.clock"].now(),
-                               caller=CallerRef(number=number, language="it"), subject=subject, **fields)
+                               caller=CallerRef(number=number, language="it", call_sid=call_sid), subject=subject, **fields)
         return ticket.reference

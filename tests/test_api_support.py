@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.console_support import BEARER, add_operator, login, seed_ticket
+from tests.console_support import BEARER, add_operator, login, seed_call, seed_ticket
 
 
 def test_tickets_list_filters_and_pages(app, client):
@@ -51,3 +51,11 @@ def test_console_tickets_pages_escape_and_filter(app, client):
     assert client.get("/console/tickets?status=bogus&flagged=maybe").status_code == 200
     assert client.get("/console/claims").status_code == 200
     assert 'id="open-tickets">1<' in client.get("/console/").get_data(as_text=True)
+
+
+def test_call_page_links_the_tickets_made_on_the_call(app, client):
+    sid = seed_call(app)
+    ref = seed_ticket(app, subject="dal telefono", call_sid=sid)
+    add_operator(app)
+    login(client)
+    assert f"/console/tickets/{ref}" in client.get(f"/console/calls/{sid}").get_data(as_text=True)

@@ -8,9 +8,10 @@ from here and stay thin: parse, call the owning package's service, serialise.
 from __future__ import annotations
 
 import hmac
+from contextlib import contextmanager
 import re
 import logging
-from typing import Annotated, Any, Iterable, Sequence, TypeVar
+from typing import Annotated, Any, Iterable, Iterator, Sequence
 
 from flask import Blueprint, Response, current_app, g, json, request, session
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
@@ -98,9 +99,6 @@ class PageMeta(BaseModel):
     next_offset: int | None = Field(description="offset of the next page, null on the last")
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
 def paginate(session: Session, stmt: Select[Any], query: PageQuery) -> tuple[Sequence[Any], PageMeta]:
     """Run `stmt` for one page; count the whole result for the total."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
@@ -167,6 +165,25 @@ def _check_csrf_header() -> None:
     except ValidationError as exc:
         raise ApiProblem(403, "Forbidden", f"X-CSRFToken header: {exc}", field="header.X-CSRFToken",
                          slug="csrf") from None
+
+
+@contextmanager
+def service_errors(location: str = "body") -> Iterator[None]:
+    """Run a service call; its ValueError (messages read "field: what is wrong", the convention
+    the packages follow) becomes a 422 naming the field, never a 500."""
+    try:
+        yield
+    except ApiProblem:
+        raise
+    except ValueError as exc:
+        message = str(exc) or "invalid"
+        name, sep, rest = message.partition(": ")
+        if sep and FIELD_NAME.match(name):
+            raise invalid(f"{location}.{name}", rest) from None
+        raise ApiProblem(422, "Invalid Input", message, slug="invalid-input") from None
+
+
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,63}$")
 
 
 def actor() -> str:

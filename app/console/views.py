@@ -96,4 +96,14 @@ def call(call_sid: str) -> Any:
     row = db_session().scalar(select(Call).where(Call.call_sid == call_sid[:64]))
     if row is None:
         return render_template("console/error.html", message=t("not_found"), status=404), 404
-    return render_template("console/call.html", call=row, detail=call_detail(row))
+    return render_template("console/call.html", call=row, detail=call_detail(row),
+                           tickets=_tickets_of(row.call_sid))
+
+
+def _tickets_of(call_sid: str) -> list[Any]:
+    """Tickets made during this call (support package), for the links on the call page."""
+    try:
+        from app.support.models import Ticket
+    except ImportError:
+        return []
+    return list(db_session().scalars(select(Ticket).where(Ticket.call_sid == call_sid)))
