@@ -1,0 +1,85 @@
+"""Contact lookups and creation (contract (4)); CSV import lives in importer.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import phone
+from app.consent.models import Contact
+
+# Fields a caller may set through get_or_create/update_contact (everything but bookkeeping).
+CONTACT_FIELDS = frozenset(
+    {
+        "region", "line_type", "time_zone", "time_zones", "name", "language", "customer_ref",
+        "is_business", "last_purchase_at", "last_inquiry_at", "customer_until", "is_customer",
+    }
+)
+
+
+def find_by_number(session: Session, e164: str) -> Contact | None:
+    """The live contact with this E.164 number, or None (erased contacts are never found)."""
+    contact = session.scalars(select(Contact).where(Contact.e164 == e164)).first()
+    if contact is None or contact.erased_at is not None:
+        return None
+    return contact
+
+
+def get_or_create(session: Session, e164: str, *, source: str, at: datetime, **fields: Any) -> Contact:
+    """Find the contact for `e164` or create it, filling region/line type/zones from the number.
+
+    Given `fields` only fill blanks on an existing contact (an inbound call must not overwrite
+    what an import or an operator recorded); use update_contact to overwrite.
+    """
+    unknown = set(fields) - CONTACT_FIELDS
+    if unknown:
+        raise TypeError(f"unknown contact fields: {', '.join(sorted(unknown))}")
+    if not source or not source.strip():
+        raise ValueError("a contact needs a source (where the number came from)")
+    parsed = phone.parse(e164)  # raises phone.InvalidNumber
+    contact = find_by_number(session, parsed.e164)
+    if contact is not None:
+        for key, value in fields.items():
+            if value is not None and getattr(contact, key) in (None, [], False):
+                setattr(contact, key, value)
+                contact.updated_at = at
+        return contact
+    zones = list(fields.pop("time_zones", None) or parsed.time_zones)
+    explicit_zone = fields.pop("time_zone", None)
+    contact = Contact(
+        e164=parsed.e164,
+        region=fields.pop("region", None) or parsed.region,
+        line_type=fields.pop("line_type", None) or parsed.line_type,
+        time_zone=explicit_zone or (zones[0] if zones else None),
+        # An explicit zone wins over the number's candidates.
+        time_zones=[explicit_zone] if explicit_zone else zones,
+        source=source.strip(),
+        created_at=at,
+        updated_at=at,
+        is_business=bool(fields.pop("is_business", False)),
+        is_customer=bool(fields.pop("is_customer", False)),
+        **fields,
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def update_contact(contact: Contact, *, at: datetime, **fields: Any) -> bool:
+    """Overwrite the given fields; returns True when anything changed."""
+    unknown = set(fields) - CONTACT_FIELDS
+    if unknown:
+        raise TypeError(f"unknown contact fields: {', '.join(sorted(unknown))}")
+    if "time_zone" in fields and fields["time_zone"]:
+        fields.setdefault("time_zones", [fields["time_zone"]])
+    changed = False
+    for key, value in fields.items():
+        if getattr(contact, key) != value:
+            setattr(contact, key, value)
+            changed = True
+    if changed:
+        contact.updated_at = at
+    return changed
