@@ -71,7 +71,7 @@ def from_validation_errors(location: str, errors: list[dict[str, Any]]) -> ApiPr
     for err in errors:
         loc = ".".join(str(part) for part in err.get("loc", ()) if part != "__root__")
         items.append({"field": f"{location}.{loc}" if loc else location,
-                      "message": str(err.get("msg", "invalid"))})
+                      "message": str(err.get("msg", "invalid")).removeprefix("Value error, ")})
     if not items:
         items = [{"field": location, "message": "invalid"}]
     first = items[0]

@@ -62,11 +62,14 @@ def _page_context() -> dict[str, Any]:
 
 # (endpoint, label key): extended by the page modules that are installed.
 NAV: list[tuple[str, str]] = []
+NAV_ORDER = ("dashboard", "calls", "tickets", "callbacks", "campaigns", "contacts", "compliance",
+             "registries", "flows", "softphone")
 
 
 def nav_item(endpoint: str, label: str) -> None:
     if (endpoint, label) not in NAV:
         NAV.append((endpoint, label))
+        NAV.sort(key=lambda item: NAV_ORDER.index(item[1]) if item[1] in NAV_ORDER else 99)
 
 
 @dataclass(frozen=True)
