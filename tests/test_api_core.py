@@ -124,3 +124,17 @@ def test_api_responses_carry_security_headers(client):
     resp = client.get("/api/calls", headers=BEARER)
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+
+
+def test_session_writes_need_the_csrf_header(app, client):
+    add_operator(app)
+    login(client)
+    body = {"e164": "+393471234567"}
+    refused = client.post("/api/contacts", json=body)
+    assert refused.status_code == 403 and refused.get_json()["field"] == "header.X-CSRFToken"
+    forged = client.post("/api/contacts", json=body, headers={"X-CSRFToken": "forged"})
+    assert forged.status_code == 403
+    ok = client.post("/api/contacts", json=body, headers={"X-CSRFToken": page_csrf(client)})
+    assert ok.status_code == 201
+    # A bearer token needs no CSRF header: it is never sent by a browser on its own.
+    assert client.post("/api/contacts", json=body, headers=BEARER).status_code == 201
