@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     default_language: Literal["it", "nl", "en"] = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
+    # HMAC key for the suppression list (erased numbers that must never be called again).
+    # Required in production; in development/test a key derived from SECRET_KEY is used.
+    # Changing it makes existing suppression hashes unmatchable: keep it for good.
+    suppression_hash_key: str | None = Field(default=None, min_length=32)
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -77,7 +81,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an E.164 number such as +390212345678")
         return value
 
-    @field_validator("operator_number", mode="before")
+    @field_validator("operator_number", "suppression_hash_key", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -109,6 +113,10 @@ class Settings(BaseSettings):
             )
         if bool(self.twilio_api_key_sid) != bool(self.twilio_api_key_secret):
             raise ValueError("TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET go together")
+        if self.cortese_env == "production" and not self.suppression_hash_key:
+            raise ValueError(
+                "SUPPRESSION_HASH_KEY is required in production (32+ random characters)"
+            )
         return self
 
 

@@ -1,1 +1,26 @@
-"""Consent and compliance: the one place that says yes or no to an outbound call."""
+"""Consent and compliance: the one place that says yes or no to an outbound call.
+
+Public API (contract 4):
+    decide(facts, rules, at) -> Decision                      pure; see decide.py
+    check_call(session, contact, *, purpose, offer_id, at, campaign_id=None,
+               callback_id=None, automated=False) -> Decision  stores a ComplianceDecision
+    next_allowed_slots(session, contact, *, purpose, offer_id, after, count=3) -> [datetime]
+    has_product(session, contact, offer_id) -> bool            existing-customer products
+    record_attempt / finish_attempt                             call history for courtesy rules
+    optouts.record_opt_out(session, e164, *, at, source, by)    internal do-not-call list
+"""
+
+from app.consent.attempts import finish_attempt, outcome_from_twilio, record_attempt
+from app.consent.compliance import check_call, gather_facts, next_allowed_slots
+from app.consent.contacts import find_by_number, get_or_create
+from app.consent.decide import AttemptFact, ConsentFact, Decision, Facts, decide
+from app.consent.ledger import add_owned_product, has_product, record_consent, record_relationship
+from app.consent.optouts import is_opted_out, record_opt_out
+from app.consent.packs import RulePack, load_packs, pack_for
+
+__all__ = [
+    "AttemptFact", "ConsentFact", "Decision", "Facts", "RulePack", "add_owned_product",
+    "check_call", "decide", "find_by_number", "finish_attempt", "gather_facts", "get_or_create",
+    "has_product", "is_opted_out", "load_packs", "next_allowed_slots", "outcome_from_twilio",
+    "pack_for", "record_attempt", "record_consent", "record_opt_out", "record_relationship",
+]
