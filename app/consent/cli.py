@@ -1,0 +1,216 @@
+"""Commands: `cortese compliance export|packs`, `cortese contacts import|export|erase`,
+`cortese registry import|status`, `cortese optout NUMBER`.
+
+app/cli.py discovers one click object per package (`cli`, here the `compliance` group); the
+other groups are added to the root group when this module is imported by that discovery.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from flask import Flask
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from app import cli as root
+from app import phone
+from app.cli import with_app
+from app.clock import now
+from app.consent import export as exporter
+from app.consent import gdpr, importer, registries
+from app.consent.optouts import OPT_OUT_SOURCES, record_opt_out
+from app.consent.packs import load_packs
+from app.db import session_scope
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# --- compliance ----------------------------------------------------------------------------
+
+
+@click.group("compliance", help="Compliance records and rule packs.")
+def cli() -> None:
+    pass
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--since", help="ISO date/time (UTC unless given); decisions at or after it.")
+@click.option("--until", help="ISO date/time; decisions before it.")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="file (default stdout)")
+@with_app
+def export_command(app: Flask, fmt: str, since: str | None, until: str | None, output: IO[str]) -> None:
+    """Write the record per decision/attempt (rule, reason, pack version, outcome)."""
+    with session_scope(app) as session:
+        count = exporter.write(exporter.records(session, since=_date(since), until=_date(until)), output, fmt)
+    click.echo(f"{count} record(s) written", err=True)
+
+
+@cli.command("packs")
+def packs_command() -> None:
+    """List the rule packs with their versions and the status of each section."""
+    table = Table("country", "version", "effective", "windows", "registry", "opt-in/automated")
+    for country, pack in sorted(load_packs().items()):
+        registry = f"{pack.registry.name} ≤{pack.registry.max_age_days}d" if pack.registry else "-"
+        extra = ", ".join(s for s in ("automated", "opt_in") if s in pack.statuses) or "-"
+        table.add_row(country, pack.full_version, str(pack.effective_date),
+                      pack.statuses.get("windows", "?"), f"{registry} ({pack.statuses.get('registry', '-')})", extra)
+    Console().print(table)
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+@click.group("contacts", help="Contacts: import, GDPR export and erasure.")
+def contacts() -> None:
+    pass
+
+
+@contacts.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--default-region", help="ISO country for numbers written without +CC (a country column wins).")
+@click.option("--by", default="cli", show_default=True, help="who is importing (recorded in the ledger)")
+@with_app
+def import_contacts(app: Flask, path: Path, default_region: str | None, by: str) -> None:
+    """Import contacts from a CSV file (number and source columns required)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        total = max(sum(1 for _ in handle) - 1, 0)
+    try:
+        with session_scope(app) as session, path.open(encoding="utf-8-sig", newline="") as handle, _progress() as bar:
+            task = bar.add_task(f"importing {path.name}", total=total)
+            report = importer.import_contacts_csv(
+                session, handle, at=now(), recorded_by=by, default_region=default_region,
+                progress=lambda n: bar.update(task, completed=n))
+    except importer.ImportRefused as exc:
+        click.echo(f"{path.name}: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+               f"{len(report.errors)} line(s) with errors")
+    for line, message in report.errors:
+        click.echo(f"  line {line}: {message}", err=True)
+    if report.errors:
+        sys.exit(1)
+
+
+@contacts.command("export")
+@click.argument("number")
+@with_app
+def export_contact(app: Flask, number: str) -> None:
+    """Print everything held about a number as JSON (GDPR access request)."""
+    with session_scope(app) as session:
+        data = gdpr.export_contact(session, _number(number))
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@contacts.command("erase")
+@click.argument("number")
+@click.option("--by", required=True, help="who handled the request")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@with_app
+def erase_contact(app: Flask, number: str, by: str, yes: bool) -> None:
+    """Erase a number's personal data; it stays on the suppression list (never called again)."""
+    e164 = _number(number)
+    if not yes:
+        click.confirm(f"Erase {phone.mask(e164)} for good?", abort=True)
+    with session_scope(app) as session:
+        report = gdpr.erase_contact(session, e164, at=now(), by=by)
+    click.echo(f"erased {phone.mask(e164)}: {report.consent_records} consent line(s), "
+               f"{report.owned_products} product(s), {report.opt_outs} opt-out(s) removed; "
+               f"{report.attempts_masked} attempt(s) and {report.decisions_masked} decision(s) masked; suppressed")
+
+
+def _number(raw: str) -> str:
+    try:
+        return phone.parse(raw).e164
+    except phone.InvalidNumber as exc:
+        raise click.BadParameter(f"{exc.raw!r}: {exc.reason}", param_hint="NUMBER") from None
+
+
+# --- registries ----------------------------------------------------------------------------
+
+
+@click.group("registry", help="National do-not-call registries.")
+def registry() -> None:
+    pass
+
+
+@registry.command("import")
+@click.argument("country", type=click.Choice(sorted(registries.REGISTRY_NAMES), case_sensitive=False))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--obtained", help="date the copy was obtained (ISO); default: now")
+@with_app
+def import_registry(app: Flask, country: str, path: Path, obtained: str | None) -> None:
+    """Import a full registry copy (plain list or CSV), replacing the previous one."""
+    size = path.stat().st_size
+    with session_scope(app) as session, _progress() as bar:
+        task = bar.add_task(f"{country.upper()} {path.name} (bytes)", total=size)
+        report = registries.import_registry(
+            session, country, path, at=now(), obtained_at=_date(obtained),
+            progress=lambda done: bar.update(task, completed=done))
+    click.echo(f"{country.upper()}: {report.numbers} number(s) stored, {report.duplicates} duplicate(s), "
+               f"{report.rejected} line(s) rejected (import {report.import_id})")
+    for line, message in report.errors:
+        click.echo(f"  line {line}: {message}", err=True)
+
+
+@registry.command("status")
+@with_app
+def registry_status(app: Flask) -> None:
+    """The current copy per country and whether it is still fresh enough to call."""
+    at = now()
+    table = Table("country", "registry", "obtained", "age (days)", "max age", "numbers", "state")
+    with session_scope(app) as session:
+        for country, pack in sorted(load_packs().items()):
+            if pack.registry is None:
+                continue
+            copy = registries.current_import(session, country)
+            if copy is None:
+                table.add_row(country, pack.registry.name, "-", "-", str(pack.registry.max_age_days), "-", "MISSING: blocks calls")
+                continue
+            age = (at - copy.obtained_at).days
+            state = "ok" if age <= pack.registry.max_age_days else "STALE: blocks calls"
+            table.add_row(country, pack.registry.name, f"{copy.obtained_at:%Y-%m-%d}", str(age),
+                          str(pack.registry.max_age_days), str(copy.numbers), state)
+    Console().print(table)
+
+
+# --- opt-out -------------------------------------------------------------------------------
+
+
+@click.command("optout")
+@click.argument("number")
+@click.option("--by", required=True, help="who took the request (operator name)")
+@click.option("--source", type=click.Choice(OPT_OUT_SOURCES), default="operator", show_default=True)
+@with_app
+def optout(app: Flask, number: str, by: str, source: str) -> None:
+    """Put a number on the internal do-not-call list now (cancels pending callbacks/attempts)."""
+    e164 = _number(number)
+    with session_scope(app) as session:
+        record_opt_out(session, e164, at=now(), source=source, by=by)
+    click.echo(f"{phone.mask(e164)} will not be called again")
+
+
+def _register(*commands: Any) -> None:
+    for command in commands:
+        if command.name not in root.cli.commands:
+            root.cli.add_command(command)
+
+
+_register(contacts, registry, optout)
