@@ -113,13 +113,14 @@ def decide(facts: Facts, rules: RulePack | None, at: datetime) -> Decision:
         _check_opt_in(facts, rules, at)
     except _Refusal as refusal:
         return Decision(False, refusal.rule_id, refusal.reason)
-    intervals = lawful_intervals(rules, facts.time_zones, at)
     courtesy = courtesy_wait(facts, rules, at)
     if courtesy is not None:
         rule_id, reason, until = courtesy
         return Decision(False, rule_id, reason, first_lawful(rules, facts.time_zones, until))
-    if any(lo <= at < hi for lo, hi in intervals):
+    # Today's windows answer most questions; the 14-day horizon only when we must look ahead.
+    if any(lo <= at < hi for lo, hi in lawful_intervals(rules, facts.time_zones, at, days=1)):
         return Decision(True, "allowed", _allowed_reason(facts, rules, at))
+    intervals = lawful_intervals(rules, facts.time_zones, at)
     rule_id, reason = _closed_reason(facts, rules, at)
     following = next((max(lo, at) for lo, hi in intervals if hi > at), None)
     return Decision(False, rule_id, reason, following)
