@@ -297,3 +297,23 @@ def test_production_requires_a_suppression_key(settings):
         load_settings({**settings, "CORTESE_ENV": "production"}, env_file=None)
     ok = load_settings({**settings, "CORTESE_ENV": "production", "SUPPRESSION_HASH_KEY": "s" * 32}, env_file=None)
     assert ok.suppression_hash_key == "s" * 32
+
+
+@pytest.mark.postgres
+def test_registry_import_and_check_call_on_postgres(pg_url, settings, clock):
+    """ON CONFLICT DO NOTHING, BigInteger keys and the decision JSON on PostgreSQL."""
+    from app import create_app
+    from app.db import Base, get_engine
+
+    application = create_app({**settings, "DATABASE_URL": pg_url}, clock=clock)
+    Base.metadata.create_all(get_engine(application))
+    try:
+        with application.app_context(), session_scope(application) as session:
+            report = _registry(session, "US", "2125550123\n2125550123\n+1 999 555 0000\n")
+            assert (report.numbers, report.duplicates) == (2, 1)
+            contact = _contact(session)
+            decision = check_call(session, contact, purpose="sales", offer_id="fiber", at=AT)
+            assert (decision.allowed, decision.rule_id) == (False, "registry.listed")
+            assert registries.screen(session, "US", [US_NUMBER, "+12125550100"]) == {US_NUMBER}
+    finally:
+        get_engine(application).dispose()
