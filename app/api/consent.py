@@ -4,13 +4,14 @@ app.consent's services."""
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import io
+import re
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import available_timezones
 
-from flask import Response, request
+from flask import Response, current_app, json, request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Select, select
 
@@ -28,9 +29,11 @@ from app.api.core import (
     service_errors,
     spec,
 )
-from app.api.problems import invalid, not_found
+from app.api.problems import ApiProblem, invalid, not_found
 from app.clock import now
 from app.consent import contacts as contact_service
+from app.consent import export as consent_export
+from app.consent import gdpr, importer, ledger, optouts, registries
 from app.consent.models import (
     PURPOSES,
     ComplianceDecision,
@@ -299,20 +302,16 @@ class DecisionPage(PageMeta):
 
 
 class ExportQuery(BaseModel):
-    """The same filters as the list, without paging: the whole record."""
+    """The whole record in a time window, no paging."""
 
     model_config = ConfigDict(extra="ignore")
 
-    allowed: bool | None = None
-    purpose: Purpose | None = None  # type: ignore[valid-type]
-    contact_id: int | None = Field(None, ge=1, le=2**62)
-    campaign_id: str | None = Field(None, max_length=64)
-    rule_id: str | None = Field(None, max_length=64)
     since: Timestamp | None = None
     until: Timestamp | None = None
+    format: Literal["csv", "json"] = "csv"
 
 
-def decision_filters(query: DecisionsQuery | ExportQuery) -> Select[Any]:
+def decision_filters(query: DecisionsQuery) -> Select[Any]:
     stmt = select(ComplianceDecision)
     if query.allowed is not None:
         stmt = stmt.where(ComplianceDecision.allowed.is_(query.allowed))
@@ -338,36 +337,206 @@ def list_decisions() -> DecisionPage:
     return DecisionPage(items=[DecisionOut.model_validate(r) for r in rows], **meta.model_dump())
 
 
-EXPORT_COLUMNS = list(DecisionOut.model_fields)
-EXPORT_LIMIT = 100_000
-
-
-def decisions_csv(query: ExportQuery) -> str:
-    """The decisions matching `query` as CSV (one row per decision, UTC ISO times)."""
+def decisions_export(since: datetime | None, until: datetime | None, fmt: str) -> str:
+    """The compliance record (decision + the attempt it led to) from app.consent.export."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    rows = db_session().scalars(decision_filters(query).limit(EXPORT_LIMIT))
-    for row in rows:
-        record = DecisionOut.model_validate(row).model_dump(mode="json")
+    rows = consent_export.records(db_session(), since=since, until=until)
+    if fmt == "csv":
         # Spreadsheet formula injection: a cell must never start with = + - @.
-        writer.writerow({k: _cell(v) for k, v in record.items()})
+        rows = ({k: _cell(v) for k, v in row.items()} for row in rows)
+    consent_export.write(rows, out, fmt)
     return out.getvalue()
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBERISH.match(value):
         return "'" + value
-    return "" if value is None else value
+    return value
+
+
+_NUMBERISH = re.compile(r"^[+-]?[0-9][0-9 .:T+-]*$")  # +39..., -1, ISO times stay as they are
 
 
 media_type("/api/compliance/decisions/export", "get", "text/csv")
+media_type("/api/compliance/decisions/export", "get", "application/json", {"type": "array"})
 
 
 @bp.get("/compliance/decisions/export")
 @spec.validate(query=ExportQuery, resp=responses(None), tags=["compliance"])
 def export_decisions() -> Response:
-    """The decisions as a CSV download (the same filters as the list, no paging)."""
+    """The compliance record (one row per decision with its attempt) as CSV or JSON."""
     query: ExportQuery = request.context.query  # type: ignore[attr-defined]
-    return Response(decisions_csv(query), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=compliance-decisions.csv"})
+    body = decisions_export(query.since, query.until, query.format)
+    return Response(body, mimetype="text/csv" if query.format == "csv" else "application/json",
+                    headers={"Content-Disposition":
+                             f"attachment; filename=compliance-decisions.{query.format}"})
+
+
+# --- changes, each through app.consent's services -------------------------------------------------
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["given", "withdrawn"]
+    purpose: Literal[(*PURPOSES, "any")]  # type: ignore[valid-type]
+    channel: Literal["voice", "automated_voice", "any"] = "voice"
+    at: Timestamp | None = Field(None, description="when it was given (default: now)")
+    source: str = Field(min_length=1, max_length=200, description="where it was given, e.g. 'web form 12'")
+    proof: str | None = Field(None, max_length=2000)
+    written: bool = False
+    offer_ids: list[str] = Field(default_factory=list, max_length=50)
+    valid_until: Timestamp | None = None
+
+
+@bp.post("/contacts/<int:contact_id>/consents")
+@spec.validate(json=ConsentIn, resp=responses(ConsentOut, status=201), tags=["consent"])
+def add_consent(contact_id: int) -> tuple[ConsentOut, int]:
+    """Append a consent given/withdrawn line to the contact's ledger."""
+    body: ConsentIn = json_body()
+    contact = load_contact(contact_id)
+    if contact.erased_at is not None:
+        raise invalid("path.contact_id", "this contact was erased")
+    session = db_session()
+    with service_errors():
+        record = ledger.record_consent(
+            session, contact, action=body.action, purpose=body.purpose, channel=body.channel,
+            at=body.at or now(), source=body.source.strip() or actor(), recorded_by=actor(),
+            proof=body.proof, written=body.written, offer_ids=body.offer_ids,
+            valid_until=body.valid_until, recorded_at=now())
+    session.commit()
+    return ConsentOut.model_validate(record), 201
+
+
+class OptOutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    e164: str = Field(min_length=3, max_length=32)
+    source: Literal[optouts.OPT_OUT_SOURCES] = "api"  # type: ignore[valid-type]
+
+
+@bp.post("/optouts")
+@spec.validate(json=OptOutIn, resp=responses(OptOutOut, status=201), tags=["consent"])
+def add_optout() -> tuple[OptOutOut, int]:
+    """Put a number on the internal do-not-call list (callbacks and queued calls are cancelled)."""
+    body: OptOutIn = json_body()
+    session = db_session()
+    with service_errors():
+        try:
+            record = optouts.record_opt_out(session, body.e164, at=now(), source=body.source, by=actor())
+        except phone.InvalidNumber as exc:
+            raise invalid("body.e164", str(exc)) from None
+    session.commit()
+    return OptOutOut.model_validate(record), 201
+
+
+class ErasureOut(BaseModel):
+    contact_id: int | None
+    consent_records: int
+    owned_products: int
+    opt_outs: int
+    attempts_masked: int
+    decisions_masked: int
+
+
+@bp.post("/contacts/<int:contact_id>/erase")
+@spec.validate(resp=responses(ErasureOut), tags=["contacts"])
+def erase_contact(contact_id: int) -> ErasureOut:
+    """GDPR erasure: personal data removed, the number kept only as a keyed hash (never called)."""
+    contact = load_contact(contact_id)
+    if contact.erased_at is not None:
+        raise ApiProblem(409, "Conflict", f"contact {contact_id} was already erased", slug="conflict")
+    session = db_session()
+    with service_errors():
+        report = gdpr.erase_contact(session, contact.e164, at=now(), by=actor(),
+                                    settings=current_app.extensions["cortese.settings"])
+    session.commit()
+    return ErasureOut(**dataclasses.asdict(report))
+
+
+@bp.get("/contacts/<int:contact_id>/export")
+@spec.validate(resp=responses(None), tags=["contacts"])
+def export_contact(contact_id: int) -> Response:
+    """GDPR access: everything held about the contact's number, as JSON."""
+    contact = load_contact(contact_id)
+    if contact.erased_at is not None:
+        raise ApiProblem(409, "Conflict", f"contact {contact_id} was erased", slug="conflict")
+    data = gdpr.export_contact(db_session(), contact.e164)
+    return Response(json.dumps(data, default=str), mimetype="application/json")
+
+
+media_type("/api/contacts/{contact_id}/export", "get", "application/json", {"type": "object"})
+
+
+class ContactImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    csv: str = Field(min_length=1, max_length=100_000, description="CSV text with a header row")
+    default_region: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+
+
+class RowProblem(BaseModel):
+    line: int
+    message: str
+
+
+class ContactImportOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    imported: int
+    errors: list[RowProblem]
+
+
+@bp.post("/contacts/import")
+@spec.validate(json=ContactImportIn, resp=responses(ContactImportOut), tags=["contacts"])
+def import_contacts() -> ContactImportOut:
+    """Import contacts (and their consent columns) from CSV; bad rows are reported, good rows kept."""
+    body: ContactImportIn = json_body()
+    session = db_session()
+    try:
+        report = importer.import_contacts_text(session, body.csv, at=now(), recorded_by=actor(),
+                                               default_region=body.default_region)
+    except importer.ImportRefused as exc:
+        session.rollback()
+        raise invalid("body.csv", str(exc)) from None
+    session.commit()
+    return ContactImportOut(created=report.created, updated=report.updated, unchanged=report.unchanged,
+                            imported=report.imported,
+                            errors=[RowProblem(line=n, message=m) for n, m in report.errors])
+
+
+class RegistryImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    country: Literal[tuple(registries.REGISTRY_NAMES)]  # type: ignore[valid-type]
+    content: str = Field(min_length=1, max_length=100_000, description="the registry file's text")
+    file_name: str = Field("upload", min_length=1, max_length=255)
+    obtained_at: Timestamp | None = None
+
+
+class RegistryImportResult(RegistryImportOut):
+    duplicates: int
+    sample_errors: list[RowProblem]
+
+
+@bp.post("/registries/imports")
+@spec.validate(json=RegistryImportIn, resp=responses(RegistryImportResult, status=201), tags=["consent"])
+def import_registry() -> tuple[RegistryImportResult, int]:
+    """Import a do-not-call registry copy (small files; large ones with `cortese registry import`)."""
+    body: RegistryImportIn = json_body()
+    session = db_session()
+    with service_errors():
+        report = registry_upload(session, body.country, body.content.encode("utf-8"),
+                                 file_name=body.file_name, obtained_at=body.obtained_at)
+    session.commit()
+    record = session.get(RegistryImport, report.import_id)
+    return RegistryImportResult(
+        **RegistryImportOut.model_validate(record).model_dump(), duplicates=report.duplicates,
+        sample_errors=[RowProblem(line=n, message=m) for n, m in report.errors]), 201
+
+
+def registry_upload(session: Any, country: str, content: bytes, *, file_name: str,
+                    obtained_at: datetime | None) -> registries.RegistryImportReport:
+    """Shared by the API and the console's upload form."""
+    return registries.import_registry(session, country, io.BytesIO(content), at=now(),
+                                      obtained_at=obtained_at, file_name=file_name)

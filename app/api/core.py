@@ -13,7 +13,7 @@ import re
 import logging
 from typing import Annotated, Any, Iterable, Iterator, Sequence
 
-from flask import Blueprint, Response, current_app, g, json, request, session
+from flask import Blueprint, Response, current_app, g, json, request
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree import Response as SpecResponse
@@ -21,14 +21,21 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from app.api.problems import PROBLEM_MIME, ApiProblem, Problem, from_http_exception, from_validation_errors
+from app.api.problems import (
+    PROBLEM_MIME,
+    ApiProblem,
+    Problem,
+    from_http_exception,
+    from_validation_errors,
+    invalid,
+)
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 # Common error responses every operation documents, so clients (and schemathesis) know them.
-ERROR_STATUSES = (400, 401, 403, 404, 409, 415, 422)
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422)
 
 
 def _before(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
@@ -74,7 +81,7 @@ def responses(ok: type[BaseModel] | None = None, *, status: int = 200, **extra: 
 
 def _iso_text(value: Any) -> Any:
     # pydantic would read "0.5" as a Unix timestamp; the API documents ISO 8601 text only.
-    if isinstance(value, str) and not ISO_DATETIME.match(value):
+    if isinstance(value, (int, float)) or (isinstance(value, str) and not ISO_DATETIME.match(value)):
         raise ValueError("must be an ISO 8601 date-time with offset, e.g. 2026-03-02T09:00:00+01:00")
     return value
 
@@ -243,7 +250,7 @@ MEDIA_TYPES: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 def media_type(path: str, method: str, mime: str, schema: dict[str, Any] | None = None) -> None:
-    MEDIA_TYPES[(path, method.lower())] = {mime: {"schema": schema or {"type": "string"}}}
+    MEDIA_TYPES.setdefault((path, method.lower()), {})[mime] = {"schema": schema or {"type": "string"}}
 
 
 def _problem_media_types(doc: dict[str, Any]) -> dict[str, Any]:

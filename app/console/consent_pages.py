@@ -5,24 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from app.api.consent import (
     ContactsQuery,
     DecisionsQuery,
-    ExportQuery,
     contact_detail,
     contact_filters,
     decision_filters,
-    decisions_csv,
+    decisions_export,
+    registry_upload,
 )
 from app.api.core import paginate
 from app.console.i18n import t
-from app.console.web import Pager, bp, nav_item, offset_arg
+from app.clock import now
+from app.console.web import Pager, bp, nav_item, notice, offset_arg
+from app.consent import gdpr, importer, optouts
+from app.consent import registries as registry_service
 from app.consent.models import PURPOSES, Contact, RegistryImport
 from app.db import db_session
-from sqlalchemy import select
 
 nav_item("console.contacts", "contacts")
 nav_item("console.compliance", "compliance")
@@ -67,12 +70,8 @@ def compliance() -> str:
 
 @bp.get("/compliance/export.csv")
 def compliance_export() -> Response:
-    args = {k: v for k, v in request.args.items() if v and k in DECISION_KEYS}
-    try:
-        query = ExportQuery(**args)
-    except ValidationError:
-        query = ExportQuery()
-    return Response(decisions_csv(query), mimetype="text/csv",
+    """The whole compliance record (app.consent.export) as CSV."""
+    return Response(decisions_export(None, None, "csv"), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=compliance-decisions.csv"})
 
 
@@ -84,4 +83,81 @@ def registries() -> str:
     rows, meta = paginate(db_session(), stmt, query)
     running = any(r.status == "running" for r in rows)
     return render_template("console/registries.html", imports=rows, running=running,
-                           pager=Pager(offset, limit, meta.total))
+                           pager=Pager(offset, limit, meta.total),
+                           countries=sorted(registry_service.REGISTRY_NAMES.items()))
+
+
+# --- operator actions: forms (CSRF-checked by the blueprint) calling app.consent's services ------
+
+def _operator() -> str:
+    from app.console.users import current_operator
+
+    user = current_operator()
+    return f"operator:{user.username}" if user else "operator"
+
+
+@bp.post("/contacts/<int:contact_id>/optout")
+def contact_optout(contact_id: int) -> Any:
+    row = db_session().get(Contact, contact_id) if contact_id < 2**62 else None
+    if row is None or row.erased_at is not None:
+        return render_template("console/error.html", message=t("not_found"), status=404), 404
+    session = db_session()
+    optouts.record_opt_out(session, row.e164, at=now(), source="operator", by=_operator())
+    session.commit()
+    notice("opt_out_saved")
+    return redirect(url_for("console.contact", contact_id=contact_id))
+
+
+@bp.post("/contacts/<int:contact_id>/erase")
+def contact_erase(contact_id: int) -> Any:
+    row = db_session().get(Contact, contact_id) if contact_id < 2**62 else None
+    if row is None or row.erased_at is not None:
+        return render_template("console/error.html", message=t("not_found"), status=404), 404
+    session = db_session()
+    gdpr.erase_contact(session, row.e164, at=now(), by=_operator(),
+                       settings=current_app.extensions["cortese.settings"])
+    session.commit()
+    notice("erased_done")
+    return redirect(url_for("console.contacts"))
+
+
+@bp.post("/contacts/import")
+def contacts_import() -> Any:
+    upload = request.files.get("file")
+    text = upload.read(MAX_UPLOAD).decode("utf-8", errors="replace") if upload else ""
+    session = db_session()
+    try:
+        report = importer.import_contacts_text(session, text, at=now(), recorded_by=_operator(),
+                                               default_region=(request.form.get("region") or None))
+    except importer.ImportRefused as exc:
+        session.rollback()
+        flash(f"{t('import_refused')}: {exc}", "error")
+        return redirect(url_for("console.contacts"))
+    session.commit()
+    notice("import_done", created=report.created, updated=report.updated, errors=len(report.errors))
+    for line, message in report.errors[:10]:
+        flash(f"{t('line')} {line}: {message}", "error")
+    return redirect(url_for("console.contacts"))
+
+
+@bp.post("/registries/import")
+def registries_import() -> Any:
+    upload = request.files.get("file")
+    country = (request.form.get("country") or "").upper()
+    if upload is None or country not in registry_service.REGISTRY_NAMES:
+        flash(t("import_refused"), "error")
+        return redirect(url_for("console.registries"))
+    session = db_session()
+    try:
+        report = registry_upload(session, country, upload.read(MAX_UPLOAD),
+                                 file_name=(upload.filename or "upload")[:255], obtained_at=None)
+    except registry_service.RegistryError as exc:
+        session.rollback()
+        flash(f"{t('import_refused')}: {exc}", "error")
+        return redirect(url_for("console.registries"))
+    session.commit()
+    notice("registry_done", numbers=report.numbers, rejected=report.rejected)
+    return redirect(url_for("console.registries"))
+
+
+MAX_UPLOAD = 1024 * 1024  # the app refuses larger requests anyway; big registries use the CLI

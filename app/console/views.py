@@ -15,7 +15,7 @@ from app.clock import now
 from app.console import charts, stats
 from app.console.i18n import LANG_KEY, t
 from app.console.users import SESSION_KEY, authenticate
-from app.console.web import Pager, bp, nav_item, notice, offset_arg
+from app.console.web import Pager, bp, nav_item, offset_arg
 from app.db import db_session
 from app.i18n import LANGUAGES
 from app.models import STATUS_RANK, Call
