@@ -58,6 +58,33 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     company_name: str = "Cortese"
     default_language: Literal["it", "nl", "en"] = "en"
+    # Call flows (flows/*.yaml and hotlines.yaml); the app refuses to start if one is invalid.
+    flows_dir: Path = PROJECT_ROOT / "flows"
+    # A caller waiting for an operator longer than this is taken out of the queue and offered
+    # a callback instead.
+    queue_max_wait_seconds: int = Field(default=600, ge=30, le=3600)
+    hold_music_url: str = "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3"
+    # Callbacks (app/callbacks): how often the dispatcher looks for due callbacks, how long a
+    # claim lasts before another worker may recover it (longer than Twilio's retries), how
+    # many callbacks one 15-minute slot may hold, and the retry policy for missed calls.
+    callback_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    callback_lease_seconds: int = Field(default=180, ge=30, le=3600)
+    callback_slot_capacity: int = Field(default=20, ge=1, le=10000)
+    callback_max_attempts: int = Field(default=3, ge=1, le=10)
+    callback_retry_minutes: int = Field(default=30, ge=1, le=1440)
+    # Calls per second one dispatcher process places (Twilio's default account limit is 1).
+    callback_calls_per_second: float = Field(default=1.0, gt=0, le=100)
+    # A dial whose outcome is unknown (timeout, crash mid-request) waits this long for Twilio's
+    # status callbacks before an operator is asked to check; it is never redialled blindly.
+    callback_reconcile_minutes: int = Field(default=15, ge=1, le=1440)
+    # A callback that the calling window or a holiday blocks at dispatch time moves to the next
+    # lawful moment when that is at most this many hours late; otherwise it is refused.
+    callback_max_reschedule_hours: int = Field(default=72, ge=0, le=336)
+    # Zone used when neither the contact, the number nor the hotline gives one.
+    callback_default_time_zone: str = "Europe/Rome"
+    # Local wall times of the quick options "this evening", "tomorrow morning/evening".
+    callback_morning_time: str = "10:00"
+    callback_evening_time: str = "18:00"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     # HMAC key for the suppression list (erased numbers that must never be called again).
@@ -85,6 +112,29 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("flows_dir", mode="before")
+    @classmethod
+    def _flows_dir(cls, value: object) -> object:
+        return PROJECT_ROOT / "flows" if value in ("", None) else value
+
+    @field_validator("callback_default_time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Europe/Rome") from None
+        return value
+
+    @field_validator("callback_morning_time", "callback_evening_time")
+    @classmethod
+    def _wall_time(cls, value: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError("must be a 24-hour time such as 18:00")
+        return value
 
     @field_validator("public_base_url", "twilio_api_base_url")
     @classmethod
