@@ -33,6 +33,36 @@ PROMPTS: dict[str, dict[str, str]] = {
         "nl": "Ik verbind u door met een medewerker.",
         "en": "Let me put you through to an operator.",
     },
+    "not_heard": {
+        "it": "Mi scusi, non ho sentito nulla.",
+        "nl": "Excuses, ik heb niets gehoord.",
+        "en": "Sorry, I didn't hear anything.",
+    },
+    "not_understood": {
+        "it": "Mi scusi, non ho capito.",
+        "nl": "Excuses, dat heb ik niet begrepen.",
+        "en": "Sorry, I didn't understand that.",
+    },
+    "language_menu": {
+        "it": "Per l'italiano prema 1.",
+        "nl": "Voor Nederlands, druk 2.",
+        "en": "For English, press 3.",
+    },
+    "queue_position": {
+        "it": "Grazie per l'attesa. Lei è il numero {position} in coda.",
+        "nl": "Dank u voor uw geduld. U bent nummer {position} in de wachtrij.",
+        "en": "Thank you for waiting. You are number {position} in the queue.",
+    },
+    "queue_leave": {
+        "it": "Se preferisce essere richiamato, prema 1 in qualsiasi momento.",
+        "nl": "Wilt u liever teruggebeld worden, druk dan op elk moment op 1.",
+        "en": "If you would rather be called back, press 1 at any time.",
+    },
+    "queue_timeout": {
+        "it": "Ci scusi per la lunga attesa: le proponiamo di essere richiamato.",
+        "nl": "Excuses voor het lange wachten: wij bieden u aan om u terug te bellen.",
+        "en": "We are sorry for the long wait: let us offer you a callback instead.",
+    },
     "call_back_later": {
         "it": "La preghiamo di richiamare più tardi. Grazie per la pazienza e buona giornata.",
         "nl": "Wilt u het later nog eens proberen? Dank u voor uw geduld en nog een fijne dag.",

@@ -277,7 +277,7 @@ class Twiml:
     def gather(
         self,
         action: str,
-        prompts: Iterable[str],
+        prompts: Iterable[str | tuple[str, str]],
         *,
         input: str = "dtmf speech",
         num_digits: int | None = None,
@@ -305,8 +305,10 @@ class Twiml:
         if finish_on_key is not None:
             attrs["finish_on_key"] = finish_on_key
         gather = self._doc.gather(**attrs)
-        for text in prompts:
-            self._say_into(gather, text, lang)
+        for prompt in prompts:  # a (text, language) pair speaks in that language's voice
+            text, say_lang = prompt if isinstance(prompt, tuple) else (prompt, lang)
+            if text:
+                self._say_into(gather, text, say_lang)
         return self
 
     def redirect(self, url: str) -> "Twiml":

@@ -9,8 +9,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from app import calls, signals
 from app.clock import now
 from app.db import db_session, ping
-from app.telephony import Twiml
-from app.webhooks.safety import GOODBYE, apology_response, caller_language, voice_webhook
+from app.flows.engine import get_engine
+from app.webhooks.safety import apology_response, voice_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__)
@@ -19,13 +19,12 @@ bp = Blueprint("voice", __name__)
 @bp.post("/voice/inbound")
 @voice_webhook
 def inbound() -> Response:
-    """The hotline number's Voice URL: every inbound call starts here."""
+    """The hotline number's Voice URL: the flow hotlines.yaml names for the called number."""
     session = db_session()
-    call = calls.ensure_call(session, request.form, now())
-    calls.advance_status(call, request.form.get("CallStatus"), now())
-    language = caller_language(call.call_sid)
-    # Placeholder until the flow engine (issue 4) drives the call from flows/inbound.yaml.
-    doc = Twiml(language).say(GOODBYE[language]).hangup()
+    at = now()
+    call = calls.ensure_call(session, request.form, at)
+    calls.advance_status(call, request.form.get("CallStatus"), at)
+    doc = get_engine().start_inbound(session, call, now=at, params=request.form)
     session.commit()
     return doc.response()
 

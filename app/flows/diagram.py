@@ -1,0 +1,48 @@
+"""Mermaid diagrams of flows, drawn from the same parsed data the engine runs."""
+
+from __future__ import annotations
+
+import re
+
+from app.flows.model import Flow
+
+SHAPES = {
+    "ask": ('{{"', '"}}'), "say": ('["', '"]'), "action": ('[["', '"]]'), "flow": ('>"', '"]'),
+    "transfer": ('[/"', '"/]'), "record": ('[("', '")]'), "end": ('(["', '"])'),
+}
+
+
+def _id(name: str) -> str:
+    return re.sub(r"\W", "_", name)
+
+
+def _label(text: str) -> str:
+    return text.replace('"', "'")
+
+
+def mermaid(flow: Flow, language: str = "en") -> str:
+    """A `flowchart TD` of `flow`: one shape per node kind, one labelled edge per transition."""
+    lines = ["flowchart TD", f"  %% {flow.file} ({flow.kind})"]
+    for node in flow.nodes.values():
+        left, right = SHAPES[node.kind]
+        detail = {
+            "action": node.action, "flow": f"to flow {node.flow}", "transfer": _transfer(node.transfer),
+            "record": "record",
+        }.get(node.kind)
+        text = node.name if not detail else f"{node.name}: {detail}"
+        lines.append(f"  {_id(node.name)}{left}{_label(text)}{right}")
+    lines.append(f"  start((start)) --> {_id(flow.start)}")
+    for node in flow.nodes.values():
+        for label, target in node.targets().items():
+            if target in flow.nodes:
+                edge = f" -->|{_label(label)}| " if label != "next" else " --> "
+                lines.append(f"  {_id(node.name)}{edge}{_id(target)}")
+    return "\n".join(lines) + "\n"
+
+
+def _transfer(spec: object) -> str:
+    if isinstance(spec, dict):
+        if "queue" in spec:
+            return f"queue {spec['queue']}"
+        return f"dial {spec.get('number') or 'operator'}"
+    return "transfer"

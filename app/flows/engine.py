@@ -1,0 +1,504 @@
+"""Walk a call through its flow, one webhook at a time.
+
+Each webhook is a *turn*: load the call's state (flow, node, language, slots, counters) from
+the DB by CallSid, apply the caller's input, run nodes that do not wait (say, action, jump)
+until one that does (ask, transfer, record, end), render that as TwiML, and save the state
+with a version check. Any worker can take any turn; a restart loses nothing.
+
+Every URL we hand Twilio carries the state version (`?v=`): a replayed or late webhook whose
+version is stale does not advance the call twice, it just hears the current node again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app import i18n, phone
+from app.calls import add_step
+from app.flows import actions as action_registry
+from app.flows import matching
+from app.flows.hotlines import Hotline, Hotlines
+from app.flows.model import FlowSet, Node
+from app.flows.render import Speaker, farewell, greeting
+from app.models import Call
+from app.telephony import Twiml
+
+log = logging.getLogger(__name__)
+
+MAX_HOPS = 40  # nodes in one turn before we call it a loop
+LANGUAGE_KEYS = {"1": "it", "2": "nl", "3": "en"}
+LANGUAGE_WORDS = {
+    "italiano": "it", "italian": "it", "italiaans": "it", "nederlands": "nl", "dutch": "nl",
+    "olandese": "nl", "english": "en", "inglese": "en", "engels": "en",
+}
+
+
+class FlowStateError(RuntimeError):
+    """The call's saved state names a flow or node that does not exist (flows changed?)."""
+
+
+class StaleTurn(RuntimeError):
+    """Another worker advanced this call while we were computing our turn."""
+
+
+@dataclass
+class Turn:
+    session: Session
+    call: Call
+    flow: str
+    node: str
+    language: str
+    slots: dict[str, Any]
+    counters: dict[str, Any]
+    params: Mapping[str, str]
+    now: datetime
+    hotline: Hotline
+    version: int = 1  # the version this turn saves; every URL it renders carries it
+    says: list[tuple[str, str]] = field(default_factory=list)
+    doc: Twiml | None = None
+    _contact: Any = None
+    _contact_loaded: bool = False
+
+    def say(self, text: str) -> None:
+        if text:
+            self.says.append((text, self.language))
+
+
+class Engine:
+    def __init__(self, flows: FlowSet, hotlines: Hotlines, settings: Any) -> None:
+        self.flows = flows
+        self.hotlines = hotlines
+        self.settings = settings
+        self.base = settings.public_base_url
+
+    # -- entry points --------------------------------------------------------------------------
+
+    def start(self, session: Session, call: Call, flow: str, *, now: datetime,
+              params: Mapping[str, str] | None = None, language: str | None = None,
+              slots: Mapping[str, Any] | None = None, contact: Any = None,
+              hotline: Hotline | None = None) -> Twiml:
+        """Begin `flow` on this call (a new inbound call, or an outbound call answered)."""
+        found = self.flows.get(flow)
+        if found is None:
+            raise FlowStateError(f"no flow named {flow!r}")
+        hotline = hotline or self.hotline_of(call)
+        turn = Turn(session, call, flow, found.start, "en", dict(call.slots or {}), {},
+                    params or {}, now, hotline, version=(call.state_version or 0) + 1,
+                    _contact=contact, _contact_loaded=contact is not None)
+        turn.language = self._first_language(turn, language)
+        turn.counters["tz"] = self._zone_name(turn)
+        turn.slots.update(slots or {})
+        turn.slots.setdefault("caller_name", getattr(self._contact(turn), "name", None) or "")
+        self._walk(turn, flow, found.start)
+        return self._finish(turn, expected_version=call.state_version or 0)
+
+    def start_inbound(self, session: Session, call: Call, *, now: datetime,
+                      params: Mapping[str, str]) -> Twiml:
+        """A hotline call: its flow from hotlines.yaml; a retried webhook resumes, not restarts."""
+        if call.flow and call.node:
+            return self.resume(session, call, now=now, params=params)
+        hotline = self.hotline_of(call)
+        return self.start(session, call, hotline.flow, now=now, params=params, hotline=hotline)
+
+    def resume(self, session: Session, call: Call, *, now: datetime,
+               params: Mapping[str, str] | None = None) -> Twiml:
+        """Say the current node again (a stale or replayed webhook, a lost race)."""
+        turn = self._load(session, call, now, params or {})
+        self._walk(turn, turn.flow, turn.node)
+        return self._finish(turn, expected_version=call.state_version)
+
+    def handle(self, session: Session, call: Call, step: str, version: int | None, *,
+               now: datetime, params: Mapping[str, str]) -> Twiml:
+        """A webhook from one of the URLs we rendered: input, silence, transfer result..."""
+        if version is None or version != call.state_version:
+            log.info("stale webhook %s (v=%s, call at v=%s): repeating the current node",
+                     step, version, call.state_version)
+            return self.resume(session, call, now=now, params=params)
+        turn = self._load(session, call, now, params)
+        handler = {
+            "input": self._on_input, "silence": self._on_silence, "transfer": self._on_transfer,
+            "recorded": self._on_recorded, "language": self._on_language,
+        }.get(step)
+        if handler is None:
+            raise FlowStateError(f"unknown flow step {step!r}")
+        handler(turn)
+        return self._finish(turn, expected_version=version)
+
+    def queue_wait(self, session: Session, call: Call, *, now: datetime,
+                   params: Mapping[str, str]) -> Twiml:
+        """The music and news a caller hears while waiting in an operator queue."""
+        language = call.language or self.settings.default_language
+        doc = Twiml(language)
+        waited = _int(params.get("QueueTime")) or 0
+        if waited >= self.settings.queue_max_wait_seconds:
+            slots = dict(call.slots or {})
+            slots["queue_timed_out"] = True
+            call.slots = slots
+            add_step(session, call, now, "queue", input=str(waited), outcome="timeout")
+            return doc.say(i18n.prompt("queue_timeout", language)).leave()
+        position = _int(params.get("QueuePosition"))
+        text = i18n.prompt("queue_position", language).format(position=position) if position else ""
+        doc.gather(self._url("queue-leave", call.state_version), [text, i18n.prompt("queue_leave", language)],
+                   input="dtmf", num_digits=1, timeout=1)
+        return doc.play(self.settings.hold_music_url)
+
+    def queue_leave(self, call: Call, params: Mapping[str, str]) -> Twiml:
+        language = call.language or self.settings.default_language
+        if (params.get("Digits") or "").strip() == "1":
+            return Twiml(language).leave()
+        return Twiml(language).redirect(self._url("queue-wait", call.state_version))
+
+    # -- the walk ------------------------------------------------------------------------------
+
+    def _walk(self, turn: Turn, flow: str, node_name: str) -> None:
+        for _ in range(MAX_HOPS):
+            node = self.flows.node(flow, node_name)
+            if node is None:
+                raise FlowStateError(f"flow {flow!r} has no node {node_name!r}")
+            turn.flow, turn.node = flow, node.name
+            if node.kind == "say":
+                text = self._text(turn, node.say or {})
+                turn.say(text)
+                self._step(turn, "say", said=text)
+                node_name = str(node.next)
+            elif node.kind == "action":
+                outcome = self._run_action(turn, node)
+                self._step(turn, "action", outcome=outcome)
+                target = node.next_for(outcome)
+                if target is None:
+                    raise FlowStateError(f"{flow}.{node.name}: no transition for outcome {outcome!r}")
+                node_name = target
+            elif node.kind == "flow":
+                self._step(turn, "jump", outcome=node.flow)
+                flow = str(node.flow)
+                node_name = self.flows.flows[flow].start
+            else:
+                self._render_waiting(turn, node)
+                return
+        raise FlowStateError(f"flow {flow!r} loops without waiting for the caller (at {node_name!r})")
+
+    def _render_waiting(self, turn: Turn, node: Node, prefix: str | None = None) -> None:
+        if prefix:
+            turn.says.insert(0, (prefix, turn.language))
+        if node.kind == "ask":
+            self._render_ask(turn, node)
+        elif node.kind == "end":
+            text = self._text(turn, node.say or {})
+            turn.say(text)
+            self._step(turn, "end", said=text)
+            turn.doc = self._doc(turn).hangup()
+        elif node.kind == "transfer":
+            self._render_transfer(turn, node)
+        elif node.kind == "record":
+            self._step(turn, "record")
+            record = node.record or {}
+            url = self._url("recorded", turn.version)
+            turn.doc = self._doc(turn).record(action=url, max_length=int(record.get("max_length") or 120))
+            turn.doc.redirect(url + "&empty=1")  # no audio at all: go on without a recording
+
+    def _render_ask(self, turn: Turn, node: Node) -> None:
+        ask = node.ask
+        assert ask is not None
+        text = self._text(turn, ask.say)
+        self._step(turn, "ask", said=text)
+        prompts = [*turn.says, (text, turn.language)]
+        turn.says.clear()
+        hints = [w for c in ask.choices for w in c.speech.get(turn.language, ())]
+        capture = ask.capture
+        doc = Twiml(turn.language)
+        doc.gather(
+            self._url("input", turn.version), prompts, input=capture.input if capture else ask.input,
+            num_digits=ask.num_digits, timeout=ask.timeout, hints=hints,
+            finish_on_key=capture.finish_on_key if capture else None,
+        )
+        turn.doc = doc.redirect(self._url("silence", turn.version))
+
+    def _render_transfer(self, turn: Turn, node: Node) -> None:
+        spec = node.transfer or {}
+        self._step(turn, "transfer", outcome=str(spec.get("queue") or spec.get("number") or "operator"))
+        doc = self._doc(turn)
+        url = self._url("transfer", turn.version)
+        if "queue" in spec:
+            queue = self._text(turn, {turn.language: str(spec["queue"])}) or "support"
+            turn.doc = doc.enqueue(queue, action=url, wait_url=self._url("queue-wait", turn.version))
+            return
+        number = spec.get("number") or self._operator_number(turn)
+        if not number:
+            log.error("transfer at %s.%s has no number to dial", turn.flow, turn.node)
+            turn.doc = doc.redirect(url + "&DialCallStatus=failed")
+            return
+        turn.doc = doc.dial_number(str(number), action=url, timeout=int(spec.get("timeout") or 30),
+                                   caller_id=turn.call.to_number if turn.call.direction == "inbound" else None)
+
+    # -- webhook handlers ----------------------------------------------------------------------
+
+    def _on_input(self, turn: Turn) -> None:
+        node = self._current(turn)
+        if node.ask is None:
+            raise FlowStateError(f"input arrived at {turn.flow}.{turn.node}, which asks nothing")
+        digits = (turn.params.get("Digits") or "").strip()
+        speech = (turn.params.get("SpeechResult") or "").strip()
+        if not digits and not speech:
+            return self._on_silence(turn)
+        heard = digits or speech
+        if digits == "*" and not any(c.dtmf == "*" for c in node.ask.choices) and node.ask.capture is None:
+            return self._ask_language(turn)
+        if node.ask.capture is not None:
+            capture = node.ask.capture
+            turn.slots[capture.slot] = heard
+            self._step(turn, "input", input=heard, outcome=capture.slot)
+            self._reset_retries(turn)
+            return self._walk(turn, turn.flow, capture.next)
+        choice = (matching.match_digits(node.ask.choices, digits) if digits
+                  else matching.match_speech(node.ask.choices, speech, turn.language))
+        if choice is None:
+            turn.slots["last_heard"] = heard
+            self._step(turn, "input", input=heard, outcome="invalid")
+            return self._retry(turn, node, "invalid")
+        self._step(turn, "input", input=heard, outcome=choice.name)
+        self._reset_retries(turn)
+        self._walk(turn, turn.flow, choice.next)
+
+    def _on_silence(self, turn: Turn) -> None:
+        if turn.counters.pop("language_menu", None):
+            return self._render_waiting(turn, self._current(turn))
+        node = self._current(turn)
+        if node.ask is None:  # e.g. <Record> heard nothing: go on
+            return self._on_recorded(turn)
+        self._step(turn, "input", outcome="no_input")
+        self._retry(turn, node, "no_input")
+
+    def _retry(self, turn: Turn, node: Node, kind: str) -> None:
+        assert node.ask is not None
+        policy = node.ask.no_input if kind == "no_input" else node.ask.invalid
+        key = f"{turn.flow}.{node.name}.{kind}"
+        retries = turn.counters.setdefault("retries", {})
+        retries[key] = int(retries.get(key, 0)) + 1
+        turn.counters["failures"] = int(turn.counters.get("failures", 0)) + 1
+        if policy is not None and retries[key] <= policy.reprompt:
+            prompt = "not_heard" if kind == "no_input" else "not_understood"
+            return self._render_waiting(turn, node, prefix=i18n.prompt(prompt, turn.language))
+        self._reset_retries(turn)
+        if policy is None:
+            raise FlowStateError(f"{turn.flow}.{node.name} has no {kind} handling")
+        self._walk(turn, turn.flow, policy.then)
+
+    def _on_transfer(self, turn: Turn) -> None:
+        node = self._current(turn)
+        if node.kind != "transfer":
+            raise FlowStateError(f"transfer result at {turn.flow}.{turn.node}, which transfers nothing")
+        if node.transfer_kind == "queue":
+            outcome = turn.params.get("QueueResult") or "error"
+        else:
+            outcome = turn.params.get("DialCallStatus") or "failed"
+        if turn.slots.pop("queue_timed_out", None) and outcome in ("leave", "redirected"):
+            turn.slots["callback_reason"] = "queue_timeout"
+        target = node.next_for(outcome) or node.next_for("error") or node.next_for("failed")
+        self._step(turn, "transfer_result", input=outcome, outcome=outcome)
+        if target is None:
+            raise FlowStateError(f"{turn.flow}.{node.name}: no transition for {outcome!r}")
+        self._walk(turn, turn.flow, target)
+
+    def _on_recorded(self, turn: Turn) -> None:
+        node = self._current(turn)
+        if node.kind != "record":
+            raise FlowStateError(f"recording arrived at {turn.flow}.{turn.node}, which records nothing")
+        record = node.record or {}
+        url = turn.params.get("RecordingUrl") or ""
+        duration = _int(turn.params.get("RecordingDuration")) or 0
+        turn.slots[str(record["slot"])] = url if url and duration > 0 else None
+        self._step(turn, "input", input=url or None, outcome="recorded" if url else "no_recording")
+        self._walk(turn, turn.flow, str(node.next))
+
+    def _ask_language(self, turn: Turn) -> None:
+        turn.counters["language_menu"] = True
+        self._step(turn, "input", input="*", outcome="language_menu")
+        doc = Twiml(turn.language)
+        menu = [(i18n.prompt("language_menu", lang), lang) for lang in i18n.LANGUAGES]
+        doc.gather(self._url("language", turn.version), menu,
+                   input="dtmf speech", num_digits=1, timeout=5,
+                   hints=list(LANGUAGE_WORDS))
+        turn.doc = doc.redirect(self._url("silence", turn.version))
+
+    def _on_language(self, turn: Turn) -> None:
+        turn.counters.pop("language_menu", None)
+        digits = (turn.params.get("Digits") or "").strip()
+        words = matching.normalise(turn.params.get("SpeechResult") or "").split()
+        chosen = LANGUAGE_KEYS.get(digits) or next((LANGUAGE_WORDS[w] for w in words if w in LANGUAGE_WORDS), None)
+        node = self._current(turn)
+        if chosen is None:
+            self._step(turn, "input", input=digits or " ".join(words), outcome="invalid")
+            return self._render_waiting(turn, node, prefix=i18n.prompt("not_understood", turn.language))
+        turn.language = chosen
+        self._step(turn, "language", input=digits or " ".join(words), outcome=chosen)
+        self._remember_language(turn)
+        self._render_waiting(turn, node)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _load(self, session: Session, call: Call, now: datetime, params: Mapping[str, str]) -> Turn:
+        if not call.flow or not call.node:
+            raise FlowStateError(f"call {call.call_sid} has no flow state")
+        language = call.language if call.language in i18n.LANGUAGES else self.settings.default_language
+        return Turn(session, call, call.flow, call.node, language, dict(call.slots or {}),
+                    dict(call.counters or {}), params, now, self.hotline_of(call),
+                    version=call.state_version + 1)
+
+    def _current(self, turn: Turn) -> Node:
+        node = self.flows.node(turn.flow, turn.node)
+        if node is None:
+            raise FlowStateError(f"flow {turn.flow!r} has no node {turn.node!r}")
+        return node
+
+    def _finish(self, turn: Turn, *, expected_version: int) -> Twiml:
+        """Save the state if nobody else moved the call meanwhile; return the TwiML."""
+        call = turn.call
+        new_version = expected_version + 1
+        if call.id is not None:
+            turn.session.flush()
+            result = turn.session.execute(
+                update(Call).where(Call.id == call.id, Call.state_version == expected_version)
+                .values(state_version=new_version).execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                raise StaleTurn(call.call_sid)
+        call.flow, call.node, call.language = turn.flow, turn.node, turn.language
+        call.slots, call.counters, call.state_version = turn.slots, turn.counters, new_version
+        return turn.doc or self._doc(turn).hangup()
+
+    def _doc(self, turn: Turn) -> Twiml:
+        doc = Twiml(turn.language)
+        for text, language in turn.says:
+            doc.say(text, language)
+        turn.says.clear()
+        return doc
+
+    def _url(self, step: str, version: int) -> str:
+        return f"{self.base}/voice/flow/{step}?v={version}"
+
+    def _text(self, turn: Turn, prompt: Mapping[str, str]) -> str:
+        text = prompt.get(turn.language) or prompt.get("en") or ""
+        zone = _zone(turn.counters.get("tz"))
+        local = turn.now.astimezone(zone)
+        slots = {
+            "greeting": greeting(turn.language, local), "farewell": farewell(turn.language, local),
+            "company": turn.hotline.company, "caller_name": "", **turn.slots,
+        }
+        return Speaker(turn.language, zone, turn.now).render(text, slots)
+
+    def _step(self, turn: Turn, kind: str, *, input: str | None = None, outcome: str | None = None,
+              said: str | None = None) -> None:
+        turn.call.flow = turn.flow
+        add_step(turn.session, turn.call, turn.now, kind, node=turn.node, input=input,
+                 outcome=outcome, said=said)
+
+    def _run_action(self, turn: Turn, node: Node) -> str:
+        ctx = action_registry.ActionContext(
+            session=turn.session, call=turn.call, slots=turn.slots, language=turn.language,
+            now=turn.now, settings=self.settings, params=turn.params, hotline=turn.hotline,
+            contact=self._contact(turn), flow=turn.flow, node=node.name,
+        )
+        outcome = action_registry.run(str(node.action), ctx)
+        turn.slots = ctx.slots
+        if ctx.language != turn.language and ctx.language in i18n.LANGUAGES:
+            turn.language = ctx.language
+            self._remember_language(turn)
+        return outcome
+
+    def _reset_retries(self, turn: Turn) -> None:
+        retries = turn.counters.get("retries") or {}
+        prefix = f"{turn.flow}.{turn.node}."
+        turn.counters["retries"] = {k: v for k, v in retries.items() if not k.startswith(prefix)}
+
+    def _other_party(self, call: Call) -> phone.ParsedNumber | None:
+        outbound = (call.direction or "").startswith("outbound")
+        return phone.parse_caller(call.to_number if outbound else call.from_number)
+
+    def hotline_of(self, call: Call) -> Hotline:
+        outbound = (call.direction or "").startswith("outbound")
+        return self.hotlines.for_number(call.from_number if outbound else call.to_number)
+
+    def _contact(self, turn: Turn) -> Any:
+        if not turn._contact_loaded:
+            from app.consent.contacts import find_by_number
+
+            party = self._other_party(turn.call)
+            turn._contact = find_by_number(turn.session, party.e164) if party else None
+            turn._contact_loaded = True
+        return turn._contact
+
+    def _first_language(self, turn: Turn, explicit: str | None) -> str:
+        contact = self._contact(turn)
+        party = self._other_party(turn.call)
+        for candidate in (explicit, getattr(contact, "language", None), turn.hotline.language):
+            if candidate in i18n.LANGUAGES:
+                return str(candidate)
+        return i18n.language_for(party.region if party else None, default=self.settings.default_language)
+
+    def _zone_name(self, turn: Turn) -> str:
+        """The other party's zone: their contact's, else their number's (the hotline's zone when
+        the number spans several and includes it), else the hotline's."""
+        contact = self._contact(turn)
+        if getattr(contact, "time_zone", None):
+            return str(contact.time_zone)
+        party = self._other_party(turn.call)
+        zones = party.time_zones if party else ()
+        if len(zones) == 1:
+            return zones[0]
+        if turn.hotline.time_zone in zones or not zones:
+            return turn.hotline.time_zone
+        return zones[0]
+
+    def _remember_language(self, turn: Turn) -> None:
+        """Keep the caller's language with their contact, so later calls and callbacks use it."""
+        turn.call.language = turn.language
+        contact = self._contact(turn)
+        if contact is None:
+            party = self._other_party(turn.call)
+            if party is None:
+                return
+            from app.consent.contacts import get_or_create
+
+            contact = get_or_create(turn.session, party.e164, source=f"call:{turn.call.call_sid}", at=turn.now)
+            turn._contact = contact
+        contact.language = turn.language
+
+    def _operator_number(self, turn: Turn) -> str | None:
+        operator = turn.hotline.operator or {}
+        return operator.get("number") or self.settings.operator_number
+
+
+def _zone(name: Any) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(name or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def get_engine() -> Engine:
+    return current_app.extensions["cortese.flows"]
+
+
+def start_flow(session: Session, call: Call, flow: str, *, language: str | None = None,
+               slots: Mapping[str, Any] | None = None, params: Mapping[str, str] | None = None,
+               contact: Any = None, now: datetime | None = None) -> Twiml:
+    """Contract (3): begin `flow` on `call` from another package's route."""
+    from app.clock import now as clock_now
+
+    return get_engine().start(session, call, flow, now=now or clock_now(), params=params,
+                              language=language, slots=slots, contact=contact)

@@ -1,0 +1,217 @@
+"""Read flows/*.yaml into a FlowSet and lint it: the same code backs start-up, `cortese flows
+lint` and the tests, so a flow that would strand a caller never reaches a phone line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from app.flows import actions as action_registry
+from app.flows.lint import lint_flowset
+from app.flows.model import (
+    INPUTS, KINDS, NODE_KINDS, Ask, Capture, Choice, Flow, FlowSet, LintError, Node, Retry,
+)
+from app.i18n import LANGUAGES
+
+NOT_FLOWS = {"hotlines"}  # YAML files in flows/ that configure rather than describe a flow
+
+
+class FlowError(RuntimeError):
+    """Flows that must not run; the message lists every problem, one per line."""
+
+    def __init__(self, errors: list[LintError]) -> None:
+        self.errors = errors
+        super().__init__("invalid call flows:\n" + "\n".join(f"  {e}" for e in errors))
+
+
+def load_flows(directory: Path, *, check: bool = True) -> FlowSet:
+    """Parse every flow in `directory`; with `check`, also lint (needs the actions imported)."""
+    action_registry.load_action_modules()
+    flowset = FlowSet()
+    if not directory.is_dir():
+        flowset.errors.append(LintError(str(directory), None, "flows directory not found"))
+        return flowset
+    for path in sorted(directory.glob("*.yaml")):
+        if path.stem in NOT_FLOWS:
+            continue
+        flow = _read_flow(path, flowset.errors)
+        if flow is None:
+            continue
+        if flow.name in flowset.flows:
+            flowset.errors.append(LintError(flow.file, None, f"flow {flow.name!r} defined twice"))
+        flowset.flows[flow.name] = flow
+    if check:
+        flowset.errors.extend(lint_flowset(flowset))
+    return flowset
+
+
+def load_valid_flows(directory: Path) -> FlowSet:
+    flowset = load_flows(directory)
+    if flowset.errors:
+        raise FlowError(flowset.errors)
+    return flowset
+
+
+def _read_flow(path: Path, errors: list[LintError]) -> Flow | None:
+    file = f"flows/{path.name}"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        errors.append(LintError(file, None, f"not valid YAML: {exc}"))
+        return None
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("nodes"), Mapping):
+        errors.append(LintError(file, None, "a flow needs 'flow', 'kind', 'start' and a 'nodes' mapping"))
+        return None
+    name = str(raw.get("flow") or "")
+    if name != path.stem:
+        errors.append(LintError(file, None, f"'flow: {name}' must match the file name '{path.stem}'"))
+        name = path.stem
+    kind = str(raw.get("kind") or "")
+    if kind not in KINDS:
+        errors.append(LintError(file, None, f"kind {kind!r} must be one of {', '.join(KINDS)}"))
+    start = str(raw.get("start") or "")
+    nodes: dict[str, Node] = {}
+    for node_name, spec in raw["nodes"].items():
+        node = _read_node(file, str(node_name), spec, errors)
+        if node is not None:
+            nodes[node.name] = node
+    if start not in nodes:
+        errors.append(LintError(file, None, f"start node {start!r} does not exist"))
+    return Flow(name=name, kind=kind, start=start, nodes=nodes, file=file,
+                description=str(raw.get("description") or ""))
+
+
+def _read_node(file: str, name: str, spec: Any, errors: list[LintError]) -> Node | None:
+    def err(problem: str) -> None:
+        errors.append(LintError(file, name, problem))
+
+    if not isinstance(spec, Mapping):
+        err("a node must be a mapping")
+        return None
+    kinds = [k for k in NODE_KINDS if k in spec]
+    if len(kinds) != 1:
+        err(f"a node has exactly one of {', '.join(NODE_KINDS)} (found {kinds or 'none'})")
+        return None
+    kind = kinds[0]
+    unknown = set(spec) - {kind, "next", "description"}
+    if unknown:
+        err(f"unknown key(s) {sorted(unknown)}")
+    nxt = spec.get("next")
+    if nxt is not None and not isinstance(nxt, (str, Mapping)):
+        err("'next' must be a node name or a mapping of outcome -> node")
+        nxt = None
+    if isinstance(nxt, Mapping):
+        nxt = {str(k): str(v) for k, v in nxt.items()}
+    value = spec[kind]
+    if kind in ("say", "end"):
+        return Node(name, kind, say=_prompt(value, err, kind), next=nxt)
+    if kind == "ask":
+        return Node(name, kind, ask=_read_ask(value, err), next=nxt)
+    if kind == "action":
+        return Node(name, kind, action=str(value), next=nxt)
+    if kind == "flow":
+        return Node(name, kind, flow=str(value), next=nxt)
+    if not isinstance(value, Mapping):
+        err(f"'{kind}' must be a mapping")
+        return None
+    if kind == "transfer":
+        if not any(k in value for k in ("queue", "number", "operator")):
+            err("transfer needs 'queue', 'number' or 'operator: true'")
+        return Node(name, kind, transfer=dict(value), next=nxt)
+    if not value.get("slot"):
+        err("record needs a 'slot' for the recording URL")
+    return Node(name, kind, record=dict(value), next=nxt)
+
+
+def _prompt(value: Any, err: Any, what: str) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        err(f"'{what}' must map each language ({', '.join(LANGUAGES)}) to a text")
+        return {}
+    texts = {str(k): v for k, v in value.items()}
+    for lang in LANGUAGES:
+        text = texts.get(lang)
+        if not isinstance(text, str) or not text.strip():
+            err(f"'{what}' has no text for language '{lang}'")
+    extra = set(texts) - set(LANGUAGES)
+    if extra:
+        err(f"'{what}' has unknown language(s) {sorted(extra)}")
+    return {k: v for k, v in texts.items() if isinstance(v, str)}
+
+
+def _read_ask(value: Any, err: Any) -> Ask | None:
+    if not isinstance(value, Mapping):
+        err("'ask' must be a mapping")
+        return None
+    unknown = set(value) - {"say", "input", "choices", "capture", "no_input", "invalid", "timeout"}
+    if unknown:
+        err(f"ask: unknown key(s) {sorted(unknown)}")
+    input_ = str(value.get("input") or "dtmf speech")
+    if input_ not in INPUTS:
+        err(f"ask: input {input_!r} must be one of {', '.join(INPUTS)}")
+    choices = tuple(_read_choice(str(n), c, input_, err) for n, c in (value.get("choices") or {}).items())
+    capture = _read_capture(value.get("capture"), err)
+    if bool(choices) == bool(capture):
+        err("ask needs either 'choices' or 'capture' (not both)")
+    keys = [c.dtmf for c in choices if c.dtmf]
+    if len(keys) != len(set(keys)):
+        err(f"ask: the same key is used for two choices ({keys})")
+    return Ask(
+        say=_prompt(value.get("say"), err, "ask.say"), input=input_, choices=choices, capture=capture,
+        no_input=_read_retry(value.get("no_input"), "no_input", err),
+        invalid=_read_retry(value.get("invalid"), "invalid", err),
+        timeout=int(value.get("timeout") or 5),
+    )
+
+
+def _read_choice(name: str, spec: Any, input_: str, err: Any) -> Choice:
+    if not isinstance(spec, Mapping) or not spec.get("next"):
+        err(f"choice '{name}' needs a 'next'")
+        spec = spec if isinstance(spec, Mapping) else {}
+    dtmf = spec.get("dtmf")
+    if dtmf is not None and (not isinstance(dtmf, str) or not all(ch in "0123456789*#" for ch in dtmf)):
+        err(f"choice '{name}': dtmf must be quoted keys like \"1\" (got {dtmf!r})")
+        dtmf = str(dtmf)
+    speech: dict[str, tuple[str, ...]] = {}
+    raw_speech = spec.get("speech") or {}
+    if not isinstance(raw_speech, Mapping):
+        err(f"choice '{name}': speech must map each language to a list of words")
+        raw_speech = {}
+    for lang, words in raw_speech.items():
+        words = words if isinstance(words, list) else [words]
+        if any(not isinstance(w, str) for w in words):
+            err(f"choice '{name}': speech words for '{lang}' must be text (quote yes/no/on/off)")
+        speech[str(lang)] = tuple(str(w) for w in words if isinstance(w, str))
+    if "speech" in input_:
+        missing = [lang for lang in LANGUAGES if not speech.get(lang)]
+        if missing:
+            err(f"choice '{name}': no speech words for {', '.join(missing)}")
+    if dtmf is None and not speech:
+        err(f"choice '{name}' has neither a key nor words")
+    return Choice(name=name, dtmf=dtmf, speech=speech, next=str(spec.get("next") or ""))
+
+
+def _read_capture(spec: Any, err: Any) -> Capture | None:
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping) or not spec.get("slot") or not spec.get("next"):
+        err("capture needs 'slot' and 'next'")
+        return None
+    return Capture(slot=str(spec["slot"]), input=str(spec.get("input") or "dtmf speech"),
+                   next=str(spec["next"]), max_digits=spec.get("max_digits"),
+                   finish_on_key=spec.get("finish_on_key"))
+
+
+def _read_retry(spec: Any, what: str, err: Any) -> Retry | None:
+    if spec is None:
+        err(f"ask without '{what}' handling: a caller who {'says nothing' if what == 'no_input' else 'is not understood'} would be stranded")
+        return None
+    if not isinstance(spec, Mapping) or not spec.get("then"):
+        err(f"'{what}' needs 'then' (where to go after the reprompts)")
+        return None
+    reprompt = spec.get("reprompt", 1)
+    if not isinstance(reprompt, int) or reprompt < 0 or reprompt > 5:
+        err(f"'{what}.reprompt' must be a whole number from 0 to 5")
+        reprompt = 1
+    return Retry(reprompt=reprompt, then=str(spec["then"]))

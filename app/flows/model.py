@@ -1,0 +1,144 @@
+"""Flows as typed data: what a flows/*.yaml file becomes once it has been read.
+
+Parsing never raises on a bad file: it records every problem as a LintError (file, node,
+message) and keeps what it could read, so `cortese flows lint` reports all problems at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from app.i18n import LANGUAGES
+
+KINDS = ("inbound", "outbound", "sub")
+NODE_KINDS = ("ask", "say", "action", "flow", "transfer", "record", "end")
+INPUTS = ("dtmf", "speech", "dtmf speech")
+# What Twilio posts to a transfer's action: QueueResult for <Enqueue>, DialCallStatus for <Dial>.
+QUEUE_RESULTS = ("bridged", "leave", "redirected", "hangup", "queue-full", "error", "system-error")
+DIAL_RESULTS = ("completed", "answered", "busy", "no-answer", "failed", "canceled")
+
+Prompt = Mapping[str, str]  # language -> text
+
+
+@dataclass(frozen=True)
+class LintError:
+    file: str
+    node: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: node '{self.node}'" if self.node else self.file
+        return f"{where}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    name: str
+    dtmf: str | None
+    speech: Mapping[str, tuple[str, ...]]
+    next: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    reprompt: int
+    then: str
+
+
+@dataclass(frozen=True)
+class Capture:
+    slot: str
+    input: str
+    next: str
+    max_digits: int | None = None
+    finish_on_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Ask:
+    say: Prompt
+    input: str
+    choices: tuple[Choice, ...]
+    capture: Capture | None
+    no_input: Retry | None
+    invalid: Retry | None
+    timeout: int = 5
+
+    @property
+    def num_digits(self) -> int | None:
+        if self.capture is not None:
+            return None if self.capture.finish_on_key else self.capture.max_digits
+        keys = [c.dtmf for c in self.choices if c.dtmf]
+        return 1 if keys and all(len(k) == 1 for k in keys) else None
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    kind: str
+    say: Prompt | None = None  # say / end text
+    next: str | Mapping[str, str] | None = None
+    ask: Ask | None = None
+    action: str | None = None
+    flow: str | None = None
+    transfer: Mapping[str, Any] | None = None
+    record: Mapping[str, Any] | None = None
+
+    def targets(self) -> dict[str, str]:
+        """Every transition out of this node: label -> node name (jumps to flows excluded)."""
+        out: dict[str, str] = {}
+        if isinstance(self.next, str):
+            out["next"] = self.next
+        elif isinstance(self.next, Mapping):
+            out.update({str(k): str(v) for k, v in self.next.items()})
+        if self.ask is not None:
+            for choice in self.ask.choices:
+                out[choice.name] = choice.next
+            if self.ask.capture is not None:
+                out[self.ask.capture.slot] = self.ask.capture.next
+            if self.ask.no_input is not None:
+                out["no input"] = self.ask.no_input.then
+            if self.ask.invalid is not None:
+                out["invalid"] = self.ask.invalid.then
+        return out
+
+    @property
+    def transfer_kind(self) -> str | None:
+        if self.transfer is None:
+            return None
+        return "queue" if "queue" in self.transfer else "dial"
+
+    def next_for(self, outcome: str) -> str | None:
+        if isinstance(self.next, str):
+            return self.next
+        if isinstance(self.next, Mapping):
+            return self.next.get(outcome)
+        return None
+
+
+@dataclass
+class Flow:
+    name: str
+    kind: str
+    start: str
+    nodes: dict[str, Node]
+    file: str
+    description: str = ""
+
+
+@dataclass
+class FlowSet:
+    flows: dict[str, Flow] = field(default_factory=dict)
+    errors: list[LintError] = field(default_factory=list)
+
+    def get(self, name: str) -> Flow | None:
+        return self.flows.get(name)
+
+    def node(self, flow: str | None, node: str | None) -> Node | None:
+        found = self.flows.get(flow or "")
+        return found.nodes.get(node or "") if found else None
+
+
+def is_prompt(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(lang in value for lang in LANGUAGES)

@@ -1,0 +1,154 @@
+"""Prompt text as a caller hears it: slots interpolated and spoken the right way per language.
+
+`{ref|digits}` reads a reference character by character; `{d|date}`, `{t|time}` and
+`{dt|datetime}` speak dates and times in the call's language (Babel's CLDR data) and in the
+callee's own time zone; "today"/"tomorrow" are said as such. A missing slot renders as ""
+(logged), never as a crash on a live call.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any, Callable, Mapping
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?:\|([a-zA-Z_]+))?\}")
+LOCALES = {"it": "it_IT", "nl": "nl_NL", "en": "en_GB"}
+TODAY = {"it": "oggi", "nl": "vandaag", "en": "today"}
+TOMORROW = {"it": "domani", "nl": "morgen", "en": "tomorrow"}
+AT = {"it": "alle", "nl": "om", "en": "at"}
+AT_ONE = {"it": "all'", "nl": "om", "en": "at"}  # "all'una": Italian elides before 1 o'clock
+
+
+class Speaker:
+    """Renders texts for one call: its language, its time zone and its notion of today."""
+
+    def __init__(self, language: str, zone: ZoneInfo, now: datetime) -> None:
+        self.language = language
+        self.zone = zone
+        self.now = now.astimezone(zone)
+
+    def render(self, text: str, slots: Mapping[str, Any]) -> str:
+        def substitute(match: re.Match[str]) -> str:
+            name, flt = match.group(1), match.group(2)
+            value = slots.get(name)
+            if value is None:
+                if name not in slots:
+                    log.warning("prompt slot %r is not set", name)
+                return ""
+            try:
+                return FILTERS[flt](self, value) if flt else _plain(value)
+            except (KeyError, ValueError, TypeError):
+                log.warning("slot %r=%r cannot be spoken with filter %r", name, value, flt)
+                return _plain(value)
+
+        spoken = PLACEHOLDER.sub(substitute, text)
+        return re.sub(r"\s{2,}", " ", spoken).replace(" ,", ",").replace(" .", ".").strip()
+
+    # -- filters -----------------------------------------------------------------------------
+
+    def digits(self, value: Any) -> str:
+        return " ".join(ch for ch in str(value) if ch.isalnum())
+
+    def date(self, value: Any) -> str:
+        day = _as_date(value, self.zone)
+        return self._day_words(day)
+
+    def time(self, value: Any) -> str:
+        moment = _as_time(value, self.zone)
+        return format_time(moment, "short", locale=LOCALES[self.language])
+
+    def datetime(self, value: Any) -> str:
+        moment = _as_datetime(value, self.zone)
+        at = AT_ONE if (self.language == "it" and moment.hour in (1, 13)) else AT
+        return f"{self._day_words(moment.date())} {at[self.language]} {self.time(moment)}".replace("' ", "'")
+
+    def _day_words(self, day: date) -> str:
+        locale = LOCALES[self.language]
+        full = format_date(day, "EEEE d MMMM", locale=locale)
+        if day.year != self.now.year and abs((day - self.now.date()).days) > 300:
+            full = format_date(day, "EEEE d MMMM y", locale=locale)
+        if day == self.now.date():
+            return f"{TODAY[self.language]}, {full}"
+        if day == self.now.date() + timedelta(days=1):
+            return f"{TOMORROW[self.language]}, {full}"
+        return full
+
+
+FILTERS: dict[str, Callable[[Speaker, Any], str]] = {
+    "digits": Speaker.digits,
+    "date": Speaker.date,
+    "time": Speaker.time,
+    "datetime": Speaker.datetime,
+}
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return ""
+    return str(value)
+
+
+def _parse(value: Any) -> datetime | date | time:
+    if isinstance(value, (datetime, date, time)):
+        return value
+    text = str(value).strip()
+    for parser in (datetime.fromisoformat, date.fromisoformat, time.fromisoformat):
+        try:
+            return parser(text)
+        except ValueError:
+            continue
+    raise ValueError(f"not an ISO date or time: {text!r}")
+
+
+def _as_datetime(value: Any, zone: ZoneInfo) -> datetime:
+    parsed = _parse(value)
+    if isinstance(parsed, datetime):
+        return parsed.astimezone(zone) if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    raise ValueError(f"{value!r} has no time of day")
+
+
+def _as_date(value: Any, zone: ZoneInfo) -> date:
+    parsed = _parse(value)
+    if isinstance(parsed, datetime):
+        return _as_datetime(parsed, zone).date()
+    if isinstance(parsed, date):
+        return parsed
+    raise ValueError(f"{value!r} is not a date")
+
+
+def _as_time(value: Any, zone: ZoneInfo) -> time:
+    parsed = _parse(value)
+    if isinstance(parsed, datetime):
+        return _as_datetime(parsed, zone).time()
+    if isinstance(parsed, time):
+        return parsed
+    raise ValueError(f"{value!r} is not a time")
+
+
+# -- courtesy -------------------------------------------------------------------------------
+
+def greeting(language: str, local: datetime) -> str:
+    """Buongiorno/buonasera, goedemorgen/-middag/-avond, good morning/afternoon/evening."""
+    hour = local.hour
+    if language == "it":
+        return "Buongiorno" if 4 <= hour < 14 else "Buonasera"
+    if language == "nl":
+        return "Goedemorgen" if 4 <= hour < 12 else "Goedemiddag" if 12 <= hour < 18 else "Goedenavond"
+    return "Good morning" if 4 <= hour < 12 else "Good afternoon" if 12 <= hour < 18 else "Good evening"
+
+
+def farewell(language: str, local: datetime) -> str:
+    """The wish at goodbye: a good day until late afternoon, a good evening after."""
+    evening = local.hour >= 17 or local.hour < 4
+    return {
+        "it": ("buona serata", "buona giornata"),
+        "nl": ("nog een fijne avond", "nog een fijne dag"),
+        "en": ("have a good evening", "have a good day"),
+    }[language][0 if evening else 1]
