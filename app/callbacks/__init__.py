@@ -1,0 +1,14 @@
+"""Callbacks: booking inside a call (slots, parsing, read-back) and exactly-once dispatch.
+
+- models.py      Callback rows, their state machine and history
+- timeparse.py   "domani alle sei di sera" -> a local datetime (dateparser + a small
+                 normalisation layer per language)
+- booking.py     zones, quick options, lawful + capacity-checked slots, read-back texts, book
+- service.py     list / get / move / cancel for operators, the CLI and the API
+- dispatch.py    the APScheduler job: atomic claim, consent re-check, dial, reconcile
+- receivers.py   opt-out cancels pending callbacks; status callbacks finish them
+- actions.py     flow actions used by flows/callback_booking.yaml and callback_opener.yaml
+- routes.py      /voice/callback (the Url of every dispatched callback call)
+"""
+
+# receivers.py connects to app.signals when imported (by models.py, so import_models wires it).

@@ -1,0 +1,234 @@
+"""Flow actions for flows/callback_booking.yaml and flows/callback_opener.yaml (contract 2).
+
+Slots these actions share with the flows (JSON values; times as ISO UTC strings):
+    callback_when_raw   what the caller said/pressed for the time (capture)
+    callback_pick_raw   what they said/pressed when offered slots (capture)
+    callback_at         the time being confirmed;   callback_when_text  it, read back
+    callback_offers     offered times;              callback_options   "per ... prema 1; ..."
+    callback_why        why the wanted time was not possible (spoken before the offers)
+    callback_reason     what the callback is about (support's actions set "operator"...)
+    callback_existing_id / callback_existing_text   a callback already booked for this number
+    callback_id         the booked (or, in the opener, the dialled) callback
+Caller input never raises: it is an outcome. Outcomes are declared on each action.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rapidfuzz import fuzz
+
+from app.callbacks import booking, service
+from app.callbacks.models import SCHEDULED, Callback
+from app.clock import as_utc
+from app.consent.contacts import find_by_number, get_or_create
+from app.flows.actions import ActionContext, action
+
+log = logging.getLogger(__name__)
+
+MAX_UNCLEAR = 3
+ORDINALS = {
+    "it": [["primo", "prima", "uno"], ["secondo", "seconda", "due"], ["terzo", "terza", "tre"]],
+    "nl": [["eerste", "een", "één"], ["tweede", "twee"], ["derde", "drie"]],
+    "en": [["first", "one"], ["second", "two"], ["third", "three"]],
+}
+OTHER_TIME = {"it": ["altro", "altro orario", "un altro"], "nl": ["ander", "ander tijdstip", "anders"],
+              "en": ["other", "another time", "different"]}
+
+
+def _language(ctx: ActionContext) -> str:
+    return ctx.language if ctx.language in booking.LOCALES else "en"
+
+
+def _said(ctx: ActionContext, slot: str) -> str:
+    value = ctx.slots.get(slot)
+    if value in (None, ""):
+        value = (ctx.params or {}).get("Digits") or (ctx.params or {}).get("SpeechResult") or ""
+    return str(value).strip()[:300]
+
+
+def _zone(ctx: ActionContext) -> ZoneInfo:
+    return ZoneInfo(ctx.slots.get("callback_zone") or ctx.settings.callback_default_time_zone)
+
+
+def _contact(ctx: ActionContext) -> Any:
+    e164 = ctx.slots.get("callback_e164")
+    if not e164:
+        return None
+    if ctx.contact is not None and getattr(ctx.contact, "e164", None) == e164:
+        return ctx.contact
+    return find_by_number(ctx.session, e164) or get_or_create(
+        ctx.session, e164, source=f"callback booked on call {ctx.call.call_sid}", at=ctx.now)
+
+
+def _set_when(ctx: ActionContext, moment: datetime) -> None:
+    ctx.slots["callback_at"] = as_utc(moment).isoformat()
+    ctx.slots["callback_when_text"] = booking.when_text(moment, _zone(ctx), _language(ctx), ctx.now)
+
+
+def _set_offers(ctx: ActionContext, verdict: booking.Verdict) -> str:
+    if not verdict.offers:
+        return "impossible"
+    lang = _language(ctx)
+    ctx.slots["callback_offers"] = [as_utc(o).isoformat() for o in verdict.offers]
+    ctx.slots["callback_options"] = booking.options_text(verdict.offers, _zone(ctx), lang, ctx.now)
+    ctx.slots["callback_why"] = booking.why_text(verdict.why, lang)
+    return "offer"
+
+
+@action("callback_prepare", outcomes=("ok", "existing", "no_number"))
+def prepare(ctx: ActionContext) -> str:
+    """Who we would call back, in which zone, and whether they already have a callback."""
+    e164 = booking.callee_number(ctx.call)
+    if e164 is None:
+        return "no_number"
+    ctx.slots["callback_e164"] = e164
+    ctx.slots["callback_unclear"] = 0
+    contact = ctx.contact if getattr(ctx.contact, "e164", None) == e164 else find_by_number(ctx.session, e164)
+    ctx.slots["callback_zone"] = booking.resolve_zone(contact, e164, ctx.hotline,
+                                                      ctx.settings.callback_default_time_zone)
+    ctx.slots.setdefault("callback_reason", "campaign" if ctx.slots.get("campaign_id") else "support")
+    existing = service.pending_for_number(ctx.session, e164)
+    if existing is not None and existing.id != ctx.slots.get("callback_id"):
+        ctx.slots["callback_existing_id"] = existing.id
+        ctx.slots["callback_existing_text"] = booking.when_text(
+            existing.due_at, _zone(ctx), _language(ctx), ctx.now)
+        return "existing"
+    ctx.slots.pop("callback_existing_id", None)
+    return "ok"
+
+
+@action("callback_parse_time", outcomes=("ok", "offer", "unclear", "give_up", "impossible"))
+def parse_time(ctx: ActionContext) -> str:
+    """A quick key (1/2/3) or a day and time in words -> confirm, or the nearest slots."""
+    wanted = booking.wanted_time(_said(ctx, "callback_when_raw"), _language(ctx), ctx.now, _zone(ctx),
+                                 ctx.settings)
+    ctx.slots.pop("callback_when_raw", None)
+    if wanted is None:
+        return _unclear(ctx)
+    return _judge(ctx, wanted)
+
+
+def _unclear(ctx: ActionContext) -> str:
+    ctx.slots["callback_unclear"] = int(ctx.slots.get("callback_unclear") or 0) + 1
+    return "give_up" if ctx.slots["callback_unclear"] >= MAX_UNCLEAR else "unclear"
+
+
+def _judge(ctx: ActionContext, wanted: datetime) -> str:
+    contact = _contact(ctx)
+    if contact is None:
+        return "impossible"
+    verdict = booking.evaluate(ctx.session, contact, wanted, now=ctx.now, settings=ctx.settings,
+                               exclude_id=ctx.slots.get("callback_existing_id"))
+    if verdict.ok:
+        _set_when(ctx, wanted)
+        return "ok"
+    if verdict.rule_id:
+        log.info("callback time refused by consent rule %s; offering %d slots", verdict.rule_id,
+                 len(verdict.offers))
+    return _set_offers(ctx, verdict)
+
+
+@action("callback_pick_offer", outcomes=("ok", "other", "offer", "unclear", "give_up", "impossible"))
+def pick_offer(ctx: ActionContext) -> str:
+    """The caller picks an offered slot by key or words ("the second"), asks for another time
+    (0, "another time"), or simply says a new day and time."""
+    said = _said(ctx, "callback_pick_raw")
+    ctx.slots.pop("callback_pick_raw", None)
+    offers = [datetime.fromisoformat(o) for o in ctx.slots.get("callback_offers") or []]
+    lang = _language(ctx)
+    index = _pick_index(said, lang)
+    if index is not None and index < len(offers):
+        _set_when(ctx, offers[index])
+        return "ok"
+    if said == "0" or _matches(said, OTHER_TIME[lang]):
+        return "other"
+    wanted = booking.wanted_time(said, lang, ctx.now, _zone(ctx), ctx.settings) if not said.isdigit() else None
+    if wanted is None:
+        return _unclear(ctx)
+    return _judge(ctx, wanted)
+
+
+def _pick_index(said: str, language: str) -> int | None:
+    if said.isdigit():
+        return int(said) - 1 if said in ("1", "2", "3") else None
+    words = re.sub(r"[^\w' ]", " ", said.lower()).split()
+    for index, names in enumerate(ORDINALS[language]):
+        if any(name in words for name in names) and len(words) <= 4:
+            return index
+    return None
+
+
+def _matches(said: str, phrases: list[str]) -> bool:
+    text = said.lower()
+    return any(fuzz.partial_ratio(p, text) >= 90 for p in phrases if len(text) >= 3)
+
+
+@action("book_callback", outcomes=("booked", "offer", "impossible"))
+def book_callback(ctx: ActionContext) -> str:
+    """Save the confirmed time (or move the caller's existing callback to it), re-checking
+    lawfulness and capacity: the caller may have taken a while to confirm."""
+    at_iso = ctx.slots.get("callback_at")
+    contact = _contact(ctx)
+    if not at_iso or contact is None:
+        return "impossible"
+    due = datetime.fromisoformat(at_iso)
+    existing_id = ctx.slots.get("callback_existing_id")
+    verdict = booking.evaluate(ctx.session, contact, due, now=ctx.now, settings=ctx.settings,
+                               exclude_id=existing_id)
+    if not verdict.ok:
+        return _set_offers(ctx, verdict)
+    by = f"call:{ctx.call.call_sid}"
+    if existing_id:
+        cb = service.move(ctx.session, int(existing_id), due, at=ctx.now, by=by, note="asked by the callee")
+        cb.language = _language(ctx)
+    else:
+        cb = service.book(ctx.session, service.Booking(
+            e164=ctx.slots["callback_e164"], due_at=due, time_zone=str(_zone(ctx)), language=_language(ctx),
+            reason=str(ctx.slots.get("callback_reason") or "support"),
+            origin="campaign" if ctx.slots.get("campaign_id") else "call",
+            origin_call_sid=ctx.call.call_sid, origin_flow=ctx.call.flow or ctx.flow,
+            campaign_id=_str_or_none(ctx.slots.get("campaign_id")),
+            offer_id=_str_or_none(ctx.slots.get("offer_id")), contact_id=contact.id,
+        ), at=ctx.now, by=by)
+    if contact.language is None:
+        contact.language = _language(ctx)
+    ctx.slots["callback_id"] = cb.id
+    ctx.slots["callback_booked"] = True
+    _set_when(ctx, cb.due_at)
+    return "booked"
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)[:64]
+
+
+@action("callback_cancel_existing", outcomes=("ok",))
+def cancel_existing(ctx: ActionContext) -> str:
+    """The callee cancels the callback they had booked (by calling the hotline)."""
+    existing_id = ctx.slots.pop("callback_existing_id", None)
+    if existing_id:
+        try:
+            service.cancel(ctx.session, int(existing_id), at=ctx.now, by=f"call:{ctx.call.call_sid}",
+                           reason="cancelled by the callee on the phone")
+        except (ValueError, LookupError) as exc:  # it rang or was cancelled meanwhile
+            log.info("callback %s not cancelled: %s", existing_id, exc)
+    return "ok"
+
+
+@action("callback_answered", outcomes=("operator", "menu"))
+def answered(ctx: ActionContext) -> str:
+    """The callee said it is a good time: to an operator when that is what they asked for
+    (or a campaign's offer, which a person discusses), else to the support menu."""
+    cb = ctx.session.get(Callback, ctx.slots.get("callback_id") or 0)
+    reason = cb.reason if cb is not None else ctx.slots.get("callback_reason")
+    ctx.slots["callback_reason"] = reason or "support"
+    return "operator" if reason in ("operator", "campaign", "complaint") else "menu"
+
+
+__all__ = ["answered", "book_callback", "cancel_existing", "parse_time", "pick_offer", "prepare",
+           "SCHEDULED"]

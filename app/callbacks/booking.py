@@ -1,0 +1,227 @@
+"""Booking a callback with the person on the line: their zone, the time they want, lawful and
+free slots near it, and the words we read back.
+
+Everything is computed in the callee's time zone: contact.time_zone, else the number's first
+candidate zone (phonenumbers), else the hotline's zone, else CALLBACK_DEFAULT_TIME_ZONE.
+A time outside the calling window (consent.next_allowed_slots with purpose "callback") or in a
+full 15-minute slot is never refused bluntly: the nearest lawful, free slots are offered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from sqlalchemy.orm import Session
+
+from app import phone
+from app.callbacks import service
+from app.callbacks.timeparse import parse_when
+from app.consent import check_call, next_allowed_slots
+from app.consent.decide import decide
+from app.consent.compliance import gather_facts
+from app.consent.models import Contact
+from app.consent.packs import pack_for
+
+# A callback sooner than this is not worth booking: we offer the next slots instead.
+MIN_LEAD = timedelta(minutes=10)
+# Offered slots are this far apart, and we look this far before the wanted time for nearer ones.
+OFFER_SPACING = timedelta(minutes=30)
+LOOK_BEFORE = timedelta(hours=2)
+MAX_OFFERS = 3
+QUICK_KEYS = ("1", "2", "3")
+
+LOCALES = {"it": "it_IT", "nl": "nl_NL", "en": "en_GB"}
+TODAY = {"it": "oggi", "nl": "vandaag", "en": "today"}
+TOMORROW = {"it": "domani", "nl": "morgen", "en": "tomorrow"}
+
+# What the opener says we call about ("you asked us to call you back about ...").
+REASONS: dict[str, dict[str, str]] = {
+    "support": {"it": "la sua richiesta di assistenza", "nl": "uw vraag aan onze klantenservice",
+                "en": "your request for assistance"},
+    "operator": {"it": "la sua richiesta di parlare con un operatore",
+                 "nl": "uw verzoek om een medewerker te spreken",
+                 "en": "your request to speak to one of our operators"},
+    "fault": {"it": "il guasto che ci ha segnalato", "nl": "de storing die u heeft gemeld",
+              "en": "the fault you reported"},
+    "warranty": {"it": "la sua richiesta di garanzia", "nl": "uw garantieaanvraag",
+                 "en": "your warranty claim"},
+    "delivery": {"it": "la sua consegna", "nl": "uw bezorging", "en": "your delivery"},
+    "complaint": {"it": "il suo reclamo", "nl": "uw klacht", "en": "your complaint"},
+    "campaign": {"it": "la nostra proposta di cui abbiamo parlato",
+                 "nl": "ons aanbod waarover we spraken", "en": "the offer we talked about"},
+}
+
+
+def reason_text(reason: str | None, language: str) -> str:
+    texts = REASONS.get(reason or "support", REASONS["support"])
+    return texts.get(language) or texts["en"]
+
+
+# --- zone and number --------------------------------------------------------------------------
+
+
+def callee_number(call: Any) -> str | None:
+    """The other party of a call: the callee on outbound calls, the caller on inbound ones."""
+    outbound = (call.direction or "").startswith("outbound")
+    parsed = phone.parse_caller(call.to_number if outbound else call.from_number)
+    return parsed.e164 if parsed else None
+
+
+def resolve_zone(contact: Contact | None, e164: str | None, hotline: Any, default: str) -> str:
+    if contact is not None and contact.time_zone:
+        return contact.time_zone
+    if e164:
+        parsed = phone.parse_caller(e164)
+        if parsed and parsed.time_zones:
+            return parsed.time_zones[0]
+    hotline_zone = getattr(hotline, "time_zone", None) or (hotline.get("time_zone") if isinstance(hotline, dict) else None)
+    return hotline_zone or default
+
+
+# --- the wanted time --------------------------------------------------------------------------
+
+
+def quick_option(key: str, now: datetime, zone: ZoneInfo, settings: Any) -> datetime | None:
+    """1 this evening, 2 tomorrow morning, 3 tomorrow evening: an aware UTC datetime."""
+    local_now = now.astimezone(zone)
+    evening = _wall(settings.callback_evening_time)
+    morning = _wall(settings.callback_morning_time)
+    today, tomorrow = local_now.date(), local_now.date() + timedelta(days=1)
+    choice = {"1": (today, evening), "2": (tomorrow, morning), "3": (tomorrow, evening)}.get(key.strip())
+    if choice is None:
+        return None
+    return _aware(choice[0], choice[1], zone)
+
+
+def wanted_time(said: str, language: str, now: datetime, zone: ZoneInfo, settings: Any) -> datetime | None:
+    """A quick key or a day and time in the caller's words, as aware UTC; None if not understood."""
+    text = (said or "").strip()
+    if text in QUICK_KEYS:
+        return quick_option(text, now, zone, settings)
+    parsed = parse_when(text, language, now.astimezone(zone))
+    if parsed is None:
+        return None
+    return _aware(parsed.local.date(), parsed.local.time(), zone)
+
+
+def _wall(value: str) -> time:
+    hour, minute = value.split(":")
+    return time(int(hour), int(minute))
+
+
+def _aware(day: date, at: time, zone: ZoneInfo) -> datetime:
+    # fold=0: in the repeated autumn hour, the first one (zoneinfo's PEP 495 default).
+    return datetime.combine(day, at, tzinfo=zone).astimezone(timezone.utc)
+
+
+# --- is it possible, and what else to offer ---------------------------------------------------
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    why: str = ""  # "", "past", "closed", "full", "never"
+    offers: list[datetime] = field(default_factory=list)
+    rule_id: str | None = None
+
+
+def evaluate(session: Session, contact: Contact, wanted: datetime, *, now: datetime, settings: Any,
+             exclude_id: int | None = None) -> Verdict:
+    """Can we call back at `wanted`? If not, up to three nearest lawful slots with room."""
+    capacity = settings.callback_slot_capacity
+    if wanted < now + MIN_LEAD:
+        return Verdict(False, "past", nearest_slots(session, contact, now + MIN_LEAD, now=now,
+                                                    settings=settings, exclude_id=exclude_id))
+    pack = pack_for(contact.region)
+    facts = gather_facts(session, contact, purpose="callback", offer_id=None, at=wanted, pack=pack,
+                         settings=settings)
+    decision = decide(facts, pack, wanted)
+    if not decision.allowed:
+        offers = nearest_slots(session, contact, wanted, now=now, settings=settings, exclude_id=exclude_id)
+        final = decision.rule_id not in ("window", "holiday")
+        return Verdict(False, "never" if final and not offers else "closed", offers, decision.rule_id)
+    if service.slot_load(session, wanted, exclude_id=exclude_id) >= capacity:
+        return Verdict(False, "full", nearest_slots(session, contact, wanted, now=now, settings=settings,
+                                                    exclude_id=exclude_id))
+    return Verdict(True)
+
+
+def nearest_slots(session: Session, contact: Contact, wanted: datetime, *, now: datetime, settings: Any,
+                  exclude_id: int | None = None) -> list[datetime]:
+    """Lawful slots with room, nearest to `wanted` first considered, returned in time order."""
+    start = max(now + MIN_LEAD, wanted - LOOK_BEFORE)
+    candidates = next_allowed_slots(session, contact, purpose="callback", offer_id=None, after=start,
+                                    count=12, spacing=OFFER_SPACING, settings=settings)
+    free = [c for c in candidates
+            if service.slot_load(session, c, exclude_id=exclude_id) < settings.callback_slot_capacity]
+    free.sort(key=lambda c: (abs(c - wanted), c))
+    return sorted(free[:MAX_OFFERS])
+
+
+def still_allowed(session: Session, contact: Contact, due: datetime, *, settings: Any) -> bool:
+    """Re-check at booking time (the caller may have taken a while to confirm)."""
+    pack = pack_for(contact.region)
+    facts = gather_facts(session, contact, purpose="callback", offer_id=None, at=due, pack=pack,
+                         settings=settings)
+    return decide(facts, pack, due).allowed
+
+
+# --- words ------------------------------------------------------------------------------------
+
+
+def when_text(moment: datetime, zone: ZoneInfo, language: str, now: datetime) -> str:
+    """"domani, giovedì 26 novembre, alle 18:30" in the callee's zone and language."""
+    local = moment.astimezone(zone)
+    today = now.astimezone(zone).date()
+    locale = LOCALES.get(language, "en_GB")
+    day = format_date(local.date(), "EEEE d MMMM", locale=locale)
+    if local.date() == today:
+        day = f"{TODAY[language]}, {day},"
+    elif local.date() == today + timedelta(days=1):
+        day = f"{TOMORROW[language]}, {day},"
+    return f"{day} {time_words(local, language)}"
+
+
+def time_words(local: datetime, language: str) -> str:
+    if language == "it":
+        return ("all'una" if local.hour in (1, 13) and local.minute == 0 else
+                ("all'" if local.hour in (1, 13) else "alle ") + local.strftime("%H:%M")).replace("' ", "'")
+    if language == "nl":
+        return f"om {local:%H:%M}"
+    return "at " + format_time(local.time(), "h:mm a", locale="en_GB").replace("\u202f", " ")
+
+
+def options_text(offers: list[datetime], zone: ZoneInfo, language: str, now: datetime) -> str:
+    """"per domani, ... alle 9:00 prema 1; per ... prema 2" (the keys are 1..n)."""
+    parts = []
+    for index, offer in enumerate(offers, start=1):
+        when = when_text(offer, zone, language, now).rstrip(",")
+        parts.append({"it": f"per {when} prema {index}", "nl": f"voor {when} druk {index}",
+                      "en": f"for {when}, press {index}"}[language])
+    return "; ".join(parts) + "."
+
+
+WHY_TEXT = {
+    "past": {"it": "Mi dispiace, quell'orario è troppo vicino o già passato.",
+             "nl": "Het spijt me, dat tijdstip is te dichtbij of al voorbij.",
+             "en": "I'm sorry, that time is too soon or has already passed."},
+    "closed": {"it": "Mi dispiace, a quell'ora non possiamo chiamarla.",
+               "nl": "Het spijt me, op dat tijdstip mogen wij u niet bellen.",
+               "en": "I'm sorry, we are not allowed to call you at that time."},
+    "full": {"it": "Mi dispiace, a quell'ora le richiamate sono già al completo.",
+             "nl": "Het spijt me, op dat tijdstip zitten de terugbelafspraken al vol.",
+             "en": "I'm sorry, that time is already fully booked."},
+}
+
+
+def why_text(why: str, language: str) -> str:
+    return WHY_TEXT.get(why, WHY_TEXT["closed"]).get(language, WHY_TEXT["closed"]["en"])
+
+
+__all__ = ["REASONS", "Verdict", "callee_number", "check_call", "evaluate", "nearest_slots",
+           "options_text", "quick_option", "reason_text", "resolve_zone", "still_allowed",
+           "wanted_time", "when_text", "why_text"]

@@ -1,0 +1,496 @@
+"""Exactly-once dispatch of due callbacks.
+
+APScheduler only *triggers* `Dispatcher.run_once` every CALLBACK_POLL_SECONDS in every process
+that runs a scheduler; the callbacks table decides who dials:
+
+1. **Claim** one due row with a single conditional statement:
+   ``UPDATE callbacks SET status='dispatching', claim_token=:t, lease_until=:now+lease
+   WHERE id IN (SELECT id ... WHERE status='scheduled' AND due_at<=:now ORDER BY due_at LIMIT 1
+   FOR UPDATE SKIP LOCKED) AND status='scheduled' RETURNING id``. On PostgreSQL the sub-select
+   skips rows another worker holds; on SQLite writers are serialised. Either way the
+   ``status='scheduled'`` re-check means two workers can never both win a row.
+2. **Re-check consent** (`consent.check_call`, purpose "callback") right before dialling: an
+   opt-out or new registry entry refuses the callback (status refused, decision stored); a
+   calling window or holiday moves it to the next lawful moment when that is at most
+   CALLBACK_MAX_RESCHEDULE_HOURS late, otherwise refuses it.
+3. **Mark, then dial**: `dial_started_at` is committed (conditionally on our claim token)
+   *before* the REST request. That marker is the idempotency record: a row found later in
+   `dispatching` with an expired lease and no marker never reached Twilio and is dialled by
+   whoever recovers it; a row *with* the marker may have created a call, so recovery looks for
+   evidence (the CallSid linked by a status callback or by /voice/callback, or a Call row to
+   that number since the marker) and never redials blindly: without evidence it becomes
+   `unknown`.
+4. **Twilio errors per code**: invalid/blocked number -> failed for good; 429/5xx (already
+   retried by the gateway) -> claim released, due again after a backoff; a request that may
+   have created a call (AmbiguousRequestError: read timeout) -> `unknown`.
+5. **Reconcile** `unknown` rows: status callbacks (we ask for `initiated`, sent as soon as
+   Twilio creates a call) or the answered call's /voice/callback link them to their CallSid.
+   After CALLBACK_RECONCILE_MINUTES without any trace the row becomes `failed` with an error
+   asking an operator to check Twilio's call log; an operator may `move` it back.
+
+Residual risk, honestly: Twilio has no idempotency key. If a call was created but every
+webhook about it was lost (all instances down during the call and for the status callbacks),
+a recovered `unknown` row is still never redialled automatically, so the risk we keep is a
+*missed* callback an operator must look at, not a double call. The one window where a call can
+be doubled is a worker whose lease expired while its REST request was still in flight (lease
+CALLBACK_LEASE_SECONDS, default 180 s, is far longer than the gateway's bounded retries).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import time as _time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from flask import Flask
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app import calls as call_records
+from app.callbacks import service
+from app.callbacks.models import (
+    ANSWERED,
+    CANCELLED,
+    COMPLETED,
+    DISPATCHING,
+    FAILED,
+    MISSED,
+    PLACED,
+    REFUSED,
+    SCHEDULED,
+    TERMINAL,
+    UNKNOWN,
+    Callback,
+    CallbackEvent,
+)
+from app.clock import Clock, as_utc
+from app.consent import check_call, find_by_number, get_or_create, outcome_from_twilio, record_attempt
+from app.db import session_scope
+from app.models import TERMINAL_STATUSES, Call
+from app.scheduler import register_job
+from app.telephony import (
+    AmbiguousRequestError,
+    BlockedNumberError,
+    InvalidNumberError,
+    TelephonyError,
+)
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "callbacks.dispatch"
+DEFAULT_POLL_SECONDS = 5.0
+# After this many consecutive dispatch errors (429/5xx storms, configuration) a callback fails.
+MAX_DISPATCH_ERRORS = 6
+# Reschedules after the calling window closes on a refusal other than window/holiday are final.
+MOVABLE_RULES = ("window", "holiday")
+# A call to the callee this soon before the marker is not ours (clock skew margin).
+EVIDENCE_SLACK = timedelta(seconds=5)
+
+
+@dataclass
+class DispatchReport:
+    placed: list[int] = field(default_factory=list)
+    refused: list[int] = field(default_factory=list)
+    rescheduled: list[int] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)
+    recovered: list[int] = field(default_factory=list)
+    reconciled: list[int] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:60]
+
+
+class Dispatcher:
+    """One worker's view of the dispatch loop. Safe to run in many threads and processes."""
+
+    def __init__(self, app: Flask, *, gateway: Any = None, clock: Clock | None = None,
+                 worker: str | None = None, pace: Callable[[float], None] | None = None) -> None:
+        self.app = app
+        self.settings = app.extensions["cortese.settings"]
+        self.gateway = gateway or app.extensions["cortese.gateway"]
+        self.clock = clock or app.extensions["cortese.clock"]
+        self.worker = (worker or worker_name())[:100]
+        # Spacing between dials (CALLBACK_CALLS_PER_SECOND); tests and benches pass their own.
+        self.pace = pace if pace is not None else _time.sleep
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run_once(self, limit: int | None = None) -> DispatchReport:
+        """Recover, reconcile, then dial what is due (at most `limit`, default CPS x poll)."""
+        report = DispatchReport()
+        self.recover_expired(report)
+        self.reconcile_unknown(report)
+        budget = limit if limit is not None else max(
+            1, math.ceil(self.settings.callback_calls_per_second * self.settings.callback_poll_seconds))
+        interval = 1.0 / self.settings.callback_calls_per_second
+        dialled = 0
+        while dialled < budget:
+            claim = self.claim_next()
+            if claim is None:
+                break
+            if self.process(*claim, report=report):
+                dialled += 1
+                if dialled < budget:
+                    self.pace(interval)
+        return report
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # -- claiming ------------------------------------------------------------------------------
+
+    def claim_next(self) -> tuple[int, str] | None:
+        """Atomically take the most overdue scheduled callback; None when nothing is due."""
+        now = self.now()
+        token = str(uuid.uuid4())
+        with session_scope(self.app) as session:
+            due = (select(Callback.id)
+                   .where(Callback.status == SCHEDULED, Callback.due_at <= now)
+                   .order_by(Callback.due_at, Callback.id).limit(1)
+                   .with_for_update(skip_locked=True))
+            claimed = session.execute(
+                update(Callback)
+                .where(Callback.id.in_(due.scalar_subquery()), Callback.status == SCHEDULED)
+                .values(status=DISPATCHING, claimed_by=self.worker, claim_token=token,
+                        lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds),
+                        dial_started_at=None, updated_at=now)
+                .returning(Callback.id)
+                .execution_options(synchronize_session=False)
+            ).scalars().all()
+            if not claimed:
+                return None
+            session.add(CallbackEvent(callback_id=claimed[0], at=now, from_status=SCHEDULED,
+                                      to_status=DISPATCHING, actor=self.worker, note="claimed"))
+        return claimed[0], token
+
+    def recover_expired(self, report: DispatchReport) -> None:
+        """Rows whose worker died mid-dispatch (lease expired): take them over, one at a time."""
+        while True:
+            now = self.now()
+            token = str(uuid.uuid4())
+            with session_scope(self.app) as session:
+                expired = (select(Callback.id)
+                           .where(Callback.status == DISPATCHING, Callback.lease_until < now)
+                           .order_by(Callback.lease_until, Callback.id).limit(1)
+                           .with_for_update(skip_locked=True))
+                row = session.execute(
+                    update(Callback)
+                    .where(Callback.id.in_(expired.scalar_subquery()), Callback.status == DISPATCHING,
+                           Callback.lease_until < now)
+                    .values(claimed_by=self.worker, claim_token=token, updated_at=now,
+                            lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds))
+                    .returning(Callback.id, Callback.dial_started_at)
+                    .execution_options(synchronize_session=False)
+                ).first()
+                if row is None:
+                    return
+                cb_id, marker = row
+                session.add(CallbackEvent(callback_id=cb_id, at=now, from_status=DISPATCHING,
+                                          to_status=DISPATCHING, actor=self.worker,
+                                          note="lease expired: recovered" + (" after the dial marker" if marker else "")))
+            report.recovered.append(cb_id)
+            if marker is None:
+                # The crashed worker never sent the REST request: dialling now is the first dial.
+                self.process(cb_id, token, report=report)
+            else:
+                self._recover_marked(cb_id, token, report)
+
+    def _recover_marked(self, cb_id: int, token: str, report: DispatchReport) -> None:
+        now = self.now()
+        with session_scope(self.app) as session:
+            cb = _owned(session, cb_id, token)
+            if cb is None:
+                return
+            sid = cb.call_sid or find_call_evidence(session, cb)
+            if sid:
+                self._link(session, cb, sid, now, note="recovered: the call exists")
+                report.reconciled.append(cb_id)
+            else:
+                cb.lease_until = None
+                cb.last_error = "worker stopped after sending the dial request; waiting for Twilio's status callbacks"
+                service.transition(session, cb, UNKNOWN, at=now, actor=self.worker, note=cb.last_error)
+                report.unknown.append(cb_id)
+
+    def reconcile_unknown(self, report: DispatchReport) -> None:
+        """`unknown` rows: link them when evidence arrived; give up (to an operator) when late."""
+        now = self.now()
+        deadline = timedelta(minutes=self.settings.callback_reconcile_minutes)
+        with session_scope(self.app) as session:
+            rows = session.scalars(select(Callback).where(Callback.status == UNKNOWN)
+                                   .with_for_update(skip_locked=True).limit(100)).all()
+            for cb in rows:
+                sid = cb.call_sid or find_call_evidence(session, cb)
+                if sid:
+                    self._link(session, cb, sid, now, note="reconciled: the call exists")
+                    report.reconciled.append(cb.id)
+                elif cb.dial_started_at is None or now - cb.dial_started_at >= deadline:
+                    cb.last_error = (f"unreconciled: no trace of the call {deadline} after the dial request; "
+                                     "check Twilio's call log, then move or cancel this callback")
+                    service.transition(session, cb, FAILED, at=now, actor=self.worker, note=cb.last_error)
+                    report.failed.append(cb.id)
+
+    def _link(self, session: Session, cb: Callback, sid: str, now: datetime, *, note: str) -> None:
+        link_call(session, cb, sid, now, actor=self.worker, note=note)
+        call = call_records.get_call(session, sid)
+        if call is None:
+            try:
+                info = self.gateway.fetch_call(sid)
+                log.info("callback %s: Twilio says call %s is %s", cb.id, sid, info.status)
+            except TelephonyError as exc:
+                log.warning("callback %s: cannot fetch call %s: %s", cb.id, sid, exc)
+        elif call.status in TERMINAL_STATUSES:
+            apply_call_outcome(session, cb, call, now, settings=self.settings)
+
+    # -- one callback --------------------------------------------------------------------------
+
+    def process(self, cb_id: int, token: str, *, report: DispatchReport) -> bool:
+        """Consent, marker, dial, record. Returns True when a REST request was sent."""
+        now = self.now()
+        with session_scope(self.app) as session:
+            cb = _owned(session, cb_id, token)
+            if cb is None:
+                report.lost.append(cb_id)
+                return False
+            contact = self._contact(session, cb, now)
+            decision = check_call(session, contact, purpose="callback", offer_id=cb.offer_id, at=now,
+                                  campaign_id=cb.campaign_id, callback_id=cb.id, settings=self.settings)
+            cb.decision_id = decision.decision_id
+            if not decision.allowed:
+                self._refused(session, cb, decision, now, report)
+                return False
+            marked = session.execute(
+                update(Callback)
+                .where(Callback.id == cb_id, Callback.claim_token == token, Callback.status == DISPATCHING)
+                .values(dial_started_at=now, updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if marked != 1:
+                report.lost.append(cb_id)
+                return False
+            e164, language = cb.e164, cb.language
+        # Committed: from here on a crash leaves a marked row that recovery will not redial.
+        base = self.settings.public_base_url
+        try:
+            info = self.gateway.place_call(
+                e164, f"{base}/voice/callback?cb={cb_id}", status_callback=f"{base}/voice/status",
+                machine_detection="Enable",
+            )
+        except (InvalidNumberError, BlockedNumberError) as exc:
+            self._finish_error(cb_id, token, exc, final=True, report=report)
+            return True
+        except AmbiguousRequestError as exc:
+            self._unknown(cb_id, token, exc, report)
+            return True
+        except TelephonyError as exc:
+            self._finish_error(cb_id, token, exc, final=False, report=report)
+            return True
+        self._placed(cb_id, token, info, e164, language, report)
+        return True
+
+    def _contact(self, session: Session, cb: Callback, now: datetime) -> Any:
+        from app.consent.models import Contact
+
+        contact = session.get(Contact, cb.contact_id) if cb.contact_id else None
+        if contact is None or contact.erased_at is not None:
+            contact = find_by_number(session, cb.e164)
+        if contact is None:
+            # check_call needs a contact; an erased one stays on the suppression list and is refused.
+            contact = get_or_create(session, cb.e164, source=f"callback {cb.id}", at=now,
+                                    time_zone=cb.time_zone)
+        return contact
+
+    def _refused(self, session: Session, cb: Callback, decision: Any, now: datetime,
+                 report: DispatchReport) -> None:
+        limit = timedelta(hours=self.settings.callback_max_reschedule_hours)
+        later = decision.next_allowed_at
+        cb.last_error = f"{decision.rule_id}: {decision.reason}"
+        cb.lease_until = None
+        cb.claim_token = None
+        if decision.rule_id in MOVABLE_RULES and later is not None and later - as_utc(cb.due_at) <= limit:
+            cb.due_at = later
+            service.transition(session, cb, SCHEDULED, at=now, actor=self.worker,
+                               note=f"moved to {later:%Y-%m-%d %H:%M} UTC (next lawful time): {decision.reason}")
+            report.rescheduled.append(cb.id)
+        else:
+            service.transition(session, cb, REFUSED, at=now, actor=self.worker, note=cb.last_error)
+            report.refused.append(cb.id)
+
+    def _finish_error(self, cb_id: int, token: str, exc: TelephonyError, *, final: bool,
+                      report: DispatchReport) -> None:
+        now = self.now()
+        with session_scope(self.app) as session:
+            cb = _owned(session, cb_id, token)
+            if cb is None:
+                return
+            cb.errors += 1
+            cb.last_error = f"twilio {exc.code or exc.status or ''}: {exc}".strip()
+            cb.lease_until = None
+            cb.claim_token = None
+            cb.dial_started_at = None  # Twilio answered with an error: no call was created
+            if final or cb.errors >= MAX_DISPATCH_ERRORS:
+                service.transition(session, cb, FAILED, at=now, actor=self.worker, note=cb.last_error)
+                report.failed.append(cb_id)
+                return
+            backoff = timedelta(minutes=min(2 ** (cb.errors - 1), 60))
+            cb.due_at = now + backoff
+            service.transition(session, cb, SCHEDULED, at=now, actor=self.worker,
+                               note=f"{cb.last_error}; retry in {backoff}")
+            report.released.append(cb_id)
+        log.warning("callback %s: dial failed (%s)", cb_id, exc)
+
+    def _unknown(self, cb_id: int, token: str, exc: TelephonyError, report: DispatchReport) -> None:
+        now = self.now()
+        with session_scope(self.app) as session:
+            cb = _owned(session, cb_id, token)
+            if cb is None:
+                return
+            cb.last_error = f"dial request unanswered, the call may exist: {exc}"
+            cb.lease_until = None
+            if cb.status == DISPATCHING:
+                service.transition(session, cb, UNKNOWN, at=now, actor=self.worker, note=cb.last_error)
+            report.unknown.append(cb_id)
+        log.error("callback %s: %s", cb_id, exc)
+
+    def _placed(self, cb_id: int, token: str, info: Any, e164: str, language: str,
+                report: DispatchReport) -> None:
+        now = self.now()
+        with session_scope(self.app) as session:
+            cb = session.scalars(select(Callback).where(Callback.id == cb_id).with_for_update()).one()
+            _ensure_call_row(session, info, e164, language, now)
+            if cb.claim_token == token and cb.status == DISPATCHING:
+                link_call(session, cb, info.sid, now, actor=self.worker, note="dialled")
+            elif cb.call_sid is None:
+                cb.call_sid = info.sid
+                log.error("callback %s changed to %s while its call %s was being placed", cb_id,
+                          cb.status, info.sid)
+            record_attempt(session, e164, at=now, purpose="callback", callback_id=cb_id,
+                           call_sid=info.sid, decision_id=cb.decision_id, campaign_id=cb.campaign_id)
+            hang_up = cb.status == CANCELLED
+        if hang_up:
+            # Opted out between the consent check and the dial: stop the phone ringing.
+            try:
+                self.gateway.hang_up(info.sid)
+            except TelephonyError as exc:
+                log.warning("could not hang up cancelled callback call %s: %s", info.sid, exc)
+        report.placed.append(cb_id)
+
+
+def _owned(session: Session, cb_id: int, token: str) -> Callback | None:
+    """The row if we still hold its claim (locked on PostgreSQL)."""
+    return session.scalars(select(Callback).where(Callback.id == cb_id, Callback.claim_token == token)
+                           .with_for_update()).first()
+
+
+def _ensure_call_row(session: Session, info: Any, e164: str, language: str, now: datetime) -> None:
+    call = call_records.ensure_call(session, {
+        "CallSid": info.sid, "Direction": "outbound-api", "From": info.from_ or "", "To": e164,
+    }, now)
+    if call.language is None:
+        call.language = language
+
+
+def link_call(session: Session, cb: Callback, sid: str, now: datetime, *, actor: str, note: str) -> None:
+    """Attach a CallSid to a callback that was being (or may have been) dialled."""
+    cb.call_sid = sid
+    cb.lease_until = None
+    if cb.status in (DISPATCHING, UNKNOWN):
+        cb.attempts += 1
+        cb.errors = 0
+        cb.last_error = None
+        service.transition(session, cb, PLACED, at=now, actor=actor, note=note, call_sid=sid)
+
+
+def find_call_evidence(session: Session, cb: Callback) -> str | None:
+    """A call to the callee since our dial marker that no other callback claims."""
+    if cb.dial_started_at is None:
+        return None
+    taken = select(Callback.call_sid).where(Callback.call_sid.is_not(None))
+    return session.scalars(
+        select(Call.call_sid)
+        .where(Call.to_number == cb.e164, Call.direction.like("outbound%"),
+               Call.started_at >= cb.dial_started_at - EVIDENCE_SLACK, Call.call_sid.not_in(taken))
+        .order_by(Call.started_at).limit(1)
+    ).first()
+
+
+def apply_call_outcome(session: Session, cb: Callback, call: Call, now: datetime, *, settings: Any) -> None:
+    """A final status for the callback's call: completed, or retry/missed per the policy."""
+    if cb.status in TERMINAL or call.status not in TERMINAL_STATUSES:
+        return
+    outcome = outcome_from_twilio(call.status, call.answered_by or cb.answered_by)
+    if outcome == "completed":
+        service.transition(session, cb, COMPLETED, at=now, actor="twilio", call_sid=call.call_sid,
+                           note=f"reached ({call.duration_seconds or 0} s)")
+        return
+    note = f"{outcome} (attempt {cb.attempts} of {settings.callback_max_attempts})"
+    cb.last_error = outcome
+    if cb.attempts < settings.callback_max_attempts and outcome != "canceled":
+        minutes = settings.callback_retry_minutes
+        delay = timedelta(minutes=max(1, minutes // 3) if outcome == "busy" else minutes)
+        cb.due_at = now + delay
+        cb.claim_token = None
+        cb.claimed_by = None
+        cb.dial_started_at = None
+        cb.answered_by = None
+        service.transition(session, cb, SCHEDULED, at=now, actor="twilio", call_sid=call.call_sid,
+                           note=f"{note}: retry at {cb.due_at:%Y-%m-%d %H:%M} UTC")
+    else:
+        service.transition(session, cb, MISSED, at=now, actor="twilio", call_sid=call.call_sid, note=note)
+
+
+def on_call_status(session: Session, call: Call, now: datetime, settings: Any) -> None:
+    """Status callback receiver body: link an unlinked call, then apply a final status."""
+    cb = session.scalars(select(Callback).where(Callback.call_sid == call.call_sid)).first()
+    if cb is None:
+        if not (call.direction or "").startswith("outbound"):
+            return
+        cb = session.scalars(
+            select(Callback).where(Callback.e164 == call.to_number, Callback.call_sid.is_(None),
+                                   Callback.status.in_((DISPATCHING, UNKNOWN)),
+                                   Callback.dial_started_at.is_not(None),
+                                   Callback.dial_started_at <= call.started_at + EVIDENCE_SLACK)
+            .order_by(Callback.dial_started_at).limit(1)
+        ).first()
+        if cb is None:
+            return
+        link_call(session, cb, call.call_sid, now, actor="twilio", note=f"status callback ({call.status})")
+    if cb.status in (DISPATCHING, UNKNOWN):
+        link_call(session, cb, call.call_sid, now, actor="twilio", note=f"status callback ({call.status})")
+    if call.answered_by and not cb.answered_by:
+        cb.answered_by = call.answered_by[:32]
+    apply_call_outcome(session, cb, call, now, settings=settings)
+
+
+# --- the scheduled job ---------------------------------------------------------------------------
+
+
+@register_job(JOB_ID, seconds=DEFAULT_POLL_SECONDS)
+def dispatch_job(app: Flask) -> None:
+    """APScheduler's tick: run the dispatcher once in this process."""
+    _apply_poll_interval(app)
+    report = Dispatcher(app).run_once()
+    if report.placed or report.refused or report.failed or report.unknown:
+        log.info("callbacks: placed %d, refused %d, moved %d, released %d, failed %d, unknown %d",
+                 len(report.placed), len(report.refused), len(report.rescheduled),
+                 len(report.released), len(report.failed), len(report.unknown))
+
+
+def _apply_poll_interval(app: Flask) -> None:
+    """register_job fixes the interval at import time; follow CALLBACK_POLL_SECONDS once running."""
+    seconds = app.extensions["cortese.settings"].callback_poll_seconds
+    scheduler = app.extensions.get("cortese.scheduler")
+    if scheduler is None or app.extensions.get("cortese.callbacks.interval") == seconds:
+        return
+    app.extensions["cortese.callbacks.interval"] = seconds
+    if seconds != DEFAULT_POLL_SECONDS:
+        scheduler.reschedule_job(JOB_ID, trigger="interval", seconds=seconds)
