@@ -1,0 +1,109 @@
+"""Flow actions of the campaign scripts (contract 2).
+
+campaign_survey_satisfaction  reads slot `satisfaction_raw` (a key or a spoken number 1-5)
+campaign_survey_recommend     reads slot `recommend_raw` (1/2, yes/no in it, nl, en)
+campaign_completed            the script ran to its end: disposition `completed`
+campaign_callback_wanted      the callee chose "later": noted before jumping to callback_booking
+
+Answers go to the attempt's `answers` (and the call's slots, for the transcript). Caller input
+never raises: an answer we cannot read is the `invalid` outcome, and after two of them
+`give_up` lets the script go on without that answer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from app.campaigns.dispositions import attempt_for_call, set_disposition
+from app.flows.actions import ActionContext, action
+from app.flows.matching import normalise
+
+MAX_TRIES = 2
+NUMBER_WORDS = {
+    "it": {"uno": 1, "una": 1, "due": 2, "tre": 3, "quattro": 4, "cinque": 5},
+    "nl": {"een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5},
+    "en": {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5},
+}
+YES_WORDS = {
+    "it": {"si", "sì", "certo", "certamente", "volentieri", "sicuro", "assolutamente"},
+    "nl": {"ja", "zeker", "natuurlijk", "graag", "jazeker"},
+    "en": {"yes", "yeah", "sure", "certainly", "definitely", "absolutely", "yep"},
+}
+NO_WORDS = {
+    "it": {"no", "niente", "mai", "assolutamente no"},
+    "nl": {"nee", "neen", "niet", "nooit"},
+    "en": {"no", "nope", "never", "not"},
+}
+
+
+def parse_score(raw: Any, language: str) -> int | None:
+    """1..5 from a key press or words such as 'direi quattro' / 'vier' / '5 stars'."""
+    text = normalise(str(raw or ""))
+    digits = re.findall(r"\d+", text)
+    if digits:
+        value = int(digits[0])
+        return value if 1 <= value <= 5 else None
+    words = NUMBER_WORDS.get(language, {})
+    for word in text.split():
+        if word in words:
+            return words[word]
+    return None
+
+
+def parse_yes_no(raw: Any, language: str) -> bool | None:
+    text = normalise(str(raw or ""))
+    if text in ("1", "2"):
+        return text == "1"
+    words = set(text.split())
+    yes = bool(words & {normalise(w) for w in YES_WORDS.get(language, set())})
+    no = bool(words & {normalise(w) for w in NO_WORDS.get(language, set())})
+    if yes == no:
+        return None  # nothing recognised, or both ("no, yes"): ask again
+    return yes
+
+
+def _store(ctx: ActionContext, key: str, value: Any) -> None:
+    ctx.slots[key] = value
+    attempt = attempt_for_call(ctx.session, ctx.call.call_sid)
+    if attempt is not None:
+        attempt.answers = {**(attempt.answers or {}), key: value}
+
+
+def _answer(ctx: ActionContext, slot: str, key: str, value: Any) -> str:
+    tries_key = f"{key}_tries"
+    if value is None:
+        ctx.slots[tries_key] = int(ctx.slots.get(tries_key, 0)) + 1
+        if ctx.slots[tries_key] >= MAX_TRIES:
+            _store(ctx, key, None)
+            return "give_up"
+        return "invalid"
+    ctx.slots.pop(tries_key, None)
+    _store(ctx, key, value)
+    return "ok"
+
+
+@action("campaign_survey_satisfaction", outcomes=("ok", "invalid", "give_up"))
+def survey_satisfaction(ctx: ActionContext) -> str:
+    return _answer(ctx, "satisfaction_raw", "satisfaction", parse_score(ctx.slots.get("satisfaction_raw"), ctx.language))
+
+
+@action("campaign_survey_recommend", outcomes=("ok", "invalid", "give_up"))
+def survey_recommend(ctx: ActionContext) -> str:
+    return _answer(ctx, "recommend_raw", "recommend", parse_yes_no(ctx.slots.get("recommend_raw"), ctx.language))
+
+
+@action("campaign_completed", outcomes=("ok",))
+def completed(ctx: ActionContext) -> str:
+    set_disposition(ctx.session, ctx.call.call_sid, "completed", ctx.now)
+    return "ok"
+
+
+@action("campaign_callback_wanted", outcomes=("ok",))
+def callback_wanted(ctx: ActionContext) -> str:
+    """Remember that the person asked to be called later; the booking flow takes over."""
+    ctx.slots["campaign_callback_wanted"] = True
+    attempt = attempt_for_call(ctx.session, ctx.call.call_sid)
+    if attempt is not None:
+        attempt.answers = {**(attempt.answers or {}), "callback_wanted": True}
+    return "ok"

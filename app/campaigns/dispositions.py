@@ -1,0 +1,115 @@
+"""How attempts end: status callbacks, answering machines, flow outcomes and opt-outs.
+
+Receivers on app.signals run inside the webhook's transaction. A disposition set during the
+call (machine, opted-out, callback-booked, completed) is kept when the final status arrives;
+otherwise the final status decides: busy / no-answer are retried per the campaign's policy,
+an answered call whose callee never heard the opener is `abandoned` (Ofcom's definition).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import signals
+from app.campaigns.models import Campaign, CampaignAttempt, CampaignContact
+from app.campaigns.service import LIVE_DISPOSITIONS, cancel_number
+from app.consent.attempts import finish_attempt
+from app.consent.models import ContactAttempt
+from app.models import TERMINAL_STATUSES, Call
+
+RETRYABLE = {"busy": "retry_busy_minutes", "no-answer": "retry_no_answer_minutes"}
+# Outcome for consent's call history (its courtesy rules read them).
+CONSENT_OUTCOME = {"machine": "machine", "abandoned": "abandoned", "busy": "busy", "no-answer": "no-answer",
+                   "failed": "failed"}
+
+
+def is_machine(answered_by: str | None) -> bool:
+    return bool(answered_by) and (answered_by.startswith("machine") or answered_by == "fax")
+
+
+def attempt_for_call(session: Session, call_sid: str) -> CampaignAttempt | None:
+    if not call_sid:
+        return None
+    return session.scalars(select(CampaignAttempt).where(CampaignAttempt.call_sid == call_sid)).first()
+
+
+def set_disposition(session: Session, call_sid: str, disposition: str, at: datetime) -> CampaignAttempt | None:
+    """Record what happened during the call (flow outcomes); the final status keeps it."""
+    attempt = attempt_for_call(session, call_sid)
+    if attempt is None:
+        return None
+    attempt.disposition = disposition
+    if disposition in LIVE_DISPOSITIONS and attempt.answered_at is None:
+        attempt.answered_at = at
+    return attempt
+
+
+def apply_call_status(session: Session, attempt: CampaignAttempt, call: Call, params: Mapping[str, str],
+                      at: datetime) -> None:
+    answered_by = params.get("AnsweredBy") or call.answered_by
+    if answered_by and not attempt.answered_by:
+        attempt.answered_by = answered_by[:32]
+    if call.status in ("in-progress", "answered") and attempt.answered_at is None:
+        attempt.answered_at = at
+    if call.status in TERMINAL_STATUSES and attempt.ended_at is None:
+        _finish(session, attempt, call, at)
+
+
+def _final_disposition(attempt: CampaignAttempt, call: Call) -> str:
+    if attempt.disposition:
+        return attempt.disposition
+    if call.status in ("busy", "no-answer", "failed"):
+        return str(call.status)
+    if call.status == "canceled":
+        return "no-answer"
+    if is_machine(attempt.answered_by):
+        return "machine"
+    # Answered by a person (or AMD was unsure): did they hear the opener?
+    return "answered-human" if attempt.opener_at else "abandoned"
+
+
+def _finish(session: Session, attempt: CampaignAttempt, call: Call, at: datetime) -> None:
+    disposition = _final_disposition(attempt, call)
+    attempt.disposition, attempt.status, attempt.ended_at = disposition, "ended", call.ended_at or at
+    if disposition in LIVE_DISPOSITIONS and attempt.answered_at is None:
+        attempt.answered_at = call.ended_at or at
+    row = session.get(CampaignContact, attempt.campaign_contact_id)
+    campaign = session.get(Campaign, attempt.campaign_id)
+    if row is not None and campaign is not None and row.status in ("dialing", "in-call"):
+        delay_field = RETRYABLE.get(disposition)
+        if delay_field and row.attempts_made < campaign.max_attempts and campaign.status in ("running", "paused"):
+            row.status = "queued"
+            row.next_attempt_at = at + timedelta(minutes=getattr(campaign, delay_field))
+        else:
+            row.status = "done"
+        row.disposition, row.claimed_by, row.updated_at = disposition, None, at
+    if attempt.consent_attempt_id:
+        consent_row = session.get(ContactAttempt, attempt.consent_attempt_id)
+        if consent_row is not None:
+            finish_attempt(session, consent_row, outcome=CONSENT_OUTCOME.get(disposition, "completed"), at=at)
+
+
+def _on_call_status(_sender: Any, *, session: Session, call: Call, params: Mapping[str, str] | None = None,
+                    **_: Any) -> None:
+    attempt = attempt_for_call(session, call.call_sid)
+    if attempt is not None:
+        apply_call_status(session, attempt, call, params or {}, call.updated_at)
+
+
+def _on_opt_out(_sender: Any, *, session: Session, e164: str, at: datetime, **_: Any) -> None:
+    """Stop calling the number at once: queued/claimed rows cancelled, a live call marked."""
+    cancel_number(session, e164, at=at, disposition="opted-out")
+    for attempt in session.scalars(select(CampaignAttempt).where(
+            CampaignAttempt.e164 == e164, CampaignAttempt.ended_at.is_(None),
+            CampaignAttempt.status.in_(("placed", "dialing")))):
+        attempt.disposition = "opted-out"
+        if attempt.answered_at is None:
+            attempt.answered_at = at
+
+
+signals.call_status_changed.connect(_on_call_status)
+signals.opt_out_recorded.connect(_on_opt_out)

@@ -1,0 +1,204 @@
+"""Campaign call webhooks (contract 6).
+
+/voice/outbound?attempt=N   the Url of every campaign call: a person hears the opener at once
+                            (start_flow); a machine (synchronous AMD) gets the campaign's policy.
+/voice/amd?attempt=N        AsyncAmdStatusCallback: a machine detected after the opener began
+                            is redirected to the machine message, or hung up on.
+/voice/outbound/machine     the machine message: identity, why we called, a number to call back.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.orm import Session
+
+from app import calls, phone
+from app.campaigns.dispositions import is_machine
+from app.campaigns.models import Campaign, CampaignAttempt
+from app.clock import now
+from app.config import Settings
+from app.consent.contacts import find_by_number
+from app.db import db_session
+from app.models import Call
+from app.telephony import TelephonyError, Twiml
+from app.webhooks.safety import GOODBYE, voice_webhook
+
+log = logging.getLogger(__name__)
+bp = Blueprint("campaigns", __name__)
+
+MACHINE_MESSAGE = {
+    "it": ("{greeting}, questo è un messaggio di {company}. La chiamavamo per {reason}. "
+           "Può richiamarci al numero {number}; allo stesso numero può chiederci di non chiamarla più. "
+           "Grazie e {farewell}."),
+    "nl": ("{greeting}, dit is een bericht van {company}. We belden u over {reason}. "
+           "U kunt ons terugbellen op {number}; op dat nummer kunt u ook vragen niet meer gebeld te worden. "
+           "Dank u wel en {farewell}."),
+    "en": ("{greeting}, this is a message from {company}. We called you about {reason}. "
+           "You can call us back on {number}; on that number you can also ask us not to call again. "
+           "Thank you, and {farewell}."),
+}
+
+
+def _settings() -> Settings:
+    return current_app.extensions["cortese.settings"]
+
+
+def _attempt(session: Session, call: Call) -> CampaignAttempt | None:
+    """The attempt named in ?attempt=, only if this call is that attempt's call."""
+    attempt_id = request.args.get("attempt", type=int)
+    attempt = session.get(CampaignAttempt, attempt_id) if attempt_id else None
+    if attempt is None:
+        return None
+    if attempt.call_sid and attempt.call_sid != call.call_sid:
+        log.warning("attempt %s belongs to another call", attempt.id)
+        return None
+    if attempt.call_sid is None:
+        # Twilio can fetch the Url before the dialer stored the CallSid: check the number.
+        called = phone.parse_caller(request.form.get("To"))
+        if called is None or called.e164 != attempt.e164:
+            log.warning("attempt %s fetched for a different number", attempt.id)
+            return None
+        attempt.call_sid = call.call_sid
+    return attempt
+
+
+def _company(call: Call) -> str:
+    engine = current_app.extensions.get("cortese.flows")
+    if engine is not None:
+        return str(engine.hotline_of(call).company)
+    return _settings().company_name
+
+
+def _local(attempt: CampaignAttempt, session: Session, at: datetime) -> datetime:
+    contact = find_by_number(session, attempt.e164)
+    name = (contact.time_zone if contact else None) or "UTC"
+    try:
+        return at.astimezone(ZoneInfo(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return at
+
+
+def machine_message(session: Session, campaign: Campaign, attempt: CampaignAttempt, call: Call, at: datetime) -> str:
+    from app.flows.render import farewell, greeting
+
+    language = attempt.language or campaign.languages[0]
+    local = _local(attempt, session, at)
+    number = campaign.callback_number or campaign.caller_id or _settings().twilio_caller_id
+    return MACHINE_MESSAGE[language].format(
+        greeting=greeting(language, local), farewell=farewell(language, local), company=_company(call),
+        reason=campaign.reason.get(language, ""), number=" ".join(number.lstrip("+")),
+    )
+
+
+def _machine_twiml(session: Session, campaign: Campaign, attempt: CampaignAttempt, call: Call, at: datetime) -> Twiml:
+    language = attempt.language or campaign.languages[0]
+    doc = Twiml(language)
+    if campaign.machine_policy == "message":
+        doc.say(machine_message(session, campaign, attempt, call, at))
+    return doc.hangup()
+
+
+def _goodbye(call: Call) -> Response:
+    party = phone.parse_caller(call.to_number)
+    from app.i18n import language_for
+
+    language = language_for(party.region if party else None, default=_settings().default_language)
+    return Twiml(language).say(GOODBYE[language]).hangup().response()
+
+
+@bp.post("/voice/outbound")
+@voice_webhook
+def outbound() -> Response:
+    """Answered campaign call: the opener at once for a person, the policy for a machine."""
+    from app.flows.engine import start_flow
+
+    session = db_session()
+    at = now()
+    call = calls.ensure_call(session, request.form, at)
+    calls.advance_status(call, request.form.get("CallStatus"), at)
+    attempt = _attempt(session, call)
+    if attempt is None:
+        session.commit()
+        return _goodbye(call)
+    campaign = session.get(Campaign, attempt.campaign_id)
+    assert campaign is not None
+    answered_by = request.form.get("AnsweredBy")
+    if answered_by:
+        attempt.answered_by = answered_by[:32]
+        call.answered_by = call.answered_by or answered_by[:32]
+    if is_machine(answered_by):
+        attempt.disposition = "machine"
+        doc = _machine_twiml(session, campaign, attempt, call, at)
+    else:
+        attempt.answered_at = attempt.answered_at or at
+        attempt.opener_at = attempt.opener_at or at
+        slots = {
+            "reason": campaign.reason.get(attempt.language or "", "") or next(iter(campaign.reason.values()), ""),
+            "details": campaign.details.get(attempt.language or "", ""),
+            "campaign_id": campaign.id, "campaign_attempt_id": attempt.id, "campaign_purpose": campaign.purpose,
+            "offer_id": campaign.offer_id or "", "callback_reason": campaign.reason.get(attempt.language or "", ""),
+        }
+        doc = start_flow(session, call, campaign.flow, language=attempt.language, slots=slots,
+                         params=request.form, contact=find_by_number(session, attempt.e164), now=at)
+    session.commit()
+    return doc.response()
+
+
+@bp.post("/voice/amd")
+@voice_webhook
+def amd() -> Response:
+    """Asynchronous AMD result: a machine is taken out of the flow (message or hang-up)."""
+    session = db_session()
+    at = now()
+    call = calls.ensure_call(session, request.form, at)
+    attempt = _attempt(session, call)
+    answered_by = (request.form.get("AnsweredBy") or "")[:32]
+    if attempt is None or not answered_by:
+        session.commit()
+        return Response(status=204)
+    attempt.answered_by = answered_by
+    call.answered_by = call.answered_by or answered_by
+    if is_machine(answered_by) and attempt.ended_at is None:
+        attempt.disposition = "machine"
+        campaign = session.get(Campaign, attempt.campaign_id)
+        assert campaign is not None
+        session.commit()
+        _steer_machine(campaign, attempt)
+        return Response(status=204)
+    session.commit()
+    return Response(status=204)
+
+
+def _steer_machine(campaign: Campaign, attempt: CampaignAttempt) -> None:
+    gateway = current_app.extensions["cortese.gateway"]
+    try:
+        if campaign.machine_policy == "message":
+            gateway.update_call(attempt.call_sid,
+                                url=f"{_settings().public_base_url}/voice/outbound/machine?attempt={attempt.id}")
+        else:
+            gateway.hang_up(attempt.call_sid)
+    except TelephonyError as exc:
+        # The call may have ended meanwhile (the machine hung up): nothing left to steer.
+        log.warning("could not steer machine-answered call %s: %s", attempt.call_sid, exc)
+
+
+@bp.post("/voice/outbound/machine")
+@voice_webhook
+def machine() -> Response:
+    session = db_session()
+    at = now()
+    call = calls.ensure_call(session, request.form, at)
+    attempt = _attempt(session, call)
+    if attempt is None:
+        session.commit()
+        return _goodbye(call)
+    campaign = session.get(Campaign, attempt.campaign_id)
+    assert campaign is not None
+    attempt.disposition = "machine"
+    doc = _machine_twiml(session, campaign, attempt, call, at)
+    session.commit()
+    return doc.response()

@@ -1,0 +1,409 @@
+"""Operator services: create a campaign, target contacts, start/pause/resume/stop it, stats.
+
+Errors are ValueError("field: message") so the CLI prints them and the API turns them into
+422 problems. Callers commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app import phone
+from app.campaigns import hours
+from app.campaigns.models import (
+    MACHINE_POLICIES,
+    PURPOSES,
+    Campaign,
+    CampaignAttempt,
+    CampaignContact,
+    CampaignPacer,
+)
+from app.campaigns.states import FINAL, OPEN, transition
+from app.config import PROJECT_ROOT
+from app.consent import importer
+from app.consent.contacts import find_by_number
+from app.consent.models import Contact
+from app.i18n import LANGUAGES
+
+FLOWS_DIR = PROJECT_ROOT / "flows"
+MAX_CPS = 100.0
+# Ofcom/FCC: let the phone ring at least 15 s before giving up.
+MIN_RING_SECONDS = 15
+# Dispositions that mean a live person answered (the abandonment rate's denominator).
+LIVE_DISPOSITIONS = frozenset({"answered-human", "opted-out", "callback-booked", "completed", "abandoned"})
+
+
+def pacer_key(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}"
+
+
+# --- create --------------------------------------------------------------------------------
+
+
+def _flow_kind(name: str) -> str | None:
+    """The `kind` of the flow called `name` (from the loaded engine, else flows/*.yaml)."""
+    from flask import current_app, has_app_context
+
+    directory = Path(FLOWS_DIR)
+    if has_app_context():
+        engine = current_app.extensions.get("cortese.flows")
+        if engine is not None:
+            flow = engine.flows.get(name)
+            return None if flow is None else str(flow.kind)
+        directory = Path(current_app.extensions["cortese.settings"].flows_dir)
+    path = directory / f"{name}.yaml"
+    if not path.is_file():
+        return None
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return str(data.get("kind")) if isinstance(data, dict) else None
+
+
+def _check_flow(name: str) -> None:
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"flow: {name!r} is not a flow name")
+    kind = _flow_kind(name)
+    if kind is None:
+        raise ValueError(f"flow: no flow named {name!r} in flows/")
+    if kind != "outbound":
+        raise ValueError(f"flow: {name!r} is a {kind} flow; a campaign needs an outbound flow (it has the opener)")
+
+
+def _check_number(value: str | None, name: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return phone.parse(value).e164
+    except phone.InvalidNumber as exc:
+        raise ValueError(f"{name}: {exc.reason} ({value!r})") from None
+
+
+def create_campaign(
+    session: Session,
+    *,
+    name: str,
+    purpose: str,
+    flow: str,
+    languages: Iterable[str],
+    reason: dict[str, str],
+    created_by: str,
+    at: datetime,
+    offer_id: str | None = None,
+    details: dict[str, str] | None = None,
+    caller_id: str | None = None,
+    callback_number: str | None = None,
+    calling_days: str | list[str] = "mon-fri",
+    calling_hours: str = "09:00-20:00",
+    cps: float = 1.0,
+    max_concurrent: int = 5,
+    max_attempts: int = 3,
+    retry_busy_minutes: int = 30,
+    retry_no_answer_minutes: int = 120,
+    machine_policy: str = "message",
+    amd_async: bool = True,
+    ring_timeout: int = 25,
+) -> Campaign:
+    """Validate everything and store a draft campaign (with its pacer)."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValueError("name: 1 to 100 characters")
+    if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
+        raise ValueError(f"name: a campaign called {name!r} exists already")
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose: {purpose!r} is not one of {', '.join(PURPOSES)}")
+    offer_id = (offer_id or "").strip() or None
+    if purpose == "sales" and not offer_id:
+        # Without it consent cannot tell whether the person already has the product.
+        raise ValueError("offer_id: a sales campaign must say which offer it presents")
+    _check_flow(flow)
+    langs = [lang.strip() for lang in languages if lang and lang.strip()]
+    if not langs:
+        raise ValueError("languages: at least one of it, nl, en")
+    for lang in langs:
+        if lang not in LANGUAGES:
+            raise ValueError(f"languages: {lang!r} is not one of {', '.join(LANGUAGES)}")
+    missing = [lang for lang in langs if not (reason or {}).get(lang, "").strip()]
+    if missing:
+        raise ValueError(f"reason: say why we call in every campaign language (missing: {', '.join(missing)})")
+    days = hours.parse_days(calling_days)
+    start, sep, end = (calling_hours or "").partition("-")
+    if not sep:
+        raise ValueError(f"calling_hours: {calling_hours!r} is not a range like 09:00-20:00")
+    if hours.parse_hhmm(start, "calling_hours") >= hours.parse_hhmm(end, "calling_hours"):
+        raise ValueError("calling_hours: the start must come before the end")
+    if not (0 < cps <= MAX_CPS):
+        raise ValueError(f"cps: calls per second must be above 0 and at most {MAX_CPS:g}")
+    if not (1 <= max_concurrent <= 1000):
+        raise ValueError("max_concurrent: between 1 and 1000")
+    if not (1 <= max_attempts <= 10):
+        raise ValueError("max_attempts: between 1 and 10")
+    for value, label in ((retry_busy_minutes, "retry_busy_minutes"), (retry_no_answer_minutes, "retry_no_answer_minutes")):
+        if not (1 <= value <= 60 * 24 * 14):
+            raise ValueError(f"{label}: between 1 minute and 14 days")
+    if machine_policy not in MACHINE_POLICIES:
+        raise ValueError(f"machine_policy: {machine_policy!r} is not one of {', '.join(MACHINE_POLICIES)}")
+    if not (MIN_RING_SECONDS <= ring_timeout <= 60):
+        raise ValueError(f"ring_timeout: between {MIN_RING_SECONDS} and 60 seconds (let it ring at least 15 s)")
+    campaign = Campaign(
+        name=name, purpose=purpose, offer_id=offer_id, flow=flow, languages=langs,
+        reason={lang: reason[lang].strip() for lang in langs},
+        details={lang: text.strip() for lang, text in (details or {}).items() if lang in langs and text.strip()},
+        caller_id=_check_number(caller_id, "caller_id"),
+        callback_number=_check_number(callback_number, "callback_number"),
+        calling_days=days, calling_start=start.strip(), calling_end=end.strip(), cps=float(cps),
+        max_concurrent=max_concurrent, max_attempts=max_attempts, retry_busy_minutes=retry_busy_minutes,
+        retry_no_answer_minutes=retry_no_answer_minutes, machine_policy=machine_policy,
+        amd_async=amd_async, ring_timeout=ring_timeout, status="draft", claim_seq=0,
+        created_by=created_by, created_at=at, updated_at=at,
+    )
+    session.add(campaign)
+    session.flush()
+    session.add(CampaignPacer(key=pacer_key(campaign.id), next_us=0))
+    session.flush()
+    return campaign
+
+
+def get_campaign(session: Session, ref: str | int) -> Campaign:
+    """A campaign by id or name; ValueError when there is none."""
+    campaign: Campaign | None = None
+    text = str(ref).strip()
+    if text.isdigit():
+        campaign = session.get(Campaign, int(text))
+    if campaign is None:
+        campaign = session.scalars(select(Campaign).where(Campaign.name == text)).first()
+    if campaign is None:
+        raise ValueError(f"campaign: no campaign {text!r}")
+    return campaign
+
+
+def list_campaigns(session: Session, status: str | None = None) -> list[Campaign]:
+    query = select(Campaign).order_by(Campaign.id)
+    if status:
+        query = query.where(Campaign.status == status)
+    return list(session.scalars(query))
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+@dataclass
+class TargetReport:
+    added: int = 0
+    already: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (line or id, why)
+
+
+def _target(session: Session, campaign: Campaign, contact: Contact, at: datetime, report: TargetReport) -> None:
+    exists = session.scalar(select(CampaignContact.id).where(
+        CampaignContact.campaign_id == campaign.id, CampaignContact.contact_id == contact.id))
+    if exists is not None:
+        report.already += 1
+        return
+    session.add(CampaignContact(
+        campaign_id=campaign.id, contact_id=contact.id, e164=contact.e164, status="queued",
+        next_attempt_at=at, attempts_made=0, created_at=at, updated_at=at,
+    ))
+    report.added += 1
+
+
+def _check_open(campaign: Campaign) -> None:
+    if campaign.status not in OPEN:
+        raise ValueError(f"status: the campaign is {campaign.status}; contacts can no longer be added")
+
+
+def add_contacts(session: Session, campaign: Campaign, contact_ids: Iterable[int], *, at: datetime) -> TargetReport:
+    """Target existing contacts by id; unknown or erased ids are reported, the rest added."""
+    _check_open(campaign)
+    report = TargetReport()
+    for contact_id in contact_ids:
+        contact = session.get(Contact, contact_id)
+        if contact is None or contact.erased_at is not None:
+            report.errors.append((str(contact_id), "no such contact"))
+            continue
+        _target(session, campaign, contact, at, report)
+    session.flush()
+    return report
+
+
+def add_numbers_csv(
+    session: Session,
+    campaign: Campaign,
+    text: str,
+    *,
+    at: datetime,
+    recorded_by: str,
+    source: str | None = None,
+    default_region: str | None = None,
+) -> TargetReport:
+    """Import a contacts CSV through consent's importer and target every row it accepted.
+
+    A file with only a `number` column is accepted when `source` says where the numbers come
+    from (the importer refuses scraped or directory sources). Bad lines are reported by line.
+    """
+    _check_open(campaign)
+    text = _with_source(text, source)
+    result = importer.import_contacts_text(session, text, at=at, recorded_by=recorded_by,
+                                           default_region=default_region)
+    report = TargetReport(errors=[(f"line {line}", why) for line, why in result.errors])
+    failed = {line for line, _ in result.errors}
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lstrip("\ufeff").lower() for h in next(reader)]
+    for row in reader:
+        line = reader.line_num
+        if line in failed or not any(c.strip() for c in row):
+            continue
+        values = dict(zip(header, (c.strip() for c in row)))
+        region = (values.get("country") or default_region or "").upper() or None
+        try:
+            contact = find_by_number(session, phone.parse(values.get("number", ""), region).e164)
+        except phone.InvalidNumber as exc:  # already reported by the importer; be safe anyway
+            report.errors.append((f"line {line}", str(exc)))
+            continue
+        if contact is not None:
+            _target(session, campaign, contact, at, report)
+    session.flush()
+    return report
+
+
+def _with_source(text: str, source: str | None) -> str:
+    """Add a `source` column to a CSV that has none, when the operator named one."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise ValueError("csv: the file is empty (expected a header row with at least `number`)")
+    header = [h.strip().lstrip("\ufeff").lower() for h in rows[0]]
+    if "source" in header:
+        return text
+    if not source:
+        raise ValueError("source: the CSV has no source column; say where the numbers come from")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*rows[0], "source"])
+    for row in rows[1:]:
+        writer.writerow([*row, source] if any(c.strip() for c in row) else row)
+    return out.getvalue()
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+def _set_status(campaign: Campaign, event: str, at: datetime, reason: str | None) -> None:
+    campaign.status = transition(campaign.status, event)
+    campaign.status_reason = reason
+    campaign.updated_at = at
+    if campaign.status == "running" and campaign.started_at is None:
+        campaign.started_at = at
+    if campaign.status in FINAL:
+        campaign.finished_at = at
+
+
+def start(session: Session, campaign: Campaign, *, at: datetime, reason: str | None = None) -> Campaign:
+    targeted = session.scalar(select(func.count()).where(CampaignContact.campaign_id == campaign.id))
+    if campaign.status == "draft" and not targeted:
+        raise ValueError("contacts: the campaign targets nobody yet; add contacts first")
+    _set_status(campaign, "start", at, reason)
+    session.flush()
+    return campaign
+
+
+def resume(session: Session, campaign: Campaign, *, at: datetime, reason: str | None = None) -> Campaign:
+    _set_status(campaign, "resume", at, reason)
+    session.flush()
+    return campaign
+
+
+def pause(session: Session, campaign: Campaign, *, at: datetime, reason: str | None = None) -> Campaign:
+    """Pause: nothing more is dialled, including contacts a dialer claimed but has not dialled."""
+    _set_status(campaign, "pause", at, reason)
+    _release_claims(session, campaign.id, at)
+    session.flush()
+    return campaign
+
+
+def stop(session: Session, campaign: Campaign, *, at: datetime, reason: str | None = None) -> Campaign:
+    """Stop for good: every contact not in a call is cancelled; calls under way finish."""
+    _set_status(campaign, "stop", at, reason)
+    session.execute(
+        update(CampaignContact)
+        .where(CampaignContact.campaign_id == campaign.id, CampaignContact.status.in_(("queued", "claimed")))
+        .values(status="cancelled", disposition="cancelled", claimed_by=None, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return campaign
+
+
+def _release_claims(session: Session, campaign_id: int, at: datetime) -> None:
+    # The dialer moves claimed -> dialing only while the campaign runs and its token still
+    # holds (a conditional UPDATE), so taking the claim back here is enough to stop it.
+    session.execute(
+        update(CampaignContact)
+        .where(CampaignContact.campaign_id == campaign_id, CampaignContact.status == "claimed")
+        .values(status="queued", claimed_by=None, claimed_at=None, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def cancel_number(session: Session, e164: str, *, at: datetime, disposition: str = "opted-out") -> int:
+    """Cancel every queued or claimed attempt for this number in every campaign; returns how many."""
+    result = session.execute(
+        update(CampaignContact)
+        .where(CampaignContact.e164 == e164, CampaignContact.status.in_(("queued", "claimed")))
+        .values(status="cancelled", disposition=disposition, claimed_by=None, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+# --- stats ---------------------------------------------------------------------------------
+
+
+def abandonment(session: Session, campaign_id: int, *, since: datetime | None = None) -> tuple[int, int]:
+    """(abandoned, live) calls: live = answered by a person (or AMD unsure); abandoned = of those,
+    the ones where no opener followed (Ofcom counts them against the 3% limit)."""
+    query = select(CampaignAttempt.disposition, func.count()).where(
+        CampaignAttempt.campaign_id == campaign_id, CampaignAttempt.disposition.in_(LIVE_DISPOSITIONS)
+    )
+    if since is not None:
+        query = query.where(CampaignAttempt.answered_at >= since)
+    counts = dict(session.execute(query.group_by(CampaignAttempt.disposition)).all())
+    live = sum(counts.values())
+    return int(counts.get("abandoned", 0)), int(live)
+
+
+def stats(session: Session, campaign: Campaign, *, at: datetime) -> dict[str, Any]:
+    contacts = dict(session.execute(
+        select(CampaignContact.status, func.count()).where(CampaignContact.campaign_id == campaign.id)
+        .group_by(CampaignContact.status)).all())
+    dispositions = dict(session.execute(
+        select(CampaignAttempt.disposition, func.count()).where(CampaignAttempt.campaign_id == campaign.id)
+        .group_by(CampaignAttempt.disposition)).all())
+    dialled = session.scalar(select(func.count()).where(
+        CampaignAttempt.campaign_id == campaign.id, CampaignAttempt.dialled_at.is_not(None))) or 0
+    abandoned, live = abandonment(session, campaign.id)
+    abandoned_24h, live_24h = abandonment(session, campaign.id, since=at - timedelta(hours=24))
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "status": campaign.status,
+        "status_reason": campaign.status_reason,
+        "purpose": campaign.purpose,
+        "contacts": {k: int(v) for k, v in contacts.items()},
+        "attempts": {(k or "pending"): int(v) for k, v in dispositions.items()},
+        "dialled": int(dialled),
+        "live_answered": live,
+        "abandoned": abandoned,
+        "abandonment_rate": rate(abandoned, live),
+        "abandonment_rate_24h": rate(abandoned_24h, live_24h),
+    }
+
+
+def rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0

@@ -1,0 +1,90 @@
+"""Helpers shared by tests/test_campaigns_*.py: flows, contacts, campaigns, a dialer."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import responses
+
+from app.campaigns import service
+from app.campaigns.dialer import Dialer
+from app.clock import FakeClock
+from app.config import PROJECT_ROOT
+from app.consent.contacts import get_or_create
+from app.db import session_scope
+from tests.conftest import ACCOUNT_SID
+
+PENDING = PROJECT_ROOT / "app" / "campaigns" / "pending_flows"
+CALLS_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+STUB_BOOKING = """\
+flow: callback_booking
+kind: sub
+start: booked
+nodes:
+  booked:
+    end: {it: "La richiameremo.", nl: "We bellen u terug.", en: "We will call you back."}
+"""
+
+
+def flows_dir(tmp_path: Path) -> Path:
+    """The project's flows plus the campaign flows (and a stand-in callback_booking if absent)."""
+    target = tmp_path / "flows"
+    shutil.copytree(PROJECT_ROOT / "flows", target)
+    if PENDING.is_dir():
+        for path in PENDING.glob("*.yaml"):
+            if not (target / path.name).exists():
+                shutil.copy(path, target / path.name)
+    if not (target / "callback_booking.yaml").exists():
+        (target / "callback_booking.yaml").write_text(STUB_BOOKING, encoding="utf-8")
+    return target
+
+
+def make_contacts(app: Any, numbers: list[str], clock: FakeClock, **fields: Any) -> list[int]:
+    with session_scope(app) as session:
+        return [get_or_create(session, n, source="customer list 2026", at=clock.now(), **fields).id
+                for n in numbers]
+
+
+def make_campaign(app: Any, clock: FakeClock, contact_ids: list[int], *, start: bool = True,
+                  **overrides: Any) -> int:
+    args: dict[str, Any] = {
+        "name": "survey-" + str(len(contact_ids)) + "-" + str(clock.now().timestamp()),
+        "purpose": "survey", "flow": "campaign_survey", "languages": ["it", "en"],
+        "reason": {"it": "un breve sondaggio sul servizio", "en": "a short survey about our service"},
+        "created_by": "test", "at": clock.now(), "calling_days": "mon-sun", "calling_hours": "00:00-23:59",
+    }
+    args.update(overrides)
+    with app.app_context(), session_scope(app) as session:
+        campaign = service.create_campaign(session, **args)
+        service.add_contacts(session, campaign, contact_ids, at=clock.now())
+        if start:
+            service.start(session, campaign, at=clock.now())
+        return campaign.id
+
+
+def fake_dialer(app: Any, clock: FakeClock, **kwargs: Any) -> Dialer:
+    """A dialer whose waiting moves the fake clock instead of sleeping."""
+    return Dialer(app, sleep=lambda seconds: clock.advance(timedelta(seconds=seconds)), **kwargs)
+
+
+def twilio_ok(rsps: responses.RequestsMock, count: int = 1) -> None:
+    """Twilio accepts `count` calls, each with a fresh CallSid."""
+    import itertools
+    import json
+
+    counter = itertools.count(1)
+
+    def created(request: Any) -> tuple[int, dict[str, str], str]:
+        sid = f"CA{next(counter):032x}"
+        return 201, {}, json.dumps({"sid": sid, "status": "queued", "direction": "outbound-api",
+                                    "to": "+39", "from": "+39", "account_sid": ACCOUNT_SID})
+
+    rsps.add_callback(responses.POST, CALLS_URL, callback=created, content_type="application/json")
+
+
+def twilio_error(rsps: responses.RequestsMock, status: int, code: int, message: str = "error") -> None:
+    rsps.add(responses.POST, CALLS_URL, status=status,
+             json={"code": code, "message": message, "more_info": "https://www.twilio.com/docs/errors", "status": status})
