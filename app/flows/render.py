@@ -23,7 +23,9 @@ LOCALES = {"it": "it_IT", "nl": "nl_NL", "en": "en_GB"}
 TODAY = {"it": "oggi", "nl": "vandaag", "en": "today"}
 TOMORROW = {"it": "domani", "nl": "morgen", "en": "tomorrow"}
 AT = {"it": "alle", "nl": "om", "en": "at"}
-AT_ONE = {"it": "all'", "nl": "om", "en": "at"}  # "all'una": Italian elides before 1 o'clock
+AT_ONE = {"it": "all'", "nl": "om", "en": "at"}  # "all'1:15" is "all'una e un quarto"
+# Spoken clock times: 24-hour in Italian and Dutch, "6:30 pm" in English.
+TIME_PATTERNS = {"it": "H:mm", "nl": "H:mm", "en": "h:mm a"}
 
 
 class Speaker:
@@ -62,11 +64,11 @@ class Speaker:
 
     def time(self, value: Any) -> str:
         moment = _as_time(value, self.zone)
-        return format_time(moment, "short", locale=LOCALES[self.language])
+        return format_time(moment, TIME_PATTERNS[self.language], locale=LOCALES[self.language])
 
     def datetime(self, value: Any) -> str:
         moment = _as_datetime(value, self.zone)
-        at = AT_ONE if (self.language == "it" and moment.hour in (1, 13)) else AT
+        at = AT_ONE if (self.language == "it" and moment.hour == 1) else AT
         return f"{self._day_words(moment.date())} {at[self.language]} {self.time(moment)}".replace("' ", "'")
 
     def _day_words(self, day: date) -> str:

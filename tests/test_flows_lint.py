@@ -1,0 +1,150 @@
+"""The linter: every problem that would strand a caller is named with its file and node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from app.flows.cli import cli as flows_cli
+from app.flows.loader import FlowError, load_flows, load_valid_flows
+
+REPO_FLOWS = Path(__file__).resolve().parent.parent / "flows"
+T = {"it": "Ciao {company}", "nl": "Hallo {company}", "en": "Hello {company}"}
+WORDS = {"it": ["sì"], "nl": ["ja"], "en": ["yes"]}
+
+
+def ask(**choices: str) -> dict:
+    return {"ask": {"say": T, "input": "dtmf speech",
+                    "choices": {name: {"dtmf": str(i + 1), "speech": WORDS, "next": nxt}
+                                for i, (name, nxt) in enumerate(choices.items())},
+                    "no_input": {"reprompt": 1, "then": "bye"}, "invalid": {"reprompt": 1, "then": "menu"}}}
+
+
+def write(tmp_path: Path, name: str, nodes: dict, kind: str = "inbound", start: str = "menu") -> Path:
+    (tmp_path / f"{name}.yaml").write_text(
+        yaml.safe_dump({"flow": name, "kind": kind, "start": start, "nodes": nodes}, allow_unicode=True),
+        encoding="utf-8")
+    return tmp_path
+
+
+def problems(tmp_path: Path) -> list[str]:
+    return [str(e) for e in load_flows(tmp_path).errors]
+
+
+def test_repository_flows_are_valid():
+    flowset = load_valid_flows(REPO_FLOWS)
+    assert {"support_hotline", "support_menu", "operator"} <= set(flowset.flows)
+
+
+def test_a_good_flow_has_no_problems(tmp_path):
+    write(tmp_path, "good", {"menu": ask(one="bye"), "bye": {"end": T}})
+    assert problems(tmp_path) == []
+
+
+@pytest.mark.parametrize("nodes, expected", [
+    ({"menu": ask(one="nowhere"), "bye": {"end": T}},
+     "flows/bad.yaml: node 'menu': transition 'one' goes to unknown node 'nowhere'"),
+    ({"menu": ask(one="bye"), "bye": {"end": T}, "lost": {"end": T}},
+     "flows/bad.yaml: node 'lost': unreachable: no transition leads here"),
+    ({"menu": ask(one="loop"), "loop": {"say": T, "next": "loop2"}, "loop2": {"say": T, "next": "loop"},
+      "bye": {"end": T}},
+     "flows/bad.yaml: node 'loop': cannot reach an end (goodbye) or another flow"),
+    ({"menu": {"ask": {"say": T, "choices": {"a": {"dtmf": "1", "speech": WORDS, "next": "bye"}}}},
+      "bye": {"end": T}},
+     "flows/bad.yaml: node 'menu': ask without 'no_input' handling"),
+    ({"menu": ask(one="bye"), "bye": {"end": {"it": "Ciao", "en": "Bye"}}},
+     "flows/bad.yaml: node 'bye': 'end' has no text for language 'nl'"),
+    ({"menu": {"action": "no_such_action", "next": "bye"}, "bye": {"end": T}},
+     "flows/bad.yaml: node 'menu': unknown action 'no_such_action'"),
+    ({"menu": {"action": "support_set_urgent", "next": {"oops": "bye"}}, "bye": {"end": T}},
+     "flows/bad.yaml: node 'menu': action 'support_set_urgent': no transition for outcome(s) ok"),
+    ({"menu": {"flow": "nope"}},
+     "flows/bad.yaml: node 'menu': jumps to unknown flow 'nope'"),
+    ({"menu": {**ask(one="bye"), "say": T}, "bye": {"end": T}},
+     "flows/bad.yaml: node 'menu': a node has exactly one of"),
+    ({"menu": {"say": {**T, "en": "Your code is {code|shout}"}, "next": "bye"}, "bye": {"end": T}},
+     "unknown filter '|shout'"),
+    ({"menu": {"ask": {**ask(one="bye")["ask"], "invalid": {"then": "bye"}}}, "bye": {"end": T}},
+     "'invalid.then' is an end node"),
+])
+def test_each_problem_is_named_with_file_and_node(tmp_path, nodes, expected):
+    write(tmp_path, "bad", nodes)
+    found = problems(tmp_path)
+    assert any(expected in p for p in found), found
+
+
+def test_unquoted_yes_in_yaml_is_caught(tmp_path):
+    (tmp_path / "b.yaml").write_text(
+        "flow: b\nkind: inbound\nstart: menu\nnodes:\n"
+        "  menu:\n    ask:\n      say: {it: a, nl: b, en: c}\n"
+        "      choices:\n        y: {dtmf: '1', speech: {it: [si], nl: [ja], en: [yes]}, next: bye}\n"
+        "      no_input: {then: bye}\n      invalid: {then: menu}\n"
+        "  bye: {end: {it: a, nl: b, en: c}}\n", encoding="utf-8")
+    assert any("quote yes/no" in p for p in problems(tmp_path))
+
+
+def opener(**overrides) -> dict:
+    nodes = {
+        "opener": ask(good_time="script", later="later", opt_out="opt_out"),
+        "script": {"end": T}, "later": {"end": T},
+        "opt_out": {"action": "record_opt_out", "next": "bye"}, "bye": {"end": T},
+    }
+    nodes["opener"]["ask"]["invalid"]["then"] = "later_offer"
+    nodes["later_offer"] = {"say": T, "next": "later"}
+    nodes.update(overrides)
+    return nodes
+
+
+def test_outbound_opener_passes(tmp_path):
+    write(tmp_path, "out", opener(), kind="outbound", start="opener")
+    assert problems(tmp_path) == []
+
+
+def test_outbound_must_open_with_the_good_time_question(tmp_path):
+    nodes = opener(hello={"say": T, "next": "opener"})
+    write(tmp_path, "out", nodes, kind="outbound", start="hello")
+    assert any("must open with an ask" in p for p in problems(tmp_path))
+
+
+def test_outbound_opener_must_say_who_calls(tmp_path):
+    nodes = opener()
+    nodes["opener"]["ask"]["say"] = {"it": "È un buon momento?", "nl": "Komt het uit?", "en": "Good time?"}
+    write(tmp_path, "out", nodes, kind="outbound", start="opener")
+    assert any("must say who is calling" in p for p in problems(tmp_path))
+
+
+def test_outbound_opener_needs_an_opt_out_that_records_it(tmp_path):
+    nodes = opener(opt_out={"say": T, "next": "bye"})
+    write(tmp_path, "out", nodes, kind="outbound", start="opener")
+    assert any("must lead to the 'record_opt_out' action" in p for p in problems(tmp_path))
+    nodes = opener()
+    del nodes["opener"]["ask"]["choices"]["later"]
+    nodes["opener"]["ask"]["choices"]["opt_out"]["dtmf"] = "2"
+    write(tmp_path, "out", nodes, kind="outbound", start="opener")
+    assert any("needs a 'later' choice" in p for p in problems(tmp_path))
+
+
+def test_the_app_refuses_to_start_with_an_invalid_flow(tmp_path, settings):
+    from app import create_app
+
+    write(tmp_path, "bad", {"menu": ask(one="nowhere"), "bye": {"end": T}})
+    settings["FLOWS_DIR"] = str(tmp_path)
+    with pytest.raises(FlowError, match="flows/bad.yaml: node 'menu': transition 'one'"):
+        create_app(settings)
+
+
+def test_cli_lint_and_diagram(tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(flows_cli, ["lint", "--dir", str(REPO_FLOWS)])
+    assert ok.exit_code == 0 and "flows OK" in ok.output
+    write(tmp_path, "bad", {"menu": ask(one="nowhere"), "bye": {"end": T}})
+    bad = runner.invoke(flows_cli, ["lint", "--dir", str(tmp_path)])
+    assert bad.exit_code == 1 and "transition 'one' goes to unknown node 'nowhere'" in bad.output
+    drawn = runner.invoke(flows_cli, ["diagram", "support_menu", "--dir", str(REPO_FLOWS)])
+    assert drawn.exit_code == 0
+    assert drawn.output.startswith("flowchart TD") and "menu -->|fault| to_fault" in drawn.output
+    missing = runner.invoke(flows_cli, ["diagram", "nope", "--dir", str(REPO_FLOWS)])
+    assert missing.exit_code == 2 and "no flow 'nope'" in missing.output
