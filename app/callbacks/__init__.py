@@ -12,3 +12,12 @@
 """
 
 # receivers.py connects to app.signals when imported (by models.py, so import_models wires it).
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register /voice/callback (the receivers and the dispatch job register on import)."""
+    from app.callbacks.routes import bp
+
+    app.register_blueprint(bp)

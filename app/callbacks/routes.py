@@ -1,0 +1,97 @@
+"""/voice/callback: the Url of every callback call we place (?cb=<id>).
+
+Twilio fetches it when the callee answers; with MachineDetection=Enable the request carries
+AnsweredBy. A person hears flow `callback_opener` (identity, "you asked us to call you back
+about ...", good time?); an answering machine hears a short message with who we are and the
+number to call, and the callback is retried per policy when the call ends (see dispatch.py).
+A callback cancelled while its call was already ringing gets a brief apology, nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, request
+
+from app import calls
+from app.callbacks import booking
+from app.callbacks.dispatch import link_call
+from app.callbacks.models import ANSWERED, CANCELLED, DISPATCHING, PLACED, REFUSED, UNKNOWN, Callback
+from app.callbacks.service import transition
+from app.clock import now
+from app.db import db_session
+from app.telephony import Twiml
+from app.webhooks.safety import voice_webhook
+
+log = logging.getLogger(__name__)
+bp = Blueprint("callbacks_voice", __name__)
+
+MACHINE_MESSAGE = {
+    "it": ("Buongiorno, sono l'assistente virtuale di {company}. La chiamavamo come ci aveva chiesto, "
+           "per {about}. Proveremo a richiamarla più tardi; se preferisce, ci chiami lei al numero {number}. "
+           "Grazie e buona giornata."),
+    "nl": ("Goedendag, u spreekt met de digitale assistent van {company}. Wij belden u terug zoals u had "
+           "gevraagd, over {about}. Wij proberen het later nog eens; u kunt ons ook bellen op {number}. "
+           "Dank u wel en nog een fijne dag."),
+    "en": ("Hello, this is the virtual assistant of {company}. We are calling you back as you asked, about "
+           "{about}. We will try again later; or you can call us on {number}. Thank you, and have a good day."),
+}
+NO_LONGER = {
+    "it": "Buongiorno, sono l'assistente virtuale di {company}. Questa richiamata è stata annullata: ci scusi per il disturbo. Arrivederci.",
+    "nl": "Goedendag, u spreekt met de digitale assistent van {company}. Deze terugbelafspraak is geannuleerd: excuses voor het storen. Tot ziens.",
+    "en": "Hello, this is the virtual assistant of {company}. This callback has been cancelled: sorry to have disturbed you. Goodbye.",
+}
+
+
+def spoken_number(e164: str) -> str:
+    """Digits read one by one, in groups, so a machine message can be written down."""
+    digits = e164.lstrip("+")
+    return "+ " + ", ".join(" ".join(digits[i:i + 3]) for i in range(0, len(digits), 3))
+
+
+@bp.post("/voice/callback")
+@voice_webhook
+def callback_answered() -> Response:
+    session = db_session()
+    at = now()
+    call = calls.ensure_call(session, request.form, at)
+    calls.advance_status(call, request.form.get("CallStatus"), at)
+    settings = current_app.extensions["cortese.settings"]
+    cb_id = request.args.get("cb", "")
+    cb = session.get(Callback, int(cb_id)) if cb_id.isdigit() else None
+    company = settings.company_name
+    if cb is None:
+        log.error("callback call %s names unknown callback %r", call.call_sid, cb_id)
+        language = call.language or settings.default_language
+        doc = Twiml(language).say(NO_LONGER[language].format(company=company)).hangup()
+        session.commit()
+        return doc.response()
+    call.language = cb.language
+    if cb.call_sid is None or cb.status in (DISPATCHING, UNKNOWN):
+        link_call(session, cb, call.call_sid, at, actor="twilio", note="answered (linked by /voice/callback)")
+    elif cb.call_sid != call.call_sid:
+        log.error("callback %s answered on call %s but was dialled as %s", cb.id, call.call_sid, cb.call_sid)
+    if cb.status in (CANCELLED, REFUSED):
+        doc = Twiml(cb.language).say(NO_LONGER[cb.language].format(company=company)).hangup()
+        session.commit()
+        return doc.response()
+    answered_by = (request.form.get("AnsweredBy") or "").strip()[:32]
+    if answered_by:
+        cb.answered_by = answered_by
+    if cb.status == PLACED:
+        transition(session, cb, ANSWERED, at=at, actor="twilio", call_sid=call.call_sid,
+                   note=f"answered by {answered_by or 'unknown'}")
+    about = booking.reason_text(cb.reason, cb.language)
+    if answered_by.startswith("machine") or answered_by == "fax":
+        text = MACHINE_MESSAGE[cb.language].format(company=company, about=about,
+                                                   number=spoken_number(settings.twilio_caller_id))
+        doc = Twiml(cb.language).pause(1).say(text).hangup()
+        session.commit()
+        return doc.response()
+    from app.flows.engine import start_flow
+
+    twiml = start_flow(session, call, "callback_opener", language=cb.language, params=request.form,
+                       slots={"callback_id": cb.id, "callback_reason": cb.reason, "callback_about": about,
+                              "offer_id": cb.offer_id, "campaign_id": cb.campaign_id})
+    session.commit()
+    return twiml.response()
