@@ -17,6 +17,8 @@ from app import create_app
 from app.clock import FakeClock
 from app.db import Base, get_engine
 
+pytest_plugins = ["app.sim.pytest_plugin"]
+
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://cortese.example.test"
 ACCOUNT_SID = "AC" + "ab" * 16
