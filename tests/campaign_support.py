@@ -1,10 +1,8 @@
-"""Helpers shared by tests/test_campaigns_*.py: flows, contacts, campaigns, a dialer."""
+"""Helpers shared by tests/test_campaigns_*.py: contacts, campaigns, a fake-clock dialer, Twilio stubs."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import responses
@@ -12,34 +10,11 @@ import responses
 from app.campaigns import service
 from app.campaigns.dialer import Dialer
 from app.clock import FakeClock
-from app.config import PROJECT_ROOT
 from app.consent.contacts import get_or_create
 from app.db import session_scope
 from tests.conftest import ACCOUNT_SID
 
-PENDING = PROJECT_ROOT / "app" / "campaigns" / "pending_flows"
 CALLS_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
-STUB_BOOKING = """\
-flow: callback_booking
-kind: sub
-start: booked
-nodes:
-  booked:
-    end: {it: "La richiameremo.", nl: "We bellen u terug.", en: "We will call you back."}
-"""
-
-
-def flows_dir(tmp_path: Path) -> Path:
-    """The project's flows plus the campaign flows (and a stand-in callback_booking if absent)."""
-    target = tmp_path / "flows"
-    shutil.copytree(PROJECT_ROOT / "flows", target)
-    if PENDING.is_dir():
-        for path in PENDING.glob("*.yaml"):
-            if not (target / path.name).exists():
-                shutil.copy(path, target / path.name)
-    if not (target / "callback_booking.yaml").exists():
-        (target / "callback_booking.yaml").write_text(STUB_BOOKING, encoding="utf-8")
-    return target
 
 
 def make_contacts(app: Any, numbers: list[str], clock: FakeClock, **fields: Any) -> list[int]:

@@ -25,7 +25,6 @@ from app.telephony import CallInfo
 from tests.campaign_support import (
     CALLS_URL,
     fake_dialer,
-    flows_dir,
     make_campaign,
     make_contacts,
     twilio_error,
@@ -38,7 +37,6 @@ IT = ["+393471234567", "+393471234568", "+393471234569", "+393471234570", "+3934
 
 @pytest.fixture
 def settings(settings, tmp_path):
-    settings["FLOWS_DIR"] = str(flows_dir(tmp_path))
     settings["CAMPAIGN_ACCOUNT_CPS"] = 50
     return settings
 

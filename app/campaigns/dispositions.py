@@ -68,6 +68,8 @@ def _final_disposition(attempt: CampaignAttempt, call: Call) -> str:
         return "no-answer"
     if is_machine(attempt.answered_by):
         return "machine"
+    if (call.slots or {}).get("callback_id"):
+        return "callback-booked"  # set by the callback_booking flow once a time was saved
     # Answered by a person (or AMD was unsure): did they hear the opener?
     return "answered-human" if attempt.opener_at else "abandoned"
 

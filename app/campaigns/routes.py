@@ -140,7 +140,7 @@ def outbound() -> Response:
             "reason": campaign.reason.get(attempt.language or "", "") or next(iter(campaign.reason.values()), ""),
             "details": campaign.details.get(attempt.language or "", ""),
             "campaign_id": campaign.id, "campaign_attempt_id": attempt.id, "campaign_purpose": campaign.purpose,
-            "offer_id": campaign.offer_id or "", "callback_reason": campaign.reason.get(attempt.language or "", ""),
+            "offer_id": campaign.offer_id or "",
         }
         doc = start_flow(session, call, campaign.flow, language=attempt.language, slots=slots,
                          params=request.form, contact=find_by_number(session, attempt.e164), now=at)
