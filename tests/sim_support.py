@@ -70,7 +70,7 @@ class TwimlApp:
     def requests_to(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path == path]
 
-    def simulator(self, **kwargs: Any) -> Simulator:
+    def simulator(self, token: str | None = None, **kwargs: Any) -> Simulator:
         transport = InProcessTransport(self.flask, BASE, **kwargs)
-        return Simulator(transport, account_sid=ACCOUNT, auth_token=self.token,
+        return Simulator(transport, account_sid=ACCOUNT, auth_token=token or self.token,
                          public_base_url=BASE, our_number=OUR_NUMBER)
