@@ -123,7 +123,8 @@ def add_step(
     outcome: str | None = None,
     said: str | None = None,
 ) -> CallStep:
-    session.flush()
+    if call.id is None:
+        session.flush()  # a brand-new call needs its id first
     step = CallStep(
         call_id=call.id, at=at, flow=call.flow, node=node or call.node, kind=kind,
         input=input[:2000] if input else None, outcome=outcome, said=said,

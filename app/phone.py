@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
@@ -78,7 +79,12 @@ def _parse_reason(exc: NumberParseException) -> str:
 
 def parse_caller(raw: str | None) -> ParsedNumber | None:
     """Caller ID from a webhook: None when withheld, unknown, a client id or a SIP URI."""
-    text = (raw or "").strip()
+    return _parse_caller((raw or "")[:64])
+
+
+@lru_cache(maxsize=4096)  # every webhook of a call parses the same two numbers again
+def _parse_caller(raw: str) -> ParsedNumber | None:
+    text = raw.strip()
     if text.lower() in _UNKNOWN_CALLERS or not text.startswith("+"):
         return None
     try:
