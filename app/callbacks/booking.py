@@ -75,13 +75,15 @@ def callee_number(call: Any) -> str | None:
 
 
 def resolve_zone(contact: Contact | None, e164: str | None, hotline: Any, default: str) -> str:
+    hotline_zone = getattr(hotline, "time_zone", None) or (hotline.get("time_zone") if isinstance(hotline, dict) else None)
     if contact is not None and contact.time_zone:
         return contact.time_zone
     if e164:
         parsed = phone.parse_caller(e164)
         if parsed and parsed.time_zones:
-            return parsed.time_zones[0]
-    hotline_zone = getattr(hotline, "time_zone", None) or (hotline.get("time_zone") if isinstance(hotline, dict) else None)
+            # A number spanning several zones (UK mobiles: London, Jersey...): the hotline's
+            # zone when it is one of them, else the first candidate.
+            return hotline_zone if hotline_zone in parsed.time_zones else parsed.time_zones[0]
     return hotline_zone or default
 
 
