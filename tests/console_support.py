@@ -66,3 +66,44 @@ def seed_ticket(app: Flask, *, subject: str = "Router non si accende", number: s
         ticket = create_ticket(session, kind=kind, status=status, at=app.extensions["cortese.clock"].now(),
                                caller=CallerRef(number=number, language="it", call_sid=call_sid), subject=subject, **fields)
         return ticket.reference
+
+
+def seed_callback(app: Flask, *, e164: str = "+393471234567", due_in: timedelta = timedelta(hours=2),
+                  status: str | None = None, note: str | None = None, language: str = "it",
+                  time_zone: str = "Europe/Rome") -> int:
+    """A callback booked through engineer E's service; `status` then walks its state machine."""
+    from app.callbacks import service as callbacks
+
+    clock = app.extensions["cortese.clock"]
+    with session_scope(app) as session:
+        cb = callbacks.book(session, callbacks.Booking(
+            e164=e164, due_at=clock.now() + due_in, time_zone=time_zone, language=language,
+            note=note, origin="call"), at=clock.now(), by="test")
+        path = {"missed": ["dispatching", "placed", "missed"], "failed": ["dispatching", "failed"],
+                "completed": ["dispatching", "placed", "completed"], "cancelled": ["cancelled"]}
+        for step in path.get(status or "", []):
+            callbacks.transition(session, cb, step, at=clock.now(), actor="test")
+        return cb.id
+
+
+SURVEY_REASON = {"it": "un breve sondaggio sul servizio", "en": "a short survey about our service"}
+
+
+def seed_campaign(app: Flask, *, name: str = "Sondaggio autunno", numbers: tuple[str, ...] = ("+393471234567",),
+                  start: bool = False, **overrides: Any) -> int:
+    """A survey campaign made through engineer F's services, targeting `numbers`."""
+    from app.campaigns import service as campaigns
+    from app.consent.contacts import get_or_create
+
+    clock = app.extensions["cortese.clock"]
+    args: dict[str, Any] = {"name": name, "purpose": "survey", "flow": "campaign_survey",
+                            "languages": ["it", "en"], "reason": SURVEY_REASON, "created_by": "test",
+                            "at": clock.now(), "calling_days": "mon-sun", "calling_hours": "00:00-23:59"}
+    args.update(overrides)
+    with app.app_context(), session_scope(app) as session:
+        campaign = campaigns.create_campaign(session, **args)
+        ids = [get_or_create(session, n, source="customer list 2026", at=clock.now()).id for n in numbers]
+        campaigns.add_contacts(session, campaign, ids, at=clock.now())
+        if start:
+            campaigns.start(session, campaign, at=clock.now())
+        return campaign.id

@@ -10,7 +10,7 @@ from app.api.core import app_404_as_problem, bp, spec
 
 def init_app(app: Flask) -> None:
     # Resource modules register their routes on `bp` when imported.
-    from app.api import calls, consent, support  # noqa: F401
+    from app.api import callbacks, calls, campaigns, consent, flows, support  # noqa: F401
 
     app.register_blueprint(bp)
     app_404_as_problem(app)

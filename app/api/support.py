@@ -1,7 +1,8 @@
 """Tickets and warranty claims (engineer D's app/support): list, filter, get.
 
-Read-only here: tickets are created by calls (and `cortese support`); status changes go through
-app.support's services when they offer one.
+Tickets are created by calls (and `cortese support`); operators move them through their
+statuses here (app.support offers no status service, so `set_ticket_status` is the thin write,
+keeping who changed what in the ticket's details).
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from flask import request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, select
 
-from app.api.core import PageMeta, PageQuery, bp, paginate, responses, spec
-from app.api.problems import not_found
+from app.api.core import (
+    PageMeta, PageQuery, actor, bp, json_body, paginate, responses, spec,
+)
+from app.api.problems import ApiProblem, not_found
+from app.clock import now
 from app.db import db_session
 from app.support import services as support
 from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES, Ticket, WarrantyClaim
@@ -143,3 +147,46 @@ def get_claim(reference: str) -> ClaimOut:
     if claim is None:
         raise not_found("warranty claim", reference)
     return ClaimOut.model_validate(claim)
+
+
+# Operators set these; `draft` is the system's (a fault report cut off mid-call).
+SETTABLE_STATUSES = tuple(s for s in TICKET_STATUSES if s != "draft")
+SettableStatus = Literal[SETTABLE_STATUSES]  # type: ignore[valid-type]
+
+
+class TicketUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: SettableStatus  # type: ignore[valid-type]
+    note: str | None = Field(None, max_length=500, description="kept in the ticket's status history")
+
+
+def set_ticket_status(ticket: Ticket, status: str, *, at: datetime, by: str, note: str | None) -> None:
+    """Change the status and append {at, from, to, by, note} to details["status_history"]."""
+    if status not in SETTABLE_STATUSES:
+        raise ValueError(f"status: {status!r} is not one of {', '.join(SETTABLE_STATUSES)}")
+    details = dict(ticket.details or {})
+    history = list(details.get("status_history") or [])
+    history.append({"at": at.isoformat(), "from": ticket.status, "to": status, "by": by,
+                    "note": note or None})
+    details["status_history"] = history
+    ticket.details = details  # a new dict, so the JSON column is seen as changed
+    ticket.status = status
+    ticket.updated_at = at
+
+
+@bp.patch("/tickets/<string:reference>")
+@spec.validate(json=TicketUpdate, resp=responses(TicketOut), tags=["tickets"])
+def update_ticket(reference: str) -> TicketOut:
+    """Move a ticket to another status (open, in_progress, resolved, closed)."""
+    body: TicketUpdate = json_body()
+    session = db_session()
+    ticket = support.find_ticket(session, reference[:32])
+    if ticket is None:
+        raise not_found("ticket", reference)
+    if ticket.status == body.status:
+        raise ApiProblem(409, "Conflict", f"the ticket is {ticket.status} already", field="body.status",
+                         slug="conflict")
+    set_ticket_status(ticket, body.status, at=now(), by=actor(), note=body.note)
+    session.commit()
+    return TicketOut.model_validate(ticket)
