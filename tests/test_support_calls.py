@@ -29,7 +29,7 @@ def test_a_silent_caller_hears_reprompts_then_is_offered_an_operator(twilio, clo
     assert caller.silence().said[0] == "Mi scusi, non ho sentito nulla."
     offered = caller.silence()
     assert "provo a passarla a un operatore" in offered.text
-    assert offered.verbs[-1] == "Enqueue" and "Ci sono 0 persone prima di lei" in offered.text
+    assert offered.verbs[-1] == "Enqueue" and "Non c'è nessuno in attesa prima di lei" in offered.text
     never_silent(caller)
 
 
@@ -84,6 +84,9 @@ def test_a_fault_report_reads_its_reference_back_digit_by_digit(twilio, app):
         spoken = " ".join(ticket.reference)
     assert f"Il numero di riferimento è {spoken}. Ripeto: {spoken}." in reply.text
     assert spoken in caller.press("1").text  # repeated on request
-    goodbye = caller.press("2")
-    assert goodbye.hung_up and goodbye.said[-1].startswith("Grazie per la pazienza, e buona giornata")
+    technician = caller.press("2")  # a technician calls back: at a time the caller books
+    assert "un tecnico la richiamerà a questo numero per la segnalazione" in technician.text
+    assert "Quando preferisce essere richiamato?" in technician.text
+    with session_scope(app) as session:
+        assert session.scalar(select(Ticket)).details["technician_callback"] is True
     never_silent(caller)

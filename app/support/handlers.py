@@ -405,7 +405,10 @@ def mark_technician_callback(ctx: Any) -> str:
     if ticket is not None:
         ticket.details = {**(ticket.details or {}), "technician_callback": True}
         ticket.updated_at = ctx.now
-    ctx.slots["callback_reason"] = "technician"
+    # A reason code the callback opener speaks ("the fault you reported"), see
+    # app.callbacks.booking.REASONS.
+    ctx.slots["callback_reason"] = "fault"
+    _step(ctx, "support.callback_wanted", "fault", input=ctx.slots.get("ticket_ref"))
     return "ok"
 
 
@@ -586,9 +589,25 @@ def operator_status(ctx: Any) -> str:
         _step(ctx, "support.operator", "busy", input=str(waiting))
         return "busy"
     ctx.slots["queue_ahead"] = waiting
+    ctx.slots["queue_ahead_text"] = _ahead_text(waiting, ctx.language)
     outcome = "priority" if priority else "open"
     _step(ctx, "support.operator", outcome, input=str(waiting))
     return outcome
+
+
+AHEAD_WORDS = {
+    "it": ("Non c'è nessuno in attesa prima di lei.", "C'è una persona prima di lei.",
+           "Ci sono {n} persone prima di lei."),
+    "nl": ("Er wacht niemand voor u.", "Er is één beller voor u.", "Er zijn {n} bellers voor u."),
+    "en": ("There is nobody ahead of you.", "There is one caller ahead of you.",
+           "There are {n} callers ahead of you."),
+}
+
+
+def _ahead_text(waiting: int, language: str) -> str:
+    """'Nobody ahead of you' rather than 'there are 0 callers ahead of you'."""
+    none, one, many = AHEAD_WORDS.get(language, AHEAD_WORDS["en"])
+    return none if waiting <= 0 else one if waiting == 1 else many.format(n=waiting)
 
 
 def queue_result(ctx: Any) -> str:
@@ -604,9 +623,18 @@ def queue_result(ctx: Any) -> str:
 
 
 def prefer_callback(ctx: Any) -> str:
-    """Mark why a callback is booked (operator closed/busy/queue left) for the booking flow;
-    outcomes: ok"""
-    ctx.slots.setdefault("callback_reason", "operator")
+    """Mark why a callback is booked (operator closed/busy/queue left, or an upset caller) for
+    the booking flow, which speaks the reason when we call back; outcomes: ok"""
+    if ctx.slots.get("angry"):
+        # The callback is about their complaint: the opener says so and routes to a person.
+        ctx.slots["callback_reason"] = "complaint"
+        ticket = services.ticket_for_call(ctx.session, ctx.call.call_sid, "complaint")
+        if ticket is not None:
+            ticket.details = {**(ticket.details or {}), "callback_wanted": True}
+            ticket.updated_at = ctx.now
+    else:
+        ctx.slots.setdefault("callback_reason", "operator")
+    _step(ctx, "support.callback_wanted", str(ctx.slots["callback_reason"]))
     return "ok"
 
 
