@@ -158,8 +158,8 @@ class SimCall:
         self.queue_plan = queue or QueuePlan()
         self.hangup_after_documents = hangup_after_documents
 
-        self.status = "queued"
-        self.ended = False
+        self._status = "queued"
+        self._ended = False
         self.end_reason = ""
         self.transcript: list[Entry] = []
         self.problems: list[Problem] = []
@@ -199,6 +199,18 @@ class SimCall:
 
     # ---------------------------------------------------------------- what a test reads
     @property
+    def ended(self) -> bool:
+        """True once the call is over (applies pending REST updates first)."""
+        self.poll()
+        return self._ended
+
+    @property
+    def status(self) -> str:
+        """Twilio's CallStatus now: ringing, in-progress, completed, busy, no-answer..."""
+        self.poll()
+        return self._status
+
+    @property
     def said(self) -> list[str]:
         return [e.text for e in self.transcript if e.kind == "say"]
 
@@ -227,7 +239,7 @@ class SimCall:
         return self
 
     def format_transcript(self) -> str:
-        lines = [f"call {self.sid} {self.direction} {self.from_} -> {self.to}: {self.status}"
+        lines = [f"call {self.sid} {self.direction} {self.from_} -> {self.to}: {self._status}"
                  f"{' (' + self.end_reason + ')' if self.end_reason else ''}"]
         lines += [e.line() for e in self.transcript]
         if self.problems:
@@ -285,7 +297,7 @@ class SimCall:
     def hangup(self) -> "SimCall":
         """The caller hangs up (a no-op on a call that has already ended)."""
         self.poll()
-        if self.ended:
+        if self._ended:
             return self
         self.log("hangup", "caller hangs up")
         self._caller_hangs_up()
@@ -293,7 +305,8 @@ class SimCall:
 
     def poll(self) -> "SimCall":
         """Apply REST updates (hang-up, redirect) the app sent since the last step."""
-        if self._pending and not self._running and not self.ended:
+        if self._pending and not self._running and not self._ended:
+            self._apply_pending()
             self._run()
         return self
 
@@ -307,7 +320,7 @@ class SimCall:
         with self._lock:
             pending, self._pending = self._pending, []
         for change in pending:
-            if self.ended:
+            if self._ended:
                 return
             if change.get("Status") in ("completed", "canceled"):
                 self.log("note", "the app hung up through the REST API")
@@ -328,7 +341,7 @@ class SimCall:
         """Ring and fetch the first document (inbound: the number's Voice URL)."""
         self._emit("initiated")
         self._emit("ringing")
-        self.status = "ringing" if self.direction == "inbound" else "in-progress"
+        self._status = "ringing" if self.direction == "inbound" else "in-progress"
         if self.direction != "inbound":
             self._answer()
         if self._navigate(url, method, {}, initial=True):
@@ -339,7 +352,7 @@ class SimCall:
         """An outbound call created with Twiml= instead of Url=."""
         self._emit("initiated")
         self._emit("ringing")
-        self.status = "in-progress"
+        self._status = "in-progress"
         self._answer()
         self._frames = [_Frame([], "")]
         if self._load_inline(xml, ""):
@@ -358,7 +371,7 @@ class SimCall:
     def _answer(self) -> None:
         if not self._answered:
             self._answered = True
-            self.status = "in-progress"
+            self._status = "in-progress"
             self._emit("answered")
 
     # ---------------------------------------------------------------- the interpreter
@@ -368,9 +381,9 @@ class SimCall:
         self._running = True
         try:
             steps = 0
-            while self._frames and not self.ended and self._waiting is None:
+            while self._frames and not self._ended and self._waiting is None:
                 self._apply_pending()
-                if self.ended or self._waiting is not None:
+                if self._ended or self._waiting is not None:
                     break
                 steps += 1
                 if steps > MAX_STEPS_PER_TURN:
@@ -388,7 +401,7 @@ class SimCall:
                 self._execute(verb, frame)
         finally:
             self._running = False
-        if (not self.ended and self.hangup_after_documents is not None
+        if (not self._ended and self.hangup_after_documents is not None
                 and self.documents >= self.hangup_after_documents):
             self.log("hangup", f"the callee hangs up after {self.documents} documents")
             self._caller_hangs_up()
@@ -581,7 +594,7 @@ class SimCall:
     # ---------------------------------------------------------------- input helpers
     def _turn(self, kind: str, text: str) -> _Waiting:
         self.poll()
-        if self.ended:
+        if self._ended:
             raise CallEnded(f"cannot {kind} {text!r}: the call has ended ({self.end_reason})\n"
                             f"{self.format_transcript()}")
         if self._waiting is None:
@@ -655,7 +668,7 @@ class SimCall:
     def request_params(self, extra: dict[str, str]) -> dict[str, str]:
         """The parameters of a request this call makes now (call parameters + `extra`)."""
         params = call_params(call_sid=self.sid, account_sid=self.account_sid, from_=self.from_,
-                             to=self.to, direction=self.direction, status=self.status,
+                             to=self.to, direction=self.direction, status=self._status,
                              extra=self.extra_params)
         if self.answered_by:
             params["AnsweredBy"] = self.answered_by
@@ -744,11 +757,11 @@ class SimCall:
         self._finish("completed", "caller hung up")
 
     def _finish(self, status: str, reason: str) -> None:
-        if self.ended:
+        if self._ended:
             return
-        self.ended = True
+        self._ended = True
         self._waiting = None
-        self.status = status
+        self._status = status
         self.end_reason = reason
         self._emit("completed")
         self._flush()
@@ -760,7 +773,7 @@ class SimCall:
         if event not in self.events or not self.status_callback:
             return
         status = {"initiated": "initiated", "ringing": "ringing",
-                  "answered": "in-progress"}.get(event, self.status)
+                  "answered": "in-progress"}.get(event, self._status)
         params = self.request_params({
             "CallStatus": status,
             "Timestamp": rfc2822(self.started_at + timedelta(seconds=self.elapsed)),

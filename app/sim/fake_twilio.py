@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from app.sim.call import STATUS_EVENTS, SimCall
 from app.sim.params import API_VERSION, new_sid, rfc2822
@@ -186,8 +186,9 @@ class FakeTwilio:
 
     # ---------------------------------------------------------------- lifecycle
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._server = make_server(host, port, self.wsgi, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-twilio",
+        self._server = make_server(host, port, self.wsgi, threaded=True,
+                                   request_handler=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-twilio",
                                         daemon=True)
         self._thread.start()
         return self.base_url
@@ -419,10 +420,10 @@ class FakeTwilio:
         Unanswered outcomes come back already ended (status busy, no-answer, failed);
         answered ones wait for the test at their first <Gather>, after any scripted inputs.
         """
-        if self.requester is None:
-            raise RuntimeError("FakeTwilio.attach(requester) first: rung calls need the app")
         with self._lock:
             pending = [c for c in self.calls if c.status == "queued" and c.sim is None]
+            if pending and self.requester is None:
+                raise RuntimeError("FakeTwilio.attach(requester) first: rung calls need the app")
             for call in pending:
                 call.status = "ringing"
         return [self._ring(call) for call in pending]
@@ -489,6 +490,13 @@ class FakeTwilio:
 
         self._ringer = threading.Thread(target=loop, name="fake-twilio-ringer", daemon=True)
         self._ringer.start()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per REST request (FakeTwilio.requests keeps them)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
 
 
 def _drive_silently(sim: SimCall, max_turns: int = 10) -> None:
