@@ -1,0 +1,83 @@
+"""A day and time in the caller's words: dateparser plus our normalisation per language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from app.callbacks.timeparse import normalise, parse_when
+
+NOW = datetime(2026, 11, 25, 15, 0)  # a Wednesday afternoon, local time
+
+
+@pytest.mark.parametrize(("language", "said", "expected"), [
+    ("it", "domani alle sei di sera", "2026-11-26 18:00"),
+    ("it", "domani alle 18", "2026-11-26 18:00"),
+    ("it", "domani alle 18:30", "2026-11-26 18:30"),
+    ("it", "domani alle sei", "2026-11-26 18:00"),  # 1-7 without a part of day: evening
+    ("it", "venerdì alle 10", "2026-11-27 10:00"),
+    ("it", "venerdi alle dieci", "2026-11-27 10:00"),
+    ("it", "stasera alle sette e mezza", "2026-11-25 19:30"),
+    ("it", "lunedì prossimo alle 9 e un quarto", "2026-11-30 09:15"),
+    ("it", "dopodomani alle 11", "2026-11-27 11:00"),
+    ("it", "il 3 dicembre alle 10", "2026-12-03 10:00"),
+    ("it", "mercoledì alle 18", "2026-11-25 18:00"),  # today's weekday, still ahead: today
+    ("it", "alle 10", "2026-11-26 10:00"),  # already past today: tomorrow
+    ("it", "domattina", "2026-11-26 10:00"),
+    ("it", "tra due ore", "2026-11-25 17:00"),
+    ("it", "alle 18 meno un quarto", "2026-11-25 17:45"),
+    ("nl", "morgen om half zeven", "2026-11-26 18:30"),
+    ("nl", "morgen om 18:30", "2026-11-26 18:30"),
+    ("nl", "vrijdag om 10 uur", "2026-11-27 10:00"),
+    ("nl", "morgen om zes uur 's avonds", "2026-11-26 18:00"),
+    ("nl", "morgenavond", "2026-11-26 18:00"),
+    ("nl", "kwart over vijf", "2026-11-25 17:15"),
+    ("nl", "kwart voor negen 's ochtends", "2026-11-26 08:45"),
+    ("nl", "overmorgen om 11 uur", "2026-11-27 11:00"),
+    ("nl", "3 december om 10 uur", "2026-12-03 10:00"),
+    ("nl", "vanavond om 7 uur", "2026-11-25 19:00"),
+    ("nl", "over twee uur", "2026-11-25 17:00"),
+    ("en", "Friday at 10am", "2026-11-27 10:00"),
+    ("en", "tomorrow at 6pm", "2026-11-26 18:00"),
+    ("en", "tomorrow at 6 p.m.", "2026-11-26 18:00"),
+    ("en", "tomorrow evening", "2026-11-26 18:00"),
+    ("en", "next monday at 9", "2026-11-30 09:00"),
+    ("en", "tomorrow at half past six", "2026-11-26 18:30"),
+    ("en", "6:30 p.m. tomorrow", "2026-11-26 18:30"),
+    ("en", "tonight at 7", "2026-11-25 19:00"),
+    ("en", "December 3rd at 11", "2026-12-03 11:00"),
+    ("en", "tomorrow at six thirty", "2026-11-26 18:30"),
+    ("en", "in half an hour", "2026-11-25 15:30"),
+    ("en", "the day after tomorrow at noon", "2026-11-27 12:00"),
+    ("en", "a quarter to five", "2026-11-25 16:45"),
+])
+def test_phrases(language, said, expected):
+    parsed = parse_when(said, language, NOW)
+    assert parsed is not None, said
+    assert parsed.local.strftime("%Y-%m-%d %H:%M") == expected
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("it", "boh non so"), ("it", ""), ("nl", "geen idee"), ("en", "blah"), ("en", "   "),
+])
+def test_nonsense_is_not_a_time(language, said):
+    assert parse_when(said, language, NOW) is None
+
+
+def test_a_day_alone_means_mid_morning_and_says_so():
+    parsed = parse_when("giovedì", "it", NOW)
+    assert parsed.local == datetime(2026, 11, 26, 10, 0) and parsed.time_given is False
+    assert parse_when("domani alle 18", "it", NOW).time_given is True
+
+
+def test_normalisation_layer():
+    assert normalise("Domani alle SEI di sera.", "it") == "domani alle 6 di sera"
+    assert normalise("morgen om half zeven", "nl") == "morgen om half 7"
+    assert normalise("six thirty p.m.", "en") == "6 30 pm"
+    assert normalise("18.30", "nl") == "18:30"
+    assert normalise("morgenavond", "nl") == "morgen avond"
+
+
+def test_an_unknown_language_falls_back_to_english():
+    assert parse_when("tomorrow at 6pm", "fr", NOW).local == datetime(2026, 11, 26, 18, 0)
