@@ -18,8 +18,9 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import i18n, phone
 from app.calls import add_step
@@ -28,7 +29,7 @@ from app.flows import matching
 from app.flows.hotlines import Hotline, Hotlines
 from app.flows.model import FlowSet, Node
 from app.flows.render import Speaker, farewell, greeting
-from app.models import Call
+from app.models import Call, CallStep
 from app.telephony import Twiml
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Turn:
     hotline: Hotline
     version: int = 1  # the version this turn saves; every URL it renders carries it
     says: list[tuple[str, str]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)  # written in one batch
     doc: Twiml | None = None
     _contact: Any = None
     _contact_loaded: bool = False
@@ -361,18 +363,25 @@ class Engine:
     def _finish(self, turn: Turn, *, expected_version: int) -> Twiml:
         """Save the state if nobody else moved the call meanwhile; return the TwiML."""
         call = turn.call
-        new_version = expected_version + 1
-        if call.id is not None:
-            turn.session.flush()
-            result = turn.session.execute(
-                update(Call).where(Call.id == call.id, Call.state_version == expected_version)
-                .values(state_version=new_version).execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:
-                raise StaleTurn(call.call_sid)
-        call.flow, call.node, call.language = turn.flow, turn.node, turn.language
-        call.slots, call.counters, call.state_version = turn.slots, turn.counters, new_version
+        self._write_steps(turn)
+        turn.session.flush()
+        state = {"flow": turn.flow, "node": turn.node, "language": turn.language, "slots": turn.slots,
+                 "counters": turn.counters, "state_version": expected_version + 1}
+        # One conditional UPDATE saves the state and detects a concurrent turn on this call.
+        result = turn.session.execute(
+            update(Call).where(Call.id == call.id, Call.state_version == expected_version)
+            .values(**state).execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise StaleTurn(call.call_sid)
+        for key, value in state.items():
+            set_committed_value(call, key, value)
         return turn.doc or self._doc(turn).hangup()
+
+    def _write_steps(self, turn: Turn) -> None:
+        if turn.steps:
+            turn.session.execute(insert(CallStep).execution_options(render_nulls=True), turn.steps)
+            turn.steps = []
 
     def _doc(self, turn: Turn) -> Twiml:
         doc = Twiml(turn.language)
@@ -396,11 +405,13 @@ class Engine:
 
     def _step(self, turn: Turn, kind: str, *, input: str | None = None, outcome: str | None = None,
               said: str | None = None) -> None:
-        turn.call.flow = turn.flow
-        add_step(turn.session, turn.call, turn.now, kind, node=turn.node, input=input,
-                 outcome=outcome, said=said)
+        turn.steps.append({
+            "call_id": turn.call.id, "at": turn.now, "flow": turn.flow, "node": turn.node, "kind": kind,
+            "input": input[:2000] if input else None, "outcome": outcome, "said": said,
+        })
 
     def _run_action(self, turn: Turn, node: Node) -> str:
+        self._write_steps(turn)  # the action's own steps come after ours
         ctx = action_registry.ActionContext(
             session=turn.session, call=turn.call, slots=turn.slots, language=turn.language,
             now=turn.now, settings=self.settings, params=turn.params, hotline=turn.hotline,
