@@ -174,6 +174,7 @@ class FakeTwilio:
         self.calls: list[FakeCall] = []
         self.requests: list[dict[str, Any]] = []
         self.callees: dict[str, Callee] = {}
+        self.default_callee = Callee()  # for numbers without a script
         self.requester: Requester | None = None
         self.on_ring: Callable[[SimCall], None] | None = None
         self._faults: list[Fault] = []
@@ -341,7 +342,7 @@ class FakeTwilio:
         if bad:
             return twilio_error(400, 21626, f"Invalid StatusCallbackEvent {bad[0]}")
         with self._lock:
-            callee = self.callees.get(to, Callee())
+            callee = self.callees.get(to, self.default_callee)
         if callee.answer == "blocked":
             return twilio_error(400, 21216, f"Account not allowed to call {to}")
         timeout = form.get("Timeout", "60")
@@ -430,7 +431,7 @@ class FakeTwilio:
 
     def _ring(self, call: FakeCall) -> SimCall:
         with self._lock:
-            callee = self.callees.get(call.to, Callee())
+            callee = self.callees.get(call.to, self.default_callee)
         answered_by = callee.answered_by(call.machine_detection)
         sim = SimCall(
             self.requester,  # type: ignore[arg-type]

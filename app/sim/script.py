@@ -19,7 +19,7 @@ _KEYS = re.compile(r"^[0-9#*]+$")
 
 @dataclass(frozen=True)
 class Step:
-    action: str  # press | speak | silence | hangup | expect
+    action: str  # press | speak | silence | hangup | expect | expect_not
     value: str = ""
 
     def __str__(self) -> str:
@@ -40,8 +40,8 @@ def parse_step(text: str) -> Step:
     head = head.strip().lower()
     if sep and head in ("say", "speak", "record") and rest.strip():
         return Step("speak", rest.strip())
-    if sep and head == "expect" and rest.strip():
-        return Step("expect", rest.strip())
+    if sep and head in ("expect", "expect_not") and rest.strip():
+        return Step(head, rest.strip())
     if sep and head == "press" and _KEYS.match(rest.strip()):
         return Step("press", rest.strip())
     raise ValueError(f"unknown step {raw!r}: use keys (1, 12#), say:TEXT, silence, hangup, "
@@ -65,6 +65,9 @@ def apply_step(call: SimCall, step: Step) -> None:
         call.hangup()
     elif step.action == "expect":
         call.expect_say(step.value)
+    elif step.action == "expect_not":
+        if call.heard(step.value):
+            raise AssertionError(f"heard {step.value!r}\n{call.format_transcript()}")
     else:  # pragma: no cover - parse_step only builds the actions above
         raise ValueError(step.action)
 

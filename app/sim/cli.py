@@ -1,0 +1,213 @@
+"""`cortese sim ...`: a phone in the terminal, scripted calls, scenarios, and the fake Twilio."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from app.config import Settings, load_settings
+from app.sim.call import Entry, SimCall
+from app.sim.script import apply_step, parse_step, parse_steps
+from app.sim.simulator import DEFAULT_CALLER, Simulator
+
+HELP_LINE = ("keys (1, 123#) press them · any other text is said · empty line = silence · "
+             "'q' hangs up")
+
+
+@click.group("sim")
+def cli() -> None:
+    """The Twilio simulator: place signed, simulated calls against cortese."""
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _simulator(settings: Settings, url: str | None, public_url: str | None) -> Simulator:
+    """Over HTTP to `url` (a running server), signing over the public URL the app checks."""
+    public = (public_url or settings.public_base_url).rstrip("/")
+    return Simulator.over_http(public_base_url=public, send_to=url,
+                               account_sid=settings.twilio_account_sid,
+                               auth_token=settings.twilio_auth_token,
+                               our_number=settings.twilio_caller_id)
+
+
+def _in_process(settings: Settings) -> Simulator:
+    from app import create_app
+
+    app = create_app(settings.model_copy(update={"scheduler_enabled": False}))
+    return Simulator.for_app(app)
+
+
+class Printer:
+    """Prints transcript entries as they happen (only the new ones each time)."""
+
+    STYLES = {"say": "bold cyan", "play": "cyan", "pause": "dim", "press": "green",
+              "speak": "green", "silence": "green", "record": "green", "error": "bold red",
+              "hangup": "yellow", "queue": "magenta", "dial": "magenta"}
+
+    def __init__(self, console: Console, verbose: bool) -> None:
+        self.console, self.verbose, self.seen = console, verbose, 0
+
+    def show(self, call: SimCall) -> None:
+        for entry in call.transcript[self.seen:]:
+            self._entry(entry)
+        self.seen = len(call.transcript)
+
+    def _entry(self, entry: Entry) -> None:
+        if entry.kind in ("fetch", "status", "note") and not self.verbose:
+            return
+        style = self.STYLES.get(entry.kind, "dim")
+        text = escape(entry.text)
+        if entry.kind == "say":
+            text += f" [dim]({escape(str(entry.data.get('language') or ''))})[/dim]"
+        if entry.kind == "fetch":
+            text += f" -> {entry.data.get('status')}"
+        self.console.print(f"[dim]{entry.at:6.1f}s[/dim] [{style}]{entry.kind:<8}[/{style}] {text}")
+
+    def summary(self, call: SimCall) -> None:
+        self.show(call)
+        self.console.print(f"call {call.sid}: {call.status} ({call.end_reason or 'still up'})")
+        for problem in call.problems:
+            self.console.print(f"[bold red]problem[/bold red] {escape(problem.describe())}")
+
+
+def _interactive(call: SimCall, printer: Printer, console: Console) -> None:
+    console.print(f"[dim]{HELP_LINE}[/dim]")
+    while not call.ended:
+        printer.show(call)
+        try:
+            line = console.input(f"[green]{call.waiting_for or 'caller'}>[/green] ")
+        except EOFError:
+            line = "q"
+        line = line.strip()
+        try:
+            if line in ("q", "quit", "hangup"):
+                call.hangup()
+            elif not line or line == "silence":
+                call.silence()
+            else:
+                step = parse_step(line) if (line[0] in "0123456789#*" or ":" in line) else None
+                if step is None or step.action not in ("press", "speak"):
+                    call.speak(line.removeprefix("say:").strip())
+                else:
+                    apply_step(call, step)
+        except ValueError as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]")
+
+
+@cli.command("call")
+@click.option("--to", "to", help="The number dialled (default: TWILIO_CALLER_ID, our number).")
+@click.option("--from", "from_", default=DEFAULT_CALLER, show_default=True,
+              help="The caller's number (anonymous, client:alice... work too).")
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the app listens.")
+@click.option("--public-url", help="The URL Twilio would use (default PUBLIC_BASE_URL): "
+              "signatures are computed over it.")
+@click.option("--path", default="/voice/inbound", show_default=True, help="The Voice URL path.")
+@click.option("--script", help='Non-interactive steps, e.g. "1,say:il modem,silence,hangup".')
+@click.option("-v", "--verbose", is_flag=True, help="Also show requests and status callbacks.")
+def call_command(to: str | None, from_: str, url: str, public_url: str | None, path: str,
+                 script: str | None, verbose: bool) -> None:
+    """Call a running cortese like a phone: hear prompts, press keys, speak."""
+    console = Console(highlight=False)
+    try:
+        steps = parse_steps(script) if script else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--script") from None
+    simulator = _simulator(_settings(), url, public_url)
+    call = simulator.inbound(from_=from_, to=to, path=path)
+    printer = Printer(console, verbose)
+    if steps is None:
+        _interactive(call, printer, console)
+        printer.summary(call)
+        return
+    try:
+        for step in steps:
+            apply_step(call, step)
+            printer.show(call)
+    except AssertionError as exc:
+        printer.summary(call)
+        console.print(f"[bold red]FAILED[/bold red] {escape(str(exc).splitlines()[0])}")
+        sys.exit(1)
+    printer.summary(call)
+    if call.problems:
+        sys.exit(1)
+
+
+@cli.command("run")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--url", help="A running server (e.g. http://127.0.0.1:5000); default: the app "
+              "in-process, with the database of the current settings.")
+@click.option("--public-url", help="The URL Twilio would use (default PUBLIC_BASE_URL).")
+def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None) -> None:
+    """Play scenario files (YAML); exit 1 with the transcript when one fails."""
+    from app.sim.scenario import ScenarioError, play
+    from app.sim.scenario import load as load_scenario
+
+    settings = _settings()
+    paths = [p for f in files for p in (sorted(f.glob("*.yaml")) if f.is_dir() else [f])]
+    in_process = None if url else _in_process(settings)
+    failed = 0
+    for path in paths:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            click.echo(f"ERROR {exc}")
+            failed += 1
+            continue
+        simulator = in_process or _simulator(settings, url, public_url)
+        outcome = play(scenario, simulator)
+        click.echo(outcome.report())
+        failed += not outcome.ok
+    click.echo(f"{len(paths) - failed} passed, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command("twilio")
+@click.option("--port", default=8089, show_default=True, type=int)
+@click.option("--app-url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the app listens: rung calls fetch their Url there.")
+@click.option("--public-url", help="The URL the app signs for (default PUBLIC_BASE_URL).")
+@click.option("--answer", default="human", show_default=True,
+              help="How every callee answers: human, machine_start, busy, no-answer...")
+@click.option("--inputs", default="", help='Steps each answered callee plays, e.g. "1,say:sì".')
+def twilio_command(port: int, app_url: str, public_url: str | None, answer: str,
+                   inputs: str) -> None:
+    """Run a fake Twilio REST API; point the app at it with TWILIO_API_BASE_URL."""
+    from app.sim.fake_twilio import Callee, FakeTwilio
+
+    settings = _settings()
+    console = Console(highlight=False)
+    try:
+        default = Callee(answer, None, [s for s in inputs.split(",") if s.strip()])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    fake = FakeTwilio(account_sid=settings.twilio_account_sid,
+                      auth_token=settings.twilio_auth_token,
+                      api_key_sid=settings.twilio_api_key_sid,
+                      api_key_secret=settings.twilio_api_key_secret)
+    fake.default_callee = default
+    fake.attach(_simulator(settings, app_url, public_url).requester)
+    base = fake.start(port=port)
+    console.print(f"fake Twilio REST API on {base}")
+    console.print(f"set TWILIO_API_BASE_URL={base} in the app's .env and restart it")
+
+    def drive(sim: SimCall) -> None:
+        from app.sim.fake_twilio import _drive_silently
+
+        _drive_silently(sim)
+        Printer(console, verbose=False).summary(sim)
+
+    fake.start_ringing(drive=drive)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        fake.stop()
