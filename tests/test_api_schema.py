@@ -19,7 +19,7 @@ from app import create_app
 from app.clock import FakeClock
 from app.db import Base, get_engine
 from tests.conftest import base_settings
-from tests.console_support import BEARER, seed_call, seed_ticket
+from tests.console_support import BEARER, seed_call, seed_callback, seed_campaign, seed_ticket
 
 
 def _build_app():  # type: ignore[no-untyped-def]
@@ -34,6 +34,10 @@ def _build_app():  # type: ignore[no-untyped-def]
         ])
     seed_ticket(application, subject="<b>bold</b> & 'quoted'")
     seed_ticket(application, status="resolved", kind="complaint", flagged=True)
+    seed_callback(application, note="<script>alert(1)</script>")
+    seed_callback(application, status="missed")
+    seed_campaign(application, name="<i>Sondaggio</i>", start=True)
+    seed_campaign(application, name="Bozza", numbers=("+31612345678",))
     return application
 
 

@@ -262,9 +262,12 @@ def _add_csv(session: Any, row: Campaign, body: TargetIn) -> Any:
 
 def _action(campaign_id: int, name: str) -> CampaignDetail:
     row = load(campaign_id)
-    body = request.context.json  # type: ignore[attr-defined]
-    if body is None and request.get_data(cache=True):
-        json_body()  # a body that is not JSON: 415, as everywhere else
+    # The body is optional; one that is not JSON gets the 415 every JSON endpoint gives.
+    body = request.context.json if request.is_json else None  # type: ignore[attr-defined]
+    if body is None and (request.content_length or request.mimetype):
+        raise ApiProblem(415, "Unsupported Media Type",
+                         "send a JSON object with 'Content-Type: application/json' (or no body)",
+                         field="header.Content-Type", slug="unsupported-media-type")
     reason = body.reason if body is not None else None
     session = db_session()
     with campaign_errors():
