@@ -3,12 +3,14 @@
 APScheduler only *triggers* `Dispatcher.run_once` every CALLBACK_POLL_SECONDS in every process
 that runs a scheduler; the callbacks table decides who dials:
 
-1. **Claim** one due row with a single conditional statement:
+1. **Claim** one due row: ``SELECT id ... WHERE status='scheduled' AND due_at<=:now ORDER BY
+   due_at LIMIT 1 FOR UPDATE SKIP LOCKED`` (PostgreSQL skips rows another worker holds), then
    ``UPDATE callbacks SET status='dispatching', claim_token=:t, lease_until=:now+lease
-   WHERE id IN (SELECT id ... WHERE status='scheduled' AND due_at<=:now ORDER BY due_at LIMIT 1
-   FOR UPDATE SKIP LOCKED) AND status='scheduled' RETURNING id``. On PostgreSQL the sub-select
-   skips rows another worker holds; on SQLite writers are serialised. Either way the
-   ``status='scheduled'`` re-check means two workers can never both win a row.
+   WHERE id=:id AND status='scheduled'`` in the same transaction. The conditional UPDATE is the
+   guarantee (SQLite has no FOR UPDATE but serialises writers): two workers can never both
+   get rowcount 1 for a row. (A single ``UPDATE ... WHERE id IN (SELECT ... LIMIT 1 FOR UPDATE
+   SKIP LOCKED)`` is *not* safe on PostgreSQL: the planner may re-run the sub-select and claim
+   every due row at once — tests/test_callbacks_postgres.py caught exactly that.)
 2. **Re-check consent** (`consent.check_call`, purpose "callback") right before dialling: an
    opt-out or new registry entry refuses the callback (status refused, decision stored); a
    calling window or holiday moves it to the next lawful moment when that is at most
@@ -151,27 +153,29 @@ class Dispatcher:
 
     def claim_next(self) -> tuple[int, str] | None:
         """Atomically take the most overdue scheduled callback; None when nothing is due."""
-        now = self.now()
-        token = str(uuid.uuid4())
-        with session_scope(self.app) as session:
-            due = (select(Callback.id)
-                   .where(Callback.status == SCHEDULED, Callback.due_at <= now)
-                   .order_by(Callback.due_at, Callback.id).limit(1)
-                   .with_for_update(skip_locked=True))
-            claimed = session.execute(
-                update(Callback)
-                .where(Callback.id.in_(due.scalar_subquery()), Callback.status == SCHEDULED)
-                .values(status=DISPATCHING, claimed_by=self.worker, claim_token=token,
-                        lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds),
-                        dial_started_at=None, updated_at=now)
-                .returning(Callback.id)
-                .execution_options(synchronize_session=False)
-            ).scalars().all()
-            if not claimed:
-                return None
-            session.add(CallbackEvent(callback_id=claimed[0], at=now, from_status=SCHEDULED,
-                                      to_status=DISPATCHING, actor=self.worker, note="claimed"))
-        return claimed[0], token
+        for _ in range(5):  # another worker may win the row between our SELECT and UPDATE
+            now = self.now()
+            token = str(uuid.uuid4())
+            with session_scope(self.app) as session:
+                cb_id = session.scalars(
+                    select(Callback.id).where(Callback.status == SCHEDULED, Callback.due_at <= now)
+                    .order_by(Callback.due_at, Callback.id).limit(1).with_for_update(skip_locked=True)
+                ).first()
+                if cb_id is None:
+                    return None
+                won = session.execute(
+                    update(Callback)
+                    .where(Callback.id == cb_id, Callback.status == SCHEDULED)
+                    .values(status=DISPATCHING, claimed_by=self.worker, claim_token=token,
+                            lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds),
+                            dial_started_at=None, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if won == 1:
+                    session.add(CallbackEvent(callback_id=cb_id, at=now, from_status=SCHEDULED,
+                                              to_status=DISPATCHING, actor=self.worker, note="claimed"))
+                    return cb_id, token
+        return None
 
     def recover_expired(self, report: DispatchReport) -> None:
         """Rows whose worker died mid-dispatch (lease expired): take them over, one at a time."""
@@ -179,22 +183,23 @@ class Dispatcher:
             now = self.now()
             token = str(uuid.uuid4())
             with session_scope(self.app) as session:
-                expired = (select(Callback.id)
-                           .where(Callback.status == DISPATCHING, Callback.lease_until < now)
-                           .order_by(Callback.lease_until, Callback.id).limit(1)
-                           .with_for_update(skip_locked=True))
                 row = session.execute(
-                    update(Callback)
-                    .where(Callback.id.in_(expired.scalar_subquery()), Callback.status == DISPATCHING,
-                           Callback.lease_until < now)
-                    .values(claimed_by=self.worker, claim_token=token, updated_at=now,
-                            lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds))
-                    .returning(Callback.id, Callback.dial_started_at)
-                    .execution_options(synchronize_session=False)
+                    select(Callback.id, Callback.dial_started_at)
+                    .where(Callback.status == DISPATCHING, Callback.lease_until < now)
+                    .order_by(Callback.lease_until, Callback.id).limit(1).with_for_update(skip_locked=True)
                 ).first()
                 if row is None:
                     return
                 cb_id, marker = row
+                won = session.execute(
+                    update(Callback)
+                    .where(Callback.id == cb_id, Callback.status == DISPATCHING, Callback.lease_until < now)
+                    .values(claimed_by=self.worker, claim_token=token, updated_at=now,
+                            lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds))
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if won != 1:
+                    continue  # another worker recovered it first
                 session.add(CallbackEvent(callback_id=cb_id, at=now, from_status=DISPATCHING,
                                           to_status=DISPATCHING, actor=self.worker,
                                           note="lease expired: recovered" + (" after the dial marker" if marker else "")))
