@@ -1,0 +1,235 @@
+"""The browser softphone: /sim/softphone places simulated calls against this same app.
+
+Served only when CORTESE_ENV is development or test, or SIM_ENABLED is true (404 otherwise;
+with SIM_ENABLED in production a console login is required too). The browser never talks to
+Twilio: it posts to /sim/api/..., which drives a SimCall in-process and keeps it between
+requests in a signed file under the instance folder, so any gunicorn worker can continue it.
+The JSON API only accepts `Content-Type: application/json`, which a cross-site form cannot
+send without a CORS preflight (that we never allow).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import hmac
+import pickle
+import re
+import secrets
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
+
+from app.sim.call import SimCall
+from app.sim.simulator import DEFAULT_CALLER, Simulator
+
+bp = Blueprint("sim", __name__, url_prefix="/sim", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'")
+_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_AGE_SECONDS = 6 * 3600
+MAX_TEXT = 500
+SHOWN = frozenset({"say", "play", "pause", "press", "speak", "silence", "record", "dial", "queue",
+                   "hangup", "error"})
+
+
+def enabled(app: Flask) -> bool:
+    settings = app.extensions["cortese.settings"]
+    return settings.cortese_env in ("development", "test") or bool(
+        getattr(settings, "sim_enabled", False))
+
+
+def init_app(app: Flask) -> None:
+    """Register the softphone when it may be served; otherwise its URLs stay 404."""
+    if enabled(app):
+        app.register_blueprint(bp)
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    settings = current_app.extensions["cortese.settings"]
+    if settings.cortese_env == "production":
+        from app.console.users import current_operator
+
+        if current_operator() is None:
+            abort(404)
+    if request.method == "POST" and not request.is_json:
+        return _problem(415, "send JSON (Content-Type: application/json)")
+    return None
+
+
+@bp.after_request
+def _headers(resp: Response) -> Response:
+    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _problem(status: int, detail: str) -> Response:
+    resp = jsonify(title="softphone error", status=status, detail=detail)
+    resp.status_code = status
+    resp.mimetype = "application/problem+json"
+    return resp
+
+
+# ---------------------------------------------------------------------------- storage
+
+
+class CallStore:
+    """SimCalls pickled to files, each signed with an HMAC of SECRET_KEY (never trust a file
+    we did not write), locked while a request acts on it."""
+
+    def __init__(self, folder: Path, secret: str) -> None:
+        self.folder = folder
+        self.key = hashlib.sha256(b"cortese-sim-store:" + secret.encode()).digest()
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, call_id: str) -> Path:
+        if not _ID.match(call_id):
+            raise KeyError(call_id)
+        return self.folder / f"{call_id}.call"
+
+    def new_id(self) -> str:
+        return secrets.token_urlsafe(18)
+
+    def save(self, call_id: str, call: SimCall) -> None:
+        blob = pickle.dumps(call)
+        digest = hmac.new(self.key, blob, hashlib.sha256).digest()
+        tmp = self._path(call_id).with_suffix(".tmp")
+        tmp.write_bytes(digest + blob)
+        tmp.replace(self._path(call_id))
+
+    def load(self, call_id: str) -> SimCall:
+        data = self._path(call_id).read_bytes()  # FileNotFoundError: unknown call
+        digest, blob = data[:32], data[32:]
+        if not hmac.compare_digest(digest, hmac.new(self.key, blob, hashlib.sha256).digest()):
+            raise KeyError(call_id)
+        call = pickle.loads(blob)  # noqa: S301 - authenticated above
+        if not isinstance(call, SimCall):
+            raise KeyError(call_id)
+        return call
+
+    @contextmanager
+    def locked(self, call_id: str) -> Iterator[None]:
+        with open(self._path(call_id).with_suffix(".lock"), "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def prune(self, max_age: float = MAX_AGE_SECONDS) -> None:
+        limit = time.time() - max_age
+        for path in self.folder.glob("*.*"):
+            try:
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def _store() -> CallStore:
+    folder = current_app.config.get("SIM_STORE_DIR") or Path(current_app.instance_path) / "sim-calls"
+    return CallStore(Path(folder), current_app.extensions["cortese.settings"].secret_key)
+
+
+def _simulator() -> Simulator:
+    return Simulator.for_app(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _state(call_id: str, call: SimCall) -> dict[str, Any]:
+    return {
+        "id": call_id,
+        "sid": call.sid,
+        "from": call.from_,
+        "to": call.to,
+        "status": call.status,
+        "ended": call.ended,
+        "end_reason": call.end_reason,
+        "waiting_for": call.waiting_for,
+        "problems": [{"kind": str(p), "detail": p.detail} for p in call.problems],
+        "transcript": [
+            {"kind": e.kind, "text": e.text, "at": e.at,
+             "language": e.data.get("language") or ""}
+            for e in call.transcript if e.kind in SHOWN
+        ],
+    }
+
+
+def _text_field(name: str, default: str = "", limit: int = MAX_TEXT) -> str:
+    body = request.get_json(silent=True) or {}
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        abort(_problem(422, f"{name} must be text"))
+    value = value.strip()
+    if len(value) > limit:
+        abort(_problem(422, f"{name} is longer than {limit} characters"))
+    return value
+
+
+# ---------------------------------------------------------------------------- routes
+
+
+@bp.get("/softphone")
+def softphone() -> str:
+    settings = current_app.extensions["cortese.settings"]
+    return render_template("sim/softphone.html", default_from=DEFAULT_CALLER,
+                           default_to=settings.twilio_caller_id)
+
+
+@bp.post("/api/calls")
+def start_call() -> tuple[Response, int]:
+    from_ = _text_field("from", DEFAULT_CALLER, 64) or DEFAULT_CALLER
+    to = _text_field("to", "", 64) or None
+    store = _store()
+    store.prune()
+    call_id = store.new_id()
+    call = _simulator().inbound(from_=from_, to=to)
+    store.save(call_id, call)
+    return jsonify(_state(call_id, call)), 201
+
+
+def _act(call_id: str, action: str) -> Response:
+    store = _store()
+    try:
+        with store.locked(call_id):
+            call = store.load(call_id).attach(_simulator().requester)
+            if action != "show" and call.ended and action != "hangup":
+                return _problem(409, f"the call has ended ({call.end_reason})")
+            if action == "press":
+                digits = _text_field("digits", "", 40)
+                if not digits or not re.fullmatch(r"[0-9#*]+", digits):
+                    return _problem(422, "digits: use 0-9, * and #")
+                call.press(digits)
+            elif action == "speak":
+                text = _text_field("text")
+                if not text:
+                    return _problem(422, "text: say something (or use silence)")
+                call.speak(text)
+            elif action == "silence":
+                call.silence()
+            elif action == "hangup":
+                call.hangup()
+            store.save(call_id, call)
+    except (KeyError, FileNotFoundError):
+        return _problem(404, "no such simulated call")
+    return jsonify(_state(call_id, call))
+
+
+@bp.get("/api/calls/<call_id>")
+def show_call(call_id: str) -> Response:
+    return _act(call_id, "show")
+
+
+@bp.post("/api/calls/<call_id>/<action>")
+def act(call_id: str, action: str) -> Response:
+    if action not in ("press", "speak", "silence", "hangup"):
+        return _problem(404, f"unknown action {action}")
+    return _act(call_id, action)
