@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     campaign_backoff_seconds: int = Field(default=60, ge=1, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
+    # Serve the browser softphone (/sim/softphone) outside development/test; in production it
+    # then also needs a console login.
+    sim_enabled: bool = False
     # HMAC key for the suppression list (erased numbers that must never be called again).
     # Required in production; in development/test a key derived from SECRET_KEY is used.
     # Changing it makes existing suppression hashes unmatchable: keep it for good.
