@@ -63,3 +63,7 @@ def _register_blueprints(app: Flask) -> None:
 
     api.init_app(app)
     console.init_app(app)
+
+    from app.sim import web as sim_web
+
+    sim_web.init_app(app)  # the softphone: development/test or SIM_ENABLED only
