@@ -21,7 +21,7 @@ from app.calls import add_step
 from app.models import TERMINAL_STATUSES, Call
 from app.phone import parse_caller
 from app.support import anger, faq, hours, orders, services, warranty
-from app.support.models import CustomerProduct, Product
+from app.support.models import CustomerProduct, Product, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -514,10 +514,11 @@ def lookup_order(ctx: Any) -> str:
 def open_delivery_chase(ctx: Any) -> str:
     """A late order: a delivery-chase ticket (one per order while open); outcomes: ok, existing"""
     order_id = ctx.slots.get("order_id")
-    existing = next(
-        (t for t in services.open_tickets_for(ctx.session, _caller_number(ctx))
-         if t.kind == "delivery_chase" and t.order_id == order_id), None,
-    )
+    # One chase per order, whoever calls about it (the buyer, or the person it is for).
+    existing = ctx.session.scalar(
+        select(Ticket).where(Ticket.kind == "delivery_chase", Ticket.order_id == order_id,
+                             Ticket.status.in_(services.OPEN_STATUSES)).order_by(Ticket.id)
+    ) if order_id is not None else None
     if existing is not None:
         ctx.slots["chase_ref"] = existing.reference
         return "existing"
