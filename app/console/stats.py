@@ -64,7 +64,31 @@ def build(session: Session, at: datetime) -> Dashboard:
         total_calls=session.scalar(select(func.count()).select_from(Call)) or 0,
     )
     _add_tickets(session, board)
+    _add_callbacks(session, board, at)
+    _add_abandonment(session, board)
     return board
+
+
+def _add_callbacks(session: Session, board: Dashboard, at: datetime) -> None:
+    """Due today (operators' day) and missed, counted by app.callbacks.service like the list."""
+    try:
+        from app.api.callbacks import CallbacksQuery, query_args
+        from app.callbacks import service as callbacks
+    except ImportError:
+        return
+    for view, name in (("due_today", "callbacks_due_today"), ("missed", "callbacks_missed")):
+        args = query_args(CallbacksQuery(view=view), at)
+        _, total = callbacks.list_callbacks(session, limit=1, **args)
+        setattr(board, name, total)
+
+
+def _add_abandonment(session: Session, board: Dashboard) -> None:
+    """Abandonment rate per campaign with live calls (app.campaigns.service.abandonment)."""
+    try:
+        from app.api.campaigns import abandonment_by_campaign
+    except ImportError:
+        return
+    board.abandonment = abandonment_by_campaign(session)
 
 
 def _add_tickets(session: Session, board: Dashboard) -> None:

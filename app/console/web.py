@@ -41,7 +41,8 @@ def _csrf_failed(exc: CSRFError) -> tuple[str, int]:
 
 @bp.after_request
 def _security_headers(resp: Response) -> Response:
-    resp.headers["Content-Security-Policy"] = CSP
+    # setdefault: the flow diagram page adds inline *style* for Mermaid's SVG (flows_pages.py).
+    resp.headers.setdefault("Content-Security-Policy", CSP)
     resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "same-origin"

@@ -1,0 +1,149 @@
+"""Console pages for callbacks (engineer E's app/callbacks): the list with its views (due today,
+missed, not rung yet), one callback with its history, and the move/cancel forms.
+
+Moves and cancels go through app.callbacks.service exactly as the API does; its
+"field: message" errors are shown to the operator, never a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
+
+from app.api.callbacks import CallbacksQuery, local_to_utc, search
+from app.api.problems import ApiProblem
+from app.callbacks import service as callbacks
+from app.callbacks.models import PENDING, STATUSES, Callback
+from app.clock import now
+from app.console.i18n import add_messages, t
+from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg
+from app.db import db_session
+
+nav_item("console.callbacks_list", "callbacks")
+
+VIEWS = ("due_today", "missed", "pending")
+MOVABLE = ("scheduled", "missed", "failed", "refused", "unknown")
+
+add_messages({
+    "view_due_today": {"it": "Previste oggi", "nl": "Vandaag gepland", "en": "Due today"},
+    "view_missed": {"it": "Mancate", "nl": "Gemist", "en": "Missed"},
+    "view_pending": {"it": "Da fare", "nl": "Nog te bellen", "en": "Not rung yet"},
+    "view_all": {"it": "Tutte", "nl": "Alle", "en": "All"},
+    "due": {"it": "Prevista per", "nl": "Gepland op", "en": "Due"},
+    "local_time": {"it": "Ora del cliente", "nl": "Tijd van de klant", "en": "Callee's time"},
+    "attempts": {"it": "Tentativi", "nl": "Pogingen", "en": "Attempts"},
+    "note": {"it": "Nota", "nl": "Notitie", "en": "Note"},
+    "history": {"it": "Storico", "nl": "Geschiedenis", "en": "History"},
+    "actor": {"it": "Chi", "nl": "Wie", "en": "Who"},
+    "move": {"it": "Sposta", "nl": "Verplaatsen", "en": "Move"},
+    "move_callback": {"it": "Sposta la richiamata", "nl": "Terugbelverzoek verplaatsen", "en": "Move the callback"},
+    "new_local_time": {"it": "Nuova data e ora (fuso del cliente: {zone})",
+                       "nl": "Nieuwe datum en tijd (tijdzone van de klant: {zone})",
+                       "en": "New date and time (callee's zone: {zone})"},
+    "cancel_callback": {"it": "Annulla la richiamata", "nl": "Terugbelverzoek annuleren", "en": "Cancel the callback"},
+    "cancel_confirm": {"it": "Annullare questa richiamata?", "nl": "Dit terugbelverzoek annuleren?",
+                       "en": "Cancel this callback?"},
+    "cancel_reason": {"it": "Motivo dell'annullamento", "nl": "Reden van annulering", "en": "Why it is cancelled"},
+    "moved_done": {"it": "Richiamata spostata a {when} ({zone}).", "nl": "Terugbelverzoek verplaatst naar {when} ({zone}).",
+                   "en": "Callback moved to {when} ({zone})."},
+    "cancelled_done": {"it": "Richiamata annullata.", "nl": "Terugbelverzoek geannuleerd.", "en": "Callback cancelled."},
+    "callback": {"it": "Richiamata", "nl": "Terugbelverzoek", "en": "Callback"},
+    "booked_by": {"it": "Prenotata da", "nl": "Geboekt door", "en": "Booked by"},
+    "origin": {"it": "Origine", "nl": "Herkomst", "en": "Origin"},
+    "bad_time": {"it": "Data e ora non valide.", "nl": "Ongeldige datum of tijd.", "en": "Not a valid date and time."},
+})
+
+
+def _query() -> tuple[CallbacksQuery, dict[str, str]]:
+    offset, limit = offset_arg()
+    args = {k: v for k, v in request.args.items() if v and k in ("status", "view", "number")}
+    try:
+        return CallbacksQuery(limit=limit, offset=offset, **args), args
+    except ValidationError:
+        return CallbacksQuery(limit=limit, offset=offset), {}
+
+
+def _load(callback_id: int) -> Callback | None:
+    return db_session().get(Callback, callback_id) if 0 < callback_id < 2**62 else None
+
+
+def _missing() -> tuple[str, int]:
+    return render_template("console/error.html", message=t("not_found"), status=404), 404
+
+
+def _operator() -> str:
+    from app.console.users import current_operator
+
+    user = current_operator()
+    return f"operator:{user.username}" if user else "operator"
+
+
+@bp.get("/callbacks")
+def callbacks_list() -> str:
+    query, args = _query()
+    try:
+        rows, total = search(query, now())
+    except ApiProblem as exc:  # a number that does not parse: the operator's typo, shown
+        flash(exc.detail, "error")
+        query, args = CallbacksQuery(limit=query.limit, offset=query.offset), {}
+        rows, total = search(query, now())
+    return render_template("console/callbacks.html", callbacks=rows, filters=args, views=VIEWS,
+                           statuses=STATUSES, pager=Pager(query.offset, query.limit, total))
+
+
+@bp.get("/callbacks/<int:callback_id>")
+def callback(callback_id: int) -> Any:
+    row = _load(callback_id)
+    if row is None:
+        return _missing()
+    return render_template("console/callback.html", cb=row,
+                           history=callbacks.history(db_session(), row.id),
+                           movable=row.status in MOVABLE, cancellable=row.status in PENDING,
+                           suggested=row.local_due)
+
+
+@bp.post("/callbacks/<int:callback_id>/move")
+def callback_move(callback_id: int) -> Any:
+    row = _load(callback_id)
+    if row is None:
+        return _missing()
+    session = db_session()
+    try:
+        due = local_to_utc(row, form_str("local_due", 32))
+    except ValueError:
+        flash(t("bad_time"), "error")
+        return redirect(url_for("console.callback", callback_id=callback_id))
+    try:
+        moved = callbacks.move(session, row.id, due, at=now(), by=_operator(),
+                               note=form_str("note", 500) or None)
+    except ValueError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("console.callback", callback_id=callback_id))
+    session.commit()
+    notice("moved_done", when=_wall(moved.local_due), zone=moved.time_zone)
+    return redirect(url_for("console.callback", callback_id=callback_id))
+
+
+@bp.post("/callbacks/<int:callback_id>/cancel")
+def callback_cancel(callback_id: int) -> Any:
+    row = _load(callback_id)
+    if row is None:
+        return _missing()
+    session = db_session()
+    try:
+        callbacks.cancel(session, row.id, at=now(), by=_operator(), reason=form_str("reason", 500))
+    except ValueError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("console.callback", callback_id=callback_id))
+    session.commit()
+    notice("cancelled_done")
+    return redirect(url_for("console.callback", callback_id=callback_id))
+
+
+def _wall(local_due: str) -> str:
+    return datetime.fromisoformat(local_due).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,258 @@
+"""Console pages for campaigns (engineer F's app/campaigns): list with progress, the create
+form, one campaign with live progress (contacts per state, attempts per disposition, abandonment
+rate; the page refreshes itself while the campaign runs), start/pause/resume/stop buttons and
+the form that targets contacts.
+
+Everything goes through app.campaigns.service; its "field: message" errors are shown next to
+the form, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+
+from app.api.campaigns import ACTIONS, abandonment_by_campaign
+from app.campaigns import service as campaigns
+from app.campaigns.models import MACHINE_POLICIES, PURPOSES, STATUSES, Campaign
+from app.campaigns.states import TRANSITIONS
+from app.clock import now
+from app.console import charts
+from app.console.i18n import add_messages, t
+from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg
+from app.db import db_session
+from app.i18n import LANGUAGES
+
+nav_item("console.campaigns_list", "campaigns")
+
+# Ofcom's persistent-misuse policy: at most 3% of live calls abandoned (over 24 hours).
+ABANDONMENT_LIMIT = 0.03
+MAX_CSV = 1024 * 1024
+
+add_messages({
+    "new_campaign": {"it": "Nuova campagna", "nl": "Nieuwe campagne", "en": "New campaign"},
+    "create": {"it": "Crea", "nl": "Aanmaken", "en": "Create"},
+    "campaign": {"it": "Campagna", "nl": "Campagne", "en": "Campaign"},
+    "created_done": {"it": "Campagna creata: aggiungi i contatti, poi avviala.",
+                     "nl": "Campagne aangemaakt: voeg contacten toe en start haar dan.",
+                     "en": "Campaign created: add contacts, then start it."},
+    "progress": {"it": "Avanzamento", "nl": "Voortgang", "en": "Progress"},
+    "live_refresh": {"it": "In corso: la pagina si aggiorna da sola.", "nl": "Loopt: de pagina ververst zichzelf.",
+                     "en": "Running: this page refreshes itself."},
+    "contacts_by_state": {"it": "Contatti per stato", "nl": "Contacten per status", "en": "Contacts by state"},
+    "attempts_by_disposition": {"it": "Tentativi per esito", "nl": "Pogingen per uitkomst",
+                                "en": "Attempts by disposition"},
+    "abandonment_rate": {"it": "Tasso di abbandono", "nl": "Verlatingspercentage", "en": "Abandonment rate"},
+    "abandonment_24h": {"it": "Abbandono (24 ore)", "nl": "Verlating (24 uur)", "en": "Abandonment (24 h)"},
+    "abandonment_over": {"it": "Oltre il limite del 3%: metti in pausa e controlla.",
+                         "nl": "Boven de grens van 3%: pauzeer en controleer.",
+                         "en": "Above the 3% limit: pause and check."},
+    "dialled": {"it": "Chiamate effettuate", "nl": "Gebeld", "en": "Dialled"},
+    "live_answered": {"it": "Risposte da persone", "nl": "Door mensen beantwoord", "en": "Answered by people"},
+    "abandoned": {"it": "Abbandonate", "nl": "Verlaten", "en": "Abandoned"},
+    "start": {"it": "Avvia", "nl": "Starten", "en": "Start"},
+    "pause": {"it": "Pausa", "nl": "Pauzeren", "en": "Pause"},
+    "resume": {"it": "Riprendi", "nl": "Hervatten", "en": "Resume"},
+    "stop": {"it": "Ferma", "nl": "Stoppen", "en": "Stop"},
+    "stop_confirm": {"it": "Fermare la campagna per sempre? I contatti in coda saranno annullati.",
+                     "nl": "De campagne definitief stoppen? Contacten in de wachtrij worden geannuleerd.",
+                     "en": "Stop the campaign for good? Queued contacts will be cancelled."},
+    "status_now": {"it": "Campagna: {status}.", "nl": "Campagne: {status}.", "en": "Campaign: {status}."},
+    "add_contacts": {"it": "Aggiungi contatti", "nl": "Contacten toevoegen", "en": "Add contacts"},
+    "contact_ids": {"it": "ID dei contatti (separati da virgole)", "nl": "Contact-ID's (komma-gescheiden)",
+                    "en": "Contact ids (comma-separated)"},
+    "csv_source": {"it": "Origine dei numeri (se il CSV non ha la colonna source)",
+                   "nl": "Herkomst van de nummers (als de CSV geen kolom source heeft)",
+                   "en": "Where the numbers come from (if the CSV has no source column)"},
+    "targeted_done": {"it": "Aggiunti {added}, già presenti {already}, errori {errors}.",
+                      "nl": "Toegevoegd {added}, al aanwezig {already}, fouten {errors}.",
+                      "en": "Added {added}, already there {already}, errors {errors}."},
+    "languages": {"it": "Lingue", "nl": "Talen", "en": "Languages"},
+    "reason_in": {"it": "Motivo della chiamata ({lang})", "nl": "Reden van het gesprek ({lang})",
+                  "en": "Why we call ({lang})"},
+    "offer_id": {"it": "Offerta (per le vendite)", "nl": "Aanbod (bij verkoop)", "en": "Offer (sales)"},
+    "calling_days": {"it": "Giorni", "nl": "Dagen", "en": "Days"},
+    "calling_hours": {"it": "Orari (ora del cliente)", "nl": "Uren (tijd van de klant)", "en": "Hours (callee's time)"},
+    "cps": {"it": "Chiamate al secondo", "nl": "Gesprekken per seconde", "en": "Calls per second"},
+    "max_concurrent": {"it": "Chiamate contemporanee", "nl": "Gelijktijdige gesprekken", "en": "Concurrent calls"},
+    "max_attempts": {"it": "Tentativi per contatto", "nl": "Pogingen per contact", "en": "Attempts per contact"},
+    "machine_policy": {"it": "Segreteria", "nl": "Antwoordapparaat", "en": "Answering machine"},
+    "callback_number": {"it": "Numero da richiamare (per le segreterie)", "nl": "Terugbelnummer (voor antwoordapparaten)",
+                        "en": "Callback number (for machines)"},
+    "form_error": {"it": "Da correggere", "nl": "Te verbeteren", "en": "To fix"},
+})
+
+
+def _load(campaign_id: int) -> Campaign | None:
+    return db_session().get(Campaign, campaign_id) if 0 < campaign_id < 2**62 else None
+
+
+def _missing() -> tuple[str, int]:
+    return render_template("console/error.html", message=t("not_found"), status=404), 404
+
+
+def _operator() -> str:
+    from app.console.users import current_operator
+
+    user = current_operator()
+    return f"operator:{user.username}" if user else "operator"
+
+
+def actions_for(status: str) -> list[str]:
+    """The buttons the state machine allows from `status` (in a fixed order)."""
+    return [a for a in ("start", "pause", "resume", "stop") if (status, a) in TRANSITIONS]
+
+
+def done_share(stats: dict[str, Any]) -> float:
+    """Share of targeted contacts that are finished (done or cancelled), 0..100."""
+    contacts = stats["contacts"]
+    total = sum(contacts.values())
+    finished = contacts.get("done", 0) + contacts.get("cancelled", 0)
+    return round(100 * finished / total, 1) if total else 0.0
+
+
+@bp.get("/campaigns")
+def campaigns_list() -> str:
+    offset, limit = offset_arg()
+    status = request.args.get("status")
+    status = status if status in STATUSES else None
+    rows = campaigns.list_campaigns(db_session(), status)
+    page = rows[offset: offset + limit]
+    at = now()
+    items = [(c, campaigns.stats(db_session(), c, at=at)) for c in page]
+    return render_template("console/campaigns.html", items=items, statuses=STATUSES,
+                           filters={"status": status} if status else {}, done_share=done_share,
+                           limit=ABANDONMENT_LIMIT, pager=Pager(offset, limit, len(rows)))
+
+
+@bp.get("/campaigns/new")
+def campaign_new() -> str:
+    return _form({"calling_days": "mon-fri", "calling_hours": "09:00-20:00", "cps": "1",
+                  "max_concurrent": "5", "max_attempts": "3", "languages": ["it"],
+                  "machine_policy": "message"}, None)
+
+
+def _form(values: dict[str, Any], error: str | None, status: int = 200) -> Any:
+    flows = _outbound_flows()
+    page = render_template("console/campaign_form.html", values=values, error=error, purposes=PURPOSES,
+                           languages=LANGUAGES, flows=flows, policies=MACHINE_POLICIES)
+    return (page, status) if status != 200 else page
+
+
+def _outbound_flows() -> list[str]:
+    from flask import current_app
+
+    engine = current_app.extensions.get("cortese.flows")
+    if engine is None:
+        return []
+    return sorted(name for name, flow in engine.flows.flows.items() if flow.kind == "outbound")
+
+
+def _number(name: str, kind: type, default: Any) -> Any:
+    raw = form_str(name, 20)
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(f"{name}: {raw!r} is not a number") from None
+
+
+@bp.post("/campaigns")
+def campaign_create() -> Any:
+    values: dict[str, Any] = {k: form_str(k, 200) for k in (
+        "name", "purpose", "flow", "offer_id", "calling_days", "calling_hours", "cps", "max_concurrent",
+        "max_attempts", "machine_policy", "callback_number")}
+    values["languages"] = [lang for lang in request.form.getlist("languages") if lang in LANGUAGES]
+    values["reason"] = {lang: form_str(f"reason_{lang}", 500) for lang in LANGUAGES}
+    session = db_session()
+    try:
+        campaign = campaigns.create_campaign(
+            session, name=values["name"], purpose=values["purpose"], flow=values["flow"],
+            languages=values["languages"], reason=values["reason"], created_by=_operator(), at=now(),
+            offer_id=values["offer_id"] or None, callback_number=values["callback_number"] or None,
+            calling_days=values["calling_days"] or "mon-fri", calling_hours=values["calling_hours"] or "09:00-20:00",
+            cps=_number("cps", float, 1.0), max_concurrent=_number("max_concurrent", int, 5),
+            max_attempts=_number("max_attempts", int, 3), machine_policy=values["machine_policy"] or "message",
+        )
+    except ValueError as exc:
+        session.rollback()
+        return _form(values, str(exc), 422)
+    session.commit()
+    notice("created_done")
+    return redirect(url_for("console.campaign", campaign_id=campaign.id))
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+def campaign(campaign_id: int) -> Any:
+    row = _load(campaign_id)
+    if row is None:
+        return _missing()
+    stats = campaigns.stats(db_session(), row, at=now())
+    return render_template(
+        "console/campaign.html", campaign=row, stats=stats, actions=actions_for(row.status),
+        limit=ABANDONMENT_LIMIT, done=done_share(stats), open=row.status in ("draft", "running", "paused"),
+        contacts_chart=charts.bar_chart(sorted((k, float(v)) for k, v in stats["contacts"].items()), height=160),
+        attempts_chart=charts.bar_chart(sorted((k, float(v)) for k, v in stats["attempts"].items()), height=160),
+    )
+
+
+@bp.post("/campaigns/<int:campaign_id>/<string:action>")
+def campaign_action(campaign_id: int, action: str) -> Any:
+    row = _load(campaign_id)
+    if row is None or action not in ACTIONS:
+        return _missing()
+    session = db_session()
+    try:
+        ACTIONS[action](session, row, at=now(), reason=form_str("reason", 500) or None)
+    except ValueError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        notice("status_now", status=row.status)
+    return redirect(url_for("console.campaign", campaign_id=campaign_id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/contacts")
+def campaign_contacts(campaign_id: int) -> Any:
+    row = _load(campaign_id)
+    if row is None:
+        return _missing()
+    session = db_session()
+    try:
+        report = _target(session, row)
+    except ValueError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("console.campaign", campaign_id=campaign_id))
+    session.commit()
+    notice("targeted_done", added=report.added, already=report.already, errors=len(report.errors))
+    for item, why in report.errors[:10]:
+        flash(f"{item}: {why}", "error")
+    return redirect(url_for("console.campaign", campaign_id=campaign_id))
+
+
+def _target(session: Any, row: Campaign) -> Any:
+    from app.consent import importer
+
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        text = upload.read(MAX_CSV).decode("utf-8", errors="replace")
+        try:
+            return campaigns.add_numbers_csv(session, row, text, at=now(), recorded_by=_operator(),
+                                             source=form_str("source") or None,
+                                             default_region=form_str("region", 2).upper() or None)
+        except importer.ImportRefused as exc:
+            raise ValueError(f"csv: {exc}") from None
+    raw = form_str("contact_ids", 20_000)
+    ids = [p.strip() for p in raw.replace(";", ",").split(",") if p.strip()]
+    if not ids or not all(p.isdigit() and len(p) < 12 for p in ids):
+        raise ValueError("contact_ids: give contact ids separated by commas, or a CSV file")
+    return campaigns.add_contacts(session, row, [int(p) for p in ids], at=now())
+
+
+def dashboard_abandonment() -> list[tuple[str, float]]:
+    """For the dashboard chart: abandonment rate per campaign that had live calls."""
+    return abandonment_by_campaign(db_session())
