@@ -272,16 +272,15 @@ def test_campaign_timeout_is_settled_as_unknown_never_redialled_and_linked_when_
     sim.twilio.delay_next(1.5, endpoint="create")
     _tick_until_dialled(app, clock, _gateway(app))
     _created_late(sim.twilio)
-    for _ in range(3):
-        clock.advance(timedelta(hours=3))
-        fake_dialer(app, clock, gateway=_gateway(app), worker="d1").tick()
-    assert len(sim.twilio.calls) == 1
     (row,) = _campaign_rows(app)
     assert (row.status, row.disposition) == ("done", "unknown")
     (attempt,) = _attempts(app)
-    assert attempt.disposition == "unknown"
+    assert attempt.disposition == "unknown" and attempt.call_sid is None
     # The call did exist: answering it links it to its attempt (/voice/outbound?attempt=N).
     _ring_and_hang_up(sim)
     (attempt,) = _attempts(app)
     assert attempt.call_sid == sim.twilio.calls[0].sid and attempt.disposition == "answered-human"
+    for _ in range(3):
+        clock.advance(timedelta(hours=3))
+        fake_dialer(app, clock, gateway=_gateway(app), worker="d1").tick()
     assert len(sim.twilio.calls) == 1
