@@ -1,0 +1,190 @@
+"""Console pages for callbacks, campaigns, flows and the softphone entry: what operators see
+and do, CSRF on every form, escaping of stored text, and the three languages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.campaigns.models import CampaignAttempt, CampaignContact
+from app.db import session_scope
+from tests.console_support import (
+    BEARER, add_operator, login, page_csrf, seed_callback, seed_campaign,
+)
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+def operator(app, client):
+    add_operator(app)
+    login(client)
+    return client
+
+
+def _html(client, path):
+    resp = client.get(path)
+    assert resp.status_code == 200, (path, resp.status_code)
+    return resp.get_data(as_text=True)
+
+
+def test_new_pages_need_a_login(app, client):
+    cb = seed_callback(app)
+    cid = seed_campaign(app)
+    for path in ("/console/callbacks", f"/console/callbacks/{cb}", "/console/campaigns", "/console/campaigns/new",
+                 f"/console/campaigns/{cid}", "/console/flows", "/console/flows/support_hotline", "/console/softphone"):
+        resp = client.get(path)
+        assert resp.status_code == 302 and resp.location.startswith("/console/login"), path
+
+
+def test_every_new_form_refuses_a_post_without_csrf(app, operator):
+    cb = seed_callback(app)
+    cid = seed_campaign(app)
+    posts = {f"/console/callbacks/{cb}/move": {"local_due": "2026-03-05T10:00"},
+             f"/console/callbacks/{cb}/cancel": {"reason": "x"},
+             "/console/campaigns": {"name": "x"},
+             f"/console/campaigns/{cid}/start": {}, f"/console/campaigns/{cid}/stop": {},
+             f"/console/campaigns/{cid}/contacts": {"contact_ids": "1"}}
+    for path, data in posts.items():
+        assert operator.post(path, data=data).status_code == 400, path
+        assert operator.post(path, data={**data, "csrf_token": "forged"}).status_code == 400, path
+    body = operator.get(f"/api/callbacks/{cb}", headers=BEARER).get_json()
+    assert body["status"] == "scheduled" and len(body["history"]) == 1  # nothing happened
+    assert operator.get(f"/api/campaigns/{cid}", headers=BEARER).get_json()["status"] == "draft"
+
+
+def test_stored_html_is_escaped_on_every_new_page(app, operator):
+    cb = seed_callback(app, note=HOSTILE, status="missed")
+    cid = seed_campaign(app, name=HOSTILE[:100], start=True)
+    for path in ("/console/callbacks", "/console/callbacks?view=missed", f"/console/callbacks/{cb}",
+                 "/console/campaigns", f"/console/campaigns/{cid}", "/console/"):
+        html = _html(operator, path)
+        assert "<script>alert" not in html and "<img src=x" not in html, path
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in _html(operator, f"/console/callbacks/{cb}")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in _html(operator, f"/console/campaigns/{cid}")
+
+
+def test_callback_views_and_the_move_form(app, operator, clock):
+    soon = seed_callback(app, due_in=timedelta(hours=2), e164="+393470000001")
+    missed = seed_callback(app, status="missed", e164="+393470000002")
+    tomorrow = seed_callback(app, due_in=timedelta(days=1, hours=3), e164="+393470000003")
+    today = _html(operator, "/console/callbacks?view=due_today")
+    assert "+393470000001" in today and "+393470000002" in today and "+393470000003" not in today
+    missed_page = _html(operator, "/console/callbacks?view=missed")
+    assert "+393470000002" in missed_page and "+393470000001" not in missed_page
+    assert 'id="callbacks-today">2<' in _html(operator, "/console/")
+    assert 'id="callbacks-missed">1<' in _html(operator, "/console/")
+    assert _html(operator, "/console/callbacks?number=12&status=bogus&offset=-1")  # bad filters: a page, not a 500
+
+    token = page_csrf(operator, f"/console/callbacks/{missed}")
+    resp = operator.post(f"/console/callbacks/{missed}/move",
+                         data={"local_due": "2026-03-03T18:30", "note": "sera", "csrf_token": token})
+    assert resp.status_code == 302
+    page = _html(operator, f"/console/callbacks/{missed}")
+    assert "2026-03-03 18:30 (Europe/Rome)" in page and "scheduled" in page and "operator:olga" in page
+    assert "Callback moved to 2026-03-03 18:30" in page or "Richiamata spostata" in page
+
+    for bad in ("yesterday", "2026-03-01T10:00"):
+        operator.post(f"/console/callbacks/{soon}/move", data={"local_due": bad, "csrf_token": token})
+        page = _html(operator, f"/console/callbacks/{soon}")
+        assert 'class="flash error"' in page, bad
+    assert operator.get(f"/api/callbacks/{tomorrow}", headers=BEARER).get_json()["status"] == "scheduled"
+
+
+def test_cancel_form_needs_a_reason_and_finished_callbacks_offer_no_forms(app, operator):
+    cb = seed_callback(app)
+    token = page_csrf(operator, f"/console/callbacks/{cb}")
+    operator.post(f"/console/callbacks/{cb}/cancel", data={"reason": " ", "csrf_token": token})
+    assert "reason: say why" in _html(operator, f"/console/callbacks/{cb}")
+    operator.post(f"/console/callbacks/{cb}/cancel", data={"reason": "ha già chiamato", "csrf_token": token})
+    page = _html(operator, f"/console/callbacks/{cb}")
+    assert "ha già chiamato" in page and 'id="cancel-form"' not in page and 'id="move-form"' not in page
+    assert operator.get("/console/callbacks/999").status_code == 404
+    assert operator.post("/console/callbacks/999/move", data={"csrf_token": token}).status_code == 404
+
+
+def test_campaign_create_form_shows_errors_and_creates(app, operator):
+    token = page_csrf(operator, "/console/campaigns/new")
+    form = {"csrf_token": token, "name": "Sondaggio primavera", "purpose": "survey", "flow": "campaign_survey",
+            "languages": ["it", "en"], "reason_it": "un breve sondaggio", "reason_en": "",
+            "calling_days": "mon-sat", "calling_hours": "09:00-19:00", "cps": "2", "max_concurrent": "3",
+            "max_attempts": "2", "machine_policy": "hangup"}
+    refused = operator.post("/console/campaigns", data=form)
+    assert refused.status_code == 422 and "reason: say why we call" in refused.get_data(as_text=True)
+    assert 'value="Sondaggio primavera"' in refused.get_data(as_text=True)  # nothing typed is lost
+    bad_number = operator.post("/console/campaigns", data={**form, "reason_en": "a short survey", "cps": "fast"})
+    assert bad_number.status_code == 422 and "cps:" in bad_number.get_data(as_text=True)
+    created = operator.post("/console/campaigns", data={**form, "reason_en": "a short survey"})
+    assert created.status_code == 302
+    page = _html(operator, created.location)
+    assert "Sondaggio primavera" in page and 'id="campaign-start"' in page and 'id="campaign-pause"' not in page
+    listing = _html(operator, "/console/campaigns")
+    assert "Sondaggio primavera" in listing
+
+
+def test_campaign_target_start_pause_stop_and_live_progress(app, operator, clock):
+    cid = seed_campaign(app, numbers=())
+    contacts = operator.post("/api/contacts", headers=BEARER, json={"e164": "+393471234567"}).get_json()
+    token = page_csrf(operator, f"/console/campaigns/{cid}")
+    operator.post(f"/console/campaigns/{cid}/contacts", data={"contact_ids": f"{contacts['id']}, 424242", "csrf_token": token})
+    page = _html(operator, f"/console/campaigns/{cid}")
+    assert "424242: no such contact" in page
+    operator.post(f"/console/campaigns/{cid}/contacts", data={"contact_ids": "x;y", "csrf_token": token})
+    assert "contact_ids:" in _html(operator, f"/console/campaigns/{cid}")
+    operator.post(f"/console/campaigns/{cid}/start", data={"csrf_token": token})
+    running = _html(operator, f"/console/campaigns/{cid}")
+    assert 'data-refresh-seconds="5"' in running and 'id="campaign-pause"' in running
+    with session_scope(app) as session:
+        row = session.query(CampaignContact).filter_by(campaign_id=cid).one()
+        for disposition in ("completed", "abandoned"):
+            session.add(CampaignAttempt(campaign_id=cid, campaign_contact_id=row.id, number=1, e164=row.e164,
+                                        status="ended", disposition=disposition, created_at=clock.now(),
+                                        dialled_at=clock.now(), answered_at=clock.now()))
+    live = _html(operator, f"/console/campaigns/{cid}")
+    assert 'id="campaign-abandonment">50.0%<' in live and "Above the 3% limit" in live
+    assert "abandoned" in live and "completed" in live
+    dashboard = _html(operator, "/console/")
+    assert "Sondaggio autunno: 50%" in dashboard  # the abandonment chart's bar title
+    operator.post(f"/console/campaigns/{cid}/pause", data={"csrf_token": token})
+    assert 'id="campaign-resume"' in _html(operator, f"/console/campaigns/{cid}")
+    operator.post(f"/console/campaigns/{cid}/stop", data={"csrf_token": token})
+    stopped = _html(operator, f"/console/campaigns/{cid}")
+    assert 'id="campaign-status">stopped<' in stopped and 'id="target-form"' not in stopped
+    operator.post(f"/console/campaigns/{cid}/resume", data={"csrf_token": token})
+    assert "cannot resume a stopped campaign" in _html(operator, f"/console/campaigns/{cid}")
+    assert operator.post(f"/console/campaigns/{cid}/explode", data={"csrf_token": token}).status_code == 404
+    assert operator.get("/console/campaigns/999").status_code == 404
+
+
+def test_flows_pages_show_lint_status_and_the_diagram(operator):
+    listing = _html(operator, "/console/flows")
+    assert "support_hotline" in listing and "lint-ok" in listing and "lint-problems" not in listing
+    resp = operator.get("/console/flows/callback_booking")
+    html = resp.get_data(as_text=True)
+    assert 'class="mermaid diagram"' in html and "flowchart TD" in html
+    assert "vendor/mermaid/mermaid.min.js" in html and "cdn" not in html.lower()
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "style-src 'self' 'unsafe-inline'" in csp
+    assert "unsafe-inline" not in operator.get("/console/flows").headers["Content-Security-Policy"]
+    assert operator.get("/console/static/vendor/mermaid/mermaid.min.js").status_code == 200
+    assert operator.get("/console/flows/nope").status_code == 404
+
+
+def test_softphone_entry_opens_the_simulator(operator):
+    resp = operator.get("/console/softphone")
+    assert resp.status_code == 302 and resp.location == "/sim/softphone"
+    assert "/console/softphone" in _html(operator, "/console/")
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("it", ("Richiamate", "Campagne", "Flussi", "Previste oggi")),
+    ("nl", ("Terugbelverzoeken", "Campagnes", "Flows", "Vandaag gepland")),
+    ("en", ("Callbacks", "Campaigns", "Flows", "Due today")),
+])
+def test_new_pages_in_three_languages(app, operator, lang, words):
+    cid = seed_campaign(app)
+    operator.post("/console/language", data={"lang": lang, "csrf_token": page_csrf(operator)})
+    html = _html(operator, "/console/callbacks") + _html(operator, f"/console/campaigns/{cid}") + _html(operator, "/console/flows")
+    for word in words:
+        assert word in html, (lang, word)
