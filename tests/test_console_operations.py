@@ -17,6 +17,12 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture
+def settings(settings):
+    settings["CAMPAIGN_ACCOUNT_CPS"] = 20  # the simulated campaign dials both numbers in one tick
+    return settings
+
+
+@pytest.fixture
 def operator(app, client):
     add_operator(app)
     login(client)
@@ -188,3 +194,27 @@ def test_new_pages_in_three_languages(app, operator, lang, words):
     html = _html(operator, "/console/callbacks") + _html(operator, f"/console/campaigns/{cid}") + _html(operator, "/console/flows")
     for word in words:
         assert word in html, (lang, word)
+
+
+def test_campaign_page_follows_a_campaign_dialled_through_the_simulator(sim, app, client, clock):
+    from tests.campaign_support import fake_dialer, make_campaign, make_contacts
+
+    person, busy = "+393471234567", "+393471234568"
+    cid = make_campaign(app, clock, make_contacts(app, [person, busy], clock), cps=10)
+    sim.twilio.script(busy, answer="busy")
+    assert fake_dialer(app, clock).tick().dialled == 2
+    (call,) = [c for c in sim.twilio.ring_pending() if c.to == person]
+    call.press("1")
+    call.speak("direi quattro")
+    call.speak("sì, certo")
+    assert call.ended
+    add_operator(app)
+    login(client)
+    page = _html(client, f"/console/campaigns/{cid}")
+    table = page.split('id="campaign-dispositions"')[1].split("</table>")[0]
+    assert "<td>completed</td><td>1</td>" in table and "<td>busy</td><td>1</td>" in table
+    assert 'id="campaign-dialled">2<' in page and 'id="campaign-abandonment">0.0%<' in page
+    calls = _html(client, "/console/calls?direction=outbound-api")
+    assert call.sid in calls
+    detail = _html(client, f"/console/calls/{call.sid}")
+    assert "Buongiorno, sono l&#39;assistente virtuale di Cortese" in detail and "direi quattro" in detail
