@@ -499,3 +499,38 @@ def test_two_dialers_never_dial_the_same_contact_postgres(pg_url, settings, cloc
             assert session.scalar(select(CampaignAttempt.id).where(CampaignAttempt.status != "placed")) is None
     finally:
         get_engine(application).dispose()
+
+
+def test_lost_status_callbacks_are_reconciled_from_twilio(app, clock):
+    ids = make_contacts(app, IT[:1], clock)
+    make_campaign(app, clock, ids, retry_no_answer_minutes=240)
+
+    class Fetching(FakeGateway):
+        def fetch_call(self, sid: str) -> CallInfo:
+            return CallInfo(sid=sid, status="no-answer", to=IT[0], from_="+390212345678",
+                            direction="outbound-api", raw={"answered_by": None, "duration": "0"})
+
+    dialer = fake_dialer(app, clock, gateway=Fetching())
+    dialer.tick()
+    clock.advance(minutes=20)
+    assert dialer.reconcile() == 0  # not stale yet: the callback may still come
+    clock.advance(minutes=11)
+    assert dialer.reconcile() == 1
+    row = rows(app, CampaignContact)[0]
+    assert (row.status, row.disposition) == ("queued", "no-answer")
+    assert rows(app, ContactAttempt)[0].outcome == "no-answer"
+
+
+def test_the_dialer_job_is_registered_and_ticks(app, clock, monkeypatch):
+    from app import scheduler
+    from app.campaigns import dialer as dialer_module
+
+    assert "campaigns.dialer" in {job.id for job in scheduler.registered_jobs()}
+    ids = make_contacts(app, IT[:1], clock)
+    make_campaign(app, clock, ids)
+    gateway = FakeGateway()
+    app.extensions["cortese.gateway"] = gateway
+    with app.app_context():
+        dialer_module.dialer_job(app)
+    assert [c["to"] for c in gateway.calls] == IT[:1]
+    assert dialer_module.dialer_for(app) is dialer_module.dialer_for(app)  # one token per process

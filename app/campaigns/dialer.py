@@ -59,6 +59,9 @@ TICK_SECONDS = 1.0
 STALE_CLAIM = timedelta(minutes=2)
 # A row left in `dialing` this long may or may not have rung: never redial it blindly.
 STALE_DIALING = timedelta(minutes=10)
+# A placed call with no final status after this long: ask Twilio (status callbacks get lost).
+STALE_CALL = timedelta(minutes=30)
+RECONCILE_BATCH = 10
 LIVE_STATES = ("claimed", "dialing", "in-call")
 # Refusals that only say "not now": the contact is rescheduled at next_allowed_at.
 TEMPORARY_RULES = ("window", "holiday", "courtesy.")
@@ -356,7 +359,43 @@ class Dialer:
             return done.rowcount == 1
 
     def recover(self) -> None:
-        """Give back claims of dead dialers; settle rows stuck in `dialing` as unknown."""
+        """Give back claims of dead dialers; settle rows stuck in `dialing` as unknown; ask
+        Twilio about calls whose final status callback never came."""
+        self._recover_rows()
+        self.reconcile()
+
+    def reconcile(self) -> int:
+        """Fetch calls placed long ago without a final status and apply what Twilio says, as
+        if the status callback had arrived (so every receiver, consent's too, sees it)."""
+        from app import calls, signals
+        from app.models import TERMINAL_STATUSES
+
+        now = self.clock.now()
+        with session_scope(self.app) as session:
+            stale = list(session.scalars(
+                select(CampaignAttempt.call_sid).where(
+                    CampaignAttempt.status == "placed", CampaignAttempt.ended_at.is_(None),
+                    CampaignAttempt.call_sid.is_not(None), CampaignAttempt.dialled_at < now - STALE_CALL)
+                .order_by(CampaignAttempt.dialled_at).limit(RECONCILE_BATCH)))
+        settled = 0
+        for sid in stale:
+            try:
+                info = self.gateway.fetch_call(sid)
+            except TelephonyError as exc:
+                log.warning("cannot fetch call %s to reconcile it: %s", sid, exc)
+                continue
+            if info.status not in TERMINAL_STATUSES:
+                continue
+            params = {"CallSid": sid, "CallStatus": info.status, "Direction": info.direction,
+                      "From": info.from_, "To": info.to, "AnsweredBy": str(info.raw.get("answered_by") or ""),
+                      "CallDuration": str(info.raw.get("duration") or "")}
+            with session_scope(self.app) as session:
+                call = calls.record_status_callback(session, {k: v for k, v in params.items() if v}, now)
+                signals.call_status_changed.send(self.app, session=session, call=call, params=params)
+            settled += 1
+        return settled
+
+    def _recover_rows(self) -> None:
         now = self.clock.now()
         with session_scope(self.app) as session:
             session.execute(
