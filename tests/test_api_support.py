@@ -59,3 +59,21 @@ def test_call_page_links_the_tickets_made_on_the_call(app, client):
     add_operator(app)
     login(client)
     assert f"/console/tickets/{ref}" in client.get(f"/console/calls/{sid}").get_data(as_text=True)
+
+
+def test_console_ticket_status_form_keeps_the_history(app, client):
+    from tests.console_support import page_csrf
+
+    ref = seed_ticket(app, subject="Router")
+    add_operator(app)
+    login(client)
+    token = page_csrf(client, f"/console/tickets/{ref}")
+    assert client.post(f"/console/tickets/{ref}/status", data={"status": "resolved"}).status_code == 400  # no CSRF
+    client.post(f"/console/tickets/{ref}/status", data={"status": "resolved", "note": "<i>sostituito</i>", "csrf_token": token})
+    html = client.get(f"/console/tickets/{ref}").get_data(as_text=True)
+    assert "open → resolved" in html and "operator:olga" in html and "&lt;i&gt;sostituito&lt;/i&gt;" in html
+    client.post(f"/console/tickets/{ref}/status", data={"status": "resolved", "csrf_token": token})
+    assert "is resolved already" in client.get(f"/console/tickets/{ref}").get_data(as_text=True)
+    client.post(f"/console/tickets/{ref}/status", data={"status": "eaten", "csrf_token": token})
+    assert client.get(f"/api/tickets/{ref}", headers=BEARER).get_json()["status"] == "resolved"
+    assert client.post("/console/tickets/nope/status", data={"status": "closed", "csrf_token": token}).status_code == 404

@@ -165,6 +165,8 @@ def set_ticket_status(ticket: Ticket, status: str, *, at: datetime, by: str, not
     """Change the status and append {at, from, to, by, note} to details["status_history"]."""
     if status not in SETTABLE_STATUSES:
         raise ValueError(f"status: {status!r} is not one of {', '.join(SETTABLE_STATUSES)}")
+    if status == ticket.status:
+        raise ValueError(f"status: the ticket is {status} already")
     details = dict(ticket.details or {})
     history = list(details.get("status_history") or [])
     history.append({"at": at.isoformat(), "from": ticket.status, "to": status, "by": by,
@@ -184,9 +186,10 @@ def update_ticket(reference: str) -> TicketOut:
     ticket = support.find_ticket(session, reference[:32])
     if ticket is None:
         raise not_found("ticket", reference)
-    if ticket.status == body.status:
-        raise ApiProblem(409, "Conflict", f"the ticket is {ticket.status} already", field="body.status",
-                         slug="conflict")
-    set_ticket_status(ticket, body.status, at=now(), by=actor(), note=body.note)
+    try:
+        set_ticket_status(ticket, body.status, at=now(), by=actor(), note=body.note)
+    except ValueError as exc:  # the only one left once the body validated: no change to make
+        raise ApiProblem(409, "Conflict", str(exc).removeprefix("status: "), field="body.status",
+                         slug="conflict") from None
     session.commit()
     return TicketOut.model_validate(ticket)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 
 from app.api.core import paginate
-from app.api.support import ClaimsQuery, TicketsQuery, claim_filters, ticket_filters
-from app.console.i18n import t
-from app.console.web import Pager, bp, nav_item, offset_arg
+from app.api.support import (
+    SETTABLE_STATUSES, ClaimsQuery, TicketsQuery, claim_filters, set_ticket_status, ticket_filters,
+)
+from app.clock import now
+from app.console.i18n import add_messages, t
+from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg
 from app.db import db_session
 from app.support import services as support
 from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES
@@ -42,7 +45,40 @@ def ticket(reference: str) -> Any:
     row = support.find_ticket(db_session(), reference[:32])
     if row is None:
         return render_template("console/error.html", message=t("not_found"), status=404), 404
-    return render_template("console/ticket.html", ticket=row)
+    return render_template("console/ticket.html", ticket=row, statuses=SETTABLE_STATUSES,
+                           history=(row.details or {}).get("status_history") or [])
+
+
+add_messages({
+    "change_status": {"it": "Cambia stato", "nl": "Status wijzigen", "en": "Change status"},
+    "status_changed": {"it": "Stato aggiornato: {status}.", "nl": "Status bijgewerkt: {status}.",
+                       "en": "Status changed: {status}."},
+})
+
+
+@bp.post("/tickets/<string:reference>/status")
+def ticket_status(reference: str) -> Any:
+    """An operator moves a ticket on (the same write as PATCH /api/tickets/<reference>)."""
+    session = db_session()
+    row = support.find_ticket(session, reference[:32])
+    if row is None:
+        return render_template("console/error.html", message=t("not_found"), status=404), 404
+    status = form_str("status", 20)
+    try:
+        set_ticket_status(row, status, at=now(), by=_operator(), note=form_str("note", 500) or None)
+    except ValueError as exc:
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        notice("status_changed", status=status)
+    return redirect(url_for("console.ticket", reference=row.reference))
+
+
+def _operator() -> str:
+    from app.console.users import current_operator
+
+    user = current_operator()
+    return f"operator:{user.username}" if user else "operator"
 
 
 @bp.get("/claims")
