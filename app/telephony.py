@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 from flask import Response
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -103,14 +104,28 @@ class RebasedHttpClient(TwilioHttpClient):
         return super().request(method, rebased, *args, **kwargs)
 
 
+def _never_sent(exc: BaseException) -> bool:
+    """True only when the request provably never reached Twilio: we could not connect."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.exceptions.ConnectionError):
+        return False
+    reason = exc.args[0] if exc.args else None
+    inner = getattr(reason, "reason", reason)  # urllib3 MaxRetryError wraps the cause
+    return isinstance(inner, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+
+
+def _ambiguous(exc: BaseException, *, creating: bool) -> bool:
+    """A create whose answer we lost (timeout, connection dropped mid-answer) may have rung
+    the callee already: retrying it could ring them twice."""
+    return creating and isinstance(exc, requests.exceptions.RequestException) and not _never_sent(exc)
+
+
 def _is_transient(exc: BaseException, *, creating: bool) -> bool:
     if isinstance(exc, TwilioRestException):
         return exc.status == 429 or exc.code in RATE_LIMIT_CODES or exc.status >= 500
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        # A connect failure never reached Twilio; a read timeout on create might have.
-        return not (creating and isinstance(exc, requests.exceptions.ReadTimeout))
-    if isinstance(exc, requests.exceptions.Timeout):
-        return not creating
+    if isinstance(exc, requests.exceptions.RequestException):
+        return not _ambiguous(exc, creating=creating)
     return False
 
 
@@ -185,6 +200,8 @@ class TwilioGateway:
         try:
             return retrying(operation)
         except Exception as exc:  # noqa: BLE001 - every failure becomes our typed error
+            if _ambiguous(exc, creating=creating):
+                raise AmbiguousRequestError(f"Twilio may have received the {what}: {exc}") from exc
             raise _map_error(exc) from exc
 
     def place_call(

@@ -113,18 +113,10 @@ def test_a_fetch_that_times_out_is_retried(fake_twilio, app):
     assert sum(1 for r in fake_twilio.requests if r["endpoint"] == "fetch") == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "app/telephony.py _is_transient: a connection closed *after* Twilio received the create "
-    "(requests ConnectionError 'Connection aborted', RemoteDisconnected) is treated like a "
-    "connect failure and retried, so the callee is rung twice; only a failure to connect "
-    "(urllib3 NewConnectionError/ConnectTimeout) proves the request never reached Twilio — "
-    "anything else on create should be AmbiguousRequestError"))
 def test_an_answer_lost_after_twilio_created_the_call_never_dials_twice(fake_twilio, app):
     fake_twilio.drop_next(endpoint="create", after_processing=True)
-    try:
+    with pytest.raises(AmbiguousRequestError):
         _place(_gateway(app))
-    except AmbiguousRequestError:
-        pass
     assert len(fake_twilio.calls) == 1
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import requests
+import urllib3
 import responses
 from urllib.parse import parse_qs
 
@@ -99,12 +100,33 @@ def test_authentication_error(gateway):
     assert len(responses.calls) == 1
 
 
+def _refused() -> requests.exceptions.ConnectionError:
+    cause = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, CALLS_URL, cause))  # type: ignore[arg-type]
+
+
 @responses.activate
-def test_connection_error_is_retried(gateway, sleeps):
-    responses.post(CALLS_URL, body=requests.exceptions.ConnectionError("refused"))
+def test_connection_refused_is_retried(gateway, sleeps):
+    responses.post(CALLS_URL, body=_refused())
     responses.post(CALLS_URL, json=_call_json(), status=201)
     assert _place(gateway).sid.startswith("CA")
     assert len(sleeps) == 1
+
+
+@responses.activate
+def test_a_connection_dropped_during_create_is_ambiguous_not_retried(gateway, sleeps):
+    responses.post(CALLS_URL, body=requests.exceptions.ConnectionError("Connection aborted."))
+    with pytest.raises(AmbiguousRequestError):
+        _place(gateway)
+    assert len(responses.calls) == 1 and sleeps == []
+
+
+@responses.activate
+def test_a_dropped_connection_on_fetch_is_retried(gateway, sleeps):
+    url = CALLS_URL.replace(".json", "/CA" + "1" * 32 + ".json")
+    responses.get(url, body=requests.exceptions.ConnectionError("Connection aborted."))
+    responses.get(url, json=_call_json(), status=200)
+    assert gateway.fetch_call("CA" + "1" * 32).sid.startswith("CA")
 
 
 @responses.activate
