@@ -218,3 +218,19 @@ def test_campaign_page_follows_a_campaign_dialled_through_the_simulator(sim, app
     assert call.sid in calls
     detail = _html(client, f"/console/calls/{call.sid}")
     assert "Buongiorno, sono l&#39;assistente virtuale di Cortese" in detail and "direi quattro" in detail
+
+
+def test_call_page_links_the_callback_booked_on_it(app, operator):
+    from tests.console_support import seed_call
+    from app.callbacks import service as callbacks
+
+    sid = seed_call(app)
+    clock = app.extensions["cortese.clock"]
+    with session_scope(app) as session:
+        cb = callbacks.book(session, callbacks.Booking(
+            e164="+393471234567", due_at=clock.now() + timedelta(hours=4), time_zone="Europe/Rome",
+            language="it", origin_call_sid=sid), at=clock.now(), by="call")
+        cb_id = cb.id
+    html = _html(operator, f"/console/calls/{sid}")
+    assert f"/console/callbacks/{cb_id}" in html and "2026-03-02 14:00 Europe/Rome" in html
+    assert f"/console/calls/{sid}" in _html(operator, f"/console/callbacks/{cb_id}")

@@ -97,7 +97,7 @@ def call(call_sid: str) -> Any:
     if row is None:
         return render_template("console/error.html", message=t("not_found"), status=404), 404
     return render_template("console/call.html", call=row, detail=call_detail(row),
-                           tickets=_tickets_of(row.call_sid))
+                           tickets=_tickets_of(row.call_sid), callbacks=_callbacks_of(row.call_sid))
 
 
 def _tickets_of(call_sid: str) -> list[Any]:
@@ -107,3 +107,14 @@ def _tickets_of(call_sid: str) -> list[Any]:
     except ImportError:
         return []
     return list(db_session().scalars(select(Ticket).where(Ticket.call_sid == call_sid)))
+
+
+def _callbacks_of(call_sid: str) -> list[Any]:
+    """Callbacks booked during this call or dialled by it (callbacks package), for links."""
+    try:
+        from app.callbacks.models import Callback
+    except ImportError:
+        return []
+    return list(db_session().scalars(
+        select(Callback).where((Callback.origin_call_sid == call_sid) | (Callback.call_sid == call_sid))
+        .order_by(Callback.id)))
