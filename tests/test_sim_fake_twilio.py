@@ -115,20 +115,29 @@ def test_server_errors_exhaust_the_retries(fake_twilio: FakeTwilio, app: Flask) 
         place(app)
 
 
-def test_dropped_connection_before_processing_is_retried(fake_twilio: FakeTwilio,
-                                                         app: Flask) -> None:
+def test_dropped_create_is_ambiguous_and_never_retried(fake_twilio: FakeTwilio,
+                                                       app: Flask) -> None:
+    """The connection drops before Twilio answers: the gateway cannot know whether the call
+    exists, so it must not retry (a retry could ring the callee twice)."""
     fake_twilio.drop_next(endpoint="create")
-    place(app)
-    assert len(fake_twilio.calls) == 1
+    with pytest.raises(AmbiguousRequestError):
+        place(app)
+    assert len([r for r in fake_twilio.requests if r["endpoint"] == "create"]) == 1
+    assert fake_twilio.calls == []
 
 
-def test_dropped_connection_after_processing_creates_a_call(fake_twilio: FakeTwilio,
-                                                            app: Flask) -> None:
-    """The ambiguous case: the call exists although the client got no answer. The gateway
-    retries a dropped connection on create, so the callee is rung twice (reported)."""
+def test_dropped_answer_after_the_call_was_created(fake_twilio: FakeTwilio, app: Flask) -> None:
     fake_twilio.drop_next(endpoint="create", after_processing=True)
-    place(app)
-    assert len(fake_twilio.calls) == 2
+    with pytest.raises(AmbiguousRequestError):
+        place(app)
+    assert len(fake_twilio.calls) == 1  # it does exist: reconcile by status callback
+
+
+def test_dropped_fetch_is_retried(fake_twilio: FakeTwilio, app: Flask) -> None:
+    info = place(app)
+    fake_twilio.drop_next(endpoint="fetch")
+    assert gateway(app).fetch_call(info.sid).status == "queued"
+    assert len([r for r in fake_twilio.requests if r["endpoint"] == "fetch"]) == 2
 
 
 @pytest.fixture
