@@ -172,11 +172,6 @@ def test_health_says_unreachable_while_the_database_is_gone(app, client):
     assert response.status_code == 503 and response.get_json()["database"] == "unreachable"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine/safety: with the database down the apology language comes only from the caller's "
-    "number (app.webhooks.safety.caller_language), so a caller who chose English with * on the "
-    "Italian hotline hears the apology in Italian; the language could travel in the URLs the "
-    "engine renders (e.g. /voice/flow/input?v=N&l=en)"))
 def test_language_chosen_in_the_call_is_kept_when_the_database_dies(app, twilio):
     params, action = _start(twilio, "+393471234567", "+390212345678")
     menu = assert_voice_answer(twilio.post(action, {**params, "CallStatus": "in-progress", "Digits": "*"}))

@@ -148,7 +148,7 @@ class Engine:
             return doc.say(i18n.prompt("queue_timeout", language)).leave()
         position = _int(params.get("QueuePosition"))
         text = i18n.prompt("queue_position", language).format(position=position) if position else ""
-        doc.gather(self._url("queue-leave", call.state_version), [text, i18n.prompt("queue_leave", language)],
+        doc.gather(self._url("queue-leave", call.state_version, language), [text, i18n.prompt("queue_leave", language)],
                    input="dtmf", num_digits=1, timeout=1)
         return doc.play(self.settings.hold_music_url)
 
@@ -156,7 +156,7 @@ class Engine:
         language = call.language or self.settings.default_language
         if (params.get("Digits") or "").strip() == "1":
             return Twiml(language).leave()
-        return Twiml(language).redirect(self._url("queue-wait", call.state_version))
+        return Twiml(language).redirect(self._url("queue-wait", call.state_version, language))
 
     # -- the walk ------------------------------------------------------------------------------
 
@@ -202,7 +202,7 @@ class Engine:
         elif node.kind == "record":
             self._step(turn, "record")
             record = node.record or {}
-            url = self._url("recorded", turn.version)
+            url = self._url("recorded", turn.version, turn.language)
             turn.doc = self._doc(turn).record(action=url, max_length=int(record.get("max_length") or 120))
             turn.doc.redirect(url + "&empty=1")  # no audio at all: go on without a recording
 
@@ -217,20 +217,20 @@ class Engine:
         capture = ask.capture
         doc = Twiml(turn.language)
         doc.gather(
-            self._url("input", turn.version), prompts, input=capture.input if capture else ask.input,
+            self._url("input", turn.version, turn.language), prompts, input=capture.input if capture else ask.input,
             num_digits=ask.num_digits, timeout=ask.timeout, hints=hints,
             finish_on_key=capture.finish_on_key if capture else None,
         )
-        turn.doc = doc.redirect(self._url("silence", turn.version))
+        turn.doc = doc.redirect(self._url("silence", turn.version, turn.language))
 
     def _render_transfer(self, turn: Turn, node: Node) -> None:
         spec = node.transfer or {}
         self._step(turn, "transfer", outcome=str(spec.get("queue") or spec.get("number") or "operator"))
         doc = self._doc(turn)
-        url = self._url("transfer", turn.version)
+        url = self._url("transfer", turn.version, turn.language)
         if "queue" in spec:
             queue = self._text(turn, {turn.language: str(spec["queue"])}) or "support"
-            turn.doc = doc.enqueue(queue, action=url, wait_url=self._url("queue-wait", turn.version))
+            turn.doc = doc.enqueue(queue, action=url, wait_url=self._url("queue-wait", turn.version, turn.language))
             return
         number = spec.get("number") or self._operator_number(turn)
         if not number:
@@ -325,10 +325,10 @@ class Engine:
         self._step(turn, "input", input="*", outcome="language_menu")
         doc = Twiml(turn.language)
         menu = [(i18n.prompt("language_menu", lang), lang) for lang in i18n.LANGUAGES]
-        doc.gather(self._url("language", turn.version), menu,
+        doc.gather(self._url("language", turn.version, turn.language), menu,
                    input="dtmf speech", num_digits=1, timeout=5,
                    hints=list(LANGUAGE_WORDS))
-        turn.doc = doc.redirect(self._url("silence", turn.version))
+        turn.doc = doc.redirect(self._url("silence", turn.version, turn.language))
 
     def _on_language(self, turn: Turn) -> None:
         turn.counters.pop("language_menu", None)
@@ -390,8 +390,9 @@ class Engine:
         turn.says.clear()
         return doc
 
-    def _url(self, step: str, version: int) -> str:
-        return f"{self.base}/voice/flow/{step}?v={version}"
+    def _url(self, step: str, version: int, language: str) -> str:
+        # The language rides along so an apology can be spoken in it even with the DB down.
+        return f"{self.base}/voice/flow/{step}?v={version}&l={language}"
 
     def _text(self, turn: Turn, prompt: Mapping[str, str]) -> str:
         text = prompt.get(turn.language) or prompt.get("en") or ""

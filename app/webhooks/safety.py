@@ -62,6 +62,9 @@ def _discard_session() -> None:
 def caller_language(call_sid: str) -> str:
     """Best guess of the caller's language without trusting that the DB works."""
     settings: Settings = current_app.extensions["cortese.settings"]
+    carried = request.args.get("l")
+    if carried in i18n.LANGUAGES:  # the flow engine puts the call's language in its URLs
+        return carried
     try:
         with session_scope() as session:
             call = get_call(session, call_sid) if call_sid else None
