@@ -37,6 +37,7 @@ def test_list_filters_views_and_pages(app, client, clock):
 @pytest.mark.parametrize("query, field", [
     ("status=lost", "query.status"), ("view=yesterday", "query.view"), ("number=12", "query.number"),
     ("due_from=tomorrow", "query.due_from"), ("limit=500", "query.limit"),
+    ("due_from=0001-01-01T00:00:00%2B14:00", "query.due_from"), ("due_until=9999-12-31T23:59:00Z", "query.due_until"),
 ])
 def test_bad_filters_are_422_naming_the_field(client, query, field):
     resp = client.get(f"/api/callbacks?{query}", headers=BEARER)
@@ -80,6 +81,8 @@ def test_a_missed_callback_goes_back_on_the_schedule(app, client, clock):
     ({"due_at": "2026-03-01T10:00:00+00:00"}, "body.due_at"),  # in the past (clock: 2026-03-02)
     ({"due_at": "2026-03-03T10:00"}, "body.due_at"), ({"local_due": "soon"}, "body.local_due"),
     ({"local_due": "2026-02-30T10:00"}, "body.local_due"),
+    ({"due_at": "9999-12-31T23:59:00+00:00"}, "body.due_at"), ({"due_at": "0001-01-01T00:00:00+14:00"}, "body.due_at"),
+    ({"local_due": "0001-01-01T00:00"}, "body.local_due"), ({"local_due": "9999-12-31T23:59"}, "body.local_due"),
     ({"due_at": "2026-03-03T10:00:00+00:00", "surprise": 1}, "body.surprise"),
 ])
 def test_bad_moves_are_422_naming_the_field(app, client, payload, field):

@@ -15,7 +15,7 @@ from flask import current_app, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.core import (
-    PageMeta, PageQuery, Timestamp, actor, bp, json_body, responses, service_errors, spec,
+    PageMeta, PageQuery, Timestamp, actor, bp, in_range, json_body, responses, service_errors, spec,
 )
 from app.api.problems import ApiProblem, not_found
 from app.callbacks import service as callbacks
@@ -183,7 +183,7 @@ def detail(row: Callback) -> CallbackDetail:
 def local_to_utc(row: Callback, text: str) -> datetime:
     """The callee's wall time in the callback's own zone, as an aware datetime."""
     moment = datetime.fromisoformat(text.replace(" ", "T"))
-    return moment.replace(tzinfo=ZoneInfo(row.time_zone))
+    return in_range(moment.replace(tzinfo=ZoneInfo(row.time_zone)))
 
 
 @bp.get("/callbacks")

@@ -11,10 +11,11 @@ import hmac
 from contextlib import contextmanager
 import re
 import logging
+from datetime import datetime, timezone
 from typing import Annotated, Any, Iterable, Iterator, Sequence
 
 from flask import Blueprint, Response, current_app, g, json, request
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree import Response as SpecResponse
 from sqlalchemy import Select, func, select
@@ -87,7 +88,24 @@ def _iso_text(value: Any) -> Any:
 
 
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+# Moments a telephony system can mean; outside them conversions between zones overflow
+# (year 1 or 9999 with an offset), which must be a 422, never a 500.
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+def in_range(value: datetime) -> datetime:
+    """`value` if it lies between 1900 and 2200 (any offset), else ValueError."""
+    try:
+        utc = value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError("must lie between the years 1900 and 2200")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(in_range)]
 
 
 # --- pagination -----------------------------------------------------------------------------
