@@ -135,3 +135,23 @@ def test_over_http_connection_refused(app: Flask) -> None:
     assert call.problems == ["application_error"] and "11205" in call.problems[0].detail
 
 
+
+
+def test_replayed_webhooks_never_advance_the_flow_twice(sim: Simulator) -> None:
+    """Twilio may send the same request twice: the second must repeat, not skip, a step."""
+    call = sim.inbound(from_=CALLER, to=HOTLINE_IT, replay=True)
+    call.press("1")
+    assert call.last_said.startswith("Mi dica in poche parole")
+    call.press("1")
+    assert call.last_said.startswith("Per riascoltare prema 1")
+    call.hangup()
+    assert call.problems == [] and call.warnings == []
+
+
+@pytest.mark.xfail(strict=True, reason="engine: a retried webhook answers only the current "
+                   "node's question; what was said before it (greeting, FAQ answer) is lost")
+def test_a_retried_webhook_gets_the_same_answer_as_the_lost_one(sim: Simulator) -> None:
+    call = sim.inbound(from_=CALLER, to=HOTLINE_IT, replay=True)
+    assert call.heard("benvenuto")
+    call.press("1").press("1")
+    assert call.heard("dal lunedì al venerdì")

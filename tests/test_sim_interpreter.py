@@ -506,3 +506,11 @@ def test_problems_survive_pickling(twiml: TwimlApp) -> None:
     twiml.on("/voice/inbound", doc())
     call = pickle.loads(pickle.dumps(twiml.simulator().inbound()))
     assert call.problems == ["silence"] and call.problems[0].detail
+
+
+def test_replay_sends_every_webhook_twice_with_one_idempotency_token(twiml: TwimlApp) -> None:
+    twiml.on("/voice/inbound", doc(MENU)).on("/menu", doc("<Say>Guasti, arrivederci</Say>"))
+    call = twiml.simulator().inbound(replay=True).press("1")
+    assert twiml.paths().count("/voice/inbound") == 2 and twiml.paths().count("/menu") == 2
+    first, second = twiml.requests_to("/menu")
+    assert first.form == second.form and call.heard("guasti") and call.problems == []

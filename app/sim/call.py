@@ -132,6 +132,7 @@ class SimCall:
         dial_outcomes: Iterable[str] = (),
         queue: QueuePlan | None = None,
         hangup_after_documents: int | None = None,
+        replay: bool = False,
     ) -> None:
         if delivery not in DELIVERY_MODES:
             raise ValueError(f"delivery must be one of {sorted(DELIVERY_MODES)}")
@@ -157,6 +158,9 @@ class SimCall:
         self.dial_talk_seconds = 30
         self.queue_plan = queue or QueuePlan()
         self.hangup_after_documents = hangup_after_documents
+        # Send every webhook twice (Twilio retries when an answer is lost): the app must
+        # answer the repeat as if it were the first, without advancing twice.
+        self.replay = replay
 
         self._status = "queued"
         self._ended = False
@@ -290,7 +294,7 @@ class SimCall:
         if waiting.kind == "gather" and waiting.verb.attr("actionOnEmptyResult") == "true":
             self._submit(waiting, {})
         else:
-            self._note(f"no input: Twilio goes on after <{waiting.verb.name}>")
+            self.note(f"no input: Twilio goes on after <{waiting.verb.name}>")
         self._run()
         return self
 
@@ -477,7 +481,7 @@ class SimCall:
 
     def _verb_leave(self, verb: Verb, frame: _Frame) -> None:
         if frame.queue is None:
-            self._note("<Leave/> outside a queue: ignored, as Twilio does")
+            self.note("<Leave/> outside a queue: ignored, as Twilio does")
             return
         self.log("queue", "the caller leaves the queue")
         self._leave_queue(frame, "leave")
@@ -607,7 +611,7 @@ class SimCall:
     def _gather_digits(self, waiting: _Waiting, digits: str) -> None:
         verb = waiting.verb
         if "dtmf" not in verb.attr("input", "dtmf"):
-            self._note("keys ignored: this <Gather> listens for speech only")
+            self.note("keys ignored: this <Gather> listens for speech only")
             self._fall_through(waiting)
             return
         finish = verb.attr("finishOnKey", "#")
@@ -624,14 +628,14 @@ class SimCall:
         else:
             self._advance(int(verb.attr("timeout", "5") or 5))  # Twilio waits for more keys
         if not collected:
-            self._note("no digits before the finish key: treated as no input")
+            self.note("no digits before the finish key: treated as no input")
             self._fall_through(waiting)
             return
         self._submit(waiting, {"Digits": collected, "FinishedOnKey": finished_on})
 
     def _gather_speech(self, waiting: _Waiting, text: str, confidence: float) -> None:
         if "speech" not in waiting.verb.attr("input", "dtmf"):
-            self._note("speech ignored: this <Gather> listens for keys only")
+            self.note("speech ignored: this <Gather> listens for keys only")
             self._fall_through(waiting)
             return
         self._submit(waiting, {"SpeechResult": text, "Confidence": f"{confidence:.2f}"})
@@ -647,9 +651,9 @@ class SimCall:
     def _record_key(self, waiting: _Waiting, digits: str) -> None:
         finish = waiting.verb.attr("finishOnKey", "1234567890*#")
         if digits and digits[0] in finish:
-            self._note("recording stopped by a key before anything was said: no recording")
+            self.note("recording stopped by a key before anything was said: no recording")
         else:
-            self._note("keys that do not finish the recording are ignored")
+            self.note("keys that do not finish the recording are ignored")
             self._waiting = waiting
 
     def _record_message(self, waiting: _Waiting, text: str) -> None:
@@ -679,8 +683,11 @@ class SimCall:
                initial: bool = False, tolerate_errors: bool = False) -> list[Verb] | None:
         if self.requester is None:
             raise SimulatorError("this call is not attached to a transport")
-        fetched = self.requester.request(method, url, self.request_params(extra))
+        fetched = self.requester.request(method, url, self.request_params(extra),
+                                         times=2 if self.replay else 1)
         self.documents += 1
+        if self.replay:
+            self.note("sent twice (replay): the second answer is used")
         self.log("fetch", url, method=method.upper(), status=fetched.status,
                   elapsed=round(fetched.elapsed, 3), params=dict(fetched.params))
         try:
@@ -753,7 +760,7 @@ class SimCall:
         if len(self._frames) > 1:
             self._queue_action(self._frames[-1], "hangup", ignore_answer=True)
         if waiting is not None and waiting.kind == "record":
-            self._note("the caller hung up at the beep without a message")
+            self.note("the caller hung up at the beep without a message")
         self._finish("completed", "caller hung up")
 
     def _finish(self, status: str, reason: str) -> None:
@@ -812,7 +819,7 @@ class SimCall:
     def log(self, kind: str, text: str, **data: Any) -> None:
         self.transcript.append(Entry(kind, text, round(self.elapsed, 1), data))
 
-    def _note(self, text: str) -> None:
+    def note(self, text: str) -> None:
         self.log("note", text)
 
     def _flag(self, kind: str, detail: str) -> None:

@@ -103,6 +103,7 @@ class Simulator:
         dial: Iterable[str] = (),
         queue: QueuePlan | None = None,
         method: str = "POST",
+        replay: bool = False,
         **extra: str,
     ) -> SimCall:
         """Ring the app like a caller dialling `to` (default: our own Twilio number).
@@ -112,7 +113,9 @@ class Simulator:
         `delivery` = ordered | shuffled | duplicated | chaos (callbacks held until the call
         ends, then sent out of order and/or twice). `dial` lists <Dial> outcomes in order
         (completed, answered, busy, no-answer, failed, canceled, hangup); `queue` scripts
-        <Enqueue>. `extra` are more Twilio parameters (CallerName=..., ForwardedFrom=...).
+        <Enqueue>. `replay=True` sends every webhook twice, as Twilio does when it retries,
+        to prove the app never advances twice. `extra` are more Twilio parameters
+        (CallerName=..., ForwardedFrom=...).
         """
         call = SimCall(
             self.requester,
@@ -130,6 +133,7 @@ class Simulator:
             clock=self.clock if self.move_clock else None,
             dial_outcomes=dial,
             queue=queue,
+            replay=replay,
         )
         self.calls.append(call)
         url = self.url(path)

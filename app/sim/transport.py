@@ -151,17 +151,23 @@ class Requester:
         self.transport = transport
         self.auth_token = auth_token
 
-    def request(self, method: str, url: str, params: Mapping[str, str]) -> Fetched:
+    def request(self, method: str, url: str, params: Mapping[str, str], *,
+                times: int = 1) -> Fetched:
+        """Send one webhook request; `times` > 1 repeats it identically (same idempotency
+        token), like Twilio retrying after a lost answer, and returns the last answer."""
         method = method.upper()
         headers = {"User-Agent": USER_AGENT, "I-Twilio-Idempotency-Token": _token()}
         if method == "GET":
             full = with_query(url, params)
             headers["X-Twilio-Signature"] = signature(self.auth_token, full, None)
-            fetched = self.transport.send("GET", full, {}, headers)
+            for _ in range(times):
+                fetched = self.transport.send("GET", full, {}, headers)
             fetched.params = dict(params)
             return fetched
         headers["X-Twilio-Signature"] = signature(self.auth_token, url, params)
-        return self.transport.send("POST", url, params, headers)
+        for _ in range(times):
+            fetched = self.transport.send("POST", url, params, headers)
+        return fetched
 
 
 def _token() -> str:
