@@ -117,3 +117,14 @@ def test_every_campaign_endpoint_refuses_anonymous_and_csrf_less_session_writes(
         assert client.post(path, json={}).status_code == 403, path
     ok = client.post(f"/api/campaigns/{cid}/start", json={}, headers={"X-CSRFToken": page_csrf(client)})
     assert ok.status_code == 200 and ok.get_json()["status"] == "running"
+
+
+def test_huge_numbers_are_422_not_500(app, client):
+    cid = seed_campaign(app)
+    resp = client.post(f"/api/campaigns/{cid}/contacts", headers=BEARER, json={"contact_ids": [10**30]})
+    assert resp.status_code == 422 and resp.get_json()["field"].startswith("body.contact_ids")
+    for field in ("max_concurrent", "ring_timeout", "retry_busy_minutes"):
+        resp = client.post("/api/campaigns", headers=BEARER, json={**NEW, field: 10**30})
+        assert resp.status_code == 422 and resp.get_json()["field"] == f"body.{field}"
+    assert client.get(f"/api/campaigns/{10**30}", headers=BEARER).status_code == 404
+    assert client.get(f"/api/callbacks/{10**30}", headers=BEARER).status_code == 404

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator, Literal
+from typing import Annotated, Any, Iterator, Literal
 
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -47,13 +47,14 @@ class CampaignIn(BaseModel):
     calling_days: str = Field("mon-fri", max_length=64, description="e.g. mon-fri or mon,wed,sat")
     calling_hours: str = Field("09:00-20:00", max_length=11, description="local time range")
     cps: float = Field(1.0, description="calls per second (above 0, at most 100)")
-    max_concurrent: int = 5
-    max_attempts: int = 3
-    retry_busy_minutes: int = 30
-    retry_no_answer_minutes: int = 120
+    # Bounds here only keep numbers sane for the database; the service says what is allowed.
+    max_concurrent: int = Field(5, ge=-2**31, le=2**31)
+    max_attempts: int = Field(3, ge=-2**31, le=2**31)
+    retry_busy_minutes: int = Field(30, ge=-2**31, le=2**31)
+    retry_no_answer_minutes: int = Field(120, ge=-2**31, le=2**31)
     machine_policy: MachinePolicy = "message"  # type: ignore[valid-type]
     amd_async: bool = True
-    ring_timeout: int = Field(25, description="seconds to let it ring (15 to 60)")
+    ring_timeout: int = Field(25, ge=-2**31, le=2**31, description="seconds to let it ring (15 to 60)")
 
 
 class CampaignOut(BaseModel):
@@ -125,7 +126,7 @@ class ActionIn(BaseModel):
 class TargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    contact_ids: list[int] | None = Field(None, min_length=1, max_length=10_000,
+    contact_ids: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(None, min_length=1, max_length=10_000,
                                           description="existing contacts to target")
     csv: str | None = Field(None, min_length=1, max_length=1_000_000,
                             description="or a contacts CSV (imported through consent's importer)")
