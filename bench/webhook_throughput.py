@@ -22,9 +22,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -68,24 +70,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(target: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_gunicorn(target: str, port: int, env: dict[str, str], workers: int = 2) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         # The configuration `cortese serve` uses, for the ceiling and for cortese alike.
-        [str(VENV_BIN / "gunicorn"), "-w", "2", "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", target],
+        [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", "4",
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
-    deadline = time.time() + 30
+    deadline = time.time() + 120
     while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        if proc.poll() is not None:
+            sys.exit(f"gunicorn {target} exited: {proc.stderr.read().decode()[-2000:]}")
+        if _all_workers_answer(port):
             return proc
-        except OSError:
-            if proc.poll() is not None:
-                sys.exit(f"gunicorn {target} exited: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.1)
+        time.sleep(0.2)
     proc.kill()
     sys.exit(f"gunicorn {target} did not start")
+
+
+def _all_workers_answer(port: int, probes: int = 16) -> bool:
+    """gunicorn accepts connections before its workers have booted (create_app takes seconds):
+    ready means a burst of concurrent requests is answered at once, by every worker."""
+    def probe(_: int) -> bool:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/health", timeout=1.0)
+            return True
+        except requests.RequestException:
+            return False
+
+    with ThreadPoolExecutor(probes) as pool:
+        return all(pool.map(probe, range(probes)))
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -126,22 +140,28 @@ def first_steps(base: str, n: int) -> list[tuple[str, str, str]]:
 
 
 def menu_steps(base: str, n: int) -> list[tuple[str, str, str]]:
-    """Start n calls for real, then sign each call's answer to its first Gather."""
-    steps = []
-    session = requests.Session()
-    for i in range(n):
+    """Start n calls for real (POST /voice/inbound, 8 at a time), then sign each call's answer
+    to the Gather the engine rendered at the support menu: /voice/flow/input?v=N with Digits."""
+    local = threading.local()
+
+    def start(i: int) -> tuple[str, str, str] | None:
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
         params = call_params(i)
         path, body, sig = signed(base, "/voice/inbound", params)
-        resp = session.post(base + path, data=body, timeout=10, headers={
+        resp = session.post(base + path, data=body, timeout=60, headers={
             "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"})
         gather = ET.fromstring(resp.content).find(".//Gather")
         if gather is None:
-            return []
+            return None
         action = urlsplit(gather.get("action") or "/voice/inbound")
         target = action.path + (f"?{action.query}" if action.query else "")
         answer = {**params, "CallStatus": "in-progress", "Digits": "1"}
-        steps.append(signed(base, target, answer))
-    return steps
+        return signed(base, target, answer)
+
+    with ThreadPoolExecutor(8) as pool:
+        steps = list(pool.map(start, range(n)))
+    return [] if any(step is None for step in steps) else steps  # type: ignore[misc]
 
 
 def lua_script(reqs: list[tuple[str, str, str]], path: Path) -> None:

@@ -234,3 +234,24 @@ def test_status_callbacks_twice_and_out_of_order_mid_flow(app, twilio):
     call = _state(app, params["CallSid"])
     assert call.status == "completed" and call.ended_at is not None
     assert app.extensions["cortese.flows"].flows.node(call.flow, call.node) is not None
+
+
+OUTBOUND_PATHS = ["/voice/callback", "/voice/outbound", "/voice/outbound/machine", "/voice/amd"]
+ids = st.one_of(st.integers(-3, 5).map(str), st.sampled_from(["", "abc", "1e9", "9" * 30, "1;2", "%27"]))
+
+
+@hyp_settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(OUTBOUND_PATHS), key=st.sampled_from(["cb", "attempt", "x"]), value=ids,
+       extra=st.dictionaries(st.sampled_from(FLOW_FIELDS + ["AnsweredBy", "MachineDetectionDuration"]), junk,
+                             max_size=4),
+       answered_by=st.sampled_from(["human", "machine_start", "machine_end_beep", "fax", "unknown", ""]))
+def test_outbound_webhooks_for_unknown_or_malformed_callbacks_and_attempts(app, twilio, path, key, value,
+                                                                           extra, answered_by):
+    """Twilio fetching a callback's or campaign call's URL for a row we do not have (deleted,
+    another environment's id, a malformed query) still gets a polite answer, never a 500."""
+    params = {**voice_params(Direction="outbound-api", From="+390212345678", To="+393471234567",
+                             CallStatus="in-progress", AnsweredBy=answered_by), **extra}
+    response = twilio.post(f"{path}?{urlencode({key: value})}", params)
+    if path == "/voice/amd" and response.status_code == 204:
+        return  # the AMD verdict callback may answer with no content
+    assert_voice_answer(response)
