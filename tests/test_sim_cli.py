@@ -87,7 +87,7 @@ def test_run_scenarios_over_http(live: str, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "PASS faq" in result.output and "FAIL wrong" in result.output
     assert "expected to hear 'zebra'" in result.output and "transcript:" in result.output
-    assert "1 passed, 1 failed" in result.output
+    assert "1 passed, 1 failed, 0 skipped" in result.output
 
 
 def test_run_scenarios_in_process_from_a_directory(live: str, tmp_path: Path) -> None:

@@ -54,3 +54,11 @@ def test_unexpected_problems_fail_the_scenario(sim: Simulator, tmp_path: Path) -
     file.write_text("steps: [hangup]\nproblems: [silence]\nended: false\n")
     report = play(load(file), sim).report()
     assert "should not have ended" in report and "problems: expected ['silence'], got []" in report
+
+
+def test_fresh_callers_keep_the_country() -> None:
+    from app.sim.scenario import fresh_number
+
+    numbers = {fresh_number("+447911123456") for _ in range(5)}
+    assert all(n.startswith("+447911") and len(n) == 13 for n in numbers) and len(numbers) > 1
+    assert fresh_number("anonymous") == "anonymous"

@@ -145,7 +145,11 @@ def call_command(to: str | None, from_: str, url: str, public_url: str | None, p
 @click.option("--url", help="A running server (e.g. http://127.0.0.1:5000); default: the app "
               "in-process, with the database of the current settings.")
 @click.option("--public-url", help="The URL Twilio would use (default PUBLIC_BASE_URL).")
-def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None) -> None:
+@click.option("--keep-callers", is_flag=True, help="Call from the numbers the files give "
+              "(default: a never-seen number of the same country, since the database keeps "
+              "tickets and language choices from earlier runs).")
+def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None,
+                keep_callers: bool) -> None:
     """Play scenario files (YAML); exit 1 with the transcript when one fails."""
     from app.sim.scenario import ScenarioError, play
     from app.sim.scenario import load as load_scenario
@@ -153,7 +157,7 @@ def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None
     settings = _settings()
     paths = [p for f in files for p in (sorted(f.glob("*.yaml")) if f.is_dir() else [f])]
     in_process = None if url else _in_process(settings)
-    failed = 0
+    failed = skipped = 0
     for path in paths:
         try:
             scenario = load_scenario(path)
@@ -161,11 +165,15 @@ def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None
             click.echo(f"ERROR {exc}")
             failed += 1
             continue
+        if url and not scenario.live:
+            click.echo(f"SKIP {scenario.name} ({path}): needs the simulated clock")
+            skipped += 1
+            continue
         simulator = in_process or _simulator(settings, url, public_url)
-        outcome = play(scenario, simulator)
+        outcome = play(scenario, simulator, fresh_caller=not keep_callers)
         click.echo(outcome.report())
         failed += not outcome.ok
-    click.echo(f"{len(paths) - failed} passed, {failed} failed")
+    click.echo(f"{len(paths) - failed - skipped} passed, {failed} failed, {skipped} skipped")
     if failed:
         sys.exit(1)
 

@@ -15,11 +15,14 @@ steps:
   - hangup
 ended: true                    # optional: the call must (not) be over at the end
 problems: []                   # the problems expected (default: none at all)
+live: false                    # optional: skip against a live server (the outcome depends on
+                               # the time of day, which only tests can fix with a FakeClock)
 ```
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -49,6 +52,7 @@ class Scenario:
     ended: bool | None = None
     problems: list[str] = field(default_factory=list)
     path: str = ""
+    live: bool = True
 
 
 @dataclass
@@ -106,13 +110,26 @@ def load(path: str | Path) -> Scenario:
         to=str(data["to"]) if data.get("to") else None, queue=queue,
         dial=[str(d) for d in data.get("dial") or []],
         ended=data.get("ended"), problems=[str(p) for p in data.get("problems") or []],
-        path=str(file),
+        path=str(file), live=bool(data.get("live", True)),
     )
 
 
-def play(scenario: Scenario, simulator: Simulator) -> Outcome:
-    """Run a scenario; failures are collected as readable lines, never raised."""
-    call = simulator.inbound(from_=scenario.from_, to=scenario.to, queue=scenario.queue,
+def fresh_number(number: str) -> str:
+    """The caller's number with its last six digits replaced at random: same country and
+    kind of line, but a caller the app has never seen (no open tickets, no language kept)."""
+    if not number.startswith("+") or len(number) < 10:
+        return number
+    return number[:-6] + f"{secrets.randbelow(10**6):06d}"
+
+
+def play(scenario: Scenario, simulator: Simulator, *, fresh_caller: bool = False) -> Outcome:
+    """Run a scenario; failures are collected as readable lines, never raised.
+
+    `fresh_caller`: call from a never-seen number, for databases that outlive one scenario
+    (a live server), where an earlier run's ticket or language choice would change the call.
+    """
+    caller = fresh_number(scenario.from_) if fresh_caller else scenario.from_
+    call = simulator.inbound(from_=caller, to=scenario.to, queue=scenario.queue,
                              dial=scenario.dial)
     failures: list[str] = []
     for number, step in enumerate(scenario.steps, 1):
