@@ -26,7 +26,7 @@ LANGS = ("it", "nl", "en")
 LINES = {
     "it": ("+393471234567", "+390212345678"),
     "nl": ("+31612345678", "+31201234567"),
-    "en": ("+447911123456", "+442071234567"),
+    "en": ("+447812345678", "+442071234567"),
 }
 # Monday 2 March 2026, 11:00 in Rome and Amsterdam, 10:00 in London: operators are in.
 MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -218,7 +218,8 @@ def record_complaint(ctx: Any) -> str:
 def answer_question(ctx: Any) -> str:
     """Find the topic for a key press or a question in words.
 
-    outcomes: answered (slots faq_topic, faq_title, faq_answer), unanswered, angry
+    outcomes: answered (slots faq_topic, faq_title, faq_answer), unanswered, angry, invalid (a
+    key that is no topic: a slip of the finger, not a question for the team)
     """
     said = (ctx.slots.get("faq_question") or _said(ctx)).strip()
     try:
@@ -227,6 +228,10 @@ def answer_question(ctx: Any) -> str:
         log.exception("no usable knowledge file for %s", ctx.language)
         knowledge = None
     found = faq.match(knowledge, said) if knowledge else None
+    if found is None and said and all(ch.isdigit() or ch in "*#" for ch in said):
+        _bump_failures(ctx)
+        _step(ctx, "support.faq", "invalid_key", input=said)
+        return "invalid"
     if found is None:
         mood = anger.assess(said, ctx.language, failures=int(ctx.slots.get("failures") or 0))
         if mood.escalate:
@@ -672,7 +677,7 @@ ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_set_language": (set_language, ("ok", "invalid")),
     "support_check_mood": (check_mood, ("angry", "calm")),
     "support_record_complaint": (record_complaint, ("ok",)),
-    "support_answer_question": (answer_question, ("answered", "unanswered", "angry")),
+    "support_answer_question": (answer_question, ("answered", "unanswered", "angry", "invalid")),
     "support_log_unanswered": (log_unanswered, ("ok",)),
     "support_offer_products": (offer_products, ("one", "several", "none")),
     "support_pick_product": (pick_product, ("ok", "invalid")),
