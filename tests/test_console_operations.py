@@ -234,3 +234,26 @@ def test_call_page_links_the_callback_booked_on_it(app, operator):
     html = _html(operator, f"/console/calls/{sid}")
     assert f"/console/callbacks/{cb_id}" in html and "2026-03-02 14:00 Europe/Rome" in html
     assert f"/console/calls/{sid}" in _html(operator, f"/console/callbacks/{cb_id}")
+
+
+def test_move_form_refuses_an_unlawful_time_unless_forced_and_offers_lawful_ones(app, operator):
+    from app.consent.contacts import get_or_create
+
+    clock = app.extensions["cortese.clock"]
+    with session_scope(app) as session:
+        get_or_create(session, "+393471234567", source="crm", at=clock.now())
+    cb = seed_callback(app, due_in=timedelta(hours=3))
+    page = _html(operator, f"/console/callbacks/{cb}")
+    offers = page.split('id="move-offers"')[1].split("</div>")[0]
+    assert offers.count("data-slot=") >= 1
+    token = page_csrf(operator, f"/console/callbacks/{cb}")
+    night = operator.post(f"/console/callbacks/{cb}/move", data={"local_due": "2026-03-03T03:00", "csrf_token": token})
+    assert "wanted=2026-03-03T03:00" in night.location
+    page = _html(operator, night.location)
+    assert "Not moved. Calls are not allowed then" in page and 'value="2026-03-03T03:00"' in page
+    assert operator.get(f"/api/callbacks/{cb}", headers=BEARER).get_json()["local_due"] == "2026-03-02T13:00"
+    operator.post(f"/console/callbacks/{cb}/move", data={"local_due": "2026-03-03T03:00", "force": "1", "csrf_token": token})
+    assert operator.get(f"/api/callbacks/{cb}", headers=BEARER).get_json()["local_due"] == "2026-03-03T03:00"
+    slot = offers.split('data-slot="')[1].split('"')[0]
+    operator.post(f"/console/callbacks/{cb}/move", data={"local_due": slot, "csrf_token": token})
+    assert operator.get(f"/api/callbacks/{cb}", headers=BEARER).get_json()["local_due"] == slot

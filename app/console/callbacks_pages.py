@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 
 from app.api.callbacks import CallbacksQuery, local_to_utc, search
 from app.api.problems import ApiProblem
 from app.callbacks import service as callbacks
 from app.callbacks.models import PENDING, STATUSES, Callback
-from app.clock import now
+from app.clock import as_utc, now
 from app.console.i18n import add_messages, t
 from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg
 from app.db import db_session
@@ -53,6 +54,21 @@ add_messages({
     "callback": {"it": "Richiamata", "nl": "Terugbelverzoek", "en": "Callback"},
     "booked_by": {"it": "Prenotata da", "nl": "Geboekt door", "en": "Booked by"},
     "origin": {"it": "Origine", "nl": "Herkomst", "en": "Origin"},
+    "move_anyway": {"it": "Sposta comunque (l'operatore se ne assume la responsabilità)",
+                    "nl": "Toch verplaatsen (op verantwoordelijkheid van de operator)",
+                    "en": "Move anyway (the operator takes responsibility)"},
+    "suggested_times": {"it": "Orari consentiti e liberi più vicini", "nl": "Dichtstbijzijnde toegestane, vrije tijden",
+                        "en": "Nearest lawful, free times"},
+    "why_past": {"it": "L'orario è passato o troppo vicino.", "nl": "Die tijd is voorbij of te dichtbij.",
+                 "en": "That time is past or too soon."},
+    "why_closed": {"it": "A quell'ora non si può chiamare (fascia oraria o festività).",
+                   "nl": "Op dat moment mag er niet gebeld worden (belvenster of feestdag).",
+                   "en": "Calls are not allowed then (calling window or holiday)."},
+    "why_full": {"it": "Quella fascia di 15 minuti è piena.", "nl": "Dat kwartier is vol.",
+                 "en": "That 15-minute slot is full."},
+    "why_never": {"it": "Questo numero non può essere richiamato.", "nl": "Dit nummer mag niet teruggebeld worden.",
+                  "en": "This number may not be called back."},
+    "not_moved": {"it": "Non spostata.", "nl": "Niet verplaatst.", "en": "Not moved."},
     "bad_time": {"it": "Data e ora non valide.", "nl": "Ongeldige datum of tijd.", "en": "Not a valid date and time."},
 })
 
@@ -99,10 +115,47 @@ def callback(callback_id: int) -> Any:
     row = _load(callback_id)
     if row is None:
         return _missing()
+    movable = row.status in MOVABLE
     return render_template("console/callback.html", cb=row,
                            history=callbacks.history(db_session(), row.id),
-                           movable=row.status in MOVABLE, cancellable=row.status in PENDING,
-                           suggested=row.local_due)
+                           movable=movable, cancellable=row.status in PENDING,
+                           suggested=row.local_due, offers=_offers(row) if movable else [])
+
+
+def _contact(row: Callback) -> Any:
+    from app.consent.contacts import find_by_number
+    from app.consent.models import Contact
+
+    session = db_session()
+    contact = session.get(Contact, row.contact_id) if row.contact_id else None
+    return contact if contact is not None and contact.erased_at is None else find_by_number(session, row.e164)
+
+
+def _offers(row: Callback) -> list[str]:
+    """The nearest lawful, free slots (booking.nearest_slots, as with a caller), as wall times."""
+    from app.callbacks import booking
+
+    contact = _contact(row)
+    if contact is None:
+        return []
+    at = now()
+    wanted = max(as_utc(row.due_at), at)
+    slots = booking.nearest_slots(db_session(), contact, wanted, now=at,
+                                  settings=current_app.extensions["cortese.settings"], exclude_id=row.id)
+    zone = ZoneInfo(row.time_zone)
+    return [slot.astimezone(zone).strftime("%Y-%m-%dT%H:%M") for slot in slots]
+
+
+def _refusal(row: Callback, due: datetime) -> str | None:
+    """Why `due` is not a lawful, free time for this callback (booking.evaluate), or None."""
+    from app.callbacks import booking
+
+    contact = _contact(row)
+    if contact is None:
+        return None
+    verdict = booking.evaluate(db_session(), contact, as_utc(due), now=now(),
+                               settings=current_app.extensions["cortese.settings"], exclude_id=row.id)
+    return None if verdict.ok else verdict.why
 
 
 @bp.post("/callbacks/<int:callback_id>/move")
@@ -116,6 +169,12 @@ def callback_move(callback_id: int) -> Any:
     except ValueError:
         flash(t("bad_time"), "error")
         return redirect(url_for("console.callback", callback_id=callback_id))
+    why = _refusal(row, due)
+    if why and not request.form.get("force"):
+        # The operator may overbook or insist, but only knowingly (the dispatcher would hold the
+        # call anyway outside the calling window and reschedule it).
+        flash(f"{t('not_moved')} {t('why_' + why)}", "error")
+        return redirect(url_for("console.callback", callback_id=callback_id, wanted=form_str("local_due", 32)))
     try:
         moved = callbacks.move(session, row.id, due, at=now(), by=_operator(),
                                note=form_str("note", 500) or None)
