@@ -257,3 +257,19 @@ def test_move_form_refuses_an_unlawful_time_unless_forced_and_offers_lawful_ones
     slot = offers.split('data-slot="')[1].split('"')[0]
     operator.post(f"/console/callbacks/{cb}/move", data={"local_due": slot, "csrf_token": token})
     assert operator.get(f"/api/callbacks/{cb}", headers=BEARER).get_json()["local_due"] == slot
+
+
+def test_campaign_contacts_from_a_csv_upload(app, operator):
+    import io
+
+    cid = seed_campaign(app, numbers=())
+    token = page_csrf(operator, f"/console/campaigns/{cid}")
+    csv = b"number,name\n+393471234567,<b>Anna</b>\nnope,Bob\n"
+    operator.post(f"/console/campaigns/{cid}/contacts", content_type="multipart/form-data",
+                  data={"csrf_token": token, "file": (io.BytesIO(csv), "list.csv")})
+    assert "source: the CSV has no source column" in _html(operator, f"/console/campaigns/{cid}")
+    operator.post(f"/console/campaigns/{cid}/contacts", content_type="multipart/form-data",
+                  data={"csrf_token": token, "source": "fiera 2026", "file": (io.BytesIO(csv), "list.csv")})
+    page = _html(operator, f"/console/campaigns/{cid}")
+    assert "Added 1, already there 0, errors 1" in page and "line 3:" in page
+    assert operator.get(f"/api/campaigns/{cid}/stats", headers=BEARER).get_json()["contacts"] == {"queued": 1}
