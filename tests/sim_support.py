@@ -3,8 +3,9 @@ checked like the real app checks them, and every request is kept for assertions.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from flask import Flask, Response, request
 from twilio.request_validator import RequestValidator
@@ -41,7 +42,7 @@ class TwimlApp:
         self.flask = Flask("twiml_test_app")
         self.flask.add_url_rule("/<path:path>", "any", self._serve, methods=["GET", "POST"])
 
-    def on(self, path: str, answer: Answer) -> "TwimlApp":
+    def on(self, path: str, answer: Answer) -> TwimlApp:
         self.answers[path] = answer
         return self
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -148,8 +148,6 @@ def test_replayed_webhooks_never_advance_the_flow_twice(sim: Simulator) -> None:
     assert call.problems == [] and call.warnings == []
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a retried webhook answers only the current "
-                   "node's question; what was said before it (greeting, FAQ answer) is lost")
 def test_a_retried_webhook_gets_the_same_answer_as_the_lost_one(sim: Simulator) -> None:
     call = sim.inbound(from_=CALLER, to=HOTLINE_IT, replay=True)
     assert call.heard("benvenuto")

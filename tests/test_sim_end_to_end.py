@@ -4,9 +4,8 @@ answers and the test answers the opener."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-import pytest
 from flask import Flask
 
 from app.callbacks.dispatch import Dispatcher
@@ -25,7 +24,7 @@ def book_tonight(sim: Simulator) -> None:
 
 
 def dispatch_at_six(app: Flask, clock: FakeClock) -> list[int]:
-    clock.set(datetime(2026, 3, 2, 17, 1, tzinfo=timezone.utc))  # 18:01 in Rome
+    clock.set(datetime(2026, 3, 2, 17, 1, tzinfo=UTC))  # 18:01 in Rome
     return Dispatcher(app, pace=lambda _: None).run_once().placed
 
 

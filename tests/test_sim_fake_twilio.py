@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -17,8 +18,14 @@ from app.sim import STATUS_EVENTS, FakeTwilio
 from app.sim.call import SimCall
 from app.sim.simulator import Simulator
 from app.telephony import (
-    AmbiguousRequestError, AuthenticationError, BlockedNumberError, InvalidNumberError,
-    RateLimitedError, RebasedHttpClient, TwilioGateway, TwilioUnavailableError,
+    AmbiguousRequestError,
+    AuthenticationError,
+    BlockedNumberError,
+    InvalidNumberError,
+    RateLimitedError,
+    RebasedHttpClient,
+    TwilioGateway,
+    TwilioUnavailableError,
 )
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
 from tests.sim_support import ACCOUNT, BASE, TOKEN, TwimlApp, doc
@@ -347,8 +354,7 @@ def test_ringing_reaches_the_apps_status_callback(sim: Simulator, app: Flask) ->
     info = place(app)
     (call,) = sim.twilio.ring_pending()  # type: ignore[union-attr]
     assert isinstance(call, SimCall) and call.status == "busy"
-    with app.app_context():
-        with session_scope() as session:
-            row = session.scalar(select(Call).where(Call.call_sid == info.sid))
-            assert row is not None and row.status == "busy"
-            assert [e.status for e in row.events] == ["initiated", "ringing", "busy"]
+    with app.app_context(), session_scope() as session:
+        row = session.scalar(select(Call).where(Call.call_sid == info.sid))
+        assert row is not None and row.status == "busy"
+        assert [e.status for e in row.events] == ["initiated", "ringing", "busy"]

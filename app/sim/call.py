@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 import random
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urljoin
 
 from app.sim import courtesy
@@ -151,7 +152,7 @@ class SimCall:
         self.fallback_url = fallback_url
         self.extra_params = dict(extra_params or {})
         self.answered_by = answered_by
-        self.started_at = started_at or datetime.now(timezone.utc)
+        self.started_at = started_at or datetime.now(UTC)
         self.clock = clock  # a FakeClock to move along with call time, or None
         self.dial_outcomes: list[str] = list(dial_outcomes)
         self.dial_default = "completed"
@@ -183,7 +184,7 @@ class SimCall:
         self._lock = threading.Lock()
         self._running = False
         self._last_url = ""
-        self.on_end: Callable[["SimCall"], None] | None = None
+        self.on_end: Callable[[SimCall], None] | None = None
 
     # ---------------------------------------------------------------- persistence
     def __getstate__(self) -> dict[str, Any]:
@@ -196,7 +197,7 @@ class SimCall:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def attach(self, requester: Requester) -> "SimCall":
+    def attach(self, requester: Requester) -> SimCall:
         """Reconnect a call restored from storage to a transport."""
         self.requester = requester
         return self
@@ -237,20 +238,21 @@ class SimCall:
         needle = " ".join(text.lower().split())
         return any(needle in " ".join(s.lower().split()) for s in self.said)
 
-    def expect_say(self, text: str) -> "SimCall":
+    def expect_say(self, text: str) -> SimCall:
         if not self.heard(text):
             raise AssertionError(f"the caller never heard {text!r}\n{self.format_transcript()}")
         return self
 
     def format_transcript(self) -> str:
-        lines = [f"call {self.sid} {self.direction} {self.from_} -> {self.to}: {self._status}"
-                 f"{' (' + self.end_reason + ')' if self.end_reason else ''}"]
+        reason = f" ({self.end_reason})" if self.end_reason else ""
+        head = f"call {self.sid} {self.direction} {self.from_} -> {self.to}: {self._status}"
+        lines = [head + reason]
         lines += [e.line() for e in self.transcript]
         if self.problems:
             lines.append("problems: " + "; ".join(p.describe() for p in self.problems))
         return "\n".join(lines)
 
-    def assert_courteous(self) -> "SimCall":
+    def assert_courteous(self) -> SimCall:
         if self.problems:
             raise AssertionError(
                 "the caller suffered: " + "; ".join(p.describe() for p in self.problems)
@@ -259,7 +261,7 @@ class SimCall:
         return self
 
     # ---------------------------------------------------------------- caller actions
-    def press(self, digits: str) -> "SimCall":
+    def press(self, digits: str) -> SimCall:
         """The caller presses keys (DTMF)."""
         waiting = self._turn("press", digits)
         self._had_input = True
@@ -270,7 +272,7 @@ class SimCall:
         self._run()
         return self
 
-    def speak(self, text: str, confidence: float = 0.92) -> "SimCall":
+    def speak(self, text: str, confidence: float = 0.92) -> SimCall:
         """The caller says something (speech recognised as `text`, or recorded at a <Record>)."""
         if not 0.0 <= confidence <= 1.0:
             raise ValueError("confidence is between 0 and 1")
@@ -286,7 +288,7 @@ class SimCall:
 
     say = speak  # reads naturally in scenarios: call.say("il router non si accende")
 
-    def silence(self) -> "SimCall":
+    def silence(self) -> SimCall:
         """The caller says nothing: the <Gather>/<Record> times out."""
         waiting = self._turn("silence", "")
         timeout = int(waiting.verb.attr("timeout", "5") or 5)
@@ -298,7 +300,7 @@ class SimCall:
         self._run()
         return self
 
-    def hangup(self) -> "SimCall":
+    def hangup(self) -> SimCall:
         """The caller hangs up (a no-op on a call that has already ended)."""
         self.poll()
         if self._ended:
@@ -307,7 +309,7 @@ class SimCall:
         self._caller_hangs_up()
         return self
 
-    def poll(self) -> "SimCall":
+    def poll(self) -> SimCall:
         """Apply REST updates (hang-up, redirect) the app sent since the last step."""
         if self._pending and not self._running and not self._ended:
             self._apply_pending()
@@ -341,7 +343,7 @@ class SimCall:
                 self._navigate(change["Url"], change.get("Method", "POST"), {})
 
     # ---------------------------------------------------------------- start
-    def start(self, url: str, method: str = "POST") -> "SimCall":
+    def start(self, url: str, method: str = "POST") -> SimCall:
         """Ring and fetch the first document (inbound: the number's Voice URL)."""
         self._emit("initiated")
         self._emit("ringing")
@@ -352,7 +354,7 @@ class SimCall:
             self._run()
         return self
 
-    def start_with_twiml(self, xml: str) -> "SimCall":
+    def start_with_twiml(self, xml: str) -> SimCall:
         """An outbound call created with Twiml= instead of Url=."""
         self._emit("initiated")
         self._emit("ringing")
@@ -363,7 +365,7 @@ class SimCall:
             self._run()
         return self
 
-    def finish_unanswered(self, status: str) -> "SimCall":
+    def finish_unanswered(self, status: str) -> SimCall:
         """Outbound call that never connects: busy, no-answer, failed or canceled."""
         self._emit("initiated")
         if status != "failed":

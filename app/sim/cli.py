@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import click
 from rich.console import Console
@@ -47,7 +48,7 @@ def _in_process(settings: Settings) -> Simulator:
 class Printer:
     """Prints transcript entries as they happen (only the new ones each time)."""
 
-    STYLES = {"say": "bold cyan", "play": "cyan", "pause": "dim", "press": "green",
+    STYLES: ClassVar[dict[str, str]] = {"say": "bold cyan", "play": "cyan", "pause": "dim", "press": "green",
               "speak": "green", "silence": "green", "record": "green", "error": "bold red",
               "hangup": "yellow", "queue": "magenta", "dial": "magenta"}
 

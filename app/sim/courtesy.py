@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import re
+from typing import Self
 
 SILENCE = "silence"
 NO_GOODBYE = "no_goodbye"
@@ -50,10 +51,10 @@ class Problem(str):
 
     detail: str
 
-    def __new__(cls, kind: str, detail: str = "") -> "Problem":
+    def __new__(cls, kind: str, detail: str = "") -> Self:
         obj = super().__new__(cls, kind)
         obj.detail = detail
         return obj
 
     def describe(self) -> str:
-        return f"{str(self)}: {self.detail}" if self.detail else str(self)
+        return f"{self!s}: {self.detail}" if self.detail else str(self)

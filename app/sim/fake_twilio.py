@@ -16,9 +16,10 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -208,7 +209,7 @@ class FakeTwilio:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def attach(self, requester: Requester) -> "FakeTwilio":
+    def attach(self, requester: Requester) -> FakeTwilio:
         """How rung calls reach the app (in-process or HTTP transport, signed)."""
         self.requester = requester
         return self
@@ -257,7 +258,7 @@ class FakeTwilio:
 
     # ---------------------------------------------------------------- time
     def _now(self) -> datetime:
-        return self.clock.now() if self.clock is not None else datetime.now(timezone.utc)
+        return self.clock.now() if self.clock is not None else datetime.now(UTC)
 
     # ---------------------------------------------------------------- the WSGI app
     def _build_app(self) -> Flask:
@@ -486,7 +487,7 @@ class FakeTwilio:
                 try:
                     for sim in self.ring_pending():
                         (drive or _drive_silently)(sim)
-                except Exception:  # noqa: BLE001 - keep ringing whatever one call did
+                except Exception:
                     log.exception("ringing failed")
 
         self._ringer = threading.Thread(target=loop, name="fake-twilio-ringer", daemon=True)

@@ -7,9 +7,9 @@ validates exactly where a real one would (and fails where a real one would).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Mapping
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import phonenumbers

@@ -13,7 +13,8 @@ Registered in tests/conftest.py with ``pytest_plugins = ["app.sim.pytest_plugin"
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask

@@ -9,8 +9,8 @@ Written as a list, or as one comma-separated string: ``"1,say:il modem,silence"`
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from app.sim.call import SimCall
 

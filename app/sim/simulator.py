@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
@@ -32,7 +33,7 @@ class Simulator:
         auth_token: str,
         public_base_url: str,
         our_number: str,
-        twilio: "FakeTwilio | None" = None,
+        twilio: FakeTwilio | None = None,
         clock: Any | None = None,
         move_clock: bool = False,
     ) -> None:
@@ -51,10 +52,10 @@ class Simulator:
         cls,
         app: Flask,
         *,
-        twilio: "FakeTwilio | None" = None,
+        twilio: FakeTwilio | None = None,
         timer: Callable[[], float] = time.monotonic,
         move_clock: bool = False,
-    ) -> "Simulator":
+    ) -> Simulator:
         """In-process: requests go through the app's test client, signed over PUBLIC_BASE_URL."""
         settings = app.extensions["cortese.settings"]
         transport = InProcessTransport(app, settings.public_base_url, timer=timer)
@@ -73,7 +74,7 @@ class Simulator:
         auth_token: str,
         our_number: str,
         send_to: str | None = None,
-    ) -> "Simulator":
+    ) -> Simulator:
         """A running server: `send_to` (http://127.0.0.1:5000) or the public URL itself."""
         transport = HttpTransport(public_base_url, send_to=send_to)
         return cls(transport, account_sid=account_sid, auth_token=auth_token,

@@ -8,8 +8,9 @@ public URL, exactly as Twilio signs what it requested.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, Protocol
+from typing import Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests

@@ -40,7 +40,7 @@ class Verb:
     name: str
     attrs: dict[str, str] = field(default_factory=dict)
     text: str = ""
-    children: list["Verb"] = field(default_factory=list)
+    children: list[Verb] = field(default_factory=list)
 
     def attr(self, name: str, default: str = "") -> str:
         return self.attrs.get(name, default)

@@ -17,9 +17,10 @@ import pickle
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 
@@ -111,7 +112,7 @@ class CallStore:
         digest, blob = data[:32], data[32:]
         if not hmac.compare_digest(digest, hmac.new(self.key, blob, hashlib.sha256).digest()):
             raise KeyError(call_id)
-        call = pickle.loads(blob)  # noqa: S301 - authenticated above
+        call = pickle.loads(blob)
         if not isinstance(call, SimCall):
             raise KeyError(call_id)
         return call
