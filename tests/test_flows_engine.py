@@ -254,3 +254,13 @@ def test_outbound_start_flow_speaks_the_contacts_language(lab_flows, app, clock)
                                                "From": "+390212345678", "To": "+393331112222"}, clock.now())
             doc = start_flow(session, call, "lab", slots={"ref": "12"}, contact=contact)
             assert "Good morning, this is Lab." in doc.xml() and call.language == "en"
+
+
+def test_a_retried_webhook_repeats_what_the_lost_answer_said(caller):
+    caller.dial()
+    caller.press("1")
+    gather = caller.last.gather["action"]
+    first = caller.post(gather, Digits="4711")
+    retry = caller.post(gather, Digits="4711")  # Twilio lost our answer and asked again
+    assert first.said == retry.said and "Riferimento 4 7 1 1" in retry.text and retry.hung_up
+    assert retry.said.count("Grazie, buona giornata.") == 1

@@ -35,6 +35,7 @@ from app.telephony import Twiml
 log = logging.getLogger(__name__)
 
 MAX_HOPS = 40  # nodes in one turn before we call it a loop
+MAX_LEAD = 8  # sentences kept to repeat to a caller whose webhook Twilio had to retry
 LANGUAGE_KEYS = {"1": "it", "2": "nl", "3": "en"}
 LANGUAGE_WORDS = {
     "italiano": "it", "italian": "it", "italiaans": "it", "nederlands": "nl", "dutch": "nl",
@@ -65,6 +66,7 @@ class Turn:
     version: int = 1  # the version this turn saves; every URL it renders carries it
     says: list[tuple[str, str]] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)  # written in one batch
+    lead: list[tuple[str, str]] = field(default_factory=list)  # said before the waiting verb
     doc: Twiml | None = None
     _contact: Any = None
     _contact_loaded: bool = False
@@ -106,14 +108,18 @@ class Engine:
                       params: Mapping[str, str]) -> Twiml:
         """A hotline call: its flow from hotlines.yaml; a retried webhook resumes, not restarts."""
         if call.flow and call.node:
-            return self.resume(session, call, now=now, params=params)
+            return self.resume(session, call, now=now, params=params, replay=True)
         hotline = self.hotline_of(call)
         return self.start(session, call, hotline.flow, now=now, params=params, hotline=hotline)
 
     def resume(self, session: Session, call: Call, *, now: datetime,
-               params: Mapping[str, str] | None = None) -> Twiml:
-        """Say the current node again (a stale or replayed webhook, a lost race)."""
+               params: Mapping[str, str] | None = None, replay: bool = False) -> Twiml:
+        """Say the current node again (a stale or replayed webhook, a lost race). A `replay` of
+        the request that led here also repeats what was said on the way (Twilio retried it
+        because our first answer was lost, so the caller never heard it)."""
         turn = self._load(session, call, now, params or {})
+        if replay:
+            turn.says.extend((str(t), str(lang)) for t, lang in turn.counters.get("lead") or ())
         self._walk(turn, turn.flow, turn.node)
         return self._finish(turn, expected_version=call.state_version)
 
@@ -123,7 +129,8 @@ class Engine:
         if version is None or version != call.state_version:
             log.info("stale webhook %s (v=%s, call at v=%s): repeating the current node",
                      step, version, call.state_version)
-            return self.resume(session, call, now=now, params=params)
+            replay = version is not None and version == call.state_version - 1
+            return self.resume(session, call, now=now, params=params, replay=replay)
         turn = self._load(session, call, now, params)
         handler = {
             "input": self._on_input, "silence": self._on_silence, "transfer": self._on_transfer,
@@ -194,9 +201,8 @@ class Engine:
             self._render_ask(turn, node)
         elif node.kind == "end":
             text = self._text(turn, node.say or {})
-            turn.say(text)
             self._step(turn, "end", said=text)
-            turn.doc = self._doc(turn).hangup()
+            turn.doc = self._doc(turn).say(text).hangup()  # the goodbye itself is not lead
         elif node.kind == "transfer":
             self._render_transfer(turn, node)
         elif node.kind == "record":
@@ -212,6 +218,7 @@ class Engine:
         text = self._text(turn, ask.say)
         self._step(turn, "ask", said=text)
         prompts = [*turn.says, (text, turn.language)]
+        turn.lead.extend(turn.says)
         turn.says.clear()
         hints = [w for c in ask.choices for w in c.speech.get(turn.language, ())]
         capture = ask.capture
@@ -365,6 +372,7 @@ class Engine:
         call = turn.call
         self._write_steps(turn)
         turn.session.flush()
+        turn.counters["lead"] = [list(pair) for pair in turn.lead if pair[0]][:MAX_LEAD]
         state = {"flow": turn.flow, "node": turn.node, "language": turn.language, "slots": turn.slots,
                  "counters": turn.counters, "state_version": expected_version + 1}
         # One conditional UPDATE saves the state and detects a concurrent turn on this call.
@@ -387,6 +395,7 @@ class Engine:
         doc = Twiml(turn.language)
         for text, language in turn.says:
             doc.say(text, language)
+        turn.lead.extend(turn.says)
         turn.says.clear()
         return doc
 
