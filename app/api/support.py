@@ -34,6 +34,8 @@ class TicketsQuery(PageQuery):
     open: bool | None = Field(None, description="only open (open, in_progress) tickets")
     flagged: bool | None = None
     caller: str | None = Field(None, max_length=32, description="part of the caller's number")
+    language: Literal["it", "nl", "en"] | None = Field(None, description="the language of the call")
+    call_sid: str | None = Field(None, max_length=64, description="the call that made the ticket")
 
 
 class TicketOut(BaseModel):
@@ -64,6 +66,8 @@ class TicketPage(PageMeta):
 class ClaimsQuery(PageQuery):
     outcome: ClaimOutcome | None = None  # type: ignore[valid-type]
     caller: str | None = Field(None, max_length=32)
+    language: Literal["it", "nl", "en"] | None = Field(None, description="the language of the call")
+    call_sid: str | None = Field(None, max_length=64, description="the call that made the claim")
 
 
 class ClaimOut(BaseModel):
@@ -99,6 +103,10 @@ def ticket_filters(query: TicketsQuery) -> Select[Any]:
         stmt = stmt.where(Ticket.flagged.is_(query.flagged))
     if query.caller:
         stmt = stmt.where(Ticket.caller_number.contains(query.caller.strip(), autoescape=True))
+    if query.language:
+        stmt = stmt.where(Ticket.language == query.language)
+    if query.call_sid:
+        stmt = stmt.where(Ticket.call_sid == query.call_sid.strip())
     return stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc())
 
 
@@ -108,6 +116,10 @@ def claim_filters(query: ClaimsQuery) -> Select[Any]:
         stmt = stmt.where(WarrantyClaim.outcome == query.outcome)
     if query.caller:
         stmt = stmt.where(WarrantyClaim.caller_number.contains(query.caller.strip(), autoescape=True))
+    if query.language:
+        stmt = stmt.where(WarrantyClaim.language == query.language)
+    if query.call_sid:
+        stmt = stmt.where(WarrantyClaim.call_sid == query.call_sid.strip())
     return stmt.order_by(WarrantyClaim.created_at.desc(), WarrantyClaim.id.desc())
 
 
