@@ -28,6 +28,8 @@ from app.support.models import (
 )
 from app.support.orders import OrderDataError, _date
 
+LANGUAGES = ("it", "nl", "en")
+
 
 @click.group("support", help="Support desk: orders, products, tickets and warranty claims.")
 def cli() -> None:
@@ -114,8 +116,10 @@ def import_units(app: Flask, path: IO[str]) -> None:
 
 
 def _ticket_rows(session: Session, kind: str | None, status: str | None, caller: str | None,
-                 flagged: bool, limit: int) -> list[Ticket]:
+                 flagged: bool, limit: int, language: str | None = None) -> list[Ticket]:
     query = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+    if language:
+        query = query.where(Ticket.language == language)
     if kind:
         query = query.where(Ticket.kind == kind)
     if status:
@@ -132,16 +136,17 @@ def _ticket_rows(session: Session, kind: str | None, status: str | None, caller:
 @click.option("--status", type=click.Choice(TICKET_STATUSES))
 @click.option("--caller", help="E.164 number of the caller")
 @click.option("--flagged", is_flag=True, help="Only tickets flagged for review")
+@click.option("--language", type=click.Choice(LANGUAGES), help="Language of the call")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--full-numbers", is_flag=True, help="Show callers' numbers unmasked")
 @with_app
 def list_tickets(app: Flask, kind: str | None, status: str | None, caller: str | None,
-                 flagged: bool, limit: int, full_numbers: bool) -> None:
+                 flagged: bool, language: str | None, limit: int, full_numbers: bool) -> None:
     """List tickets, newest first."""
     table = Table("reference", "created (UTC)", "kind", "status", "priority", "flag", "caller",
                   "lang", "subject")
     with session_scope(app) as session:
-        for t in _ticket_rows(session, kind, status, caller, flagged, limit):
+        for t in _ticket_rows(session, kind, status, caller, flagged, limit, language):
             table.add_row(t.reference, f"{t.created_at:%Y-%m-%d %H:%M}", t.kind, t.status, t.priority,
                           "!" if t.flagged else "", _number(t.caller_number, full_numbers),
                           t.language or "", (t.subject or t.description or "")[:60])
@@ -151,12 +156,16 @@ def list_tickets(app: Flask, kind: str | None, status: str | None, caller: str |
 @cli.command("claims")
 @click.option("--outcome", type=click.Choice(("accepted", "refused", "needs_review")))
 @click.option("--caller", help="E.164 number of the caller")
+@click.option("--language", type=click.Choice(LANGUAGES), help="Language of the call")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--full-numbers", is_flag=True)
 @with_app
-def list_claims(app: Flask, outcome: str | None, caller: str | None, limit: int, full_numbers: bool) -> None:
+def list_claims(app: Flask, outcome: str | None, caller: str | None, language: str | None, limit: int,
+                full_numbers: bool) -> None:
     """List warranty claims, newest first."""
     query = select(WarrantyClaim).order_by(WarrantyClaim.created_at.desc(), WarrantyClaim.id.desc()).limit(limit)
+    if language:
+        query = query.where(WarrantyClaim.language == language)
     if outcome:
         query = query.where(WarrantyClaim.outcome == outcome)
     if caller:
@@ -189,6 +198,38 @@ def show(app: Flask, reference: str, full_numbers: bool) -> None:
         for name, value in fields:
             click.echo(f"{name:>14}: {value}")
         _print_steps(session, record.call_sid)
+
+
+@cli.command("call")
+@click.argument("call_sid")
+@click.option("--full-numbers", is_flag=True)
+@with_app
+def show_call(app: Flask, call_sid: str, full_numbers: bool) -> None:
+    """Everything one call made (tickets, warranty claims, callbacks booked), then its steps."""
+    from app.calls import get_call
+    from app.callbacks.models import Callback
+
+    with session_scope(app) as session:
+        call = get_call(session, call_sid.strip())
+        if call is None:
+            click.echo(f"No call {call_sid}.", err=True)
+            sys.exit(1)
+        click.echo(f"call {call.call_sid}: {_number(call.from_number, full_numbers)} -> {call.to_number}, "
+                   f"language {call.language or '?'}, {call.status}")
+        table = Table("what", "reference", "status / outcome", "detail", "lang")
+        for t in session.scalars(select(Ticket).where(Ticket.call_sid == call.call_sid).order_by(Ticket.id)):
+            table.add_row(f"ticket {t.kind}", t.reference, f"{t.status} {t.priority}{' !' if t.flagged else ''}",
+                          (t.subject or t.description or "")[:60], t.language or "")
+        claims = select(WarrantyClaim).where(WarrantyClaim.call_sid == call.call_sid).order_by(WarrantyClaim.id)
+        for c in session.scalars(claims):
+            table.add_row("warranty claim", c.reference, f"{c.outcome} ({c.reason})",
+                          f"serial {c.serial}, covered until {c.covered_until or '-'}", c.language or "")
+        booked = select(Callback).where(Callback.origin_call_sid == call.call_sid).order_by(Callback.id)
+        for cb in session.scalars(booked):
+            table.add_row("callback", f"#{cb.id}", cb.status, f"{cb.local_due} {cb.time_zone} ({cb.reason})",
+                          cb.language)
+        _console().print(table)
+        _print_steps(session, call.call_sid)
 
 
 def _fields(record: Ticket | WarrantyClaim, full_numbers: bool) -> list[tuple[str, Any]]:
