@@ -153,3 +153,21 @@ def test_a_retried_webhook_gets_the_same_answer_as_the_lost_one(sim: Simulator) 
     assert call.heard("benvenuto")
     call.press("1").press("1")
     assert call.heard("dal lunedì al venerdì")
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "+266696687", "client:alice",
+                                    "sip:bob@example.com", "+1", "<script>"])
+def test_untrusted_caller_ids_still_get_a_courteous_call(sim: Simulator, caller: str) -> None:
+    call = sim.inbound(from_=caller, to=HOTLINE_IT)
+    assert call.waiting_for == "gather" and call.heard("buongiorno"), call.format_transcript()
+    call.press("1").hangup()
+    assert call.problems == []
+
+
+def test_the_app_clock_can_move_with_the_call(app: Flask) -> None:
+    clock = app.extensions["cortese.clock"]
+    start = clock.now()
+    simulator = Simulator.for_app(app, move_clock=True)
+    call = simulator.inbound(from_=CALLER, to=HOTLINE_IT).press("1").hangup()
+    assert (clock.now() - start).total_seconds() == pytest.approx(call.elapsed)
+    assert call.elapsed > 20

@@ -121,3 +121,8 @@ def test_background_ringer_drives_created_calls() -> None:
         assert rung[0].heard("promemoria") and rung[0].ended
     finally:
         fake.stop()
+
+
+def test_interactive_words_starting_with_a_digit_are_speech(live: str) -> None:
+    result = run("call", "--url", live, "--to", "+390212345678", input="2 router\nhangup\n")
+    assert result.exit_code == 0 and "speak    2 router" in result.output

@@ -358,3 +358,9 @@ def test_ringing_reaches_the_apps_status_callback(sim: Simulator, app: Flask) ->
         row = session.scalar(select(Call).where(Call.call_sid == info.sid))
         assert row is not None and row.status == "busy"
         assert [e.status for e in row.events] == ["initiated", "ringing", "busy"]
+
+
+def test_list_calls(fake: tuple[FakeTwilio, Client]) -> None:
+    _, client = fake
+    first, second = create(client), create(client, to="+393471234568")
+    assert {c.sid for c in client.calls.list()} == {first.sid, second.sid}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -13,9 +14,10 @@ from rich.markup import escape
 
 from app.config import Settings, load_settings
 from app.sim.call import Entry, SimCall
-from app.sim.script import apply_step, parse_step, parse_steps
+from app.sim.script import apply_step, parse_steps
 from app.sim.simulator import DEFAULT_CALLER, Simulator
 
+_KEYS = re.compile(r"[0-9#*]+")
 HELP_LINE = ("keys (1, 123#) press them · any other text is said · empty line = silence · "
              "'q' hangs up")
 
@@ -87,19 +89,14 @@ def _interactive(call: SimCall, printer: Printer, console: Console) -> None:
         except EOFError:
             line = "q"
         line = line.strip()
-        try:
-            if line in ("q", "quit", "hangup"):
-                call.hangup()
-            elif not line or line == "silence":
-                call.silence()
-            else:
-                step = parse_step(line) if (line[0] in "0123456789#*" or ":" in line) else None
-                if step is None or step.action not in ("press", "speak"):
-                    call.speak(line.removeprefix("say:").strip())
-                else:
-                    apply_step(call, step)
-        except ValueError as exc:
-            console.print(f"[red]{escape(str(exc))}[/red]")
+        if line in ("q", "quit", "hangup"):
+            call.hangup()
+        elif not line or line == "silence":
+            call.silence()
+        elif _KEYS.fullmatch(line):
+            call.press(line)
+        else:  # anything else is speech ("say:" optional), e.g. "2 pizze" or "sì"
+            call.speak(line.removeprefix("say:").strip() or line)
 
 
 @cli.command("call")
