@@ -462,7 +462,7 @@ def _race(app, clock, workers: int = 2, numbers: int = 30) -> Counter[str]:
     app.extensions["cortese.settings"] = app.extensions["cortese.settings"].model_copy(
         update={"campaign_account_cps": 100.0})
     gateway = FakeGateway()
-    dialers = [Dialer(app, sleep=lambda s: None, gateway=gateway, worker=f"w{i}") for i in range(workers)]
+    dialers = [fake_dialer(app, clock, gateway=gateway, worker=f"w{i}") for i in range(workers)]
     errors: list[BaseException] = []
 
     def run(dialer: Dialer) -> None:

@@ -62,6 +62,13 @@ STALE_DIALING = timedelta(minutes=10)
 # A placed call with no final status after this long: ask Twilio (status callbacks get lost).
 STALE_CALL = timedelta(minutes=30)
 RECONCILE_BATCH = 10
+# A slot "now" may be this far ahead (clock resolution); a dialer waits at most this many ticks
+# for a slot before giving the row back.
+SLOT_GRACE = timedelta(milliseconds=2)
+SLOT_PATIENCE_TICKS = 5
+# Slots are spaced 2% wider than 1/CPS: a thread wakes up a few ms late, and without the margin
+# two calls could land closer than 1/CPS (CPS + 1 calls in one second).
+PACING_MARGIN = 1.02
 LIVE_STATES = ("claimed", "dialing", "in-call")
 # Refusals that only say "not now": the contact is rescheduled at next_allowed_at.
 TEMPORARY_RULES = ("window", "holiday", "courtesy.")
@@ -200,16 +207,20 @@ class Dialer:
                                              campaign.calling_end)
                 self._requeue(row, opening or now + timedelta(days=1), now)
                 return "later"
-            rates = {pacer_key(campaign.id): campaign.cps, pacing.ACCOUNT_KEY: self.settings.campaign_account_cps}
-        slot = pacing.reserve(self.engine, rates, now=now, horizon=timedelta(seconds=self.tick_seconds))
-        if slot is None:
-            return "no-slot"
-        wait = (slot - self.clock.now()).total_seconds()
-        if wait > 0:
-            self.sleep(wait)
-        return self._consent_and_call(row_id)
+            rates = {pacer_key(campaign.id): campaign.cps / PACING_MARGIN,
+                     pacing.ACCOUNT_KEY: self.settings.campaign_account_cps / PACING_MARGIN}
+        if pacing.next_free(self.engine, list(rates)) >= now + timedelta(seconds=self.tick_seconds):
+            return "no-slot"  # every slot of this tick is taken: leave the row to the next tick
+        prepared = self._consent(row_id)
+        if isinstance(prepared, str):
+            return prepared
+        attempt_id, call_args = prepared
+        if not self._wait_for_slot(rates, row_id, attempt_id):
+            return "lost"
+        return self._place(row_id, attempt_id, call_args)
 
-    def _consent_and_call(self, row_id: int) -> str:
+    def _consent(self, row_id: int) -> str | tuple[int, dict[str, Any]]:
+        """claimed -> dialing, then consent.check_call; (attempt id, call arguments) when allowed."""
         now = self.clock.now()
         with session_scope(self.app) as session:
             if not self._take(session, row_id, now):
@@ -233,9 +244,56 @@ class Dialer:
                 self._refused(row, attempt, decision.rule_id, decision.next_allowed_at, now)
                 return "refused"
             session.flush()
-            attempt_id = attempt.id
-            call_args = self._call_args(campaign, attempt, row.e164)
-        return self._place(row_id, attempt_id, call_args)
+            return attempt.id, self._call_args(campaign, attempt, row.e164)
+
+    def _wait_for_slot(self, rates: dict[str, float], row_id: int, attempt_id: int) -> bool:
+        """Wait for the next free pacing slot, make sure the call is still wanted (no pause, stop
+        or opt-out meanwhile), then take the slot at this very moment: the slot is the last
+        database write before the call, so the calls themselves stay 1/CPS apart whatever the
+        consent check cost. False: do not call (the row and attempt are settled)."""
+        deadline = self.clock.now() + timedelta(seconds=self.tick_seconds * SLOT_PATIENCE_TICKS)
+        keys = list(rates)
+        while True:
+            wait = (pacing.next_free(self.engine, keys) - self.clock.now()).total_seconds()
+            if wait > 0:
+                self.sleep(wait)
+            if not self._still_wanted(row_id, attempt_id):
+                return False
+            now = self.clock.now()
+            if pacing.reserve(self.engine, rates, now=now, horizon=SLOT_GRACE) is not None:
+                return True
+            if now >= deadline:  # other dialers kept winning: give the row back for later
+                return self._not_dialled(row_id, attempt_id, "no pacing slot came free in time")
+
+    def _still_wanted(self, row_id: int, attempt_id: int) -> bool:
+        """Still dialing (no opt-out) and the campaign still running (no pause, no stop)?"""
+        with session_scope(self.app) as session:
+            row = session.get(CampaignContact, row_id)
+            campaign = session.get(Campaign, row.campaign_id) if row else None
+            assert row is not None and campaign is not None
+            if row.status == "dialing" and campaign.status == "running":
+                return True
+            status, disposition = campaign.status, row.disposition
+        reason = (f"not dialled: the campaign is {status}" if status != "running"
+                  else f"not dialled: {disposition or 'the contact was taken off the list'}")
+        return self._not_dialled(row_id, attempt_id, reason)
+
+    def _not_dialled(self, row_id: int, attempt_id: int, reason: str) -> bool:
+        """Settle an attempt that consent allowed but that was never dialled; always False."""
+        now = self.clock.now()
+        with session_scope(self.app) as session:
+            row = session.get(CampaignContact, row_id)
+            attempt = session.get(CampaignAttempt, attempt_id)
+            campaign = session.get(Campaign, row.campaign_id) if row else None
+            assert row is not None and attempt is not None and campaign is not None
+            attempt.status, attempt.disposition, attempt.ended_at, attempt.reason = "cancelled", "cancelled", now, reason
+            if row.status == "dialing":
+                if campaign.status in ("running", "paused"):
+                    self._requeue(row, now, now)  # paused: waits for resume; running: next tick
+                else:
+                    self._finish_row(row, "cancelled", now)
+                    row.status = "cancelled"
+        return False
 
     def _refused(self, row: CampaignContact, attempt: CampaignAttempt, rule_id: str,
                  next_allowed_at: datetime | None, now: datetime) -> None:

@@ -64,6 +64,13 @@ def reserve(engine: Engine, rates: dict[str, float], *, now: datetime, horizon: 
     return from_us(slot)
 
 
+def next_free(engine: Engine, keys: list[str]) -> datetime:
+    """The earliest moment a slot could be taken for all `keys` (no reservation is made)."""
+    with engine.connect() as conn:
+        values = list(conn.scalars(select(CampaignPacer.next_us).where(CampaignPacer.key.in_(keys))))
+    return from_us(max(values, default=0))
+
+
 def hold(engine: Engine, key: str, until: datetime) -> None:
     """Push a key's next slot to at least `until` (back-off after Twilio said 429 or 5xx)."""
     _ensure(engine, [key])

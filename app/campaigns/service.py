@@ -352,10 +352,11 @@ def _release_claims(session: Session, campaign_id: int, at: datetime) -> None:
 
 
 def cancel_number(session: Session, e164: str, *, at: datetime, disposition: str = "opted-out") -> int:
-    """Cancel every queued or claimed attempt for this number in every campaign; returns how many."""
+    """Cancel every queued, claimed or about-to-be-dialled contact row for this number in every
+    campaign (a dialer re-checks its row right before the call); returns how many."""
     result = session.execute(
         update(CampaignContact)
-        .where(CampaignContact.e164 == e164, CampaignContact.status.in_(("queued", "claimed")))
+        .where(CampaignContact.e164 == e164, CampaignContact.status.in_(("queued", "claimed", "dialing")))
         .values(status="cancelled", disposition=disposition, claimed_by=None, updated_at=at)
         .execution_options(synchronize_session=False)
     )
