@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import sys
 import time
 from collections.abc import Iterator
@@ -88,3 +89,50 @@ def test_softphone_on_a_multi_worker_server(live_server: str) -> None:
                              timeout=30).json()
         assert "id" in state, state
     assert any("non ho sentito" in e["text"] for e in state["transcript"])
+
+
+@pytest.mark.slow
+def test_cortese_sim_twilio_standalone_rings_in_the_background(tmp_path: Path) -> None:
+    """`cortese sim twilio` as testers run it: the app (here a small TwiML app on a real
+    port) creates a call with the REST API; the fake rings it and reports its status."""
+    from twilio.rest import Client
+    from werkzeug.serving import make_server
+
+    from app.telephony import RebasedHttpClient
+    from tests.sim_support import ACCOUNT, BASE, TOKEN, TwimlApp, doc
+
+    twiml = TwimlApp().on("/out", doc("<Say>Promemoria: domani alle dieci. Arrivederci</Say>"))
+    app_server = make_server("127.0.0.1", 0, twiml.flask, threaded=True)
+    threading.Thread(target=app_server.serve_forever, args=(0.05,), daemon=True).start()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG")}
+    env.update({k: str(v) for k, v in base_settings(tmp_path).items()})
+    env.update(HOME=str(tmp_path), PYTHONPATH=str(ROOT), TWILIO_ACCOUNT_SID=ACCOUNT,
+               TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=BASE)
+    proc = subprocess.Popen(CORTESE + ["sim", "twilio", "--port", str(port), "--app-url",
+                                       f"http://127.0.0.1:{app_server.server_port}"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        client = Client(ACCOUNT, TOKEN, http_client=RebasedHttpClient(
+            f"http://127.0.0.1:{port}", 5))
+        deadline = time.monotonic() + 60
+        while True:  # the fake starts in another process: poll until it listens
+            assert proc.poll() is None, proc.communicate()[0][-3000:]
+            try:
+                created = client.calls.create(to="+393471234567", from_="+390212345678",
+                                              url=BASE + "/out",
+                                              status_callback=BASE + "/voice/status")
+                break
+            except Exception:  # noqa: BLE001 - not listening yet
+                assert time.monotonic() < deadline, "cortese sim twilio never listened"
+                time.sleep(0.2)
+        while client.calls(created.sid).fetch().status != "completed":
+            assert time.monotonic() < deadline, "the call was never rung"
+            time.sleep(0.2)
+        assert twiml.paths() == ["/out", "/voice/status"] and all(s.signed_ok for s in twiml.seen)
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+        app_server.shutdown()
+    assert "Promemoria" in output and "TWILIO_API_BASE_URL" in output
