@@ -534,3 +534,25 @@ def test_the_dialer_job_is_registered_and_ticks(app, clock, monkeypatch):
         dialer_module.dialer_job(app)
     assert [c["to"] for c in gateway.calls] == IT[:1]
     assert dialer_module.dialer_for(app) is dialer_module.dialer_for(app)  # one token per process
+
+
+def test_a_long_call_is_not_fetched_every_second(app, clock):
+    ids = make_contacts(app, IT[:1], clock)
+    make_campaign(app, clock, ids)
+    fetched: list[str] = []
+
+    class LongCall(FakeGateway):
+        def fetch_call(self, sid: str) -> CallInfo:
+            fetched.append(sid)
+            return CallInfo(sid=sid, status="in-progress", to=IT[0], from_="+39", direction="outbound-api")
+
+    dialer = fake_dialer(app, clock, gateway=LongCall())
+    dialer.tick()
+    clock.advance(minutes=31)
+    for _ in range(10):
+        dialer.reconcile()
+        clock.advance(seconds=1)
+    assert len(fetched) == 1
+    clock.advance(minutes=5)
+    dialer.reconcile()
+    assert len(fetched) == 2 and rows(app, CampaignContact)[0].status == "in-call"

@@ -62,6 +62,7 @@ STALE_DIALING = timedelta(minutes=10)
 # A placed call with no final status after this long: ask Twilio (status callbacks get lost).
 STALE_CALL = timedelta(minutes=30)
 RECONCILE_BATCH = 10
+RECHECK_EVERY = timedelta(minutes=5)
 # A slot "now" may be this far ahead (clock resolution); a dialer waits at most this many ticks
 # for a slot before giving the row back.
 SLOT_GRACE = timedelta(milliseconds=2)
@@ -103,6 +104,9 @@ class Dialer:
         self.settings: Settings = app.extensions["cortese.settings"]
         self.clock: Clock = app.extensions["cortese.clock"]
         self.engine = get_engine(app)
+        # CallSid -> when to ask Twilio again about a long call (per process; a restart only
+        # means one early look).
+        self._next_check: dict[str, datetime] = {}
 
     # --- the tick --------------------------------------------------------------------------
 
@@ -434,9 +438,11 @@ class Dialer:
                 select(CampaignAttempt.call_sid).where(
                     CampaignAttempt.status == "placed", CampaignAttempt.ended_at.is_(None),
                     CampaignAttempt.call_sid.is_not(None), CampaignAttempt.dialled_at < now - STALE_CALL)
-                .order_by(CampaignAttempt.dialled_at).limit(RECONCILE_BATCH)))
+                .order_by(CampaignAttempt.dialled_at).limit(500)))
+        stale = [sid for sid in stale if self._next_check.get(sid, now) <= now][:RECONCILE_BATCH]
         settled = 0
         for sid in stale:
+            self._next_check[sid] = now + RECHECK_EVERY
             try:
                 info = self.gateway.fetch_call(sid)
             except TelephonyError as exc:
@@ -450,6 +456,7 @@ class Dialer:
             with session_scope(self.app) as session:
                 call = calls.record_status_callback(session, {k: v for k, v in params.items() if v}, now)
                 signals.call_status_changed.send(self.app, session=session, call=call, params=params)
+            self._next_check.pop(sid, None)
             settled += 1
         return settled
 
