@@ -65,3 +65,36 @@ def test_booked_callback_nobody_answers(sim: Simulator, app: Flask, clock: FakeC
     assert callee.ended and callee.status == "no-answer" and callee.said == []
     statuses = [e.text for e in callee.transcript if e.kind == "status"]
     assert statuses == ["initiated #0", "ringing #1", "no-answer #2"]
+
+
+def answered_callback(sim: Simulator, app: Flask, clock: FakeClock):  # type: ignore[no-untyped-def]
+    book_tonight(sim)
+    dispatch_at_six(app, clock)
+    assert sim.twilio is not None
+    (callee,) = sim.twilio.ring_pending()
+    assert callee.heard("è un buon momento")
+    return callee
+
+
+def test_callback_opener_silent_callee_gets_a_goodbye(sim: Simulator, app: Flask,
+                                                      clock: FakeClock) -> None:
+    callee = answered_callback(sim, app, clock)
+    callee.silence()
+    callee.silence()
+    assert callee.ended and callee.heard("non riesco a sentirla")
+    callee.assert_courteous()
+
+
+def test_callback_opener_opt_out_is_confirmed(sim: Simulator, app: Flask,
+                                              clock: FakeClock) -> None:
+    from sqlalchemy import select
+
+    from app.consent.models import OptOut
+    from app.db import session_scope
+
+    callee = answered_callback(sim, app, clock)
+    callee.press("9")
+    assert callee.ended and callee.heard("non la chiameremo più")
+    callee.assert_courteous()
+    with app.app_context(), session_scope() as session:
+        assert session.scalars(select(OptOut)).first() is not None
