@@ -556,3 +556,21 @@ def test_a_long_call_is_not_fetched_every_second(app, clock):
     clock.advance(minutes=5)
     dialer.reconcile()
     assert len(fetched) == 2 and rows(app, CampaignContact)[0].status == "in-call"
+
+
+def test_existing_owner_of_the_offer_is_not_pitched(app, clock):
+    from app.consent.contacts import find_by_number
+    from app.consent.ledger import add_owned_product
+
+    ids = make_contacts(app, IT[:2], clock)
+    with session_scope(app) as session:
+        registries.import_registry(session, "IT", io.BytesIO(b"+390000000000\n"), at=clock.now(), file_name="rpo.txt")
+        add_owned_product(session, find_by_number(session, IT[0]), "fibra-1000", source="crm")
+    make_campaign(app, clock, ids, purpose="sales", offer_id="fibra-1000", flow="campaign_service",
+                  reason={"it": "la nuova offerta fibra", "en": "our new fibre offer"}, cps=10)
+    gateway = FakeGateway()
+    fake_dialer(app, clock, gateway=gateway).tick()
+    assert [c["to"] for c in gateway.calls] == [IT[1]]
+    refused = rows(app, CampaignAttempt, e164=IT[0])[0]
+    assert refused.disposition == "refused" and "fibra-1000" in refused.reason
+    assert rows(app, CampaignContact, e164=IT[0])[0].status == "done"

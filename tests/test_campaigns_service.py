@@ -176,6 +176,16 @@ def test_cli_create_target_start_pause_resume_stop_stats_list(run, tmp_path, app
     assert bad.exit_code == 1 and "status: cannot resume a stopped campaign" in bad.output
 
 
+def test_cli_create_with_its_contact_list(run, tmp_path, app, clock):
+    ids = make_contacts(app, ["+393471234567", "+393471234568"], clock)
+    result = run("campaigns", "create", "winter", "--purpose", "service", "--flow", "campaign_service",
+                 "--languages", "it", "--reason", "it=la manutenzione", "--details", "it=Il tecnico passa martedì.",
+                 "--ids", f"{ids[0]},{ids[1]},999")
+    assert result.exit_code == 0, result.output
+    assert "2 added, 0 already targeted, 1 problem(s)" in result.output and "999: no such contact" in result.output
+    assert "is running" in run("campaigns", "start", "winter").output
+
+
 def test_cli_reports_field_errors(run):
     result = run("campaigns", "create", "x", "--purpose", "sales", "--reason", "it=y", "--reason", "nl=z",
                  "--reason", "en=w")

@@ -71,14 +71,22 @@ def cli() -> None:
               help="answering machines: leave a message with identity and callback number, or hang up")
 @click.option("--sync-amd", is_flag=True, help="detect machines before the opener (adds silence; default async)")
 @click.option("--ring-timeout", type=int, default=25, show_default=True, help="seconds to ring (at least 15)")
+@click.option("--ids", help="target these contact ids at once (comma-separated)")
+@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="target the numbers of this contacts CSV at once (imported through consent)")
+@click.option("--source", help="where the CSV's numbers come from (if it has no source column)")
+@click.option("--default-region", help="ISO country for CSV numbers written without +CC")
 @click.option("--by", default="cli", show_default=True, help="who creates it")
 @with_app
 @service_errors
 def create(app: Flask, name: str, purpose: str, flow: str, languages: str, reasons: tuple[str, ...],
            details: tuple[str, ...], offer_id: str | None, caller_id: str | None, callback_number: str | None,
            days: str, hours: str, cps: float, max_concurrent: int, max_attempts: int, retry_busy: int,
-           retry_no_answer: int, machine_policy: str, sync_amd: bool, ring_timeout: int, by: str) -> None:
-    """Create a draft campaign."""
+           retry_no_answer: int, machine_policy: str, sync_amd: bool, ring_timeout: int, ids: str | None,
+           csv_path: Path | None, source: str | None, default_region: str | None, by: str) -> None:
+    """Create a draft campaign (optionally with its contact list)."""
+    if ids and csv_path:
+        raise click.UsageError("give --ids or --csv, not both")
     with session_scope(app) as session:
         campaign = service.create_campaign(
             session, name=name, purpose=purpose, flow=flow, languages=languages.split(","),
@@ -90,6 +98,25 @@ def create(app: Flask, name: str, purpose: str, flow: str, languages: str, reaso
             created_by=by, at=now(),
         )
         click.echo(f"campaign {campaign.id} {campaign.name!r} created (draft); add contacts, then start it")
+        if ids or csv_path:
+            _target(session, campaign, ids, csv_path, source, default_region, by)
+
+
+def _target(session: Any, campaign: Any, ids: str | None, csv_path: Path | None, source: str | None,
+            default_region: str | None, by: str) -> None:
+    if ids:
+        try:
+            numbers = [int(part) for part in ids.split(",") if part.strip()]
+        except ValueError:
+            raise click.BadParameter("comma-separated whole numbers", param_hint="--ids") from None
+        report = service.add_contacts(session, campaign, numbers, at=now())
+    else:
+        assert csv_path is not None
+        report = service.add_numbers_csv(session, campaign, csv_path.read_text(encoding="utf-8-sig"), at=now(),
+                                         recorded_by=by, source=source, default_region=default_region)
+    click.echo(f"{report.added} added, {report.already} already targeted, {len(report.errors)} problem(s)")
+    for where, why in report.errors:
+        click.echo(f"  {where}: {why}", err=True)
 
 
 @cli.command("add-contacts")
@@ -108,21 +135,7 @@ def add_contacts(app: Flask, campaign: str, ids: str | None, csv_path: Path | No
     if bool(ids) == bool(csv_path):
         raise click.UsageError("give either --ids or --csv")
     with session_scope(app) as session:
-        found = service.get_campaign(session, campaign)
-        if ids:
-            try:
-                numbers = [int(part) for part in ids.split(",") if part.strip()]
-            except ValueError:
-                raise click.BadParameter("comma-separated whole numbers", param_hint="--ids") from None
-            report = service.add_contacts(session, found, numbers, at=now())
-        else:
-            assert csv_path is not None
-            text = csv_path.read_text(encoding="utf-8-sig")
-            report = service.add_numbers_csv(session, found, text, at=now(), recorded_by=by, source=source,
-                                             default_region=default_region)
-    click.echo(f"{report.added} added, {report.already} already targeted, {len(report.errors)} problem(s)")
-    for where, why in report.errors:
-        click.echo(f"  {where}: {why}", err=True)
+        _target(session, service.get_campaign(session, campaign), ids, csv_path, source, default_region, by)
 
 
 def _status_command(name: str, action: Callable[..., Any], help_text: str) -> None:
