@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import sys
 import tempfile
@@ -59,11 +60,17 @@ def _post(client, validator: RequestValidator, path: str, params: dict[str, str]
 def profile(client, args: argparse.Namespace) -> None:
     validator = RequestValidator(TOKEN)
     answers = []
-    for i in range(args.calls):
+    for i in range(2 * args.calls):
         params = call_params(i)
         first = _post(client, validator, "/voice/inbound", params)
         action = urlsplit(ET.fromstring(first.data).find(".//Gather").get("action"))
         answers.append((action.path + "?" + action.query, {**params, "CallStatus": "in-progress", "Digits": "1"}))
+    plain, answers = answers[:args.calls], answers[args.calls:]
+    started, cpu = time.perf_counter(), time.process_time()
+    for path, params in plain:  # the same work without the profiler's overhead
+        assert _post(client, validator, path, params).status_code == 200
+    unprofiled = (time.perf_counter() - started) / len(plain) * 1000
+    cpu_ms = (time.process_time() - cpu) / len(plain) * 1000
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -72,13 +79,54 @@ def profile(client, args: argparse.Namespace) -> None:
         assert response.status_code == 200, response.data[:300]
     profiler.disable()
     elapsed = time.perf_counter() - started
-    print(f"menu step ({args.db}, in-process, under cProfile): {elapsed / len(answers) * 1000:.2f} ms per step "
-          f"over {len(answers)} steps")
+    print(f"menu step ({args.db}, in-process): {unprofiled:.2f} ms per step without the profiler "
+          f"({cpu_ms:.2f} ms CPU), "
+          f"{elapsed / len(answers) * 1000:.2f} ms under cProfile, {len(answers)} steps each; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    breakdown(profiler, len(answers))
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).strip_dirs().print_callees("_run_action|_finish|ensure_call")
+    print("\n--- what the engine's action, state save and call load call ---")
+    print("\n".join(line for line in out.getvalue().splitlines() if line.strip() and "{" not in line[:40]))
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(args.top)
         print(f"\n--- top {args.top} by {order} ---")
         print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:20000])
+
+
+# (file, function, what it is): the stages of a menu step, cumulative (children included).
+STAGES = [
+    ("app.py", "wsgi_app", "whole request inside Flask"),
+    ("safety.py", "wrapper", "voice_webhook (everything below)"),
+    ("signature.py", "check", "X-Twilio-Signature check"),
+    ("calls.py", "ensure_call", "load the call by CallSid"),
+    ("calls.py", "advance_status", "status bookkeeping"),
+    ("engine.py", "handle", "engine turn (all of it)"),
+    ("engine.py", "_load", "  state -> Turn"),
+    ("engine.py", "_on_input", "  match input, walk to the next waiting node"),
+    ("engine.py", "_run_action", "    flow actions"),
+    ("engine.py", "_text", "    prompt rendering"),
+    ("engine.py", "_finish", "  save state (conditional UPDATE) + steps"),
+    ("engine.py", "_write_steps", "    INSERT call_steps"),
+    ("telephony.py", "response", "TwiML to XML"),
+    ("session.py", "commit", "COMMIT"),
+    ("ctx.py", "pop", "request teardown (session close)"),
+]
+
+
+def breakdown(profiler: cProfile.Profile, steps: int) -> None:
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = {}
+    for (path, _line, func), (_cc, _nc, _tt, cumulative, _callers) in stats.items():
+        key = (Path(path).name, func)
+        total[key] = total.get(key, 0.0) + cumulative
+    whole = total.get(("app.py", "wsgi_app")) or 1.0
+    print(f"\n--- stages of a menu step (cumulative, ms per step under cProfile; share of the request) ---")
+    for file, func, label in STAGES:
+        if (file, func) in total:
+            seconds = total[(file, func)]
+            print(f"{label:48} {seconds / steps * 1000:7.2f} ms {seconds / whole * 100:5.1f} %")
 
 
 if __name__ == "__main__":

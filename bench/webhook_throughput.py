@@ -50,6 +50,7 @@ class Result:
     p99_ms: float
     errors: int
     rss_mb: float
+    cpu_ms: float  # gunicorn CPU time (master + workers) per request: robust on a busy machine
 
 
 def ensure_wrk() -> str:
@@ -193,17 +194,32 @@ end
 """)
 
 
-def run_wrk(wrk: str, url: str, script: Path, duration: int, connections: int) -> tuple[float, float, float, int]:
+def cpu_seconds(master_pid: int) -> float:
+    """utime + stime of the gunicorn master and its workers, from /proc."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().split(") ")[-1].split()
+            if int(stat.parent.name) == master_pid or int(fields[1]) == master_pid:
+                ticks += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(wrk: str, url: str, script: Path, duration: int,
+            connections: int) -> tuple[float, float, float, int, int]:
     out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
 
     def pct(label: str) -> float:
         value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     errors = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", out))
-    return rps, pct("50"), pct("99"), errors
+    return rps, pct("50"), pct("99"), errors, total
 
 
 def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, make_reqs,
@@ -217,8 +233,10 @@ def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, ma
             return None
         script = tmp / f"{name.replace(' ', '_')}.lua"
         lua_script(reqs, script)
-        rps, p50, p99, errors = run_wrk(wrk, base, script, args.duration, args.connections)
-        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid))
+        cpu_before = cpu_seconds(proc.pid)
+        rps, p50, p99, errors, total = run_wrk(wrk, base, script, args.duration, args.connections)
+        cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / max(total, 1)
+        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid), cpu_ms)
     finally:
         stop(proc)
 
@@ -280,11 +298,12 @@ def main() -> None:
 def report(results: list[Result], args: argparse.Namespace) -> None:
     ceiling = results[0].rps
     print(f"\nwebhook throughput: gunicorn -w 2 -k gthread --threads 4, wrk -t2 -c{args.connections} -d{args.duration}s, "
-          f"{os.cpu_count()} cores")
-    print(f"{'workload':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'worker RSS MB':>14} {'vs ceiling':>10}")
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"{'workload':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'worker RSS MB':>14} "
+          f"{'vs ceiling':>10} {'CPU ms/req':>11} {'CPU vs ceiling':>15}")
     for r in results:
         print(f"{r.name:34} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:8d} {r.rss_mb:14.1f} "
-              f"{r.rps / ceiling:10.2f}")
+              f"{r.rps / ceiling:10.2f} {r.cpu_ms:11.2f} {r.cpu_ms / results[0].cpu_ms:14.1f}x")
     print("target: cortese >= 0.50 of the ceiling, p99 < 15 ms at 16 connections")
 
 
