@@ -295,3 +295,28 @@ def test_stats_after_pause_keep_the_reason(app, clock):
         stats = service.stats(session, campaign, at=clock.now())
     assert stats["status"] == "paused" and stats["status_reason"] == "client review"
     assert stats["contacts"] == {"queued": 1} and stats["abandonment_rate"] == 0.0
+
+
+@pytest.mark.parametrize(("number", "language", "words", "expected"), [
+    (IT_NUMBER, "it", "non chiamatemi più", "opt_out"),
+    (IT_NUMBER, "it", "ci devo pensare", "later"),
+    (IT_NUMBER, "it", "sì, va bene", "good_time"),
+    (NL_NUMBER, "nl", "bel me niet meer", "opt_out"),
+    (NL_NUMBER, "nl", "ik wil erover nadenken", "later"),
+    (NL_NUMBER, "nl", "ja hoor", "good_time"),
+    (UK_NUMBER, "en", "please don't call me again", "opt_out"),
+    (UK_NUMBER, "en", "not now", "later"),
+])
+def test_opener_understands_spoken_answers(sim, app, clock, number, language, words, expected):
+    clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc))  # Tuesday, within every window
+    _, (call,) = ring(sim, app, clock, [number], languages=["it", "nl", "en"],
+                      reason={"it": "un sondaggio", "nl": "een enquête", "en": "a survey"})
+    call.speak(words)
+    heard = {
+        "opt_out": {"it": "non la chiameremo più", "nl": "we bellen u niet meer", "en": "we won't call you again"},
+        "good_time": {"it": "Da 1 a 5", "nl": "van 1 tot 5", "en": "scale of 1 to 5"},
+    }
+    if expected == "later":
+        assert rows(app, CampaignAttempt)[0].answers.get("callback_wanted") is True
+    else:
+        assert call.heard(heard[expected][language]), call.format_transcript()

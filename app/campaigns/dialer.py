@@ -40,7 +40,7 @@ from app.config import Settings
 from app.consent import check_call, record_attempt
 from app.consent.models import Contact
 from app.db import get_engine, session_scope
-from app.i18n import language_for
+from app.i18n import COUNTRY_LANGUAGE
 from app.phone import mask
 from app.telephony import (
     AmbiguousRequestError,
@@ -71,6 +71,8 @@ SLOT_PATIENCE_TICKS = 5
 # two calls could land closer than 1/CPS (CPS + 1 calls in one second).
 PACING_MARGIN = 1.02
 LIVE_STATES = ("claimed", "dialing", "in-call")
+# Countries where English is the language to open with (Italian and Dutch ones: app.i18n).
+ENGLISH_REGIONS = frozenset({"GB", "IE", "US", "CA", "AU", "NZ", "MT", "GG", "JE", "IM", "GI"})
 # Refusals that only say "not now": the contact is rescheduled at next_allowed_at.
 TEMPORARY_RULES = ("window", "holiday", "courtesy.")
 
@@ -401,8 +403,13 @@ class Dialer:
         row.status, row.disposition, row.claimed_by, row.updated_at = "done", disposition, None, now
 
     def _language(self, campaign: Campaign, contact: Contact) -> str:
-        choice = language_for(contact.region, contact.language, default=campaign.languages[0])
-        return choice if choice in campaign.languages else campaign.languages[0]
+        """The contact's own language, else their country's, else the campaign's first."""
+        region = (contact.region or "").upper()
+        country = COUNTRY_LANGUAGE.get(region) or ("en" if region in ENGLISH_REGIONS else None)
+        for candidate in (contact.language, country):
+            if candidate in campaign.languages:
+                return str(candidate)
+        return campaign.languages[0]
 
     def _maybe_complete(self, campaign_id: int) -> bool:
         """A running campaign with nobody left to call (or in a call) is completed."""
