@@ -240,6 +240,25 @@ def test_an_angry_caller_can_have_a_priority_callback_about_their_complaint(sim,
     assert complaint.details["callback_wanted"] is True
 
 
+@pytest.mark.parametrize(("language", "vent"), [
+    ("it", "è una vergogna, il modem non funziona ancora"),
+    ("nl", "dit is belachelijk, ik wil een medewerker"),
+    ("en", "this is ridiculous, I want to speak to a person"),
+])
+def test_venting_in_words_that_pick_an_option_is_still_acknowledged_first(sim, app, language, vent):
+    call = dial(sim, language, queue=QueuePlan("bridged"))
+    call.speak(vent)
+    assert call.heard(t("sorry", language)) and call.heard(t("complaint", language))
+    [complaint] = rows(app, Ticket, Ticket.kind == "complaint")
+    assert complaint.flagged and complaint.description == vent
+
+
+def test_calm_words_go_straight_to_their_option(sim, app):
+    call = dial(sim, "it")
+    call.speak("il modem non funziona")
+    assert call.heard("Di che prodotto si tratta?") and rows(app, Ticket) == []
+
+
 def test_an_angry_caller_is_never_hung_up_on_even_when_silent(sim, app):
     call = dial(sim, "it", queue=QueuePlan("bridged"))
     call.speak("vaffanculo, siete degli incompetenti")

@@ -194,6 +194,24 @@ def check_mood(ctx: Any) -> str:
     return "calm"
 
 
+def vent_check(ctx: Any) -> str:
+    """After words that *did* pick a menu choice ("è una vergogna, il modem non funziona!"):
+    venting still comes first, so the caller is acknowledged before anything else.
+
+    outcomes: angry, calm (keys, or calm words)
+    """
+    said = str((ctx.params or {}).get("SpeechResult") or "").strip()
+    if not said:
+        return "calm"
+    assessment = anger.assess(said, ctx.language)
+    if not assessment.escalate:
+        return "calm"
+    ctx.slots.update(angry=True, anger_level=assessment.level, anger_words=", ".join(assessment.matches),
+                     complaint_text=said[:1000])
+    _step(ctx, "support.anger", assessment.level, input=said)
+    return "angry"
+
+
 def record_complaint(ctx: Any) -> str:
     """A complaint ticket flagged for review, priority high; outcomes: ok (slot complaint_ref)"""
     existing = services.ticket_for_call(ctx.session, ctx.call.call_sid, "complaint")
@@ -676,6 +694,7 @@ ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_use_open_order": (use_open_order, ("ok",)),
     "support_set_language": (set_language, ("ok", "invalid")),
     "support_check_mood": (check_mood, ("angry", "calm")),
+    "support_vent_check": (vent_check, ("angry", "calm")),
     "support_record_complaint": (record_complaint, ("ok",)),
     "support_answer_question": (answer_question, ("answered", "unanswered", "angry", "invalid")),
     "support_log_unanswered": (log_unanswered, ("ok",)),
