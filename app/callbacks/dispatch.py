@@ -72,7 +72,15 @@ from app.callbacks.models import (
     CallbackEvent,
 )
 from app.clock import Clock, as_utc
-from app.consent import check_call, find_by_number, get_or_create, outcome_from_twilio, record_attempt
+from app.consent import (
+    check_call,
+    find_by_number,
+    finish_attempt,
+    get_or_create,
+    outcome_from_twilio,
+    record_attempt,
+)
+from app.consent.models import ContactAttempt
 from app.db import session_scope
 from app.models import TERMINAL_STATUSES, Call
 from app.scheduler import register_job
@@ -378,8 +386,7 @@ class Dispatcher:
                 cb.call_sid = info.sid
                 log.error("callback %s changed to %s while its call %s was being placed", cb_id,
                           cb.status, info.sid)
-            record_attempt(session, e164, at=now, purpose="callback", callback_id=cb_id,
-                           call_sid=info.sid, decision_id=cb.decision_id, campaign_id=cb.campaign_id)
+            ensure_attempt(session, cb, info.sid, now)
             hang_up = cb.status == CANCELLED
         if hang_up:
             # Opted out between the consent check and the dial: stop the phone ringing.
@@ -404,10 +411,19 @@ def _ensure_call_row(session: Session, info: Any, e164: str, language: str, now:
         call.language = language
 
 
+def ensure_attempt(session: Session, cb: Callback, sid: str, now: datetime) -> None:
+    """The consent ledger's ContactAttempt for this call, once, however the call was linked
+    (dial answer, status callback, /voice/callback, recovery), so courtesy limits count it."""
+    if session.scalar(select(ContactAttempt.id).where(ContactAttempt.call_sid == sid).limit(1)) is None:
+        record_attempt(session, cb.e164, at=cb.dial_started_at or now, purpose="callback", callback_id=cb.id,
+                       call_sid=sid, decision_id=cb.decision_id, campaign_id=cb.campaign_id)
+
+
 def link_call(session: Session, cb: Callback, sid: str, now: datetime, *, actor: str, note: str) -> None:
     """Attach a CallSid to a callback that was being (or may have been) dialled."""
     cb.call_sid = sid
     cb.lease_until = None
+    ensure_attempt(session, cb, sid, now)
     if cb.status in (DISPATCHING, UNKNOWN):
         cb.attempts += 1
         cb.errors = 0
@@ -433,6 +449,7 @@ def apply_call_outcome(session: Session, cb: Callback, call: Call, now: datetime
     if cb.status in TERMINAL or call.status not in TERMINAL_STATUSES:
         return
     outcome = outcome_from_twilio(call.status, call.answered_by or cb.answered_by)
+    finish_attempt(session, call.call_sid, outcome=outcome, at=call.ended_at or now)
     if outcome == "completed":
         service.transition(session, cb, COMPLETED, at=now, actor="twilio", call_sid=call.call_sid,
                            note=f"reached ({call.duration_seconds or 0} s)")
