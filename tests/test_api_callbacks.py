@@ -125,3 +125,29 @@ def test_operator_session_moves_with_the_csrf_header_only(app, client, clock):
     assert client.post(f"/api/callbacks/{cb}/move", json=payload).status_code == 403
     ok = client.post(f"/api/callbacks/{cb}/move", json=payload, headers={"X-CSRFToken": page_csrf(client)})
     assert ok.status_code == 200 and ok.get_json()["history"][-1]["actor"] == "operator:olga"
+
+
+def test_moves_are_checked_like_a_booking_and_slots_are_offered(app, client):
+    from app.consent.contacts import get_or_create
+    from app.db import session_scope
+
+    clock = app.extensions["cortese.clock"]
+    with session_scope(app) as session:
+        get_or_create(session, "+393471234567", source="crm", at=clock.now())
+    cb = seed_callback(app, due_in=timedelta(hours=3))
+    slots = client.get(f"/api/callbacks/{cb}/slots", headers=BEARER).get_json()
+    assert slots["time_zone"] == "Europe/Rome" and 1 <= len(slots["local"]) <= 3
+    assert len(slots["slots"]) == len(slots["local"])
+    night = client.post(f"/api/callbacks/{cb}/move", headers=BEARER, json={"local_due": "2026-03-03T03:00"})
+    assert night.status_code == 422
+    body = night.get_json()
+    assert body["field"] == "body.local_due" and "calls are not allowed then" in body["detail"]
+    assert "nearest lawful free times (Europe/Rome):" in body["detail"]
+    forced = client.post(f"/api/callbacks/{cb}/move", headers=BEARER,
+                         json={"local_due": "2026-03-03T03:00", "force": True})
+    assert forced.status_code == 200 and forced.get_json()["local_due"] == "2026-03-03T03:00"
+    lawful = client.post(f"/api/callbacks/{cb}/move", headers=BEARER, json={"local_due": slots["local"][0]})
+    assert lawful.status_code == 200 and lawful.get_json()["local_due"] == slots["local"][0]
+    assert client.get("/api/callbacks/999/slots", headers=BEARER).status_code == 404
+    stranger = seed_callback(app, e164="+31612345678")
+    assert client.get(f"/api/callbacks/{stranger}/slots", headers=BEARER).get_json()["slots"] == []  # no contact

@@ -94,6 +94,8 @@ class MoveIn(BaseModel):
                                   description="or the callee's wall time (in the callback's zone), "
                                   "e.g. 2026-11-26T18:30")
     note: str | None = Field(None, max_length=500)
+    force: bool = Field(False, description="move even to a time that is outside the calling window, "
+                        "a holiday or a full slot (the dispatcher still holds an unlawful call)")
 
     @model_validator(mode="after")
     def _one_time(self) -> "MoveIn":
@@ -106,6 +108,52 @@ class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500, description="why (kept in the history)")
+
+
+class SlotsOut(BaseModel):
+    time_zone: str
+    slots: list[datetime] = Field(description="the nearest lawful times with room (UTC), as offered to a caller")
+    local: list[str] = Field(description="the same in the callee's wall time")
+
+
+WHY = {"past": "is past or too soon", "closed": "calls are not allowed then (calling window or holiday)",
+       "full": "that 15-minute slot is full", "never": "this number may not be called back"}
+
+
+def contact_of(row: Callback) -> Any:
+    """The callee's consent record (by id, else by number), or None when there is none."""
+    from app.consent.contacts import find_by_number
+    from app.consent.models import Contact
+
+    session = db_session()
+    contact = session.get(Contact, row.contact_id) if row.contact_id else None
+    return contact if contact is not None and contact.erased_at is None else find_by_number(session, row.e164)
+
+
+def offers_for(row: Callback) -> list[datetime]:
+    """The nearest lawful, free slots near the callback's time (booking.nearest_slots)."""
+    from app.callbacks import booking
+
+    contact = contact_of(row)
+    if contact is None:
+        return []
+    at = now()
+    return booking.nearest_slots(db_session(), contact, max(as_utc(row.due_at), at), now=at,
+                                 settings=current_app.extensions["cortese.settings"], exclude_id=row.id)
+
+
+def refusal(row: Callback, due: datetime) -> str | None:
+    """Why `due` is no lawful, free time for this callback ("past", "closed", "full", "never"),
+    checked like a booking with the caller (booking.evaluate); None when it is fine or when the
+    number has no contact record to check against."""
+    from app.callbacks import booking
+
+    contact = contact_of(row)
+    if contact is None:
+        return None
+    verdict = booking.evaluate(db_session(), contact, as_utc(due), now=now(),
+                               settings=current_app.extensions["cortese.settings"], exclude_id=row.id)
+    return None if verdict.ok else verdict.why
 
 
 def operator_today(at: datetime) -> tuple[datetime, datetime]:
@@ -219,10 +267,30 @@ def move_callback(callback_id: int) -> CallbackDetail:
         except ValueError as exc:
             raise ApiProblem(422, "Invalid Input", f"body.local_due: {exc}", field="body.local_due",
                              slug="invalid-input") from None
+    field = "body.due_at" if body.due_at is not None else "body.local_due"
+    why = None if body.force else refusal(row, due)
+    if why:
+        local = [s.astimezone(ZoneInfo(row.time_zone)).strftime("%Y-%m-%dT%H:%M") for s in offers_for(row)]
+        hint = f"; nearest lawful free times ({row.time_zone}): {', '.join(local)}" if local else ""
+        raise ApiProblem(422, "Invalid Input", f"{field}: {WHY.get(why, why)}{hint} (or send force: true)",
+                         field=field, errors=[{"field": field, "message": WHY.get(why, why)}],
+                         slug="invalid-input")
     with callback_errors():
         moved = callbacks.move(session, row.id, due, at=now(), by=actor(), note=body.note)
     session.commit()
     return detail(moved)
+
+
+@bp.get("/callbacks/<int:callback_id>/slots")
+@spec.validate(resp=responses(SlotsOut), tags=["callbacks"])
+def callback_slots(callback_id: int) -> SlotsOut:
+    """The nearest lawful times with room for this callback (empty when the number has no
+    contact record to check consent against)."""
+    row = load(callback_id)
+    slots = offers_for(row)
+    zone = ZoneInfo(row.time_zone)
+    return SlotsOut(time_zone=row.time_zone, slots=slots,
+                    local=[s.astimezone(zone).strftime("%Y-%m-%dT%H:%M") for s in slots])
 
 
 @bp.post("/callbacks/<int:callback_id>/cancel")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 
-from app.api.callbacks import CallbacksQuery, local_to_utc, search
+from app.api.callbacks import CallbacksQuery, local_to_utc, offers_for, refusal, search
 from app.api.problems import ApiProblem
 from app.callbacks import service as callbacks
 from app.callbacks.models import PENDING, STATUSES, Callback
@@ -119,43 +119,12 @@ def callback(callback_id: int) -> Any:
     return render_template("console/callback.html", cb=row,
                            history=callbacks.history(db_session(), row.id),
                            movable=movable, cancellable=row.status in PENDING,
-                           suggested=row.local_due, offers=_offers(row) if movable else [])
+                           suggested=row.local_due, offers=_wall_times(row) if movable else [])
 
 
-def _contact(row: Callback) -> Any:
-    from app.consent.contacts import find_by_number
-    from app.consent.models import Contact
-
-    session = db_session()
-    contact = session.get(Contact, row.contact_id) if row.contact_id else None
-    return contact if contact is not None and contact.erased_at is None else find_by_number(session, row.e164)
-
-
-def _offers(row: Callback) -> list[str]:
-    """The nearest lawful, free slots (booking.nearest_slots, as with a caller), as wall times."""
-    from app.callbacks import booking
-
-    contact = _contact(row)
-    if contact is None:
-        return []
-    at = now()
-    wanted = max(as_utc(row.due_at), at)
-    slots = booking.nearest_slots(db_session(), contact, wanted, now=at,
-                                  settings=current_app.extensions["cortese.settings"], exclude_id=row.id)
+def _wall_times(row: Callback) -> list[str]:
     zone = ZoneInfo(row.time_zone)
-    return [slot.astimezone(zone).strftime("%Y-%m-%dT%H:%M") for slot in slots]
-
-
-def _refusal(row: Callback, due: datetime) -> str | None:
-    """Why `due` is not a lawful, free time for this callback (booking.evaluate), or None."""
-    from app.callbacks import booking
-
-    contact = _contact(row)
-    if contact is None:
-        return None
-    verdict = booking.evaluate(db_session(), contact, as_utc(due), now=now(),
-                               settings=current_app.extensions["cortese.settings"], exclude_id=row.id)
-    return None if verdict.ok else verdict.why
+    return [slot.astimezone(zone).strftime("%Y-%m-%dT%H:%M") for slot in offers_for(row)]
 
 
 @bp.post("/callbacks/<int:callback_id>/move")
@@ -169,7 +138,7 @@ def callback_move(callback_id: int) -> Any:
     except ValueError:
         flash(t("bad_time"), "error")
         return redirect(url_for("console.callback", callback_id=callback_id))
-    why = _refusal(row, due)
+    why = refusal(row, due)
     if why and not request.form.get("force"):
         # The operator may overbook or insist, but only knowingly (the dispatcher would hold the
         # call anyway outside the calling window and reschedule it).
