@@ -214,6 +214,8 @@ def test_campaign_page_follows_a_campaign_dialled_through_the_simulator(sim, app
     table = page.split('id="campaign-dispositions"')[1].split("</table>")[0]
     assert "<td>completed</td><td>1</td>" in table and "<td>busy</td><td>1</td>" in table
     assert 'id="campaign-dialled">2<' in page and 'id="campaign-abandonment">0.0%<' in page
+    attempts = page.split('id="campaign-attempts"')[1].split("</table>")[0]
+    assert f"/console/calls/{call.sid}" in attempts and "busy" in attempts
     calls = _html(client, "/console/calls?direction=outbound-api")
     assert call.sid in calls
     detail = _html(client, f"/console/calls/{call.sid}")

@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from app.api.campaigns import ACTIONS, abandonment_by_campaign
 from app.campaigns import service as campaigns
-from app.campaigns.models import MACHINE_POLICIES, PURPOSES, STATUSES, Campaign
+from app.campaigns.models import MACHINE_POLICIES, PURPOSES, STATUSES, Campaign, CampaignAttempt
 from app.campaigns.states import TRANSITIONS
 from app.clock import now
 from app.console import charts
@@ -80,6 +81,7 @@ add_messages({
     "machine_policy": {"it": "Segreteria", "nl": "Antwoordapparaat", "en": "Answering machine"},
     "callback_number": {"it": "Numero da richiamare (per le segreterie)", "nl": "Terugbelnummer (voor antwoordapparaten)",
                         "en": "Callback number (for machines)"},
+    "recent_attempts": {"it": "Ultimi tentativi", "nl": "Laatste pogingen", "en": "Latest attempts"},
     "form_error": {"it": "Da correggere", "nl": "Te verbeteren", "en": "To fix"},
 })
 
@@ -192,6 +194,7 @@ def campaign(campaign_id: int) -> Any:
     stats = campaigns.stats(db_session(), row, at=now())
     return render_template(
         "console/campaign.html", campaign=row, stats=stats, actions=actions_for(row.status),
+        attempts=recent_attempts(row.id),
         limit=ABANDONMENT_LIMIT, done=done_share(stats), open=row.status in ("draft", "running", "paused"),
         contacts_chart=charts.bar_chart(sorted((k, float(v)) for k, v in stats["contacts"].items()), height=160),
         attempts_chart=charts.bar_chart(sorted((k, float(v)) for k, v in stats["attempts"].items()), height=160),
@@ -251,6 +254,13 @@ def _target(session: Any, row: Campaign) -> Any:
     if not ids or not all(p.isdigit() and len(p) < 12 for p in ids):
         raise ValueError("contact_ids: give contact ids separated by commas, or a CSV file")
     return campaigns.add_contacts(session, row, [int(p) for p in ids], at=now())
+
+
+def recent_attempts(campaign_id: int, limit: int = 20) -> list[CampaignAttempt]:
+    """The latest attempts (newest first) with their disposition and call, for live progress."""
+    return list(db_session().scalars(
+        select(CampaignAttempt).where(CampaignAttempt.campaign_id == campaign_id)
+        .order_by(CampaignAttempt.id.desc()).limit(limit)))
 
 
 def dashboard_abandonment() -> list[tuple[str, float]]:
