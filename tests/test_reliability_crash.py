@@ -73,7 +73,8 @@ def run_child(role: str, settings: dict[str, Any], at: datetime, *, fake: Any = 
         time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    # 0: with instant answers the worker may have finished just before the signal landed.
+    assert proc.returncode in (-signal.SIGKILL, 0)
     return proc.returncode
 
 
