@@ -18,7 +18,7 @@ from app.callbacks.models import (
     CallbackEvent,
 )
 from app.consent import record_opt_out
-from app.consent.models import ComplianceDecision, OptOut
+from app.consent.models import ComplianceDecision, ContactAttempt, OptOut
 from app.db import session_scope
 from app.telephony import TwilioGateway
 from tests.callback_support import RecordingGateway, book, no_pause
@@ -77,6 +77,10 @@ def test_a_booked_callback_fires_at_its_time_and_speaks_the_opener(sim, app, clo
     assert call.heard("Per informazioni prema 1")  # the support menu
     call.hangup()
     assert _get(app, cb_id).status == COMPLETED
+    with session_scope(app) as session:  # the consent ledger counts the call once
+        [attempt] = session.scalars(select(ContactAttempt)).all()
+        assert (attempt.call_sid, attempt.purpose, attempt.callback_id, attempt.outcome) == (
+            created.sid, "callback", str(cb_id), "completed")
     # nothing is ever dialled again
     clock.set(DUE + timedelta(hours=2))
     _dispatcher(app).run_once()
@@ -405,3 +409,16 @@ def test_a_cancelled_callback_already_ringing_only_apologises(sim, app, clock):
         cb.status = CANCELLED
     [call] = sim.twilio.ring_pending()
     assert call.heard("Questa richiamata è stata annullata") and call.ended
+
+
+def test_a_callee_hanging_up_at_the_opener_is_not_called_again(sim, app, clock):
+    cb_id = _book(app)
+    clock.set(DUE)
+    _dispatcher(app).run_once()
+    [call] = sim.twilio.ring_pending()
+    assert call.heard("È un buon momento per parlarne?")
+    call.hangup()
+    assert _get(app, cb_id).status == COMPLETED
+    clock.set(DUE + timedelta(hours=1))
+    _dispatcher(app).run_once()
+    assert len(sim.twilio.calls) == 1

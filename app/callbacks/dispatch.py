@@ -384,9 +384,11 @@ class Dispatcher:
                 link_call(session, cb, info.sid, now, actor=self.worker, note="dialled")
             elif cb.call_sid is None:
                 cb.call_sid = info.sid
+                ensure_attempt(session, cb, info.sid, now)
                 log.error("callback %s changed to %s while its call %s was being placed", cb_id,
                           cb.status, info.sid)
-            ensure_attempt(session, cb, info.sid, now)
+            else:
+                ensure_attempt(session, cb, info.sid, now)  # linked first by a status callback
             hang_up = cb.status == CANCELLED
         if hang_up:
             # Opted out between the consent check and the dial: stop the phone ringing.
