@@ -320,3 +320,28 @@ def test_opener_understands_spoken_answers(sim, app, clock, number, language, wo
         assert rows(app, CampaignAttempt)[0].answers.get("callback_wanted") is True
     else:
         assert call.heard(heard[expected][language]), call.format_transcript()
+
+
+def test_a_retried_outbound_webhook_resumes_instead_of_restarting(app, clock, twilio):
+    import html
+    import re
+
+    ids = make_contacts(app, [IT_NUMBER], clock)
+    make_campaign(app, clock, ids)
+
+    class Gateway:
+        def place_call(self, to, url, **kwargs):
+            from app.telephony import CallInfo
+
+            return CallInfo(sid="CA" + "2" * 32, status="queued", to=to, from_="+39", direction="outbound-api")
+
+    fake_dialer(app, clock, gateway=Gateway()).tick()
+    attempt = rows(app, CampaignAttempt)[0]
+    params = voice_params(CallSid=attempt.call_sid, Direction="outbound-api", From="+390212345678", To=IT_NUMBER,
+                          CallStatus="in-progress")
+    first = twilio.post(f"/voice/outbound?attempt={attempt.id}", params).get_data(as_text=True)
+    assert "buon momento" in first
+    action = html.unescape(re.search(r'action="([^"]+)"', first).group(1)).removeprefix("https://cortese.example.test")
+    assert "Da 1 a 5" in twilio.post(action, {**params, "Digits": "1"}).get_data(as_text=True)
+    replayed = twilio.post(f"/voice/outbound?attempt={attempt.id}", params).get_data(as_text=True)
+    assert "Da 1 a 5" in replayed and "buon momento" not in replayed

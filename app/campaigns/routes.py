@@ -133,6 +133,11 @@ def outbound() -> Response:
     if is_machine(answered_by):
         attempt.disposition = "machine"
         doc = _machine_twiml(session, campaign, attempt, call, at)
+    elif call.flow and call.node:
+        # Twilio retried this request: go on where the call is, never restart the opener.
+        from app.flows.engine import get_engine
+
+        doc = get_engine().resume(session, call, now=at, params=request.form)
     else:
         attempt.answered_at = attempt.answered_at or at
         attempt.opener_at = attempt.opener_at or at
