@@ -239,8 +239,9 @@ def test_contact_text_fields_are_stored_verbatim_and_shown_escaped(app, client, 
     console = _console(app, client)
     for path in (f"/console/contacts/{contact_id}", "/console/contacts"):
         page = console.get(path).get_data(as_text=True)
-        _assert_escaped(page, payload) if path.endswith(str(contact_id)) else None
         assert not RAW_MARKUP.search(page), path
+        if path.endswith(f"/{contact_id}"):
+            _assert_escaped(page, payload)
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -248,9 +249,7 @@ def test_campaign_text_fields_are_stored_verbatim_and_shown_escaped(app, client,
     created = client.post("/api/campaigns", headers=BEARER, json={
         "name": payload[:100], "purpose": "survey", "flow": "campaign_survey", "languages": ["it", "en"],
         "reason": {"it": payload, "en": payload}, "calling_days": "mon-fri"})
-    assert created.status_code in (201, 422), created.get_json()
-    if created.status_code == 422:
-        pytest.fail(f"a campaign named {payload!r} was refused: {created.get_json()}")
+    assert created.status_code == 201, f"a campaign named {payload!r} was refused: {created.get_json()}"
     campaign_id = created.get_json()["id"]
     assert client.get(f"/api/campaigns/{campaign_id}", headers=BEARER).get_json()["name"] == payload[:100]
     console = _console(app, client)
