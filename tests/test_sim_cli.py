@@ -126,3 +126,14 @@ def test_background_ringer_drives_created_calls() -> None:
 def test_interactive_words_starting_with_a_digit_are_speech(live: str) -> None:
     result = run("call", "--url", live, "--to", "+390212345678", input="2 router\nhangup\n")
     assert result.exit_code == 0 and "speak    2 router" in result.output
+
+
+def test_explore_command_in_process(live: str) -> None:
+    result = run("explore", "--to", "+390212345678", "--depth", "1")
+    assert result.exit_code == 0, result.output
+    assert "paths explored to depth 1: 0 with problems" in result.output
+
+
+def test_explore_command_reports_problems_and_fails(live: str) -> None:
+    result = run("explore", "--url", "http://127.0.0.1:9", "--depth", "1")  # nobody listens
+    assert result.exit_code == 1 and "application_error" in result.output

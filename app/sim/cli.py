@@ -176,6 +176,34 @@ def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None
         sys.exit(1)
 
 
+@cli.command("explore")
+@click.option("--to", "to", help="The number dialled (default: TWILIO_CALLER_ID).")
+@click.option("--from", "from_", default=DEFAULT_CALLER, show_default=True)
+@click.option("--depth", default=2, show_default=True, type=click.IntRange(1, 6),
+              help="Caller turns per path.")
+@click.option("--max-calls", default=300, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--url", help="A running server; default: the app in-process (database of the "
+              "current settings).")
+@click.option("--public-url", help="The URL Twilio would use (default PUBLIC_BASE_URL).")
+def explore_command(to: str | None, from_: str, depth: int, max_calls: int, url: str | None,
+                    public_url: str | None) -> None:
+    """Try every key the prompts mention, an unlisted key and silence, turn after turn, and
+    list the paths where a caller would suffer; exit 1 when there is one."""
+    from app.sim.explore import explore
+
+    settings = _settings()
+    simulator = _simulator(settings, url, public_url) if url else _in_process(settings)
+    result = explore(lambda: simulator.inbound(from_=from_, to=to), depth=depth,
+                     max_calls=max_calls)
+    for finding in result.findings:
+        click.echo(finding.report())
+    click.echo(f"{result.calls} calls, {result.paths} paths explored to depth {depth}"
+               f"{' (stopped at --max-calls)' if result.truncated else ''}: "
+               f"{len(result.findings)} with problems")
+    if result.findings:
+        sys.exit(1)
+
+
 @cli.command("twilio")
 @click.option("--port", default=8089, show_default=True, type=int)
 @click.option("--app-url", default="http://127.0.0.1:5000", show_default=True,
