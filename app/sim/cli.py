@@ -148,7 +148,10 @@ def call_command(to: str | None, from_: str, url: str, public_url: str | None, p
               "tickets and language choices from earlier runs).")
 def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None,
                 keep_callers: bool) -> None:
-    """Play scenario files (YAML); exit 1 with the transcript when one fails."""
+    """Play scenario files (YAML); exit 1 with the transcript when one fails.
+
+    The calls are real to the app (they store calls, tickets, bookings): use a scratch
+    database or server."""
     from app.sim.scenario import ScenarioError, play
     from app.sim.scenario import load as load_scenario
 
@@ -188,7 +191,10 @@ def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None
 def explore_command(to: str | None, from_: str, depth: int, max_calls: int, url: str | None,
                     public_url: str | None) -> None:
     """Try every key the prompts mention, an unlisted key and silence, turn after turn, and
-    list the paths where a caller would suffer; exit 1 when there is one."""
+    list the paths where a caller would suffer; exit 1 when there is one.
+
+    Every path is a real call to the app: it stores what callers' calls store (calls,
+    draft tickets, bookings), so point it at a scratch database or server."""
     from app.sim.explore import explore
 
     settings = _settings()
