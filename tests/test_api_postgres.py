@@ -32,3 +32,26 @@ def test_lists_filter_and_page_on_postgres(app, client):
                           headers=BEARER)
     assert created.status_code == 201
     assert client.get("/api/contacts?q=rossi", headers=BEARER).get_json()["total"] == 1
+
+
+def test_callbacks_and_campaigns_on_postgres(app, client):
+    from datetime import timedelta
+
+    from tests.console_support import seed_callback, seed_campaign
+
+    soon = seed_callback(app, due_in=timedelta(hours=1))
+    missed = seed_callback(app, status="missed")
+    assert [c["id"] for c in client.get("/api/callbacks?view=missed", headers=BEARER).get_json()["items"]] == [missed]
+    assert client.get("/api/callbacks?view=due_today", headers=BEARER).get_json()["total"] == 2
+    moved = client.post(f"/api/callbacks/{soon}/move", headers=BEARER, json={"local_due": "2026-03-03T18:30"})
+    assert moved.status_code == 200 and moved.get_json()["history"][-1]["actor"] == "api-token"
+    for big in (2**31, 2**62 - 1):
+        assert client.get(f"/api/callbacks/{big}", headers=BEARER).status_code == 404
+        assert client.get(f"/api/campaigns/{big}", headers=BEARER).status_code == 404
+        assert client.get(f"/api/contacts/{big}", headers=BEARER).status_code == 404
+    assert client.get("/api/compliance/decisions?contact_id=2147483648", headers=BEARER).status_code == 422
+    cid = seed_campaign(app, numbers=("+393471234567", "+31612345678"))
+    started = client.post(f"/api/campaigns/{cid}/start", headers=BEARER)
+    assert started.status_code == 200 and started.get_json()["stats"]["contacts"] == {"queued": 2}
+    assert client.post(f"/api/campaigns/{cid}/contacts", headers=BEARER,
+                       json={"contact_ids": [2**31 - 1]}).get_json()["errors"][0]["message"] == "no such contact"

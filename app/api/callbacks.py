@@ -15,7 +15,8 @@ from flask import current_app, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.core import (
-    PageMeta, PageQuery, Timestamp, actor, bp, in_range, json_body, responses, service_errors, spec,
+    PageMeta, PageQuery, Timestamp, actor, bp, id_ok, in_range, json_body, responses, service_errors,
+    spec,
 )
 from app.api.problems import ApiProblem, not_found
 from app.callbacks import service as callbacks
@@ -216,7 +217,7 @@ def callback_errors() -> Iterator[None]:
 
 
 def load(callback_id: int) -> Callback:
-    row = db_session().get(Callback, callback_id) if 0 < callback_id < 2**62 else None
+    row = db_session().get(Callback, callback_id) if id_ok(callback_id) else None
     if row is None:
         raise not_found("callback", callback_id)
     return row

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 
 from app.api.core import (
-    PageMeta, PageQuery, actor, bp, json_body, page_of, responses, service_errors, spec,
+    MAX_ID, PageMeta, PageQuery, actor, bp, id_ok, json_body, page_of, responses, service_errors, spec,
 )
 from app.api.problems import ApiProblem, not_found
 from app.campaigns import service as campaigns
@@ -126,7 +126,7 @@ class ActionIn(BaseModel):
 class TargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    contact_ids: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(None, min_length=1, max_length=10_000,
+    contact_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(None, min_length=1, max_length=10_000,
                                           description="existing contacts to target")
     csv: str | None = Field(None, min_length=1, max_length=1_000_000,
                             description="or a contacts CSV (imported through consent's importer)")
@@ -166,7 +166,7 @@ def campaign_errors() -> Iterator[None]:
 
 
 def load(campaign_id: int) -> Campaign:
-    row = db_session().get(Campaign, campaign_id) if 0 < campaign_id < 2**62 else None
+    row = db_session().get(Campaign, campaign_id) if id_ok(campaign_id) else None
     if row is None:
         raise not_found("campaign", campaign_id)
     return row

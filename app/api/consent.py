@@ -17,6 +17,8 @@ from sqlalchemy import Select, select
 
 from app import phone
 from app.api.core import (
+    MAX_ID,
+    id_ok,
     PageMeta,
     PageQuery,
     Timestamp,
@@ -187,7 +189,7 @@ def contact_detail(contact: Contact) -> ContactDetail:
 
 
 def load_contact(contact_id: int) -> Contact:
-    contact = db_session().get(Contact, contact_id) if 0 < contact_id < 2**62 else None
+    contact = db_session().get(Contact, contact_id) if id_ok(contact_id) else None
     if contact is None:
         raise not_found("contact", contact_id)
     return contact
@@ -290,7 +292,7 @@ def list_registry_imports() -> RegistryImportPage:
 class DecisionsQuery(PageQuery):
     allowed: bool | None = None
     purpose: Purpose | None = None  # type: ignore[valid-type]
-    contact_id: int | None = Field(None, ge=1, le=2**62)
+    contact_id: int | None = Field(None, ge=1, le=MAX_ID)
     campaign_id: str | None = Field(None, max_length=64)
     rule_id: str | None = Field(None, max_length=64)
     since: Timestamp | None = None

@@ -108,6 +108,15 @@ def in_range(value: datetime) -> datetime:
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(in_range)]
 
 
+# Row ids are 32-bit INTEGER columns: a larger id in a URL or body must be a 404/422 before
+# PostgreSQL refuses the parameter ("integer out of range") with a 500.
+MAX_ID = 2**31 - 1
+
+
+def id_ok(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
 # --- pagination -----------------------------------------------------------------------------
 
 class PageQuery(BaseModel):

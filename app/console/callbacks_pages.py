@@ -15,6 +15,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from pydantic import ValidationError
 
 from app.api.callbacks import CallbacksQuery, local_to_utc, offers_for, refusal, search
+from app.api.core import id_ok
 from app.api.problems import ApiProblem
 from app.callbacks import service as callbacks
 from app.callbacks.models import PENDING, STATUSES, Callback
@@ -83,7 +84,7 @@ def _query() -> tuple[CallbacksQuery, dict[str, str]]:
 
 
 def _load(callback_id: int) -> Callback | None:
-    return db_session().get(Callback, callback_id) if 0 < callback_id < 2**62 else None
+    return db_session().get(Callback, callback_id) if id_ok(callback_id) else None
 
 
 def _missing() -> tuple[str, int]:

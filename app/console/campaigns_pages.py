@@ -15,6 +15,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.api.campaigns import ACTIONS, abandonment_by_campaign
+from app.api.core import id_ok
 from app.campaigns import service as campaigns
 from app.campaigns.models import MACHINE_POLICIES, PURPOSES, STATUSES, Campaign, CampaignAttempt
 from app.campaigns.states import TRANSITIONS
@@ -87,7 +88,7 @@ add_messages({
 
 
 def _load(campaign_id: int) -> Campaign | None:
-    return db_session().get(Campaign, campaign_id) if 0 < campaign_id < 2**62 else None
+    return db_session().get(Campaign, campaign_id) if id_ok(campaign_id) else None
 
 
 def _missing() -> tuple[str, int]:

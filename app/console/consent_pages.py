@@ -18,7 +18,7 @@ from app.api.consent import (
     decisions_export,
     registry_upload,
 )
-from app.api.core import paginate
+from app.api.core import id_ok, paginate
 from app.console.i18n import t
 from app.clock import now
 from app.console.web import Pager, bp, nav_item, notice, offset_arg
@@ -51,7 +51,7 @@ def contacts() -> str:
 
 @bp.get("/contacts/<int:contact_id>")
 def contact(contact_id: int) -> Any:
-    row = db_session().get(Contact, contact_id) if contact_id < 2**62 else None
+    row = db_session().get(Contact, contact_id) if id_ok(contact_id) else None
     if row is None:
         return render_template("console/error.html", message=t("not_found"), status=404), 404
     return render_template("console/contact.html", contact=row, detail=contact_detail(row))
@@ -98,7 +98,7 @@ def _operator() -> str:
 
 @bp.post("/contacts/<int:contact_id>/optout")
 def contact_optout(contact_id: int) -> Any:
-    row = db_session().get(Contact, contact_id) if contact_id < 2**62 else None
+    row = db_session().get(Contact, contact_id) if id_ok(contact_id) else None
     if row is None or row.erased_at is not None:
         return render_template("console/error.html", message=t("not_found"), status=404), 404
     session = db_session()
@@ -110,7 +110,7 @@ def contact_optout(contact_id: int) -> Any:
 
 @bp.post("/contacts/<int:contact_id>/erase")
 def contact_erase(contact_id: int) -> Any:
-    row = db_session().get(Contact, contact_id) if contact_id < 2**62 else None
+    row = db_session().get(Contact, contact_id) if id_ok(contact_id) else None
     if row is None or row.erased_at is not None:
         return render_template("console/error.html", message=t("not_found"), status=404), 404
     session = db_session()
