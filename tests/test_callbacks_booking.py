@@ -51,7 +51,7 @@ def test_quick_key_tomorrow_evening_is_read_back_and_booked(sim, app):
     assert cb.status == SCHEDULED and cb.language == "it" and cb.time_zone == "Europe/Rome"
     assert cb.due_at == datetime(2026, 11, 26, 17, 0, tzinfo=UTC) and cb.local_due == "2026-11-26T18:00"
     assert cb.e164 == IT_CALLER and cb.origin == "call" and cb.origin_call_sid == call.sid
-    assert cb.reason == "support" and cb.contact_id is not None
+    assert cb.reason == "support" and cb.origin_flow == "support_menu" and cb.contact_id is not None
     call.assert_courteous()
 
 
@@ -200,7 +200,7 @@ def test_operator_closed_menu_offers_a_callback(sim, app, clock):
     call.press("2")  # tomorrow morning
     call.press("1")
     [cb] = _callbacks(app)
-    assert cb.reason == "operator" or cb.reason == "support"
+    assert (cb.reason, cb.origin_flow) == ("operator", "operator")  # "yes" will lead to an operator
     assert cb.local_due == "2026-11-26T10:00"
 
 

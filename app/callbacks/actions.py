@@ -21,12 +21,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
+from sqlalchemy import select
 
 from app.callbacks import booking, service
 from app.callbacks.models import SCHEDULED, Callback
+from app.calls import STEP_BUFFER
 from app.clock import as_utc
 from app.consent.contacts import find_by_number, get_or_create
 from app.flows.actions import ActionContext, action
+from app.models import CallStep
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,28 @@ def _set_offers(ctx: ActionContext, verdict: booking.Verdict) -> str:
     return "offer"
 
 
+# The flow a caller came from says what the callback is about (and where "yes" leads later).
+REASON_OF_FLOW = {"operator": "operator", "fault_report": "fault", "warranty_claim": "warranty",
+                  "delivery_status": "delivery", "complaint": "complaint"}
+
+
+def _origin_flow(ctx: ActionContext) -> str | None:
+    """The flow that jumped to the booking (the engine logs each jump as a step of the call)."""
+    if ctx.call.id is None:
+        return None
+    target = ctx.flow or "callback_booking"
+    # Steps of the turn under way are buffered in the session until the turn ends.
+    _owner, buffered = ctx.session.info.get(STEP_BUFFER) or (None, None)
+    for step in reversed(buffered or []):
+        if step.get("kind") == "jump" and step.get("outcome") == target:
+            return step.get("flow")
+    return ctx.session.scalars(
+        select(CallStep.flow).where(CallStep.call_id == ctx.call.id, CallStep.kind == "jump",
+                                    CallStep.outcome == target)
+        .order_by(CallStep.id.desc()).limit(1)
+    ).first()
+
+
 @action("callback_prepare", outcomes=("ok", "existing", "no_number"))
 def prepare(ctx: ActionContext) -> str:
     """Who we would call back, in which zone, and whether they already have a callback."""
@@ -91,7 +116,11 @@ def prepare(ctx: ActionContext) -> str:
     contact = ctx.contact if getattr(ctx.contact, "e164", None) == e164 else find_by_number(ctx.session, e164)
     ctx.slots["callback_zone"] = booking.resolve_zone(contact, e164, ctx.hotline,
                                                       ctx.settings.callback_default_time_zone)
-    ctx.slots.setdefault("callback_reason", "campaign" if ctx.slots.get("campaign_id") else "support")
+    origin = _origin_flow(ctx)
+    ctx.slots["callback_origin_flow"] = origin
+    if not ctx.slots.get("callback_reason"):
+        ctx.slots["callback_reason"] = ("campaign" if ctx.slots.get("campaign_id")
+                                        else REASON_OF_FLOW.get(origin or "", "support"))
     existing = service.pending_for_number(ctx.session, e164)
     if existing is not None and existing.id != ctx.slots.get("callback_id"):
         ctx.slots["callback_existing_id"] = existing.id
@@ -191,7 +220,8 @@ def book_callback(ctx: ActionContext) -> str:
             e164=ctx.slots["callback_e164"], due_at=due, time_zone=str(_zone(ctx)), language=_language(ctx),
             reason=str(ctx.slots.get("callback_reason") or "support"),
             origin="campaign" if ctx.slots.get("campaign_id") else "call",
-            origin_call_sid=ctx.call.call_sid, origin_flow=ctx.call.flow or ctx.flow,
+            origin_call_sid=ctx.call.call_sid,
+            origin_flow=ctx.slots.get("callback_origin_flow") or ctx.flow,
             campaign_id=_str_or_none(ctx.slots.get("campaign_id")),
             offer_id=_str_or_none(ctx.slots.get("offer_id")), contact_id=contact.id,
         ), at=ctx.now, by=by)
