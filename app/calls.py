@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from app.models import STATUS_RANK, TERMINAL_STATUSES, Call, CallEvent, CallStep
 
 _MAX_FIELD = 128
+# session.info key of the list a flow turn collects its steps in (written once at its end).
+STEP_BUFFER = "cortese.step_buffer"
 
 
 def _clip(value: str | None, limit: int = _MAX_FIELD) -> str:
@@ -122,9 +124,16 @@ def add_step(
     input: str | None = None,
     outcome: str | None = None,
     said: str | None = None,
-) -> CallStep:
+) -> CallStep | None:
     if call.id is None:
         session.flush()  # a brand-new call needs its id first
+    owner, buffer = session.info.get(STEP_BUFFER) or (None, None)
+    if buffer is not None and owner == call.id:
+        # Inside a flow turn: keep the order of the turn's steps, written in one batch.
+        buffer.append({"call_id": call.id, "at": at, "flow": call.flow, "node": node or call.node,
+                       "kind": kind, "input": input[:2000] if input else None, "outcome": outcome,
+                       "said": said})
+        return None
     step = CallStep(
         call_id=call.id, at=at, flow=call.flow, node=node or call.node, kind=kind,
         input=input[:2000] if input else None, outcome=outcome, said=said,

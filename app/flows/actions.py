@@ -46,9 +46,14 @@ class ActionContext:
     settings: Any
     params: Mapping[str, str] = field(default_factory=dict)
     hotline: Any = None
-    contact: Any = None
     flow: str = ""
     node: str = ""
+    # The other party's contact, looked up only if an action asks (most never do).
+    contact_loader: Callable[[], Any] | None = field(default=None, repr=False)
+
+    @property
+    def contact(self) -> Any:
+        return self.contact_loader() if self.contact_loader else None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import i18n, phone
-from app.calls import add_step
+from app.calls import STEP_BUFFER, add_step
 from app.flows import actions as action_registry
 from app.flows import matching
 from app.flows.hotlines import Hotline, Hotlines
@@ -97,6 +97,7 @@ class Engine:
         turn = Turn(session, call, flow, found.start, "en", dict(call.slots or {}), {},
                     params or {}, now, hotline, version=(call.state_version or 0) + 1,
                     _contact=contact, _contact_loaded=contact is not None)
+        session.info[STEP_BUFFER] = (call.id, turn.steps)
         turn.language = self._first_language(turn, language)
         turn.counters["tz"] = self._zone_name(turn)
         turn.slots.update(slots or {})
@@ -357,9 +358,11 @@ class Engine:
         if not call.flow or not call.node:
             raise FlowStateError(f"call {call.call_sid} has no flow state")
         language = call.language if call.language in i18n.LANGUAGES else self.settings.default_language
-        return Turn(session, call, call.flow, call.node, language, dict(call.slots or {}),
+        turn = Turn(session, call, call.flow, call.node, language, dict(call.slots or {}),
                     dict(call.counters or {}), params, now, self.hotline_of(call),
                     version=call.state_version + 1)
+        session.info[STEP_BUFFER] = (call.id, turn.steps)
+        return turn
 
     def _current(self, turn: Turn) -> Node:
         node = self.flows.node(turn.flow, turn.node)
@@ -370,6 +373,7 @@ class Engine:
     def _finish(self, turn: Turn, *, expected_version: int) -> Twiml:
         """Save the state if nobody else moved the call meanwhile; return the TwiML."""
         call = turn.call
+        turn.session.info.pop(STEP_BUFFER, None)
         self._write_steps(turn)
         turn.session.flush()
         turn.counters["lead"] = [list(pair) for pair in turn.lead if pair[0]][:MAX_LEAD]
@@ -388,8 +392,8 @@ class Engine:
 
     def _write_steps(self, turn: Turn) -> None:
         if turn.steps:
-            turn.session.execute(insert(CallStep).execution_options(render_nulls=True), turn.steps)
-            turn.steps = []
+            turn.session.execute(insert(CallStep).execution_options(render_nulls=True), list(turn.steps))
+            turn.steps.clear()
 
     def _doc(self, turn: Turn) -> Twiml:
         doc = Twiml(turn.language)
@@ -421,11 +425,10 @@ class Engine:
         })
 
     def _run_action(self, turn: Turn, node: Node) -> str:
-        self._write_steps(turn)  # the action's own steps come after ours
         ctx = action_registry.ActionContext(
             session=turn.session, call=turn.call, slots=turn.slots, language=turn.language,
             now=turn.now, settings=self.settings, params=turn.params, hotline=turn.hotline,
-            contact=self._contact(turn), flow=turn.flow, node=node.name,
+            contact_loader=lambda: self._contact(turn), flow=turn.flow, node=node.name,
         )
         outcome = action_registry.run(str(node.action), ctx)
         turn.slots = ctx.slots
