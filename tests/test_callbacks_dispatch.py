@@ -422,3 +422,39 @@ def test_a_callee_hanging_up_at_the_opener_is_not_called_again(sim, app, clock):
     clock.set(DUE + timedelta(hours=1))
     _dispatcher(app).run_once()
     assert len(sim.twilio.calls) == 1
+
+
+# --- the scheduler job ----------------------------------------------------------------------------
+
+
+def test_the_job_is_registered_and_one_tick_dispatches(app, clock):
+    from app.callbacks.dispatch import JOB_ID, dispatch_job
+    from app.scheduler import registered_jobs
+
+    assert JOB_ID in {job.id for job in registered_jobs()}
+    cb_id = _book(app)
+    gateway = RecordingGateway()
+    app.extensions["cortese.gateway"] = gateway
+    clock.set(DUE)
+    with app.app_context():
+        dispatch_job(app)
+    assert gateway.dialled_ids == [cb_id]
+
+
+def test_the_tick_follows_callback_poll_seconds(app):
+    from app.callbacks.dispatch import JOB_ID, _apply_poll_interval
+
+    class Scheduler:
+        def __init__(self):
+            self.calls = []
+
+        def reschedule_job(self, job_id, **kwargs):
+            self.calls.append((job_id, kwargs))
+
+    scheduler = Scheduler()
+    app.extensions["cortese.scheduler"] = scheduler
+    app.extensions["cortese.settings"] = app.extensions["cortese.settings"].model_copy(
+        update={"callback_poll_seconds": 2.0})
+    _apply_poll_interval(app)
+    _apply_poll_interval(app)  # once is enough
+    assert scheduler.calls == [(JOB_ID, {"trigger": "interval", "seconds": 2.0})]
