@@ -458,3 +458,26 @@ def test_the_tick_follows_callback_poll_seconds(app):
     _apply_poll_interval(app)
     _apply_poll_interval(app)  # once is enough
     assert scheduler.calls == [(JOB_ID, {"trigger": "interval", "seconds": 2.0})]
+
+
+def test_a_lost_final_status_callback_is_settled_with_twilio(app, clock):
+    cb_id = _book(app)
+    clock.set(DUE)
+
+    class Gateway(RecordingGateway):
+        def fetch_call(self, sid):
+            from app.telephony import CallInfo
+
+            return CallInfo(sid=sid, status="no-answer", to=CALLEE, from_="", direction="outbound-api")
+
+    gateway = Gateway()
+    _dispatcher(app, gateway).run_once()
+    assert _get(app, cb_id).status == PLACED
+    clock.set(DUE + timedelta(hours=1))
+    _dispatcher(app, gateway).run_once()
+    assert _get(app, cb_id).status == PLACED  # not stale yet
+    clock.set(DUE + timedelta(hours=2, minutes=1))
+    report = _dispatcher(app, gateway).run_once()
+    assert report.reconciled == [cb_id]
+    cb = _get(app, cb_id)
+    assert cb.status == SCHEDULED and cb.last_error == "no-answer" and cb.attempts == 1

@@ -257,7 +257,7 @@ def answered(ctx: ActionContext) -> str:
     cb = ctx.session.get(Callback, ctx.slots.get("callback_id") or 0)
     reason = cb.reason if cb is not None else ctx.slots.get("callback_reason")
     ctx.slots["callback_reason"] = reason or "support"
-    return "operator" if reason in ("operator", "queue_timeout", "campaign", "complaint") else "menu"
+    return "operator" if reason in ("operator", "queue_timeout", "campaign", "complaint", "fault") else "menu"
 
 
 __all__ = ["answered", "book_callback", "cancel_existing", "parse_time", "pick_offer", "prepare",

@@ -99,6 +99,8 @@ DEFAULT_POLL_SECONDS = 5.0
 MAX_DISPATCH_ERRORS = 6
 # Reschedules after the calling window closes on a refusal other than window/holiday are final.
 MOVABLE_RULES = ("window", "holiday")
+# A placed/answered callback without a final status for this long is checked with Twilio.
+STALE_CALL = timedelta(hours=2)
 # A call to the callee this soon before the marker is not ours (clock skew margin).
 EVIDENCE_SLACK = timedelta(seconds=5)
 
@@ -132,6 +134,11 @@ class Dispatcher:
         self.worker = (worker or worker_name())[:100]
         # Spacing between dials (CALLBACK_CALLS_PER_SECOND); tests and benches pass their own.
         self.pace = pace if pace is not None else _time.sleep
+        s = self.settings
+        slowest = s.twilio_max_attempts * s.twilio_timeout_seconds + (s.twilio_max_attempts - 1) * s.twilio_retry_max_seconds
+        if s.callback_lease_seconds <= slowest:
+            log.warning("CALLBACK_LEASE_SECONDS=%s is not above the gateway's slowest dial (%.0f s): a slow "
+                        "dial could be recovered by another worker while in flight", s.callback_lease_seconds, slowest)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -140,6 +147,7 @@ class Dispatcher:
         report = DispatchReport()
         self.recover_expired(report)
         self.reconcile_unknown(report)
+        self.settle_stale_calls(report)
         budget = limit if limit is not None else max(
             1, math.ceil(self.settings.callback_calls_per_second * self.settings.callback_poll_seconds))
         interval = 1.0 / self.settings.callback_calls_per_second
@@ -251,6 +259,31 @@ class Dispatcher:
                                      "check Twilio's call log, then move or cancel this callback")
                     service.transition(session, cb, FAILED, at=now, actor=self.worker, note=cb.last_error)
                     report.failed.append(cb.id)
+
+    def settle_stale_calls(self, report: DispatchReport) -> None:
+        """Placed/answered callbacks whose final status callback never came (lost webhook, app
+        down at the time): ask Twilio how the call ended, so no callback stays open for ever."""
+        now = self.now()
+        with session_scope(self.app) as session:
+            rows = session.scalars(
+                select(Callback).where(Callback.status.in_((PLACED, ANSWERED)),
+                                       Callback.updated_at < now - STALE_CALL)
+                .order_by(Callback.updated_at).limit(20).with_for_update(skip_locked=True)
+            ).all()
+            for cb in rows:
+                call = call_records.get_call(session, cb.call_sid) if cb.call_sid else None
+                if call is not None and call.status not in TERMINAL_STATUSES and cb.call_sid:
+                    try:
+                        info = self.gateway.fetch_call(cb.call_sid)
+                    except TelephonyError as exc:
+                        log.warning("callback %s: cannot fetch call %s: %s", cb.id, cb.call_sid, exc)
+                        continue
+                    call_records.advance_status(call, info.status, now)
+                if call is None or call.status not in TERMINAL_STATUSES:
+                    cb.updated_at = now  # look again after another STALE_CALL
+                    continue
+                apply_call_outcome(session, cb, call, now, settings=self.settings)
+                report.reconciled.append(cb.id)
 
     def _link(self, session: Session, cb: Callback, sid: str, now: datetime, *, note: str) -> None:
         link_call(session, cb, sid, now, actor=self.worker, note=note)
