@@ -481,3 +481,27 @@ def test_a_lost_final_status_callback_is_settled_with_twilio(app, clock):
     assert report.reconciled == [cb_id]
     cb = _get(app, cb_id)
     assert cb.status == SCHEDULED and cb.last_error == "no-answer" and cb.attempts == 1
+
+
+def test_the_callback_url_is_signed_and_an_unknown_id_ends_politely(app, twilio, client):
+    params = voice_params(Direction="outbound-api", From="+390212345678", To=CALLEE, CallStatus="in-progress")
+    assert client.post("/voice/callback?cb=1", data=params).status_code == 403  # no signature
+    reply = twilio.post("/voice/callback?cb=999", params)
+    assert reply.status_code == 200 and reply.mimetype == "text/xml"
+    text = reply.get_data(as_text=True)
+    assert "Cortese" in text and "<Hangup" in text
+
+
+def test_an_answer_links_a_callback_whose_dial_was_ambiguous(sim, app, clock, twilio):
+    cb_id = _book(app)
+    clock.set(DUE)
+    sim.twilio.drop_next(endpoint="create", after_processing=True)  # created, but no answer came
+    report = _dispatcher(app).run_once()
+    assert report.unknown == [cb_id] and len(sim.twilio.calls) == 1
+    [call] = sim.twilio.ring_pending()  # the callee answers: /voice/callback?cb=... links it
+    assert call.heard("Ci aveva chiesto di richiamarla")
+    cb = _get(app, cb_id)
+    assert cb.status == "answered" and cb.call_sid == sim.twilio.calls[0].sid and cb.attempts == 1
+    call.hangup()
+    assert _get(app, cb_id).status == COMPLETED
+    assert len(sim.twilio.calls) == 1
