@@ -250,6 +250,8 @@ class Dispatcher:
             rows = session.scalars(select(Callback).where(Callback.status == UNKNOWN)
                                    .with_for_update(skip_locked=True).limit(100)).all()
             for cb in rows:
+                if not _still(session, cb, UNKNOWN, now):
+                    continue
                 sid = cb.call_sid or find_call_evidence(session, cb)
                 if sid:
                     self._link(session, cb, sid, now, note="reconciled: the call exists")
@@ -271,6 +273,8 @@ class Dispatcher:
                 .order_by(Callback.updated_at).limit(20).with_for_update(skip_locked=True)
             ).all()
             for cb in rows:
+                if not _still(session, cb, cb.status, now):
+                    continue
                 call = call_records.get_call(session, cb.call_sid) if cb.call_sid else None
                 if call is not None and call.status not in TERMINAL_STATUSES and cb.call_sid:
                     try:
@@ -430,6 +434,15 @@ class Dispatcher:
             except TelephonyError as exc:
                 log.warning("could not hang up cancelled callback call %s: %s", info.sid, exc)
         report.placed.append(cb_id)
+
+
+def _still(session: Session, cb: Callback, status: str, now: datetime) -> bool:
+    """Lock the row in this transaction if it still has `status` (SQLite has no FOR UPDATE:
+    a conditional UPDATE takes the write lock and re-reads, so two workers never both act)."""
+    return session.execute(
+        update(Callback).where(Callback.id == cb.id, Callback.status == status)
+        .values(updated_at=now).execution_options(synchronize_session=False)
+    ).rowcount == 1
 
 
 def _owned(session: Session, cb_id: int, token: str) -> Callback | None:
