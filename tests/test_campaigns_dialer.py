@@ -574,3 +574,16 @@ def test_existing_owner_of_the_offer_is_not_pitched(app, clock):
     refused = rows(app, CampaignAttempt, e164=IT[0])[0]
     assert refused.disposition == "refused" and "fibra-1000" in refused.reason
     assert rows(app, CampaignContact, e164=IT[0])[0].status == "done"
+
+
+def test_opt_out_while_a_call_rings_keeps_its_outcome_and_stops_retries(app, clock, twilio):
+    ids = make_contacts(app, IT[:1], clock)
+    make_campaign(app, clock, ids)
+    fake_dialer(app, clock, gateway=FakeGateway()).tick()
+    with session_scope(app) as session:  # by e-mail, while our call is still ringing
+        record_opt_out(session, IT[0], at=clock.now(), source="email", by="operator:test")
+    attempt = rows(app, CampaignAttempt)[0]
+    status(twilio, attempt.call_sid, "no-answer")
+    assert rows(app, CampaignAttempt)[0].disposition == "no-answer"
+    row = rows(app, CampaignContact)[0]
+    assert (row.status, row.disposition) == ("cancelled", "opted-out")

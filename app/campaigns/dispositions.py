@@ -19,6 +19,7 @@ from app.campaigns.models import Campaign, CampaignAttempt, CampaignContact
 from app.campaigns.service import LIVE_DISPOSITIONS, cancel_number
 from app.consent.attempts import finish_attempt
 from app.consent.models import ContactAttempt
+from app.consent.optouts import is_opted_out
 from app.models import TERMINAL_STATUSES, Call
 
 RETRYABLE = {"busy": "retry_busy_minutes", "no-answer": "retry_no_answer_minutes"}
@@ -83,12 +84,15 @@ def _finish(session: Session, attempt: CampaignAttempt, call: Call, at: datetime
     campaign = session.get(Campaign, attempt.campaign_id)
     if row is not None and campaign is not None and row.status in ("dialing", "in-call"):
         delay_field = RETRYABLE.get(disposition)
-        if delay_field and row.attempts_made < campaign.max_attempts and campaign.status in ("running", "paused"):
+        row.disposition, row.claimed_by, row.updated_at = disposition, None, at
+        if is_opted_out(session, row.e164):
+            # They opted out (elsewhere) while this call rang: nothing more for this number.
+            row.status, row.disposition = "cancelled", "opted-out"
+        elif delay_field and row.attempts_made < campaign.max_attempts and campaign.status in ("running", "paused"):
             row.status = "queued"
             row.next_attempt_at = at + timedelta(minutes=getattr(campaign, delay_field))
         else:
             row.status = "done"
-        row.disposition, row.claimed_by, row.updated_at = disposition, None, at
     if attempt.consent_attempt_id:
         consent_row = session.get(ContactAttempt, attempt.consent_attempt_id)
         if consent_row is not None:
@@ -105,12 +109,12 @@ def _on_call_status(_sender: Any, *, session: Session, call: Call, params: Mappi
 def _on_opt_out(_sender: Any, *, session: Session, e164: str, at: datetime, **_: Any) -> None:
     """Stop calling the number at once: queued/claimed rows cancelled, a live call marked."""
     cancel_number(session, e164, at=at, disposition="opted-out")
+    # The call the person is on (they heard the opener): its disposition is the opt-out. A call
+    # still ringing elsewhere keeps its own outcome (its row is settled when it ends).
     for attempt in session.scalars(select(CampaignAttempt).where(
             CampaignAttempt.e164 == e164, CampaignAttempt.ended_at.is_(None),
-            CampaignAttempt.status.in_(("placed", "dialing")))):
+            CampaignAttempt.status == "placed", CampaignAttempt.opener_at.is_not(None))):
         attempt.disposition = "opted-out"
-        if attempt.answered_at is None:
-            attempt.answered_at = at
 
 
 signals.call_status_changed.connect(_on_call_status)
