@@ -20,6 +20,7 @@ from app.api.core import (
 from app.api.problems import ApiProblem, not_found
 from app.clock import now
 from app.db import db_session
+from app.support import orders
 from app.support import services as support
 from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES, Ticket, WarrantyClaim
 
@@ -205,3 +206,77 @@ def update_ticket(reference: str) -> TicketOut:
                          slug="conflict") from None
     session.commit()
     return TicketOut.model_validate(ticket)
+
+
+# --- orders: the shop pushes its orders here (the same upsert as `cortese support import-orders`)
+
+
+class OrderIn(BaseModel):
+    number: str = Field(min_length=1, max_length=64, description="as the customer types it: 4711, A-4711")
+    status: str = Field(max_length=32, description="received, processing, shipped, out_for_delivery, "
+                        "delivered, cancelled, returned (or a common synonym: dispatched, in_transit...)")
+    customer_number: str | None = Field(None, max_length=32, description="the customer's phone number")
+    customer_name: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=300)
+    carrier: str | None = Field(None, max_length=64)
+    tracking: str | None = Field(None, max_length=64)
+    ordered_on: str | None = Field(None, max_length=10, description="YYYY-MM-DD or DD/MM/YYYY")
+    expected_on: str | None = Field(None, max_length=10, description="the date promised to the customer")
+    delivered_on: str | None = Field(None, max_length=10)
+    country: str | None = Field(None, max_length=2, description="to read a national customer_number")
+
+
+class OrdersIn(BaseModel):
+    orders: list[OrderIn] = Field(min_length=1, max_length=5000)
+
+
+class OrderError(BaseModel):
+    index: int = Field(description="position of the order in the list, from 0")
+    message: str
+
+
+class OrdersImported(BaseModel):
+    created: int
+    updated: int
+    errors: list[OrderError]
+
+
+class OrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: str
+    status: str
+    customer_number: str | None
+    customer_name: str | None
+    description: str | None
+    carrier: str | None
+    tracking: str | None
+    ordered_on: date | None
+    expected_on: date | None
+    delivered_on: date | None
+    updated_at: datetime
+
+
+@bp.post("/orders")
+@spec.validate(json=OrdersIn, resp=responses(OrdersImported), tags=["orders"])
+def import_orders() -> OrdersImported:
+    """Create or update orders (matched by number; only the fields sent change an existing
+    order); a bad order is reported by its index, the rest are imported."""
+    body: OrdersIn = json_body()
+    session = db_session()
+    # Only the fields sent change an existing order (a status update need not resend the rest).
+    records = [o.model_dump(exclude_unset=True) for o in body.orders]
+    report = orders.import_records(session, records, now(), first_line=0)
+    session.commit()
+    return OrdersImported(created=report.created, updated=report.updated,
+                          errors=[OrderError(index=i, message=m) for i, m in report.errors])
+
+
+@bp.get("/orders/<string:number>")
+@spec.validate(resp=responses(OrderOut), tags=["orders"])
+def get_order(number: str) -> OrderOut:
+    """One order by its number (as callers key it in: punctuation and case do not matter)."""
+    order = orders.find_order(db_session(), number[:64])
+    if order is None:
+        raise not_found("order", number)
+    return OrderOut.model_validate(order)
