@@ -97,3 +97,38 @@ def test_every_step_of_the_call_is_stored_with_inputs_and_outcomes(sim, app):
         kinds = {s.kind for s in steps}
     assert inputs[:4] == ["2", "1", "het modem knippert rood", "2"]
     assert {"support.ticket", "support.serial", "support.claim", "jump", "ask", "action"} <= kinds
+
+
+def test_the_shop_pushes_orders_through_the_api_and_callers_hear_them(sim, app, client):
+    body = {"orders": [
+        {"number": "A-4711", "status": "dispatched", "customer_number": "0612345678", "country": "NL",
+         "customer_name": "Sanne de Vries", "expected_on": "05/03/2026", "carrier": "PostNL"},
+        {"number": "4712", "status": "lost"},
+        {"number": "4713", "status": "delivered", "delivered_on": "2026-02-27"},
+    ]}
+    result = client.post("/api/orders", json=body, headers=BEARER)
+    assert result.status_code == 200, result.get_json()
+    report = result.get_json()
+    assert (report["created"], report["updated"]) == (2, 0)
+    assert report["errors"] == [{"index": 1, "message": report["errors"][0]["message"]}]
+    assert report["errors"][0]["message"].startswith("status: 'lost' is not one of")
+    again = client.post("/api/orders", json={"orders": [{"number": "a4711", "status": "out for delivery",
+                                                         "expected_on": "2026-03-02"}]}, headers=BEARER)
+    assert again.get_json() == {"created": 0, "updated": 1, "errors": []}
+    order = client.get("/api/orders/a-4711", headers=BEARER).get_json()
+    assert order["number"] == "A4711" and order["status"] == "out_for_delivery"
+    assert client.get("/api/orders/9999", headers=BEARER).status_code == 404
+    assert client.post("/api/orders", json={"orders": []}, headers=BEARER).status_code == 422
+
+    call = dial(sim, "nl")  # the customer's number: their open order is offered first
+    assert call.heard("Sanne") and call.heard("Belt u over uw bestelling A 4 7 1 1?")
+    call.press("1")
+    assert call.heard("Uw bestelling A 4 7 1 1 is vandaag onderweg naar u."), call.format_transcript()
+    other = sim.inbound(from_="+31687654321", to=LINES["nl"][1])
+    other.press("4")
+    other.press("4711#")  # letters cannot be keyed in: the digits find A-4711
+    assert other.heard("Uw bestelling A 4 7 1 1 is vandaag onderweg naar u."), other.format_transcript()
+
+
+def test_orders_api_needs_the_token(client):
+    assert client.post("/api/orders", json={"orders": [{"number": "1", "status": "shipped"}]}).status_code == 401

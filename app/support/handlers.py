@@ -515,6 +515,7 @@ def lookup_order(ctx: Any) -> str:
         ctx.slots["order_misses"] = int(ctx.slots.get("order_misses") or 0) + 1
         _step(ctx, "support.order", "unknown", input=number)
         return "unknown"
+    ctx.slots["order_number"] = order.number  # A4711 when the caller keyed in 4711
     state = orders.delivery_state(order, _today(ctx))
     ctx.slots.update(
         order_status=STATUS_WORDS.get(order.status, {}).get(ctx.language, order.status),

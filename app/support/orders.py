@@ -11,7 +11,7 @@ import csv
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import IO, Any, Mapping
+from typing import IO, Any, Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,8 +83,12 @@ def _customer_number(value: str | None, country: str | None) -> str | None:
         raise OrderDataError(f"customer_number: {exc.reason}") from None
 
 
-def upsert_order(session: Session, record: Mapping[str, Any], at: datetime) -> tuple[Order, bool]:
-    """Create or update one order from a record of strings; return (order, created)."""
+def upsert_order(session: Session, record: Mapping[str, Any], at: datetime, *,
+                 partial: bool = False) -> tuple[Order, bool]:
+    """Create or update one order from a record of strings; return (order, created).
+
+    A CSV line is the whole order (an empty cell clears the field); with `partial` (the API)
+    only the fields present in `record` change on an existing order."""
     number = normalise_number(str(record.get("number") or ""))
     if not number:
         raise OrderDataError("number: missing")
@@ -107,10 +111,38 @@ def upsert_order(session: Session, record: Mapping[str, Any], at: datetime) -> t
         order = Order(number=number, updated_at=at, **values)
         session.add(order)
     else:
+        present = set(record) | ({"customer_number"} if "country" in record else set())
         for key, value in values.items():
-            setattr(order, key, value)
+            if not partial or key in present:
+                setattr(order, key, value)
         order.updated_at = at
     return order, created
+
+
+def import_records(session: Session, records: Iterable[Mapping[str, Any]], at: datetime,
+                   *, first_line: int = 1, partial: bool = True) -> ImportReport:
+    """Upsert orders one by one (the shop's API push); a bad record is reported by its position
+    (from `first_line`) and reason, the others are still imported. `partial`: fields absent
+    from a record keep their value on an existing order."""
+    report = ImportReport()
+    seen: set[str] = set()
+    for line, record in enumerate(records, start=first_line):
+        try:
+            with session.begin_nested():
+                number = normalise_number(str(record.get("number") or ""))
+                if number in seen:
+                    raise OrderDataError(f"number: {number} appears twice in this batch")
+                order, created = upsert_order(session, record, at, partial=partial)
+                session.flush()
+                seen.add(order.number)
+        except OrderDataError as exc:
+            report.errors.append((line, str(exc)))
+            continue
+        if created:
+            report.created += 1
+        else:
+            report.updated += 1
+    return report
 
 
 def import_csv(session: Session, stream: IO[str], at: datetime) -> ImportReport:
@@ -145,8 +177,19 @@ def import_csv(session: Session, stream: IO[str], at: datetime) -> ImportReport:
 
 
 def find_order(session: Session, number: str) -> Order | None:
+    """The order by its number; digits typed on a keypad also find an order whose number has
+    letters too (A-4711 from 4711), when exactly one order has those digits."""
     text = normalise_number(number)
-    return session.scalar(select(Order).where(Order.number == text)) if text else None
+    if not text:
+        return None
+    exact = session.scalar(select(Order).where(Order.number == text))
+    if exact is not None or not text.isdigit():
+        return exact
+    candidates = session.scalars(
+        select(Order).where(Order.number.like(f"%{text}"), Order.number != text).limit(20)
+    ).all()
+    matching = [o for o in candidates if re.sub(r"\D", "", o.number) == text]
+    return matching[0] if len(matching) == 1 else None
 
 
 def open_orders_for(session: Session, e164: str | None) -> list[Order]:
