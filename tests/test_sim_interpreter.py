@@ -515,3 +515,17 @@ def test_replay_sends_every_webhook_twice_with_one_idempotency_token(twiml: Twim
     assert twiml.paths().count("/voice/inbound") == 2 and twiml.paths().count("/menu") == 2
     first, second = twiml.requests_to("/menu")
     assert first.form == second.form and call.heard("guasti") and call.problems == []
+
+
+def test_pressing_keys_in_the_queue_does_not_stop_the_agent_answering(twiml: TwimlApp) -> None:
+    twiml.on("/voice/inbound", doc('<Enqueue action="/queued" waitUrl="/wait">support</Enqueue>'))
+    twiml.on("/wait", doc('<Gather numDigits="1" action="/wait-key"><Say>Prema 1</Say></Gather>'))
+    twiml.on("/wait-key", doc('<Gather numDigits="1" action="/wait-key"><Say>Prema 1</Say>'
+                              "</Gather>"))
+    twiml.on("/queued", lambda f: doc(f"<Say>{f['QueueResult']}, arrivederci</Say>"))
+    call = twiml.simulator().inbound(queue=QueuePlan("bridged", after_loops=3))
+    call.press("7").press("7").press("7")  # three rounds: each answered by the app
+    assert call.waiting_for == "gather" and len(twiml.requests_to("/wait-key")) == 3
+    call.press("7")  # the agent picked up meanwhile: this key is moot
+    assert call.ended and call.heard("bridged, arrivederci")
+    assert len(twiml.requests_to("/wait-key")) == 3

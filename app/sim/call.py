@@ -70,8 +70,9 @@ class Entry:
 @dataclass
 class QueuePlan:
     """What happens to the caller in an <Enqueue>: `bridged` to an agent (or `hangup`: the
-    caller gives up) after `after_loops` plays of the wait TwiML; `queue-full`, `error`,
-    `system-error` happen at once."""
+    caller gives up) after `after_loops` rounds, a round being one play of the wait TwiML or
+    one input (keys, words) at a <Gather> in it (agents answer whatever the caller presses);
+    `queue-full`, `error`, `system-error` happen at once."""
 
     outcome: str = "bridged"
     after_loops: int = 1
@@ -91,6 +92,7 @@ class _Queue:
     entered_at: float
     plan: QueuePlan
     loops: int = 0
+    turns: int = 0  # caller turns (keys, words, silence) while waiting
 
 
 @dataclass
@@ -265,7 +267,9 @@ class SimCall:
         """The caller presses keys (DTMF)."""
         waiting = self._turn("press", digits)
         self._had_input = True
-        if waiting.kind == "gather":
+        if waiting is None:
+            pass
+        elif waiting.kind == "gather":
             self._gather_digits(waiting, digits)
         else:
             self._record_key(waiting, digits)
@@ -279,7 +283,9 @@ class SimCall:
         waiting = self._turn("speak", text)
         self._had_input = True
         self._advance(_speech_seconds(text))
-        if waiting.kind == "gather":
+        if waiting is None:
+            pass
+        elif waiting.kind == "gather":
             self._gather_speech(waiting, text, confidence)
         else:
             self._record_message(waiting, text)
@@ -291,6 +297,9 @@ class SimCall:
     def silence(self) -> SimCall:
         """The caller says nothing: the <Gather>/<Record> times out."""
         waiting = self._turn("silence", "")
+        if waiting is None:
+            self._run()
+            return self
         timeout = int(waiting.verb.attr("timeout", "5") or 5)
         self._advance(timeout)
         if waiting.kind == "gather" and waiting.verb.attr("actionOnEmptyResult") == "true":
@@ -554,19 +563,26 @@ class SimCall:
         queue = frame.queue
         assert queue is not None
         queue.loops += 1
-        if queue.loops >= queue.plan.after_loops:
-            if queue.plan.outcome == "bridged":
-                self.log("queue", "bridged to an agent", talk_seconds=queue.plan.talk_seconds)
-                self._advance(queue.plan.talk_seconds)
-                self._said_since_turn = True
-                self._leave_queue(frame, "bridged")
-                return
-            if queue.plan.outcome == "hangup":
-                self.log("hangup", f"the caller gives up after {queue.loops} waits in the queue")
-                self._queue_action(frame, "hangup", ignore_answer=True)
-                self._finish("completed", "caller hung up in the queue")
-                return
-        self._fetch_wait_music(queue)
+        if queue.loops + queue.turns < queue.plan.after_loops or not self._queue_plan_due(frame):
+            self._fetch_wait_music(queue)
+
+    def _queue_plan_due(self, frame: _Frame) -> bool:
+        """The plan's time has come: an agent answers (bridged) or the caller gives up."""
+        queue = frame.queue
+        assert queue is not None
+        if queue.plan.outcome == "bridged":
+            self.log("queue", "bridged to an agent", talk_seconds=queue.plan.talk_seconds)
+            self._advance(queue.plan.talk_seconds)
+            self._said_since_turn = True
+            self._leave_queue(frame, "bridged")
+            return True
+        if queue.plan.outcome == "hangup":
+            self.log("hangup", f"the caller gives up after {queue.loops + queue.turns} rounds "
+                               "in the queue")
+            self._queue_action(frame, "hangup", ignore_answer=True)
+            self._finish("completed", "caller hung up in the queue")
+            return True
+        return False
 
     def _leave_queue(self, frame: _Frame, result: str) -> None:
         queue = frame.queue
@@ -598,7 +614,8 @@ class SimCall:
             self._frames.pop()
 
     # ---------------------------------------------------------------- input helpers
-    def _turn(self, kind: str, text: str) -> _Waiting:
+    def _turn(self, kind: str, text: str) -> _Waiting | None:
+        """Start a caller turn; None when the queue plan took over (the input is moot)."""
         self.poll()
         if self._ended:
             raise CallEnded(f"cannot {kind} {text!r}: the call has ended ({self.end_reason})\n"
@@ -608,6 +625,15 @@ class SimCall:
         self.log(kind, text)
         waiting, self._waiting = self._waiting, None
         self._said_since_turn = False
+        frame = self._frames[-1]
+        if frame.queue is not None and kind != "silence":
+            # Agents answer whatever the waiting caller presses: an input is a round too
+            # (silence is not: it falls through within the same play of the wait TwiML).
+            frame.queue.turns += 1
+            if frame.queue.loops + frame.queue.turns > frame.queue.plan.after_loops:
+                self.note("the queue moved on before this input was used")
+                self._queue_plan_due(frame)
+                return None
         return waiting
 
     def _gather_digits(self, waiting: _Waiting, digits: str) -> None:
