@@ -96,3 +96,28 @@ def test_served_only_where_allowed(settings: dict[str, Any], env: str, enabled: 
     # production + SIM_ENABLED still needs a console login, so an anonymous visitor gets 404
     assert application.test_client().get("/sim/softphone").status_code == status
     get_engine(application).dispose()
+
+
+def test_outbound_calls_rung_for_the_softphone_are_listed_and_answerable(
+        sim: Any, app: Flask, tmp_path: Path) -> None:
+    """`cortese sim twilio --softphone` stores answered outbound calls; the page picks them up."""
+    from app.sim.web import CallStore
+
+    app.config["SIM_STORE_DIR"] = str(tmp_path / "sim-calls")
+    phone = app.test_client()
+    assert phone.get("/sim/api/incoming").get_json() == {"items": []}
+    app.extensions["cortese.gateway"].place_call(
+        "+393471234567", "https://cortese.example.test/voice/inbound",
+        status_callback="https://cortese.example.test/voice/status")
+    (outbound,) = sim.twilio.ring_pending()
+    assert outbound.direction == "outbound-api" and outbound.waiting_for == "gather"
+    store = CallStore(tmp_path / "sim-calls", app.extensions["cortese.settings"].secret_key)
+    store.save("ringing-call-0000000001", outbound)
+    start(phone)  # an inbound softphone call is not listed as incoming
+    (item,) = phone.get("/sim/api/incoming").get_json()["items"]
+    assert item["id"] == "ringing-call-0000000001" and item["last_said"] == outbound.last_said
+    picked = phone.post(f"/sim/api/calls/{item['id']}/silence", json={}).get_json()
+    assert len(picked["transcript"]) > len([e for e in outbound.transcript
+                                            if e.kind in ("say", "pause")])
+    phone.post(f"/sim/api/calls/{item['id']}/hangup", json={})
+    assert phone.get("/sim/api/incoming").get_json() == {"items": []}

@@ -218,8 +218,10 @@ def explore_command(to: str | None, from_: str, depth: int, max_calls: int, url:
 @click.option("--answer", default="human", show_default=True,
               help="How every callee answers: human, machine_start, busy, no-answer...")
 @click.option("--inputs", default="", help='Steps each answered callee plays, e.g. "1,say:sì".')
+@click.option("--softphone", is_flag=True, help="Hand answered calls to the browser softphone "
+              "(/sim/softphone lists them) instead of playing them silently here.")
 def twilio_command(port: int, app_url: str, public_url: str | None, answer: str,
-                   inputs: str) -> None:
+                   inputs: str, softphone: bool) -> None:
     """Run a fake Twilio REST API; point the app at it with TWILIO_API_BASE_URL."""
     from app.sim.fake_twilio import Callee, FakeTwilio
 
@@ -242,6 +244,14 @@ def twilio_command(port: int, app_url: str, public_url: str | None, answer: str,
     def drive(sim: SimCall) -> None:
         from app.sim.fake_twilio import _drive_silently
 
+        if softphone and not sim.ended:
+            from app.config import INSTANCE_DIR
+            from app.sim.web import CallStore, store_folder
+
+            store = CallStore(store_folder(INSTANCE_DIR), settings.secret_key)
+            store.save(store.new_id(), sim)
+            console.print(f"call {sim.sid} to {sim.to} is ringing on the softphone")
+            return
         _drive_silently(sim)
         Printer(console, verbose=False).summary(sim)
 

@@ -126,6 +126,19 @@ class CallStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def incoming(self) -> list[tuple[str, SimCall]]:
+        """Live outbound calls (rung by `cortese sim twilio --softphone`), oldest first."""
+        found: list[tuple[float, str, SimCall]] = []
+        for path in self.folder.glob("*.call"):
+            try:
+                call = self.load(path.stem)
+                found.append((path.stat().st_mtime, path.stem, call))
+            except (KeyError, FileNotFoundError, pickle.UnpicklingError, EOFError):
+                continue
+        found.sort(key=lambda item: item[0])
+        return [(cid, call) for _, cid, call in found
+                if call.direction != "inbound" and not call._ended]
+
     def prune(self, max_age: float = MAX_AGE_SECONDS) -> None:
         limit = time.time() - max_age
         for path in self.folder.glob("*.*"):
@@ -136,8 +149,12 @@ class CallStore:
                 pass
 
 
+def store_folder(instance_path: str | Path) -> Path:
+    return Path(instance_path) / "sim-calls"
+
+
 def _store() -> CallStore:
-    folder = current_app.config.get("SIM_STORE_DIR") or Path(current_app.instance_path) / "sim-calls"
+    folder = current_app.config.get("SIM_STORE_DIR") or store_folder(current_app.instance_path)
     return CallStore(Path(folder), current_app.extensions["cortese.settings"].secret_key)
 
 
@@ -195,6 +212,14 @@ def start_call() -> tuple[Response, int]:
     call = _simulator().inbound(from_=from_, to=to)
     store.save(call_id, call)
     return jsonify(_state(call_id, call)), 201
+
+
+@bp.get("/api/incoming")
+def incoming() -> Response:
+    """Outbound calls the fake Twilio rang for the softphone, waiting to be picked up."""
+    items = [{"id": cid, "from": call.from_, "to": call.to, "last_said": call.last_said}
+             for cid, call in _store().incoming()]
+    return jsonify(items=items)
 
 
 def _act(call_id: str, action: str) -> Response:

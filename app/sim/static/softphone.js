@@ -77,5 +77,32 @@
   document.querySelectorAll(".key").forEach(function (button) {
     button.addEventListener("click", function () { act("press", { digits: button.dataset.key }); });
   });
+  // Outbound calls the fake Twilio rang for us: listed while no call is live.
+  var live = false;
+  function answerButton(item) {
+    var li = document.createElement("li");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "answer";
+    button.textContent = "Answer";
+    button.addEventListener("click", function () {
+      fetch(api + "/" + encodeURIComponent(item.id)).then(function (r) { return r.json(); })
+        .then(show).catch(fail);
+    });
+    li.appendChild(button);
+    li.appendChild(document.createTextNode(" " + item.from + " → " + item.to + ": " + item.last_said));
+    return li;
+  }
+  function pollIncoming() {
+    live = callId !== null && !$("hangup").disabled;
+    if (live) { return; }
+    fetch("/sim/api/incoming").then(function (r) { return r.json(); }).then(function (data) {
+      var list = $("incoming");
+      list.replaceChildren.apply(list, data.items.map(answerButton));
+      $("incoming-box").hidden = data.items.length === 0;
+    }).catch(function () { /* the next poll tries again */ });
+  }
+  setInterval(pollIncoming, 3000);
+  pollIncoming();
   enable(false, true);
 })();
