@@ -203,6 +203,20 @@ def test_a_queue_too_long_says_so_and_offers_a_callback_or_waiting(sim, app, lan
     assert any(e.kind == "queue" for e in patient.transcript)
 
 
+def test_a_line_without_operators_says_so_and_offers_a_callback_never_a_loop(sim, app):
+    call = sim.inbound(from_=LINES["it"][0], to="+390299999999")  # not in hotlines.yaml: defaults
+    call.press("0")
+    assert call.heard("su questa linea non è possibile parlare con un operatore")
+    call.silence()
+    call.silence()
+    assert call.ended and call.heard(t("after_call", "it"))
+    call.assert_courteous()
+    again = sim.inbound(from_=LINES["it"][0], to="+390299999999")
+    again.press("0")
+    again.press("2")
+    assert again.heard(t("when", "it"))
+
+
 # --- angry callers --------------------------------------------------------------------------
 
 
