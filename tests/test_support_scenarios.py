@@ -461,3 +461,24 @@ def test_an_unknown_order_is_explained_and_can_be_retried(sim, app, language):
     call.press("4711#")
     assert call.heard("4 7 1 1")
     call.assert_courteous()
+
+
+@pytest.mark.parametrize(("language", "delivered", "cancelled"), [
+    ("it", "risulta consegnato il venerdì 27 febbraio", "risulta annullato"),
+    ("nl", "is bezorgd op vrijdag 27 februari", "is geannuleerd"),
+    ("en", "was delivered on Friday 27 February", "has been cancelled"),
+])
+def test_delivered_and_cancelled_orders_say_what_an_operator_can_do(sim, app, language, delivered, cancelled):
+    with session_scope(app) as session:
+        session.add(Order(number="4711", status="delivered", delivered_on=date(2026, 2, 27), updated_at=MONDAY))
+        session.add(Order(number="4712", status="cancelled", updated_at=MONDAY))
+    call = dial(sim, language)
+    call.press("4")
+    call.press("4711#")
+    assert call.heard(delivered)
+    call.press("1")  # another order
+    call.press("4712#")
+    assert call.heard(cancelled)
+    call.press("0")
+    assert call.heard({"it": "La metto in contatto", "nl": "Ik verbind u door", "en": "Let me put you through"}[language])
+    assert rows(app, Ticket) == []

@@ -282,6 +282,34 @@ def test_orders_import_updates_existing_and_rejects_a_bad_header(app):
         assert bad.errors and bad.errors[0][0] == 1 and "number" in bad.errors[0][1]
 
 
+def test_keyed_digits_find_an_order_with_letters_only_when_unambiguous(app):
+    with session_scope(app) as session:
+        report = orders.import_records(session, [{"number": "A-4711", "status": "shipped"},
+                                                 {"number": "B-5000", "status": "shipped"},
+                                                 {"number": "C-5000", "status": "shipped"}], AT)
+        assert (report.created, report.errors) == (3, [])
+        assert orders.find_order(session, "4711").number == "A4711"
+        assert orders.find_order(session, "5000") is None  # B-5000 or C-5000: we do not guess
+        assert orders.find_order(session, "711") is None
+        assert orders.find_order(session, "c5000").number == "C5000"
+
+
+def test_api_records_change_only_the_fields_sent_csv_lines_the_whole_order(app):
+    with session_scope(app) as session:
+        orders.import_records(session, [{"number": "4711", "status": "shipped", "carrier": "BRT",
+                                         "customer_number": "+393471234567", "expected_on": "2026-03-05"}], AT)
+        orders.import_records(session, [{"number": "4711", "status": "out for delivery"}], AT)
+        order = orders.find_order(session, "4711")
+        assert (order.status, order.carrier, order.customer_number, order.expected_on) == (
+            "out_for_delivery", "BRT", "+393471234567", date(2026, 3, 5))
+        orders.import_csv(session, io.StringIO("number,status\n4711,delivered\n"), AT)
+        assert (order.status, order.carrier, order.expected_on) == ("delivered", None, None)
+        bad = orders.import_records(session, [{"number": "", "status": "shipped"},
+                                              {"number": "9", "status": "shipped"},
+                                              {"number": "9", "status": "shipped"}], AT, first_line=0)
+        assert [i for i, _ in bad.errors] == [0, 2] and "twice" in bad.errors[1][1]
+
+
 def test_delivery_lateness():
     order = orders.Order(number="1", status="shipped", expected_on=date(2026, 2, 25), updated_at=AT)
     assert orders.delivery_state(order, date(2026, 2, 25)).late is False
