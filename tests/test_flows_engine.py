@@ -264,3 +264,10 @@ def test_a_retried_webhook_repeats_what_the_lost_answer_said(caller):
     retry = caller.post(gather, Digits="4711")  # Twilio lost our answer and asked again
     assert first.said == retry.said and "Riferimento 4 7 1 1" in retry.text and retry.hung_up
     assert retry.said.count("Grazie, buona giornata.") == 1
+
+
+def test_star_at_a_capture_question_opens_the_language_menu(caller):
+    caller.dial()
+    caller.press("1")
+    assert "For English, press 3." in caller.press("*").text
+    assert "Key in the reference" in caller.press("3").text

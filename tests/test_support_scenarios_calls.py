@@ -551,11 +551,6 @@ def test_calls_with_status_callbacks_out_of_order_still_keep_the_draft(sim, app)
 # --- engine behaviour reported to the lead ---------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine (app/flows/engine.py Engine._on_input): '*' opens the language menu only at asks "
-    "with choices; at a capture ask (faq.ask_question, warranty ask_date, delivery ask_number) "
-    "it is stored in the slot instead, though contract (1) says '*' at any ask without its own "
-    "'*' choice opens the language menu"))
 def test_star_at_a_question_that_captures_opens_the_language_menu(sim, app):
     call = dial(sim, "it")
     call.press("1")  # information: the question is a capture (a key or words)

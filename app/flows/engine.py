@@ -259,8 +259,8 @@ class Engine:
         if not digits and not speech:
             return self._on_silence(turn)
         heard = digits or speech
-        if digits == "*" and not any(c.dtmf == "*" for c in node.ask.choices) and node.ask.capture is None:
-            return self._ask_language(turn)
+        if digits == "*" and not any(c.dtmf == "*" for c in node.ask.choices):
+            return self._ask_language(turn)  # a lone * is never a reference or a date
         if node.ask.capture is not None:
             capture = node.ask.capture
             turn.slots[capture.slot] = heard
