@@ -92,7 +92,9 @@ def test_softphone_on_a_multi_worker_server(live_server: str) -> None:
 
 
 @pytest.mark.slow
-def test_cortese_sim_twilio_standalone_rings_in_the_background(tmp_path: Path) -> None:
+@pytest.mark.parametrize("softphone", [False, True])
+def test_cortese_sim_twilio_standalone_rings_in_the_background(tmp_path: Path,
+                                                               softphone: bool) -> None:
     """`cortese sim twilio` as testers run it: the app (here a small TwiML app on a real
     port) creates a call with the REST API; the fake rings it and reports its status."""
     from twilio.rest import Client
@@ -101,7 +103,9 @@ def test_cortese_sim_twilio_standalone_rings_in_the_background(tmp_path: Path) -
     from app.telephony import RebasedHttpClient
     from tests.sim_support import ACCOUNT, BASE, TOKEN, TwimlApp, doc
 
-    twiml = TwimlApp().on("/out", doc("<Say>Promemoria: domani alle dieci. Arrivederci</Say>"))
+    twiml = TwimlApp().on("/out", doc("<Say>Promemoria: domani alle dieci.</Say>",
+                                      '<Gather action="/ok"><Say>Prema 1</Say></Gather>',
+                                      "<Say>Arrivederci</Say>"))
     app_server = make_server("127.0.0.1", 0, twiml.flask, threaded=True)
     threading.Thread(target=app_server.serve_forever, args=(0.05,), daemon=True).start()
     port = _free_port()
@@ -109,8 +113,9 @@ def test_cortese_sim_twilio_standalone_rings_in_the_background(tmp_path: Path) -
     env.update({k: str(v) for k, v in base_settings(tmp_path).items()})
     env.update(HOME=str(tmp_path), PYTHONPATH=str(ROOT), TWILIO_ACCOUNT_SID=ACCOUNT,
                TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=BASE)
+    extra = ["--softphone", "--store", str(tmp_path / "calls")] if softphone else []
     proc = subprocess.Popen(CORTESE + ["sim", "twilio", "--port", str(port), "--app-url",
-                                       f"http://127.0.0.1:{app_server.server_port}"],
+                                       f"http://127.0.0.1:{app_server.server_port}", *extra],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
@@ -127,12 +132,24 @@ def test_cortese_sim_twilio_standalone_rings_in_the_background(tmp_path: Path) -
             except Exception:  # noqa: BLE001 - not listening yet
                 assert time.monotonic() < deadline, "cortese sim twilio never listened"
                 time.sleep(0.2)
-        while client.calls(created.sid).fetch().status != "completed":
-            assert time.monotonic() < deadline, "the call was never rung"
-            time.sleep(0.2)
-        assert twiml.paths() == ["/out", "/voice/status"] and all(s.signed_ok for s in twiml.seen)
+        if softphone:
+            from app.sim.web import CallStore
+
+            store = CallStore(tmp_path / "calls", "test-secret-key-0123456789")
+            while not store.incoming():  # saved once the call waits for the callee
+                assert time.monotonic() < deadline, "the call never reached the softphone"
+                time.sleep(0.2)
+            ((_, call),) = store.incoming()
+            assert call.sid == created.sid and call.waiting_for == "gather"
+        else:
+            while client.calls(created.sid).fetch().status != "completed":
+                assert time.monotonic() < deadline, "the call was never rung"
+                time.sleep(0.2)
+            assert twiml.paths() == ["/out", "/voice/status"]
+        assert all(s.signed_ok for s in twiml.seen)
     finally:
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
         app_server.shutdown()
-    assert "Promemoria" in output and "TWILIO_API_BASE_URL" in output
+    assert "Promemoria" in output or "ringing on the softphone" in output
+    assert "TWILIO_API_BASE_URL" in output

@@ -113,7 +113,7 @@ def _interactive(call: SimCall, printer: Printer, console: Console) -> None:
 def call_command(to: str | None, from_: str, url: str, public_url: str | None, path: str,
                  script: str | None, verbose: bool) -> None:
     """Call a running cortese like a phone: hear prompts, press keys, speak."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     try:
         steps = parse_steps(script) if script else None
     except ValueError as exc:
@@ -220,13 +220,15 @@ def explore_command(to: str | None, from_: str, depth: int, max_calls: int, url:
 @click.option("--inputs", default="", help='Steps each answered callee plays, e.g. "1,say:sì".')
 @click.option("--softphone", is_flag=True, help="Hand answered calls to the browser softphone "
               "(/sim/softphone lists them) instead of playing them silently here.")
+@click.option("--store", type=click.Path(path_type=Path), help="The softphone's call folder "
+              "(default: instance/sim-calls, where the app looks).")
 def twilio_command(port: int, app_url: str, public_url: str | None, answer: str,
-                   inputs: str, softphone: bool) -> None:
+                   inputs: str, softphone: bool, store: Path | None) -> None:
     """Run a fake Twilio REST API; point the app at it with TWILIO_API_BASE_URL."""
     from app.sim.fake_twilio import Callee, FakeTwilio
 
     settings = _settings()
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     try:
         default = Callee(answer, None, [s for s in inputs.split(",") if s.strip()])
     except ValueError as exc:
@@ -248,8 +250,8 @@ def twilio_command(port: int, app_url: str, public_url: str | None, answer: str,
             from app.config import INSTANCE_DIR
             from app.sim.web import CallStore, store_folder
 
-            store = CallStore(store_folder(INSTANCE_DIR), settings.secret_key)
-            store.save(store.new_id(), sim)
+            calls = CallStore(store or store_folder(INSTANCE_DIR), settings.secret_key)
+            calls.save(calls.new_id(), sim)
             console.print(f"call {sim.sid} to {sim.to} is ringing on the softphone")
             return
         _drive_silently(sim)
