@@ -129,6 +129,40 @@ def test_angry_words_escalate_to_a_flagged_complaint(db, language, said):
     assert ctx.slots["complaint_ref"] == t.reference and ctx.slots["priority"] is True
 
 
+@pytest.mark.parametrize(("params", "outcome"), [
+    ({"Digits": "2"}, "calm"),
+    ({"SpeechResult": "il modem non funziona", "Confidence": "0.9"}, "calm"),
+    ({"SpeechResult": "è una vergogna, il modem non funziona", "Confidence": "0.9"}, "angry"),
+])
+def test_venting_is_checked_even_when_the_words_picked_an_option(db, params, outcome):
+    ctx = make_ctx(db)
+    ctx.params = params
+    assert handlers.vent_check(ctx) == outcome
+    assert bool(ctx.slots.get("angry")) is (outcome == "angry")
+    if outcome == "angry":
+        assert ctx.slots["complaint_text"] == params["SpeechResult"]
+
+
+def test_a_callback_after_a_complaint_is_about_the_complaint(db):
+    ctx = make_ctx(db, "nl")
+    ctx.params = {"SpeechResult": "dit is schandalig"}
+    handlers.check_mood(ctx)
+    handlers.record_complaint(ctx)
+    assert handlers.prefer_callback(ctx) == "ok" and ctx.slots["callback_reason"] == "complaint"
+    ticket = db.scalar(select(Ticket).where(Ticket.kind == "complaint"))
+    assert ticket.details["callback_wanted"] is True
+    calm = make_ctx(db, "nl")
+    assert handlers.prefer_callback(calm) == "ok" and calm.slots["callback_reason"] == "operator"
+
+
+@pytest.mark.parametrize(("waiting", "language", "words"), [
+    (0, "it", "Non c'è nessuno in attesa prima di lei."), (1, "nl", "Er is één beller voor u."),
+    (3, "en", "There are 3 callers ahead of you."),
+])
+def test_the_queue_position_in_words(waiting, language, words):
+    assert handlers._ahead_text(waiting, language) == words
+
+
 def test_repeated_failures_escalate_calm_words_do_not(db):
     ctx = make_ctx(db, "en")
     ctx.params = {"SpeechResult": "pizza"}
