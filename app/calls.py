@@ -87,6 +87,12 @@ def advance_status(call: Call, status: str | None, at: datetime, sequence: int |
 
 def record_status_callback(session: Session, params: Mapping[str, str], at: datetime) -> Call:
     """Store one status callback (once, however often Twilio sends it) and apply it in order."""
+    return apply_status_callback(session, params, at)[0]
+
+
+def apply_status_callback(session: Session, params: Mapping[str, str], at: datetime) -> tuple[Call, bool]:
+    """Like record_status_callback, and say whether it changed anything: a duplicate or a stale
+    (out-of-order) delivery does not, so receivers of call_status_changed act once per change."""
     call = ensure_call(session, params, at)
     sequence = _int(params.get("SequenceNumber"))
     status = _clip(params.get("CallStatus"), 20) or "unknown"
@@ -103,15 +109,17 @@ def record_status_callback(session: Session, params: Mapping[str, str], at: date
         with session.begin_nested():
             session.add(event)
     except IntegrityError:
-        return call  # a duplicate delivery: already applied
-    if advance_status(call, status, at, sequence):
+        return call, False  # a duplicate delivery: already applied
+    changed = advance_status(call, status, at, sequence)
+    if changed:
         duration = _int(params.get("CallDuration"))
         if duration is not None:
             call.duration_seconds = duration
     answered_by = params.get("AnsweredBy")
     if answered_by and not call.answered_by:
         call.answered_by = _clip(answered_by, 32)
-    return call
+        changed = True
+    return call, changed
 
 
 def add_step(

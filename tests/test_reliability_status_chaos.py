@@ -50,15 +50,8 @@ def _ring(sim: Any) -> None:
             call.hangup()
 
 
-DUPLICATE_REASON = (
-    "callbacks: app.callbacks.dispatch.on_call_status runs for every delivery of a status callback "
-    "(the /voice/status route signals call_status_changed after duplicates and stale ones too) and "
-    "apply_call_outcome reschedules a SCHEDULED callback again each time: one busy call yields several "
-    "'retry' transitions and pushes due_at; the receiver should act once per call (e.g. skip when "
-    "cb.call_sid's outcome was already applied)")
 
 
-@pytest.mark.xfail(strict=True, reason=DUPLICATE_REASON)
 def test_callbacks_settle_once_whatever_the_order_and_repeats(chaos, app, clock):
     clock.set(NOW)
     with session_scope(app) as session:
@@ -104,12 +97,6 @@ def test_campaign_attempts_end_once_whatever_the_order_and_repeats(chaos, app, c
     assert len(consent) == len(ANSWERS) and all(c.outcome for c in consent)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "callbacks: a late duplicate of the previous call's `busy` arriving while the retry is claimed "
-    "re-links the old CallSid (link_call from DISPATCHING), counts it as attempt 2 and reschedules: "
-    "the claim is lost and the retry budget shrinks for a call that was made once; had the retry's "
-    "REST request been in flight, its new CallSid would not be recorded (Dispatcher._placed only "
-    "sets call_sid when it is None) and the callback would be dialled again"))
 def test_a_late_duplicate_status_does_not_count_as_another_attempt(sim, app, clock, twilio):
     from tests.conftest import voice_params
 

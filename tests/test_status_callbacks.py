@@ -68,3 +68,18 @@ def test_status_without_sequence_or_with_garbage_is_accepted(app, twilio):
     assert twilio.post("/voice/status", params).status_code == 204
     call, events = _call(app, sid)
     assert call.status == "queued" and events == 1
+
+
+def test_receivers_hear_each_change_once_not_duplicates_or_stale_deliveries(twilio, app):
+    from app import signals
+
+    heard: list[str] = []
+
+    def receiver(_sender, *, call, params, **_kw):
+        heard.append(params["CallStatus"])
+
+    params = voice_params(CallSid="CA" + "7" * 32)
+    with signals.call_status_changed.connected_to(receiver):
+        for status, seq in (("ringing", "1"), ("completed", "3"), ("completed", "3"), ("in-progress", "2")):
+            assert twilio.post("/voice/status", {**params, "CallStatus": status, "SequenceNumber": seq}).status_code == 204
+    assert heard == ["ringing", "completed"]

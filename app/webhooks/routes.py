@@ -34,9 +34,10 @@ def inbound() -> Response:
 def status() -> Response:
     """Status callback for every call: idempotent, ordered by SequenceNumber."""
     session = db_session()
-    call = calls.record_status_callback(session, request.form, now())
-    signals.call_status_changed.send(current_app._get_current_object(), session=session, call=call,
-                                     params=request.form)
+    call, changed = calls.apply_status_callback(session, request.form, now())
+    if changed:  # duplicates and late, out-of-order deliveries change nothing downstream
+        signals.call_status_changed.send(current_app._get_current_object(), session=session, call=call,
+                                         params=request.form)
     session.commit()
     return Response(status=204)
 
