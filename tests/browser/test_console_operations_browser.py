@@ -126,3 +126,25 @@ def test_flow_page_draws_the_diagram_with_vendored_mermaid(page, live_app):
     assert page.locator("#flow-diagram svg g.node").count() > 5
     assert "flowchart TD" in page.locator("#mermaid-source").text_content()  # folded in <details>
     screenshot(page, "console-flow-diagram")
+
+
+def test_live_campaign_page_refreshes_but_never_under_the_operators_typing(page, live_app):
+    from tests.console_support import seed_campaign
+
+    cid = seed_campaign(live_app.app, start=True)
+    page.clock.install()  # the page's timers run on Playwright's clock: no real waiting
+    _login(page, live_app)
+    loads: list[str] = []
+    page.on("load", lambda _: loads.append(page.url))
+    page.goto(f"{live_app.url}/console/campaigns/{cid}")
+    assert page.locator("#live").get_attribute("data-refresh-seconds") == "5"
+    before = len(loads)
+    page.clock.run_for(6000)
+    page.wait_for_load_state()
+    expect(page.locator("#campaign-status")).to_have_text("running")
+    assert len(loads) > before  # the figures were reloaded
+    page.fill("#target-ids", "12, 13")
+    settled = len(loads)
+    page.clock.run_for(20_000)
+    assert len(loads) == settled and page.locator("#target-ids").input_value() == "12, 13"
+    assert page.locator("#live").get_attribute("data-refresh-paused") == "true"

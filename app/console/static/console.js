@@ -8,10 +8,25 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
   // Pages with live figures (campaign progress) reload themselves every few seconds.
+  // Never while the operator is typing or has typed into a form: a reload would lose it.
   const live = document.querySelector("[data-refresh-seconds]");
   if (live) {
     const seconds = Math.max(2, parseInt(live.dataset.refreshSeconds, 10) || 5);
-    window.setTimeout(() => window.location.reload(), seconds * 1000);
+    let edited = false;
+    document.addEventListener("input", () => { edited = true; });
+    const typing = () => {
+      const el = document.activeElement;
+      return el && ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
+    };
+    const tick = () => {
+      if (edited || typing()) {
+        live.dataset.refreshPaused = "true";
+        window.setTimeout(tick, seconds * 1000);
+      } else {
+        window.location.reload();
+      }
+    };
+    window.setTimeout(tick, seconds * 1000);
   }
   // Progress bars: width from data-value (CSP forbids inline style attributes).
   document.querySelectorAll(".progress[data-value]").forEach((bar) => {
