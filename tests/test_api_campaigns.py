@@ -69,6 +69,13 @@ def test_stats_count_dispositions_and_the_abandonment_rate(app, client, clock):
     assert stats["attempts"] == {"completed": 1, "abandoned": 1, "busy": 1, "opted-out": 1}
     assert stats["live_answered"] == 3 and stats["abandoned"] == 1
     assert stats["abandonment_rate"] == pytest.approx(0.3333)
+    attempts = client.get(f"/api/campaigns/{cid}/attempts?limit=3", headers=BEARER).get_json()
+    assert attempts["total"] == 4 and attempts["next_offset"] == 3
+    assert [a["disposition"] for a in attempts["items"]] == ["opted-out", "busy", "abandoned"]  # newest first
+    busy = client.get(f"/api/campaigns/{cid}/attempts?disposition=busy", headers=BEARER).get_json()
+    assert [a["answered_at"] for a in busy["items"]] == [None]
+    assert client.get(f"/api/campaigns/{cid}/attempts?disposition=bored", headers=BEARER).get_json()["field"] == "query.disposition"
+    assert client.get("/api/campaigns/999/attempts", headers=BEARER).status_code == 404
     listing = client.get("/api/campaigns?status=running", headers=BEARER).get_json()
     assert [c["id"] for c in listing["items"]] == [cid]
     assert client.get("/api/campaigns?status=draft", headers=BEARER).get_json()["total"] == 0

@@ -16,11 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 
 from app.api.core import (
-    MAX_ID, PageMeta, PageQuery, actor, bp, id_ok, json_body, page_of, responses, service_errors, spec,
+    MAX_ID, PageMeta, PageQuery, actor, bp, id_ok, json_body, page_of, paginate, responses, service_errors,
+    spec,
 )
 from app.api.problems import ApiProblem, not_found
 from app.campaigns import service as campaigns
-from app.campaigns.models import MACHINE_POLICIES, PURPOSES, STATUSES, Campaign, CampaignAttempt
+from app.campaigns.models import (
+    DISPOSITIONS, MACHINE_POLICIES, PURPOSES, STATUSES, Campaign, CampaignAttempt,
+)
 from app.clock import now
 from app.db import db_session
 
@@ -111,6 +114,36 @@ class StatsOut(BaseModel):
     abandoned: int = Field(description="of those, calls where no opener followed")
     abandonment_rate: float = Field(description="abandoned / live_answered over the campaign (0..1)")
     abandonment_rate_24h: float = Field(description="the same over the last 24 hours")
+
+
+class AttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: int = Field(description="1 for the first try at this contact, 2 for the retry...")
+    e164: str
+    status: str
+    disposition: str | None
+    answered_by: str | None
+    rule_id: str | None = Field(description="the consent rule that refused the call, if one did")
+    reason: str | None
+    decision_id: int | None
+    call_sid: str | None
+    error_code: int | None
+    language: str | None
+    answers: dict[str, Any]
+    created_at: datetime
+    dialled_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+
+
+class AttemptPage(PageMeta):
+    items: list[AttemptOut]
+
+
+class AttemptsQuery(PageQuery):
+    disposition: Literal[DISPOSITIONS] | None = None  # type: ignore[valid-type]
 
 
 class CampaignDetail(CampaignOut):
@@ -230,6 +263,20 @@ def get_campaign(campaign_id: int) -> CampaignDetail:
 def campaign_stats(campaign_id: int) -> StatsOut:
     """Progress: contacts per queue state, attempts per disposition, abandonment rate."""
     return stats_of(load(campaign_id))
+
+
+@bp.get("/campaigns/<int:campaign_id>/attempts")
+@spec.validate(query=AttemptsQuery, resp=responses(AttemptPage), tags=["campaigns"])
+def campaign_attempts(campaign_id: int) -> AttemptPage:
+    """Every attempt, newest first: consent refusals with their rule, dispositions, CallSids and
+    the answers a script collected."""
+    query: AttemptsQuery = request.context.query  # type: ignore[attr-defined]
+    row = load(campaign_id)
+    stmt = select(CampaignAttempt).where(CampaignAttempt.campaign_id == row.id)
+    if query.disposition:
+        stmt = stmt.where(CampaignAttempt.disposition == query.disposition)
+    rows, meta = paginate(db_session(), stmt.order_by(CampaignAttempt.id.desc()), query)
+    return AttemptPage(items=[AttemptOut.model_validate(r) for r in rows], **meta.model_dump())
 
 
 @bp.post("/campaigns/<int:campaign_id>/contacts")
