@@ -220,6 +220,7 @@ def test_campaign_page_follows_a_campaign_dialled_through_the_simulator(sim, app
     assert call.sid in calls
     detail = _html(client, f"/console/calls/{call.sid}")
     assert "Buongiorno, sono l&#39;assistente virtuale di Cortese" in detail and "direi quattro" in detail
+    assert f'/console/campaigns/{cid}">' in detail.split('id="call-campaign"')[1].split("</dd>")[0]
 
 
 def test_call_page_links_the_callback_booked_on_it(app, operator):

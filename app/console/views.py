@@ -97,7 +97,8 @@ def call(call_sid: str) -> Any:
     if row is None:
         return render_template("console/error.html", message=t("not_found"), status=404), 404
     return render_template("console/call.html", call=row, detail=call_detail(row),
-                           tickets=_tickets_of(row.call_sid), callbacks=_callbacks_of(row.call_sid))
+                           tickets=_tickets_of(row.call_sid), callbacks=_callbacks_of(row.call_sid),
+                           attempt=_campaign_attempt_of(row.call_sid))
 
 
 def _tickets_of(call_sid: str) -> list[Any]:
@@ -118,3 +119,15 @@ def _callbacks_of(call_sid: str) -> list[Any]:
     return list(db_session().scalars(
         select(Callback).where((Callback.origin_call_sid == call_sid) | (Callback.call_sid == call_sid))
         .order_by(Callback.id)))
+
+
+def _campaign_attempt_of(call_sid: str) -> Any | None:
+    """The campaign attempt that placed this call (campaigns package), with its campaign."""
+    try:
+        from app.campaigns.models import Campaign, CampaignAttempt
+    except ImportError:
+        return None
+    found = db_session().execute(
+        select(CampaignAttempt, Campaign).join(Campaign, Campaign.id == CampaignAttempt.campaign_id)
+        .where(CampaignAttempt.call_sid == call_sid)).first()
+    return found
