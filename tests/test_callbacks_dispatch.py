@@ -505,3 +505,30 @@ def test_an_answer_links_a_callback_whose_dial_was_ambiguous(sim, app, clock, tw
     call.hangup()
     assert _get(app, cb_id).status == COMPLETED
     assert len(sim.twilio.calls) == 1
+
+
+def test_a_repeated_or_late_final_status_changes_nothing(app, clock):
+    from app.callbacks.dispatch import on_call_status
+    from app.models import Call
+
+    cb_id = _book(app)
+    clock.set(DUE)
+    gateway = RecordingGateway()
+    _dispatcher(app, gateway).run_once()
+    [(_, first_sid)] = gateway.dials
+    settings = app.extensions["cortese.settings"]
+    with session_scope(app) as session:
+        call = session.query(Call).filter_by(call_sid=first_sid).one()
+        call.status = "busy"
+        on_call_status(session, call, clock.now(), settings)
+        on_call_status(session, call, clock.now() + timedelta(minutes=1), settings)  # a repeat
+    cb = _get(app, cb_id)
+    assert (cb.status, cb.attempts, cb.call_sid) == (SCHEDULED, 1, None)
+    first_due = cb.due_at
+    clock.set(first_due)
+    _dispatcher(app, gateway).run_once()  # the retry is dialled...
+    with session_scope(app) as session:  # ...and a late copy of the first call's busy arrives
+        call = session.query(Call).filter_by(call_sid=first_sid).one()
+        on_call_status(session, call, clock.now(), settings)
+    cb = _get(app, cb_id)
+    assert (cb.status, cb.attempts, cb.call_sid) == (PLACED, 2, gateway.dials[1][1])

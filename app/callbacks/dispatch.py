@@ -494,7 +494,10 @@ def find_call_evidence(session: Session, cb: Callback) -> str | None:
 
 def apply_call_outcome(session: Session, cb: Callback, call: Call, now: datetime, *, settings: Any) -> None:
     """A final status for the callback's call: completed, or retry/missed per the policy."""
-    if cb.status in TERMINAL or call.status not in TERMINAL_STATUSES:
+    # Only the callback's current call decides (not a late or repeated status of an earlier one).
+    if cb.status not in (PLACED, ANSWERED) or cb.call_sid != call.call_sid:
+        return
+    if call.status not in TERMINAL_STATUSES:
         return
     outcome = outcome_from_twilio(call.status, call.answered_by or cb.answered_by)
     finish_attempt(session, call.call_sid, outcome=outcome, at=call.ended_at or now)
@@ -508,6 +511,7 @@ def apply_call_outcome(session: Session, cb: Callback, call: Call, now: datetime
         minutes = settings.callback_retry_minutes
         delay = timedelta(minutes=max(1, minutes // 3) if outcome == "busy" else minutes)
         cb.due_at = now + delay
+        cb.call_sid = None  # the next dial gets its own; this one stays in the history
         cb.claim_token = None
         cb.claimed_by = None
         cb.dial_started_at = None
