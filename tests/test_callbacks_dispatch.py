@@ -532,3 +532,24 @@ def test_a_repeated_or_late_final_status_changes_nothing(app, clock):
         on_call_status(session, call, clock.now(), settings)
     cb = _get(app, cb_id)
     assert (cb.status, cb.attempts, cb.call_sid) == (PLACED, 2, gateway.dials[1][1])
+
+
+def test_a_bug_on_one_callback_does_not_stop_the_others(app, clock, monkeypatch):
+    import app.callbacks.dispatch as dispatch
+
+    broken = _book(app, e164="+393470000001")
+    fine = _book(app, e164="+393470000002", due=DUE + timedelta(seconds=1))
+    real = dispatch.check_call
+
+    def check_call(session, contact, **kwargs):
+        if contact.e164 == "+393470000001":
+            raise RuntimeError("rule pack exploded")
+        return real(session, contact, **kwargs)
+
+    monkeypatch.setattr(dispatch, "check_call", check_call)
+    clock.set(DUE + timedelta(seconds=1))
+    gateway = RecordingGateway()
+    report = _dispatcher(app, gateway).run_once()
+    assert report.released == [broken] and gateway.dialled_ids == [fine]
+    cb = _get(app, broken)
+    assert cb.status == SCHEDULED and cb.errors == 1 and "rule pack exploded" in cb.last_error

@@ -156,11 +156,37 @@ class Dispatcher:
             claim = self.claim_next()
             if claim is None:
                 break
-            if self.process(*claim, report=report):
+            try:
+                sent = self.process(*claim, report=report)
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+                log.exception("callback %s: dispatch failed", claim[0])
+                self._release_after_bug(*claim, exc, report=report)
+                continue
+            if sent:
                 dialled += 1
                 if dialled < budget:
                     self.pace(interval)
         return report
+
+    def _release_after_bug(self, cb_id: int, token: str, exc: Exception, *, report: DispatchReport) -> None:
+        """Our own error before the dial marker: back off (then fail) instead of looping on it.
+        After the marker the row is left to lease recovery, which never redials blindly."""
+        now = self.now()
+        with session_scope(self.app) as session:
+            cb = _owned(session, cb_id, token)
+            if cb is None or cb.status != DISPATCHING or cb.dial_started_at is not None:
+                return
+            cb.errors += 1
+            cb.last_error = f"internal error: {type(exc).__name__}: {exc}"[:500]
+            cb.claim_token = None
+            cb.lease_until = None
+            if cb.errors >= MAX_DISPATCH_ERRORS:
+                service.transition(session, cb, FAILED, at=now, actor=self.worker, note=cb.last_error)
+                report.failed.append(cb_id)
+            else:
+                cb.due_at = now + timedelta(minutes=min(2 ** (cb.errors - 1), 60))
+                service.transition(session, cb, SCHEDULED, at=now, actor=self.worker, note=cb.last_error)
+                report.released.append(cb_id)
 
     def now(self) -> datetime:
         return self.clock.now()
