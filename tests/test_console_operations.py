@@ -76,6 +76,7 @@ def test_callback_views_and_the_move_form(app, operator, clock):
     missed = seed_callback(app, status="missed", e164="+393470000002")
     tomorrow = seed_callback(app, due_in=timedelta(days=1, hours=3), e164="+393470000003")
     today = _html(operator, "/console/callbacks?view=due_today")
+    assert "is the day in Europe/Rome" in today
     assert "+393470000001" in today and "+393470000002" in today and "+393470000003" not in today
     missed_page = _html(operator, "/console/callbacks?view=missed")
     assert "+393470000002" in missed_page and "+393470000001" not in missed_page

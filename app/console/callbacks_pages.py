@@ -31,6 +31,8 @@ MOVABLE = ("scheduled", "missed", "failed", "refused", "unknown")
 
 add_messages({
     "view_due_today": {"it": "Previste oggi", "nl": "Vandaag gepland", "en": "Due today"},
+    "today_in": {"it": "\"Oggi\" è il giorno in {zone}.", "nl": "\"Vandaag\" is de dag in {zone}.",
+                 "en": "\"Today\" is the day in {zone}."},
     "view_missed": {"it": "Mancate", "nl": "Gemist", "en": "Missed"},
     "view_pending": {"it": "Da fare", "nl": "Nog te bellen", "en": "Not rung yet"},
     "view_all": {"it": "Tutte", "nl": "Alle", "en": "All"},
@@ -108,7 +110,8 @@ def callbacks_list() -> str:
         query, args = CallbacksQuery(limit=query.limit, offset=query.offset), {}
         rows, total = search(query, now())
     return render_template("console/callbacks.html", callbacks=rows, filters=args, views=VIEWS,
-                           statuses=STATUSES, pager=Pager(query.offset, query.limit, total))
+                           statuses=STATUSES, pager=Pager(query.offset, query.limit, total),
+                           operator_zone=current_app.extensions["cortese.settings"].callback_default_time_zone)
 
 
 @bp.get("/callbacks/<int:callback_id>")
