@@ -555,4 +555,4 @@ def test_star_at_a_question_that_captures_opens_the_language_menu(sim, app):
     call = dial(sim, "it")
     call.press("1")  # information: the question is a capture (a key or words)
     call.press("*")
-    assert call.heard("For English, press 3")
+    assert call.heard("For English, press 3"), call.format_transcript()
