@@ -7,7 +7,14 @@ import pytest
 
 from app.campaigns.models import CampaignAttempt, CampaignContact
 from app.db import session_scope
-from tests.console_support import BEARER, SURVEY_REASON, add_operator, login, page_csrf, seed_campaign
+from tests.console_support import (
+    BEARER,
+    SURVEY_REASON,
+    add_operator,
+    login,
+    page_csrf,
+    seed_campaign,
+)
 
 NEW = {"name": "Sondaggio inverno", "purpose": "survey", "flow": "campaign_survey",
        "languages": ["it", "en"], "reason": SURVEY_REASON, "calling_days": "mon-sun",

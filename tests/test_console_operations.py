@@ -10,7 +10,12 @@ import pytest
 from app.campaigns.models import CampaignAttempt, CampaignContact
 from app.db import session_scope
 from tests.console_support import (
-    BEARER, add_operator, login, page_csrf, seed_callback, seed_campaign,
+    BEARER,
+    add_operator,
+    login,
+    page_csrf,
+    seed_callback,
+    seed_campaign,
 )
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -225,8 +230,8 @@ def test_campaign_page_follows_a_campaign_dialled_through_the_simulator(sim, app
 
 
 def test_call_page_links_the_callback_booked_on_it(app, operator):
-    from tests.console_support import seed_call
     from app.callbacks import service as callbacks
+    from tests.console_support import seed_call
 
     sid = seed_call(app)
     clock = app.extensions["cortese.clock"]

@@ -6,16 +6,26 @@ this module only parses, maps the service's errors onto problems, and commits.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.core import (
-    PageMeta, PageQuery, Timestamp, actor, bp, id_ok, in_range, json_body, responses, service_errors,
+    PageMeta,
+    PageQuery,
+    Timestamp,
+    actor,
+    bp,
+    id_ok,
+    in_range,
+    json_body,
+    responses,
+    service_errors,
     spec,
 )
 from app.api.problems import ApiProblem, not_found
@@ -99,7 +109,7 @@ class MoveIn(BaseModel):
                         "a holiday or a full slot (the dispatcher still holds an unlawful call)")
 
     @model_validator(mode="after")
-    def _one_time(self) -> "MoveIn":
+    def _one_time(self) -> MoveIn:
         if (self.due_at is None) == (self.local_due is None):
             raise ValueError("give exactly one of due_at or local_due")
         return self

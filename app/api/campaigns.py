@@ -7,22 +7,38 @@ becomes a 422 naming the field, a refused status change a 409.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any, Iterator, Literal
+from typing import Annotated, Any, Literal
 
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 
 from app.api.core import (
-    MAX_ID, PageMeta, PageQuery, actor, bp, id_ok, json_body, page_of, paginate, responses, service_errors,
+    MAX_ID,
+    PageMeta,
+    PageQuery,
+    actor,
+    bp,
+    id_ok,
+    json_body,
+    page_of,
+    paginate,
+    responses,
+    service_errors,
     spec,
 )
 from app.api.problems import ApiProblem, not_found
 from app.campaigns import service as campaigns
 from app.campaigns.models import (
-    DISPOSITIONS, MACHINE_POLICIES, PURPOSES, STATUSES, Campaign, CampaignAttempt,
+    DISPOSITIONS,
+    MACHINE_POLICIES,
+    PURPOSES,
+    STATUSES,
+    Campaign,
+    CampaignAttempt,
 )
 from app.clock import now
 from app.db import db_session
@@ -168,7 +184,7 @@ class TargetIn(BaseModel):
     default_region: str | None = Field(None, min_length=2, max_length=2)
 
     @model_validator(mode="after")
-    def _one_source(self) -> "TargetIn":
+    def _one_source(self) -> TargetIn:
         if (self.contact_ids is None) == (self.csv is None):
             raise ValueError("give exactly one of contact_ids or csv")
         return self

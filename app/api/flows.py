@@ -19,6 +19,7 @@ from app.flows.diagram import mermaid
 from app.flows.loader import load_flows
 from app.flows.model import Flow, FlowSet, LintError
 
+
 class FlowProblem(BaseModel):
     file: str
     node: str | None

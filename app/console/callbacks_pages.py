@@ -19,7 +19,7 @@ from app.api.core import id_ok
 from app.api.problems import ApiProblem
 from app.callbacks import service as callbacks
 from app.callbacks.models import PENDING, STATUSES, Callback
-from app.clock import as_utc, now
+from app.clock import now
 from app.console.i18n import add_messages, t
 from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg
 from app.db import db_session
