@@ -49,6 +49,22 @@ def set_disposition(session: Session, call_sid: str, disposition: str, at: datet
     return attempt
 
 
+def revive_unknown(session: Session, attempt: CampaignAttempt, call_sid: str, at: datetime) -> None:
+    """An attempt settled as `unknown` (Twilio's answer to the create never came) turns out to
+    be a real call: link it and let the call's own outcome settle it."""
+    if attempt.status != "error" or attempt.disposition != "unknown":
+        return
+    attempt.status, attempt.disposition, attempt.ended_at = "placed", None, None
+    attempt.dialled_at = attempt.dialled_at or attempt.created_at
+    row = session.get(CampaignContact, attempt.campaign_contact_id)
+    if row is not None and row.status == "done" and row.disposition == "unknown":
+        row.status, row.disposition, row.updated_at = "in-call", None, at
+    if attempt.consent_attempt_id:
+        consent_row = session.get(ContactAttempt, attempt.consent_attempt_id)
+        if consent_row is not None and consent_row.call_sid is None:
+            consent_row.call_sid, consent_row.outcome, consent_row.finished_at = call_sid, None, None
+
+
 def apply_call_status(session: Session, attempt: CampaignAttempt, call: Call, params: Mapping[str, str],
                       at: datetime) -> None:
     answered_by = params.get("AnsweredBy") or call.answered_by

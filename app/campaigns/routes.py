@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
 
 from app import calls, phone
-from app.campaigns.dispositions import is_machine
+from app.campaigns.dispositions import is_machine, revive_unknown
 from app.campaigns.models import Campaign, CampaignAttempt
 from app.clock import now
 from app.config import Settings
@@ -63,6 +63,7 @@ def _attempt(session: Session, call: Call) -> CampaignAttempt | None:
             log.warning("attempt %s fetched for a different number", attempt.id)
             return None
         attempt.call_sid = call.call_sid
+        revive_unknown(session, attempt, call.call_sid, now())
     return attempt
 
 
