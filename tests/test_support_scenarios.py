@@ -78,15 +78,15 @@ T: dict[str, dict[str, str]] = {
     "future": {"it": "è nel futuro", "nl": "ligt in de toekomst", "en": "is in the future"},
     "order_ask": {"it": "Digiti il numero dell'ordine", "nl": "Toets uw bestelnummer in",
                   "en": "key in your order number"},
-    "shipped": {"it": "Il suo ordine 4 7 1 1 è spedito. La consegna è prevista per il",
-                "nl": "Uw bestelling 4 7 1 1 is verzonden. De verwachte bezorgdatum is",
-                "en": "Your order 4 7 1 1 is on its way. Delivery is expected on"},
+    "shipped": {"it": "Il suo ordine 4 7 1 1 è spedito. La consegna è prevista per giovedì",
+                "nl": "Uw bestelling 4 7 1 1 is verzonden. De verwachte bezorgdatum is donderdag",
+                "en": "Your order 4 7 1 1 is on its way. Delivery is expected Thursday"},
     "late": {"it": "ci scusiamo per il ritardo. Ho aperto un sollecito con il numero",
              "nl": "excuses voor de vertraging. Ik heb een navraag geopend onder nummer",
              "en": "we're sorry for the delay. I've opened a delivery enquiry, number"},
-    "late_next": {"it": "contattiamo il corriere e la aggiorniamo entro il",
-                  "nl": "wij nemen contact op met de vervoerder en laten u uiterlijk",
-                  "en": "we'll chase the carrier and update you by"},
+    "late_next": {"it": "contattiamo il corriere e la aggiorniamo entro domani, martedì",
+                  "nl": "wij nemen contact op met de vervoerder en laten u uiterlijk morgen, dinsdag",
+                  "en": "we'll chase the carrier and update you by tomorrow, Tuesday"},
     "late_existing": {"it": "è già aperto", "nl": "loopt al", "en": "is already open"},
     "unknown_order": {"it": "non trovo l'ordine 9 9 9 9", "nl": "ik kan bestelling 9 9 9 9 niet vinden",
                       "en": "I can't find order 9 9 9 9"},
@@ -464,9 +464,9 @@ def test_an_unknown_order_is_explained_and_can_be_retried(sim, app, language):
 
 
 @pytest.mark.parametrize(("language", "delivered", "cancelled"), [
-    ("it", "risulta consegnato il venerdì 27 febbraio", "risulta annullato"),
-    ("nl", "is bezorgd op vrijdag 27 februari", "is geannuleerd"),
-    ("en", "was delivered on Friday 27 February", "has been cancelled"),
+    ("it", "risulta consegnato venerdì 27 febbraio", "risulta annullato"),
+    ("nl", "is vrijdag 27 februari bezorgd", "is geannuleerd"),
+    ("en", "was delivered Friday 27 February", "has been cancelled"),
 ])
 def test_delivered_and_cancelled_orders_say_what_an_operator_can_do(sim, app, language, delivered, cancelled):
     with session_scope(app) as session:
@@ -482,3 +482,16 @@ def test_delivered_and_cancelled_orders_say_what_an_operator_can_do(sim, app, la
     call.press("0")
     assert call.heard({"it": "La metto in contatto", "nl": "Ik verbind u door", "en": "Let me put you through"}[language])
     assert rows(app, Ticket) == []
+
+
+@pytest.mark.parametrize(("language", "today"), [
+    ("it", "La consegna è prevista per oggi, lunedì 2 marzo."),
+    ("nl", "De verwachte bezorgdatum is vandaag, maandag 2 maart."),
+    ("en", "Delivery is expected today, Monday 2 March."),
+])
+def test_an_order_due_today_is_said_naturally(sim, app, language, today):
+    add_order(app, "4711", status="out_for_delivery", expected=date(2026, 3, 2))
+    call = dial(sim, language)
+    call.press("4")
+    call.press("4711#")
+    assert call.heard(today)
