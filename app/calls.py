@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,8 +24,11 @@ def _clip(value: str | None, limit: int = _MAX_FIELD) -> str:
     return (value or "")[:limit]
 
 
+_BY_SID = select(Call).where(Call.call_sid == bindparam("sid"))  # built once: every webhook runs it
+
+
 def get_call(session: Session, call_sid: str) -> Call | None:
-    return session.scalar(select(Call).where(Call.call_sid == call_sid))
+    return session.scalar(_BY_SID, {"sid": call_sid})
 
 
 def ensure_call(session: Session, params: Mapping[str, str], at: datetime) -> Call:

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -41,6 +41,17 @@ LANGUAGE_WORDS = {
     "italiano": "it", "italian": "it", "italiaans": "it", "nederlands": "nl", "dutch": "nl",
     "olandese": "nl", "english": "en", "inglese": "en", "engels": "en",
 }
+
+
+# Built once: the hot path of every turn skips statement construction and cache-key work.
+_CALLS = Call.__table__
+_SAVE_STATE = (
+    update(_CALLS)
+    .where(_CALLS.c.id == bindparam("call_id"), _CALLS.c.state_version == bindparam("expected"))
+    .values({name: bindparam(f"s_{name}") for name in
+             ("flow", "node", "language", "slots", "counters", "state_version")})
+)
+_INSERT_STEPS = CallStep.__table__.insert()
 
 
 class FlowStateError(RuntimeError):
@@ -380,9 +391,8 @@ class Engine:
         state = {"flow": turn.flow, "node": turn.node, "language": turn.language, "slots": turn.slots,
                  "counters": turn.counters, "state_version": expected_version + 1}
         # One conditional UPDATE saves the state and detects a concurrent turn on this call.
-        result = turn.session.execute(
-            update(Call).where(Call.id == call.id, Call.state_version == expected_version)
-            .values(**state).execution_options(synchronize_session=False)
+        result = turn.session.connection().execute(
+            _SAVE_STATE, {"call_id": call.id, "expected": expected_version, **{f"s_{k}": v for k, v in state.items()}}
         )
         if result.rowcount != 1:
             raise StaleTurn(call.call_sid)
@@ -392,7 +402,8 @@ class Engine:
 
     def _write_steps(self, turn: Turn) -> None:
         if turn.steps:
-            turn.session.execute(insert(CallStep).execution_options(render_nulls=True), list(turn.steps))
+            turn.session.flush()  # the call row (and an action's rows) before the steps
+            turn.session.connection().execute(_INSERT_STEPS, list(turn.steps))
             turn.steps.clear()
 
     def _doc(self, turn: Turn) -> Twiml:
