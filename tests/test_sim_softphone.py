@@ -121,3 +121,20 @@ def test_outbound_calls_rung_for_the_softphone_are_listed_and_answerable(
                                             if e.kind in ("say", "pause")])
     phone.post(f"/sim/api/calls/{item['id']}/hangup", json={})
     assert phone.get("/sim/api/incoming").get_json() == {"items": []}
+
+
+def test_production_softphone_needs_a_console_login(settings: dict[str, Any],
+                                                     tmp_path: Path) -> None:
+    from tests.console_support import add_operator, login
+
+    application = create_app({**settings, "CORTESE_ENV": "production", "SIM_ENABLED": True,
+                              "SUPPRESSION_HASH_KEY": "k" * 40})
+    application.config["SIM_STORE_DIR"] = str(tmp_path / "sim-calls")
+    Base.metadata.create_all(get_engine(application))
+    add_operator(application)
+    client = application.test_client()
+    assert client.post("/sim/api/calls", json={}).status_code == 404
+    login(client)
+    assert client.get("/sim/softphone").status_code == 200
+    assert client.post("/sim/api/calls", json={}).status_code == 201
+    get_engine(application).dispose()
