@@ -62,3 +62,10 @@ def test_fresh_callers_keep_the_country() -> None:
     numbers = {fresh_number("+447911123456") for _ in range(5)}
     assert all(n.startswith("+447911") and len(n) == 13 for n in numbers) and len(numbers) > 1
     assert fresh_number("anonymous") == "anonymous"
+
+
+def test_a_near_miss_shows_the_closest_words(sim: Simulator, tmp_path: Path) -> None:
+    file = tmp_path / "x.yaml"
+    file.write_text('to: "+390212345678"\nsteps: [{expect: benvenuti nel servizio}]\n')
+    report = play(load(file), sim).report()
+    assert "closest: 'benvenuto nel servizio'" in report

@@ -22,6 +22,7 @@ live: false                    # optional: skip against a live server (the outco
 
 from __future__ import annotations
 
+import difflib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,12 +150,28 @@ def _check_step(call: SimCall, step: Step) -> str | None:
     if step.action == "expect":
         if call.heard(step.value):
             return None
-        return (f"expected to hear {step.value!r}; last said: {call.last_said!r}")
+        return (f"expected to hear {step.value!r}; closest: {_closest(call, step.value)!r}; "
+                f"last said: {call.last_said!r}")
     try:
         apply_step(call, step)
     except AssertionError as exc:  # CallEnded
         return str(exc).splitlines()[0]
     return None
+
+
+def _closest(call: SimCall, wanted: str) -> str:
+    """The stretch of anything said that looks most like what the scenario expected."""
+    best, best_ratio = "", 0.0
+    target = wanted.lower()
+    for said in call.said:
+        words = said.split()
+        size = max(1, len(target.split()))
+        for start in range(max(1, len(words) - size + 1)):
+            window = " ".join(words[start:start + size])
+            ratio = difflib.SequenceMatcher(None, target, window.lower()).ratio()
+            if ratio > best_ratio:
+                best, best_ratio = window, ratio
+    return best
 
 
 def _check_end(scenario: Scenario, call: SimCall) -> list[str]:
