@@ -222,6 +222,10 @@ def test_abandonment_rate_counts_answered_calls_without_an_opener(app, clock, tw
         stats = service.stats(session, session.get(Campaign, campaign_id), at=clock.now())
     assert stats["live_answered"] == 2 and stats["abandoned"] == 1
     assert stats["abandonment_rate"] == 0.5 and stats["abandonment_rate_24h"] == 0.5
+    assert stats["abandonment_rate_30d"] == 0.5
+    with session_scope(app) as session:  # two days later: out of Ofcom's 24 hours, inside the FCC's 30 days
+        later = service.stats(session, session.get(Campaign, campaign_id), at=clock.now() + timedelta(days=2))
+    assert later["abandonment_rate_24h"] == 0.0 and later["abandonment_rate_30d"] == 0.5
     assert stats["attempts"] == {"answered-human": 1, "abandoned": 1, "machine": 1}
     history = {a.call_sid: a.outcome for a in rows(app, ContactAttempt)}
     assert history[attempts[1].call_sid] == "abandoned"  # consent's 72-hour rule sees it
@@ -345,3 +349,10 @@ def test_a_retried_outbound_webhook_resumes_instead_of_restarting(app, clock, tw
     assert "Da 1 a 5" in twilio.post(action, {**params, "Digits": "1"}).get_data(as_text=True)
     replayed = twilio.post(f"/voice/outbound?attempt={attempt.id}", params).get_data(as_text=True)
     assert "Da 1 a 5" in replayed and "buon momento" not in replayed
+
+
+def test_a_fax_gets_no_message_whatever_the_policy(sim, app, clock):
+    sim.twilio.script(IT_NUMBER, answer="fax")
+    _, (call,) = ring(sim, app, clock, [IT_NUMBER], amd_async=False)
+    assert call.ended and call.said == []
+    assert rows(app, CampaignAttempt)[0].disposition == "machine"

@@ -180,8 +180,9 @@ def stats(app: Flask, campaign: str, as_json: bool) -> None:
     table.add_row("calls dialled", str(data["dialled"]))
     table.add_row("answered by a person", str(data["live_answered"]))
     table.add_row("abandoned", str(data["abandoned"]))
-    table.add_row("abandonment rate (all / last 24 h)",
-                  f"{data['abandonment_rate']:.1%} / {data['abandonment_rate_24h']:.1%}")
+    table.add_row("abandonment rate (all / 24 h / 30 days)",
+                  f"{data['abandonment_rate']:.1%} / {data['abandonment_rate_24h']:.1%} / "
+                  f"{data['abandonment_rate_30d']:.1%}")
     console.print(table)
 
 

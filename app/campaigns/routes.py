@@ -98,7 +98,8 @@ def machine_message(session: Session, campaign: Campaign, attempt: CampaignAttem
 def _machine_twiml(session: Session, campaign: Campaign, attempt: CampaignAttempt, call: Call, at: datetime) -> Twiml:
     language = attempt.language or campaign.languages[0]
     doc = Twiml(language)
-    if campaign.machine_policy == "message":
+    # A fax machine cannot take a spoken message: hang up whatever the policy.
+    if campaign.machine_policy == "message" and attempt.answered_by != "fax":
         doc.say(machine_message(session, campaign, attempt, call, at))
     return doc.hangup()
 
@@ -182,7 +183,7 @@ def amd() -> Response:
 def _steer_machine(campaign: Campaign, attempt: CampaignAttempt) -> None:
     gateway = current_app.extensions["cortese.gateway"]
     try:
-        if campaign.machine_policy == "message":
+        if campaign.machine_policy == "message" and attempt.answered_by != "fax":
             gateway.update_call(attempt.call_sid,
                                 url=f"{_settings().public_base_url}/voice/outbound/machine?attempt={attempt.id}")
         else:

@@ -390,6 +390,7 @@ def stats(session: Session, campaign: Campaign, *, at: datetime) -> dict[str, An
         CampaignAttempt.campaign_id == campaign.id, CampaignAttempt.dialled_at.is_not(None))) or 0
     abandoned, live = abandonment(session, campaign.id)
     abandoned_24h, live_24h = abandonment(session, campaign.id, since=at - timedelta(hours=24))
+    abandoned_30d, live_30d = abandonment(session, campaign.id, since=at - timedelta(days=30))
     return {
         "id": campaign.id,
         "name": campaign.name,
@@ -402,7 +403,9 @@ def stats(session: Session, campaign: Campaign, *, at: datetime) -> dict[str, An
         "live_answered": live,
         "abandoned": abandoned,
         "abandonment_rate": rate(abandoned, live),
+        # Ofcom (GB) counts per 24 hours, the FCC (US) per 30 days; both cap it at 3%.
         "abandonment_rate_24h": rate(abandoned_24h, live_24h),
+        "abandonment_rate_30d": rate(abandoned_30d, live_30d),
     }
 
 
