@@ -529,3 +529,19 @@ def test_pressing_keys_in_the_queue_does_not_stop_the_agent_answering(twiml: Twi
     call.press("7")  # the agent picked up meanwhile: this key is moot
     assert call.ended and call.heard("bridged, arrivederci")
     assert len(twiml.requests_to("/wait-key")) == 3
+
+
+def test_outbound_call_without_the_rest_round_trip(twiml: TwimlApp) -> None:
+    twiml.on("/voice/outbound", lambda f: doc(
+        f"<Say>Buongiorno, sono Cortese ({f['Direction']}, {f['AnsweredBy']}).</Say>",
+        '<Gather numDigits="1" action="/ok"><Say>Prema 1</Say></Gather>'))
+    twiml.on("/ok", doc("<Say>Grazie, arrivederci</Say>"))
+    call = twiml.simulator().outbound("+393471234567", answered_by="human",
+                                      events=STATUS_EVENTS)
+    first = twiml.requests_to("/voice/outbound")[0].form
+    assert first["From"] == "+390212345678" and first["To"] == "+393471234567"
+    assert first["CallStatus"] == "in-progress" and call.heard("outbound-api, human")
+    call.press("1")
+    assert call.ended and call.problems == []
+    assert [s.form["CallStatus"] for s in twiml.requests_to("/voice/status")] == [
+        "initiated", "ringing", "in-progress", "completed"]
