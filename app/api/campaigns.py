@@ -177,7 +177,7 @@ class TargetIn(BaseModel):
 
     contact_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(None, min_length=1, max_length=10_000,
                                           description="existing contacts to target")
-    csv: str | None = Field(None, min_length=1, max_length=1_000_000,
+    csv: str | None = Field(None, min_length=1, max_length=100_000,
                             description="or a contacts CSV (imported through consent's importer)")
     source: str | None = Field(None, max_length=200,
                                description="where the CSV's numbers come from, if it has no source column")
