@@ -54,6 +54,8 @@ def test_an_invalid_digit_is_explained_and_the_menu_repeated(twilio):
     ("+393471234567", "+390212345678", "ho un guasto al modem", "Di che prodotto si tratta?"),
     ("+31612345678", "+31201234567", "ik wil een storing melden", "Om welk product gaat het?"),
     ("+447700900123", "+442071234567", "I want to report a fault", "What kind of product is it?"),
+    ("+447700900123", "+442071234567", "the router does not work", "What kind of product is it?"),
+    ("+31612345678", "+31201234567", "mijn modem doet het niet", "Om welk product gaat het?"),
 ])
 def test_a_spoken_answer_routes_like_its_digit_in_each_language(twilio, from_, to, words, expected):
     by_voice, by_key = Caller(twilio, From=from_, To=to), Caller(twilio, From=from_, To=to)

@@ -163,12 +163,18 @@ def test_the_queue_position_in_words(waiting, language, words):
     assert handlers._ahead_text(waiting, language) == words
 
 
-def test_repeated_failures_escalate_calm_words_do_not(db):
+def test_repeated_failures_hand_over_to_a_person_without_a_complaint(db):
     ctx = make_ctx(db, "en")
     ctx.params = {"SpeechResult": "pizza"}
-    assert [handlers.check_mood(ctx) for _ in range(3)] == ["calm", "calm", "angry"]
-    steps = db.scalars(select(CallStep).where(CallStep.kind == "support.anger")).all()
-    assert [s.outcome for s in steps] == ["angry"]
+    assert [handlers.check_mood(ctx) for _ in range(3)] == ["calm", "calm", "stuck"]
+    assert ctx.slots["priority"] is True and not ctx.slots.get("angry")
+    assert db.scalars(select(CallStep).where(CallStep.kind == "support.anger")).all() == []
+
+
+def test_cross_words_escalate(db):
+    ctx = make_ctx(db, "en")
+    ctx.params = {"SpeechResult": "this is ridiculous, you useless crooks"}
+    assert handlers.check_mood(ctx) == "angry"
 
 
 # ---------------------------------------------------------------- FAQ

@@ -204,7 +204,8 @@ def test_words_match_whole_words_only_and_accents_do_not_matter():
 
 
 def test_repeated_failures_escalate():
-    assert anger.assess("", "en", failures=3).escalate
+    stuck = anger.assess("", "en", failures=3)
+    assert stuck.level == "stuck" and not stuck.escalate  # confusion is not anger
     assert anger.assess("I already called", "en", failures=2).level == "angry"
     assert not anger.assess("", "en", failures=1).escalate
 

@@ -4,7 +4,8 @@ A lexicon, not a model: it is predictable, explainable on review ("flagged becau
 vergogna") and works on the short, noisy text speech recognition gives us. Levels:
 - "abusive": insults or profanity aimed at someone;
 - "angry": strong frustration, threats to leave or to complain;
-- "frustrated": milder words; only escalates together with repeated failures.
+- "frustrated": milder words; only escalates together with repeated failures;
+- "stuck": no cross words, but input failed again and again: a person takes over, no complaint.
 English swearing is common in Dutch and Italian speech, so English abuse counts everywhere.
 """
 
@@ -111,9 +112,12 @@ def assess(text: str, language: str, *, failures: int = 0) -> AngerAssessment:
         return AngerAssessment("abusive", tuple(abusive))
     angry = _find(plain, lexicon["angry"])
     frustrated = _find(plain, lexicon["frustrated"])
-    # Repeated failures count as anger: the caller is stuck, and a person should take over.
-    if angry or (frustrated and failures >= 2) or failures >= REPEATED_FAILURES:
-        return AngerAssessment("angry", tuple(angry + frustrated) or (f"{failures} failures",))
+    if angry or (frustrated and failures >= 2):
+        return AngerAssessment("angry", tuple(angry + frustrated))
     if frustrated:
         return AngerAssessment("frustrated", tuple(frustrated))
+    # Failing again and again without a cross word is confusion, not anger: the caller is
+    # stuck and a person should take over, but nobody files a complaint on their behalf.
+    if failures >= REPEATED_FAILURES:
+        return AngerAssessment("stuck", (f"{failures} failures",))
     return AngerAssessment("none", ())

@@ -177,13 +177,18 @@ def use_open_order(ctx: Any) -> str:
 
 
 def check_mood(ctx: Any) -> str:
-    """After input that matched nothing: anger in the words, or too many failures, escalates.
+    """After input that matched nothing: anger in the words escalates to a complaint; too many
+    failures without anger hand the caller to a person (with priority).
 
-    outcomes: angry, calm
+    outcomes: angry, stuck, calm
     """
     said = _said(ctx)
     failures = _bump_failures(ctx)
     assessment = anger.assess(said, ctx.language, failures=failures)
+    if assessment.level == "stuck":
+        ctx.slots["priority"] = True
+        _step(ctx, "support.stuck", str(failures), input=said)
+        return "stuck"
     if assessment.escalate:
         ctx.slots["angry"] = True
         ctx.slots["anger_level"] = assessment.level
@@ -694,7 +699,7 @@ ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_identify_caller": (identify_caller, ("order", "ticket", "known", "unknown")),
     "support_use_open_order": (use_open_order, ("ok",)),
     "support_set_language": (set_language, ("ok", "invalid")),
-    "support_check_mood": (check_mood, ("angry", "calm")),
+    "support_check_mood": (check_mood, ("angry", "stuck", "calm")),
     "support_vent_check": (vent_check, ("angry", "calm")),
     "support_record_complaint": (record_complaint, ("ok",)),
     "support_answer_question": (answer_question, ("answered", "unanswered", "angry", "invalid")),
