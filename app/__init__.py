@@ -34,7 +34,9 @@ def create_app(
 
     logs.configure(settings)
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
-    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=1024 * 1024)
+    # Bodies up to 4 MiB: a 100,000-character CSV field may take 12 bytes a character once
+    # JSON-escaped, and it must reach validation (a clear 422), not stop at a bare 413.
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=4 * 1024 * 1024)
     if settings.trust_proxy_headers:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

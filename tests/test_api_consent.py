@@ -203,3 +203,9 @@ def test_console_contact_actions_and_imports(app, client):
     assert "Personal data erased." in erase.get_data(as_text=True)
     assert client.post(f"/console/contacts/{contact['id']}/erase",
                        data={"csrf_token": token}).status_code == 404
+
+
+def test_an_over_long_contacts_csv_is_a_422_naming_the_field_even_json_escaped(client):
+    long = client.post("/api/contacts/import", headers={"Authorization": "Bearer test-admin-token-0123456789"},
+                       json={"csv": "\U0001F600" * 100_001})
+    assert long.status_code == 422 and long.get_json()["field"] == "body.csv"
