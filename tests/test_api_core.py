@@ -138,3 +138,11 @@ def test_session_writes_need_the_csrf_header(app, client):
     assert ok.status_code == 201
     # A bearer token needs no CSRF header: it is never sent by a browser on its own.
     assert client.post("/api/contacts", json=body, headers=BEARER).status_code == 201
+
+
+def test_a_repeated_query_parameter_is_refused_not_reduced_to_its_first_value(client):
+    response = client.get("/api/claims?caller=a&caller=b",
+                          headers={"Authorization": "Bearer test-admin-token-0123456789"})
+    assert response.status_code == 422 and response.get_json()["field"] == "query.caller"
+    anonymous = client.get("/api/claims?caller=a&caller=b")
+    assert anonymous.status_code == 401

@@ -80,6 +80,6 @@ def test_replayed_webhook_is_harmless(app, twilio):
 
 
 def test_oversized_body_is_refused_without_a_500(app, twilio):
-    params = voice_params(SpeechResult="x" * (2 * 1024 * 1024))
+    params = voice_params(SpeechResult="x" * (5 * 1024 * 1024))  # over the 4 MiB body limit
     response = twilio.post("/voice/inbound", params)
     assert response.status_code == 413

@@ -191,6 +191,17 @@ def _authenticate() -> None:
     g.api_actor = f"operator:{operator.username}"
 
 
+@bp.before_request
+def _single_query_values() -> None:
+    """Every query parameter of this API takes one value: a repeated one is ambiguous, so it is
+    refused rather than silently reduced to its first value."""
+    for name, values in request.args.lists():
+        if len(values) > 1:
+            raise ApiProblem(422, "Invalid Input", f"query.{name}: given {len(values)} times; send it once",
+                             field=f"query.{name}", slug="invalid-input",
+                             errors=[{"field": f"query.{name}", "message": "given more than once"}])
+
+
 def _check_csrf_header() -> None:
     from flask_wtf.csrf import ValidationError, validate_csrf
 
