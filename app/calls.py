@@ -7,7 +7,7 @@ idempotent, and a status only moves forward (a late `ringing` never overwrites `
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Mapping
+from typing import Any, Mapping
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -68,24 +68,34 @@ def _known_status(value: str | None) -> str | None:
     return value if value in STATUS_RANK else None
 
 
-def advance_status(call: Call, status: str | None, at: datetime, sequence: int | None = None) -> bool:
-    """Move the call's status forward; return False when the update is stale or unknown."""
+def status_changes(call: Call, status: str | None, at: datetime, sequence: int | None = None) -> dict[str, Any]:
+    """The columns moving the call to `status` would write: empty when the update is stale,
+    unknown, or (from a webhook, no sequence) repeats the status we already have."""
     status = _known_status(status)
     if status is None or call.status in TERMINAL_STATUSES:
-        return False
+        return {}
+    if sequence is None and status == call.status:
+        return {}
     # A terminal status is the last word on a call whatever its sequence number says.
     terminal = status in TERMINAL_STATUSES
     if not terminal and sequence is not None and sequence <= call.last_sequence:
-        return False
+        return {}
     if STATUS_RANK[status] < STATUS_RANK.get(call.status, 0):
-        return False
-    call.status = status
-    call.updated_at = at
+        return {}
+    changes: dict[str, Any] = {"status": status, "updated_at": at}
     if sequence is not None:
-        call.last_sequence = max(sequence, call.last_sequence)
-    if status in TERMINAL_STATUSES:
-        call.ended_at = at
-    return True
+        changes["last_sequence"] = max(sequence, call.last_sequence)
+    if terminal:
+        changes["ended_at"] = at
+    return changes
+
+
+def advance_status(call: Call, status: str | None, at: datetime, sequence: int | None = None) -> bool:
+    """Move the call's status forward; return False when the update is stale or unknown."""
+    changes = status_changes(call, status, at, sequence)
+    for key, value in changes.items():
+        setattr(call, key, value)
+    return bool(changes)
 
 
 def record_status_callback(session: Session, params: Mapping[str, str], at: datetime) -> Call:

@@ -271,3 +271,25 @@ def test_star_at_a_capture_question_opens_the_language_menu(caller):
     caller.press("1")
     assert "For English, press 3." in caller.press("*").text
     assert "Key in the reference" in caller.press("3").text
+
+
+def test_the_webhooks_call_status_is_saved_with_the_turn(caller, app, clock):
+    clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
+    caller.post("/voice/inbound", CallStatus="ringing")
+    clock.set(datetime(2026, 3, 2, 9, 0, 20, tzinfo=timezone.utc))
+    caller.press("1")  # Twilio's Gather action says in-progress
+    with session_scope(app) as session:
+        call = session.scalar(select(Call))
+        assert (call.status, call.node, call.state_version) == ("in-progress", "ask_ref", 2)
+        assert call.updated_at == datetime(2026, 3, 2, 9, 0, 20, tzinfo=timezone.utc)
+        assert call.ended_at is None
+    stale = caller.post(caller.last.redirect, CallStatus="ringing")  # a status never goes back
+    assert stale.verbs
+    with session_scope(app) as session:
+        assert session.scalar(select(Call.status)) == "in-progress"
+    clock.set(datetime(2026, 3, 2, 9, 1, tzinfo=timezone.utc))
+    caller.post(caller.last.gather["action"], Digits="123", CallStatus="completed")  # hung up mid-Gather
+    with session_scope(app) as session:
+        call = session.scalar(select(Call))
+        assert call.status == "completed"
+        assert call.ended_at == datetime(2026, 3, 2, 9, 1, tzinfo=timezone.utc)

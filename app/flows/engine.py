@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app import i18n, phone
+from app import calls, i18n, phone
 from app.calls import STEP_BUFFER, add_step
 from app.flows import actions as action_registry
 from app.flows import matching
@@ -49,7 +49,8 @@ _SAVE_STATE = (
     update(_CALLS)
     .where(_CALLS.c.id == bindparam("call_id"), _CALLS.c.state_version == bindparam("expected"))
     .values({name: bindparam(f"s_{name}") for name in
-             ("flow", "node", "language", "slots", "counters", "state_version")})
+             ("flow", "node", "language", "slots", "counters", "state_version", "status", "ended_at",
+              "updated_at")})
 )
 _INSERT_STEPS = CallStep.__table__.insert()
 
@@ -385,11 +386,14 @@ class Engine:
         """Save the state if nobody else moved the call meanwhile; return the TwiML."""
         call = turn.call
         turn.session.info.pop(STEP_BUFFER, None)
-        self._write_steps(turn)
-        turn.session.flush()
         turn.counters["lead"] = [list(pair) for pair in turn.lead if pair[0]][:MAX_LEAD]
+        # The status this webhook brings rides in the same UPDATE, so the ORM has nothing of
+        # the call's left to flush (routes leave it to the turn; see flows/routes.py).
+        status = calls.status_changes(call, turn.params.get("CallStatus"), turn.now)
         state = {"flow": turn.flow, "node": turn.node, "language": turn.language, "slots": turn.slots,
-                 "counters": turn.counters, "state_version": expected_version + 1}
+                 "counters": turn.counters, "state_version": expected_version + 1,
+                 "status": status.get("status", call.status), "ended_at": status.get("ended_at", call.ended_at),
+                 "updated_at": turn.now}
         # One conditional UPDATE saves the state and detects a concurrent turn on this call.
         result = turn.session.connection().execute(
             _SAVE_STATE, {"call_id": call.id, "expected": expected_version, **{f"s_{k}": v for k, v in state.items()}}
@@ -398,11 +402,12 @@ class Engine:
             raise StaleTurn(call.call_sid)
         for key, value in state.items():
             set_committed_value(call, key, value)
+        self._write_steps(turn)
         return turn.doc or self._doc(turn).hangup()
 
     def _write_steps(self, turn: Turn) -> None:
         if turn.steps:
-            turn.session.flush()  # the call row (and an action's rows) before the steps
+            turn.session.flush()  # rows an action added (a ticket...) before the steps
             turn.session.connection().execute(_INSERT_STEPS, list(turn.steps))
             turn.steps.clear()
 

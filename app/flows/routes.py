@@ -22,10 +22,13 @@ def flow_step(step: str) -> Response:
     engine = get_engine()
     at = now()
     call = calls.ensure_call(session, request.form, at)
-    calls.advance_status(call, request.form.get("CallStatus"), at)
+    # A turn saves the webhook's CallStatus with the call's state (one UPDATE); only the queue
+    # steps, which save no state, apply it here.
     if step == "queue-wait":
+        calls.advance_status(call, request.form.get("CallStatus"), at)
         doc = engine.queue_wait(session, call, now=at, params=request.form)
     elif step == "queue-leave":
+        calls.advance_status(call, request.form.get("CallStatus"), at)
         doc = engine.queue_leave(call, request.form)
     elif step not in STEPS or not call.node:
         # A step we never render, or a call we hold no state for (a database restored from
