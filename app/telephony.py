@@ -6,6 +6,7 @@ retries and typed errors carrying Twilio's code), `Twiml` builds the documents w
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -366,10 +367,42 @@ class Twiml:
         return self
 
     def xml(self) -> str:
-        return str(self._doc)
+        return _XML_DECLARATION + "".join(_serialize(self._doc, []))
 
     def response(self, status: int = 200) -> Response:
         return Response(self.xml(), status=status, mimetype="text/xml")
+
+
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+_CDATA = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ATTRIB = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                         "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"})
+
+
+def _serialize(node: Any, out: list[str]) -> list[str]:
+    """The document twilio's TwiML.to_xml writes, byte for byte, without building an
+    ElementTree first (a third of a webhook's TwiML cost); tests compare the two."""
+    if any(isinstance(verb, str) for verb in node.verbs):
+        out.append(node.to_xml(xml_declaration=False))  # mixed content: twilio's own rules
+        return out
+    out.append("<" + node.name)
+    for key in sorted(node.attrs):
+        value = node.attrs[key]
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        out.append(f' {key}="{text.translate(_ATTRIB)}"')
+    value = node.value
+    if isinstance(value, dict):
+        value = json.dumps(value)
+    if not value and not node.verbs:
+        out.append(" />")
+        return out
+    out.append(">")
+    if value:
+        out.append(str(value).translate(_CDATA))
+    for verb in node.verbs:
+        _serialize(verb, out)
+    out.append(f"</{node.name}>")
+    return out
 
 
 def apology_twiml(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 import requests
 import urllib3
 import responses
@@ -182,3 +185,35 @@ def test_gather_is_speech_and_dtmf_in_the_callers_language():
     assert 'language="it-IT"' in xml and 'input="dtmf speech"' in xml
     assert 'actionOnEmptyResult="false"' in xml and xml.index("<Gather") < xml.index("<Redirect")
     assert json.dumps("sì")  # hints may carry accents
+
+
+_ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(says=st.lists(st.tuples(_ANY_TEXT, st.sampled_from(["it", "nl", "en"])), max_size=3),
+       action=_ANY_TEXT, hints=st.lists(_ANY_TEXT, max_size=3), digits=st.none() | st.integers(1, 9),
+       number=_ANY_TEXT, finish=st.none() | _ANY_TEXT, verb=st.sampled_from(["dial", "enqueue", "record", "hangup"]))
+def test_our_twiml_serialiser_writes_what_twilios_writes(says, action, hints, digits, number, finish, verb):
+    """Twiml.xml skips ElementTree for speed; the bytes must stay exactly twilio's (str(doc))."""
+    doc = Twiml("it")
+    for text, language in says:
+        doc.say(text, language)
+    doc.gather(action, says or ["x"], num_digits=digits, hints=hints, finish_on_key=finish)
+    doc.pause(2).play(action)
+    if verb == "dial":
+        doc.dial_number(number, action=action or None, caller_id=finish)
+    elif verb == "enqueue":
+        doc.enqueue(number, action=action, wait_url=action)
+    elif verb == "record":
+        doc.record(action=action, play_beep=bool(digits))
+    else:
+        doc.leave().reject().hangup()
+    doc.redirect(action)
+    assert doc.xml() == str(doc._doc)
+
+
+def test_mixed_text_in_a_verb_falls_back_to_twilios_serialiser():
+    doc = Twiml("en").say("hi")
+    doc._doc.verbs[0].append("tail & <more>")
+    assert doc.xml() == str(doc._doc)
