@@ -117,12 +117,21 @@ def _safe_url(url: str) -> str:
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option("--threads", type=click.IntRange(min=1),
+              help="Threads per worker [default: 2 on SQLite, 4 on PostgreSQL].")
+def serve(host: str, port: int, workers: int, threads: int | None) -> None:
     """Serve webhooks, API and scheduler with gunicorn."""
     settings = load_settings()
     _print_urls(settings.public_base_url, host, port)
-    _run_gunicorn(host, port, workers)
+    _run_gunicorn(host, port, workers, threads or default_threads(settings.database_url))
+
+
+def default_threads(database_url: str) -> int:
+    """SQLite has one writer at a time: more threads only wait in its busy handler (sleeps of
+    1-25 ms that make the p99), so two per worker; PostgreSQL threads overlap round trips.
+    Measured with bench/webhook_throughput.py (bench/README.md)."""
+    return 2 if database_url.startswith("sqlite") else 4
 
 
 @cli.command("up")
@@ -133,7 +142,7 @@ def up(ctx: click.Context, host: str, port: int) -> None:
     """First run and every run: write .env if missing, migrate, then serve."""
     ctx.invoke(init_env, force=False)
     ctx.invoke(db_upgrade, revision="heads")
-    ctx.invoke(serve, host=host, port=port, workers=2)
+    ctx.invoke(serve, host=host, port=port, workers=2, threads=None)
 
 
 def _print_urls(public: str, host: str, port: int) -> None:
@@ -147,14 +156,14 @@ def _print_urls(public: str, host: str, port: int) -> None:
         click.echo("  set PUBLIC_BASE_URL in .env to the https URL ngrok prints, then restart.")
 
 
-def _run_gunicorn(host: str, port: int, workers: int) -> None:
+def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", 4)
+            self.cfg.set("threads", threads)
             self.cfg.set("timeout", 30)
 
         def load(self) -> Flask:

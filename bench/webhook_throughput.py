@@ -34,6 +34,9 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from twilio.request_validator import RequestValidator
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from app.cli import default_threads  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 TOKEN = "bench-auth-token-0123456789abcdef"
@@ -51,6 +54,8 @@ class Result:
     errors: int
     rss_mb: float
     cpu_ms: float  # gunicorn CPU time (master + workers) per request: robust on a busy machine
+    threads: int
+    ceiling: "Result | None" = None  # the bare-Flask run with the same gunicorn configuration
 
 
 def ensure_wrk() -> str:
@@ -71,10 +76,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(target: str, port: int, env: dict[str, str], workers: int = 2) -> subprocess.Popen[bytes]:
+def start_gunicorn(target: str, port: int, env: dict[str, str], workers: int = 2,
+                   threads: int = 4) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         # The configuration `cortese serve` uses, for the ceiling and for cortese alike.
-        [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", "4",
+        [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", str(threads),
          "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -223,8 +229,8 @@ def run_wrk(wrk: str, url: str, script: Path, duration: int,
 
 
 def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, make_reqs,
-            args: argparse.Namespace, tmp: Path) -> Result | None:
-    proc = start_gunicorn(target, port, env)
+            args: argparse.Namespace, tmp: Path, threads: int) -> Result | None:
+    proc = start_gunicorn(target, port, env, threads=threads)
     try:
         base = f"http://127.0.0.1:{port}"
         reqs = make_reqs(base)
@@ -236,7 +242,7 @@ def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, ma
         cpu_before = cpu_seconds(proc.pid)
         rps, p50, p99, errors, total = run_wrk(wrk, base, script, args.duration, args.connections)
         cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / max(total, 1)
-        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid), cpu_ms)
+        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid), cpu_ms, threads)
     finally:
         stop(proc)
 
@@ -272,38 +278,44 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--calls", type=int, default=4000, help="distinct calls prepared per workload")
+    parser.add_argument("--threads", type=int, help="gunicorn threads per worker, for the ceiling and "
+                        "cortese alike [default: what `cortese serve` picks for the database]")
     args = parser.parse_args()
     wrk = ensure_wrk()
     results: list[Result] = []
+    ceilings: dict[int, Result] = {}
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         bare_env = {**os.environ, "PYTHONPATH": str(ROOT / "bench")}
-        ceiling = measure("bare flask", wrk, "bare_app:app", bare_env, free_port(),
-                          lambda base: first_steps(base, args.calls), args, tmp)
-        results.append(ceiling)
         for kind in args.db:
             url = prepare_db(kind, tmp)
+            threads = args.threads or default_threads(url)
+            if threads not in ceilings:  # the ceiling runs in the configuration cortese runs in
+                ceilings[threads] = measure("bare flask", wrk, "bare_app:app", bare_env, free_port(),
+                                            lambda base: first_steps(base, args.calls), args, tmp, threads)
+                results.append(ceilings[threads])
             # Signatures are checked against PUBLIC_BASE_URL; gunicorn's port is only known at
             # start, so a fixed port is reserved here and reused.
             port = free_port()
             env = cortese_env(url, f"http://127.0.0.1:{port}")
             for name, maker in (("first step", first_steps), ("menu step", menu_steps)):
                 res = measure(f"cortese {kind} {name}", wrk, "app:create_app()", env, port,
-                              lambda base, m=maker: m(base, args.calls), args, tmp)
+                              lambda base, m=maker: m(base, args.calls), args, tmp, threads)
                 if res:
+                    res.ceiling = ceilings[threads]
                     results.append(res)
     report(results, args)
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
-    ceiling = results[0].rps
-    print(f"\nwebhook throughput: gunicorn -w 2 -k gthread --threads 4, wrk -t2 -c{args.connections} -d{args.duration}s, "
+    print(f"\nwebhook throughput: gunicorn -w 2 -k gthread, wrk -t2 -c{args.connections} -d{args.duration}s, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
-    print(f"{'workload':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'worker RSS MB':>14} "
-          f"{'vs ceiling':>10} {'CPU ms/req':>11} {'CPU vs ceiling':>15}")
+    print(f"{'workload':34} {'threads':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+          f"{'worker RSS MB':>14} {'vs ceiling':>10} {'CPU ms/req':>11} {'CPU vs ceiling':>15}")
     for r in results:
-        print(f"{r.name:34} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:8d} {r.rss_mb:14.1f} "
-              f"{r.rps / ceiling:10.2f} {r.cpu_ms:11.2f} {r.cpu_ms / results[0].cpu_ms:14.1f}x")
+        ceiling = r.ceiling or r
+        print(f"{r.name:34} {r.threads:7d} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:8d} "
+              f"{r.rss_mb:14.1f} {r.rps / ceiling.rps:10.2f} {r.cpu_ms:11.2f} {r.cpu_ms / ceiling.cpu_ms:14.1f}x")
     print("target: cortese >= 0.50 of the ceiling, p99 < 15 ms at 16 connections")
 
 

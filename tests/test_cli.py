@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from app.cli import cli, development_env
 from app.config import load_settings
+from tests.conftest import base_settings
 
 CORTESE = [sys.executable, "-m", "app.cli"]
 
@@ -66,3 +67,18 @@ def test_malformed_setting_stops_the_command_with_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "configuration error: TWILIO_CALLER_ID: must be an E.164 number such as +390212345678"]
+
+
+def test_serve_runs_two_threads_per_worker_on_sqlite_four_on_postgres(monkeypatch, tmp_path):
+    from app import cli as cli_module
+
+    started = []
+    monkeypatch.setattr(cli_module, "_run_gunicorn", lambda *a: started.append(a))
+    monkeypatch.setattr(cli_module, "load_settings", lambda: load_settings(base_settings(tmp_path), env_file=None))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["serve", "--port", "5055"]).exit_code == 0
+    assert runner.invoke(cli, ["serve", "--threads", "8", "--workers", "3"]).exit_code == 0
+    assert started == [("127.0.0.1", 5055, 2, 2), ("127.0.0.1", 5000, 3, 8)]
+    assert cli_module.default_threads("postgresql+psycopg://postgres@127.0.0.1/test") == 4
+    refused = runner.invoke(cli, ["serve", "--threads", "0"])
+    assert refused.exit_code == 2 and "--threads" in refused.output
