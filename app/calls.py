@@ -31,8 +31,9 @@ def get_call(session: Session, call_sid: str) -> Call | None:
     return session.scalar(_BY_SID, {"sid": call_sid})
 
 
-def ensure_call(session: Session, params: Mapping[str, str], at: datetime) -> Call:
-    """Return the Call for params['CallSid'], creating it if this is the first we hear of it."""
+def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, with_status: bool = True) -> Call:
+    """Return the Call for params['CallSid'], creating it if this is the first we hear of it
+    (in the status params['CallStatus'] gives, unless `with_status` is False)."""
     call_sid = _clip(params.get("CallSid"), 64)
     if not call_sid:
         raise ValueError("webhook without CallSid")
@@ -45,13 +46,15 @@ def ensure_call(session: Session, params: Mapping[str, str], at: datetime) -> Ca
         direction=_clip(params.get("Direction") or "inbound", 20),
         from_number=_clip(params.get("From")),
         to_number=_clip(params.get("To")),
-        status="queued",  # the caller applies params' status via advance_status, in order
+        status="queued",
         last_sequence=-1,
         started_at=at,
         updated_at=at,
         slots={},
         counters={},
     )
+    if with_status:  # one INSERT rather than INSERT + UPDATE; status callbacks apply theirs in order
+        advance_status(call, params.get("CallStatus"), at)
     try:
         with session.begin_nested():
             session.add(call)
@@ -106,7 +109,7 @@ def record_status_callback(session: Session, params: Mapping[str, str], at: date
 def apply_status_callback(session: Session, params: Mapping[str, str], at: datetime) -> tuple[Call, bool]:
     """Like record_status_callback, and say whether it changed anything: a duplicate or a stale
     (out-of-order) delivery does not, so receivers of call_status_changed act once per change."""
-    call = ensure_call(session, params, at)
+    call = ensure_call(session, params, at, with_status=False)
     sequence = _int(params.get("SequenceNumber"))
     status = _clip(params.get("CallStatus"), 20) or "unknown"
     session.flush()
