@@ -345,6 +345,10 @@ def test_a_retried_outbound_webhook_resumes_instead_of_restarting(app, clock, tw
                           CallStatus="in-progress")
     first = twilio.post(f"/voice/outbound?attempt={attempt.id}", params).get_data(as_text=True)
     assert "buon momento" in first
+    # Our first answer was lost: the retry says it all again, who is calling included.
+    lost = twilio.post(f"/voice/outbound?attempt={attempt.id}", params).get_data(as_text=True)
+    assert re.findall(r"<Say[^>]*>([^<]*)</Say>", lost) == re.findall(r"<Say[^>]*>([^<]*)</Say>", first)
+    first = lost
     action = html.unescape(re.search(r'action="([^"]+)"', first).group(1)).removeprefix("https://cortese.example.test")
     assert "Da 1 a 5" in twilio.post(action, {**params, "Digits": "1"}).get_data(as_text=True)
     replayed = twilio.post(f"/voice/outbound?attempt={attempt.id}", params).get_data(as_text=True)

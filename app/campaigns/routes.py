@@ -139,7 +139,7 @@ def outbound() -> Response:
         # Twilio retried this request: go on where the call is, never restart the opener.
         from app.flows.engine import get_engine
 
-        doc = get_engine().resume(session, call, now=at, params=request.form)
+        doc = get_engine().resume_retried_start(session, call, now=at, params=request.form)
     else:
         attempt.answered_at = attempt.answered_at or at
         attempt.opener_at = attempt.opener_at or at

@@ -121,9 +121,16 @@ class Engine:
                       params: Mapping[str, str]) -> Twiml:
         """A hotline call: its flow from hotlines.yaml; a retried webhook resumes, not restarts."""
         if call.flow and call.node:
-            return self.resume(session, call, now=now, params=params, replay=True)
+            return self.resume_retried_start(session, call, now=now, params=params)
         hotline = self.hotline_of(call)
         return self.start(session, call, hotline.flow, now=now, params=params, hotline=hotline)
+
+    def resume_retried_start(self, session: Session, call: Call, *, now: datetime,
+                             params: Mapping[str, str]) -> Twiml:
+        """Twilio retried the request that started this call's flow: go on where the call is.
+        While it is still where the start left it, our first answer never arrived, so the
+        caller hears all of it again (who is calling included), not just the question."""
+        return self.resume(session, call, now=now, params=params, replay=call.state_version == 1)
 
     def resume(self, session: Session, call: Call, *, now: datetime,
                params: Mapping[str, str] | None = None, replay: bool = False) -> Twiml:
