@@ -36,6 +36,10 @@ def test_one_flow_with_its_mermaid_diagram(client):
     assert body["mermaid"].startswith("flowchart TD")
     assert f"start((start)) --> {body['start']}" in body["mermaid"]
     assert body["start"] in body["node_names"]
+    italian = client.get("/api/flows/support_menu?language=it", headers=BEARER).get_json()["mermaid"]
+    assert 'menu{{"menu: Per informazioni' in italian
+    refused = client.get("/api/flows/support_menu?language=fr", headers=BEARER)
+    assert refused.status_code == 422 and "language" in refused.get_data(as_text=True)
     missing = client.get("/api/flows/nope", headers=BEARER)
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
 

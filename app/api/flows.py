@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from flask import current_app, request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.core import PageMeta, PageQuery, bp, page_of, responses, spec
 from app.api.problems import not_found
@@ -40,6 +40,12 @@ class FlowOut(BaseModel):
 
 class FlowPage(PageMeta):
     items: list[FlowOut]
+
+
+class FlowQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    language: Literal["it", "nl", "en"] = Field("en", description="language of the prompts shown in the diagram")
 
 
 class FlowsQuery(PageQuery):
@@ -81,9 +87,9 @@ def flow_rows(flowset: FlowSet, kind: str | None = None, ok: bool | None = None)
     return [r for r in rows if (kind is None or r.kind == kind) and (ok is None or r.ok == ok)]
 
 
-def flow_detail(flowset: FlowSet, flow: Flow) -> FlowDetail:
+def flow_detail(flowset: FlowSet, flow: Flow, language: str = "en") -> FlowDetail:
     return FlowDetail(**flow_out(flowset, flow).model_dump(), node_names=list(flow.nodes),
-                      mermaid=mermaid(flow))
+                      mermaid=mermaid(flow, language))
 
 
 @bp.get("/flows")
@@ -105,11 +111,12 @@ def lint_flows() -> LintOut:
 
 
 @bp.get("/flows/<string:name>")
-@spec.validate(resp=responses(FlowDetail), tags=["flows"])
+@spec.validate(query=FlowQuery, resp=responses(FlowDetail), tags=["flows"])
 def get_flow(name: str) -> FlowDetail:
     """One flow with its node names, lint problems and Mermaid diagram."""
     flowset = current_flowset()
     flow = flowset.get(name[:64])
     if flow is None:
         raise not_found("flow", name)
-    return flow_detail(flowset, flow)
+    query: FlowQuery = request.context.query  # type: ignore[attr-defined]
+    return flow_detail(flowset, flow, query.language)

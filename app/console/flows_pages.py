@@ -10,7 +10,7 @@ from flask import render_template
 from werkzeug.wrappers import Response
 
 from app.api.flows import current_flowset, flow_detail, flow_rows
-from app.console.i18n import add_messages, t
+from app.console.i18n import add_messages, current_language, t
 from app.console.web import CSP, bp, nav_item
 
 nav_item("console.flows", "flows")
@@ -46,7 +46,7 @@ def flow(name: str) -> Any:
     found = flowset.get(name[:64])
     if found is None:
         return render_template("console/error.html", message=t("not_found"), status=404), 404
-    resp = Response(render_template("console/flow.html", flow=flow_detail(flowset, found)),
+    resp = Response(render_template("console/flow.html", flow=flow_detail(flowset, found, current_language())),
                     mimetype="text/html")
     resp.headers["Content-Security-Policy"] = DIAGRAM_CSP
     return resp

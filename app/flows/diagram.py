@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Mapping
 
 from app.flows.model import Flow
 
@@ -17,18 +18,22 @@ def _id(name: str) -> str:
 
 
 def _label(text: str) -> str:
-    return text.replace('"', "'")
+    return text.replace('"', "'").replace("#", "#35;")  # Mermaid reads #...; as an entity
+
+
+EXCERPT = 60  # characters of a prompt shown in its node: enough to recognise it
 
 
 def mermaid(flow: Flow, language: str = "en") -> str:
-    """A `flowchart TD` of `flow`: one shape per node kind, one labelled edge per transition."""
-    lines = ["flowchart TD", f"  %% {flow.file} ({flow.kind})"]
+    """A `flowchart TD` of `flow`: one shape per node kind, one labelled edge per transition;
+    say, ask and end nodes show the start of what the caller hears, in `language`."""
+    lines = ["flowchart TD", f"  %% {flow.file} ({flow.kind}, prompts in {language})"]
     for node in flow.nodes.values():
         left, right = SHAPES[node.kind]
         detail = {
             "action": node.action, "flow": f"to flow {node.flow}", "transfer": _transfer(node.transfer),
             "record": "record",
-        }.get(node.kind)
+        }.get(node.kind) or _excerpt(node.ask.say if node.ask else node.say, language)
         text = node.name if not detail else f"{node.name}: {detail}"
         lines.append(f"  {_id(node.name)}{left}{_label(text)}{right}")
     lines.append(f"  start((start)) --> {_id(flow.start)}")
@@ -38,6 +43,11 @@ def mermaid(flow: Flow, language: str = "en") -> str:
                 edge = f" -->|{_label(label)}| " if label != "next" else " --> "
                 lines.append(f"  {_id(node.name)}{edge}{_id(target)}")
     return "\n".join(lines) + "\n"
+
+
+def _excerpt(prompt: Mapping[str, str] | None, language: str) -> str:
+    text = " ".join(((prompt or {}).get(language) or (prompt or {}).get("en") or "").split())
+    return text if len(text) <= EXCERPT else text[:EXCERPT - 1].rstrip() + "…"
 
 
 def _transfer(spec: object) -> str:
