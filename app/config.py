@@ -85,9 +85,8 @@ class Settings(BaseSettings):
     # Local wall times of the quick options "this evening", "tomorrow morning/evening".
     callback_morning_time: str = "10:00"
     callback_evening_time: str = "18:00"
-    # Campaigns (app/campaigns): calls per second across every campaign and dialer process
-    # (Twilio's default account limit is 1), and how long the dialer backs off after Twilio
-    # answered 429 or 5xx.
+    # Calls per second across every campaign, callback and process (the Twilio account's limit,
+    # 1 by default), and how long the campaign dialer backs off after Twilio answered 429 or 5xx.
     campaign_account_cps: float = Field(default=1.0, gt=0, le=100)
     campaign_backoff_seconds: int = Field(default=60, ge=1, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

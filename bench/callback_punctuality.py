@@ -54,6 +54,7 @@ def settings(database: str, cps: float, poll: float, base_url: str) -> dict[str,
         "PUBLIC_BASE_URL": "https://cortese.example.test", "ADMIN_API_TOKEN": "bench-admin-token-0123456789",
         "DATABASE_URL": database, "SCHEDULER_ENABLED": False, "LOG_LEVEL": "WARNING",
         "CALLBACK_CALLS_PER_SECOND": cps, "CALLBACK_POLL_SECONDS": poll, "CALLBACK_SLOT_CAPACITY": 10000,
+        "CAMPAIGN_ACCOUNT_CPS": cps,  # the account allows what the dispatchers are asked to do
     }
 
 

@@ -208,7 +208,14 @@ def _race(app, gateway, workers: int = 3) -> None:
     assert not errors, errors
 
 
-def test_dispatchers_racing_on_sqlite_dial_each_callback_exactly_once(app, clock):
+@pytest.fixture
+def roomy_account(settings):
+    # The test clock stands still, so at 1 CPS thirty dials would book the account's slots far
+    # beyond the dispatcher's wait; this test is about exactly-once, not pacing.
+    settings["CAMPAIGN_ACCOUNT_CPS"] = 100
+
+
+def test_dispatchers_racing_on_sqlite_dial_each_callback_exactly_once(roomy_account, app, clock):
     ids = [_book(app, e164=f"+39347{1000000 + i}") for i in range(30)]
     clock.set(DUE)
     gateway = RecordingGateway()
@@ -553,3 +560,34 @@ def test_a_bug_on_one_callback_does_not_stop_the_others(app, clock, monkeypatch)
     assert report.released == [broken] and gateway.dialled_ids == [fine]
     cb = _get(app, broken)
     assert cb.status == SCHEDULED and cb.errors == 1 and "rule pack exploded" in cb.last_error
+
+
+# --- one account, one calls-per-second budget, shared with campaigns -----------------------------------
+
+
+def test_a_callback_waits_for_the_accounts_next_slot_after_a_campaign_call(app, clock):
+    from app.campaigns import pacing
+    from app.db import get_engine
+
+    cb_id = _book(app, due=NOW)
+    pacing.reserve(get_engine(app), {pacing.ACCOUNT_KEY: 1.0}, now=NOW, horizon=timedelta(seconds=1))  # a campaign dialled
+    waits: list[float] = []
+    gateway = RecordingGateway()
+    Dispatcher(app, gateway=gateway, worker="w1", pace=waits.append).run_once()
+    assert waits and 0.9 < waits[0] <= 1.0  # 1 CPS: a second after the campaign's call
+    assert [d[0] for d in gateway.dials] == [cb_id] and _get(app, cb_id).status == PLACED
+
+
+def test_a_booked_up_account_gives_the_claim_back_untouched(app, clock):
+    from app.campaigns import pacing
+    from app.db import get_engine
+
+    cb_id = _book(app, due=NOW)
+    pacing.hold(get_engine(app), pacing.ACCOUNT_KEY, NOW + timedelta(minutes=5))  # after a 429 storm
+    gateway = RecordingGateway()
+    report = _dispatcher(app, gateway).run_once()
+    cb = _get(app, cb_id)
+    assert gateway.dials == [] and report.released == [cb_id]
+    assert (cb.status, cb.errors, cb.claim_token, cb.due_at) == (SCHEDULED, 0, None, NOW)
+    clock.set(NOW + timedelta(minutes=5))
+    assert _dispatcher(app, gateway).run_once().placed == [cb_id]

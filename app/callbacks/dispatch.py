@@ -81,7 +81,7 @@ from app.consent import (
     record_attempt,
 )
 from app.consent.models import ContactAttempt
-from app.db import session_scope
+from app.db import get_engine, session_scope
 from app.models import TERMINAL_STATUSES, Call
 from app.scheduler import register_job
 from app.telephony import (
@@ -101,6 +101,9 @@ MAX_DISPATCH_ERRORS = 6
 MOVABLE_RULES = ("window", "holiday")
 # A placed/answered callback without a final status for this long is checked with Twilio.
 STALE_CALL = timedelta(hours=2)
+# Longest wait for the account's next calls-per-second slot before a claim is given back (well
+# inside the claim's lease, so the claim is still ours when the slot comes).
+ACCOUNT_WAIT = timedelta(seconds=10)
 # A call to the callee this soon before the marker is not ours (clock skew margin).
 EVIDENCE_SLACK = timedelta(seconds=5)
 
@@ -156,6 +159,8 @@ class Dispatcher:
             claim = self.claim_next()
             if claim is None:
                 break
+            if not self._account_slot(*claim, report=report):
+                break  # the account's calls per second are booked: the rest waits for the next run
             try:
                 sent = self.process(*claim, report=report)
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
@@ -167,6 +172,33 @@ class Dispatcher:
                 if dialled < budget:
                     self.pace(interval)
         return report
+
+    def _account_slot(self, cb_id: int, token: str, *, report: DispatchReport) -> bool:
+        """Callbacks and campaigns share the Twilio account's calls per second (CAMPAIGN_ACCOUNT_CPS):
+        take the account's next slot in the shared pacing table, across every process, and wait
+        for it. False when it is further off than ACCOUNT_WAIT: the claim goes back, untouched."""
+        from app.campaigns import pacing
+        from app.campaigns.dialer import PACING_MARGIN
+
+        rate = {pacing.ACCOUNT_KEY: self.settings.campaign_account_cps / PACING_MARGIN}
+        slot = pacing.reserve(get_engine(self.app), rate, now=self.now(), horizon=ACCOUNT_WAIT)
+        if slot is None:
+            self._give_back(cb_id, token, "the account's calls per second are taken", report=report)
+            return False
+        wait = (slot - self.now()).total_seconds()
+        if wait > 0:
+            self.pace(wait)
+        return True
+
+    def _give_back(self, cb_id: int, token: str, note: str, *, report: DispatchReport) -> None:
+        with session_scope(self.app) as session:
+            cb = _owned(session, cb_id, token)
+            if cb is None or cb.status != DISPATCHING or cb.dial_started_at is not None:
+                return
+            cb.claim_token = None
+            cb.lease_until = None
+            service.transition(session, cb, SCHEDULED, at=self.now(), actor=self.worker, note=note)
+            report.released.append(cb_id)
 
     def _release_after_bug(self, cb_id: int, token: str, exc: Exception, *, report: DispatchReport) -> None:
         """Our own error before the dial marker: back off (then fail) instead of looping on it.
