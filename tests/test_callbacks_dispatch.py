@@ -63,7 +63,7 @@ def test_a_booked_callback_fires_at_its_time_and_speaks_the_opener(sim, app, clo
     assert _dispatcher(app).run_once().placed == [cb_id]
     [created] = sim.twilio.calls
     assert created.to == CALLEE and created.url.endswith(f"/voice/callback?cb={cb_id}")
-    assert created.machine_detection == "Enable" and created.status_callback.endswith("/voice/status")
+    assert created.machine_detection == "DetectMessageEnd" and created.status_callback.endswith("/voice/status")
     cb = _get(app, cb_id)
     assert (cb.status, cb.call_sid, cb.attempts) == (PLACED, created.sid, 1)
     with session_scope(app) as session:
@@ -405,6 +405,28 @@ def test_an_answering_machine_gets_a_short_message_and_a_retry(sim, app, clock):
     cb = _get(app, cb_id)
     assert cb.status == SCHEDULED and cb.attempts == 1 and cb.last_error == "machine"
     assert cb.due_at == clock.now() + timedelta(minutes=30)
+
+
+def test_the_message_waits_for_the_end_of_the_voicemail_greeting(sim, app, clock):
+    cb_id = _book(app)
+    sim.twilio.script(CALLEE, answer="machine_end_beep")
+    clock.set(DUE)
+    _dispatcher(app).run_once()
+    [call] = sim.twilio.ring_pending()
+    assert call.heard("Proveremo a richiamarla") and call.ended
+    cb = _get(app, cb_id)
+    assert cb.status == SCHEDULED and cb.attempts == 1 and cb.last_error == "machine"
+
+
+def test_a_fax_hears_nothing_and_the_callback_is_retried(sim, app, clock):
+    cb_id = _book(app)
+    sim.twilio.script(CALLEE, answer="fax")
+    clock.set(DUE)
+    _dispatcher(app).run_once()
+    [call] = sim.twilio.ring_pending()
+    assert call.said == [] and call.ended
+    cb = _get(app, cb_id)
+    assert cb.status == SCHEDULED and cb.attempts == 1 and cb.last_error == "machine"
 
 
 def test_a_cancelled_callback_already_ringing_only_apologises(sim, app, clock):

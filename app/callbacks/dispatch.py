@@ -391,7 +391,9 @@ class Dispatcher:
         try:
             info = self.gateway.place_call(
                 e164, f"{base}/voice/callback?cb={cb_id}", status_callback=f"{base}/voice/status",
-                machine_detection="Enable",
+                # Twilio requests the Url only after a machine's greeting ends (a person is
+                # reported as soon as heard), so a voicemail records our whole message.
+                machine_detection="DetectMessageEnd",
             )
         except (InvalidNumberError, BlockedNumberError) as exc:
             self._finish_error(cb_id, token, exc, final=True, report=report)

@@ -82,7 +82,10 @@ def callback_answered() -> Response:
         transition(session, cb, ANSWERED, at=at, actor="twilio", call_sid=call.call_sid,
                    note=f"answered by {answered_by or 'unknown'}")
     about = booking.reason_text(cb.reason, cb.language)
-    if answered_by.startswith("machine") or answered_by == "fax":
+    if answered_by == "fax":  # a fax cannot take a spoken message; the retry rules still apply
+        session.commit()
+        return Twiml(cb.language).hangup().response()
+    if answered_by.startswith("machine"):
         text = MACHINE_MESSAGE[cb.language].format(company=company, about=about,
                                                    number=spoken_number(settings.twilio_caller_id))
         doc = Twiml(cb.language).pause(1).say(text).hangup()
