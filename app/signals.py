@@ -16,3 +16,8 @@ call_status_changed = _signals.signal("call-status-changed")
 # After an opt-out / do-not-call request was recorded: kwargs session, e164, contact_id, at, source.
 # Receivers cancel everything pending for that number (callbacks, queued campaign attempts).
 opt_out_recorded = _signals.signal("opt-out-recorded")
+
+# Asked before a number is pitched an offer: kwargs session, e164. Each receiver returns the
+# offer ids that number already owns by its package's records (support: the SKUs of the
+# products registered to it), so existing customers are never pitched what they have.
+offers_owned = _signals.signal("offers-owned")

@@ -317,3 +317,21 @@ def test_registry_import_and_check_call_on_postgres(pg_url, settings, clock):
             assert registries.screen(session, "US", [US_NUMBER, "+12125550100"]) == {US_NUMBER}
     finally:
         get_engine(application).dispose()
+
+
+def test_a_product_registered_with_support_counts_as_owned(app):
+    from app.support.models import CustomerProduct, Product
+
+    with app.app_context(), session_scope(app) as session:
+        _registry(session, "US", "", at=AT)
+        contact = _contact(session)
+        router = Product(sku="ROUTER-X", name="Router X", names={}, warranty_months=24)
+        session.add(router)
+        session.flush()
+        session.add(CustomerProduct(serial="SN-1", product_id=router.id, owner_number=US_NUMBER))
+        session.add(CustomerProduct(serial="SN-2", product_id=router.id, owner_number="+393471234567"))
+        session.flush()
+        assert has_product(session, contact, "ROUTER-X") and not has_product(session, contact, "TV-1")
+        pitch = check_call(session, contact, purpose="sales", offer_id="ROUTER-X", at=AT)
+        assert pitch.rule_id == "courtesy.owned_product" and not pitch.allowed
+        assert check_call(session, contact, purpose="sales", offer_id="TV-1", at=AT).allowed

@@ -66,7 +66,7 @@ def gather_facts(
         last_purchase_at=contact.last_purchase_at,
         last_inquiry_at=contact.last_inquiry_at,
         consents=_consents(session, contact.id),
-        owned_offers=owned_offers(session, contact.id),
+        owned_offers=owned_offers(session, contact),
         registry_listed=registry_listed,
         registry_obtained_at=obtained,
         attempts=recent_attempts(session, e164, since=at - history_window(cooldown)),

@@ -12,6 +12,7 @@ from typing import Iterable
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from app import signals
 from app.consent.models import CHANNELS, CONSENT_ACTIONS, PURPOSES, Contact, ConsentRecord, OwnedProduct
 
 
@@ -121,10 +122,14 @@ def add_owned_product(session: Session, contact: Contact, offer_id: str, *, sour
     return owned
 
 
-def owned_offers(session: Session, contact_id: int) -> frozenset[str]:
-    return frozenset(session.scalars(select(OwnedProduct.offer_id).where(OwnedProduct.contact_id == contact_id)))
+def owned_offers(session: Session, contact: Contact) -> frozenset[str]:
+    """Offers the contact has: recorded here, or known to other packages by their number."""
+    owned = set(session.scalars(select(OwnedProduct.offer_id).where(OwnedProduct.contact_id == contact.id)))
+    for _receiver, offers in signals.offers_owned.send(session=session, e164=contact.e164):
+        owned.update(offers or ())
+    return frozenset(owned)
 
 
 def has_product(session: Session, contact: Contact, offer_id: str) -> bool:
     """Whether the contact already has this offer/product (never pitch it to them)."""
-    return offer_id in owned_offers(session, contact.id)
+    return offer_id in owned_offers(session, contact)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import signals
 from app.support import warranty
 from app.support.models import (
     PRIORITIES,
@@ -125,6 +126,14 @@ def products_of(session: Session, number: str | None) -> list[CustomerProduct]:
             .order_by(CustomerProduct.purchased_on.desc().nulls_last(), CustomerProduct.id)
         )
     )
+
+
+def _owned_skus(_sender: object, *, session: Session, e164: str, **_: object) -> set[str]:
+    """Consent asks before a pitch: a product registered to the number counts as owned."""
+    return {unit.product.sku for unit in products_of(session, e164)}
+
+
+signals.offers_owned.connect(_owned_skus, weak=False)
 
 
 def catalogue(session: Session) -> list[Product]:
