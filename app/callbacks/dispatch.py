@@ -192,26 +192,21 @@ class Dispatcher:
 
     def _give_back(self, cb_id: int, token: str, note: str, *, report: DispatchReport) -> None:
         with session_scope(self.app) as session:
-            cb = _owned(session, cb_id, token)
-            if cb is None or cb.status != DISPATCHING or cb.dial_started_at is not None:
-                return
-            cb.claim_token = None
-            cb.lease_until = None
-            service.transition(session, cb, SCHEDULED, at=self.now(), actor=self.worker, note=note)
-            report.released.append(cb_id)
+            cb = _unclaim(session, cb_id, token)
+            if cb is not None:
+                service.transition(session, cb, SCHEDULED, at=self.now(), actor=self.worker, note=note)
+                report.released.append(cb_id)
 
     def _release_after_bug(self, cb_id: int, token: str, exc: Exception, *, report: DispatchReport) -> None:
         """Our own error before the dial marker: back off (then fail) instead of looping on it.
         After the marker the row is left to lease recovery, which never redials blindly."""
         now = self.now()
         with session_scope(self.app) as session:
-            cb = _owned(session, cb_id, token)
-            if cb is None or cb.status != DISPATCHING or cb.dial_started_at is not None:
+            cb = _unclaim(session, cb_id, token)
+            if cb is None:
                 return
             cb.errors += 1
             cb.last_error = f"internal error: {type(exc).__name__}: {exc}"[:500]
-            cb.claim_token = None
-            cb.lease_until = None
             if cb.errors >= MAX_DISPATCH_ERRORS:
                 service.transition(session, cb, FAILED, at=now, actor=self.worker, note=cb.last_error)
                 report.failed.append(cb_id)
@@ -503,6 +498,16 @@ def _still(session: Session, cb: Callback, status: str, now: datetime) -> bool:
         update(Callback).where(Callback.id == cb.id, Callback.status == status)
         .values(updated_at=now).execution_options(synchronize_session=False)
     ).rowcount == 1
+
+
+def _unclaim(session: Session, cb_id: int, token: str) -> Callback | None:
+    """Our claim, cleared, when it is still ours and nothing was dialled; else None."""
+    cb = _owned(session, cb_id, token)
+    if cb is None or cb.status != DISPATCHING or cb.dial_started_at is not None:
+        return None
+    cb.claim_token = None
+    cb.lease_until = None
+    return cb
 
 
 def _owned(session: Session, cb_id: int, token: str) -> Callback | None:

@@ -13,6 +13,7 @@ from app.webhooks.safety import voice_webhook
 bp = Blueprint("flows", __name__)
 
 STEPS = ("input", "silence", "transfer", "recorded", "language")
+QUEUE_STEPS = ("queue-wait", "queue-leave")
 
 
 @bp.post("/voice/flow/<step>")
@@ -22,13 +23,13 @@ def flow_step(step: str) -> Response:
     engine = get_engine()
     at = now()
     call = calls.ensure_call(session, request.form, at)
-    # A turn saves the webhook's CallStatus with the call's state (one UPDATE); only the queue
-    # steps, which save no state, apply it here.
-    if step == "queue-wait":
+    if step in QUEUE_STEPS:
+        # A turn saves the webhook's CallStatus with the call's state (one UPDATE); the queue
+        # steps save no state, so theirs is applied here.
         calls.advance_status(call, request.form.get("CallStatus"), at)
+    if step == "queue-wait":
         doc = engine.queue_wait(session, call, now=at, params=request.form)
     elif step == "queue-leave":
-        calls.advance_status(call, request.form.get("CallStatus"), at)
         doc = engine.queue_leave(call, request.form)
     elif step not in STEPS or not call.node:
         # A step we never render, or a call we hold no state for (a database restored from
