@@ -125,7 +125,7 @@ def add_owned_product(session: Session, contact: Contact, offer_id: str, *, sour
 def owned_offers(session: Session, contact: Contact) -> frozenset[str]:
     """Offers the contact has: recorded here, or known to other packages by their number."""
     owned = set(session.scalars(select(OwnedProduct.offer_id).where(OwnedProduct.contact_id == contact.id)))
-    for _receiver, offers in signals.offers_owned.send(session=session, e164=contact.e164):
+    for _receiver, offers in signals.offers_owned.send(None, session=session, e164=contact.e164):
         owned.update(offers or ())
     return frozenset(owned)
 

@@ -46,7 +46,8 @@ def mermaid(flow: Flow, language: str = "en") -> str:
 
 
 def _excerpt(prompt: Mapping[str, str] | None, language: str) -> str:
-    text = " ".join(((prompt or {}).get(language) or (prompt or {}).get("en") or "").split())
+    prompt = prompt or {}
+    text = " ".join((prompt.get(language) or prompt.get("en") or "").split())
     return text if len(text) <= EXCERPT else text[:EXCERPT - 1].rstrip() + "…"
 
 
