@@ -49,8 +49,10 @@ def test_booked_callback_meets_an_answering_machine(sim: Simulator, app: Flask,
     sim.twilio.script(CALLER, answer="machine_end_beep")
     dispatch_at_six(app, clock)
     (callee,) = sim.twilio.ring_pending()
-    # The dispatcher asks for MachineDetection=Enable, so Twilio reports machine_start.
-    assert sim.twilio.calls[0].answered_by == "machine_start"
+    # The dispatcher asks for MachineDetection=DetectMessageEnd: Twilio reports the machine
+    # once its greeting has ended, so the message goes on the tape after the beep.
+    assert sim.twilio.calls[0].answered_by == "machine_end_beep"
+    assert sim.twilio.calls[0].machine_detection == "DetectMessageEnd"
     assert callee.ended and not callee.heard("è un buon momento")  # a machine gets no question
     assert callee.heard("buona giornata")
     callee.assert_courteous()
