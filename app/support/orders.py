@@ -124,14 +124,20 @@ def import_records(session: Session, records: Iterable[Mapping[str, Any]], at: d
     """Upsert orders one by one (the shop's API push); a bad record is reported by its position
     (from `first_line`) and reason, the others are still imported. `partial`: fields absent
     from a record keep their value on an existing order."""
+    return _upsert_each(session, enumerate(records, start=first_line), at, partial=partial, batch="batch")
+
+
+def _upsert_each(session: Session, numbered: Iterable[tuple[int, Mapping[str, Any]]], at: datetime,
+                 *, partial: bool, batch: str) -> ImportReport:
+    """Each record in its own savepoint: a bad one is reported by line and skipped."""
     report = ImportReport()
     seen: set[str] = set()
-    for line, record in enumerate(records, start=first_line):
+    for line, record in numbered:
         try:
             with session.begin_nested():
                 number = normalise_number(str(record.get("number") or ""))
                 if number in seen:
-                    raise OrderDataError(f"number: {number} appears twice in this batch")
+                    raise OrderDataError(f"number: {number} appears twice in this {batch}")
                 order, created = upsert_order(session, record, at, partial=partial)
                 session.flush()
                 seen.add(order.number)
@@ -155,25 +161,8 @@ def import_csv(session: Session, stream: IO[str], at: datetime) -> ImportReport:
         report.errors.append((1, f"header: missing column(s) {', '.join(missing)}"))
         return report
     reader.fieldnames = header
-    seen: set[str] = set()
-    for row in reader:
-        line = reader.line_num
-        try:
-            with session.begin_nested():
-                number = normalise_number(row.get("number") or "")
-                if number in seen:
-                    raise OrderDataError(f"number: {number} appears twice in this file")
-                order, created = upsert_order(session, row, at)
-                session.flush()
-                seen.add(order.number)
-        except OrderDataError as exc:
-            report.errors.append((line, str(exc)))
-            continue
-        if created:
-            report.created += 1
-        else:
-            report.updated += 1
-    return report
+    rows = ((reader.line_num, row) for row in reader)  # line_num counts quoted newlines too
+    return _upsert_each(session, rows, at, partial=False, batch="file")
 
 
 def find_order(session: Session, number: str) -> Order | None:
