@@ -36,6 +36,7 @@ from sqlalchemy import insert  # noqa: E402
 from app import create_app  # noqa: E402
 from app.callbacks.dispatch import Dispatcher  # noqa: E402
 from app.callbacks.models import Callback  # noqa: E402
+from app.campaigns.dialer import PACING_MARGIN  # noqa: E402
 from app.clock import FakeClock  # noqa: E402
 from app.consent.models import Contact  # noqa: E402
 from app.db import Base, get_engine, session_scope  # noqa: E402
@@ -54,7 +55,9 @@ def settings(database: str, cps: float, poll: float, base_url: str) -> dict[str,
         "PUBLIC_BASE_URL": "https://cortese.example.test", "ADMIN_API_TOKEN": "bench-admin-token-0123456789",
         "DATABASE_URL": database, "SCHEDULER_ENABLED": False, "LOG_LEVEL": "WARNING",
         "CALLBACK_CALLS_PER_SECOND": cps, "CALLBACK_POLL_SECONDS": poll, "CALLBACK_SLOT_CAPACITY": 10000,
-        "CAMPAIGN_ACCOUNT_CPS": cps,  # the account allows what the dispatchers are asked to do
+        # The account allows what the dispatchers are asked to do: its pacing keeps 2 % below
+        # the account's limit (PACING_MARGIN), so the limit is set that much above.
+        "CAMPAIGN_ACCOUNT_CPS": cps * PACING_MARGIN,
     }
 
 
