@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
+from app.db import insert_skipping_duplicates
 from app.models import STATUS_RANK, TERMINAL_STATUSES, Call, CallEvent, CallStep
 
 _MAX_FIELD = 128
@@ -40,31 +41,43 @@ def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, wi
     call = get_call(session, call_sid)
     if call is not None:
         return call
-    call = Call(
-        call_sid=call_sid,
-        account_sid=_clip(params.get("AccountSid"), 64) or None,
-        direction=_clip(params.get("Direction") or "inbound", 20),
-        from_number=_clip(params.get("From")),
-        to_number=_clip(params.get("To")),
-        status="queued",
-        last_sequence=-1,
-        started_at=at,
-        updated_at=at,
-        slots={},
-        counters={},
-    )
-    if with_status:  # one INSERT rather than INSERT + UPDATE; status callbacks apply theirs in order
-        advance_status(call, params.get("CallStatus"), at)
-    try:
-        with session.begin_nested():
-            session.add(call)
-    except IntegrityError:
-        # Another worker created it between our SELECT and INSERT (a retried webhook).
+    values: dict[str, Any] = {
+        "call_sid": call_sid,
+        "account_sid": _clip(params.get("AccountSid"), 64) or None,
+        "direction": _clip(params.get("Direction") or "inbound", 20),
+        "from_number": _clip(params.get("From")),
+        "to_number": _clip(params.get("To")),
+        "status": "queued", "last_sequence": -1, "answered_by": None, "duration_seconds": None,
+        "started_at": at, "ended_at": None, "updated_at": at, "language": None, "flow": None,
+        "node": None, "slots": {}, "counters": {}, "state_version": 0,
+    }
+    status = _known_status(params.get("CallStatus"))
+    if with_status and status:  # one INSERT, not INSERT + UPDATE; status callbacks apply theirs in order
+        values["status"] = status
+        values["ended_at"] = at if status in TERMINAL_STATUSES else None
+    # No SAVEPOINT and no ORM flush: the row comes back from the INSERT itself, and a retried
+    # webhook that another worker has just created the call for inserts nothing.
+    row = session.connection().execute(_insert_call(session), values).first()
+    if row is None:
         existing = get_call(session, call_sid)
         if existing is None:
-            raise
+            raise LookupError(f"call {call_sid} neither inserted nor found")
         return existing
+    call = Call(**row._mapping)
+    make_transient_to_detached(call)  # as if loaded by a query: persistent, nothing to flush
+    session.add(call)
     return call
+
+
+_INSERTS: dict[str, Insert] = {}
+
+
+def _insert_call(session: Session) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERTS:  # built once per database kind: every new call runs it
+        table = Call.__table__
+        _INSERTS[dialect] = insert_skipping_duplicates(session, table).returning(*table.c)
+    return _INSERTS[dialect]
 
 
 def _known_status(value: str | None) -> str | None:

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Insert, MetaData, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -117,6 +118,17 @@ def session_scope(app: Flask | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_skipping_duplicates(session: Session, table: Table) -> Insert:
+    """`INSERT ... ON CONFLICT DO NOTHING` for the session's database: a row whose unique key
+    exists is skipped rather than failing, so the transaction goes on without a SAVEPOINT."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"cortese runs on SQLite or PostgreSQL, not {dialect}")
 
 
 def ping(app: Flask | None = None) -> None:

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
 
 import phonenumbers
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.consent.models import RegistryEntry, RegistryImport
 from app.consent.packs import pack_for
+from app.db import insert_skipping_duplicates
 
 # Registries this code knows how to read (NL has none: the Bel-me-niet register is abolished).
 REGISTRY_NAMES = {
@@ -130,16 +130,6 @@ def _pick(fields: list[str], column: int | None, country: str) -> str:
     return fields[0]
 
 
-def _insert_ignoring_duplicates(session: Session):  # type: ignore[no-untyped-def]
-    dialect = session.get_bind().dialect.name
-    table = RegistryEntry.__table__
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    return insert(table)
-
-
 def import_registry(
     session: Session,
     country: str,
@@ -192,7 +182,7 @@ def _decoded(stream: IO[bytes], digest: "hashlib._Hash", progress: Callable[[int
 
 def _load(session: Session, import_id: int, lines: Iterable[str], country: str,
           report: RegistryImportReport, batch_size: int) -> None:
-    statement = _insert_ignoring_duplicates(session)
+    statement = insert_skipping_duplicates(session, RegistryEntry.__table__)
     connection = session.connection()
     batch: list[dict[str, int]] = []
     for number in _numbers(lines, country, report):

@@ -1,0 +1,118 @@
+"""Call records from webhooks: created once in the webhook's status, whatever the race.
+
+Twilio retries a webhook it got no answer to, so two workers can meet on a CallSid the
+database has never seen: both look it up, find nothing, and insert. The loser must get the
+winner's row back, with its transaction (and whatever else it holds) intact.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, inspect, select
+
+from app import calls, create_app
+from app.clock import FakeClock
+from app.consent.models import Contact
+from app.db import Base, get_engine, session_scope
+from app.models import Call
+from tests.conftest import base_settings, voice_params
+
+AT = datetime(2026, 11, 25, 14, 0, tzinfo=timezone.utc)
+SID = "CA" + "7" * 32
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_app(request, tmp_path):
+    settings = base_settings(tmp_path)
+    if request.param == "postgresql":
+        settings["DATABASE_URL"] = request.getfixturevalue("pg_url")
+    app = create_app(settings, clock=FakeClock(AT))
+    Base.metadata.create_all(get_engine(app))
+    yield app
+    get_engine(app).dispose()
+
+
+_recorders: dict[int, Any] = {}
+
+
+def _record(statements: list[str]) -> Any:
+    """One listener per list, so event.remove gets the very function event.listen got."""
+    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    return _recorders.setdefault(id(statements), listener)
+
+
+def _count(app) -> int:
+    with session_scope(app) as session:
+        return session.scalar(select(func.count()).select_from(Call).where(Call.call_sid == SID))
+
+
+def test_a_new_call_is_inserted_in_its_webhooks_status_fully_loaded(db_app):
+    with session_scope(db_app) as session:
+        call = calls.ensure_call(session, voice_params(CallSid=SID, CallStatus="ringing"), AT)
+        state = inspect(call)
+        assert state.persistent and call.id is not None
+        # Every column is known: reading the call later costs no extra SELECT.
+        statements: list[str] = []
+        event.listen(get_engine(db_app), "before_cursor_execute", _record(statements))
+        values = {c.key: getattr(call, c.key) for c in Call.__table__.columns}
+        event.remove(get_engine(db_app), "before_cursor_execute", _record(statements))
+        assert statements == [] and values["flow"] is None
+        assert (call.status, call.last_sequence, call.state_version, call.slots) == ("ringing", -1, 0, {})
+        assert call.started_at == AT and call.started_at.tzinfo is not None
+        call.slots = {"language": "it"}  # the ORM still tracks it: this change is flushed
+    with session_scope(db_app) as session:
+        saved = calls.get_call(session, SID)
+        assert (saved.status, saved.slots, saved.from_number) == ("ringing", {"language": "it"}, "+393471234567")
+
+
+def test_without_status_a_new_call_starts_queued(db_app):
+    with session_scope(db_app) as session:
+        call = calls.ensure_call(session, voice_params(CallSid=SID, CallStatus="completed"), AT, with_status=False)
+        assert call.status == "queued"
+    with session_scope(db_app) as session:
+        assert calls.get_call(session, SID).status == "queued"
+
+
+def test_the_loser_of_a_creation_race_gets_the_winners_row_and_keeps_its_work(db_app, monkeypatch):
+    with session_scope(db_app) as other_worker:
+        winner = calls.ensure_call(other_worker, voice_params(CallSid=SID, CallStatus="ringing"), AT)
+    real_get_call = calls.get_call
+    looked: list[str] = []
+
+    def missed_once(session: Any, call_sid: str) -> Call | None:
+        # The first lookup ran before the other worker committed.
+        looked.append(call_sid)
+        return None if len(looked) == 1 else real_get_call(session, call_sid)
+
+    monkeypatch.setattr(calls, "get_call", missed_once)
+    with session_scope(db_app) as session:
+        session.add(Contact(e164="+393471234567", region="IT", source="test", created_at=AT, updated_at=AT))
+        call = calls.ensure_call(session, voice_params(CallSid=SID, CallStatus="in-progress"), AT)
+        assert call.id == winner.id and len(looked) == 2
+        assert call.status == "ringing"  # the winner's row, not our unsaved copy
+    assert _count(db_app) == 1
+    with session_scope(db_app) as session:  # the contact added before the race was committed
+        assert session.scalar(select(func.count()).select_from(Contact)) == 1
+
+
+def test_a_webhook_without_callsid_is_refused(db_app):
+    with session_scope(db_app) as session, pytest.raises(ValueError):
+        calls.ensure_call(session, voice_params(CallSid=""), AT)
+
+
+def test_a_call_first_heard_of_as_ended_is_created_ended(db_app):
+    with session_scope(db_app) as session:
+        call = calls.ensure_call(session, voice_params(CallSid=SID, CallStatus="no-answer"), AT)
+        assert (call.status, call.ended_at) == ("no-answer", AT)
+    with session_scope(db_app) as session:
+        assert calls.get_call(session, SID).ended_at == AT
+
+
+def test_an_unknown_status_leaves_a_new_call_queued(db_app):
+    with session_scope(db_app) as session:
+        assert calls.ensure_call(session, voice_params(CallSid=SID, CallStatus="exploded"), AT).status == "queued"
