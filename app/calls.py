@@ -7,10 +7,9 @@ idempotent, and a status only moves forward (a late `ringing` never overwrites `
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
-from sqlalchemy import Insert, bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Insert, Table, bindparam, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.db import insert_skipping_duplicates
@@ -69,15 +68,26 @@ def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, wi
     return call
 
 
-_INSERTS: dict[str, Insert] = {}
+_INSERTS: dict[tuple[str, str], Insert] = {}
+
+
+def _insert_returning(session: Session, table: Table, *returning: ColumnElement[Any]) -> Insert:
+    key = (session.get_bind().dialect.name, table.name)
+    if key not in _INSERTS:  # built once per database kind: every webhook runs one
+        _INSERTS[key] = insert_skipping_duplicates(session, table).returning(*returning)
+    return _INSERTS[key]
+
+
+_CALLS = cast(Table, Call.__table__)
+_EVENTS = cast(Table, CallEvent.__table__)
 
 
 def _insert_call(session: Session) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect not in _INSERTS:  # built once per database kind: every new call runs it
-        table = Call.__table__
-        _INSERTS[dialect] = insert_skipping_duplicates(session, table).returning(*table.c)
-    return _INSERTS[dialect]
+    return _insert_returning(session, _CALLS, *_CALLS.c)
+
+
+def _insert_event(session: Session) -> Insert:
+    return _insert_returning(session, _EVENTS, _EVENTS.c.id)
 
 
 def _known_status(value: str | None) -> str | None:
@@ -125,19 +135,15 @@ def apply_status_callback(session: Session, params: Mapping[str, str], at: datet
     call = ensure_call(session, params, at, with_status=False)
     sequence = _int(params.get("SequenceNumber"))
     status = _clip(params.get("CallStatus"), 20) or "unknown"
-    session.flush()
-    event = CallEvent(
-        call_id=call.id,
-        sequence_number=sequence if sequence is not None else -1,
-        status=status,
-        received_at=at,
-        twilio_timestamp=_clip(params.get("Timestamp"), 64) or None,
-        params={k: _clip(v, 512) for k, v in list(params.items())[:64]},
-    )
-    try:
-        with session.begin_nested():
-            session.add(event)
-    except IntegrityError:
+    stored = session.connection().execute(_insert_event(session), {
+        "call_id": call.id,
+        "sequence_number": sequence if sequence is not None else -1,
+        "status": status,
+        "received_at": at,
+        "twilio_timestamp": _clip(params.get("Timestamp"), 64) or None,
+        "params": {k: _clip(v, 512) for k, v in list(params.items())[:64]},
+    }).first()
+    if stored is None:
         return call, False  # a duplicate delivery: already applied
     changed = advance_status(call, status, at, sequence)
     if changed:

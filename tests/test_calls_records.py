@@ -17,7 +17,7 @@ from app import calls, create_app
 from app.clock import FakeClock
 from app.consent.models import Contact
 from app.db import Base, get_engine, session_scope
-from app.models import Call
+from app.models import Call, CallEvent
 from tests.conftest import base_settings, voice_params
 
 AT = datetime(2026, 11, 25, 14, 0, tzinfo=timezone.utc)
@@ -116,3 +116,14 @@ def test_a_call_first_heard_of_as_ended_is_created_ended(db_app):
 def test_an_unknown_status_leaves_a_new_call_queued(db_app):
     with session_scope(db_app) as session:
         assert calls.ensure_call(session, voice_params(CallSid=SID, CallStatus="exploded"), AT).status == "queued"
+
+
+def test_a_status_callback_delivered_twice_is_stored_and_applied_once(db_app):
+    params = voice_params(CallSid=SID, CallStatus="completed", SequenceNumber="3", CallDuration="42")
+    with session_scope(db_app) as session:
+        call, changed = calls.apply_status_callback(session, params, AT)
+        assert changed and (call.status, call.duration_seconds) == ("completed", 42)
+    with session_scope(db_app) as session:
+        call, changed = calls.apply_status_callback(session, params, AT)
+        assert not changed and call.status == "completed"
+        assert session.scalar(select(func.count()).select_from(CallEvent)) == 1
