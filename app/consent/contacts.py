@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app import phone
@@ -20,9 +20,12 @@ CONTACT_FIELDS = frozenset(
 )
 
 
+_BY_NUMBER = select(Contact).where(Contact.e164 == bindparam("e164"))  # built once: every call asks
+
+
 def find_by_number(session: Session, e164: str) -> Contact | None:
     """The live contact with this E.164 number, or None (erased contacts are never found)."""
-    contact = session.scalars(select(Contact).where(Contact.e164 == e164)).first()
+    contact = session.scalars(_BY_NUMBER, {"e164": e164}).first()
     if contact is None or contact.erased_at is not None:
         return None
     return contact

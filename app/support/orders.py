@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any, Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app import phone
@@ -181,15 +181,18 @@ def find_order(session: Session, number: str) -> Order | None:
     return matching[0] if len(matching) == 1 else None
 
 
+# Built once: caller recognition runs it on every inbound call.
+_OPEN_ORDERS = (
+    select(Order)
+    .where(Order.customer_number == bindparam("number"), Order.status.not_in(CLOSED_STATUSES))
+    .order_by(Order.ordered_on.desc().nulls_last(), Order.id.desc())
+)
+
+
 def open_orders_for(session: Session, e164: str | None) -> list[Order]:
     if not e164:
         return []
-    rows = session.scalars(
-        select(Order)
-        .where(Order.customer_number == e164, Order.status.not_in(CLOSED_STATUSES))
-        .order_by(Order.ordered_on.desc().nulls_last(), Order.id.desc())
-    )
-    return list(rows)
+    return list(session.scalars(_OPEN_ORDERS, {"number": e164}))
 
 
 @dataclass(frozen=True)

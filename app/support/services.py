@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app import signals
@@ -104,28 +104,29 @@ def find_claim(session: Session, reference: str) -> WarrantyClaim | None:
     return session.scalar(select(WarrantyClaim).where(WarrantyClaim.reference == (reference or "").strip()))
 
 
+# Built once: caller recognition runs these on every inbound call.
+_OPEN_TICKETS = (
+    select(Ticket)
+    .where(Ticket.caller_number == bindparam("number"), Ticket.status.in_(OPEN_STATUSES))
+    .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+)
+_PRODUCTS_OF = (
+    select(CustomerProduct)
+    .where(CustomerProduct.owner_number == bindparam("number"))
+    .order_by(CustomerProduct.purchased_on.desc().nulls_last(), CustomerProduct.id)
+)
+
+
 def open_tickets_for(session: Session, number: str | None) -> list[Ticket]:
     if not number:
         return []
-    return list(
-        session.scalars(
-            select(Ticket)
-            .where(Ticket.caller_number == number, Ticket.status.in_(OPEN_STATUSES))
-            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        )
-    )
+    return list(session.scalars(_OPEN_TICKETS, {"number": number}))
 
 
 def products_of(session: Session, number: str | None) -> list[CustomerProduct]:
     if not number:
         return []
-    return list(
-        session.scalars(
-            select(CustomerProduct)
-            .where(CustomerProduct.owner_number == number)
-            .order_by(CustomerProduct.purchased_on.desc().nulls_last(), CustomerProduct.id)
-        )
-    )
+    return list(session.scalars(_PRODUCTS_OF, {"number": number}))
 
 
 def _owned_skus(_sender: object, *, session: Session, e164: str, **_: object) -> set[str]:
