@@ -1,12 +1,17 @@
-"""Where a menu step's time goes: cProfile over N signed answers to the support menu's Gather.
+"""Where a webhook's time goes: cProfile over N signed menu steps or first steps.
 
-    .venv/bin/python bench/profile_menu_step.py [--calls 500] [--db sqlite|postgres] [--top 30]
+    .venv/bin/python bench/profile_step.py [--step menu|first] [--calls 500] [--db sqlite|postgres]
+        [--top 30]
 
 In-process (Flask's WSGI test client, no gunicorn, no sockets) so the profile shows the app's
-own costs: signature check, call load, engine turn (matching, walk, actions, rendering), state
-save, TwiML serialisation, commit. N calls are started first (/voice/inbound, not profiled),
-then each call's answer (/voice/flow/input?v=N, Digits=1) is profiled. Prints the mean time per
-step, and the top functions by own time and by cumulative time.
+own costs. `menu` (the default): N calls are started first (/voice/inbound, not profiled), then
+each call's answer to the support menu (/voice/flow/input?v=N, Digits=1) is profiled: signature
+check, call load, engine turn, state save, TwiML, commit. `first`: N new calls' /voice/inbound
+(call created, caller recognised, flow started).
+
+Prints the mean wall and CPU time per step (noisy on a shared machine), the Python function
+calls per step (deterministic: the same code and data make the same count, so it compares two
+commits on a busy machine), a per-stage breakdown and the top functions.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ BASE = "http://127.0.0.1:5000"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--step", choices=["menu", "first"], default="menu")
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--top", type=int, default=30)
@@ -52,6 +58,26 @@ def main() -> None:
         profile(app.test_client(), args)
 
 
+def first_steps(validator: RequestValidator, calls: int) -> list[tuple[str, dict[str, str], str]]:
+    """2N new calls' first webhook, signed: half measured plain, half under the profiler."""
+    return [("/voice/inbound", params, validator.compute_signature(BASE + "/voice/inbound", params))
+            for params in map(call_params, range(2 * calls))]
+
+
+def menu_steps(client, validator: RequestValidator, calls: int) -> list[tuple[str, dict[str, str], str]]:
+    """2N calls started (not measured), and each one's signed answer to the menu."""
+    answers = []
+    for i in range(2 * calls):
+        params = call_params(i)
+        first = _post(client, validator, "/voice/inbound", params)
+        action = urlsplit(ET.fromstring(first.data).find(".//Gather").get("action"))
+        path = action.path + "?" + action.query
+        answer = {**params, "CallStatus": "in-progress", "Digits": "1"}
+        # Signed here, so Twilio's side of the signature is not in the profile.
+        answers.append((path, answer, validator.compute_signature(BASE + path, answer)))
+    return answers
+
+
 def _post(client, validator: RequestValidator, path: str, params: dict[str, str], signature: str | None = None):
     signature = signature or validator.compute_signature(BASE + path, params)
     return client.post(path, data=urlencode(params), content_type="application/x-www-form-urlencoded",
@@ -60,15 +86,7 @@ def _post(client, validator: RequestValidator, path: str, params: dict[str, str]
 
 def profile(client, args: argparse.Namespace) -> None:
     validator = RequestValidator(TOKEN)
-    answers = []
-    for i in range(2 * args.calls):
-        params = call_params(i)
-        first = _post(client, validator, "/voice/inbound", params)
-        action = urlsplit(ET.fromstring(first.data).find(".//Gather").get("action"))
-        path = action.path + "?" + action.query
-        answer = {**params, "CallStatus": "in-progress", "Digits": "1"}
-        # Signed here, so Twilio's side of the signature is not in the profile.
-        answers.append((path, answer, validator.compute_signature(BASE + path, answer)))
+    answers = first_steps(validator, args.calls) if args.step == "first" else menu_steps(client, validator, args.calls)
     plain, answers = answers[:args.calls], answers[args.calls:]
     started, cpu = time.perf_counter(), time.process_time()
     for path, params, signature in plain:  # the same work without the profiler's overhead
@@ -83,10 +101,12 @@ def profile(client, args: argparse.Namespace) -> None:
         assert response.status_code == 200, response.data[:300]
     profiler.disable()
     elapsed = time.perf_counter() - started
-    print(f"menu step ({args.db}, in-process): {unprofiled:.2f} ms per step without the profiler "
+    calls_per_step = pstats.Stats(profiler).total_calls / len(answers)  # type: ignore[attr-defined]
+    print(f"{args.step} step ({args.db}, in-process): {unprofiled:.2f} ms per step without the profiler "
           f"({cpu_ms:.2f} ms CPU), "
           f"{elapsed / len(answers) * 1000:.2f} ms under cProfile, {len(answers)} steps each; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"Python function calls per step: {calls_per_step:.0f}")
     breakdown(profiler, len(answers))
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).strip_dirs().print_callees("_run_action|_finish|ensure_call")
@@ -99,13 +119,17 @@ def profile(client, args: argparse.Namespace) -> None:
         print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:20000])
 
 
-# (file, function, what it is): the stages of a menu step, cumulative (children included).
+# (file, function, what it is): the stages of a first or menu step, cumulative (children included).
 STAGES = [
     ("app.py", "wsgi_app", "whole request inside Flask"),
     ("safety.py", "wrapper", "voice_webhook (everything below)"),
     ("signature.py", "check", "X-Twilio-Signature check"),
-    ("calls.py", "ensure_call", "load the call by CallSid"),
+    ("routes.py", "inbound", "/voice/inbound (everything below)"),
+    ("calls.py", "ensure_call", "load (or create) the call by CallSid"),
     ("calls.py", "advance_status", "status bookkeeping"),
+    ("engine.py", "start", "engine start (the flow's first nodes)"),
+    ("handlers.py", "identify_caller", "  caller recognition (orders, tickets, products)"),
+    ("engine.py", "_first_language", "  the caller's language (contact lookup)"),
     ("engine.py", "handle", "engine turn (all of it)"),
     ("engine.py", "_load", "  state -> Turn"),
     ("engine.py", "_on_input", "  match input, walk to the next waiting node"),
@@ -126,7 +150,7 @@ def breakdown(profiler: cProfile.Profile, steps: int) -> None:
         key = (Path(path).name, func)
         total[key] = total.get(key, 0.0) + cumulative
     whole = total.get(("app.py", "wsgi_app")) or 1.0
-    print(f"\n--- stages of a menu step (cumulative, ms per step under cProfile; share of the request) ---")
+    print(f"\n--- stages of a step (cumulative, ms per step under cProfile; share of the request) ---")
     for file, func, label in STAGES:
         if (file, func) in total:
             seconds = total[(file, func)]
