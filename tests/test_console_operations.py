@@ -108,7 +108,7 @@ def test_cancel_form_needs_a_reason_and_finished_callbacks_offer_no_forms(app, o
     cb = seed_callback(app)
     token = page_csrf(operator, f"/console/callbacks/{cb}")
     operator.post(f"/console/callbacks/{cb}/cancel", data={"reason": " ", "csrf_token": token})
-    assert "reason: say why" in _html(operator, f"/console/callbacks/{cb}")
+    assert "Say why the callback is cancelled." in _html(operator, f"/console/callbacks/{cb}")
     operator.post(f"/console/callbacks/{cb}/cancel", data={"reason": "ha già chiamato", "csrf_token": token})
     page = _html(operator, f"/console/callbacks/{cb}")
     assert "ha già chiamato" in page and 'id="cancel-form"' not in page and 'id="move-form"' not in page
@@ -164,7 +164,7 @@ def test_campaign_target_start_pause_stop_and_live_progress(app, operator, clock
     stopped = _html(operator, f"/console/campaigns/{cid}")
     assert 'id="campaign-status">stopped<' in stopped and 'id="target-form"' not in stopped
     operator.post(f"/console/campaigns/{cid}/resume", data={"csrf_token": token})
-    assert "cannot resume a stopped campaign" in _html(operator, f"/console/campaigns/{cid}")
+    assert "Cannot resume a stopped campaign" in _html(operator, f"/console/campaigns/{cid}")
     assert operator.post(f"/console/campaigns/{cid}/explode", data={"csrf_token": token}).status_code == 404
     assert operator.get("/console/campaigns/999").status_code == 404
 

@@ -20,6 +20,7 @@ from app.api.core import (
 from app.api.problems import ApiProblem, not_found
 from app.clock import now
 from app.db import db_session
+from app.refusals import Refusal
 from app.support import orders
 from app.support import services as support
 from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES, Ticket, WarrantyClaim
@@ -179,7 +180,7 @@ def set_ticket_status(ticket: Ticket, status: str, *, at: datetime, by: str, not
     if status not in SETTABLE_STATUSES:
         raise ValueError(f"status: {status!r} is not one of {', '.join(SETTABLE_STATUSES)}")
     if status == ticket.status:
-        raise ValueError(f"status: the ticket is {status} already")
+        raise Refusal("ticket_status_same", f"status: the ticket is {status} already", status=status)
     details = dict(ticket.details or {})
     history = list(details.get("status_history") or [])
     history.append({"at": at.isoformat(), "from": ticket.status, "to": status, "by": by,

@@ -30,6 +30,7 @@ from app.callbacks.models import (
     check_transition,
 )
 from app.clock import as_utc
+from app.refusals import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -179,14 +180,14 @@ def move(session: Session, callback_id: int, due_at: datetime, *, at: datetime, 
     a missed/failed/refused/unknown one goes back on the schedule (an operator's decision:
     for `unknown`, they checked Twilio's call log first). Consent is checked again at dispatch."""
     if due_at.tzinfo is None:
-        raise ValueError("due_at: give a time zone (e.g. 2026-11-26T18:30+01:00)")
+        raise Refusal("due_without_zone", "due_at: give a time zone (e.g. 2026-11-26T18:30+01:00)")
     if as_utc(due_at) < at - timedelta(minutes=1):
-        raise ValueError("due_at: is in the past")
+        raise Refusal("due_in_past", "due_at: is in the past")
     if not by:
-        raise ValueError("by: say who moves the callback")
+        raise Refusal("who_missing", "by: say who moves the callback")
     cb = _locked(session, callback_id)
     if cb.status not in (SCHEDULED, "missed", "failed", "refused", "unknown"):
-        raise ValueError(f"status: a {cb.status} callback cannot be moved")
+        raise Refusal("callback_not_movable", f"status: a {cb.status} callback cannot be moved", status=cb.status)
     old = cb.local_due
     cb.due_at = as_utc(due_at)
     cb.local_due = cb.due_at.astimezone(zone_of(cb.time_zone)).strftime("%Y-%m-%dT%H:%M")
@@ -210,12 +211,13 @@ def move(session: Session, callback_id: int, due_at: datetime, *, at: datetime, 
 def cancel(session: Session, callback_id: int, *, at: datetime, by: str, reason: str) -> Callback:
     """Cancel a callback that has not rung yet."""
     if not by:
-        raise ValueError("by: say who cancels the callback")
+        raise Refusal("who_missing", "by: say who cancels the callback")
     if not reason or not reason.strip():
-        raise ValueError("reason: say why the callback is cancelled")
+        raise Refusal("reason_missing", "reason: say why the callback is cancelled")
     cb = _locked(session, callback_id)
     if cb.status not in PENDING:
-        raise ValueError(f"status: a {cb.status} callback cannot be cancelled")
+        raise Refusal("callback_not_cancellable", f"status: a {cb.status} callback cannot be cancelled",
+                      status=cb.status)
     transition(session, cb, CANCELLED, at=at, actor=by, note=reason.strip())
     session.flush()
     return cb

@@ -5,10 +5,12 @@
     running --complete--> completed                 (the dialer, when no contact is left to call)
 
 Every status change goes through `transition`, which refuses anything not in TRANSITIONS with
-a ValueError("status: ...") the API turns into a 422.
+a Refusal (a ValueError, "status: ...") the API turns into a 422 and the console translates.
 """
 
 from __future__ import annotations
+
+from app.refusals import Refusal
 
 TRANSITIONS: dict[tuple[str, str], str] = {
     ("draft", "start"): "running",
@@ -30,5 +32,7 @@ def transition(status: str, event: str) -> str:
     if target is None:
         allowed = sorted(e for (s, e) in TRANSITIONS if s == status and e != "complete")
         hint = f"; possible: {', '.join(allowed)}" if allowed else " (it is final)"
-        raise ValueError(f"status: cannot {event} a {status} campaign{hint}")
+        raise Refusal("campaign_step_impossible" if allowed else "campaign_final",
+                      f"status: cannot {event} a {status} campaign{hint}",
+                      event=event, status=status, possible=", ".join(allowed))
     return target

@@ -21,7 +21,7 @@ from app.callbacks import service as callbacks
 from app.callbacks.models import PENDING, STATUSES, Callback
 from app.clock import now
 from app.console.i18n import add_messages, t
-from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg
+from app.console.web import Pager, bp, form_str, nav_item, notice, refused, offset_arg
 from app.db import db_session
 
 nav_item("console.callbacks_list", "callbacks")
@@ -153,7 +153,7 @@ def callback_move(callback_id: int) -> Any:
                                note=form_str("note", 500) or None)
     except ValueError as exc:
         session.rollback()
-        flash(str(exc), "error")
+        refused(exc)
         return redirect(url_for("console.callback", callback_id=callback_id))
     session.commit()
     notice("moved_done", when=_wall(moved.local_due), zone=moved.time_zone)
@@ -170,7 +170,7 @@ def callback_cancel(callback_id: int) -> Any:
         callbacks.cancel(session, row.id, at=now(), by=_operator(), reason=form_str("reason", 500))
     except ValueError as exc:
         session.rollback()
-        flash(str(exc), "error")
+        refused(exc)
         return redirect(url_for("console.callback", callback_id=callback_id))
     session.commit()
     notice("cancelled_done")

@@ -22,7 +22,7 @@ from app.campaigns.states import TRANSITIONS
 from app.clock import now
 from app.console import charts
 from app.console.i18n import add_messages, t
-from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg
+from app.console.web import Pager, bp, form_str, nav_item, notice, refused, offset_arg
 from app.db import db_session
 from app.i18n import LANGUAGES
 
@@ -212,7 +212,7 @@ def campaign_action(campaign_id: int, action: str) -> Any:
         ACTIONS[action](session, row, at=now(), reason=form_str("reason", 500) or None)
     except ValueError as exc:
         session.rollback()
-        flash(str(exc), "error")
+        refused(exc)
     else:
         session.commit()
         notice("status_now", status=row.status)
@@ -229,7 +229,7 @@ def campaign_contacts(campaign_id: int) -> Any:
         report = _target(session, row)
     except ValueError as exc:
         session.rollback()
-        flash(str(exc), "error")
+        refused(exc)
         return redirect(url_for("console.campaign", campaign_id=campaign_id))
     session.commit()
     notice("targeted_done", added=report.added, already=report.already, errors=len(report.errors))

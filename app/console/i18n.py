@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import request, session
 
 from app.i18n import LANGUAGES
+from app.refusals import Refusal
 
 LANG_KEY = "console_lang"
 
@@ -145,6 +146,32 @@ M: dict[str, dict[str, str]] = {
     "import_running": {"it": "Importazione in corso: la pagina si aggiorna da sola.",
                        "nl": "Import bezig: de pagina ververst zichzelf.",
                        "en": "Import running: this page refreshes itself."},
+    # A service's refusals (app.refusals.Refusal), by code.
+    "refusal_due_without_zone": {"it": "Indica il fuso orario dell'ora scelta.",
+                                 "nl": "Geef de tijdzone van het gekozen tijdstip op.",
+                                 "en": "Give the time zone of the chosen time."},
+    "refusal_due_in_past": {"it": "L'ora scelta è già passata.", "nl": "Het gekozen tijdstip is al voorbij.",
+                            "en": "The chosen time has already passed."},
+    "refusal_who_missing": {"it": "Manca chi esegue l'operazione.", "nl": "Er staat niet bij wie dit doet.",
+                            "en": "Say who is doing this."},
+    "refusal_reason_missing": {"it": "Indica il motivo dell'annullamento.", "nl": "Geef de reden van de annulering op.",
+                               "en": "Say why the callback is cancelled."},
+    "refusal_callback_not_movable": {"it": "Una richiamata in stato {status} non si può spostare.",
+                                     "nl": "Een terugbelverzoek met status {status} kan niet worden verplaatst.",
+                                     "en": "A {status} callback cannot be moved."},
+    "refusal_callback_not_cancellable": {"it": "Una richiamata in stato {status} non si può annullare.",
+                                         "nl": "Een terugbelverzoek met status {status} kan niet worden geannuleerd.",
+                                         "en": "A {status} callback cannot be cancelled."},
+    "refusal_campaign_step_impossible": {
+        "it": "Non si può fare «{event}» su una campagna in stato {status}; possibile: {possible}.",
+        "nl": "«{event}» kan niet bij een campagne met status {status}; wel mogelijk: {possible}.",
+        "en": "Cannot {event} a {status} campaign; possible: {possible}."},
+    "refusal_campaign_final": {
+        "it": "Non si può fare «{event}» su una campagna in stato {status}: è definitivo.",
+        "nl": "«{event}» kan niet bij een campagne met status {status}: die is definitief.",
+        "en": "Cannot {event} a {status} campaign: it is final."},
+    "refusal_ticket_status_same": {"it": "Il ticket è già in stato {status}.", "nl": "Het ticket heeft al status {status}.",
+                                   "en": "The ticket is {status} already."},
 }
 
 
@@ -163,6 +190,14 @@ def t(key: str, **values: object) -> str:
         return key
     text = texts.get(current_language()) or texts["en"]
     return text.format(**values) if values else text
+
+
+def refusal_text(exc: Exception) -> str:
+    """A service's refusal in the operator's language; its own (English) text when it has no
+    code the console knows."""
+    if isinstance(exc, Refusal) and f"refusal_{exc.code}" in M:
+        return t(f"refusal_{exc.code}", **exc.values)
+    return str(exc)
 
 
 def add_messages(messages: dict[str, dict[str, str]]) -> None:

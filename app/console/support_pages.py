@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from pydantic import ValidationError
 
 from app.api.core import paginate
@@ -13,7 +13,7 @@ from app.api.support import (
 )
 from app.clock import now
 from app.console.i18n import add_messages, t
-from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg
+from app.console.web import Pager, bp, form_str, nav_item, notice, refused, offset_arg
 from app.db import db_session
 from app.support import services as support
 from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES
@@ -67,7 +67,7 @@ def ticket_status(reference: str) -> Any:
     try:
         set_ticket_status(row, status, at=now(), by=_operator(), note=form_str("note", 500) or None)
     except ValueError as exc:
-        flash(str(exc), "error")
+        refused(exc)
     else:
         session.commit()
         notice("status_changed", status=status)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, ValidationError, generate_csrf, validate_csrf
 
-from app.console.i18n import current_language, t
+from app.console.i18n import current_language, refusal_text, t
 from app.console.users import current_operator
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
@@ -115,6 +115,11 @@ def back(default_endpoint: str, **values: Any) -> Response:
 
 def notice(key: str, category: str = "info", **values: object) -> None:
     flash(t(key, **values), category)
+
+
+def refused(exc: Exception) -> None:
+    """Show why a service said no, in the operator's language where the refusal has a code."""
+    flash(refusal_text(exc), "error")
 
 
 def not_found() -> Any:

@@ -1,0 +1,83 @@
+"""A service's "no" reaches the operator in the console's language, and API clients in English.
+
+Services refuse with `Refusal(code, english, **values)`; the console translates the code, the
+API shows the English text (the contract its clients already parse)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.refusals import Refusal
+from tests.console_support import BEARER, add_operator, login, page_csrf, seed_callback, seed_campaign
+
+
+@pytest.fixture
+def operator(app, client):
+    add_operator(app, language="it")
+    login(client)
+    return client
+
+
+def _flashes(client, path: str) -> str:
+    html = client.get(path).get_data(as_text=True)
+    return " ".join(part.split("</", 1)[0] for part in html.split('class="flash error" role="status">')[1:])
+
+
+def _speak(client, lang: str) -> None:
+    client.post("/console/language", data={"lang": lang, "csrf_token": page_csrf(client), "next": "/console/"})
+
+
+def test_cancelling_a_cancelled_callback_is_refused_in_the_operators_language(app, operator):
+    cb = seed_callback(app, status="cancelled")
+    token = page_csrf(operator)
+    for lang, words in (("it", "non si può annullare"), ("nl", "kan niet worden geannuleerd"),
+                        ("en", "cannot be cancelled")):
+        _speak(operator, lang)
+        operator.post(f"/console/callbacks/{cb}/cancel", data={"reason": "doppione", "csrf_token": token})
+        shown = _flashes(operator, f"/console/callbacks/{cb}")
+        assert words in shown and "cancelled" in shown, (lang, shown)
+
+
+def test_moving_a_finished_callback_is_refused_in_italian(app, operator):
+    cb = seed_callback(app, status="completed")
+    local = (app.extensions["cortese.clock"].now() + timedelta(days=1)).strftime("%Y-%m-%dT10:00")
+    operator.post(f"/console/callbacks/{cb}/move", data={"local_due": local, "force": "1",
+                                                          "csrf_token": page_csrf(operator)})
+    shown = _flashes(operator, f"/console/callbacks/{cb}")
+    assert "non si può spostare" in shown and "completed" in shown
+
+
+def test_an_impossible_campaign_step_names_the_possible_ones_in_dutch(app, operator):
+    cid = seed_campaign(app)
+    _speak(operator, "nl")
+    token = page_csrf(operator)
+    operator.post(f"/console/campaigns/{cid}/stop", data={"csrf_token": token})
+    operator.post(f"/console/campaigns/{cid}/resume", data={"csrf_token": token})
+    shown = _flashes(operator, f"/console/campaigns/{cid}")
+    assert "«resume» kan niet" in shown and "stopped" in shown and "definitief" in shown, shown
+
+
+def test_a_ticket_already_in_that_status_is_refused_in_italian(app, operator):
+    from tests.console_support import seed_ticket
+
+    reference = seed_ticket(app)
+    token = page_csrf(operator)
+    operator.post(f"/console/tickets/{reference}/status", data={"status": "open", "csrf_token": token})
+    shown = _flashes(operator, f"/console/tickets/{reference}")
+    assert "Il ticket è già in stato open" in shown, shown
+
+
+def test_the_api_keeps_the_english_text(app, client):
+    cb = seed_callback(app, status="cancelled")
+    resp = client.post(f"/api/callbacks/{cb}/cancel", json={"reason": "x"},
+                       headers=BEARER)
+    assert resp.status_code in (409, 422) and "cannot be cancelled" in resp.get_json()["detail"]
+
+
+def test_a_refusal_is_a_value_error_with_its_code_and_values():
+    refusal = Refusal("callback_not_cancellable", "status: a completed callback cannot be cancelled",
+                      status="completed")
+    assert isinstance(refusal, ValueError) and str(refusal).endswith("cannot be cancelled")
+    assert (refusal.code, refusal.values) == ("callback_not_cancellable", {"status": "completed"})
