@@ -123,7 +123,7 @@ def test_campaign_create_form_shows_errors_and_creates(app, operator):
             "calling_days": "mon-sat", "calling_hours": "09:00-19:00", "cps": "2", "max_concurrent": "3",
             "max_attempts": "2", "machine_policy": "hangup"}
     refused = operator.post("/console/campaigns", data=form)
-    assert refused.status_code == 422 and "reason: say why we call" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Say why we call in every campaign language (missing: en)" in refused.get_data(as_text=True)
     assert 'value="Sondaggio primavera"' in refused.get_data(as_text=True)  # nothing typed is lost
     bad_number = operator.post("/console/campaigns", data={**form, "reason_en": "a short survey", "cps": "fast"})
     assert bad_number.status_code == 422 and "cps:" in bad_number.get_data(as_text=True)

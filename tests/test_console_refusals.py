@@ -81,3 +81,27 @@ def test_a_refusal_is_a_value_error_with_its_code_and_values():
                       status="completed")
     assert isinstance(refusal, ValueError) and str(refusal).endswith("cannot be cancelled")
     assert (refusal.code, refusal.values) == ("callback_not_cancellable", {"status": "completed"})
+
+
+def test_the_campaign_form_explains_itself_in_italian_and_keeps_what_was_typed(app, operator):
+    token = page_csrf(operator, "/console/campaigns/new")
+    form = {"csrf_token": token, "name": "Sondaggio primavera", "purpose": "survey", "flow": "campaign_survey",
+            "languages": ["it", "en"], "reason_it": "un breve sondaggio", "reason_en": "",
+            "calling_days": "mon-sat", "calling_hours": "09:00-19:00", "cps": "2", "max_concurrent": "3",
+            "max_attempts": "2", "machine_policy": "hangup"}
+    cases = [
+        ({}, "Scrivi perché chiamiamo in ogni lingua della campagna (manca: en)."),
+        ({"reason_en": "a survey", "calling_hours": "19:00-09:00"}, "L&#39;inizio della fascia oraria deve precedere la fine."),
+        ({"reason_en": "a survey", "calling_hours": "tutto il giorno"}, "«tutto il giorno» non è una fascia oraria"),
+        ({"reason_en": "a survey", "max_attempts": "40"}, "Tentativi per contatto: da 1 a 10."),
+        ({"reason_en": "a survey", "languages": []}, "Scegli almeno una lingua."),
+        ({"reason_en": "a survey", "purpose": "sales"}, "Una campagna di vendita deve dire quale offerta presenta."),
+    ]
+    for change, words in cases:
+        page = operator.post("/console/campaigns", data={**form, **change})
+        html = page.get_data(as_text=True)
+        assert page.status_code == 422 and words in html, (change, words)
+        assert 'value="Sondaggio primavera"' in html  # nothing typed is lost
+    assert operator.post("/console/campaigns", data={**form, "reason_en": "a survey"}).status_code == 302
+    again = operator.post("/console/campaigns", data={**form, "reason_en": "a survey"}).get_data(as_text=True)
+    assert "Esiste già una campagna chiamata «Sondaggio primavera»." in again

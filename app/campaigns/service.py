@@ -33,6 +33,7 @@ from app.consent import importer
 from app.consent.contacts import find_by_number
 from app.consent.models import Contact
 from app.i18n import LANGUAGES
+from app.refusals import Refusal
 
 FLOWS_DIR = PROJECT_ROOT / "flows"
 MAX_CPS = 100.0
@@ -72,9 +73,11 @@ def _check_flow(name: str) -> None:
         raise ValueError(f"flow: {name!r} is not a flow name")
     kind = _flow_kind(name)
     if kind is None:
-        raise ValueError(f"flow: no flow named {name!r} in flows/")
+        raise Refusal("campaign_flow_missing", f"flow: no flow named {name!r} in flows/", flow=name)
     if kind != "outbound":
-        raise ValueError(f"flow: {name!r} is a {kind} flow; a campaign needs an outbound flow (it has the opener)")
+        raise Refusal("campaign_flow_not_outbound",
+                      f"flow: {name!r} is a {kind} flow; a campaign needs an outbound flow (it has the opener)",
+                      flow=name, kind=kind)
 
 
 def _check_number(value: str | None, name: str) -> str | None:
@@ -114,37 +117,40 @@ def create_campaign(
     """Validate everything and store a draft campaign (with its pacer)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValueError("name: 1 to 100 characters")
+        raise Refusal("campaign_name_length", "name: 1 to 100 characters")
     if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
-        raise ValueError(f"name: a campaign called {name!r} exists already")
+        raise Refusal("campaign_name_taken", f"name: a campaign called {name!r} exists already", name=name)
     if purpose not in PURPOSES:
         raise ValueError(f"purpose: {purpose!r} is not one of {', '.join(PURPOSES)}")
     offer_id = (offer_id or "").strip() or None
     if purpose == "sales" and not offer_id:
         # Without it consent cannot tell whether the person already has the product.
-        raise ValueError("offer_id: a sales campaign must say which offer it presents")
+        raise Refusal("campaign_offer_missing", "offer_id: a sales campaign must say which offer it presents")
     _check_flow(flow)
     langs = [lang.strip() for lang in languages if lang and lang.strip()]
     if not langs:
-        raise ValueError("languages: at least one of it, nl, en")
+        raise Refusal("campaign_languages_missing", "languages: at least one of it, nl, en")
     for lang in langs:
         if lang not in LANGUAGES:
             raise ValueError(f"languages: {lang!r} is not one of {', '.join(LANGUAGES)}")
     missing = [lang for lang in langs if not (reason or {}).get(lang, "").strip()]
     if missing:
-        raise ValueError(f"reason: say why we call in every campaign language (missing: {', '.join(missing)})")
+        raise Refusal("campaign_reason_missing",
+                      f"reason: say why we call in every campaign language (missing: {', '.join(missing)})",
+                      missing=", ".join(missing))
     days = hours.parse_days(calling_days)
     start, sep, end = (calling_hours or "").partition("-")
     if not sep:
-        raise ValueError(f"calling_hours: {calling_hours!r} is not a range like 09:00-20:00")
+        raise Refusal("campaign_hours_not_range", f"calling_hours: {calling_hours!r} is not a range like 09:00-20:00",
+                      hours=calling_hours or "")
     if hours.parse_hhmm(start, "calling_hours") >= hours.parse_hhmm(end, "calling_hours"):
-        raise ValueError("calling_hours: the start must come before the end")
+        raise Refusal("campaign_hours_order", "calling_hours: the start must come before the end")
     if not (0 < cps <= MAX_CPS):
-        raise ValueError(f"cps: calls per second must be above 0 and at most {MAX_CPS:g}")
+        raise Refusal("campaign_cps", f"cps: calls per second must be above 0 and at most {MAX_CPS:g}", most=f"{MAX_CPS:g}")
     if not (1 <= max_concurrent <= 1000):
-        raise ValueError("max_concurrent: between 1 and 1000")
+        raise Refusal("campaign_concurrency", "max_concurrent: between 1 and 1000")
     if not (1 <= max_attempts <= 10):
-        raise ValueError("max_attempts: between 1 and 10")
+        raise Refusal("campaign_attempts", "max_attempts: between 1 and 10")
     for value, label in ((retry_busy_minutes, "retry_busy_minutes"), (retry_no_answer_minutes, "retry_no_answer_minutes")):
         if not (1 <= value <= 60 * 24 * 14):
             raise ValueError(f"{label}: between 1 minute and 14 days")

@@ -21,7 +21,7 @@ from app.callbacks import service as callbacks
 from app.callbacks.models import PENDING, STATUSES, Callback
 from app.clock import now
 from app.console.i18n import add_messages, t
-from app.console.web import Pager, bp, form_str, nav_item, notice, refused, offset_arg
+from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 
 nav_item("console.callbacks_list", "callbacks")

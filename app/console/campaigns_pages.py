@@ -21,8 +21,8 @@ from app.campaigns.models import MACHINE_POLICIES, PURPOSES, STATUSES, Campaign,
 from app.campaigns.states import TRANSITIONS
 from app.clock import now
 from app.console import charts
-from app.console.i18n import add_messages, t
-from app.console.web import Pager, bp, form_str, nav_item, notice, refused, offset_arg
+from app.console.i18n import add_messages, refusal_text, t
+from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 from app.i18n import LANGUAGES
 
@@ -181,7 +181,7 @@ def campaign_create() -> Any:
         )
     except ValueError as exc:
         session.rollback()
-        return _form(values, str(exc), 422)
+        return _form(values, refusal_text(exc), 422)
     session.commit()
     notice("created_done")
     return redirect(url_for("console.campaign", campaign_id=campaign.id))

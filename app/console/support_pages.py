@@ -13,7 +13,7 @@ from app.api.support import (
 )
 from app.clock import now
 from app.console.i18n import add_messages, t
-from app.console.web import Pager, bp, form_str, nav_item, notice, refused, offset_arg
+from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 from app.support import services as support
 from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES
