@@ -255,3 +255,33 @@ def test_outbound_webhooks_for_unknown_or_malformed_callbacks_and_attempts(app, 
     if path == "/voice/amd" and response.status_code == 204:
         return  # the AMD verdict callback may answer with no content
     assert_voice_answer(response)
+
+
+def test_a_retried_first_webhook_racing_the_original_says_everything_once(app, twilio, monkeypatch):
+    """Twilio retries /voice/inbound while the original is still being served: the call's row
+    exists (committed at once) but its flow has not started. Both start it; the one that saves
+    second hears the whole opening again from the winner's state, and the flow starts once."""
+    from app.calls import get_call
+    from app.flows.engine import Engine, get_engine
+
+    params = voice_params(From="+393471234567", To="+390212345678", CallStatus="ringing")
+    real_start = Engine.start_inbound
+    raced: list[bool] = []
+
+    def original_finishes_first(self, session, call, *, now, params):
+        if not raced:
+            raced.append(True)
+            with session_scope(app) as other:  # the original request, served meanwhile
+                real_start(get_engine(), other, get_call(other, call.call_sid), now=now, params=params)
+        return real_start(self, session, call, now=now, params=params)
+
+    monkeypatch.setattr(Engine, "start_inbound", original_finishes_first)
+    verbs = assert_voice_answer(twilio.post("/voice/inbound", params))
+    assert raced and first_gather_action(verbs) is not None and said(verbs).strip()
+    state = _state(app, params["CallSid"])
+    # Started once (version 1, the winner); the loser's turn was rolled back and it repeated
+    # the winner's node (version 2), as every replay does.
+    assert state.state_version == 2
+    with session_scope(app) as session:
+        kinds = [s.kind for s in get_call(session, params["CallSid"]).steps]
+    assert kinds.count("support.identify") == 1, kinds

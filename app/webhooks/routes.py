@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from app import calls, signals
 from app.clock import now
 from app.db import db_session, ping
-from app.flows.engine import get_engine
+from app.flows.engine import StaleTurn, get_engine
 from app.webhooks.safety import apology_response, voice_webhook
 
 log = logging.getLogger(__name__)
@@ -22,9 +22,19 @@ def inbound() -> Response:
     """The hotline number's Voice URL: the flow hotlines.yaml names for the called number."""
     session = db_session()
     at = now()
+    engine = get_engine()
     call = calls.ensure_call(session, request.form, at)
     calls.advance_status(call, request.form.get("CallStatus"), at)
-    doc = get_engine().start_inbound(session, call, now=at, params=request.form)
+    # The call's record is kept whatever its first turn does, and on SQLite the write lock is
+    # not held through the whole turn (caller recognition's lookups) for every new call.
+    session.commit()
+    try:
+        doc = engine.start_inbound(session, call, now=at, params=request.form)
+    except StaleTurn:
+        # Twilio's retry of this request won the race to start the flow: say what it said.
+        session.rollback()
+        call = calls.ensure_call(session, request.form, at)
+        doc = engine.resume_retried_start(session, call, now=at, params=request.form)
     session.commit()
     return doc.response()
 
