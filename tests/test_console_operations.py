@@ -12,6 +12,7 @@ from app.db import session_scope
 from tests.console_support import (
     BEARER,
     add_operator,
+    campaign_form,
     login,
     page_csrf,
     seed_callback,
@@ -118,10 +119,7 @@ def test_cancel_form_needs_a_reason_and_finished_callbacks_offer_no_forms(app, o
 
 def test_campaign_create_form_shows_errors_and_creates(app, operator):
     token = page_csrf(operator, "/console/campaigns/new")
-    form = {"csrf_token": token, "name": "Sondaggio primavera", "purpose": "survey", "flow": "campaign_survey",
-            "languages": ["it", "en"], "reason_it": "un breve sondaggio", "reason_en": "",
-            "calling_days": "mon-sat", "calling_hours": "09:00-19:00", "cps": "2", "max_concurrent": "3",
-            "max_attempts": "2", "machine_policy": "hangup"}
+    form = campaign_form(token)
     refused = operator.post("/console/campaigns", data=form)
     assert refused.status_code == 422 and "Say why we call in every campaign language (missing: en)" in refused.get_data(as_text=True)
     assert 'value="Sondaggio primavera"' in refused.get_data(as_text=True)  # nothing typed is lost

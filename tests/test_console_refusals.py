@@ -10,7 +10,15 @@ from datetime import timedelta
 import pytest
 
 from app.refusals import Refusal
-from tests.console_support import BEARER, add_operator, login, page_csrf, seed_callback, seed_campaign
+from tests.console_support import (
+    BEARER,
+    add_operator,
+    campaign_form,
+    login,
+    page_csrf,
+    seed_callback,
+    seed_campaign,
+)
 
 
 @pytest.fixture
@@ -85,10 +93,7 @@ def test_a_refusal_is_a_value_error_with_its_code_and_values():
 
 def test_the_campaign_form_explains_itself_in_italian_and_keeps_what_was_typed(app, operator):
     token = page_csrf(operator, "/console/campaigns/new")
-    form = {"csrf_token": token, "name": "Sondaggio primavera", "purpose": "survey", "flow": "campaign_survey",
-            "languages": ["it", "en"], "reason_it": "un breve sondaggio", "reason_en": "",
-            "calling_days": "mon-sat", "calling_hours": "09:00-19:00", "cps": "2", "max_concurrent": "3",
-            "max_attempts": "2", "machine_policy": "hangup"}
+    form = campaign_form(token)
     cases = [
         ({}, "Scrivi perché chiamiamo in ogni lingua della campagna (manca: en)."),
         ({"reason_en": "a survey", "calling_hours": "19:00-09:00"}, "L&#39;inizio della fascia oraria deve precedere la fine."),
