@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator, cast
 
 import phonenumbers
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.consent.models import RegistryEntry, RegistryImport
@@ -182,7 +182,7 @@ def _decoded(stream: IO[bytes], digest: "hashlib._Hash", progress: Callable[[int
 
 def _load(session: Session, import_id: int, lines: Iterable[str], country: str,
           report: RegistryImportReport, batch_size: int) -> None:
-    statement = insert_skipping_duplicates(session, RegistryEntry.__table__)
+    statement = insert_skipping_duplicates(session, cast(Table, RegistryEntry.__table__))
     connection = session.connection()
     batch: list[dict[str, int]] = []
     for number in _numbers(lines, country, report):
