@@ -110,3 +110,39 @@ def test_the_campaign_form_explains_itself_in_italian_and_keeps_what_was_typed(a
     assert operator.post("/console/campaigns", data={**form, "reason_en": "a survey"}).status_code == 302
     again = operator.post("/console/campaigns", data={**form, "reason_en": "a survey"}).get_data(as_text=True)
     assert "Esiste già una campagna chiamata «Sondaggio primavera»." in again
+
+
+@pytest.mark.parametrize("text, words", [
+    (b"", "Il file è vuoto (serve una riga di intestazione)."),
+    (b"phone,colour\n+393471234567,blu\n", "Riga 1: colonne sconosciute phone, colour"),
+    (b"name\nGiulia\n", "Riga 1: mancano le colonne obbligatorie"),
+])
+def test_a_refused_contacts_file_says_why_in_italian(app, operator, text, words):
+    import io
+
+    page = operator.post("/console/contacts/import", data={
+        "csrf_token": page_csrf(operator, "/console/contacts"), "file": (io.BytesIO(text), "c.csv")},
+        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert words in page, page[page.find("flash"):][:300]
+
+
+def test_a_registry_file_without_a_number_column_says_why_in_dutch(app, operator):
+    import io
+
+    _speak(operator, "nl")
+    page = operator.post("/console/registries/import", data={
+        "csrf_token": page_csrf(operator, "/console/registries"), "country": "IT",
+        "file": (io.BytesIO(b"nome,cognome\nGiulia,Rossi\n"), "rpo.csv")},
+        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "de kopregel heeft geen nummerkolom" in page, page[page.find("flash"):][:300]
+
+
+def test_a_refused_targeting_csv_says_why_in_italian(app, operator):
+    import io
+
+    cid = seed_campaign(app, numbers=())
+    page = operator.post(f"/console/campaigns/{cid}/contacts", data={
+        "csrf_token": page_csrf(operator, f"/console/campaigns/{cid}"), "source": "lista clienti 2026",
+        "file": (io.BytesIO(b"name\nGiulia\n"), "t.csv")},
+        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "Riga 1: mancano le colonne obbligatorie" in page, page[page.find("flash"):][:300]

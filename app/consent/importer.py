@@ -26,6 +26,7 @@ from app.consent import ledger
 from app.consent.contacts import find_by_number, get_or_create, update_contact
 from app.consent.models import CHANNELS, PURPOSES
 from app.consent.packs import valid_zone
+from app.refusals import Refusal
 
 _LANGUAGES = ("it", "nl", "en")
 REQUIRED = ("number", "source")
@@ -46,7 +47,7 @@ _TRUE = {"1", "true", "yes", "y", "si", "sì", "ja", "x"}
 _FALSE = {"0", "false", "no", "n", "nee", ""}
 
 
-class ImportRefused(ValueError):
+class ImportRefused(Refusal):
     """The whole file cannot be imported (missing or unknown columns, not CSV)."""
 
 
@@ -90,9 +91,9 @@ def import_contacts_csv(
     try:
         header = next(reader)
     except StopIteration:
-        raise ImportRefused("the file is empty (expected a header row)") from None
+        raise ImportRefused("import_empty", "the file is empty (expected a header row)") from None
     except csv.Error as exc:
-        raise ImportRefused(f"line 1: not CSV ({exc})") from None
+        raise ImportRefused("import_not_csv", f"line 1: not CSV ({exc})", detail=str(exc)) from None
     columns = [h.strip().lstrip("\ufeff").lower() for h in header]
     _check_header(columns)
     return import_rows(session, _rows(reader, columns), at=at, recorded_by=recorded_by,
@@ -102,13 +103,17 @@ def import_contacts_csv(
 def _check_header(columns: list[str]) -> None:
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
-        raise ImportRefused(f"line 1: unknown column(s) {', '.join(unknown)}; known columns: {', '.join(COLUMNS)}")
+        raise ImportRefused("import_unknown_columns",
+                            f"line 1: unknown column(s) {', '.join(unknown)}; known columns: {', '.join(COLUMNS)}",
+                            unknown=", ".join(unknown), known=", ".join(COLUMNS))
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise ImportRefused(f"line 1: missing required column(s) {', '.join(missing)}")
+        raise ImportRefused("import_missing_columns", f"line 1: missing required column(s) {', '.join(missing)}",
+                            missing=", ".join(missing))
     duplicated = sorted({c for c in columns if columns.count(c) > 1})
     if duplicated:
-        raise ImportRefused(f"line 1: duplicated column(s) {', '.join(duplicated)}")
+        raise ImportRefused("import_duplicated_columns", f"line 1: duplicated column(s) {', '.join(duplicated)}",
+                            duplicated=", ".join(duplicated))
 
 
 def _rows(reader: Any, columns: list[str]) -> Iterable[tuple[int, dict[str, str] | str]]:

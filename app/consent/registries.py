@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app.consent.models import RegistryEntry, RegistryImport
 from app.consent.packs import pack_for
 from app.db import insert_skipping_duplicates
+from app.refusals import Refusal
 
 # Registries this code knows how to read (NL has none: the Bel-me-niet register is abolished).
 REGISTRY_NAMES = {
@@ -44,7 +45,7 @@ BATCH_SIZE = 20_000
 MAX_SAMPLE_ERRORS = 20
 
 
-class RegistryError(ValueError):
+class RegistryError(Refusal):
     """A registry import cannot proceed (unknown country, unreadable file)."""
 
 
@@ -118,7 +119,9 @@ def _header_column(fields: list[str], line_no: int) -> int:
     for name in _NUMBER_HEADERS:
         if name in names:
             return names.index(name)
-    raise RegistryError(f"line {line_no}: header {fields!r} names no number column ({', '.join(_NUMBER_HEADERS)})")
+    raise RegistryError("registry_no_number_column",
+                        f"line {line_no}: header {fields!r} names no number column ({', '.join(_NUMBER_HEADERS)})",
+                        line=str(line_no), known=", ".join(_NUMBER_HEADERS))
 
 
 def _pick(fields: list[str], column: int | None, country: str) -> str:
@@ -148,7 +151,9 @@ def import_registry(
     """
     country = country.upper()
     if country not in REGISTRY_NAMES:
-        raise RegistryError(f"no do-not-call registry for {country} (known: {', '.join(REGISTRY_NAMES)})")
+        raise RegistryError("registry_unknown_country",
+                            f"no do-not-call registry for {country} (known: {', '.join(REGISTRY_NAMES)})",
+                            country=country, known=", ".join(REGISTRY_NAMES))
     pack = pack_for(country)
     name = pack.registry.name if pack and pack.registry else REGISTRY_NAMES[country]
     stream, owned = (open(source, "rb"), True) if isinstance(source, (str, Path)) else (source, False)
@@ -243,7 +248,7 @@ def screen(session: Session, country: str, e164s: Iterable[str], chunk: int = 50
     """
     current = current_import(session, country)
     if current is None:
-        raise RegistryError(f"no {country} registry copy imported")
+        raise RegistryError("registry_not_imported", f"no {country} registry copy imported", country=country)
     listed: set[str] = set()
     pending: list[str] = []
     for e164 in e164s:

@@ -239,17 +239,13 @@ def campaign_contacts(campaign_id: int) -> Any:
 
 
 def _target(session: Any, row: Campaign) -> Any:
-    from app.consent import importer
-
     upload = request.files.get("file")
     if upload is not None and upload.filename:
         text = upload.read(MAX_CSV).decode("utf-8", errors="replace")
-        try:
-            return campaigns.add_numbers_csv(session, row, text, at=now(), recorded_by=_operator(),
-                                             source=form_str("source") or None,
-                                             default_region=form_str("region", 2).upper() or None)
-        except importer.ImportRefused as exc:
-            raise ValueError(f"csv: {exc}") from None
+        # A refused file raises importer.ImportRefused, a ValueError the caller shows translated.
+        return campaigns.add_numbers_csv(session, row, text, at=now(), recorded_by=_operator(),
+                                         source=form_str("source") or None,
+                                         default_region=form_str("region", 2).upper() or None)
     raw = form_str("contact_ids", 20_000)
     ids = [p.strip() for p in raw.replace(";", ",").split(",") if p.strip()]
     if not ids or not all(p.isdigit() and len(p) < 12 for p in ids):

@@ -19,7 +19,7 @@ from app.api.consent import (
     registry_upload,
 )
 from app.api.core import id_ok, paginate
-from app.console.i18n import t
+from app.console.i18n import refusal_text, t
 from app.clock import now
 from app.console.web import Pager, bp, nav_item, notice, offset_arg
 from app.consent import gdpr, importer, optouts
@@ -131,7 +131,7 @@ def contacts_import() -> Any:
                                                default_region=(request.form.get("region") or None))
     except importer.ImportRefused as exc:
         session.rollback()
-        flash(f"{t('import_refused')}: {exc}", "error")
+        flash(f"{t('import_refused')}: {refusal_text(exc)}", "error")
         return redirect(url_for("console.contacts"))
     session.commit()
     notice("import_done", created=report.created, updated=report.updated, errors=len(report.errors))
@@ -153,7 +153,7 @@ def registries_import() -> Any:
                                  file_name=(upload.filename or "upload")[:255], obtained_at=None)
     except registry_service.RegistryError as exc:
         session.rollback()
-        flash(f"{t('import_refused')}: {exc}", "error")
+        flash(f"{t('import_refused')}: {refusal_text(exc)}", "error")
         return redirect(url_for("console.registries"))
     session.commit()
     notice("registry_done", numbers=report.numbers, rejected=report.rejected)
