@@ -50,10 +50,8 @@ def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, wi
         "started_at": at, "ended_at": None, "updated_at": at, "language": None, "flow": None,
         "node": None, "slots": {}, "counters": {}, "state_version": 0,
     }
-    status = _known_status(params.get("CallStatus"))
-    if with_status and status:  # one INSERT, not INSERT + UPDATE; status callbacks apply theirs in order
-        values["status"] = status
-        values["ended_at"] = at if status in TERMINAL_STATUSES else None
+    if with_status:  # one INSERT, not INSERT + UPDATE; status callbacks apply theirs in order
+        values.update(_moves("queued", -1, params.get("CallStatus"), at, None))
     # No SAVEPOINT and no ORM flush: the row comes back from the INSERT itself, and a retried
     # webhook that another worker has just created the call for inserts nothing.
     row = session.connection().execute(_insert_call(session), values).first()
@@ -97,20 +95,25 @@ def _known_status(value: str | None) -> str | None:
 def status_changes(call: Call, status: str | None, at: datetime, sequence: int | None = None) -> dict[str, Any]:
     """The columns moving the call to `status` would write: empty when the update is stale,
     unknown, or (from a webhook, no sequence) repeats the status we already have."""
+    return _moves(call.status, call.last_sequence, status, at, sequence)
+
+
+def _moves(current: str, last_sequence: int, status: str | None, at: datetime,
+           sequence: int | None) -> dict[str, Any]:
     status = _known_status(status)
-    if status is None or call.status in TERMINAL_STATUSES:
+    if status is None or current in TERMINAL_STATUSES:
         return {}
-    if sequence is None and status == call.status:
+    if sequence is None and status == current:
         return {}
     # A terminal status is the last word on a call whatever its sequence number says.
     terminal = status in TERMINAL_STATUSES
-    if not terminal and sequence is not None and sequence <= call.last_sequence:
+    if not terminal and sequence is not None and sequence <= last_sequence:
         return {}
-    if STATUS_RANK[status] < STATUS_RANK.get(call.status, 0):
+    if STATUS_RANK[status] < STATUS_RANK.get(current, 0):
         return {}
     changes: dict[str, Any] = {"status": status, "updated_at": at}
     if sequence is not None:
-        changes["last_sequence"] = max(sequence, call.last_sequence)
+        changes["last_sequence"] = max(sequence, last_sequence)
     if terminal:
         changes["ended_at"] = at
     return changes
