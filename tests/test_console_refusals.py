@@ -100,6 +100,10 @@ def test_the_campaign_form_explains_itself_in_italian_and_keeps_what_was_typed(a
         ({"reason_en": "a survey", "calling_hours": "tutto il giorno"}, "«tutto il giorno» non è una fascia oraria"),
         ({"reason_en": "a survey", "max_attempts": "40"}, "Tentativi per contatto: da 1 a 10."),
         ({"reason_en": "a survey", "languages": []}, "Scegli almeno una lingua."),
+        ({"reason_en": "a survey", "calling_hours": "9-20"}, "«9» non è un orario come 09:00."),
+        ({"reason_en": "a survey", "calling_days": "lun-ven"}, "«lun-ven» non è un intervallo di giorni come mon-fri."),
+        ({"reason_en": "a survey", "calling_days": "fri-mon"}, "L&#39;intervallo di giorni «fri-mon» va all&#39;indietro."),
+        ({"reason_en": "a survey", "calling_days": "domenica"}, "«domenica» non è un giorno; i giorni si scrivono mon,"),
         ({"reason_en": "a survey", "purpose": "sales"}, "Una campagna di vendita deve dire quale offerta presenta."),
     ]
     for change, words in cases:

@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.campaigns.models import DAYS
+from app.refusals import Refusal
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 STEP = timedelta(minutes=15)
@@ -21,12 +22,12 @@ HORIZON = timedelta(days=8)
 def parse_hhmm(value: str, field: str) -> time:
     match = _HHMM.match((value or "").strip())
     if not match:
-        raise ValueError(f"{field}: {value!r} is not a time like 09:00")
+        raise Refusal("time_not_hhmm", f"{field}: {value!r} is not a time like 09:00", value=str(value))
     return time(int(match.group(1)), int(match.group(2)))
 
 
 def parse_days(value: str | list[str]) -> list[str]:
-    """'mon-fri', 'mon,wed,sat' or a list -> ordered day codes; ValueError on anything else."""
+    """'mon-fri', 'mon,wed,sat' or a list -> ordered day codes; a Refusal (ValueError) on anything else."""
     items = value if isinstance(value, list) else [p.strip() for p in str(value).lower().split(",") if p.strip()]
     days: set[str] = set()
     for item in items:
@@ -34,17 +35,18 @@ def parse_days(value: str | list[str]) -> list[str]:
         if "-" in item:
             first, _, last = item.partition("-")
             if first not in DAYS or last not in DAYS:
-                raise ValueError(f"calling_days: {item!r} is not a range like mon-fri")
+                raise Refusal("days_not_range", f"calling_days: {item!r} is not a range like mon-fri", item=item)
             lo, hi = DAYS.index(first), DAYS.index(last)
             if lo > hi:
-                raise ValueError(f"calling_days: {item!r} runs backwards")
+                raise Refusal("days_backwards", f"calling_days: {item!r} runs backwards", item=item)
             days.update(DAYS[lo:hi + 1])
         elif item in DAYS:
             days.add(item)
         else:
-            raise ValueError(f"calling_days: {item!r} is not one of {', '.join(DAYS)}")
+            raise Refusal("day_unknown", f"calling_days: {item!r} is not one of {', '.join(DAYS)}",
+                          item=item, known=", ".join(DAYS))
     if not days:
-        raise ValueError("calling_days: at least one day is needed")
+        raise Refusal("days_missing", "calling_days: at least one day is needed")
     return [d for d in DAYS if d in days]
 
 
