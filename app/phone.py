@@ -9,6 +9,8 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 from phonenumbers import timezone as pn_timezone
 
+from app.refusals import Refusal
+
 _LINE_TYPES = {
     PhoneNumberType.FIXED_LINE: "fixed",
     PhoneNumberType.MOBILE: "mobile",
@@ -26,13 +28,26 @@ _LINE_TYPES = {
 _UNKNOWN_CALLERS = {"anonymous", "+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253", ""}
 
 
-class InvalidNumber(ValueError):
-    """The text is not a dialable phone number; `reason` says why in plain words."""
+# Why a text is not a phone number: the Refusal code (for the console) and the English words.
+REASONS = {
+    "number_empty": "empty",
+    "number_too_long_text": "too long to be a phone number",
+    "number_no_country_code": "no country code (write it as +CC...)",
+    "number_not_a_number": "not a number",
+    "number_too_short": "too short",
+    "number_too_long": "too long",
+    "number_invalid_for_country": "not a valid number for its country",
+}
 
-    def __init__(self, raw: str, reason: str) -> None:
-        super().__init__(f"{raw!r}: {reason}")
+
+class InvalidNumber(Refusal):
+    """The text is not a dialable phone number; `reason` says why in plain words, `code` which
+    of REASONS it is."""
+
+    def __init__(self, raw: str, code: str) -> None:
+        super().__init__(code, f"{raw!r}: {REASONS[code]}", value=str(raw or ""))
         self.raw = raw
-        self.reason = reason
+        self.reason = REASONS[code]
 
 
 @dataclass(frozen=True)
@@ -47,15 +62,15 @@ def parse(raw: str, default_region: str | None = None) -> ParsedNumber:
     """Parse a number typed by a person or sent by Twilio; raise InvalidNumber when it is not one."""
     text = (raw or "").strip()
     if not text:
-        raise InvalidNumber(raw, "empty")
+        raise InvalidNumber(raw, "number_empty")
     if len(text) > 40:
-        raise InvalidNumber(raw[:40], "too long to be a phone number")
+        raise InvalidNumber(raw[:40], "number_too_long_text")
     try:
         number = phonenumbers.parse(text, default_region)
     except NumberParseException as exc:
         raise InvalidNumber(raw, _parse_reason(exc)) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidNumber(raw, "not a valid number for its country")
+        raise InvalidNumber(raw, "number_invalid_for_country")
     zones = tuple(
         z for z in pn_timezone.time_zones_for_number(number) if z != pn_timezone.UNKNOWN_TIMEZONE
     )
@@ -69,12 +84,12 @@ def parse(raw: str, default_region: str | None = None) -> ParsedNumber:
 
 def _parse_reason(exc: NumberParseException) -> str:
     return {
-        NumberParseException.INVALID_COUNTRY_CODE: "no country code (write it as +CC...)",
-        NumberParseException.NOT_A_NUMBER: "not a number",
-        NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
-        NumberParseException.TOO_SHORT_NSN: "too short",
-        NumberParseException.TOO_LONG: "too long",
-    }.get(exc.error_type, "not a number")
+        NumberParseException.INVALID_COUNTRY_CODE: "number_no_country_code",
+        NumberParseException.NOT_A_NUMBER: "number_not_a_number",
+        NumberParseException.TOO_SHORT_AFTER_IDD: "number_too_short",
+        NumberParseException.TOO_SHORT_NSN: "number_too_short",
+        NumberParseException.TOO_LONG: "number_too_long",
+    }.get(exc.error_type, "number_not_a_number")
 
 
 def parse_caller(raw: str | None) -> ParsedNumber | None:

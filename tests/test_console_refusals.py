@@ -104,6 +104,8 @@ def test_the_campaign_form_explains_itself_in_italian_and_keeps_what_was_typed(a
         ({"reason_en": "a survey", "calling_days": "lun-ven"}, "«lun-ven» non è un intervallo di giorni come mon-fri."),
         ({"reason_en": "a survey", "calling_days": "fri-mon"}, "L&#39;intervallo di giorni «fri-mon» va all&#39;indietro."),
         ({"reason_en": "a survey", "calling_days": "domenica"}, "«domenica» non è un giorno; i giorni si scrivono mon,"),
+        ({"reason_en": "a survey", "callback_number": "12"}, "«12»: manca il prefisso internazionale (scriva +39...)."),
+        ({"reason_en": "a survey", "callback_number": "+39 12"}, "«+39 12» non è un numero valido per il suo paese."),
         ({"reason_en": "a survey", "purpose": "sales"}, "Una campagna di vendita deve dire quale offerta presenta."),
     ]
     for change, words in cases:

@@ -86,7 +86,7 @@ def _check_number(value: str | None, name: str) -> str | None:
     try:
         return phone.parse(value).e164
     except phone.InvalidNumber as exc:
-        raise ValueError(f"{name}: {exc.reason} ({value!r})") from None
+        raise Refusal(exc.code, f"{name}: {exc.reason} ({value!r})", **exc.values) from None
 
 
 def create_campaign(
