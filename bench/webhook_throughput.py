@@ -19,6 +19,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -234,6 +235,7 @@ def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, ma
     try:
         base = f"http://127.0.0.1:{port}"
         reqs = make_reqs(base)
+        PREPARED[name] = reqs
         if not reqs:
             print(f"{name}: skipped (the app's first answer has no Gather to answer)")
             return None
@@ -245,6 +247,14 @@ def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, ma
         return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid), cpu_ms, threads)
     finally:
         stop(proc)
+
+
+PREPARED: dict[str, list[tuple[str, str, str]]] = {}  # each workload's signed requests, by name
+
+
+def floor_env(db_url: str, base: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT / "bench"), "FLOOR_DATABASE_URL": db_url,
+            "FLOOR_TOKEN": TOKEN, "FLOOR_BASE": base}
 
 
 def cortese_env(db_url: str, port_hint: str) -> dict[str, str]:
@@ -278,45 +288,91 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--calls", type=int, default=4000, help="distinct calls prepared per workload")
+    parser.add_argument("--steps", nargs="+", default=["first", "menu"], choices=["first", "menu"],
+                        help="cortese workloads to run (the floor runs with the menu step)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every workload this many times, interleaved; the summary gives medians")
+    parser.add_argument("--variant", action="append", default=[], metavar="SETTING=VALUE",
+                        help="also run cortese's workloads with this setting (repeatable), for A/B")
+    parser.add_argument("--no-floor", action="store_true", help="skip the raw-driver floor")
     parser.add_argument("--threads", type=int, help="gunicorn threads per worker, for the ceiling and "
                         "cortese alike [default: what `cortese serve` picks for the database]")
     args = parser.parse_args()
     wrk = ensure_wrk()
     results: list[Result] = []
-    ceilings: dict[int, Result] = {}
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        bare_env = {**os.environ, "PYTHONPATH": str(ROOT / "bench")}
-        for kind in args.db:
-            url = prepare_db(kind, tmp)
-            threads = args.threads or default_threads(url)
-            if threads not in ceilings:  # the ceiling runs in the configuration cortese runs in
-                ceilings[threads] = measure("bare flask", wrk, "bare_app:app", bare_env, free_port(),
-                                            lambda base: first_steps(base, args.calls), args, tmp, threads)
-                results.append(ceilings[threads])
-            # Signatures are checked against PUBLIC_BASE_URL; gunicorn's port is only known at
-            # start, so a fixed port is reserved here and reused.
-            port = free_port()
-            env = cortese_env(url, f"http://127.0.0.1:{port}")
-            for name, maker in (("first step", first_steps), ("menu step", menu_steps)):
-                res = measure(f"cortese {kind} {name}", wrk, "app:create_app()", env, port,
-                              lambda base, m=maker: m(base, args.calls), args, tmp, threads)
-                if res:
-                    res.ceiling = ceilings[threads]
-                    results.append(res)
+        urls = {kind: prepare_db(kind, tmp) for kind in args.db}
+        for round_no in range(1, args.rounds + 1):
+            if args.rounds > 1:
+                print(f"round {round_no} of {args.rounds} ...", flush=True)
+            for kind, url in urls.items():
+                results.extend(run_round(kind, url, wrk, args, tmp))
     report(results, args)
+    if args.rounds > 1:
+        summary(results, args)
+
+
+def run_round(kind: str, url: str, wrk: str, args: argparse.Namespace, tmp: Path) -> list[Result]:
+    """One measurement of every workload on one database, the ceiling first."""
+    threads = args.threads or default_threads(url)
+    bare_env = {**os.environ, "PYTHONPATH": str(ROOT / "bench")}
+    ceiling = measure("bare flask", wrk, "bare_app:app", bare_env, free_port(),
+                      lambda base: first_steps(base, args.calls), args, tmp, threads)
+    assert ceiling is not None
+    out = [ceiling]
+    # Signatures are checked against PUBLIC_BASE_URL; gunicorn's port is only known at start,
+    # so a fixed port is reserved here and reused.
+    port = free_port()
+    env = cortese_env(url, f"http://127.0.0.1:{port}")
+    for variant in [None, *args.variant]:
+        label = f"cortese {kind}" + (f" [{variant}]" if variant else "")
+        run_env = {**env, **dict([variant.split("=", 1)])} if variant else env
+        for name, maker in (("first step", first_steps), ("menu step", menu_steps)):
+            if name.split()[0] in args.steps:
+                out.append(measure(f"{label} {name}", wrk, "app:create_app()", run_env, port,
+                                   lambda base, m=maker: m(base, args.calls), args, tmp, threads))
+    # The floor serves cortese's own menu-step requests (the calls exist in its table).
+    menu = PREPARED.get(f"cortese {kind} menu step")
+    if menu and not args.no_floor:
+        out.append(measure(f"floor {kind} menu step", wrk, "floor_app:app",
+                           floor_env(url, env["PUBLIC_BASE_URL"]), port, lambda base: menu, args, tmp, threads))
+    results = [r for r in out if r is not None]
+    for r in results[1:]:
+        r.ceiling = ceiling
+    return results
+
+
+HEADER = (f"{'workload':44} {'threads':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+          f"{'worker RSS MB':>14} {'vs ceiling':>10} {'CPU ms/req':>11} {'CPU vs ceiling':>15}")
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
     print(f"\nwebhook throughput: gunicorn -w 2 -k gthread, wrk -t2 -c{args.connections} -d{args.duration}s, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
-    print(f"{'workload':34} {'threads':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
-          f"{'worker RSS MB':>14} {'vs ceiling':>10} {'CPU ms/req':>11} {'CPU vs ceiling':>15}")
+    print(HEADER)
     for r in results:
         ceiling = r.ceiling or r
-        print(f"{r.name:34} {r.threads:7d} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:8d} "
+        print(f"{r.name:44} {r.threads:7d} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:8d} "
               f"{r.rss_mb:14.1f} {r.rps / ceiling.rps:10.2f} {r.cpu_ms:11.2f} {r.cpu_ms / ceiling.cpu_ms:14.1f}x")
     print("target: cortese >= 0.50 of the ceiling, p99 < 15 ms at 16 connections")
+
+
+def summary(results: list[Result], args: argparse.Namespace) -> None:
+    """Medians over the rounds; each ratio is taken within its round, then the median of those."""
+    by_name: dict[tuple[str, int], list[Result]] = {}
+    for r in results:
+        by_name.setdefault((r.name, r.threads), []).append(r)
+    print(f"\nmedians over {args.rounds} rounds (ratios taken against the ceiling of the same round):")
+    print(HEADER)
+    for (name, threads), runs in by_name.items():
+        def med(f) -> float:
+            return statistics.median(f(r) for r in runs)
+
+        print(f"{name:44} {threads:7d} {med(lambda r: r.rps):9.0f} {med(lambda r: r.p50_ms):8.2f} "
+              f"{med(lambda r: r.p99_ms):8.2f} {sum(r.errors for r in runs):8d} {med(lambda r: r.rss_mb):14.1f} "
+              f"{med(lambda r: r.rps / (r.ceiling or r).rps):10.2f} {med(lambda r: r.cpu_ms):11.2f} "
+              f"{med(lambda r: r.cpu_ms / (r.ceiling or r).cpu_ms):14.1f}x")
 
 
 if __name__ == "__main__":
