@@ -144,3 +144,20 @@ def test_call_page_shows_transcript_and_path(app, client):
     assert "Buongiorno!" in html and "Per un guasto prema 2." in html
     assert "inbound:welcome" in html and "inbound:menu" in html
     assert client.get("/console/calls/CAnothing").status_code == 404
+
+
+def test_requests_without_a_session_cookie_skip_the_signer(app, client, monkeypatch):
+    """Webhooks carry no cookie: they get an empty session without building the signer,
+    while an operator's cookie is still verified (a forged one logs nobody in)."""
+    add_operator(app)
+    interface = app.session_interface
+    built = []
+    real = type(interface).get_signing_serializer
+    monkeypatch.setattr(type(interface), "get_signing_serializer",
+                        lambda self, a: built.append(1) or real(self, a))
+    assert client.get("/health").status_code == 200
+    assert built == []
+    login(client)
+    assert built and client.get("/console/").status_code == 200
+    client.set_cookie(app.config.get("SESSION_COOKIE_NAME", "session"), "forged.cookie.value")
+    assert client.get("/console/").status_code in (302, 303)
