@@ -12,3 +12,27 @@ class Refusal(ValueError):
         super().__init__(message)
         self.code = code
         self.values = values
+
+
+class Reason(str):
+    """One refused line among many (an import's bad rows): its English text, which the API, the
+    CLI and the logs read as a plain string, carrying the code and values the console
+    translates."""
+
+    code: str
+    values: dict[str, str]
+
+    def __new__(cls, code: str, english: str, **values: str) -> "Reason":
+        reason = super().__new__(cls, english)
+        reason.code = code
+        reason.values = values
+        return reason
+
+
+def reason_of(exc: Exception, english: str | None = None) -> str:
+    """A caught refusal as a Reason (code and values kept), anything else as its text;
+    `english` replaces the exception's own text where a list says it differently."""
+    text = english if english is not None else str(exc)
+    if isinstance(exc, Refusal):
+        return Reason(exc.code, text, **exc.values)
+    return text

@@ -278,5 +278,5 @@ def test_campaign_contacts_from_a_csv_upload(app, operator):
     operator.post(f"/console/campaigns/{cid}/contacts", content_type="multipart/form-data",
                   data={"csrf_token": token, "source": "fiera 2026", "file": (io.BytesIO(csv), "list.csv")})
     page = _html(operator, f"/console/campaigns/{cid}")
-    assert "Added 1, already there 0, errors 1" in page and "line 3:" in page
+    assert "Added 1, already there 0, errors 1" in page and "Line 3: «nope»" in page
     assert operator.get(f"/api/campaigns/{cid}/stats", headers=BEARER).get_json()["contacts"] == {"queued": 1}

@@ -152,3 +152,94 @@ def test_a_refused_targeting_csv_says_why_in_italian(app, operator):
         "file": (io.BytesIO(b"name\nGiulia\n"), "t.csv")},
         content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
     assert "Riga 1: mancano le colonne obbligatorie" in page, page[page.find("flash"):][:300]
+
+
+BAD_LINES = (
+    "number,source,language,time_zone,is_customer,consent_purposes,consent_at,consent_channel\n"
+    "+393471234567,fiera 2026,fr,,,,,\n"                                      # 2 language
+    "+393471234568,fiera 2026,,Mars/Base,,,,\n"                               # 3 time zone
+    "+393471234569,fiera 2026,,,forse,,,\n"                                   # 4 yes/no
+    "+393471234570,fiera 2026,,,,survey,,\n"                                  # 5 consent_at missing
+    "+393471234571,fiera 2026,,,,survey,ieri sera boh,\n"                     # 6 bad date
+    "+393471234572,fiera 2026,,,,survey,2026-01-02,piccione\n"                # 7 channel
+    "+393471234573,fiera 2026,,,,lotteria,2026-01-02,voice\n"                 # 8 purpose
+    "+393471234574,pagine bianche,,,,,,\n"                                    # 9 scraped source
+    "+393471234575,,,,,,,\n"                                                  # 10 no source
+    "ciao,fiera 2026,,,,,,\n"                                                 # 11 not a number
+    "+393471234576,fiera 2026,,,,,,,,extra\n"                                 # 12 too many values
+)
+BAD_LINE_WORDS = {
+    "it": ["Riga 2: lingua «fr»: si attende una tra", "Riga 3: fuso orario «Mars/Base»",
+           "Riga 4: is_customer «forse»: si attende sì o no.", "Riga 5: consent_at è obbligatorio",
+           "Riga 6: data non valida in consent_at", "Riga 7: canale del consenso «piccione»",
+           "Riga 8: scopo del consenso «lotteria»", "Riga 9: fonte «pagine bianche» rifiutata",
+           "Riga 10: manca la fonte", "Riga 11: «ciao»", "Altre righe con errori, non mostrate: 1."],
+    "nl": ["Regel 2: taal «fr»: verwacht een van", "Regel 4: is_customer «forse»: verwacht ja of nee.",
+           "Regel 9: bron «pagine bianche» geweigerd", "Meer regels met fouten, niet getoond: 1."],
+}
+
+
+@pytest.mark.parametrize("lang", sorted(BAD_LINE_WORDS))
+def test_each_bad_line_of_a_contacts_file_is_explained_in_the_operators_language(app, operator, lang):
+    import io
+
+    _speak(operator, lang)
+    page = operator.post("/console/contacts/import", data={
+        "csrf_token": page_csrf(operator, "/console/contacts"), "file": (io.BytesIO(BAD_LINES.encode()), "c.csv")},
+        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    for words in BAD_LINE_WORDS[lang]:
+        assert words in page, (words, page[page.find("flash"):][:2000])
+    assert "expected one of" not in page and "required when" not in page  # no English left
+
+
+def test_a_line_with_too_many_values_is_explained_in_italian(app, operator):
+    import io
+
+    text = b"number,source\n+393471234567,fiera 2026,extra\n"
+    page = operator.post("/console/contacts/import", data={
+        "csrf_token": page_csrf(operator, "/console/contacts"), "file": (io.BytesIO(text), "c.csv")},
+        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "Riga 2: 3 valori, ma l&#39;intestazione ha 2 colonne." in page, page[page.find("flash"):][:600]
+
+
+def test_bad_lines_keep_their_english_text_in_the_api(client):
+    body = client.post("/api/contacts/import", headers=BEARER, json={"csv": BAD_LINES}).get_json()
+    messages = {e["line"]: e["message"] for e in body["errors"]}
+    assert messages[2] == "language 'fr': expected one of it, nl, en"
+    assert messages[9].startswith("source 'pagine bianche' refused: numbers from public directories")
+    assert messages[11] == "invalid number 'ciao': not a number"
+    assert messages[12] == "unknown column: 10 values but the header names 8"
+
+
+def test_a_registry_files_bad_lines_are_shown_in_italian(app, operator):
+    import io
+
+    page = operator.post("/console/registries/import", data={
+        "csrf_token": page_csrf(operator, "/console/registries"), "country": "IT",
+        "file": (io.BytesIO(b"numero\n0212345678\nnon un numero\n"), "rpo.csv")},
+        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "Riga 3: «non un numero» non è un numero di telefono di IT." in page, page[page.find("flash"):][:600]
+
+
+def test_targeting_reports_lines_and_unknown_contacts_in_italian(app, operator):
+    import io
+
+    cid = seed_campaign(app, numbers=())
+    token = page_csrf(operator, f"/console/campaigns/{cid}")
+    page = operator.post(f"/console/campaigns/{cid}/contacts", data={
+        "csrf_token": token, "source": "lista clienti 2026",
+        "file": (io.BytesIO(b"number\n+393471234567\nciao\n"), "t.csv")},
+        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "Riga 3: «ciao»" in page, page[page.find("flash"):][:600]
+    page = operator.post(f"/console/campaigns/{cid}/contacts", data={"csrf_token": token, "contact_ids": "424242"},
+                         follow_redirects=True).get_data(as_text=True)
+    assert "424242: nessun contatto con questo id." in page, page[page.find("flash"):][:600]
+
+
+def test_a_callbacks_filter_number_that_does_not_parse_is_explained_in_dutch(app, operator):
+    seed_callback(app)
+    _speak(operator, "nl")
+    page = operator.get("/console/callbacks?number=ciao").get_data(as_text=True)
+    assert "«ciao» is geen telefoonnummer." in page or "«ciao»: de landcode ontbreekt" in page, \
+        page[page.find("flash"):][:600]
+    assert "+39 347" in page or "347" in page  # the unfiltered list is shown instead

@@ -33,7 +33,7 @@ from app.consent import importer
 from app.consent.contacts import find_by_number
 from app.consent.models import Contact
 from app.i18n import LANGUAGES
-from app.refusals import Refusal
+from app.refusals import Reason, Refusal, reason_of
 
 FLOWS_DIR = PROJECT_ROOT / "flows"
 MAX_CPS = 100.0
@@ -232,11 +232,15 @@ def add_contacts(session: Session, campaign: Campaign, contact_ids: Iterable[int
     for contact_id in contact_ids:
         contact = session.get(Contact, contact_id)
         if contact is None or contact.erased_at is not None:
-            report.errors.append((str(contact_id), "no such contact"))
+            report.errors.append((str(contact_id), Reason("no_such_contact", "no such contact", id=str(contact_id))))
             continue
         _target(session, campaign, contact, at, report)
     session.flush()
     return report
+
+
+def _line(line: int) -> str:
+    return Reason("line_ref", f"line {line}", line=str(line))
 
 
 def add_numbers_csv(
@@ -258,7 +262,7 @@ def add_numbers_csv(
     text = _with_source(text, source)
     result = importer.import_contacts_text(session, text, at=at, recorded_by=recorded_by,
                                            default_region=default_region)
-    report = TargetReport(errors=[(f"line {line}", why) for line, why in result.errors])
+    report = TargetReport(errors=[(_line(line), why) for line, why in result.errors])
     failed = {line for line, _ in result.errors}
     reader = csv.reader(io.StringIO(text))
     header = [h.strip().lstrip("\ufeff").lower() for h in next(reader)]
@@ -271,7 +275,7 @@ def add_numbers_csv(
         try:
             contact = find_by_number(session, phone.parse(values.get("number", ""), region).e164)
         except phone.InvalidNumber as exc:  # already reported by the importer; be safe anyway
-            report.errors.append((f"line {line}", str(exc)))
+            report.errors.append((_line(line), reason_of(exc)))
             continue
         if contact is not None:
             _target(session, campaign, contact, at, report)

@@ -26,7 +26,7 @@ from app.consent import ledger
 from app.consent.contacts import find_by_number, get_or_create, update_contact
 from app.consent.models import CHANNELS, PURPOSES
 from app.consent.packs import valid_zone
-from app.refusals import Refusal
+from app.refusals import Reason, Refusal, reason_of
 
 _LANGUAGES = ("it", "nl", "en")
 REQUIRED = ("number", "source")
@@ -51,8 +51,8 @@ class ImportRefused(Refusal):
     """The whole file cannot be imported (missing or unknown columns, not CSV)."""
 
 
-class RowError(ValueError):
-    pass
+class RowError(Refusal):
+    """One row cannot be imported; the others still are."""
 
 
 @dataclass
@@ -67,13 +67,13 @@ class ImportReport:
         return self.created + self.updated + self.unchanged
 
 
-def refused_source(source: str) -> str | None:
+def refused_source(source: str) -> Reason | None:
     """Why a source is refused, or None when it is acceptable."""
     if not source.strip():
-        return "missing source: say where the number came from"
+        return Reason("line_source_missing", "missing source: say where the number came from")
     if _REFUSED_SOURCES.search(source):
-        return (f"source {source.strip()!r} refused: numbers from public directories or scraped "
-                "web pages may not be used")
+        return Reason("line_source_refused", f"source {source.strip()!r} refused: numbers from public "
+                      "directories or scraped web pages may not be used", value=source.strip()[:100])
     return None
 
 
@@ -123,12 +123,14 @@ def _rows(reader: Any, columns: list[str]) -> Iterable[tuple[int, dict[str, str]
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, f"not valid CSV ({exc})"
+            yield reader.line_num, Reason("line_not_csv", f"not valid CSV ({exc})", detail=str(exc))
             continue
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > len(columns):
-            yield reader.line_num, f"unknown column: {len(cells)} values but the header names {len(columns)}"
+            yield reader.line_num, Reason(
+                "line_too_many_values", f"unknown column: {len(cells)} values but the header names {len(columns)}",
+                values=str(len(cells)), columns=str(len(columns)))
             continue
         yield reader.line_num, dict(zip(columns, (c.strip() for c in cells)))
 
@@ -158,7 +160,7 @@ def import_rows(
             with session.begin_nested():
                 outcome = _import_row(session, row, at=at, recorded_by=recorded_by, default_region=default_region)
         except (RowError, phone.InvalidNumber, ledger.LedgerError) as exc:
-            report.errors.append((line, _message(exc)))
+            report.errors.append((line, reason_of(exc, _message(exc))))
             continue
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
@@ -174,11 +176,12 @@ def _import_row(session: Session, row: dict[str, str], *, at: datetime, recorded
                 default_region: str | None) -> str:
     unknown = [k for k in row if k not in COLUMNS]
     if unknown:
-        raise RowError(f"unknown column(s) {', '.join(unknown)}")
+        raise RowError("line_unknown_columns", f"unknown column(s) {', '.join(unknown)}",
+                       unknown=", ".join(unknown), known=", ".join(COLUMNS))
     source = row.get("source", "")
     refusal = refused_source(source)
     if refusal:
-        raise RowError(refusal)
+        raise RowError(refusal.code, str(refusal), **refusal.values)
     region = (row.get("country") or default_region or "").upper() or None
     parsed = phone.parse(row.get("number", ""), region)
     fields = _contact_fields(row)
@@ -200,11 +203,13 @@ def _contact_fields(row: dict[str, str]) -> dict[str, Any]:
     if row.get("language"):
         language = row["language"].lower()
         if language not in _LANGUAGES:
-            raise RowError(f"language {row['language']!r}: expected one of {', '.join(_LANGUAGES)}")
+            raise RowError("line_language", f"language {row['language']!r}: expected one of {', '.join(_LANGUAGES)}",
+                           value=row["language"], known=", ".join(_LANGUAGES))
         fields["language"] = language
     if row.get("time_zone"):
         if not valid_zone(row["time_zone"]):
-            raise RowError(f"time_zone {row['time_zone']!r}: not an IANA zone such as Europe/Rome")
+            raise RowError("line_time_zone", f"time_zone {row['time_zone']!r}: not an IANA zone such as Europe/Rome",
+                           value=row["time_zone"])
         fields["time_zone"] = row["time_zone"]
     if row.get("customer_ref"):
         fields["customer_ref"] = row["customer_ref"][:64]
@@ -230,14 +235,18 @@ def _ledger_rows(session: Session, contact: Any, row: dict[str, str], *, source:
     if not purposes:
         return added
     if not row.get("consent_at"):
-        raise RowError("consent_at: required when consent_purposes is given (when was consent given?)")
+        raise RowError("line_consent_at_missing",
+                       "consent_at: required when consent_purposes is given (when was consent given?)")
     given_at = parse_date(row["consent_at"], "consent_at")
     channel = row.get("consent_channel") or "voice"
     if channel not in CHANNELS:
-        raise RowError(f"consent_channel {channel!r}: expected one of {', '.join(CHANNELS)}")
+        raise RowError("line_consent_channel", f"consent_channel {channel!r}: expected one of {', '.join(CHANNELS)}",
+                       value=channel, known=", ".join(CHANNELS))
     for purpose in purposes:
         if purpose not in (*PURPOSES, "any"):
-            raise RowError(f"consent_purposes: {purpose!r} is not one of {', '.join(PURPOSES)} or any")
+            raise RowError("line_consent_purpose",
+                           f"consent_purposes: {purpose!r} is not one of {', '.join(PURPOSES)} or any",
+                           value=purpose, known=", ".join((*PURPOSES, "any")))
         before = len(ledger.consent_history(session, contact.id))
         ledger.record_consent(
             session, contact, action="given", purpose=purpose, channel=channel, at=given_at, source=source,
@@ -259,7 +268,7 @@ def _bool(value: str, column: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise RowError(f"{column} {value!r}: expected yes or no")
+    raise RowError("line_yes_no", f"{column} {value!r}: expected yes or no", column=column, value=value)
 
 
 def parse_date(value: str, column: str) -> datetime:
@@ -271,7 +280,8 @@ def parse_date(value: str, column: str) -> datetime:
         found = dateparser.parse(text, settings={"STRICT_PARSING": True, "DATE_ORDER": "DMY",
                                                   "RETURN_AS_TIMEZONE_AWARE": False})
         if found is None:
-            raise RowError(f"bad date in {column}: {value!r} (use YYYY-MM-DD)") from None
+            raise RowError("line_bad_date", f"bad date in {column}: {value!r} (use YYYY-MM-DD)",
+                           column=column, value=value) from None
         moment = found
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from app.consent.models import RegistryEntry, RegistryImport
 from app.consent.packs import pack_for
 from app.db import insert_skipping_duplicates
-from app.refusals import Refusal
+from app.refusals import Reason, Refusal
 
 # Registries this code knows how to read (NL has none: the Bel-me-niet register is abolished).
 REGISTRY_NAMES = {
@@ -108,7 +108,9 @@ def _numbers(lines: Iterable[str], country: str, report: RegistryImportReport) -
         if number is None:
             report.rejected += 1
             if len(report.errors) < MAX_SAMPLE_ERRORS:
-                report.errors.append((line_no, f"not a {country} phone number: {raw[:40]!r}"))
+                report.errors.append((line_no, Reason("line_not_country_number",
+                                                      f"not a {country} phone number: {raw[:40]!r}",
+                                                      country=country, value=raw[:40])))
             continue
         report.numbers += 1
         yield number

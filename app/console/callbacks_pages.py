@@ -17,10 +17,11 @@ from pydantic import ValidationError
 from app.api.callbacks import CallbacksQuery, local_to_utc, offers_for, refusal, search
 from app.api.core import id_ok
 from app.api.problems import ApiProblem
+from app import phone
 from app.callbacks import service as callbacks
 from app.callbacks.models import PENDING, STATUSES, Callback
 from app.clock import now
-from app.console.i18n import add_messages, t
+from app.console.i18n import add_messages, refusal_text, t
 from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 
@@ -103,9 +104,15 @@ def _operator() -> str:
 @bp.get("/callbacks")
 def callbacks_list() -> str:
     query, args = _query()
+    if query.number:
+        try:
+            phone.parse(query.number.strip())
+        except phone.InvalidNumber as exc:  # the operator's typo: said in their language
+            flash(refusal_text(exc), "error")
+            query, args = CallbacksQuery(limit=query.limit, offset=query.offset), {}
     try:
         rows, total = search(query, now())
-    except ApiProblem as exc:  # a number that does not parse: the operator's typo, shown
+    except ApiProblem as exc:  # any other filter the service refuses, as the API words it
         flash(exc.detail, "error")
         query, args = CallbacksQuery(limit=query.limit, offset=query.offset), {}
         rows, total = search(query, now())

@@ -22,7 +22,7 @@ from app.campaigns.states import TRANSITIONS
 from app.clock import now
 from app.console import charts
 from app.console.i18n import add_messages, refusal_text, t
-from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg, refused
+from app.console.web import Pager, bad_lines, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 from app.i18n import LANGUAGES
 
@@ -233,8 +233,7 @@ def campaign_contacts(campaign_id: int) -> Any:
         return redirect(url_for("console.campaign", campaign_id=campaign_id))
     session.commit()
     notice("targeted_done", added=report.added, already=report.already, errors=len(report.errors))
-    for item, why in report.errors[:10]:
-        flash(f"{item}: {why}", "error")
+    bad_lines([(refusal_text(item), why) for item, why in report.errors])
     return redirect(url_for("console.campaign", campaign_id=campaign_id))
 
 

@@ -21,7 +21,7 @@ from app.api.consent import (
 from app.api.core import id_ok, paginate
 from app.console.i18n import refusal_text, t
 from app.clock import now
-from app.console.web import Pager, bp, nav_item, notice, offset_arg
+from app.console.web import Pager, bad_lines, bp, nav_item, notice, offset_arg
 from app.consent import gdpr, importer, optouts
 from app.consent import registries as registry_service
 from app.consent.models import PURPOSES, Contact, RegistryImport
@@ -135,8 +135,7 @@ def contacts_import() -> Any:
         return redirect(url_for("console.contacts"))
     session.commit()
     notice("import_done", created=report.created, updated=report.updated, errors=len(report.errors))
-    for line, message in report.errors[:10]:
-        flash(f"{t('line')} {line}: {message}", "error")
+    bad_lines([(f"{t('line')} {line}", message) for line, message in report.errors])
     return redirect(url_for("console.contacts"))
 
 
@@ -157,6 +156,7 @@ def registries_import() -> Any:
         return redirect(url_for("console.registries"))
     session.commit()
     notice("registry_done", numbers=report.numbers, rejected=report.rejected)
+    bad_lines([(f"{t('line')} {line}", message) for line, message in report.errors])
     return redirect(url_for("console.registries"))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import request, session
 
 from app.i18n import LANGUAGES
-from app.refusals import Refusal
+from app.refusals import Reason, Refusal
 
 LANG_KEY = "console_lang"
 
@@ -143,6 +143,9 @@ M: dict[str, dict[str, str]] = {
                       "nl": "Register geïmporteerd: {numbers} nummers, {rejected} regels afgewezen.",
                       "en": "Registry imported: {numbers} numbers, {rejected} lines rejected."},
     "line": {"it": "Riga", "nl": "Regel", "en": "Line"},
+    "more_bad_lines": {"it": "Altre righe con errori, non mostrate: {count}.",
+                       "nl": "Meer regels met fouten, niet getoond: {count}.",
+                       "en": "More lines with errors, not shown: {count}."},
     "import_running": {"it": "Importazione in corso: la pagina si aggiorna da sola.",
                        "nl": "Import bezig: de pagina ververst zichzelf.",
                        "en": "Import running: this page refreshes itself."},
@@ -261,6 +264,48 @@ M: dict[str, dict[str, str]] = {
     "refusal_number_invalid_for_country": {"it": "«{value}» non è un numero valido per il suo paese.",
                                            "nl": "«{value}» is geen geldig nummer voor zijn land.",
                                            "en": "«{value}» is not a valid number for its country."},
+    # One line of an import (app.refusals.Reason), by code.
+    "refusal_line_ref": {"it": "Riga {line}", "nl": "Regel {line}", "en": "Line {line}"},
+    "refusal_line_not_csv": {"it": "non è CSV valido ({detail}).", "nl": "geen geldige CSV ({detail}).",
+                             "en": "not valid CSV ({detail})."},
+    "refusal_line_too_many_values": {"it": "{values} valori, ma l'intestazione ha {columns} colonne.",
+                                     "nl": "{values} waarden, maar de kopregel noemt {columns} kolommen.",
+                                     "en": "{values} values, but the header names {columns} columns."},
+    "refusal_line_unknown_columns": {"it": "colonne sconosciute {unknown}; quelle note: {known}.",
+                                     "nl": "onbekende kolommen {unknown}; bekende kolommen: {known}.",
+                                     "en": "unknown columns {unknown}; known columns: {known}."},
+    "refusal_line_source_missing": {"it": "manca la fonte: indica da dove viene il numero.",
+                                    "nl": "de bron ontbreekt: zeg waar het nummer vandaan komt.",
+                                    "en": "no source: say where the number came from."},
+    "refusal_line_source_refused": {
+        "it": "fonte «{value}» rifiutata: non si usano numeri da elenchi pubblici o pagine web raccolte.",
+        "nl": "bron «{value}» geweigerd: nummers uit openbare gidsen of verzamelde webpagina's mogen niet.",
+        "en": "source «{value}» refused: numbers from public directories or scraped web pages may not be used."},
+    "refusal_line_language": {"it": "lingua «{value}»: si attende una tra {known}.",
+                              "nl": "taal «{value}»: verwacht een van {known}.",
+                              "en": "language «{value}»: expected one of {known}."},
+    "refusal_line_time_zone": {"it": "fuso orario «{value}»: non è una zona IANA come Europe/Rome.",
+                               "nl": "tijdzone «{value}»: geen IANA-zone zoals Europe/Amsterdam.",
+                               "en": "time zone «{value}»: not an IANA zone such as Europe/London."},
+    "refusal_line_consent_at_missing": {"it": "consent_at è obbligatorio con consent_purposes (quando è stato dato?).",
+                                        "nl": "consent_at is verplicht bij consent_purposes (wanneer is het gegeven?).",
+                                        "en": "consent_at is required with consent_purposes (when was it given?)."},
+    "refusal_line_consent_channel": {"it": "canale del consenso «{value}»: si attende uno tra {known}.",
+                                     "nl": "kanaal van de toestemming «{value}»: verwacht een van {known}.",
+                                     "en": "consent channel «{value}»: expected one of {known}."},
+    "refusal_line_consent_purpose": {"it": "scopo del consenso «{value}»: si attende uno tra {known}.",
+                                     "nl": "doel van de toestemming «{value}»: verwacht een van {known}.",
+                                     "en": "consent purpose «{value}»: expected one of {known}."},
+    "refusal_line_yes_no": {"it": "{column} «{value}»: si attende sì o no.", "nl": "{column} «{value}»: verwacht ja of nee.",
+                            "en": "{column} «{value}»: expected yes or no."},
+    "refusal_line_bad_date": {"it": "data non valida in {column}: «{value}» (scrivi AAAA-MM-GG).",
+                              "nl": "ongeldige datum in {column}: «{value}» (schrijf JJJJ-MM-DD).",
+                              "en": "bad date in {column}: «{value}» (write YYYY-MM-DD)."},
+    "refusal_line_not_country_number": {"it": "«{value}» non è un numero di telefono di {country}.",
+                                        "nl": "«{value}» is geen telefoonnummer uit {country}.",
+                                        "en": "«{value}» is not a {country} phone number."},
+    "refusal_no_such_contact": {"it": "nessun contatto con questo id.", "nl": "geen contact met dit id.",
+                                "en": "no such contact."},
     "refusal_ticket_status_same": {"it": "Il ticket è già in stato {status}.", "nl": "Het ticket heeft al status {status}.",
                                    "en": "The ticket is {status} already."},
 }
@@ -283,10 +328,10 @@ def t(key: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def refusal_text(exc: Exception) -> str:
-    """A service's refusal in the operator's language; its own (English) text when it has no
-    code the console knows."""
-    if isinstance(exc, Refusal) and f"refusal_{exc.code}" in M:
+def refusal_text(exc: Exception | str) -> str:
+    """A service's refusal (or one line's Reason) in the operator's language; its own (English)
+    text when it has no code the console knows."""
+    if isinstance(exc, (Refusal, Reason)) and f"refusal_{exc.code}" in M:
         return t(f"refusal_{exc.code}", **exc.values)
     return str(exc)
 

@@ -122,6 +122,15 @@ def refused(exc: Exception) -> None:
     flash(refusal_text(exc), "error")
 
 
+def bad_lines(problems: list[tuple[str, str]], shown: int = 10) -> None:
+    """An import's refused lines (where, why), the first few in the operator's language and a
+    count of the rest, so a long list never floods the page."""
+    for where, why in problems[:shown]:
+        flash(f"{where}: {refusal_text(why)}", "error")
+    if len(problems) > shown:
+        notice("more_bad_lines", "error", count=len(problems) - shown)
+
+
 def not_found() -> Any:
     abort(404)
 
