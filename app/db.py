@@ -10,12 +10,12 @@ import json
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Insert, MetaData, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -129,6 +129,12 @@ def insert_skipping_duplicates(session: Session, table: Table) -> Insert:
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"cortese runs on SQLite or PostgreSQL, not {dialect}")
+
+
+def affected(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched: what a claim or a conditional write turns on.
+    (Session.execute types its result as a plain Result, which has no rowcount.)"""
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
 def ping(app: Flask | None = None) -> None:

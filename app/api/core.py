@@ -8,16 +8,18 @@ from here and stay thin: parse, call the owning package's service, serialise.
 from __future__ import annotations
 
 import hmac
-from contextlib import contextmanager
-import re
 import logging
+import re
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Annotated, Any, Iterable, Iterator, Sequence
 
 from flask import Blueprint, Response, current_app, g, json, request
+from flask.typing import ResponseReturnValue
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
-from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree import Response as SpecResponse
+from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.models import InType, SecureType
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -63,9 +65,9 @@ spec = SpecTree(
     validation_error_model=Problem,
     before=_before,
     security_schemes=[
-        SecurityScheme(name="bearerAuth", data=SecuritySchemeData(type="http", scheme="bearer")),
+        SecurityScheme(name="bearerAuth", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")),
         SecurityScheme(name="sessionCookie",
-                       data=SecuritySchemeData(type="apiKey", field_in="cookie", name="session")),
+                       data=SecuritySchemeData(type=SecureType.API_KEY, field_in=InType.COOKIE, name="session")),
     ],
     security=[{"bearerAuth": []}, {"sessionCookie": []}],
     annotations=False,
@@ -254,7 +256,7 @@ def _problem(exc: ApiProblem) -> Response:
 
 
 @bp.errorhandler(HTTPException)
-def _http_problem(exc: HTTPException) -> Response:
+def _http_problem(exc: HTTPException) -> ResponseReturnValue:
     if exc.response is not None and exc.code and exc.code < 400:
         return exc.response
     return from_http_exception(exc).response()

@@ -81,7 +81,7 @@ from app.consent import (
     record_attempt,
 )
 from app.consent.models import ContactAttempt
-from app.db import get_engine, session_scope
+from app.db import affected, get_engine, session_scope
 from app.models import TERMINAL_STATUSES, Call
 from app.scheduler import register_job
 from app.telephony import (
@@ -232,14 +232,14 @@ class Dispatcher:
                 ).first()
                 if cb_id is None:
                     return None
-                won = session.execute(
+                won = affected(session.execute(
                     update(Callback)
                     .where(Callback.id == cb_id, Callback.status == SCHEDULED)
                     .values(status=DISPATCHING, claimed_by=self.worker, claim_token=token,
                             lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds),
                             dial_started_at=None, updated_at=now)
                     .execution_options(synchronize_session=False)
-                ).rowcount
+                ))
                 if won == 1:
                     session.add(CallbackEvent(callback_id=cb_id, at=now, from_status=SCHEDULED,
                                               to_status=DISPATCHING, actor=self.worker, note="claimed"))
@@ -260,13 +260,13 @@ class Dispatcher:
                 if row is None:
                     return
                 cb_id, marker = row
-                won = session.execute(
+                won = affected(session.execute(
                     update(Callback)
                     .where(Callback.id == cb_id, Callback.status == DISPATCHING, Callback.lease_until < now)
                     .values(claimed_by=self.worker, claim_token=token, updated_at=now,
                             lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds))
                     .execution_options(synchronize_session=False)
-                ).rowcount
+                ))
                 if won != 1:
                     continue  # another worker recovered it first
                 session.add(CallbackEvent(callback_id=cb_id, at=now, from_status=DISPATCHING,
@@ -371,12 +371,12 @@ class Dispatcher:
             if not decision.allowed:
                 self._refused(session, cb, decision, now, report)
                 return False
-            marked = session.execute(
+            marked = affected(session.execute(
                 update(Callback)
                 .where(Callback.id == cb_id, Callback.claim_token == token, Callback.status == DISPATCHING)
                 .values(dial_started_at=now, updated_at=now)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            ))
             if marked != 1:
                 report.lost.append(cb_id)
                 return False
@@ -494,10 +494,10 @@ class Dispatcher:
 def _still(session: Session, cb: Callback, status: str, now: datetime) -> bool:
     """Lock the row in this transaction if it still has `status` (SQLite has no FOR UPDATE:
     a conditional UPDATE takes the write lock and re-reads, so two workers never both act)."""
-    return session.execute(
+    return affected(session.execute(
         update(Callback).where(Callback.id == cb.id, Callback.status == status)
         .values(updated_at=now).execution_options(synchronize_session=False)
-    ).rowcount == 1
+    )) == 1
 
 
 def _unclaim(session: Session, cb_id: int, token: str) -> Callback | None:

@@ -39,7 +39,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.consent import check_call, record_attempt
 from app.consent.models import Contact
-from app.db import get_engine, session_scope
+from app.db import affected, get_engine, session_scope
 from app.i18n import COUNTRY_LANGUAGE
 from app.phone import mask
 from app.telephony import (
@@ -147,7 +147,7 @@ class Dialer:
                 update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "running")
                 .values(claim_seq=Campaign.claim_seq + 1)
             )
-            if locked.rowcount != 1:
+            if affected(locked) != 1:
                 return []
             campaign = session.get(Campaign, campaign_id)
             assert campaign is not None
@@ -168,7 +168,7 @@ class Dialer:
                     update(CampaignContact).where(CampaignContact.id == row_id, CampaignContact.status == "queued")
                     .values(status="claimed", claimed_by=self.worker, claimed_at=now, updated_at=now)
                 )
-                if done.rowcount == 1:
+                if affected(done) == 1:
                     claimed.append(row_id)
             return claimed
 
@@ -181,7 +181,7 @@ class Dialer:
                        CampaignContact.claimed_by == self.worker)
                 .values(status="queued", claimed_by=None, claimed_at=None, updated_at=now)
             )
-            return int(result.rowcount or 0)
+            return affected(result)
 
     def _take(self, session: Session, row_id: int, now: datetime) -> bool:
         """claimed -> dialing, only with our token and while the campaign still runs."""
@@ -193,7 +193,7 @@ class Dialer:
             .values(status="dialing", updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return affected(result) == 1
 
     # --- one call --------------------------------------------------------------------------
 
@@ -425,7 +425,7 @@ class Dialer:
                 .values(status="completed", finished_at=now, updated_at=now,
                         status_reason="every contact was reached or settled")
             )
-            return done.rowcount == 1
+            return affected(done) == 1
 
     def recover(self) -> None:
         """Give back claims of dead dialers; settle rows stuck in `dialing` as unknown; ask
@@ -441,11 +441,11 @@ class Dialer:
 
         now = self.clock.now()
         with session_scope(self.app) as session:
-            stale = list(session.scalars(
+            stale: list[str] = [sid for sid in session.scalars(
                 select(CampaignAttempt.call_sid).where(
                     CampaignAttempt.status == "placed", CampaignAttempt.ended_at.is_(None),
                     CampaignAttempt.call_sid.is_not(None), CampaignAttempt.dialled_at < now - STALE_CALL)
-                .order_by(CampaignAttempt.dialled_at).limit(500)))
+                .order_by(CampaignAttempt.dialled_at).limit(500)) if sid]
         stale = [sid for sid in stale if self._next_check.get(sid, now) <= now][:RECONCILE_BATCH]
         settled = 0
         for sid in stale:

@@ -29,7 +29,7 @@ CONSENT_OUTCOME = {"machine": "machine", "abandoned": "abandoned", "busy": "busy
 
 
 def is_machine(answered_by: str | None) -> bool:
-    return bool(answered_by) and (answered_by.startswith("machine") or answered_by == "fax")
+    return bool(answered_by) and (str(answered_by).startswith("machine") or answered_by == "fax")
 
 
 def attempt_for_call(session: Session, call_sid: str) -> CampaignAttempt | None:

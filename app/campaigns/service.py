@@ -32,6 +32,7 @@ from app.config import PROJECT_ROOT
 from app.consent import importer
 from app.consent.contacts import find_by_number
 from app.consent.models import Contact
+from app.db import affected
 from app.i18n import LANGUAGES
 from app.refusals import Reason, Refusal, reason_of
 
@@ -370,7 +371,7 @@ def cancel_number(session: Session, e164: str, *, at: datetime, disposition: str
         .values(status="cancelled", disposition=disposition, claimed_by=None, updated_at=at)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)
+    return affected(result)
 
 
 # --- stats ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from app.consent.models import (
     OwnedProduct,
     Suppression,
 )
+from app.db import affected
 
 
 def suppression_key(settings: Settings | None = None) -> bytes:
@@ -85,18 +86,18 @@ def erase_contact(session: Session, e164: str, *, at: datetime, by: str,
     counts = {"consent_records": 0, "owned_products": 0}
     if contact is not None:
         # Bulk statements: the ledger refuses ORM deletes, erasure is the one lawful exception.
-        counts["consent_records"] = session.execute(
-            delete(ConsentRecord).where(ConsentRecord.contact_id == contact.id)).rowcount
-        counts["owned_products"] = session.execute(
-            delete(OwnedProduct).where(OwnedProduct.contact_id == contact.id)).rowcount
+        counts["consent_records"] = affected(session.execute(
+            delete(ConsentRecord).where(ConsentRecord.contact_id == contact.id)))
+        counts["owned_products"] = affected(session.execute(
+            delete(OwnedProduct).where(OwnedProduct.contact_id == contact.id)))
         _tombstone(contact, at)
     masked = phone.mask(number)
-    opt_outs = session.execute(delete(OptOut).where(OptOut.e164 == number)).rowcount
-    attempts = session.execute(
-        update(ContactAttempt).where(ContactAttempt.e164 == number).values(e164=masked)).rowcount
-    decisions = session.execute(
+    opt_outs = affected(session.execute(delete(OptOut).where(OptOut.e164 == number)))
+    attempts = affected(session.execute(
+        update(ContactAttempt).where(ContactAttempt.e164 == number).values(e164=masked)))
+    decisions = affected(session.execute(
         update(ComplianceDecision).where(ComplianceDecision.e164 == number)
-        .values(e164=masked, inputs={"erased": True})).rowcount
+        .values(e164=masked, inputs={"erased": True})))
     session.flush()
     return ErasureReport(contact.id if contact else None, counts["consent_records"],
                          counts["owned_products"], opt_outs, attempts, decisions)

@@ -228,9 +228,9 @@ def _ledger_rows(session: Session, contact: Any, row: dict[str, str], *, source:
     """Owned products and consent lines from the row; True when anything new was added."""
     added = False
     for offer in _split(row.get("products", "")):
-        before = ledger.has_product(session, contact, offer)
+        owned = ledger.has_product(session, contact, offer)
         ledger.add_owned_product(session, contact, offer, source=source)
-        added = added or not before
+        added = added or not owned
     purposes = _split(row.get("consent_purposes", ""))
     if not purposes:
         return added

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, ValidationError, generate_csrf, validate_csrf
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.console.i18n import current_language, refusal_text, t
 from app.console.users import current_operator
@@ -23,7 +24,7 @@ PUBLIC_ENDPOINTS = frozenset({"console.login", "console.static", "console.langua
 
 
 @bp.before_request
-def _guard() -> Response | None:
+def _guard() -> WerkzeugResponse | None:
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         try:
             validate_csrf(request.form.get("csrf_token", ""))
@@ -109,7 +110,7 @@ def form_str(name: str, max_length: int = 200) -> str:
     return (request.form.get(name) or "").strip()[:max_length]
 
 
-def back(default_endpoint: str, **values: Any) -> Response:
+def back(default_endpoint: str, **values: Any) -> WerkzeugResponse:
     return redirect(url_for(default_endpoint, **values))
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -44,7 +44,7 @@ LANGUAGE_WORDS = {
 
 
 # Built once: the hot path of every turn skips statement construction and cache-key work.
-_CALLS = Call.__table__
+_CALLS = cast(Table, Call.__table__)
 _SAVE_STATE = (
     update(_CALLS)
     .where(_CALLS.c.id == bindparam("call_id"), _CALLS.c.state_version == bindparam("expected"))
@@ -52,7 +52,7 @@ _SAVE_STATE = (
              ("flow", "node", "language", "slots", "counters", "state_version", "status", "ended_at",
               "updated_at")})
 )
-_INSERT_STEPS = CallStep.__table__.insert()
+_INSERT_STEPS = cast(Table, CallStep.__table__).insert()
 
 
 class FlowStateError(RuntimeError):

@@ -28,6 +28,9 @@ AT_ONE = {"it": "all'", "nl": "om", "en": "at"}  # "all'1:15" is "all'una e un q
 TIME_PATTERNS = {"it": "H:mm", "nl": "H:mm", "en": "h:mm a"}
 
 
+Day = date  # Speaker.date (the filter) shadows the type inside the class body
+
+
 class Speaker:
     """Renders texts for one call: its language, its time zone and its notion of today."""
 
@@ -71,7 +74,7 @@ class Speaker:
         at = AT_ONE if (self.language == "it" and moment.hour == 1) else AT
         return f"{self._day_words(moment.date())} {at[self.language]} {self.time(moment)}".replace("' ", "'")
 
-    def _day_words(self, day: date) -> str:
+    def _day_words(self, day: Day) -> str:
         locale = LOCALES[self.language]
         full = format_date(day, "EEEE d MMMM", locale=locale)
         if day.year != self.now.year and abs((day - self.now.date()).days) > 300:

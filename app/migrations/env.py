@@ -39,7 +39,10 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("alembic: no sqlalchemy.url configured (cortese db upgrade sets it)")
+    engine = make_engine(url)
     with engine.connect() as conn:
         _configure(conn)
         with context.begin_transaction():

@@ -46,8 +46,8 @@ def status() -> Response:
     session = db_session()
     call, changed = calls.apply_status_callback(session, request.form, now())
     if changed:  # duplicates and late, out-of-order deliveries change nothing downstream
-        signals.call_status_changed.send(current_app._get_current_object(), session=session, call=call,
-                                         params=request.form)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app, not its proxy
+        signals.call_status_changed.send(app, session=session, call=call, params=request.form)
     session.commit()
     return Response(status=204)
 
