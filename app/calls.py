@@ -6,8 +6,9 @@ idempotent, and a status only moves forward (a late `ringing` never overwrites `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping, cast
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Insert, Table, bindparam, select
 from sqlalchemy.orm import Session, make_transient_to_detached

@@ -8,8 +8,9 @@ import importlib
 import pkgutil
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from flask import Flask

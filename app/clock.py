@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
     """Wall-clock time, always timezone-aware UTC."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FakeClock(Clock):
     """A clock that only moves when told to; thread-safe so scheduler threads can read it."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        start = start or datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+        start = start or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
         if start.tzinfo is None:
             raise ValueError("FakeClock needs a timezone-aware start")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -31,7 +31,7 @@ class FakeClock(Clock):
         if moment.tzinfo is None:
             raise ValueError("FakeClock.set needs a timezone-aware datetime")
         with self._lock:
-            self._now = moment.astimezone(timezone.utc)
+            self._now = moment.astimezone(UTC)
 
     def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
         step = delta if delta is not None else timedelta(**kwargs)
@@ -59,5 +59,5 @@ def now() -> datetime:
 def as_utc(moment: datetime) -> datetime:
     """Normalise a datetime read back from a DB that drops tzinfo (SQLite) to aware UTC."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -7,8 +7,9 @@ A missing or malformed setting stops start-up with one line per problem naming i
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -163,7 +164,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _consistency(self) -> "Settings":
+    def _consistency(self) -> Settings:
         if self.dev_skip_signature_check and self.cortese_env != "development":
             raise ValueError(
                 "DEV_SKIP_SIGNATURE_CHECK may only be set with CORTESE_ENV=development"

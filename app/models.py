@@ -55,10 +55,10 @@ class Call(Base):
     counters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state_version: Mapped[int] = mapped_column(Integer, default=0)
 
-    events: Mapped[list["CallEvent"]] = relationship(
+    events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"
     )
-    steps: Mapped[list["CallStep"]] = relationship(
+    steps: Mapped[list[CallStep]] = relationship(
         back_populates="call", order_by="CallStep.id", cascade="all, delete-orphan"
     )
 

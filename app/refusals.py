@@ -22,7 +22,7 @@ class Reason(str):
     code: str
     values: dict[str, str]
 
-    def __new__(cls, code: str, english: str, **values: str) -> "Reason":
+    def __new__(cls, code: str, english: str, **values: str) -> Reason:
         reason = super().__new__(cls, english)
         reason.code = code
         reason.values = values

@@ -8,8 +8,8 @@ claim their rows atomically (see app/callbacks).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
@@ -56,7 +56,7 @@ def _in_context(app: Flask, job: JobSpec) -> Callable[[], None]:
         with app.app_context():
             try:
                 job.func(app)
-            except Exception:  # noqa: BLE001 - a failed tick must not kill the scheduler
+            except Exception:
                 log.exception("scheduled job %s failed", job.id)
 
     return run

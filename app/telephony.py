@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -200,7 +201,7 @@ class TwilioGateway:
         )
         try:
             return retrying(operation)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes our typed error
+        except Exception as exc:
             if _ambiguous(exc, creating=creating):
                 raise AmbiguousRequestError(f"Twilio may have received the {what}: {exc}") from exc
             raise _map_error(exc) from exc
@@ -280,15 +281,15 @@ class Twiml:
         lang = language or self.language
         target.say(text, voice=TWILIO_VOICE.get(lang), language=TWILIO_LANGUAGE.get(lang, "en-GB"))
 
-    def say(self, text: str, language: str | None = None) -> "Twiml":
+    def say(self, text: str, language: str | None = None) -> Twiml:
         self._say_into(self._doc, text, language)
         return self
 
-    def pause(self, seconds: int = 1) -> "Twiml":
+    def pause(self, seconds: int = 1) -> Twiml:
         self._doc.pause(length=seconds)
         return self
 
-    def play(self, url: str) -> "Twiml":
+    def play(self, url: str) -> Twiml:
         self._doc.play(url)
         return self
 
@@ -303,7 +304,7 @@ class Twiml:
         finish_on_key: str | None = None,
         hints: Iterable[str] = (),
         language: str | None = None,
-    ) -> "Twiml":
+    ) -> Twiml:
         lang = language or self.language
         attrs: dict[str, Any] = {
             "action": action,
@@ -329,40 +330,40 @@ class Twiml:
                 self._say_into(gather, text, say_lang)
         return self
 
-    def redirect(self, url: str) -> "Twiml":
+    def redirect(self, url: str) -> Twiml:
         self._doc.redirect(url, method="POST")
         return self
 
     def dial_number(
         self, number: str, *, action: str | None = None, timeout: int = 30, caller_id: str | None = None
-    ) -> "Twiml":
+    ) -> Twiml:
         dial = Dial(action=action, method="POST" if action else None, timeout=timeout, caller_id=caller_id)
         dial.number(number)
         self._doc.append(dial)
         return self
 
-    def enqueue(self, queue: str, *, action: str, wait_url: str) -> "Twiml":
+    def enqueue(self, queue: str, *, action: str, wait_url: str) -> Twiml:
         self._doc.enqueue(queue, action=action, method="POST", wait_url=wait_url, wait_url_method="POST")
         return self
 
-    def leave(self) -> "Twiml":
+    def leave(self) -> Twiml:
         self._doc.leave()
         return self
 
     def record(
         self, *, action: str, max_length: int = 120, finish_on_key: str = "#", play_beep: bool = True
-    ) -> "Twiml":
+    ) -> Twiml:
         self._doc.record(
             action=action, method="POST", max_length=max_length,
             finish_on_key=finish_on_key, play_beep=play_beep,
         )
         return self
 
-    def hangup(self) -> "Twiml":
+    def hangup(self) -> Twiml:
         self._doc.hangup()
         return self
 
-    def reject(self, reason: str = "rejected") -> "Twiml":
+    def reject(self, reason: str = "rejected") -> Twiml:
         self._doc.reject(reason=reason)
         return self
 

@@ -26,25 +26,25 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from app import create_app  # noqa: E402
-from app.callbacks.dispatch import Dispatcher  # noqa: E402
-from app.callbacks.models import Callback  # noqa: E402
-from app.campaigns.dialer import PACING_MARGIN  # noqa: E402
-from app.clock import FakeClock  # noqa: E402
-from app.consent.models import Contact  # noqa: E402
-from app.db import Base, get_engine, session_scope  # noqa: E402
+from app import create_app
+from app.callbacks.dispatch import Dispatcher
+from app.callbacks.models import Callback
+from app.campaigns.dialer import PACING_MARGIN
+from app.clock import FakeClock
+from app.consent.models import Contact
+from app.db import Base, get_engine, session_scope
 
 ACCOUNT = "AC" + "ab" * 16
 TOKEN = "bench-auth-token-0123456789abcdef"
 # Wednesday 25 November 2026, 10:00 in Rome: inside Italy's calling window.
-START = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 def settings(database: str, cps: float, poll: float, base_url: str) -> dict[str, object]:

@@ -17,19 +17,19 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy.orm import sessionmaker  # noqa: E402
+from sqlalchemy.orm import sessionmaker
 
-from app.consent import registries  # noqa: E402
-from app.consent.decide import Facts, decide  # noqa: E402
-from app.consent.packs import load_packs  # noqa: E402
-from app.db import Base, import_models, make_engine  # noqa: E402
+from app.consent import registries
+from app.consent.decide import Facts, decide
+from app.consent.packs import load_packs
+from app.db import Base, import_models, make_engine
 
-AT = datetime(2026, 3, 4, 17, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
 
 
 def peak_mb() -> float:

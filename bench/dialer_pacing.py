@@ -15,27 +15,28 @@ the smallest gap between two calls (target 1/CPS), duplicates and losses (both m
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import create_app  # noqa: E402
-from app.campaigns import service  # noqa: E402
-from app.campaigns.dialer import Dialer  # noqa: E402
-from app.clock import Clock  # noqa: E402
-from app.consent.contacts import get_or_create  # noqa: E402
-from app.db import Base, get_engine, session_scope  # noqa: E402
-from app.telephony import CallInfo  # noqa: E402
+from app import create_app
+from app.campaigns import service
+from app.campaigns.dialer import Dialer
+from app.clock import Clock
+from app.consent.contacts import get_or_create
+from app.db import Base, get_engine, session_scope
+from app.telephony import CallInfo
 
-START = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 class RunningClock(Clock):
@@ -120,7 +121,7 @@ def report(args: argparse.Namespace, placed: list[tuple[str, float]]) -> None:
     span = times[-1] - times[0] if len(times) > 1 else 0.0
     achieved = (len(times) - 1) / span if span else 0.0
     window = max((sum(1 for u in times if t <= u < t + 1.0) for t in times), default=0)
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     print(f"contacts {args.n}, dialers {args.workers}, target {args.cps:g} CPS "
           f"(account limit {args.account_cps:g}), database {args.database or 'sqlite (temp file)'}")
     print(f"achieved     {achieved:.2f} CPS over {span:.1f} s ({len(times)} calls)")

@@ -22,7 +22,7 @@ import json
 import os
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, request
@@ -77,7 +77,7 @@ def menu_step(step: str) -> Response:
     slots = json.loads(slots) if isinstance(slots, str) else slots
     counters = json.loads(counters) if isinstance(counters, str) else counters
     counters["seen"] = counters.get("seen", 0) + 1
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     state = (json.dumps(slots), json.dumps(counters), version + 1, at, call_id, version)
     step_row = ("support_menu", "menu", "input", request.form.get("Digits"), "info")
     if SQLITE:

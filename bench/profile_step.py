@@ -31,9 +31,8 @@ from urllib.parse import urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from twilio.request_validator import RequestValidator  # noqa: E402
-
-from webhook_throughput import TOKEN, call_params, cortese_env, prepare_db  # noqa: E402
+from twilio.request_validator import RequestValidator
+from webhook_throughput import TOKEN, call_params, cortese_env, prepare_db
 
 BASE = "http://127.0.0.1:5000"
 
@@ -150,7 +149,7 @@ def breakdown(profiler: cProfile.Profile, steps: int) -> None:
         key = (Path(path).name, func)
         total[key] = total.get(key, 0.0) + cumulative
     whole = total.get(("app.py", "wsgi_app")) or 1.0
-    print(f"\n--- stages of a step (cumulative, ms per step under cProfile; share of the request) ---")
+    print("\n--- stages of a step (cumulative, ms per step under cProfile; share of the request) ---")
     for file, func, label in STAGES:
         if (file, func) in total:
             seconds = total[(file, func)]

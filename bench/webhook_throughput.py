@@ -36,7 +36,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from app.cli import default_threads  # noqa: E402
+from app.cli import default_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -56,7 +56,7 @@ class Result:
     rss_mb: float
     cpu_ms: float  # gunicorn CPU time (master + workers) per request: robust on a busy machine
     threads: int
-    ceiling: "Result | None" = None  # the bare-Flask run with the same gunicorn configuration
+    ceiling: Result | None = None  # the bare-Flask run with the same gunicorn configuration
 
 
 def ensure_wrk() -> str:
@@ -366,7 +366,7 @@ def summary(results: list[Result], args: argparse.Namespace) -> None:
     print(f"\nmedians over {args.rounds} rounds (ratios taken against the ceiling of the same round):")
     print(HEADER)
     for (name, threads), runs in by_name.items():
-        def med(f) -> float:
+        def med(f, runs: list[Result] = runs) -> float:
             return statistics.median(f(r) for r in runs)
 
         print(f"{name:44} {threads:7d} {med(lambda r: r.rps):9.0f} {med(lambda r: r.p50_ms):8.2f} "

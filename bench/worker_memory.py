@@ -30,8 +30,16 @@ from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from webhook_throughput import (  # noqa: E402
-    ACCOUNT, CALLERS, HOTLINE, TOKEN, cortese_env, free_port, prepare_db, start_gunicorn, stop,
+from webhook_throughput import (
+    ACCOUNT,
+    CALLERS,
+    HOTLINE,
+    TOKEN,
+    cortese_env,
+    free_port,
+    prepare_db,
+    start_gunicorn,
+    stop,
 )
 
 SAMPLE_EVERY = 10_000

@@ -116,7 +116,7 @@ def _pg_available() -> str | None:
 
         with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3):
             return None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"PostgreSQL not reachable at 127.0.0.1:5432 (user postgres, db test): {exc}"
 
 

@@ -70,7 +70,7 @@ def test_stats_count_dispositions_and_the_abandonment_rate(app, client, clock):
     cid = seed_campaign(app, numbers=("+393471234567", "+393471234568", "+393471234569", "+393471234560"), start=True)
     with session_scope(app) as session:
         rows = session.query(CampaignContact).filter_by(campaign_id=cid).all()
-        for n, (row, disposition) in enumerate(zip(rows, ("completed", "abandoned", "busy", "opted-out"))):
+        for row, disposition in zip(rows, ("completed", "abandoned", "busy", "opted-out")):
             session.add(CampaignAttempt(campaign_id=cid, campaign_contact_id=row.id, number=1, e164=row.e164,
                                         status="ended", disposition=disposition, created_at=clock.now(),
                                         dialled_at=clock.now(),

@@ -12,8 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import schemathesis
-from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from app import create_app
 from app.clock import FakeClock

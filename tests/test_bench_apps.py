@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import importlib
 import sys
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -43,7 +43,7 @@ def floor(database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType
 
 
 def _seed_call(url: str, sid: str) -> None:
-    at = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(Call.__table__.insert(), {

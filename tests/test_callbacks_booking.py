@@ -4,7 +4,7 @@ redo, silence, an existing booking kept/cancelled."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +14,6 @@ from app.callbacks import booking, service
 from app.callbacks.models import CANCELLED, SCHEDULED, Callback
 from app.db import session_scope
 
-UTC = timezone.utc
 ROME = ZoneInfo("Europe/Rome")
 # Wednesday 25 November 2026, 15:00 in Rome.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=ROME).astimezone(UTC)

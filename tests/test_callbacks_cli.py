@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -10,12 +10,18 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from app.callbacks import service
-from app.callbacks.models import CANCELLED, FAILED, SCHEDULED, Callback, IllegalTransition, check_transition
+from app.callbacks.models import (
+    CANCELLED,
+    FAILED,
+    SCHEDULED,
+    Callback,
+    IllegalTransition,
+    check_transition,
+)
 from app.db import session_scope
 from tests.callback_support import book
 from tests.conftest import ACCOUNT_SID
 
-UTC = timezone.utc
 # The CLI runs on the real clock: book well in the future.
 DUE = datetime(2031, 3, 4, 17, 0, tzinfo=UTC)  # Tuesday 18:00 in Rome
 AT = datetime(2026, 1, 1, tzinfo=UTC)

@@ -4,7 +4,7 @@ races and Twilio faults never dial twice; missed calls retry per policy, then sh
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +14,16 @@ from sqlalchemy import select
 
 from app.callbacks.dispatch import Dispatcher
 from app.callbacks.models import (
-    CANCELLED, COMPLETED, DISPATCHING, FAILED, MISSED, PLACED, REFUSED, SCHEDULED, UNKNOWN, Callback,
+    CANCELLED,
+    COMPLETED,
+    DISPATCHING,
+    FAILED,
+    MISSED,
+    PLACED,
+    REFUSED,
+    SCHEDULED,
+    UNKNOWN,
+    Callback,
     CallbackEvent,
 )
 from app.consent import record_opt_out
@@ -24,7 +33,6 @@ from app.telephony import TwilioGateway
 from tests.callback_support import RecordingGateway, book, no_pause
 from tests.conftest import ACCOUNT_SID, voice_params
 
-UTC = timezone.utc
 ROME = ZoneInfo("Europe/Rome")
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=ROME).astimezone(UTC)  # Wednesday 15:00 in Rome
 DUE = NOW + timedelta(hours=1)
@@ -197,7 +205,7 @@ def _race(app, gateway, workers: int = 3) -> None:
         try:
             while dispatcher.run_once(limit=5).placed:
                 pass
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(f"w{i}",)) for i in range(workers)]
@@ -550,7 +558,7 @@ def test_a_repeated_or_late_final_status_changes_nothing(app, clock):
 
 
 def test_a_bug_on_one_callback_does_not_stop_the_others(app, clock, monkeypatch):
-    import app.callbacks.dispatch as dispatch
+    from app.callbacks import dispatch
 
     broken = _book(app, e164="+393470000001")
     fine = _book(app, e164="+393470000002", due=DUE + timedelta(seconds=1))

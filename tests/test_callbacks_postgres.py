@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ from tests.conftest import base_settings
 
 pytestmark = pytest.mark.postgres
 
-NOW = datetime(2026, 11, 25, 14, 0, tzinfo=timezone.utc)  # Wednesday 15:00 in Rome
+NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # Wednesday 15:00 in Rome
 
 
 def _app(settings: dict[str, Any]):

@@ -7,7 +7,7 @@ winner's row back, with its transaction (and whatever else it holds) intact.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from app.db import Base, get_engine, session_scope
 from app.models import Call, CallEvent
 from tests.conftest import base_settings, voice_params
 
-AT = datetime(2026, 11, 25, 14, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
 SID = "CA" + "7" * 32
 
 

@@ -3,7 +3,7 @@ answering machines, dispositions and the abandonment rate."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -78,7 +78,7 @@ def test_unreadable_answer_is_asked_again_then_skipped(sim, app, clock):
 
 
 def test_english_speaker_who_wants_to_think_about_it_is_offered_a_callback(sim, app, clock):
-    clock.set(datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc))  # 15:00 in London
+    clock.set(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))  # 15:00 in London
     _, (call,) = ring(sim, app, clock, [UK_NUMBER], contact_fields={"language": "en"})
     assert call.said[0].startswith("Good afternoon, this is the virtual assistant of Cortese")
     call.speak("I want to think about it")
@@ -105,7 +105,7 @@ def test_later_books_a_callback_and_the_disposition_says_so(sim, app, clock):
 
 
 def test_opt_out_is_recorded_confirmed_and_cancels_other_campaigns(sim, app, clock):
-    campaign_id, (call,) = ring(sim, app, clock, [IT_NUMBER])
+    _, (call,) = ring(sim, app, clock, [IT_NUMBER])
     ids = [r.contact_id for r in rows(app, CampaignContact)]
     other = make_campaign(app, clock, ids, name="next-month", start=False)
     call.press("9")
@@ -118,7 +118,7 @@ def test_opt_out_is_recorded_confirmed_and_cancels_other_campaigns(sim, app, clo
 
 
 def test_dutch_callee_hears_dutch_when_the_campaign_speaks_it(sim, app, clock):
-    clock.set(datetime(2026, 3, 2, 18, 0, tzinfo=timezone.utc))  # Monday 19:00 in Amsterdam
+    clock.set(datetime(2026, 3, 2, 18, 0, tzinfo=UTC))  # Monday 19:00 in Amsterdam
     _, (call,) = ring(sim, app, clock, [NL_NUMBER], languages=["it", "nl"], purpose="service",
                       flow="campaign_service",
                       reason={"it": "la manutenzione della caldaia", "nl": "het onderhoud van uw ketel"},
@@ -232,7 +232,7 @@ def test_abandonment_rate_counts_answered_calls_without_an_opener(app, clock, tw
 
 
 def test_broken_flow_start_is_an_apology_and_counts_as_abandoned(app, clock, twilio, monkeypatch):
-    import app.flows.engine as engine
+    from app.flows import engine
 
     ids = make_contacts(app, [IT_NUMBER], clock)
     make_campaign(app, clock, ids)
@@ -312,7 +312,7 @@ def test_stats_after_pause_keep_the_reason(app, clock):
     (UK_NUMBER, "en", "not now", "later"),
 ])
 def test_opener_understands_spoken_answers(sim, app, clock, number, language, words, expected):
-    clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc))  # Tuesday, within every window
+    clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=UTC))  # Tuesday, within every window
     _, (call,) = ring(sim, app, clock, [number], languages=["it", "nl", "en"],
                       reason={"it": "un sondaggio", "nl": "een enquête", "en": "a survey"})
     call.speak(words)

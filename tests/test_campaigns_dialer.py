@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -134,7 +135,7 @@ def test_registry_listed_number_is_refused_for_sales(app, clock):
 
 
 def test_outside_the_legal_window_is_rescheduled_to_the_next_lawful_moment(app, clock):
-    clock.set(datetime(2026, 3, 2, 19, 30, tzinfo=timezone.utc))  # Monday 20:30 in Rome
+    clock.set(datetime(2026, 3, 2, 19, 30, tzinfo=UTC))  # Monday 20:30 in Rome
     ids = make_contacts(app, IT[:1], clock)
     make_campaign(app, clock, ids)
     gateway = FakeGateway()
@@ -143,15 +144,15 @@ def test_outside_the_legal_window_is_rescheduled_to_the_next_lawful_moment(app, 
     attempt = rows(app, CampaignAttempt)[0]
     assert attempt.rule_id == "window"
     row = rows(app, CampaignContact)[0]
-    assert row.status == "queued" and row.next_attempt_at == datetime(2026, 3, 3, 8, 0, tzinfo=timezone.utc)
-    clock.set(datetime(2026, 3, 3, 7, 59, tzinfo=timezone.utc))
+    assert row.status == "queued" and row.next_attempt_at == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 3, 3, 7, 59, tzinfo=UTC))
     assert dialer.tick().claimed == 0
-    clock.set(datetime(2026, 3, 3, 8, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
     assert dialer.tick().dialled == 1 and len(gateway.calls) == 1
 
 
 def test_public_holiday_is_refused_and_moved_to_the_next_day(app, clock):
-    clock.set(datetime(2026, 6, 2, 8, 0, tzinfo=timezone.utc))  # Festa della Repubblica, 10:00 in Rome
+    clock.set(datetime(2026, 6, 2, 8, 0, tzinfo=UTC))  # Festa della Repubblica, 10:00 in Rome
     ids = make_contacts(app, IT[:1], clock)
     make_campaign(app, clock, ids)
     gateway = FakeGateway()
@@ -169,8 +170,8 @@ def test_campaign_hours_are_narrower_than_the_law(app, clock):
     dialer = fake_dialer(app, clock, gateway=gateway)
     assert dialer.tick().later == 1 and gateway.calls == []
     assert rows(app, CampaignAttempt) == []  # not an attempt: nothing was asked or dialled
-    assert rows(app, CampaignContact)[0].next_attempt_at == datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)
-    clock.set(datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc))
+    assert rows(app, CampaignContact)[0].next_attempt_at == datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 3, 2, 13, 0, tzinfo=UTC))
     assert dialer.tick().dialled == 1
 
 
@@ -193,7 +194,7 @@ def test_pacing_never_exceeds_the_campaign_cps(app, clock, cps):
         clock.advance(seconds=0.5)
     times = _dial_times(app)
     assert len(times) == 12
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 1 / cps - 1e-6
     achieved = (len(times) - 1) / (times[-1] - times[0]).total_seconds()
     assert achieved <= cps + 1e-6
@@ -294,9 +295,8 @@ def test_stop_cancels_everything_not_in_a_call(app, clock):
     dialer.tick()
     assert len(gateway.calls) == 1
     assert sorted(r.status for r in rows(app, CampaignContact)) == ["cancelled", "cancelled", "in-call"]
-    with pytest.raises(ValueError, match="status: cannot resume a stopped campaign"):
-        with session_scope(app) as session:
-            service.resume(session, session.get(Campaign, campaign_id), at=clock.now())
+    with pytest.raises(ValueError, match="status: cannot resume a stopped campaign"), session_scope(app) as session:
+        service.resume(session, session.get(Campaign, campaign_id), at=clock.now())
 
 
 def test_campaign_completes_when_everyone_is_settled(app, clock, twilio):
@@ -329,7 +329,7 @@ def test_busy_is_retried_per_policy_and_courtesy_then_given_up(app, clock, twili
     refused = rows(app, CampaignAttempt, status="refused")[0]
     assert refused.rule_id == "courtesy.retry_spacing"
     row = rows(app, CampaignContact)[0]
-    assert row.status == "queued" and row.next_attempt_at == datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+    assert row.status == "queued" and row.next_attempt_at == datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
     clock.set(row.next_attempt_at)
     assert dialer.tick().dialled == 1
     second = rows(app, CampaignAttempt, number=2, status="placed")[0]
@@ -416,7 +416,7 @@ def test_ambiguous_request_is_never_blindly_retried(app, clock):
 
 
 def test_rejected_credentials_pause_the_campaign(app, clock):
-    report, _ = _one_call(app, clock, lambda r: twilio_error(r, 401, 20003, "Authenticate"))
+    _, _ = _one_call(app, clock, lambda r: twilio_error(r, 401, 20003, "Authenticate"))
     campaign = rows(app, Campaign)[0]
     assert campaign.status == "paused" and "credentials" in campaign.status_reason
     assert rows(app, CampaignContact)[0].status == "queued"
@@ -470,7 +470,7 @@ def _race(app, clock, workers: int = 2, numbers: int = 30) -> Counter[str]:
             for _ in range(20):
                 dialer.tick()
                 clock.advance(seconds=0.05)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(d,)) for d in dialers]

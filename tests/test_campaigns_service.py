@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 from click.testing import CliRunner
@@ -125,15 +126,15 @@ def test_scraped_lists_are_refused(app, clock):
 
 
 def test_campaign_hours_in_every_candidate_zone():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    monday_noon_utc = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+    monday_noon_utc = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     days = parse_days("mon-fri")
     assert inside(monday_noon_utc, ["Europe/Rome"], days, "09:00", "17:00")
     # 07:00 in New York, 04:00 in Los Angeles: not inside for a number spanning both zones.
     assert not inside(monday_noon_utc, ["America/New_York", "America/Los_Angeles"], days, "09:00", "17:00")
     opening = next_opening(monday_noon_utc, ["America/New_York", "America/Los_Angeles"], days, "09:00", "17:00")
-    assert opening == datetime(2026, 3, 2, 17, 0, tzinfo=timezone.utc)  # 09:00 in Los Angeles
+    assert opening == datetime(2026, 3, 2, 17, 0, tzinfo=UTC)  # 09:00 in Los Angeles
     assert parse_days("sat,mon, wed") == ["mon", "wed", "sat"]
 
 

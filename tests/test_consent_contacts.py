@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from app import phone
 from app.consent.contacts import find_by_number, get_or_create
 from app.db import session_scope
 
-AT = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def test_get_or_create_fills_number_facts_and_is_idempotent(app):

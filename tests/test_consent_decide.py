@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +12,6 @@ from app.consent.decide import AttemptFact, ConsentFact, Facts, decide
 from app.consent.packs import load_packs
 
 PACKS = load_packs()
-UTC = timezone.utc
 
 
 def local(zone: str, text: str) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +17,7 @@ from app.consent.importer import ImportRefused, import_contacts_csv, refused_sou
 from app.consent.models import ComplianceDecision, ConsentRecord, Contact, OwnedProduct
 from app.db import session_scope
 
-AT = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 GOOD_AND_BAD = """number,source,name,language,time_zone,country,last_purchase,products,consent_purposes,consent_at,consent_written
 +12085550123,crm,Ann,en,America/Boise,,2025-11-02,tv;fiber,sales,2026-01-10,yes
@@ -54,7 +54,7 @@ def test_bad_rows_are_reported_per_line_and_good_rows_import(app):
     with session_scope(app) as session:
         ann = find_by_number(session, "+12085550123")
         assert ann.time_zones == ["America/Boise"]  # the explicit zone wins over Boise + Los Angeles
-        assert ann.last_purchase_at == datetime(2025, 11, 2, tzinfo=timezone.utc)
+        assert ann.last_purchase_at == datetime(2025, 11, 2, tzinfo=UTC)
         assert sorted(session.scalars(select(OwnedProduct.offer_id).where(OwnedProduct.contact_id == ann.id))) == ["fiber", "tv"]
         consent = session.scalars(select(ConsentRecord).where(ConsentRecord.contact_id == ann.id)).one()
         assert (consent.purpose, consent.written, consent.recorded_by) == ("sales", True, "test")

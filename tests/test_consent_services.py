@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -14,21 +14,27 @@ from app import signals
 from app.consent import (
     check_call,
     finish_attempt,
+    gdpr,
     get_or_create,
     has_product,
     next_allowed_slots,
     record_attempt,
     record_consent,
+    registries,
 )
-from app.consent import gdpr, registries
 from app.consent.actions import record_opt_out_action
 from app.consent.ledger import LedgerError, add_owned_product, record_relationship
-from app.consent.models import ComplianceDecision, ConsentRecord, ContactAttempt, RegistryEntry, RegistryImport
+from app.consent.models import (
+    ComplianceDecision,
+    ConsentRecord,
+    ContactAttempt,
+    RegistryEntry,
+    RegistryImport,
+)
 from app.consent.optouts import record_opt_out
 from app.db import session_scope
 from app.models import Call
 
-UTC = timezone.utc
 NY = ZoneInfo("America/New_York")
 # Wednesday 4 March 2026, 12:00 in New York.
 AT = datetime(2026, 3, 4, 12, 0, tzinfo=NY).astimezone(UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import create_app
 from app.consent.contacts import find_by_number, get_or_create
-from app.db import Base, get_engine, session_scope
+from app.db import session_scope
 from app.flows.actions import action
 from app.models import Call, CallStep
 from tests.voice import Caller
@@ -99,13 +99,13 @@ def assert_never_silent(caller: Caller) -> None:
 
 
 def test_greets_by_time_of_day_in_the_callers_zone(caller, clock):
-    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc))  # 09:00 in Rome
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # 09:00 in Rome
     assert caller.dial().said[0] == "Buongiorno, qui Lab."
     evening = Caller(caller.twilio)
-    clock.set(datetime(2026, 3, 2, 18, 30, tzinfo=timezone.utc))  # 19:30 in Rome
+    clock.set(datetime(2026, 3, 2, 18, 30, tzinfo=UTC))  # 19:30 in Rome
     assert evening.dial().said[0] == "Buonasera, qui Lab."
     dutch = Caller(caller.twilio, From="+31612345678", To="+31201234567")
-    clock.set(datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc))  # 14:00 in Amsterdam
+    clock.set(datetime(2026, 3, 2, 13, 0, tzinfo=UTC))  # 14:00 in Amsterdam
     assert dutch.dial().said[0] == "Goedemiddag, u spreekt met Lab."
 
 
@@ -246,14 +246,13 @@ def test_outbound_start_flow_speaks_the_contacts_language(lab_flows, app, clock)
     from app import calls
     from app.flows.engine import start_flow
 
-    with app.test_request_context():
-        with session_scope(app) as session:
-            contact = get_or_create(session, "+393331112222", source="test", at=clock.now())
-            contact.language = "en"
-            call = calls.ensure_call(session, {"CallSid": "CA" + "1" * 32, "Direction": "outbound-api",
-                                               "From": "+390212345678", "To": "+393331112222"}, clock.now())
-            doc = start_flow(session, call, "lab", slots={"ref": "12"}, contact=contact)
-            assert "Good morning, this is Lab." in doc.xml() and call.language == "en"
+    with app.test_request_context(), session_scope(app) as session:
+        contact = get_or_create(session, "+393331112222", source="test", at=clock.now())
+        contact.language = "en"
+        call = calls.ensure_call(session, {"CallSid": "CA" + "1" * 32, "Direction": "outbound-api",
+                                           "From": "+390212345678", "To": "+393331112222"}, clock.now())
+        doc = start_flow(session, call, "lab", slots={"ref": "12"}, contact=contact)
+        assert "Good morning, this is Lab." in doc.xml() and call.language == "en"
 
 
 def test_a_retried_webhook_repeats_what_the_lost_answer_said(caller):
@@ -274,22 +273,22 @@ def test_star_at_a_capture_question_opens_the_language_menu(caller):
 
 
 def test_the_webhooks_call_status_is_saved_with_the_turn(caller, app, clock):
-    clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     caller.post("/voice/inbound", CallStatus="ringing")
-    clock.set(datetime(2026, 3, 2, 9, 0, 20, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 3, 2, 9, 0, 20, tzinfo=UTC))
     caller.press("1")  # Twilio's Gather action says in-progress
     with session_scope(app) as session:
         call = session.scalar(select(Call))
         assert (call.status, call.node, call.state_version) == ("in-progress", "ask_ref", 2)
-        assert call.updated_at == datetime(2026, 3, 2, 9, 0, 20, tzinfo=timezone.utc)
+        assert call.updated_at == datetime(2026, 3, 2, 9, 0, 20, tzinfo=UTC)
         assert call.ended_at is None
     stale = caller.post(caller.last.redirect, CallStatus="ringing")  # a status never goes back
     assert stale.verbs
     with session_scope(app) as session:
         assert session.scalar(select(Call.status)) == "in-progress"
-    clock.set(datetime(2026, 3, 2, 9, 1, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 3, 2, 9, 1, tzinfo=UTC))
     caller.post(caller.last.gather["action"], Digits="123", CallStatus="completed")  # hung up mid-Gather
     with session_scope(app) as session:
         call = session.scalar(select(Call))
         assert call.status == "completed"
-        assert call.ended_at == datetime(2026, 3, 2, 9, 1, tzinfo=timezone.utc)
+        assert call.ended_at == datetime(2026, 3, 2, 9, 1, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,7 @@ from app.flows.matching import match_speech, normalise
 from app.flows.model import Choice
 from app.flows.render import Speaker, farewell, greeting
 
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # a Wednesday
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday
 
 
 def speaker(language: str, zone: str = "Europe/Rome") -> Speaker:

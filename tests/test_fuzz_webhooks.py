@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 
-from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.db import session_scope

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,7 +35,7 @@ from tests.campaign_support import make_campaign, make_contacts
 
 ROOT = Path(__file__).resolve().parent.parent
 ROME = ZoneInfo("Europe/Rome")
-NOW = datetime(2026, 11, 25, 15, 0, tzinfo=ROME).astimezone(timezone.utc)  # Wednesday afternoon
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=ROME).astimezone(UTC)  # Wednesday afternoon
 DUE = NOW + timedelta(hours=1)
 NUMBERS = [f"+39347555{n:04d}" for n in range(6)]
 CREATE_DELAY = 0.3  # seconds FakeTwilio takes per create: a kill then lands mid-request

@@ -8,7 +8,7 @@ retry scheduled per unanswered call, one final state per callback, one end per a
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from tests.callback_support import book, no_pause
 from tests.campaign_support import fake_dialer, make_campaign, make_contacts
 
 ROME = ZoneInfo("Europe/Rome")
-NOW = datetime(2026, 11, 25, 15, 0, tzinfo=ROME).astimezone(timezone.utc)
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=ROME).astimezone(UTC)
 DUE = NOW + timedelta(hours=1)
 ANSWERS = {"+393475550001": "human", "+393475550002": "busy", "+393475550003": "no-answer",
            "+393475550004": "failed", "+393475550005": "machine_start"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,13 +23,16 @@ from app.campaigns.models import CampaignAttempt, CampaignContact
 from app.consent.models import ContactAttempt
 from app.db import session_scope
 from app.telephony import (
-    AmbiguousRequestError, RateLimitedError, TwilioGateway, TwilioUnavailableError,
+    AmbiguousRequestError,
+    RateLimitedError,
+    TwilioGateway,
+    TwilioUnavailableError,
 )
 from tests.callback_support import book, no_pause
 from tests.campaign_support import fake_dialer, make_campaign, make_contacts
 
 ROME = ZoneInfo("Europe/Rome")
-NOW = datetime(2026, 11, 25, 15, 0, tzinfo=ROME).astimezone(timezone.utc)  # Wednesday afternoon
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=ROME).astimezone(UTC)  # Wednesday afternoon
 DUE = NOW + timedelta(hours=1)
 NUMBERS = [f"+39347123{n:04d}" for n in range(12)]
 MAX_ATTEMPTS = 4

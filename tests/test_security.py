@@ -20,7 +20,7 @@ from app.callbacks.models import Callback
 from app.consent.models import Contact
 from app.db import get_engine, session_scope
 from app.models import Call, CallEvent, CallStep
-from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, sign, voice_params
+from tests.conftest import PUBLIC_BASE_URL, sign, voice_params
 from tests.console_support import BEARER, add_operator, login, seed_callback
 from tests.reliability_support import assert_voice_answer, first_gather_action, path_of
 

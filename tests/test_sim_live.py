@@ -129,7 +129,7 @@ def test_cortese_sim_twilio_standalone_rings_in_the_background(tmp_path: Path,
                                               url=BASE + "/out",
                                               status_callback=BASE + "/voice/status")
                 break
-            except Exception:  # noqa: BLE001 - not listening yet
+            except Exception:
                 assert time.monotonic() < deadline, "cortese sim twilio never listened"
                 time.sleep(0.2)
         if softphone:

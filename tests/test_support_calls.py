@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -11,8 +11,8 @@ from app.db import session_scope
 from app.support.models import Ticket
 from tests.voice import Caller
 
-MONDAY_10_ROME = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-SUNDAY_10_ROME = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+MONDAY_10_ROME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SUNDAY_10_ROME = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def never_silent(caller: Caller) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -11,7 +11,7 @@ from app.db import session_scope
 from app.support import services
 from app.support.cli import cli
 
-AT = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ and the draft ticket kept when a caller hangs up mid fault report (through /voic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,7 +18,6 @@ from app.support import handlers, references
 from app.support.models import CustomerProduct, Order, Product, Ticket, WarrantyClaim
 from tests.conftest import voice_params
 
-UTC = timezone.utc
 MONDAY_10_ROME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SUNDAY_10_ROME = datetime(2026, 3, 8, 9, 0, tzinfo=UTC)
 CALLER = "+393471234567"

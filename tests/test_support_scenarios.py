@@ -9,7 +9,7 @@ test_support_scenarios_calls.py.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +20,6 @@ from app.models import Call, CallStep
 from app.support import faq
 from app.support.models import CustomerProduct, Order, Product, Ticket, WarrantyClaim
 
-UTC = timezone.utc
 LANGS = ("it", "nl", "en")
 # Caller and hotline per language: a mobile of that country dialling that country's line.
 LINES = {

@@ -5,8 +5,9 @@ question, and callers hanging up mid-flow (nothing lost)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -32,7 +33,6 @@ from tests.test_support_scenarios import (
     steps_of,
 )
 
-UTC = timezone.utc
 SUNDAY = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 T: dict[str, dict[str, str]] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +12,6 @@ from app.db import session_scope
 from app.support import anger, faq, hours, orders, references, services, warranty
 from app.support.models import CustomerProduct, Product, Ticket, WarrantyClaim
 
-UTC = timezone.utc
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs
 
 import pytest
+import requests
+import responses
+import urllib3
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-import requests
-import urllib3
-import responses
-from urllib.parse import parse_qs
 
 from app.config import load_settings
 from app.telephony import (
-    AmbiguousRequestError, AuthenticationError, BlockedNumberError, InvalidNumberError,
-    RateLimitedError, TwilioGateway, TwilioUnavailableError, Twiml,
+    AmbiguousRequestError,
+    AuthenticationError,
+    BlockedNumberError,
+    InvalidNumberError,
+    RateLimitedError,
+    TwilioGateway,
+    TwilioUnavailableError,
+    Twiml,
 )
 from tests.conftest import ACCOUNT_SID, base_settings
 
@@ -177,7 +183,7 @@ def test_api_base_url_redirects_every_rest_call(tmp_path):
     gateway = TwilioGateway(settings, sleep=lambda s: None)
     _place(gateway)
     gateway.fetch_call("CA" + "1" * 32)
-    assert [c.request.url.split("?")[0] for c in responses.calls][0] == fake
+    assert responses.calls[0].request.url.split("?")[0] == fake
 
 
 def test_gather_is_speech_and_dtmf_in_the_callers_language():

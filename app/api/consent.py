@@ -18,12 +18,12 @@ from sqlalchemy import Select, select
 from app import phone
 from app.api.core import (
     MAX_ID,
-    id_ok,
     PageMeta,
     PageQuery,
     Timestamp,
     actor,
     bp,
+    id_ok,
     json_body,
     media_type,
     paginate,

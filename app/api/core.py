@@ -10,9 +10,10 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Annotated, Any, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, current_app, g, json, request
 from flask.typing import ResponseReturnValue
@@ -92,14 +93,14 @@ def _iso_text(value: Any) -> Any:
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 # Moments a telephony system can mean; outside them conversions between zones overflow
 # (year 1 or 9999 with an offset), which must be a 422, never a 500.
-EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def in_range(value: datetime) -> datetime:
     """`value` if it lies between 1900 and 2200 (any offset), else ValueError."""
     try:
-        utc = value.astimezone(timezone.utc)
+        utc = value.astimezone(UTC)
     except (OverflowError, ValueError):
         utc = None
     if utc is None or not EARLIEST <= utc < LATEST:

@@ -15,7 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, select
 
 from app.api.core import (
-    PageMeta, PageQuery, actor, bp, json_body, paginate, responses, spec,
+    PageMeta,
+    PageQuery,
+    actor,
+    bp,
+    json_body,
+    paginate,
+    responses,
+    spec,
 )
 from app.api.problems import ApiProblem, not_found
 from app.clock import now

@@ -260,5 +260,12 @@ def answered(ctx: ActionContext) -> str:
     return "operator" if reason in ("operator", "queue_timeout", "campaign", "complaint", "fault") else "menu"
 
 
-__all__ = ["answered", "book_callback", "cancel_existing", "parse_time", "pick_offer", "prepare",
-           "SCHEDULED"]
+__all__ = [
+    "SCHEDULED",
+    "answered",
+    "book_callback",
+    "cancel_existing",
+    "parse_time",
+    "pick_offer",
+    "prepare",
+]

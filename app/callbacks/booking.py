@@ -10,7 +10,7 @@ full 15-minute slot is never refused bluntly: the nearest lawful, free slots are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,8 +21,8 @@ from app import phone
 from app.callbacks import service
 from app.callbacks.timeparse import parse_when
 from app.consent import check_call, next_allowed_slots
-from app.consent.decide import decide
 from app.consent.compliance import gather_facts
+from app.consent.decide import decide
 from app.consent.models import Contact
 from app.consent.packs import pack_for
 
@@ -120,7 +120,7 @@ def _wall(value: str) -> time:
 
 def _aware(day: date, at: time, zone: ZoneInfo) -> datetime:
     # fold=0: in the repeated autumn hour, the first one (zoneinfo's PEP 495 default).
-    return datetime.combine(day, at, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
 # --- is it possible, and what else to offer ---------------------------------------------------

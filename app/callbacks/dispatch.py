@@ -46,9 +46,10 @@ import os
 import socket
 import time as _time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select, update
@@ -66,7 +67,6 @@ from app.callbacks.models import (
     PLACED,
     REFUSED,
     SCHEDULED,
-    TERMINAL,
     UNKNOWN,
     Callback,
     CallbackEvent,
@@ -163,7 +163,7 @@ class Dispatcher:
                 break  # the account's calls per second are booked: the rest waits for the next run
             try:
                 sent = self.process(*claim, report=report)
-            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+            except Exception as exc:
                 log.exception("callback %s: dispatch failed", claim[0])
                 self._release_after_bug(*claim, exc, report=report)
                 continue

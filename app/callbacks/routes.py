@@ -16,7 +16,15 @@ from flask import Blueprint, Response, current_app, request
 from app import calls
 from app.callbacks import booking
 from app.callbacks.dispatch import link_call
-from app.callbacks.models import ANSWERED, CANCELLED, DISPATCHING, PLACED, REFUSED, UNKNOWN, Callback
+from app.callbacks.models import (
+    ANSWERED,
+    CANCELLED,
+    DISPATCHING,
+    PLACED,
+    REFUSED,
+    UNKNOWN,
+    Callback,
+)
 from app.callbacks.service import transition
 from app.clock import now
 from app.db import db_session

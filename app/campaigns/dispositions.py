@@ -8,8 +8,9 @@ an answered call whose callee never heard the opener is `abandoned` (Ofcom's def
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

@@ -30,8 +30,8 @@ def parse_days(value: str | list[str]) -> list[str]:
     """'mon-fri', 'mon,wed,sat' or a list -> ordered day codes; a Refusal (ValueError) on anything else."""
     items = value if isinstance(value, list) else [p.strip() for p in str(value).lower().split(",") if p.strip()]
     days: set[str] = set()
-    for item in items:
-        item = item.strip().lower()
+    for given in items:
+        item = given.strip().lower()
         if "-" in item:
             first, _, last = item.partition("-")
             if first not in DAYS or last not in DAYS:

@@ -8,7 +8,7 @@ So two calls of one key are always at least 1/cps apart, whichever processes pla
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from app.campaigns.models import CampaignPacer
 
 ACCOUNT_KEY = "account"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_us(moment: datetime) -> int:

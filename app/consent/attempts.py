@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import signals
+from app.consent.contacts import find_by_number
 from app.consent.decide import ABANDONED, UNANSWERED, AttemptFact
 from app.consent.models import PURPOSES, ContactAttempt
-from app.consent.contacts import find_by_number
 
 
 def record_attempt(

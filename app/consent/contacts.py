@@ -76,7 +76,7 @@ def update_contact(contact: Contact, *, at: datetime, **fields: Any) -> bool:
     unknown = set(fields) - CONTACT_FIELDS
     if unknown:
         raise TypeError(f"unknown contact fields: {', '.join(sorted(unknown))}")
-    if "time_zone" in fields and fields["time_zone"]:
+    if fields.get("time_zone"):
         fields.setdefault("time_zones", [fields["time_zone"]])
     changed = False
     for key, value in fields.items():

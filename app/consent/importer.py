@@ -14,9 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import IO, Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import IO, Any
 
 import dateparser
 from sqlalchemy.orm import Session
@@ -284,8 +285,8 @@ def parse_date(value: str, column: str) -> datetime:
                            column=column, value=value) from None
         moment = found
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def import_contacts_text(session: Session, text: str, **kwargs: Any) -> ImportReport:

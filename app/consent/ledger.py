@@ -6,14 +6,21 @@ of mind is a new row. Only GDPR erasure removes them, with a bulk statement (gdp
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app import signals
-from app.consent.models import CHANNELS, CONSENT_ACTIONS, PURPOSES, Contact, ConsentRecord, OwnedProduct
+from app.consent.models import (
+    CHANNELS,
+    CONSENT_ACTIONS,
+    PURPOSES,
+    ConsentRecord,
+    Contact,
+    OwnedProduct,
+)
 
 
 class LedgerError(ValueError):

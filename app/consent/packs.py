@@ -10,10 +10,11 @@ time: in which UTC intervals may a number in these zones be called?
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
@@ -112,8 +113,8 @@ class RulePack:
             day = first + timedelta(days=offset)
             for begin, end in self.local_ranges(day):
                 # fold=0 and zone arithmetic via astimezone make DST days come out right.
-                lo = datetime.combine(day, begin, tzinfo=tz).astimezone(timezone.utc)
-                hi = datetime.combine(day, end, tzinfo=tz).astimezone(timezone.utc)
+                lo = datetime.combine(day, begin, tzinfo=tz).astimezone(UTC)
+                hi = datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
                 if hi > lo:
                     out.append((lo, hi))
         return out

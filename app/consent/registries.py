@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator, cast
+from typing import IO, cast
 
 import phonenumbers
 from sqlalchemy import Table, delete, func, select, update
@@ -158,7 +159,8 @@ def import_registry(
                             country=country, known=", ".join(REGISTRY_NAMES))
     pack = pack_for(country)
     name = pack.registry.name if pack and pack.registry else REGISTRY_NAMES[country]
-    stream, owned = (open(source, "rb"), True) if isinstance(source, (str, Path)) else (source, False)
+    # A path is opened (and closed below) here; a stream the caller passed stays the caller's.
+    stream, owned = (open(source, "rb"), True) if isinstance(source, (str, Path)) else (source, False)  # noqa: SIM115
     file_name = file_name or (Path(source).name if isinstance(source, (str, Path)) else "upload")
     record = RegistryImport(country=country, registry_name=name, file_name=file_name[:255],
                             obtained_at=obtained_at or at, started_at=at, status="running")
@@ -175,7 +177,7 @@ def import_registry(
     return report
 
 
-def _decoded(stream: IO[bytes], digest: "hashlib._Hash", progress: Callable[[int], None] | None) -> Iterator[str]:
+def _decoded(stream: IO[bytes], digest: hashlib._Hash, progress: Callable[[int], None] | None) -> Iterator[str]:
     read = 0
     for raw in stream:
         digest.update(raw)

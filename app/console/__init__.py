@@ -20,9 +20,15 @@ class SessionOnDemand(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     # Page modules register their routes (and nav entries) on the blueprint when imported.
-    from app.console import views  # noqa: F401  (first: dashboard and calls lead the menu)
-    from app.console import consent_pages, support_pages  # noqa: F401
-    from app.console import callbacks_pages, campaigns_pages, flows_pages, softphone_page  # noqa: F401
+    from app.console import (  # noqa: F401  # noqa: F401
+        callbacks_pages,
+        campaigns_pages,
+        consent_pages,
+        flows_pages,
+        softphone_page,
+        support_pages,
+        views,
+    )
     from app.console.web import bp
 
     settings = app.extensions["cortese.settings"]

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 
+from app import phone
 from app.api.callbacks import CallbacksQuery, local_to_utc, offers_for, refusal, search
 from app.api.core import id_ok
 from app.api.problems import ApiProblem
-from app import phone
 from app.callbacks import service as callbacks
 from app.callbacks.models import PENDING, STATUSES, Callback
 from app.clock import now

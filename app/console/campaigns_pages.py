@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.api.campaigns import ACTIONS, abandonment_by_campaign

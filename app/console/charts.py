@@ -5,8 +5,8 @@ Labels go through Jinja's autoescape like any other text, so a hostile label sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 @dataclass(frozen=True)

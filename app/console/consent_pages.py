@@ -19,12 +19,12 @@ from app.api.consent import (
     registry_upload,
 )
 from app.api.core import id_ok, paginate
-from app.console.i18n import refusal_text, t
 from app.clock import now
-from app.console.web import Pager, bad_lines, bp, nav_item, notice, offset_arg
 from app.consent import gdpr, importer, optouts
 from app.consent import registries as registry_service
 from app.consent.models import PURPOSES, Contact, RegistryImport
+from app.console.i18n import refusal_text, t
+from app.console.web import Pager, bad_lines, bp, nav_item, notice, offset_arg
 from app.db import db_session
 
 nav_item("console.contacts", "contacts")

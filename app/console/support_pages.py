@@ -9,7 +9,12 @@ from pydantic import ValidationError
 
 from app.api.core import paginate
 from app.api.support import (
-    SETTABLE_STATUSES, ClaimsQuery, TicketsQuery, claim_filters, set_ticket_status, ticket_filters,
+    SETTABLE_STATUSES,
+    ClaimsQuery,
+    TicketsQuery,
+    claim_filters,
+    set_ticket_status,
+    ticket_filters,
 )
 from app.clock import now
 from app.console.i18n import add_messages, t

@@ -13,9 +13,10 @@ transition), so packages register their actions at import time (see ACTION_MODUL
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 

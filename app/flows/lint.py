@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from app.flows import actions as action_registry
 from app.flows.model import DIAL_RESULTS, QUEUE_RESULTS, Flow, FlowSet, LintError, Node

@@ -3,15 +3,26 @@ lint` and the tests, so a flow that would strand a caller never reaches a phone 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
 from app.flows import actions as action_registry
 from app.flows.lint import lint_flowset
 from app.flows.model import (
-    INPUTS, KINDS, NODE_KINDS, Ask, Capture, Choice, Flow, FlowSet, LintError, Node, Retry,
+    INPUTS,
+    KINDS,
+    NODE_KINDS,
+    Ask,
+    Capture,
+    Choice,
+    Flow,
+    FlowSet,
+    LintError,
+    Node,
+    Retry,
 )
 from app.i18n import LANGUAGES
 
@@ -178,8 +189,8 @@ def _read_choice(name: str, spec: Any, input_: str, err: Any) -> Choice:
     if not isinstance(raw_speech, Mapping):
         err(f"choice '{name}': speech must map each language to a list of words")
         raw_speech = {}
-    for lang, words in raw_speech.items():
-        words = words if isinstance(words, list) else [words]
+    for lang, given in raw_speech.items():
+        words = given if isinstance(given, list) else [given]
         if any(not isinstance(w, str) for w in words):
             err(f"choice '{name}': speech words for '{lang}' must be text (quote yes/no/on/off)")
         speech[str(lang)] = tuple(str(w) for w in words if isinstance(w, str))

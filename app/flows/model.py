@@ -6,8 +6,9 @@ message) and keeps what it could read, so `cortese flows lint` reports all probl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from app.i18n import LANGUAGES
 

@@ -11,6 +11,7 @@ status callbacks are sent, exactly like an inbound SimCall. Nothing rings by its
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import re
 import socket
@@ -306,10 +307,8 @@ class FakeTwilio:
     def _drop() -> Response:
         sock = request.environ.get("werkzeug.socket")
         if isinstance(sock, socket.socket):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         return Response(b"", status=500)
 
     def _authorised(self) -> bool:

@@ -206,8 +206,8 @@ def show(app: Flask, reference: str, full_numbers: bool) -> None:
 @with_app
 def show_call(app: Flask, call_sid: str, full_numbers: bool) -> None:
     """Everything one call made (tickets, warranty claims, callbacks booked), then its steps."""
-    from app.calls import get_call
     from app.callbacks.models import Callback
+    from app.calls import get_call
 
     with session_scope(app) as session:
         call = get_call(session, call_sid.strip())

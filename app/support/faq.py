@@ -34,17 +34,13 @@ KEYWORD_BONUS = 18.0
 # Words that carry no topic: without them "the" or "il" would match every phrasing containing it.
 STOPWORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
-        "the a an i im my me you your is are am do does can could how what whats when why to of "
-        "in on for it its be this that and or with at please would like want need".split()
+        ["the", "a", "an", "i", "im", "my", "me", "you", "your", "is", "are", "am", "do", "does", "can", "could", "how", "what", "whats", "when", "why", "to", "of", "in", "on", "for", "it", "its", "be", "this", "that", "and", "or", "with", "at", "please", "would", "like", "want", "need"]
     ),
     "it": frozenset(
-        "il lo la i gli le l un uno una di del della dei delle da in con su per che come quando "
-        "cosa mi ti si ci e o non ho ha hanno sono mio mia suo sua vorrei voglio posso potete "
-        "vostri vostro al alla".split()
+        ["il", "lo", "la", "i", "gli", "le", "l", "un", "uno", "una", "di", "del", "della", "dei", "delle", "da", "in", "con", "su", "per", "che", "come", "quando", "cosa", "mi", "ti", "si", "ci", "e", "o", "non", "ho", "ha", "hanno", "sono", "mio", "mia", "suo", "sua", "vorrei", "voglio", "posso", "potete", "vostri", "vostro", "al", "alla"]
     ),
     "nl": frozenset(
-        "de het een ik mijn me u uw jullie je is zijn wat hoe wanneer waarom van in op met voor "
-        "te en of dat dit er niet kan wil graag heb ben".split()
+        ["de", "het", "een", "ik", "mijn", "me", "u", "uw", "jullie", "je", "is", "zijn", "wat", "hoe", "wanneer", "waarom", "van", "in", "op", "met", "voor", "te", "en", "of", "dat", "dit", "er", "niet", "kan", "wil", "graag", "heb", "ben"]
     ),
 }
 

@@ -12,8 +12,9 @@ numbers read back digit by digit go through {slot|digits} in the prompts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -105,7 +106,7 @@ def _today(ctx: Any) -> date:
 
         try:
             return ctx.now.astimezone(ZoneInfo(zone)).date()
-        except Exception:  # noqa: BLE001 - a bad zone must not break a live call
+        except Exception:
             log.warning("hotline time zone %r unknown; using UTC dates", zone)
     return ctx.now.date()
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import IO, Any, Iterable, Mapping
+from typing import IO, Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session

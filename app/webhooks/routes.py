@@ -67,7 +67,7 @@ def fallback() -> Response:
 def health() -> tuple[Response, int]:
     try:
         ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.error("health check: database unreachable: %s", exc)
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok"), 200

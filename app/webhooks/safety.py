@@ -7,8 +7,9 @@ and offers the safest next step (operator, else a polite goodbye), with HTTP 200
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 import structlog
 from flask import Response, current_app, g, request
@@ -39,7 +40,7 @@ def voice_webhook(view: Callable[..., Response]) -> Callable[..., Response]:
         structlog.contextvars.bind_contextvars(call_sid=call_sid or None)
         try:
             return view(*args, **kwargs)
-        except Exception:  # noqa: BLE001 - the caller must hear something, whatever broke
+        except Exception:
             log.exception("voice webhook %s failed", request.path)
             _discard_session()
             return apology_response(call_sid)
@@ -55,7 +56,7 @@ def _discard_session() -> None:
         try:
             session.rollback()
             session.close()
-        except Exception:  # noqa: BLE001 - the DB may be the thing that broke
+        except Exception:
             log.exception("could not roll back the session")
 
 
@@ -70,7 +71,7 @@ def caller_language(call_sid: str) -> str:
             call = get_call(session, call_sid) if call_sid else None
             if call is not None and call.language:
                 return call.language
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.warning("database unavailable while choosing the apology language")
     outbound = request.form.get("Direction", "").startswith("outbound")
     party = phone.parse_caller(request.form.get("To" if outbound else "From"))

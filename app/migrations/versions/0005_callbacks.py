@@ -4,18 +4,17 @@ Revision ID: 0005_callbacks
 Revises: 0003_consent
 Create Date: 2026-11-25 11:25:51.148844
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import app.db
 
-
 revision: str = '0005_callbacks'
-down_revision: Union[str, None] = '0003_consent'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = '0003_consent'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
