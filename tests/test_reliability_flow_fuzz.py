@@ -287,3 +287,38 @@ def test_a_retried_first_webhook_racing_the_original_says_everything_once(app, t
     with session_scope(app) as session:
         kinds = [s.kind for s in get_call(session, params["CallSid"]).steps]
     assert kinds.count("support.identify") == 1, kinds
+
+
+def test_two_workers_serving_the_same_menu_answer_advance_the_call_once(app, twilio, monkeypatch):
+    """Twilio retries a Gather's action while the first request is still being served, and
+    another worker takes the retry: both compute the turn, the first to save wins. The other
+    one's state UPDATE finds the version moved (StaleTurn), rolls back its turn and says the
+    node the winner left the call at; the menu choice is applied once."""
+    from app.calls import get_call
+    from app.flows.engine import Engine, get_engine
+
+    params = voice_params(From="+393471234567", To="+390212345678", CallStatus="ringing")
+    gather = first_gather_action(assert_voice_answer(twilio.post("/voice/inbound", params)))
+    assert gather is not None
+    answer = {**params, "CallStatus": "in-progress", "Digits": "1"}
+    before = _state(app, params["CallSid"]).state_version
+    real_handle = Engine.handle
+    raced: list[bool] = []
+
+    def the_other_worker_saves_first(self, session, call, step, version, *, now, params):
+        if not raced:
+            raced.append(True)
+            with session_scope(app) as other:  # the same webhook, served by another worker
+                real_handle(get_engine(), other, get_call(other, call.call_sid), step, version,
+                            now=now, params=params)
+        return real_handle(self, session, call, step, version, now=now, params=params)
+
+    monkeypatch.setattr(Engine, "handle", the_other_worker_saves_first)
+    verbs = assert_voice_answer(twilio.post(path_of(gather), answer))
+    assert raced and said(verbs).strip()
+    state = _state(app, params["CallSid"])
+    assert (state.flow, state.state_version) == ("faq", before + 2)  # the winner's turn, then a repeat
+    with session_scope(app) as session:
+        steps = get_call(session, params["CallSid"]).steps
+    chose = [s for s in steps if s.kind == "input" and s.outcome == "info"]
+    assert len(chose) == 1, [(s.kind, s.outcome) for s in steps]
