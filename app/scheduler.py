@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
@@ -22,14 +23,19 @@ class JobSpec:
     id: str
     func: Callable[[Flask], None]
     seconds: float
+    setting: str | None = None  # a Settings field that sets the interval instead of `seconds`
+
+    def interval(self, settings: Any) -> float:
+        return float(getattr(settings, self.setting)) if self.setting else self.seconds
 
 
 _JOBS: dict[str, JobSpec] = {}
 
 
-def register_job(job_id: str, seconds: float) -> Callable[[Callable[[Flask], None]], Callable[[Flask], None]]:
+def register_job(job_id: str, seconds: float, *, setting: str | None = None
+                 ) -> Callable[[Callable[[Flask], None]], Callable[[Flask], None]]:
     def decorator(func: Callable[[Flask], None]) -> Callable[[Flask], None]:
-        _JOBS[job_id] = JobSpec(job_id, func, seconds)
+        _JOBS[job_id] = JobSpec(job_id, func, seconds, setting)
         return func
 
     return decorator
@@ -40,11 +46,12 @@ def registered_jobs() -> list[JobSpec]:
 
 
 def init_app(app: Flask) -> BackgroundScheduler | None:
-    if not app.extensions["cortese.settings"].scheduler_enabled:
+    settings = app.extensions["cortese.settings"]
+    if not settings.scheduler_enabled:
         return None
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     for job in registered_jobs():
-        scheduler.add_job(_in_context(app, job), "interval", seconds=job.seconds, id=job.id)
+        scheduler.add_job(_in_context(app, job), "interval", seconds=job.interval(settings), id=job.id)
     scheduler.start()
     app.extensions["cortese.scheduler"] = scheduler
     log.info("scheduler started with jobs: %s", ", ".join(_JOBS) or "none")

@@ -464,25 +464,6 @@ def test_the_job_is_registered_and_one_tick_dispatches(app, clock):
     assert gateway.dialled_ids == [cb_id]
 
 
-def test_the_tick_follows_callback_poll_seconds(app):
-    from app.callbacks.dispatch import JOB_ID, _apply_poll_interval
-
-    class Scheduler:
-        def __init__(self):
-            self.calls = []
-
-        def reschedule_job(self, job_id, **kwargs):
-            self.calls.append((job_id, kwargs))
-
-    scheduler = Scheduler()
-    app.extensions["cortese.scheduler"] = scheduler
-    app.extensions["cortese.settings"] = app.extensions["cortese.settings"].model_copy(
-        update={"callback_poll_seconds": 2.0})
-    _apply_poll_interval(app)
-    _apply_poll_interval(app)  # once is enough
-    assert scheduler.calls == [(JOB_ID, {"trigger": "interval", "seconds": 2.0})]
-
-
 def test_a_lost_final_status_callback_is_settled_with_twilio(app, clock):
     cb_id = _book(app)
     clock.set(DUE)

@@ -613,23 +613,11 @@ def on_call_status(session: Session, call: Call, now: datetime, settings: Any) -
 # --- the scheduled job ---------------------------------------------------------------------------
 
 
-@register_job(JOB_ID, seconds=DEFAULT_POLL_SECONDS)
+@register_job(JOB_ID, seconds=DEFAULT_POLL_SECONDS, setting="callback_poll_seconds")
 def dispatch_job(app: Flask) -> None:
-    """APScheduler's tick: run the dispatcher once in this process."""
-    _apply_poll_interval(app)
+    """APScheduler's tick (every CALLBACK_POLL_SECONDS): run the dispatcher once in this process."""
     report = Dispatcher(app).run_once()
     if report.placed or report.refused or report.failed or report.unknown:
         log.info("callbacks: placed %d, refused %d, moved %d, released %d, failed %d, unknown %d",
                  len(report.placed), len(report.refused), len(report.rescheduled),
                  len(report.released), len(report.failed), len(report.unknown))
-
-
-def _apply_poll_interval(app: Flask) -> None:
-    """register_job fixes the interval at import time; follow CALLBACK_POLL_SECONDS once running."""
-    seconds = app.extensions["cortese.settings"].callback_poll_seconds
-    scheduler = app.extensions.get("cortese.scheduler")
-    if scheduler is None or app.extensions.get("cortese.callbacks.interval") == seconds:
-        return
-    app.extensions["cortese.callbacks.interval"] = seconds
-    if seconds != DEFAULT_POLL_SECONDS:
-        scheduler.reschedule_job(JOB_ID, trigger="interval", seconds=seconds)
