@@ -51,7 +51,8 @@ def init_app(app: Flask) -> BackgroundScheduler | None:
         return None
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     for job in registered_jobs():
-        scheduler.add_job(_in_context(app, job), "interval", seconds=job.interval(settings), id=job.id)
+        scheduler.add_job(_in_context(app, job), "interval", seconds=job.interval(settings),
+                          id=job.id, name=job.id)  # the name is what APScheduler's log lines show
     scheduler.start()
     app.extensions["cortese.scheduler"] = scheduler
     log.info("scheduler started with jobs: %s", ", ".join(_JOBS) or "none")
