@@ -33,6 +33,15 @@ def _flashes(client, path: str) -> str:
     return " ".join(part.split("</", 1)[0] for part in html.split('class="flash error" role="status">')[1:])
 
 
+def _upload(client, path: str, form_page: str, content: bytes, **fields: str) -> str:
+    """Post a file from the page `form_page` to `path` as a browser does; the page shown after."""
+    import io
+
+    data = {"csrf_token": page_csrf(client, form_page), **fields, "file": (io.BytesIO(content), "upload.csv")}
+    return client.post(path, data=data, content_type="multipart/form-data",
+                       follow_redirects=True).get_data(as_text=True)
+
+
 def _speak(client, lang: str) -> None:
     client.post("/console/language", data={"lang": lang, "csrf_token": page_csrf(client), "next": "/console/"})
 
@@ -124,33 +133,21 @@ def test_the_campaign_form_explains_itself_in_italian_and_keeps_what_was_typed(a
     (b"name\nGiulia\n", "Riga 1: mancano le colonne obbligatorie"),
 ])
 def test_a_refused_contacts_file_says_why_in_italian(app, operator, text, words):
-    import io
-
-    page = operator.post("/console/contacts/import", data={
-        "csrf_token": page_csrf(operator, "/console/contacts"), "file": (io.BytesIO(text), "c.csv")},
-        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    page = _upload(operator, "/console/contacts/import", "/console/contacts", text)
     assert words in page, page[page.find("flash"):][:300]
 
 
 def test_a_registry_file_without_a_number_column_says_why_in_dutch(app, operator):
-    import io
-
     _speak(operator, "nl")
-    page = operator.post("/console/registries/import", data={
-        "csrf_token": page_csrf(operator, "/console/registries"), "country": "IT",
-        "file": (io.BytesIO(b"nome,cognome\nGiulia,Rossi\n"), "rpo.csv")},
-        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    page = _upload(operator, "/console/registries/import", "/console/registries",
+                   b"nome,cognome\nGiulia,Rossi\n", country="IT")
     assert "de kopregel heeft geen nummerkolom" in page, page[page.find("flash"):][:300]
 
 
 def test_a_refused_targeting_csv_says_why_in_italian(app, operator):
-    import io
-
     cid = seed_campaign(app, numbers=())
-    page = operator.post(f"/console/campaigns/{cid}/contacts", data={
-        "csrf_token": page_csrf(operator, f"/console/campaigns/{cid}"), "source": "lista clienti 2026",
-        "file": (io.BytesIO(b"name\nGiulia\n"), "t.csv")},
-        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    page = _upload(operator, f"/console/campaigns/{cid}/contacts", f"/console/campaigns/{cid}", b"name\nGiulia\n",
+                   source="lista clienti 2026")
     assert "Riga 1: mancano le colonne obbligatorie" in page, page[page.find("flash"):][:300]
 
 
@@ -181,24 +178,16 @@ BAD_LINE_WORDS = {
 
 @pytest.mark.parametrize("lang", sorted(BAD_LINE_WORDS))
 def test_each_bad_line_of_a_contacts_file_is_explained_in_the_operators_language(app, operator, lang):
-    import io
-
     _speak(operator, lang)
-    page = operator.post("/console/contacts/import", data={
-        "csrf_token": page_csrf(operator, "/console/contacts"), "file": (io.BytesIO(BAD_LINES.encode()), "c.csv")},
-        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    page = _upload(operator, "/console/contacts/import", "/console/contacts", BAD_LINES.encode())
     for words in BAD_LINE_WORDS[lang]:
         assert words in page, (words, page[page.find("flash"):][:2000])
     assert "expected one of" not in page and "required when" not in page  # no English left
 
 
 def test_a_line_with_too_many_values_is_explained_in_italian(app, operator):
-    import io
-
     text = b"number,source\n+393471234567,fiera 2026,extra\n"
-    page = operator.post("/console/contacts/import", data={
-        "csrf_token": page_csrf(operator, "/console/contacts"), "file": (io.BytesIO(text), "c.csv")},
-        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    page = _upload(operator, "/console/contacts/import", "/console/contacts", text)
     assert "Riga 2: 3 valori, ma l&#39;intestazione ha 2 colonne." in page, page[page.find("flash"):][:600]
 
 
@@ -212,25 +201,16 @@ def test_bad_lines_keep_their_english_text_in_the_api(client):
 
 
 def test_a_registry_files_bad_lines_are_shown_in_italian(app, operator):
-    import io
-
-    page = operator.post("/console/registries/import", data={
-        "csrf_token": page_csrf(operator, "/console/registries"), "country": "IT",
-        "file": (io.BytesIO(b"numero\n0212345678\nnon un numero\n"), "rpo.csv")},
-        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    page = _upload(operator, "/console/registries/import", "/console/registries", b"numero\n0212345678\nnon un numero\n", country="IT")
     assert "Riga 3: «non un numero» non è un numero di telefono di IT." in page, page[page.find("flash"):][:600]
 
 
 def test_targeting_reports_lines_and_unknown_contacts_in_italian(app, operator):
-    import io
-
     cid = seed_campaign(app, numbers=())
-    token = page_csrf(operator, f"/console/campaigns/{cid}")
-    page = operator.post(f"/console/campaigns/{cid}/contacts", data={
-        "csrf_token": token, "source": "lista clienti 2026",
-        "file": (io.BytesIO(b"number\n+393471234567\nciao\n"), "t.csv")},
-        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    page = _upload(operator, f"/console/campaigns/{cid}/contacts", f"/console/campaigns/{cid}",
+                   b"number\n+393471234567\nciao\n", source="lista clienti 2026")
     assert "Riga 3: «ciao»" in page, page[page.find("flash"):][:600]
+    token = page_csrf(operator, f"/console/campaigns/{cid}")
     page = operator.post(f"/console/campaigns/{cid}/contacts", data={"csrf_token": token, "contact_ids": "424242"},
                          follow_redirects=True).get_data(as_text=True)
     assert "424242: nessun contatto con questo id." in page, page[page.find("flash"):][:600]
