@@ -21,3 +21,9 @@ opt_out_recorded = _signals.signal("opt-out-recorded")
 # offer ids that number already owns by its package's records (support: the SKUs of the
 # products registered to it), so existing customers are never pitched what they have.
 offers_owned = _signals.signal("offers-owned")
+
+# Asked when the callee of a callback booked from a campaign call says it is a good time now:
+# kwargs session, campaign_id, origin_call_sid, language. A receiver returns the slots the
+# campaign's flow needs to go on by itself (`campaign_flow` among them), or None when it should
+# not (campaign gone, paused or stopped; no attempt behind the call): a person takes it then.
+campaign_resume = _signals.signal("campaign-resume")

@@ -4,6 +4,7 @@ races and Twilio faults never dial twice; missed calls retry per policy, then sh
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -588,3 +589,23 @@ def test_a_booked_up_account_gives_the_claim_back_untouched(app, clock):
     assert (cb.status, cb.errors, cb.claim_token, cb.due_at) == (SCHEDULED, 0, None, NOW)
     clock.set(NOW + timedelta(minutes=5))
     assert _dispatcher(app, gateway).run_once().placed == [cb_id]
+
+
+def test_a_resume_to_a_flow_that_cannot_go_on_is_an_apology_not_silence(sim, app, clock, monkeypatch):
+    """Should the slot name a flow without a resume node (flows changed between booking and
+    calling back), the callee hears an apology and the safe next step, never silence."""
+    from app.flows import actions as registry
+
+    original = registry.get("callback_answered")
+
+    def to_nowhere(ctx):
+        ctx.slots["campaign_flow"] = "flow_removed_in_a_deploy"
+        return "campaign"
+
+    monkeypatch.setitem(registry._REGISTRY, "callback_answered", replace(original, handler=to_nowhere))
+    _book(app)
+    clock.set(DUE)
+    _dispatcher(app).run_once()
+    [call] = sim.twilio.ring_pending()
+    call.press("1")
+    assert call.heard("Ci scusi") and (call.ended or call.heard("operatore"))

@@ -360,3 +360,66 @@ def test_a_fax_gets_no_message_whatever_the_policy(sim, app, clock):
     _, (call,) = ring(sim, app, clock, [IT_NUMBER], amd_async=False)
     assert call.ended and call.said == []
     assert rows(app, CampaignAttempt)[0].disposition == "machine"
+
+
+# --- a callback booked at "later" goes on with the script -------------------------------------
+
+
+def _book_later(sim, app, clock):
+    """The survey's callee says "later" and books tomorrow morning; the callback comes due."""
+    from app.callbacks.dispatch import Dispatcher
+    from app.callbacks.models import Callback
+
+    campaign_id, (call,) = ring(sim, app, clock, [IT_NUMBER])
+    call.press("2")
+    call.press("2")  # tomorrow morning
+    while not call.ended:
+        call.press("1")  # confirm the read-back
+    [cb] = rows(app, Callback)
+    clock.set(cb.due_at)
+    assert Dispatcher(app, pace=lambda _s: None).run_once().placed == [cb.id]
+    [callback_call] = sim.twilio.ring_pending()
+    return campaign_id, cb.id, callback_call
+
+
+def test_a_callback_booked_from_the_survey_goes_on_with_the_survey(sim, app, clock):
+    _, cb_id, call = _book_later(sim, app, clock)
+    assert call.heard("Ci aveva chiesto di richiamarla per") and call.heard("È un buon momento")
+    call.press("1")
+    assert call.heard("Da 1 a 5")  # the survey's first question, not the opener again
+    assert not call.heard("La metto in contatto con un operatore")
+    call.speak("cinque")
+    assert call.heard("Consiglierebbe Cortese")
+    call.press("1")
+    assert call.heard("Grazie per il suo tempo") and call.ended
+    call.assert_courteous()
+    [attempt] = rows(app, CampaignAttempt)  # the answers belong to the call that booked it
+    assert attempt.answers == {"callback_wanted": True, "satisfaction": 5, "recommend": True}
+    assert attempt.disposition == "completed" and attempt.status == "ended"
+    [row] = rows(app, CampaignContact)
+    assert (row.status, row.disposition) == ("done", "completed")
+    from app.callbacks.models import COMPLETED, Callback
+
+    assert [(cb.id, cb.status) for cb in rows(app, Callback)] == [(cb_id, COMPLETED)]
+    assert len(sim.twilio.calls) == 2  # the campaign call and the callback, nothing more
+
+
+@pytest.mark.parametrize("action", ["pause", "stop"])
+def test_a_paused_or_stopped_campaigns_callback_goes_to_a_person(sim, app, clock, action):
+    campaign_id, _, call = _book_later(sim, app, clock)
+    with session_scope(app) as session:
+        getattr(service, action)(session, session.get(Campaign, campaign_id), at=clock.now())
+    call.press("1")
+    assert call.heard("La metto in contatto con un operatore") and not call.heard("Da 1 a 5")
+    assert rows(app, CampaignAttempt)[0].disposition == "callback-booked"
+
+
+def test_a_campaign_flow_without_a_resume_node_sends_its_callback_to_a_person(sim, app, clock, monkeypatch):
+    from dataclasses import replace
+
+    engine = app.extensions["cortese.flows"]
+    monkeypatch.setitem(engine.flows.flows, "campaign_survey",
+                        replace(engine.flows.flows["campaign_survey"], resume=None))
+    _, _, call = _book_later(sim, app, clock)
+    call.press("1")
+    assert call.heard("La metto in contatto con un operatore")

@@ -151,3 +151,40 @@ def test_cli_lint_and_diagram(tmp_path):
     assert 'menu{{"menu: Voor informatie druk 1.' in dutch.output and dutch.output.count("…") >= 1
     missing = runner.invoke(flows_cli, ["diagram", "nope", "--dir", str(REPO_FLOWS)])
     assert missing.exit_code == 2 and "no flow 'nope'" in missing.output
+
+
+def _with_resume(tmp_path: Path, name: str, resume: object, kind: str = "inbound") -> None:
+    path = write(tmp_path, name, {"menu": ask(one="bye"), "bye": {"end": T}}, kind=kind) / f"{name}.yaml"
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump({**spec, "resume": resume}, allow_unicode=True), encoding="utf-8")
+
+
+@pytest.mark.parametrize("resume, kind, expected", [
+    ("bye", "inbound", "flows/bad.yaml: only an outbound flow has a 'resume' node"),
+    ("nowhere", "outbound", "flows/bad.yaml: resume node 'nowhere' does not exist"),
+    ("menu", "outbound", "flows/bad.yaml: 'resume' is where the script goes on after the callback's own opener"),
+    (["bye"], "outbound", "flows/bad.yaml: 'resume' must name a node"),
+])
+def test_a_resume_point_must_be_a_later_node_of_an_outbound_flow(tmp_path, resume, kind, expected):
+    _with_resume(tmp_path, "bad", resume, kind)
+    assert any(p.startswith(expected) for p in problems(tmp_path)), problems(tmp_path)
+
+
+def test_a_resume_node_needs_a_flow_that_can_be_resumed_and_no_next(tmp_path):
+    write(tmp_path, "bad", {"menu": ask(one="go"), "go": {"resume": "campaign_flow", "next": "bye"},
+                            "bye": {"end": T}})
+    found = problems(tmp_path)
+    assert "flows/bad.yaml: node 'go': a resume node takes no 'next'" in found
+    assert ("flows/bad.yaml: node 'go': goes on with the flow in slot 'campaign_flow', but no outbound "
+            "flow has a 'resume' node") in found
+    write(tmp_path, "bad", {"menu": ask(one="go"), "go": {"resume": ""}, "bye": {"end": T}})
+    assert any("resume needs the name of the slot" in p for p in problems(tmp_path))
+
+
+def test_the_survey_resumes_at_its_first_question_and_the_diagram_shows_the_jump():
+    from app.flows.diagram import mermaid
+
+    flowset = load_valid_flows(REPO_FLOWS)
+    assert flowset.flows["campaign_survey"].resume == "q1"
+    assert 'to_campaign>"to_campaign: on with the flow in slot campaign_flow"]' in mermaid(
+        flowset.flows["callback_opener"])

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import fuzz
 from sqlalchemy import select
 
+from app import signals
 from app.callbacks import booking, service
 from app.callbacks.models import SCHEDULED, Callback
 from app.calls import STEP_BUFFER
@@ -250,14 +251,37 @@ def cancel_existing(ctx: ActionContext) -> str:
     return "ok"
 
 
-@action("callback_answered", outcomes=("operator", "menu"))
+@action("callback_answered", outcomes=("operator", "menu", "campaign"))
 def answered(ctx: ActionContext) -> str:
-    """The callee said it is a good time: to an operator when that is what they asked for
-    (or a campaign's offer, which a person discusses), else to the support menu."""
+    """The callee said it is a good time. A campaign script that can go on by itself (a survey)
+    picks up where they asked us to call later; otherwise to an operator when that is what they
+    asked for (or a campaign's offer, which a person discusses), else to the support menu."""
     cb = ctx.session.get(Callback, ctx.slots.get("callback_id") or 0)
     reason = cb.reason if cb is not None else ctx.slots.get("callback_reason")
     ctx.slots["callback_reason"] = reason or "support"
+    if reason == "campaign" and cb is not None:
+        slots = _campaign_script(ctx, cb)
+        if slots is not None:
+            ctx.slots.update(slots)
+            return "campaign"
     return "operator" if reason in ("operator", "queue_timeout", "campaign", "complaint", "fault") else "menu"
+
+
+def _campaign_script(ctx: ActionContext, cb: Callback) -> dict[str, Any] | None:
+    """The slots to go on with the campaign's flow, if the campaign says so and that flow has a
+    `resume:` node to go on from."""
+    from app.flows.engine import get_engine
+
+    flows = get_engine().flows
+    for _receiver, slots in signals.campaign_resume.send(
+            ctx, session=ctx.session, campaign_id=cb.campaign_id, origin_call_sid=cb.origin_call_sid,
+            language=ctx.language):
+        if slots:
+            flow = flows.get(str(slots.get("campaign_flow") or ""))
+            if flow is not None and flow.resume:
+                return dict(slots)
+            log.info("callback %s: campaign flow %r cannot go on by itself", cb.id, slots.get("campaign_flow"))
+    return None
 
 
 __all__ = [

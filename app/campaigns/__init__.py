@@ -13,7 +13,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the webhooks, the dialer job and the signal receivers."""
-    from app.campaigns import dialer, dispositions  # noqa: F401 - registration on import
+    from app.campaigns import dialer, dispositions, scripts  # noqa: F401 - registration on import
     from app.campaigns.routes import bp
 
     app.register_blueprint(bp)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.campaigns.dispositions import attempt_for_call, set_disposition
+from app.campaigns.dispositions import record_outcome
+from app.campaigns.scripts import attempt_of
 from app.flows.actions import ActionContext, action
 from app.flows.matching import normalise
 
@@ -65,7 +66,7 @@ def parse_yes_no(raw: Any, language: str) -> bool | None:
 
 def _store(ctx: ActionContext, key: str, value: Any) -> None:
     ctx.slots[key] = value
-    attempt = attempt_for_call(ctx.session, ctx.call.call_sid)
+    attempt = attempt_of(ctx.session, ctx.call.call_sid, ctx.slots)
     if attempt is not None:
         attempt.answers = {**(attempt.answers or {}), key: value}
 
@@ -95,7 +96,9 @@ def survey_recommend(ctx: ActionContext) -> str:
 
 @action("campaign_completed", outcomes=("ok",))
 def completed(ctx: ActionContext) -> str:
-    set_disposition(ctx.session, ctx.call.call_sid, "completed", ctx.now)
+    attempt = attempt_of(ctx.session, ctx.call.call_sid, ctx.slots)
+    if attempt is not None:
+        record_outcome(ctx.session, attempt, "completed", ctx.now)
     return "ok"
 
 
@@ -103,7 +106,7 @@ def completed(ctx: ActionContext) -> str:
 def callback_wanted(ctx: ActionContext) -> str:
     """Remember that the person asked to be called later; the booking flow takes over."""
     ctx.slots["campaign_callback_wanted"] = True
-    attempt = attempt_for_call(ctx.session, ctx.call.call_sid)
+    attempt = attempt_of(ctx.session, ctx.call.call_sid, ctx.slots)
     if attempt is not None:
         attempt.answers = {**(attempt.answers or {}), "callback_wanted": True}
     return "ok"

@@ -42,12 +42,22 @@ def attempt_for_call(session: Session, call_sid: str) -> CampaignAttempt | None:
 def set_disposition(session: Session, call_sid: str, disposition: str, at: datetime) -> CampaignAttempt | None:
     """Record what happened during the call (flow outcomes); the final status keeps it."""
     attempt = attempt_for_call(session, call_sid)
-    if attempt is None:
-        return None
+    if attempt is not None:
+        record_outcome(session, attempt, disposition, at)
+    return attempt
+
+
+def record_outcome(session: Session, attempt: CampaignAttempt, disposition: str, at: datetime) -> None:
+    """The script's outcome for `attempt`. Usually its call is still live and the final status
+    keeps it; on a callback the callee booked, the attempt ended long ago (callback-booked), and
+    its contact's row follows it to the outcome the callback reached."""
     attempt.disposition = disposition
     if disposition in LIVE_DISPOSITIONS and attempt.answered_at is None:
         attempt.answered_at = at
-    return attempt
+    if attempt.ended_at is not None:
+        row = session.get(CampaignContact, attempt.campaign_contact_id)
+        if row is not None and row.status == "done":
+            row.disposition, row.updated_at = disposition, at
 
 
 def revive_unknown(session: Session, attempt: CampaignAttempt, call_sid: str, at: datetime) -> None:

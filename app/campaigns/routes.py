@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app import calls, phone
 from app.campaigns.dispositions import is_machine, revive_unknown
 from app.campaigns.models import Campaign, CampaignAttempt
+from app.campaigns.scripts import script_slots
 from app.clock import now
 from app.config import Settings
 from app.consent.contacts import find_by_number
@@ -143,13 +144,7 @@ def outbound() -> Response:
     else:
         attempt.answered_at = attempt.answered_at or at
         attempt.opener_at = attempt.opener_at or at
-        slots = {
-            "reason": campaign.reason.get(attempt.language or "", "") or next(iter(campaign.reason.values()), ""),
-            "details": campaign.details.get(attempt.language or "", ""),
-            "campaign_id": campaign.id, "campaign_attempt_id": attempt.id, "campaign_purpose": campaign.purpose,
-            "offer_id": campaign.offer_id or "",
-        }
-        doc = start_flow(session, call, campaign.flow, language=attempt.language, slots=slots,
+        doc = start_flow(session, call, campaign.flow, language=attempt.language, slots=script_slots(campaign, attempt),
                          params=request.form, contact=find_by_number(session, attempt.e164), now=at)
     session.commit()
     return doc.response()

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from app.flows.model import Flow
 
 SHAPES = {
-    "ask": ('{{"', '"}}'), "say": ('["', '"]'), "action": ('[["', '"]]'), "flow": ('>"', '"]'),
+    "ask": ('{{"', '"}}'), "say": ('["', '"]'), "action": ('[["', '"]]'), "flow": ('>"', '"]'), "resume": ('>"', '"]'),
     "transfer": ('[/"', '"/]'), "record": ('[("', '")]'), "end": ('(["', '"])'),
 }
 
@@ -32,6 +32,7 @@ def mermaid(flow: Flow, language: str = "en") -> str:
         left, right = SHAPES[node.kind]
         detail = {
             "action": node.action, "flow": f"to flow {node.flow}", "transfer": _transfer(node.transfer),
+            "resume": f"on with the flow in slot {node.resume}",
             "record": "record",
         }.get(node.kind) or _excerpt(node.ask.say if node.ask else node.say, language)
         text = node.name if not detail else f"{node.name}: {detail}"

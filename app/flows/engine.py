@@ -210,10 +210,22 @@ class Engine:
                 self._step(turn, "jump", outcome=node.flow)
                 flow = str(node.flow)
                 node_name = self.flows.flows[flow].start
+            elif node.kind == "resume":
+                flow, node_name = self._resume_point(turn, node)
+                self._step(turn, "jump", outcome=f"{flow}.{node_name}")
             else:
                 self._render_waiting(turn, node)
                 return
         raise FlowStateError(f"flow {flow!r} loops without waiting for the caller (at {node_name!r})")
+
+    def _resume_point(self, turn: Turn, node: Node) -> tuple[str, str]:
+        """The flow a slot names (set by the action before this node) and its resume node."""
+        name = str(turn.slots.get(node.resume or "") or "")
+        target = self.flows.get(name)
+        if target is None or not target.resume:
+            raise FlowStateError(f"{turn.flow}.{node.name}: slot {node.resume!r} names {name!r}, "
+                                 "which is no flow with a resume node")
+        return target.name, target.resume
 
     def _render_waiting(self, turn: Turn, node: Node, prefix: str | None = None) -> None:
         if prefix:

@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 
 from app.flows import actions as action_registry
-from app.flows.model import DIAL_RESULTS, QUEUE_RESULTS, Flow, FlowSet, LintError, Node
+from app.flows.model import DIAL_RESULTS, EXIT_KINDS, QUEUE_RESULTS, Flow, FlowSet, LintError, Node
 from app.flows.render import FILTERS
 
 PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?:\|([a-zA-Z_]+))?\}")
@@ -26,6 +26,7 @@ def lint_flow(flow: Flow, flowset: FlowSet) -> list[LintError]:
     errors: list[LintError] = []
     for node in flow.nodes.values():
         errors.extend(LintError(flow.file, node.name, p) for p in _node_problems(node, flow, flowset))
+    errors.extend(LintError(flow.file, None, p) for p in _resume_problems(flow))
     if flow.start in flow.nodes:
         errors.extend(_graph_problems(flow))
         if flow.kind == "outbound":
@@ -40,10 +41,12 @@ def _node_problems(node: Node, flow: Flow, flowset: FlowSet) -> Iterator[str]:
     yield from _prompt_problems(node)
     if node.kind == "say" and not isinstance(node.next, str):
         yield "a say node needs 'next: <node>'"
-    if node.kind in ("end", "flow", "ask") and node.next is not None:
+    if node.kind in (*EXIT_KINDS, "ask") and node.next is not None:
         yield f"a {node.kind} node takes no 'next'"
     if node.kind == "flow" and node.flow not in flowset.flows:
         yield f"jumps to unknown flow '{node.flow}'"
+    if node.kind == "resume" and not any(f.resume for f in flowset.flows.values()):
+        yield f"goes on with the flow in slot '{node.resume}', but no outbound flow has a 'resume' node"
     if node.kind == "action":
         yield from _action_problems(node)
     if node.kind == "transfer":
@@ -91,13 +94,25 @@ def _prompt_problems(node: Node) -> Iterator[str]:
                     yield f"unknown filter '|{match.group(2)}' in {match.group(0)} (known: {', '.join(FILTERS)})"
 
 
+def _resume_problems(flow: Flow) -> Iterator[str]:
+    if flow.resume is None:
+        return
+    if flow.kind != "outbound":
+        yield "only an outbound flow has a 'resume' node (where a booked callback goes on with it)"
+    node = flow.nodes.get(flow.resume)
+    if node is None:
+        yield f"resume node '{flow.resume}' does not exist"
+    elif flow.resume == flow.start:
+        yield "'resume' is where the script goes on after the callback's own opener, not the opener itself"
+
+
 def _graph_problems(flow: Flow) -> list[LintError]:
     errors = []
     reachable = _reach(flow, [flow.start], forward=True)
     for name in flow.nodes:
         if name not in reachable:
             errors.append(LintError(flow.file, name, "unreachable: no transition leads here"))
-    exits = [n.name for n in flow.nodes.values() if n.kind in ("end", "flow")]
+    exits = [n.name for n in flow.nodes.values() if n.kind in EXIT_KINDS]
     finishing = _reach(flow, exits, forward=False)
     for name in flow.nodes:
         if name not in finishing:

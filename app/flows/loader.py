@@ -90,8 +90,12 @@ def _read_flow(path: Path, errors: list[LintError]) -> Flow | None:
             nodes[node.name] = node
     if start not in nodes:
         errors.append(LintError(file, None, f"start node {start!r} does not exist"))
+    resume = raw.get("resume")
+    if resume is not None and not isinstance(resume, str):
+        errors.append(LintError(file, None, "'resume' must name a node"))
+        resume = None
     return Flow(name=name, kind=kind, start=start, nodes=nodes, file=file,
-                description=str(raw.get("description") or ""))
+                description=str(raw.get("description") or ""), resume=resume)
 
 
 def _read_node(file: str, name: str, spec: Any, errors: list[LintError]) -> Node | None:
@@ -124,6 +128,11 @@ def _read_node(file: str, name: str, spec: Any, errors: list[LintError]) -> Node
         return Node(name, kind, action=str(value), next=nxt)
     if kind == "flow":
         return Node(name, kind, flow=str(value), next=nxt)
+    if kind == "resume":
+        if not isinstance(value, str) or not value:
+            err("resume needs the name of the slot that names the flow to go on with")
+            return None
+        return Node(name, kind, resume=value, next=nxt)
     if not isinstance(value, Mapping):
         err(f"'{kind}' must be a mapping")
         return None

@@ -13,7 +13,9 @@ from typing import Any
 from app.i18n import LANGUAGES
 
 KINDS = ("inbound", "outbound", "sub")
-NODE_KINDS = ("ask", "say", "action", "flow", "transfer", "record", "end")
+NODE_KINDS = ("ask", "say", "action", "flow", "resume", "transfer", "record", "end")
+# Nodes that leave the flow: the call ends, or goes on in another flow.
+EXIT_KINDS = ("end", "flow", "resume")
 INPUTS = ("dtmf", "speech", "dtmf speech")
 # What Twilio posts to a transfer's action: QueueResult for <Enqueue>, DialCallStatus for <Dial>.
 QUEUE_RESULTS = ("bridged", "leave", "redirected", "hangup", "queue-full", "error", "system-error")
@@ -83,6 +85,7 @@ class Node:
     ask: Ask | None = None
     action: str | None = None
     flow: str | None = None
+    resume: str | None = None  # the slot that names the outbound flow to go on with, at its `resume`
     transfer: Mapping[str, Any] | None = None
     record: Mapping[str, Any] | None = None
 
@@ -126,6 +129,9 @@ class Flow:
     nodes: dict[str, Node]
     file: str
     description: str = ""
+    # Outbound flows: where a callback the callee booked from this flow picks the script up
+    # again, once the callback's own opener has asked whether it is a good time.
+    resume: str | None = None
 
 
 @dataclass
