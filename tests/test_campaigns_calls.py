@@ -423,3 +423,25 @@ def test_a_campaign_flow_without_a_resume_node_sends_its_callback_to_a_person(si
     _, _, call = _book_later(sim, app, clock)
     call.press("1")
     assert call.heard("La metto in contatto con un operatore")
+
+
+def test_later_said_again_on_the_callback_still_goes_on_with_the_survey_next_time(sim, app, clock):
+    from app.callbacks.dispatch import Dispatcher
+    from app.callbacks.models import Callback
+
+    _, first_id, call = _book_later(sim, app, clock)
+    call.press("2")  # not now either: book again
+    call.press("3")  # tomorrow evening
+    while not call.ended:
+        call.press("1")
+    [second] = [cb for cb in rows(app, Callback) if cb.id != first_id]
+    clock.set(second.due_at)
+    assert Dispatcher(app, pace=lambda _s: None).run_once().placed == [second.id]
+    [again] = sim.twilio.ring_pending()
+    again.press("1")
+    assert again.heard("Da 1 a 5")
+    again.press("4")
+    again.press("2")
+    assert again.ended
+    [attempt] = rows(app, CampaignAttempt)
+    assert (attempt.answers["satisfaction"], attempt.answers["recommend"], attempt.disposition) == (4, False, "completed")

@@ -267,6 +267,18 @@ def answered(ctx: ActionContext) -> str:
     return "operator" if reason in ("operator", "queue_timeout", "campaign", "complaint", "fault") else "menu"
 
 
+def _first_call(ctx: ActionContext, cb: Callback, most: int = 10) -> str | None:
+    """The call a chain of callbacks began with: "later" said again on a callback books the
+    next one from the callback's own call, but the script belongs to the campaign's call."""
+    origin = cb.origin_call_sid
+    for _ in range(most):
+        earlier = ctx.session.scalar(select(Callback.origin_call_sid).where(Callback.call_sid == origin))
+        if not earlier:
+            break
+        origin = earlier
+    return origin
+
+
 def _campaign_script(ctx: ActionContext, cb: Callback) -> dict[str, Any] | None:
     """The slots to go on with the campaign's flow, if the campaign says so and that flow has a
     `resume:` node to go on from."""
@@ -274,7 +286,7 @@ def _campaign_script(ctx: ActionContext, cb: Callback) -> dict[str, Any] | None:
 
     flows = get_engine().flows
     for _receiver, slots in signals.campaign_resume.send(
-            ctx, session=ctx.session, campaign_id=cb.campaign_id, origin_call_sid=cb.origin_call_sid,
+            ctx, session=ctx.session, campaign_id=cb.campaign_id, origin_call_sid=_first_call(ctx, cb),
             language=ctx.language):
         if slots:
             flow = flows.get(str(slots.get("campaign_flow") or ""))
