@@ -30,21 +30,15 @@ CONSENT_OUTCOME = {"machine": "machine", "abandoned": "abandoned", "busy": "busy
 
 
 def is_machine(answered_by: str | None) -> bool:
-    return bool(answered_by) and (str(answered_by).startswith("machine") or answered_by == "fax")
+    if not answered_by:
+        return False
+    return answered_by.startswith("machine") or answered_by == "fax"
 
 
 def attempt_for_call(session: Session, call_sid: str) -> CampaignAttempt | None:
     if not call_sid:
         return None
     return session.scalars(select(CampaignAttempt).where(CampaignAttempt.call_sid == call_sid)).first()
-
-
-def set_disposition(session: Session, call_sid: str, disposition: str, at: datetime) -> CampaignAttempt | None:
-    """Record what happened during the call (flow outcomes); the final status keeps it."""
-    attempt = attempt_for_call(session, call_sid)
-    if attempt is not None:
-        record_outcome(session, attempt, disposition, at)
-    return attempt
 
 
 def record_outcome(session: Session, attempt: CampaignAttempt, disposition: str, at: datetime) -> None:
