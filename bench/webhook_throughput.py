@@ -235,7 +235,6 @@ def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, ma
     try:
         base = f"http://127.0.0.1:{port}"
         reqs = make_reqs(base)
-        PREPARED[name] = reqs
         if not reqs:
             print(f"{name}: skipped (the app's first answer has no Gather to answer)")
             return None
@@ -247,9 +246,6 @@ def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, ma
         return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid), cpu_ms, threads)
     finally:
         stop(proc)
-
-
-PREPARED: dict[str, list[tuple[str, str, str]]] = {}  # each workload's signed requests, by name
 
 
 def floor_env(db_url: str, base: str) -> dict[str, str]:
@@ -325,15 +321,23 @@ def run_round(kind: str, url: str, wrk: str, args: argparse.Namespace, tmp: Path
     # so a fixed port is reserved here and reused.
     port = free_port()
     env = cortese_env(url, f"http://127.0.0.1:{port}")
+    menu: list[tuple[str, str, str]] = []  # the plain run's menu steps: the floor serves them again
+
+    def prepare(base: str, maker, keep: bool) -> list[tuple[str, str, str]]:
+        reqs = maker(base, args.calls)
+        if keep:
+            menu[:] = reqs
+        return reqs
+
     for variant in [None, *args.variant]:
         label = f"cortese {kind}" + (f" [{variant}]" if variant else "")
         run_env = {**env, **dict([variant.split("=", 1)])} if variant else env
         for name, maker in (("first step", first_steps), ("menu step", menu_steps)):
             if name.split()[0] in args.steps:
+                keep = variant is None and name == "menu step"
                 out.append(measure(f"{label} {name}", wrk, "app:create_app()", run_env, port,
-                                   lambda base, m=maker: m(base, args.calls), args, tmp, threads))
+                                   lambda base, m=maker, k=keep: prepare(base, m, k), args, tmp, threads))
     # The floor serves cortese's own menu-step requests (the calls exist in its table).
-    menu = PREPARED.get(f"cortese {kind} menu step")
     if menu and not args.no_floor:
         out.append(measure(f"floor {kind} menu step", wrk, "floor_app:app",
                            floor_env(url, env["PUBLIC_BASE_URL"]), port, lambda base: menu, args, tmp, threads))
