@@ -34,6 +34,14 @@ def test_sqlite_up_down_up(tmp_path):
     _round_trip(f"sqlite:///{tmp_path / 'm.db'}")
 
 
+def test_migrations_have_one_head():
+    """Two heads make `cortese db revision` fail: a new migration must name the current head."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, f"migrations have {len(heads)} heads {heads}; add a merge revision"
+
+
 @pytest.mark.postgres
 def test_postgres_up_down_up(pg_url):
     _round_trip(pg_url)
