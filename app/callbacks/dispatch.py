@@ -71,6 +71,7 @@ from app.callbacks.models import (
     Callback,
     CallbackEvent,
 )
+from app.campaigns.callkind import callback_call_kind
 from app.clock import Clock, as_utc
 from app.consent import (
     check_call,
@@ -366,7 +367,8 @@ class Dispatcher:
                 return False
             contact = self._contact(session, cb, now)
             decision = check_call(session, contact, purpose="callback", offer_id=cb.offer_id, at=now,
-                                  campaign_id=cb.campaign_id, callback_id=cb.id, settings=self.settings)
+                                  campaign_id=cb.campaign_id, callback_id=cb.id, settings=self.settings,
+                                  automated=callback_call_kind(self.app).automated)
             cb.decision_id = decision.decision_id
             if not decision.allowed:
                 self._refused(session, cb, decision, now, report)

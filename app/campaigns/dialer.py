@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from app import scheduler
 from app.campaigns import hours, pacing
+from app.campaigns.callkind import campaign_call_kind
 from app.campaigns.models import Campaign, CampaignAttempt, CampaignContact
 from app.campaigns.service import cancel_number, pacer_key
 from app.clock import Clock
@@ -239,7 +240,8 @@ class Dialer:
             contact = session.get(Contact, row.contact_id)
             assert campaign is not None and contact is not None
             decision = check_call(session, contact, purpose=campaign.purpose, offer_id=campaign.offer_id, at=now,
-                                  campaign_id=campaign.id, settings=self.settings)
+                                  campaign_id=campaign.id, settings=self.settings,
+                                  automated=campaign_call_kind(self.app, campaign).automated)
             attempt = CampaignAttempt(
                 campaign_id=campaign.id, campaign_contact_id=row.id, number=row.attempts_made + 1,
                 e164=row.e164, status="dialing", decision_id=decision.decision_id, rule_id=decision.rule_id,
