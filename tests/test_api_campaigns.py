@@ -107,6 +107,14 @@ def test_bad_campaigns_are_422_naming_the_field(client, change, field):
     assert resp.get_json()["field"] == field
 
 
+def test_a_campaign_cannot_run_the_callback_opener(client):
+    # "You asked us to call you back" said to a stranger is a lie: only campaign flows may run.
+    resp = client.post("/api/campaigns", headers=BEARER, json={**NEW, "flow": "callback_opener"})
+    assert resp.status_code == 422 and resp.get_json()["field"] == "body.flow"
+    assert "'callback_opener' is not written for campaigns; choose one of: campaign_service, campaign_survey" in (
+        resp.get_data(as_text=True))
+
+
 def test_duplicate_names_unknown_ids_and_media_types(app, client):
     seed_campaign(app, name=NEW["name"])
     assert client.post("/api/campaigns", headers=BEARER, json=NEW).get_json()["field"] == "body.name"

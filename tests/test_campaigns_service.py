@@ -35,7 +35,11 @@ def create(app, clock, **overrides):
     ({"purpose": "robocall"}, "purpose: 'robocall' is not one of"),
     ({"purpose": "sales"}, "offer_id: a sales campaign must say which offer"),
     ({"flow": "nope"}, "flow: no flow named 'nope'"),
-    ({"flow": "support_hotline"}, "flow: 'support_hotline' is a inbound flow; a campaign needs an outbound flow"),
+    ({"flow": "support_hotline"},
+     "flow: 'support_hotline' is not written for campaigns; choose one of: campaign_service, campaign_survey"),
+    # The callback opener tells the callee they asked to be called: a lie to a campaign's callee.
+    ({"flow": "callback_opener"},
+     "flow: 'callback_opener' is not written for campaigns; choose one of: campaign_service, campaign_survey"),
     ({"flow": "../etc/passwd"}, "flow: '../etc/passwd' is not a flow name"),
     ({"languages": ["it", "de"]}, "languages: 'de' is not one of"),
     ({"languages": []}, "languages: at least one"),

@@ -133,6 +133,21 @@ def test_campaign_create_form_shows_errors_and_creates(app, operator):
     assert "Sondaggio primavera" in listing
 
 
+def test_the_campaign_form_offers_only_campaign_flows_and_preselects_none(operator):
+    html = _html(operator, "/console/campaigns/new")
+    select = html[html.index('id="campaign-flow"'):]
+    select = select[:select.index("</select>")]
+    assert 'value="campaign_survey"' in select and 'value="campaign_service"' in select
+    assert "callback_opener" not in select and "support_hotline" not in select
+    assert '<option value="" selected disabled>' in select and select.count("selected") == 1
+    token = page_csrf(operator, "/console/campaigns/new")
+    forged = operator.post("/console/campaigns", data={**campaign_form(token), "reason_en": "a survey",
+                                                       "flow": "callback_opener"})
+    assert forged.status_code == 422
+    assert ("«callback_opener» is not written for campaigns; choose one of: campaign_service, campaign_survey."
+            in forged.get_data(as_text=True))
+
+
 def test_campaign_target_start_pause_stop_and_live_progress(app, operator, clock):
     cid = seed_campaign(app, numbers=())
     contacts = operator.post("/api/contacts", headers=BEARER, json={"e164": "+393471234567"}).get_json()

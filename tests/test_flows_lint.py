@@ -23,10 +23,12 @@ def ask(**choices: str) -> dict:
                     "no_input": {"reprompt": 1, "then": "bye"}, "invalid": {"reprompt": 1, "then": "menu"}}}
 
 
-def write(tmp_path: Path, name: str, nodes: dict, kind: str = "inbound", start: str = "menu") -> Path:
-    (tmp_path / f"{name}.yaml").write_text(
-        yaml.safe_dump({"flow": name, "kind": kind, "start": start, "nodes": nodes}, allow_unicode=True),
-        encoding="utf-8")
+def write(tmp_path: Path, name: str, nodes: dict, kind: str = "inbound", start: str = "menu",
+          placed_by: str | None = None) -> Path:
+    spec = {"flow": name, "kind": kind, "start": start, "nodes": nodes}
+    if kind == "outbound":
+        spec["placed_by"] = placed_by or "campaign"
+    (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     return tmp_path
 
 
@@ -86,12 +88,17 @@ def test_unquoted_yes_in_yaml_is_caught(tmp_path):
     assert any("quote yes/no" in p for p in problems(tmp_path))
 
 
+CAMPAIGN_OPENER = {"it": "Ciao, {company}: la chiamo per {reason}", "nl": "Hallo, {company}: ik bel over {reason}",
+                   "en": "Hello, {company}: calling about {reason}"}
+
+
 def opener(**overrides) -> dict:
     nodes = {
         "opener": ask(good_time="script", later="later", opt_out="opt_out"),
         "script": {"end": T}, "later": {"end": T},
         "opt_out": {"action": "record_opt_out", "next": "bye"}, "bye": {"end": T},
     }
+    nodes["opener"]["ask"]["say"] = CAMPAIGN_OPENER
     nodes["opener"]["ask"]["invalid"]["then"] = "later_offer"
     nodes["later_offer"] = {"say": T, "next": "later"}
     nodes.update(overrides)
@@ -127,6 +134,34 @@ def test_outbound_opener_needs_an_opt_out_that_records_it(tmp_path):
     assert any("needs a 'later' choice" in p for p in problems(tmp_path))
 
 
+def test_an_outbound_flow_says_who_places_it(tmp_path):
+    write(tmp_path, "out", opener(), kind="outbound", start="opener", placed_by="robot")
+    assert ("flows/out.yaml: an outbound flow says who places its calls: 'placed_by: campaign or callback' "
+            "(found 'robot')") in problems(tmp_path)
+    write(tmp_path, "out", {"menu": ask(one="bye"), "bye": {"end": T}})
+    path = tmp_path / "out.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "placed_by: campaign\n", encoding="utf-8")
+    assert "flows/out.yaml: 'placed_by' is for outbound flows only" in problems(tmp_path)
+
+
+def test_an_opener_says_why_we_call_for_whoever_places_it(tmp_path):
+    # A campaign's opener says the campaign's reason; a callback's says what the callee asked
+    # about. A call that does not say why it comes is not one a stranger should get.
+    nodes = opener()
+    nodes["opener"]["ask"]["say"] = {**CAMPAIGN_OPENER, "nl": "Hallo, {company} hier. Komt het uit?"}
+    write(tmp_path, "out", nodes, kind="outbound", start="opener")
+    assert problems(tmp_path) == ["flows/out.yaml: node 'opener': a campaign's opener must say why we call: "
+                                  "'{reason}' missing in 'nl'"]
+    write(tmp_path, "out", opener(), kind="outbound", start="opener", placed_by="callback")
+    assert sum("'{callback_about}' missing" in p for p in problems(tmp_path)) == 3
+
+
+def test_the_repository_knows_which_outbound_flows_campaigns_may_use():
+    flowset = load_valid_flows(REPO_FLOWS)
+    assert flowset.placed_by("campaign") == ["campaign_service", "campaign_survey"]
+    assert flowset.placed_by("callback") == ["callback_opener"]
+
+
 def test_the_app_refuses_to_start_with_an_invalid_flow(tmp_path, settings):
     from app import create_app
 
@@ -160,7 +195,7 @@ def _with_resume(tmp_path: Path, name: str, resume: object, kind: str = "inbound
 
 
 @pytest.mark.parametrize("resume, kind, expected", [
-    ("bye", "inbound", "flows/bad.yaml: only an outbound flow has a 'resume' node"),
+    ("bye", "inbound", "flows/bad.yaml: only a campaign's outbound flow has a 'resume' node"),
     ("nowhere", "outbound", "flows/bad.yaml: resume node 'nowhere' does not exist"),
     ("menu", "outbound", "flows/bad.yaml: 'resume' is where the script goes on after the callback's own opener"),
     (["bye"], "outbound", "flows/bad.yaml: 'resume' must name a node"),

@@ -56,7 +56,8 @@ class CampaignIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     purpose: Purpose  # type: ignore[valid-type]
-    flow: str = Field(min_length=1, max_length=64, description="an outbound flow in flows/")
+    flow: str = Field(min_length=1, max_length=64,
+                      description="a flow written for campaigns (placed_by: campaign) in flows/")
     languages: list[Language] = Field(min_length=1, max_length=3)
     reason: dict[Language, str] = Field(description="why we call, per language (spoken in the opener)")
     offer_id: str | None = Field(None, max_length=64, description="required for sales campaigns")

@@ -53,7 +53,8 @@ def cli() -> None:
 @cli.command("create")
 @click.argument("name")
 @click.option("--purpose", type=click.Choice(PURPOSES), required=True)
-@click.option("--flow", default="campaign_survey", show_default=True, help="an outbound flow in flows/")
+@click.option("--flow", default="campaign_survey", show_default=True,
+              help="a flow written for campaigns (placed_by: campaign) in flows/")
 @click.option("--languages", default="it,nl,en", show_default=True, help="comma-separated; the first is the fallback")
 @click.option("--reason", "reasons", multiple=True, required=True,
               help="why we call, per language: --reason it='un breve sondaggio' (repeat per language)")

@@ -12,9 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import yaml
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -37,6 +36,9 @@ from app.db import affected
 from app.i18n import LANGUAGES
 from app.refusals import Reason, Refusal, reason_of
 
+if TYPE_CHECKING:
+    from app.flows.model import FlowSet
+
 FLOWS_DIR = PROJECT_ROOT / "flows"
 MAX_CPS = 100.0
 # Ofcom/FCC: let the phone ring at least 15 s before giving up.
@@ -52,34 +54,41 @@ def pacer_key(campaign_id: int) -> str:
 # --- create --------------------------------------------------------------------------------
 
 
-def _flow_kind(name: str) -> str | None:
-    """The `kind` of the flow called `name` (from the loaded engine, else flows/*.yaml)."""
+def _flowset() -> FlowSet:
+    """The flows the app runs (the loaded engine's), else those in FLOWS_DIR read afresh."""
     from flask import current_app, has_app_context
+
+    from app.flows.loader import load_flows  # the flows import the actions, which import us
 
     directory = Path(FLOWS_DIR)
     if has_app_context():
         engine = current_app.extensions.get("cortese.flows")
         if engine is not None:
-            flow = engine.flows.get(name)
-            return None if flow is None else str(flow.kind)
+            return cast("FlowSet", engine.flows)
         directory = Path(current_app.extensions["cortese.settings"].flows_dir)
-    path = directory / f"{name}.yaml"
-    if not path.is_file():
-        return None
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return str(data.get("kind")) if isinstance(data, dict) else None
+    return load_flows(directory, check=False)
+
+
+def campaign_flows() -> list[str]:
+    """The flows written for campaigns (`placed_by: campaign`), the only ones a campaign may use."""
+    return _flowset().placed_by("campaign")
 
 
 def _check_flow(name: str) -> None:
     if not name or "/" in name or "\\" in name or name.startswith("."):
         raise ValueError(f"flow: {name!r} is not a flow name")
-    kind = _flow_kind(name)
-    if kind is None:
-        raise Refusal("campaign_flow_missing", f"flow: no flow named {name!r} in flows/", flow=name)
-    if kind != "outbound":
-        raise Refusal("campaign_flow_not_outbound",
-                      f"flow: {name!r} is a {kind} flow; a campaign needs an outbound flow (it has the opener)",
-                      flow=name, kind=kind)
+    flowset = _flowset()
+    flow = flowset.get(name)
+    choices = ", ".join(flowset.placed_by("campaign")) or "none"
+    if flow is None:
+        raise Refusal("campaign_flow_missing", f"flow: no flow named {name!r} in flows/ (campaign flows: {choices})",
+                      flow=name, choices=choices)
+    if flow.kind != "outbound" or flow.placed_by != "campaign":
+        # A callback's opener tells strangers they asked to be called; an inbound flow greets
+        # a caller. Only a flow written for campaigns says the campaign's own reason.
+        raise Refusal("campaign_flow_not_campaign",
+                      f"flow: {name!r} is not written for campaigns; choose one of: {choices}",
+                      flow=name, choices=choices)
 
 
 def _check_number(value: str | None, name: str) -> str | None:

@@ -137,19 +137,10 @@ def campaign_new() -> str:
 
 
 def _form(values: dict[str, Any], error: str | None, status: int = 200) -> Any:
-    flows = _outbound_flows()
+    flows = campaigns.campaign_flows()
     page = render_template("console/campaign_form.html", values=values, error=error, purposes=PURPOSES,
                            languages=LANGUAGES, flows=flows, policies=MACHINE_POLICIES)
     return (page, status) if status != 200 else page
-
-
-def _outbound_flows() -> list[str]:
-    from flask import current_app
-
-    engine = current_app.extensions.get("cortese.flows")
-    if engine is None:
-        return []
-    return sorted(name for name, flow in engine.flows.flows.items() if flow.kind == "outbound")
 
 
 def _number(name: str, kind: type, default: Any) -> Any:

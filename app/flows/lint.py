@@ -7,7 +7,16 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 
 from app.flows import actions as action_registry
-from app.flows.model import DIAL_RESULTS, EXIT_KINDS, QUEUE_RESULTS, Flow, FlowSet, LintError, Node
+from app.flows.model import (
+    DIAL_RESULTS,
+    EXIT_KINDS,
+    PLACER_REASON_SLOT,
+    QUEUE_RESULTS,
+    Flow,
+    FlowSet,
+    LintError,
+    Node,
+)
 from app.flows.render import FILTERS
 
 PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?:\|([a-zA-Z_]+))?\}")
@@ -97,8 +106,8 @@ def _prompt_problems(node: Node) -> Iterator[str]:
 def _resume_problems(flow: Flow) -> Iterator[str]:
     if flow.resume is None:
         return
-    if flow.kind != "outbound":
-        yield "only an outbound flow has a 'resume' node (where a booked callback goes on with it)"
+    if flow.kind != "outbound" or flow.placed_by != "campaign":
+        yield "only a campaign's outbound flow has a 'resume' node (where a booked callback goes on with it)"
     node = flow.nodes.get(flow.resume)
     if node is None:
         yield f"resume node '{flow.resume}' does not exist"
@@ -153,9 +162,13 @@ def _opener_problems(flow: Flow) -> Iterator[tuple[str | None, str]]:
         yield node.name, ("an outbound call must open with an ask that says who is calling and "
                           "asks whether this is a good time (choices good_time, later, opt_out)")
         return
+    reason = PLACER_REASON_SLOT.get(flow.placed_by or "")
     for lang, text in node.ask.say.items():
         if "{company}" not in text:
             yield node.name, f"the opener must say who is calling: '{{company}}' missing in '{lang}'"
+        if reason and f"{{{reason}}}" not in text:
+            yield node.name, (f"a {flow.placed_by}'s opener must say why we call: "
+                              f"'{{{reason}}}' missing in '{lang}'")
     names = {c.name: c for c in node.ask.choices}
     for wanted in OPENER_CHOICES:
         if wanted not in names:

@@ -15,6 +15,7 @@ from app.flows.model import (
     INPUTS,
     KINDS,
     NODE_KINDS,
+    PLACED_BY,
     Ask,
     Capture,
     Choice,
@@ -94,8 +95,21 @@ def _read_flow(path: Path, errors: list[LintError]) -> Flow | None:
     if resume is not None and not isinstance(resume, str):
         errors.append(LintError(file, None, "'resume' must name a node"))
         resume = None
+    placed_by = _read_placed_by(file, kind, raw.get("placed_by"), errors)
     return Flow(name=name, kind=kind, start=start, nodes=nodes, file=file,
-                description=str(raw.get("description") or ""), resume=resume)
+                description=str(raw.get("description") or ""), resume=resume, placed_by=placed_by)
+
+
+def _read_placed_by(file: str, kind: str, value: Any, errors: list[LintError]) -> str | None:
+    if kind != "outbound":
+        if value is not None:
+            errors.append(LintError(file, None, "'placed_by' is for outbound flows only"))
+        return None
+    if value not in PLACED_BY:
+        errors.append(LintError(file, None, f"an outbound flow says who places its calls: "
+                                            f"'placed_by: {' or '.join(PLACED_BY)}' (found {value!r})"))
+        return None
+    return str(value)
 
 
 def _read_node(file: str, name: str, spec: Any, errors: list[LintError]) -> Node | None:

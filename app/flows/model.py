@@ -13,6 +13,12 @@ from typing import Any
 from app.i18n import LANGUAGES
 
 KINDS = ("inbound", "outbound", "sub")
+# Who places an outbound flow's call, which decides what its opener may claim: a campaign says
+# the campaign's own reason ({reason}); a callback says what the callee asked us to call about
+# ({callback_about}). A campaign must never run a callback's opener ("you asked us to call").
+PLACED_BY = ("campaign", "callback")
+# The slot an opener must say, per placer: a call that does not say why it comes is not made.
+PLACER_REASON_SLOT = {"campaign": "reason", "callback": "callback_about"}
 NODE_KINDS = ("ask", "say", "action", "flow", "resume", "transfer", "record", "end")
 # Nodes that leave the flow: the call ends, or goes on in another flow.
 EXIT_KINDS = ("end", "flow", "resume")
@@ -132,6 +138,8 @@ class Flow:
     # Outbound flows: where a callback the callee booked from this flow picks the script up
     # again, once the callback's own opener has asked whether it is a good time.
     resume: str | None = None
+    # Outbound flows: "campaign" or "callback" (PLACED_BY), who may place this call.
+    placed_by: str | None = None
 
 
 @dataclass
@@ -141,6 +149,10 @@ class FlowSet:
 
     def get(self, name: str) -> Flow | None:
         return self.flows.get(name)
+
+    def placed_by(self, placer: str) -> list[str]:
+        """The names of the outbound flows written for `placer` (campaign or callback), sorted."""
+        return sorted(f.name for f in self.flows.values() if f.kind == "outbound" and f.placed_by == placer)
 
     def node(self, flow: str | None, node: str | None) -> Node | None:
         found = self.flows.get(flow or "")
