@@ -1,13 +1,14 @@
 """Where a webhook's time goes: cProfile over N signed menu steps or first steps.
 
     .venv/bin/python bench/profile_step.py [--step menu|first] [--calls 500] [--db sqlite|postgres]
-        [--top 30]
+        [--top 30] [--speech "il modem non funziona"]
 
 In-process (Flask's WSGI test client, no gunicorn, no sockets) so the profile shows the app's
 own costs. `menu` (the default): N calls are started first (/voice/inbound, not profiled), then
 each call's answer to the support menu (/voice/flow/input?v=N, Digits=1) is profiled: signature
 check, call load, engine turn, state save, TwiML, commit. `first`: N new calls' /voice/inbound
-(call created, caller recognised, flow started).
+(call created, caller recognised, flow started). `--speech TEXT`: the menu is answered in words
+(SpeechResult, Confidence 0.9) instead of the key 1, so the profile includes understanding them.
 
 Prints the mean wall and CPU time per step (noisy on a shared machine), the Python function
 calls per step (deterministic: the same code and data make the same count, so it compares two
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--speech", default=None, help="answer the menu with these words instead of 1")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         url = prepare_db(args.db, Path(tmpdir))
@@ -63,7 +65,8 @@ def first_steps(validator: RequestValidator, calls: int) -> list[tuple[str, dict
             for params in map(call_params, range(2 * calls))]
 
 
-def menu_steps(client, validator: RequestValidator, calls: int) -> list[tuple[str, dict[str, str], str]]:
+def menu_steps(client, validator: RequestValidator, calls: int,
+               speech: str | None = None) -> list[tuple[str, dict[str, str], str]]:
     """2N calls started (not measured), and each one's signed answer to the menu."""
     answers = []
     for i in range(2 * calls):
@@ -71,7 +74,8 @@ def menu_steps(client, validator: RequestValidator, calls: int) -> list[tuple[st
         first = _post(client, validator, "/voice/inbound", params)
         action = urlsplit(ET.fromstring(first.data).find(".//Gather").get("action"))
         path = action.path + "?" + action.query
-        answer = {**params, "CallStatus": "in-progress", "Digits": "1"}
+        said = {"SpeechResult": speech, "Confidence": "0.9"} if speech else {"Digits": "1"}
+        answer = {**params, "CallStatus": "in-progress", **said}
         # Signed here, so Twilio's side of the signature is not in the profile.
         answers.append((path, answer, validator.compute_signature(BASE + path, answer)))
     return answers
@@ -85,7 +89,7 @@ def _post(client, validator: RequestValidator, path: str, params: dict[str, str]
 
 def profile(client, args: argparse.Namespace) -> None:
     validator = RequestValidator(TOKEN)
-    answers = first_steps(validator, args.calls) if args.step == "first" else menu_steps(client, validator, args.calls)
+    answers = first_steps(validator, args.calls) if args.step == "first" else menu_steps(client, validator, args.calls, args.speech)
     plain, answers = answers[:args.calls], answers[args.calls:]
     started, cpu = time.perf_counter(), time.process_time()
     for path, params, signature in plain:  # the same work without the profiler's overhead
