@@ -384,8 +384,14 @@ def test_hanging_up_mid_fault_report_keeps_a_draft_ticket(app, twilio):
         assert any(s.kind == "support.draft" for s in call.steps)
 
 
-@pytest.mark.parametrize("flow, slots", [("fault_report", {}), ("faq", {"faq_question": "orari"}),
-                                         ("fault_report", {"fault_description": "x", "ticket_ref": "1234567"})])
+@pytest.mark.parametrize("flow, slots", [
+    ("fault_report", {}), ("faq", {"faq_question": "orari"}),
+    ("fault_report", {"fault_description": "x", "ticket_ref": "1234567"}),
+    # The product named from our records (fault report) or from the serial (warranty) is not
+    # something the caller said about a fault.
+    ("fault_report", {"product_name": "il router", "customer_product_id": 1}),
+    ("warranty_claim", {"serial": "20250001", "product_name": "il router", "product_id": 1}),
+])
 def test_no_draft_when_nothing_to_keep_or_already_a_ticket(app, twilio, flow, slots):
     sid = _call_in_flow(app, flow, "n", slots)
     _status(twilio, sid, "completed", 3)

@@ -526,6 +526,25 @@ def test_hanging_up_elsewhere_closes_the_call_and_makes_nothing_up(sim, app, lan
     assert rows(app, Ticket) == []
 
 
+@pytest.mark.parametrize("language", LANGS)
+def test_a_warranty_caller_who_hangs_up_leaves_no_fault_draft(sim, app, language):
+    _unit(app, language)
+    call = dial(sim, language)
+    call.press("3")
+    call.press("20250001#")  # a known serial: the product is named, then the date is asked
+    call.hangup()
+    assert rows(app, Ticket) == []
+
+
+def test_a_fault_caller_who_only_picked_the_kind_of_product_keeps_a_draft(sim, app):
+    call = dial(sim, "en")
+    call.press("2")
+    call.press("1")  # modem or router: the caller's own answer about the fault
+    call.hangup()
+    [draft] = rows(app, Ticket)
+    assert (draft.kind, draft.status, draft.details["hung_up_at"]["node"]) == ("fault", "draft", "describe")
+
+
 def test_a_caller_who_hangs_up_in_the_queue_no_longer_counts_as_waiting(sim, app):
     first = dial(sim, "it", queue=QueuePlan("bridged", after_loops=9))
     first.press("0")

@@ -12,7 +12,8 @@ numbers read back digit by digit go through {slot|digits} in the prompts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -397,26 +398,43 @@ def _fault_fields(ctx: Any) -> dict[str, Any]:
     }
 
 
-FAULT_SLOTS = ("product_name", "fault_description", "fault_description_unclear", "fault_recording",
-               "urgency")
+@dataclass(frozen=True)
+class DraftKind:
+    """A report a caller can leave half-told: the slots that are their own words in it (only
+    those make a draft worth keeping) and how the slots become the ticket's fields."""
+
+    evidence: tuple[str, ...]
+    fields: Callable[[Any], dict[str, Any]]
+
+
+# Which slots belong to which draft. Not product_name: the fault report fills it from our own
+# records before the caller says a word, and the warranty claim fills it from the serial, so
+# counting it made every warranty caller who hung up a phantom fault.
+DRAFTS: dict[str, DraftKind] = {
+    "fault": DraftKind(
+        evidence=("product_choice", "product_family", "fault_description", "fault_description_unclear",
+                  "fault_recording", "urgency"),
+        fields=_fault_fields,
+    ),
+}
 
 
 def save_draft(session: Any, call: Call, at: Any) -> Any:
-    """Keep what a caller said before hanging up mid fault report: a draft ticket.
+    """Keep what a caller said before hanging up mid report: a draft ticket.
 
     Called from the call_status_changed receiver (drafts.py); returns the ticket or None."""
     slots = call.slots or {}
-    if not any(slots.get(k) for k in FAULT_SLOTS) or slots.get("ticket_ref"):
+    if slots.get("ticket_ref"):
         return None
-    if services.ticket_for_call(session, call.call_sid, "fault"):
+    kind = next((k for k, d in DRAFTS.items() if any(slots.get(s) for s in d.evidence)), None)
+    if kind is None or services.ticket_for_call(session, call.call_sid, kind):
         return None
     parsed = parse_caller(call.from_number)
     caller = services.CallerRef(number=parsed.e164 if parsed else call.from_number or None,
                                 call_sid=call.call_sid, language=call.language,
                                 hotline=call.to_number or None)
-    ctx = _SlotsOnly(slots)
-    ticket = services.create_ticket(session, kind="fault", status="draft", at=at, caller=caller,
-                                    **_fault_fields(ctx))
+    ticket = services.create_ticket(session, kind=kind, status="draft", at=at, caller=caller,
+                                    **DRAFTS[kind].fields(_SlotsOnly(slots)))
     ticket.details = {**ticket.details, "hung_up_at": {"flow": call.flow, "node": call.node}}
     add_step(session, call, at, "support.draft", outcome="draft_ticket", input=ticket.reference)
     return ticket
