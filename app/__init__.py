@@ -54,13 +54,14 @@ def create_app(
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import callbacks, campaigns, flows
+    from app import callbacks, campaigns, desk, flows
     from app.webhooks import bp as voice_bp
 
     app.register_blueprint(voice_bp)
     flows.init_app(app)
     campaigns.init_app(app)
     callbacks.init_app(app)
+    desk.init_app(app)
 
     from app import api, console
 

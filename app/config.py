@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # 1 by default), and how long the campaign dialer backs off after Twilio answered 429 or 5xx.
     campaign_account_cps: float = Field(default=1.0, gt=0, le=100)
     campaign_backoff_seconds: int = Field(default=60, ge=1, le=3600)
+    # Operator desk (app/desk): how long the desk rings an operator before trying the next,
+    # how long wrap-up lasts when the operator does not end it, how often routing runs anyway.
+    desk_ring_seconds: int = Field(default=20, ge=5, le=120)
+    desk_wrapup_seconds: int = Field(default=60, ge=0, le=3600)
+    desk_poll_seconds: float = Field(default=3.0, gt=0, le=300)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     # Serve the browser softphone (/sim/softphone) outside development/test; in production it

@@ -27,3 +27,11 @@ offers_owned = _signals.signal("offers-owned")
 # campaign's flow needs to go on by itself (`campaign_flow` among them), or None when it should
 # not (campaign gone, paused or stopped; no attempt behind the call): a person takes it then.
 campaign_resume = _signals.signal("campaign-resume")
+
+# A caller in an operator queue fetched the wait music (the first time: they just joined):
+# kwargs session, call, params (Twilio's QueueSid, QueuePosition, QueueTime...).
+caller_waiting = _signals.signal("caller-waiting")
+
+# A caller left an operator queue (the <Enqueue> action): kwargs session, call, result
+# (Twilio's QueueResult: bridged, leave, redirected, hangup, queue-full, error...).
+caller_left_queue = _signals.signal("caller-left-queue")

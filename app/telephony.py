@@ -251,6 +251,12 @@ class TwilioGateway:
     def hang_up(self, sid: str) -> CallInfo:
         return self.update_call(sid, status="completed")
 
+    def dequeue_member(self, queue_sid: str, call_sid: str, url: str) -> None:
+        """Take one specific caller out of a queue (the Queue Members API): the caller leaves
+        the queue and runs the TwiML at `url` (the operator desk joins them to a conference)."""
+        self._run(lambda: self._client.queues(queue_sid).members(call_sid).update(url=url, method="POST"),
+                  creating=False, what="dequeue")
+
     def fetch_call(self, sid: str) -> CallInfo:
         return _info(self._run(lambda: self._client.calls(sid).fetch(), creating=False, what="fetch"))
 
@@ -339,6 +345,15 @@ class Twiml:
     ) -> Twiml:
         dial = Dial(action=action, method="POST" if action else None, timeout=timeout, caller_id=caller_id)
         dial.number(number)
+        self._doc.append(dial)
+        return self
+
+    def dial_conference(self, name: str, *, action: str, end_on_exit: bool = True,
+                        time_limit: int | None = None) -> Twiml:
+        """Join a two-party conference (the desk's bridge); either side leaving ends it."""
+        dial = Dial(action=action, method="POST", time_limit=time_limit)
+        dial.conference(name, start_conference_on_enter=True, end_conference_on_exit=end_on_exit,
+                        beep=False)
         self._doc.append(dial)
         return self
 

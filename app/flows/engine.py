@@ -339,6 +339,10 @@ class Engine:
             raise FlowStateError(f"transfer result at {turn.flow}.{turn.node}, which transfers nothing")
         if node.transfer_kind == "queue":
             outcome = turn.params.get("QueueResult") or "error"
+            if outcome == "redirected" and turn.slots.get("desk_connected"):
+                # The operator desk took this caller out of the queue to talk to an operator
+                # (app/desk): for the flow that is a bridge, not a caller leaving the queue.
+                outcome = "bridged"
         else:
             outcome = turn.params.get("DialCallStatus") or "failed"
         if turn.slots.pop("queue_timed_out", None) and outcome in ("leave", "redirected"):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
-from app import calls
+from app import calls, signals
 from app.clock import now
 from app.db import db_session
 from app.flows.engine import StaleTurn, get_engine
@@ -29,6 +29,8 @@ def flow_step(step: str) -> Response:
         calls.advance_status(call, request.form.get("CallStatus"), at)
     if step == "queue-wait":
         doc = engine.queue_wait(session, call, now=at, params=request.form)
+        signals.caller_waiting.send(current_app._get_current_object(),  # type: ignore[attr-defined]
+                                    session=session, call=call, params=request.form)
     elif step == "queue-leave":
         doc = engine.queue_leave(call, request.form)
     elif step not in STEPS or not call.node:
@@ -39,6 +41,9 @@ def flow_step(step: str) -> Response:
         try:
             doc = engine.handle(session, call, step, request.args.get("v", type=int),
                                 now=at, params=request.form)
+            if step == "transfer" and request.form.get("QueueResult"):
+                signals.caller_left_queue.send(current_app._get_current_object(),  # type: ignore[attr-defined]
+                                               session=session, call=call, result=request.form["QueueResult"])
         except StaleTurn:
             session.rollback()
             call = calls.ensure_call(session, request.form, at)

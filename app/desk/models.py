@@ -1,0 +1,111 @@
+"""The operator desk's records: operators (console users who take calls), the callers waiting
+for them (one queue entry per call and queue), and each offer of a caller to an operator.
+
+The routing decision lives in these tables: an offer exists only after one transaction moved
+an operator from `available` and an entry from `waiting` with conditional UPDATEs (see
+routing.py), so however many app instances route at once, no caller is given to two operators
+and no operator to two callers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime
+
+# Operator states. `offered`: the desk is ringing them with a caller (a claim, not a choice);
+# `busy`: talking to a caller; `wrapup`: writing the outcome; `away`: not taking calls.
+AVAILABLE, AWAY, WRAPUP, BUSY, OFFERED = "available", "away", "wrapup", "busy", "offered"
+OPERATOR_STATES = (AVAILABLE, AWAY, WRAPUP, BUSY, OFFERED)
+# What an operator may choose on the desk page; the others the desk sets.
+CHOSEN_STATES = (AVAILABLE, AWAY, WRAPUP)
+
+SKILLS = ("support", "complaints", "technician")
+
+# Queue entry states.
+WAITING = "waiting"      # in the Twilio queue, nobody ringing for them
+RINGING = "ringing"      # an operator is being rung for them (claimed by one offer)
+CONNECTED = "connected"  # talking to the operator
+DONE = "done"            # the conversation ended
+ABANDONED = "abandoned"  # hung up while waiting
+LEFT = "left"            # left the queue (callback instead, timeout, back to the menu)
+ENTRY_OPEN = (WAITING, RINGING, CONNECTED)
+ENTRY_WAITING = (WAITING, RINGING)
+
+# Offer outcomes.
+OFFER_RINGING, OFFER_ACCEPTED, OFFER_DECLINED = "ringing", "accepted", "declined"
+OFFER_NO_ANSWER, OFFER_FAILED, OFFER_CANCELLED = "no-answer", "failed", "cancelled"
+
+
+class DeskOperator(Base):
+    """A console user who takes calls: where the desk rings them and what they can take."""
+
+    __tablename__ = "desk_operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_operators.id", ondelete="CASCADE"), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32))  # E.164: what the desk rings
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default=AWAY)
+    state_since: Mapped[datetime] = mapped_column(UTCDateTime())
+    state_reason: Mapped[str | None] = mapped_column(String(200))
+    # The queue entry the operator is ringing for or talking to (set with the claim).
+    entry_id: Mapped[int | None] = mapped_column(Integer)
+    wrapup_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class QueueEntry(Base):
+    """One caller waiting in (or taken from) an operator queue, with what the desk shows."""
+
+    __tablename__ = "desk_queue_entries"
+    __table_args__ = (Index("ix_desk_queue_entries_status_priority", "status", "priority", "enqueued_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    queue_sid: Mapped[str | None] = mapped_column(String(64))
+    caller: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8))
+    skill: Mapped[str] = mapped_column(String(16), default="support")
+    reason: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[bool] = mapped_column(Boolean, default=False)
+    complaint: Mapped[bool] = mapped_column(Boolean, default=False)
+    recognised: Mapped[bool] = mapped_column(Boolean, default=False)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    status: Mapped[str] = mapped_column(String(16), default=WAITING)
+    operator_id: Mapped[int | None] = mapped_column(Integer)
+    offer_id: Mapped[int | None] = mapped_column(Integer)
+    offers: Mapped[int] = mapped_column(Integer, default=0)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Offer(Base):
+    """One ring of one operator for one caller, and how it ended."""
+
+    __tablename__ = "desk_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("desk_queue_entries.id", ondelete="CASCADE"), index=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("desk_operators.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16), default=OFFER_RINGING)
+    operator_call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+# Importing the models wires the desk's receivers and its scheduler job (import_models()).
+from app.desk import receivers as _receivers  # noqa: E402,F401
+from app.desk import routing as _routing  # noqa: E402,F401

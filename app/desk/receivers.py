@@ -1,0 +1,76 @@
+"""The desk listens to calls: a caller joining or leaving a queue, and the final status of a
+caller's or an operator's call. Each change that frees a caller or an operator runs a routing
+pass once the webhook's transaction is committed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, after_this_request, current_app, g, has_request_context
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import signals
+from app.clock import now
+from app.desk import callers
+from app.desk.models import CONNECTED, OFFER_RINGING, Offer, QueueEntry
+from app.desk.routing import conversation_ended, end_offer, route_now
+from app.models import TERMINAL_STATUSES, Call
+
+# The operator's phone did not take the call: how the desk records the offer.
+UNANSWERED = {"busy": "busy", "no-answer": "no-answer", "failed": "failed", "canceled": "no-answer",
+              "completed": "no-answer"}
+
+
+def route_after_request() -> None:
+    """Run a routing pass after this request's answer is built (its transaction committed)."""
+    if not has_request_context() or g.get("desk_route_pending"):
+        return
+    g.desk_route_pending = True
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    @after_this_request
+    def _route(response: Response) -> Response:
+        route_now(app)
+        return response
+
+
+@signals.caller_waiting.connect
+def _on_waiting(_sender: Flask, *, session: Session, call: Call, params: Mapping[str, str], **_: Any) -> None:
+    if callers.note_waiting(session, call, params, now()) is not None:
+        route_after_request()
+
+
+@signals.caller_left_queue.connect
+def _on_left(_sender: Flask, *, session: Session, call: Call, result: str, **_: Any) -> None:
+    if result in ("bridged", "bridging-in-process"):
+        return
+    if callers.caller_left(session, call.call_sid, result, now()) is not None:
+        route_after_request()
+
+
+@signals.call_status_changed.connect
+def _on_status(_sender: Flask, *, session: Session, call: Call, params: Mapping[str, str], **_: Any) -> None:
+    if call.status not in TERMINAL_STATUSES:
+        return
+    at = now()
+    settings = current_app.extensions["cortese.settings"]
+    freed = False
+    entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call.call_sid))
+    if entry is not None:
+        if entry.status == CONNECTED:
+            freed = conversation_ended(session, entry, at, wrapup_seconds=settings.desk_wrapup_seconds)
+        else:
+            freed = callers.caller_left(session, call.call_sid, "hangup", at) is not None
+    offer = session.scalar(select(Offer).where(Offer.operator_call_sid == call.call_sid))
+    if offer is not None:
+        if offer.status == OFFER_RINGING:
+            freed = end_offer(session, offer, UNANSWERED.get(call.status, "no-answer"), at,
+                              note=f"operator's phone: {call.status}") or freed
+        else:
+            taken = session.get(QueueEntry, offer.entry_id)
+            if taken is not None and taken.status == CONNECTED and taken.offer_id == offer.id:
+                freed = conversation_ended(session, taken, at, wrapup_seconds=settings.desk_wrapup_seconds) or freed
+    if freed:
+        route_after_request()

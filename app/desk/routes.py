@@ -1,0 +1,180 @@
+"""The desk's voice webhooks: the operator's phone (whisper, accept, after the call) and the
+caller's side of the bridge.
+
+The bridge (README, *Operator desk*): the operator accepts on their own call, which joins the
+conference `desk-<entry>`; then the Queue Members API takes exactly that caller out of the
+queue into /voice/desk/join, which joins the same conference. Either side hanging up ends it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.orm import Session
+
+from app import calls
+from app.clock import now
+from app.console.models import OperatorUser
+from app.db import db_session
+from app.desk import whisper
+from app.desk.models import (
+    CONNECTED,
+    OFFER_CANCELLED,
+    OFFER_RINGING,
+    RINGING,
+    DeskOperator,
+    Offer,
+    QueueEntry,
+)
+from app.desk.receivers import route_after_request
+from app.desk.routing import accept_offer, conversation_ended, end_offer, set_state
+from app.telephony import TelephonyError, Twiml
+from app.webhooks.safety import voice_webhook
+
+log = logging.getLogger(__name__)
+bp = Blueprint("desk_voice", __name__)
+
+ACCEPT_KEY = "1"
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    return current_app.extensions["cortese.settings"]
+
+
+def _url(path: str, **query: object) -> str:
+    args = "&".join(f"{k}={v}" for k, v in query.items())
+    return f"{_settings().public_base_url}/voice/desk/{path}?{args}"
+
+
+def _offer(session: Session) -> Offer | None:
+    raw = request.args.get("offer", "")
+    offer = session.get(Offer, int(raw)) if raw.isdigit() else None
+    if offer is None or offer.token != request.args.get("t"):
+        return None
+    return offer
+
+
+def _operator_language(session: Session, operator_id: int) -> str:
+    operator = session.get(DeskOperator, operator_id)
+    user = session.get(OperatorUser, operator.user_id) if operator else None
+    language = user.language if user else None
+    return language if language in whisper.LANGUAGES else _settings().default_language
+
+
+@bp.post("/voice/desk/offer")
+@voice_webhook
+def offer_answered() -> Response:
+    """The operator's phone answered (a person or a voicemail): whisper, then press 1."""
+    session = db_session()
+    at = now()
+    calls.ensure_call(session, request.form, at)
+    offer = _offer(session)
+    if offer is None:
+        session.commit()
+        return Twiml(_settings().default_language).say(whisper.text("gone", _settings().default_language)).hangup().response()
+    language = _operator_language(session, offer.operator_id)
+    entry = session.get(QueueEntry, offer.entry_id)
+    if offer.status != OFFER_RINGING or entry is None or entry.status != RINGING or entry.offer_id != offer.id:
+        if offer.status == OFFER_RINGING:
+            end_offer(session, offer, OFFER_CANCELLED, at, note="the caller left before the operator answered")
+            route_after_request()
+        session.commit()
+        return Twiml(language).say(whisper.text("gone", language)).hangup().response()
+    session.commit()
+    doc = Twiml(language)
+    doc.gather(_url("answer", offer=offer.id, t=offer.token), [whisper.summary(entry, language, at),
+                                                                whisper.text("press", language)],
+               input="dtmf", num_digits=1, timeout=6)
+    # No key (a voicemail, or nobody deciding): the offer is not taken.
+    return doc.redirect(_url("answer", offer=offer.id, t=offer.token, silent=1)).response()
+
+
+@bp.post("/voice/desk/answer")
+@voice_webhook
+def offer_decided() -> Response:
+    session = db_session()
+    at = now()
+    offer = _offer(session)
+    language = _operator_language(session, offer.operator_id) if offer else _settings().default_language
+    if offer is None:
+        return Twiml(language).say(whisper.text("gone", language)).hangup().response()
+    digits = (request.form.get("Digits") or "").strip()
+    if digits != ACCEPT_KEY:
+        outcome = "no-answer" if request.args.get("silent") else "declined"
+        ended = end_offer(session, offer, outcome, at, note="no key pressed" if outcome == "no-answer"
+                          else f"declined (pressed {digits[:4]!r})")
+        session.commit()
+        if ended:
+            route_after_request()
+        return Twiml(language).say(whisper.text("declined", language)).hangup().response()
+    entry = accept_offer(session, offer, at)
+    if entry is None:
+        session.commit()
+        route_after_request()
+        return Twiml(language).say(whisper.text("gone", language)).hangup().response()
+    call = calls.get_call(session, entry.call_sid)
+    if call is not None:
+        call.slots = {**(call.slots or {}), "desk_connected": True, "desk_entry": entry.id}
+    session.commit()
+    try:
+        if not entry.queue_sid:
+            raise TelephonyError("the caller's queue is not known yet")
+        current_app.extensions["cortese.gateway"].dequeue_member(
+            entry.queue_sid, entry.call_sid, _url("join", entry=entry.id))
+    except TelephonyError as exc:
+        # The caller is no longer in the queue (hung up a moment ago): free the operator.
+        log.warning("desk entry %s: cannot take the caller out of the queue: %s", entry.id, exc)
+        entry.status, entry.end_reason, entry.ended_at = "abandoned", f"dequeue failed: {exc}"[:200], at
+        set_state(session, offer.operator_id, "available", at, expect="busy")
+        session.commit()
+        route_after_request()
+        return Twiml(language).say(whisper.text("gone", language)).hangup().response()
+    doc = Twiml(language).say(whisper.text("connecting", language))
+    return doc.dial_conference(f"desk-{entry.id}", action=_url("operator-done", entry=entry.id)).response()
+
+
+def _entry(session: Session) -> QueueEntry | None:
+    raw = request.args.get("entry", "")
+    return session.get(QueueEntry, int(raw)) if raw.isdigit() else None
+
+
+@bp.post("/voice/desk/join")
+@voice_webhook
+def caller_joins() -> Response:
+    """The caller, taken out of the queue for the operator who accepted."""
+    session = db_session()
+    entry = _entry(session)
+    language = entry.language if entry and entry.language in whisper.LANGUAGES else _settings().default_language
+    if entry is None or entry.status != CONNECTED:
+        return Twiml(language).say(whisper.caller_text("sorry", language)).hangup().response()
+    doc = Twiml(language).say(whisper.caller_text("connecting", language))
+    return doc.dial_conference(f"desk-{entry.id}", action=_url("caller-done", entry=entry.id)).response()
+
+
+@bp.post("/voice/desk/caller-done")
+@voice_webhook
+def caller_done() -> Response:
+    """The operator left the conversation; the caller is still on the line: a goodbye."""
+    return _after(request.args.get("entry", ""), caller=True)
+
+
+@bp.post("/voice/desk/operator-done")
+@voice_webhook
+def operator_done() -> Response:
+    return _after(request.args.get("entry", ""), caller=False)
+
+
+def _after(_raw: str, *, caller: bool) -> Response:
+    session = db_session()
+    at = now()
+    entry = _entry(session)
+    if entry is not None and conversation_ended(session, entry, at, wrapup_seconds=_settings().desk_wrapup_seconds):
+        session.commit()
+    if caller:
+        language = entry.language if entry and entry.language in whisper.LANGUAGES else _settings().default_language
+        return Twiml(language).say(whisper.caller_text("goodbye", language, company=_settings().company_name)
+                                   ).hangup().response()
+    language = (_operator_language(session, entry.operator_id) if entry and entry.operator_id
+                else _settings().default_language)
+    return Twiml(language).say(whisper.text("ended", language)).hangup().response()

@@ -1,0 +1,123 @@
+"""What an operator does on the desk: their profile (phone, languages, skills), their state,
+wrapping up a call, and ending an abusive call politely."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import phone as phones
+from app.desk.models import (
+    AVAILABLE,
+    AWAY,
+    BUSY,
+    CHOSEN_STATES,
+    CONNECTED,
+    DONE,
+    SKILLS,
+    WRAPUP,
+    DeskOperator,
+    QueueEntry,
+)
+from app.desk.routing import set_state
+from app.i18n import LANGUAGES
+from app.refusals import Refusal
+
+OUTCOMES = ("resolved", "follow_up", "callback", "escalated", "abusive", "other")
+MAX_NOTE = 2000
+
+
+def operator_for(session: Session, user_id: int, at: datetime) -> DeskOperator:
+    """The desk profile of a console user, made (away, no phone yet) on their first visit."""
+    operator = session.scalar(select(DeskOperator).where(DeskOperator.user_id == user_id))
+    if operator is None:
+        operator = DeskOperator(user_id=user_id, phone=None, languages=[], skills=["support"], state=AWAY,
+                                state_since=at)
+        session.add(operator)
+        session.flush()
+    return operator
+
+
+def update_profile(operator: DeskOperator, *, phone: str, languages: Iterable[str], skills: Iterable[str]) -> None:
+    """Phone (E.164, any common spelling), the languages spoken and the skills; refused with a
+    reason the console translates when something does not parse."""
+    parsed = phones.parse_caller(phone.strip()) if phone.strip() else None
+    if phone.strip() and (parsed is None or not parsed.e164):
+        raise Refusal("desk_bad_phone", "phone: not a phone number; write it as +39 02 1234 5678")
+    chosen_languages: list[str] = [lang for lang in LANGUAGES if lang in set(languages)]
+    chosen_skills = [skill for skill in SKILLS if skill in set(skills)]
+    if not chosen_languages:
+        raise Refusal("desk_no_language", "languages: choose at least one language")
+    if not chosen_skills:
+        raise Refusal("desk_no_skill", "skills: choose at least one skill")
+    operator.phone = parsed.e164 if parsed else None
+    operator.languages = chosen_languages
+    operator.skills = chosen_skills
+
+
+def choose_state(session: Session, operator: DeskOperator, state: str, at: datetime) -> bool:
+    """The operator sets themselves available, away or in wrap-up. Not while the desk rings
+    them or they talk to a caller: that state ends by itself. True when it changed."""
+    if state not in CHOSEN_STATES:
+        raise Refusal("desk_bad_state", f"state: one of {', '.join(CHOSEN_STATES)}")
+    if state == AVAILABLE and not operator.phone:
+        raise Refusal("desk_no_phone", "phone: the desk needs a number to ring before you go available")
+    if state == AVAILABLE and not operator.languages:
+        raise Refusal("desk_no_language", "languages: choose at least one language")
+    current = operator.state
+    if current not in CHOSEN_STATES or current == state:
+        return False
+    changed = set_state(session, operator.id, state, at, expect=current)
+    session.refresh(operator)
+    return changed
+
+
+def current_entry(session: Session, operator: DeskOperator) -> QueueEntry | None:
+    """The caller the operator is talking to, or last talked to while in wrap-up."""
+    if operator.entry_id is None:
+        return None
+    return session.get(QueueEntry, operator.entry_id)
+
+
+def wrap_up(session: Session, operator: DeskOperator, entry: QueueEntry, *, outcome: str, note: str,
+            at: datetime) -> None:
+    """Outcome and note on the queue entry, the call's steps and the call's tickets; then the
+    operator is available again (the caller the conversation was with is done)."""
+    if outcome not in OUTCOMES:
+        raise Refusal("desk_bad_outcome", f"outcome: one of {', '.join(OUTCOMES)}")
+    if entry.operator_id != operator.id or entry.status not in (CONNECTED, DONE):
+        raise Refusal("desk_not_yours", "entry: this call is not yours to wrap up")
+    entry.outcome, entry.note = outcome, note[:MAX_NOTE] or None
+    if entry.status == CONNECTED:
+        entry.status, entry.ended_at = DONE, at
+    _note_on_call(session, entry, at, kind="desk_wrapup", outcome=outcome, text=note)
+    _note_on_tickets(session, entry, at, by=operator, outcome=outcome, note=note)
+    if operator.state in (WRAPUP, BUSY):
+        set_state(session, operator.id, AVAILABLE, at, expect=operator.state)
+    session.refresh(operator)
+
+
+def _note_on_call(session: Session, entry: QueueEntry, at: datetime, *, kind: str, outcome: str, text: str) -> None:
+    from app.calls import add_step, get_call
+
+    call = get_call(session, entry.call_sid)
+    if call is not None:
+        add_step(session, call, at, kind, node="desk", input=text[:MAX_NOTE] or None, outcome=outcome)
+
+
+def _note_on_tickets(session: Session, entry: QueueEntry, at: datetime, *, by: DeskOperator, outcome: str,
+                     note: str, extra: dict[str, Any] | None = None) -> None:
+    from app.support.models import Ticket
+
+    for ticket in session.scalars(select(Ticket).where(Ticket.call_sid == entry.call_sid)):
+        details = dict(ticket.details or {})
+        history = list(details.get("desk", []))
+        history.append({"at": at.isoformat(), "operator_id": by.id, "outcome": outcome, "note": note[:MAX_NOTE],
+                        **(extra or {})})
+        details["desk"] = history
+        ticket.details = details
+        ticket.updated_at = at
