@@ -80,6 +80,20 @@ def test_country_changes_the_legal_period_and_sku_override_wins():
     assert sku.covered and sku.reason == warranty.REASON_COMMERCIAL
 
 
+def test_each_cover_keeps_its_own_end_and_a_country_without_a_period_has_none():
+    # The UK's Consumer Rights Act 2015 sets no guarantee period: null in the terms.
+    terms = warranty.parse_terms({"legal_guarantee_months": {"IT": 24, "GB": None}})
+    it = warranty.decide(purchased_on=date(2025, 6, 1), today=date(2026, 3, 2), country="IT", product_months=12,
+                         terms=terms)
+    assert (it.reason, it.warranty_until, it.legal_until) == (warranty.REASON_COMMERCIAL, date(2026, 6, 1),
+                                                              date(2027, 6, 1))
+    gb = warranty.decide(purchased_on=date(2025, 1, 10), today=date(2026, 3, 2), country="GB", product_months=12,
+                         terms=terms)
+    assert (gb.covered, gb.reason, gb.covered_until, gb.legal_until) == (False, warranty.REASON_EXPIRED,
+                                                                         date(2026, 1, 10), None)
+    assert warranty.load_terms().legal_months("GB") is None
+
+
 def test_last_day_is_covered_and_future_purchase_is_refused():
     d = warranty.decide(purchased_on=date(2024, 3, 2), today=date(2026, 3, 2), country="IT", terms=TERMS)
     assert d.covered

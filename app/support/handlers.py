@@ -496,7 +496,11 @@ def parse_purchase(ctx: Any) -> str:
 def decide_warranty(ctx: Any) -> str:
     """Decide and store the claim (a reference either way).
 
-    outcomes: covered, covered_legal, expired, future_date, review (unknown serial / no date)
+    outcomes: covered (the manufacturer's warranty runs, and no legal guarantee outlasts it),
+    covered_both (it runs, and the legal guarantee runs longer), covered_legal (only the legal
+    guarantee runs), expired (the manufacturer's warranty ended and no legal guarantee outlasted
+    it), expired_both (both ended, the legal one later), future_date, review (unknown serial or
+    no date). Slots: warranty_until, legal_until, covered_until (ISO dates), purchase_date.
     """
     bought = ctx.slots.get("purchase_date")
     result = services.make_claim(
@@ -504,20 +508,29 @@ def decide_warranty(ctx: Any) -> str:
         purchased_on=date.fromisoformat(bought) if bought else None, at=ctx.now, today=_today(ctx),
         caller=_caller_ref(ctx), default_country=_country(ctx),
     )
-    claim = result.claim
+    claim, decision = result.claim, result.decision
     ctx.slots["claim_ref"] = claim.reference
     if claim.covered_until:
         ctx.slots["covered_until"] = claim.covered_until.isoformat()
     if claim.purchased_on:
         ctx.slots["purchase_date"] = claim.purchased_on.isoformat()
-    outcome = {
-        warranty.REASON_COMMERCIAL: "covered",
-        warranty.REASON_LEGAL: "covered_legal",
-        warranty.REASON_EXPIRED: "expired",
-        warranty.REASON_FUTURE_DATE: "future_date",
-    }.get(claim.reason, "review")
+    outcome = _warranty_outcome(claim.reason, decision)
+    if decision is not None and decision.warranty_until is not None:
+        ctx.slots["warranty_until"] = decision.warranty_until.isoformat()
+        ctx.slots["legal_until"] = decision.legal_until.isoformat() if decision.legal_until else None
     _step(ctx, "support.claim", f"{claim.outcome}:{claim.reason}", input=claim.reference)
     return outcome
+
+
+def _warranty_outcome(reason: str, decision: warranty.WarrantyDecision | None) -> str:
+    """Which read-back: each cover is named with its own end date, never another's."""
+    outlasts = bool(decision and decision.legal_until and decision.warranty_until
+                    and decision.legal_until > decision.warranty_until)
+    if reason == warranty.REASON_COMMERCIAL:
+        return "covered_both" if outlasts else "covered"
+    if reason == warranty.REASON_EXPIRED:
+        return "expired_both" if outlasts else "expired"
+    return {warranty.REASON_LEGAL: "covered_legal", warranty.REASON_FUTURE_DATE: "future_date"}.get(reason, "review")
 
 
 # --------------------------------------------------------------------------------------------
@@ -733,7 +746,8 @@ ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_check_serial": (check_serial, ("known", "unknown", "invalid")),
     "support_parse_purchase_date": (parse_purchase, ("ok", "invalid")),
     "support_decide_warranty": (decide_warranty,
-                                ("covered", "covered_legal", "expired", "future_date", "review")),
+                                ("covered", "covered_both", "covered_legal", "expired", "expired_both",
+                                 "future_date", "review")),
     "support_lookup_order": (lookup_order,
                              ("on_its_way", "delivered", "late", "cancelled", "unknown", "invalid")),
     "support_open_delivery_chase": (open_delivery_chase, ("ok", "existing")),

@@ -2,7 +2,8 @@
 
 Pure functions over configurable terms (warranty.yaml beside this module): the commercial
 warranty of the product (SKU override, product row, category, default) and the consumer legal
-guarantee of the country of sale. The longer one wins. Purchase dates come from the keypad
+guarantee of the country of sale (none where the law sets no fixed period, as in the UK). The
+unit is covered while either runs, and each cover is said with its own end date. Purchase dates come from the keypad
 (DDMMYYYY) or from speech (dateparser, in the caller's language).
 """
 
@@ -34,14 +35,15 @@ REASON_NO_DATE = "purchase_date_unknown"
 class WarrantyTerms:
     default_country: str = "IT"
     default_commercial_months: int = 12
-    legal_guarantee_months: dict[str, int] = field(default_factory=lambda: {"default": 24})
+    # None: the country's law sets no fixed guarantee period (no legal end date can be said).
+    legal_guarantee_months: dict[str, int | None] = field(default_factory=lambda: {"default": 24})
     categories: dict[str, int] = field(default_factory=dict)
     products: dict[str, int] = field(default_factory=dict)
 
-    def legal_months(self, country: str | None) -> int:
+    def legal_months(self, country: str | None) -> int | None:
         table = self.legal_guarantee_months
         key = (country or self.default_country).upper()
-        return int(table.get(key, table.get("default", 24)))
+        return table[key] if key in table else table.get("default", 24)
 
     def commercial_months(self, sku: str | None, product_months: int | None, category: str | None) -> int:
         if sku and sku in self.products:
@@ -53,22 +55,25 @@ class WarrantyTerms:
         return self.default_commercial_months
 
 
-def _months_table(raw: Any, what: str) -> dict[str, int]:
+def _months_table(raw: Any, what: str, *, none_allowed: bool = False) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise ValueError(f"warranty terms: {what} must be a mapping")
-    table: dict[str, int] = {}
+    table: dict[str, Any] = {}
     for key, value in raw.items():
-        if not isinstance(value, int) or value < 0:
+        if value is None and none_allowed:
+            table[str(key)] = None
+        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"warranty terms: {what}.{key} must be a whole number of months")
-        table[str(key)] = value
+        else:
+            table[str(key)] = value
     return table
 
 
 def parse_terms(data: dict[str, Any]) -> WarrantyTerms:
     """Validate terms read from YAML; raise ValueError naming the bad entry."""
-    legal = _months_table(data.get("legal_guarantee_months"), "legal_guarantee_months")
+    legal = _months_table(data.get("legal_guarantee_months"), "legal_guarantee_months", none_allowed=True)
     legal = {k.upper() if k != "default" else k: v for k, v in legal.items()}
     default_months = data.get("default_commercial_months", 12)
     if not isinstance(default_months, int) or default_months < 0:
@@ -92,7 +97,9 @@ def load_terms(path: Path = TERMS_FILE) -> WarrantyTerms:
 class WarrantyDecision:
     covered: bool
     reason: str
-    covered_until: date | None
+    covered_until: date | None  # the last day any cover runs
+    warranty_until: date | None = None  # the manufacturer's (commercial) warranty's last day
+    legal_until: date | None = None  # the legal guarantee's; None where the law sets no period
 
     @property
     def outcome(self) -> str:
@@ -114,13 +121,15 @@ def decide(
     if purchased_on > today:
         return WarrantyDecision(False, REASON_FUTURE_DATE, None)
     commercial_end = purchased_on + relativedelta(months=terms.commercial_months(sku, product_months, category))
-    legal_end = purchased_on + relativedelta(months=terms.legal_months(country))
-    until = max(commercial_end, legal_end)
+    legal_months = terms.legal_months(country)
+    legal_end = None if legal_months is None else purchased_on + relativedelta(months=legal_months)
+    until = max(commercial_end, legal_end or commercial_end)
+    ends = {"warranty_until": commercial_end, "legal_until": legal_end}
     if today > until:
-        return WarrantyDecision(False, REASON_EXPIRED, until)
-    # Name the commercial warranty when it alone covers the date: it is the simpler promise.
+        return WarrantyDecision(False, REASON_EXPIRED, until, **ends)
+    # Name the manufacturer's warranty while it runs: the caller's claim goes to the maker.
     reason = REASON_COMMERCIAL if today <= commercial_end else REASON_LEGAL
-    return WarrantyDecision(True, reason, until)
+    return WarrantyDecision(True, reason, until, **ends)
 
 
 # --------------------------------------------------------------------------------------------
