@@ -310,6 +310,7 @@ class Twiml:
         finish_on_key: str | None = None,
         hints: Iterable[str] = (),
         language: str | None = None,
+        speech_model: str | None = None,
     ) -> Twiml:
         lang = language or self.language
         attrs: dict[str, Any] = {
@@ -322,9 +323,17 @@ class Twiml:
         if "speech" in input:
             attrs["language"] = TWILIO_LANGUAGE.get(lang, "en-GB")
             attrs["speech_timeout"] = "auto"
-            hint_text = ", ".join(h for h in hints if h)
+            # Twilio reads hints as a comma-separated list; a phrase cut in half would mislead it.
+            hint_text = ""
+            for hint in dict.fromkeys(h.strip() for h in hints if h and h.strip() and not h.startswith("@")):
+                joined = f"{hint_text}, {hint}" if hint_text else hint
+                if len(joined) > 1000:
+                    break
+                hint_text = joined
             if hint_text:
-                attrs["hints"] = hint_text[:1000]
+                attrs["hints"] = hint_text
+            if speech_model:
+                attrs["speech_model"] = speech_model
         if num_digits:
             attrs["num_digits"] = num_digits
         if finish_on_key is not None:

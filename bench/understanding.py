@@ -54,13 +54,22 @@ MENU_OUTCOMES = {"info": "information"}
 
 
 def menu(said: str, language: str) -> str:
-    """The support menu: an intent (choice name), an FAQ topic ("faq:<id>") or "ask"."""
+    """The support menu: an intent (choice name), an FAQ topic ("faq:<id>") or "ask" (a short
+    question naming two close options, or "I didn't understand")."""
     from app.flows import matching
+    from app.support import faq as knowledge
 
-    choice = matching.match_speech(_choices("support_menu", "menu"), said, language)
-    if choice is None:
+    understood = matching.understand(_choices("support_menu", "menu"), said, language, _flows().vocab.get(language))
+    if understood.close is not None:
         return "ask"
-    return MENU_OUTCOMES.get(choice.name, choice.name)
+    if understood.choice is not None and understood.choice.name != "info":
+        return MENU_OUTCOMES.get(understood.choice.name, understood.choice.name)
+    # words that chose nothing (the menu's try_faq node) or information (the FAQ flow's entry)
+    # go straight to an answer when they clearly ask about a topic (support_menu_question)
+    found = knowledge.match(knowledge.load(language), said, threshold=knowledge.MENU_THRESHOLD)
+    if found is not None and found.how == "words":
+        return f"faq:{found.topic.id}"
+    return "information" if understood.choice is not None else "ask"
 
 
 def faq(said: str, language: str) -> str:
@@ -78,7 +87,9 @@ def yesno(said: str, language: str) -> str:
     """The callback read-back ("shall I book it?"): yes, no, or ask again."""
     from app.flows import matching
 
-    choice = matching.match_speech(_choices("callback_booking", "confirm"), said, language)
+    understood = matching.understand(_choices("callback_booking", "confirm"), said, language,
+                                     _flows().vocab.get(language))
+    choice = understood.choice
     return YESNO_OUTCOMES.get(choice.name, choice.name) if choice else "ask"
 
 

@@ -253,14 +253,37 @@ class Engine:
         prompts = [*turn.says, (text, turn.language)]
         turn.lead.extend(turn.says)
         turn.says.clear()
-        hints = [w for c in ask.choices for w in c.speech.get(turn.language, ())]
+        hints = [*ask.hints.get(turn.language, ()), *(w for c in ask.choices for w in c.speech.get(turn.language, ()))]
         capture = ask.capture
         doc = Twiml(turn.language)
         doc.gather(
             self._url("input", turn.version, turn.language), prompts, input=capture.input if capture else ask.input,
             num_digits=ask.num_digits, timeout=ask.timeout, hints=hints,
-            finish_on_key=capture.finish_on_key if capture else None,
+            finish_on_key=capture.finish_on_key if capture else None, speech_model=self._speech_model(turn),
         )
+        turn.doc = doc.redirect(self._url("silence", turn.version, turn.language))
+
+    def _speech_model(self, turn: Turn) -> str | None:
+        vocab = self.flows.vocab.get(turn.language)
+        return vocab.speech_model if vocab is not None else None
+
+    def _clarify(self, turn: Turn, node: Node, close: tuple[Any, Any]) -> None:
+        """Two choices are equally likely: ask which one, in a short question naming both; the
+        answer comes back to this same question (all its choices), so keys work as well."""
+        assert node.ask is not None
+        vocab = self.flows.vocab.get(turn.language)
+        first, second = close
+        text = (vocab.clarify if vocab else "{a}, {b}?").format(
+            a=(first.label or {}).get(turn.language, ""), b=(second.label or {}).get(turn.language, ""))
+        turn.counters["clarifying"] = f"{turn.flow}.{node.name}"
+        self._step(turn, "ask", said=text)
+        hints = [w for c in close for w in c.speech.get(turn.language, ())]
+        doc = Twiml(turn.language)
+        doc.gather(self._url("input", turn.version, turn.language), [*turn.says, (text, turn.language)],
+                   input=node.ask.input, num_digits=node.ask.num_digits, timeout=node.ask.timeout, hints=hints,
+                   speech_model=self._speech_model(turn))
+        turn.lead.extend(turn.says)
+        turn.says.clear()
         turn.doc = doc.redirect(self._url("silence", turn.version, turn.language))
 
     def _render_transfer(self, turn: Turn, node: Node) -> None:
@@ -299,8 +322,17 @@ class Engine:
             self._step(turn, "input", input=heard, outcome=capture.slot)
             self._reset_retries(turn)
             return self._walk(turn, turn.flow, capture.next)
-        choice = (matching.match_digits(node.ask.choices, digits) if digits
-                  else matching.match_speech(node.ask.choices, speech, turn.language))
+        clarified = turn.counters.pop("clarifying", None) == f"{turn.flow}.{node.name}"
+        if digits:
+            choice = matching.match_digits(node.ask.choices, digits)
+        else:
+            understood = matching.understand(node.ask.choices, speech, turn.language,
+                                             self.flows.vocab.get(turn.language))
+            choice = understood.choice
+            close = understood.close
+            if close is not None and not clarified and all(c.label for c in close):
+                self._step(turn, "input", input=heard, outcome=f"close:{close[0].name}|{close[1].name}")
+                return self._clarify(turn, node, close)
         if choice is None:
             turn.slots["last_heard"] = heard
             self._step(turn, "input", input=heard, outcome="invalid")
@@ -377,8 +409,10 @@ class Engine:
     def _on_language(self, turn: Turn) -> None:
         turn.counters.pop("language_menu", None)
         digits = (turn.params.get("Digits") or "").strip()
-        words = matching.normalise(turn.params.get("SpeechResult") or "").split()
-        chosen = LANGUAGE_KEYS.get(digits) or next((LANGUAGE_WORDS[w] for w in words if w in LANGUAGE_WORDS), None)
+        said = turn.params.get("SpeechResult") or ""
+        words = matching.normalise(said).split()
+        key = digits or matching.spoken_key(said, turn.language) or ""
+        chosen = LANGUAGE_KEYS.get(key) or next((LANGUAGE_WORDS[w] for w in words if w in LANGUAGE_WORDS), None)
         node = self._current(turn)
         if chosen is None:
             self._step(turn, "input", input=digits or " ".join(words), outcome="invalid")

@@ -4,12 +4,14 @@ lint` and the tests, so a flow that would strand a caller never reaches a phone 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from app.flows import actions as action_registry
+from app.flows import vocab as vocabulary
 from app.flows.lint import lint_flowset
 from app.flows.model import (
     INPUTS,
@@ -54,9 +56,51 @@ def load_flows(directory: Path, *, check: bool = True) -> FlowSet:
         if flow.name in flowset.flows:
             flowset.errors.append(LintError(flow.file, None, f"flow {flow.name!r} defined twice"))
         flowset.flows[flow.name] = flow
+    _use_vocabulary(flowset, directory / "vocab")
     if check:
         flowset.errors.extend(lint_flowset(flowset))
     return flowset
+
+
+def _use_vocabulary(flowset: FlowSet, directory: Path) -> None:
+    """Replace each "@concept" in choices and hints by that concept's phrases per language."""
+    try:
+        flowset.vocab = vocabulary.load(directory)
+    except vocabulary.VocabError as exc:
+        flowset.errors.append(LintError(str(directory), None, str(exc)))
+        return
+    for flow in flowset.flows.values():
+        for name, node in list(flow.nodes.items()):
+            if node.ask is None:
+                continue
+
+            def expand(words: Mapping[str, tuple[str, ...]], what: str,
+                       used: list[str], flow: Flow = flow, name: str = name) -> dict[str, tuple[str, ...]]:
+                out: dict[str, tuple[str, ...]] = {}
+                for lang, given in words.items():
+                    concepts = flowset.vocab.get(lang)
+                    phrases: list[str] = []
+                    for word in given:
+                        if not word.startswith("@"):
+                            phrases.append(word)
+                            continue
+                        found = concepts.concepts.get(word[1:]) if concepts else None
+                        if not found:
+                            flowset.errors.append(LintError(flow.file, name, f"{what}: no vocabulary concept "
+                                                            f"'{word}' for '{lang}' in {directory.name}/"))
+                            continue
+                        phrases.extend(found)
+                        used.append(word[1:])
+                    out[lang] = tuple(dict.fromkeys(phrases))
+                return out
+
+            choices = []
+            for choice in node.ask.choices:
+                used: list[str] = []
+                speech = expand(choice.speech, f"choice '{choice.name}'", used)
+                choices.append(replace(choice, speech=speech, concepts=tuple(dict.fromkeys(used))))
+            ask = replace(node.ask, choices=tuple(choices), hints=expand(node.ask.hints, "hints", []))
+            flow.nodes[name] = replace(node, ask=ask)
 
 
 def load_valid_flows(directory: Path) -> FlowSet:
@@ -178,7 +222,7 @@ def _read_ask(value: Any, err: Any) -> Ask | None:
     if not isinstance(value, Mapping):
         err("'ask' must be a mapping")
         return None
-    unknown = set(value) - {"say", "input", "choices", "capture", "no_input", "invalid", "timeout"}
+    unknown = set(value) - {"say", "input", "choices", "capture", "no_input", "invalid", "timeout", "hints"}
     if unknown:
         err(f"ask: unknown key(s) {sorted(unknown)}")
     input_ = str(value.get("input") or "dtmf speech")
@@ -196,7 +240,26 @@ def _read_ask(value: Any, err: Any) -> Ask | None:
         no_input=_read_retry(value.get("no_input"), "no_input", err),
         invalid=_read_retry(value.get("invalid"), "invalid", err),
         timeout=int(value.get("timeout") or 5),
+        hints=_words_per_language(value.get("hints"), "ask: hints", err),
     )
+
+
+def _words_per_language(value: Any, what: str, err: Any) -> dict[str, tuple[str, ...]]:
+    """`"@concept"` (every language), or language -> list of words and "@concept"s."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {lang: (value,) for lang in LANGUAGES}
+    if not isinstance(value, Mapping):
+        err(f"{what} must map each language to a list of words")
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for lang, given in value.items():
+        words = given if isinstance(given, list) else [given]
+        if any(not isinstance(w, str) for w in words):
+            err(f"{what}: words for '{lang}' must be text (quote yes/no/on/off)")
+        out[str(lang)] = tuple(str(w) for w in words if isinstance(w, str))
+    return out
 
 
 def _read_choice(name: str, spec: Any, input_: str, err: Any) -> Choice:
@@ -207,23 +270,15 @@ def _read_choice(name: str, spec: Any, input_: str, err: Any) -> Choice:
     if dtmf is not None and (not isinstance(dtmf, str) or not all(ch in "0123456789*#" for ch in dtmf)):
         err(f"choice '{name}': dtmf must be quoted keys like \"1\" (got {dtmf!r})")
         dtmf = str(dtmf)
-    speech: dict[str, tuple[str, ...]] = {}
-    raw_speech = spec.get("speech") or {}
-    if not isinstance(raw_speech, Mapping):
-        err(f"choice '{name}': speech must map each language to a list of words")
-        raw_speech = {}
-    for lang, given in raw_speech.items():
-        words = given if isinstance(given, list) else [given]
-        if any(not isinstance(w, str) for w in words):
-            err(f"choice '{name}': speech words for '{lang}' must be text (quote yes/no/on/off)")
-        speech[str(lang)] = tuple(str(w) for w in words if isinstance(w, str))
+    speech = _words_per_language(spec.get("speech"), f"choice '{name}': speech", err)
     if "speech" in input_:
         missing = [lang for lang in LANGUAGES if not speech.get(lang)]
         if missing:
             err(f"choice '{name}': no speech words for {', '.join(missing)}")
     if dtmf is None and not speech:
         err(f"choice '{name}' has neither a key nor words")
-    return Choice(name=name, dtmf=dtmf, speech=speech, next=str(spec.get("next") or ""))
+    label = _prompt(spec["label"], err, f"choice '{name}': label") if "label" in spec else None
+    return Choice(name=name, dtmf=dtmf, speech=speech, next=str(spec.get("next") or ""), label=label)
 
 
 def _read_capture(spec: Any, err: Any) -> Capture | None:

@@ -1,31 +1,54 @@
 """Which choice did the caller make? Keys match exactly; words match whole words, then fuzzily.
 
-Speech recognisers mishear ("garanzie" for "garanzia"), so words get a fuzzy second chance
-(rapidfuzz), but only over windows of the same number of words, so "no" never matches inside
-"non funziona". When phrases of several choices match, the longest wins ("don't call me
-again" beats "call me"); a tie between different choices is no match (we ask again).
+- A key said as a word selects that key wherever keys are offered: "uno", "optie twee",
+  "press five", "zero" (text2num reads the number; the language's vocabulary says which words
+  around it, "press", "optie", "ehm", still mean "this key"). Only a whole answer counts, so
+  "I've waited two weeks" is never key 2.
+- Speech recognisers mishear ("garanzie" for "garanzia"), so words get a fuzzy second chance
+  (rapidfuzz), but only over windows of the same number of words, so "no" never matches inside
+  "non funziona".
+- A phrase the caller negates never counts as itself: "non va bene", "dat klopt niet", "that's
+  not fine" are not "va bene", "klopt", "fine". A negated "yes" phrase is a "no" (the choice that
+  uses the vocabulary's `@no`); any other negated phrase is dropped ("I don't want an agent, where
+  is my parcel" is about the parcel). Phrases that carry their own negation ("non funziona",
+  "werkt niet", "don't call me again") are taken as they are.
+- Each choice scores the phrases it hears (not overlapping; a fuzzy hit counts by its
+  similarity, a longer phrase a little more, the first thing said more), so "the internet keeps
+  dropping out" gathers several small cues. The best choice wins; a runner-up close to it
+  ("my washing machine broke and it's still under warranty") makes the pair *close*: the caller
+  gets a short question naming both instead of "I didn't understand", or a wrong guess.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
+from text_to_num import alpha2digit
 
+from app.flows import vocab as vocabulary
 from app.flows.model import Choice
 
 FUZZY_THRESHOLD = 86
-_WORD = re.compile(r"[^\w']+")
+NEGATION_REACH = 5  # words before a phrase a negator can still deny ("non voglio parlare con un operatore")
+KEY_ANSWER_WORDS = 4  # longer answers are sentences, never a key said as a word
+CLOSE = 0.8  # a runner-up scoring this share of the best is too close to call: ask which
+LONGER = 0.1  # each extra word of a phrase: "onder de garantie" says a little more than "kapot"
+LEAD = 0.5  # the answer a caller leads with counts more: "yes, I've got no service at all"
+_TOKEN = re.compile(r"[\w*]+")
+_KEYS = frozenset("0123456789")
 
 
 def normalise(text: str) -> str:
-    """Lower case, no accents, no punctuation: "Sì, certo!" -> "si certo"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """Lower case, no accents, no punctuation, elisions split: "Sì, dall'abbonamento!" ->
+    "si dall abbonamento" (so "dall'abbonamento" still contains "abbonamento", and "fuck's" is
+    "fuck s", never a new word "fucks")."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    plain = plain.replace("’", "'")
-    return " ".join(w.strip("'") for w in _WORD.split(plain) if w.strip("'"))
+    return " ".join(_TOKEN.findall(plain.replace("_", " ")))
 
 
 def match_digits(choices: Iterable[Choice], digits: str) -> Choice | None:
@@ -33,42 +56,170 @@ def match_digits(choices: Iterable[Choice], digits: str) -> Choice | None:
     return next((c for c in choices if c.dtmf and c.dtmf == digits), None)
 
 
-def match_speech(choices: Iterable[Choice], said: str, language: str) -> Choice | None:
+def spoken_key(said: str, language: str, vocab: vocabulary.Vocabulary | None = None) -> str | None:
+    """The key 0-9 a short answer names in words ("optie twee" -> "2"), else None."""
+    heard = normalise(said)
+    if not heard or len(heard.split()) > KEY_ANSWER_WORDS:
+        return None
+    vocab = vocab or vocabulary.for_language(language)
+    try:
+        converted = alpha2digit(heard, language, threshold=0)
+    except ValueError:  # a language text2num does not read: digits said as digits still count
+        converted = heard
+    left = [w for w in converted.split() if w not in vocab.fillers and w not in vocab.key_words]
+    return left[0] if len(left) == 1 and left[0] in _KEYS else None
+
+
+@dataclass(frozen=True)
+class Understood:
+    choice: Choice | None
+    close: tuple[Choice, Choice] | None = None  # equally likely: ask which of the two
+    how: str = ""  # "key" (a key said as a word) or "words"
+
+
+def match_speech(choices: Sequence[Choice], said: str, language: str) -> Choice | None:
+    return understand(choices, said, language).choice
+
+
+def understand(choices: Sequence[Choice], said: str, language: str,
+               vocab: vocabulary.Vocabulary | None = None) -> Understood:
+    vocab = vocab or vocabulary.for_language(language)
     heard = normalise(said)
     if not heard:
-        return None
-    scored: list[tuple[float, int, Choice]] = []
-    for choice in choices:
-        best = _best_score(heard, choice.speech.get(language, ()))
-        if best is not None:
-            scored.append((*best, choice))
-    if not scored:
-        return None
-    scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
-    if len(scored) > 1 and scored[0][:2] == scored[1][:2] and scored[0][2] is not scored[1][2]:
-        return None
-    return scored[0][2]
+        return Understood(None)
+    key = spoken_key(heard, language, vocab)
+    if key is not None:
+        keyed = match_digits(choices, key)
+        if keyed is not None:
+            return Understood(keyed, how="key")
+    scores = _scores(_index(choices, language, vocab), heard.split(), vocab)
+    ranked = sorted(((s, i) for i, s in enumerate(scores) if s > 0), reverse=True)
+    if not ranked:
+        return Understood(None)
+    best, first = ranked[0]
+    if len(ranked) > 1 and ranked[1][0] >= CLOSE * best:
+        return Understood(None, close=(choices[first], choices[ranked[1][1]]))
+    return Understood(choices[first], how="words")
 
 
-def _best_score(heard: str, phrases: Iterable[str]) -> tuple[float, int] | None:
-    """(score, phrase length) of the best phrase heard in `heard`, or None."""
-    words = heard.split()
-    best: tuple[float, int] | None = None
-    for phrase in phrases:
-        wanted = normalise(phrase)
-        if not wanted:
-            continue
-        size = len(wanted.split())
-        if re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", heard):
-            score = 100.0
-        elif len(wanted) >= 4:
-            windows = (" ".join(words[i:i + size]) for i in range(max(1, len(words) - size + 1)))
-            score = max((fuzz.ratio(wanted, w) for w in windows), default=0.0)
-            if score < FUZZY_THRESHOLD:
+@dataclass(frozen=True)
+class _Phrase:
+    tokens: tuple[str, ...]
+    choice: int
+    fuzzy: bool  # long enough to match fuzzily; short words ("si", "ja", "no") only exactly
+    denies: bool  # carries its own negation, or is a "no": never negated again
+    yes: bool  # from the vocabulary's @yes: negated, it is a no
+    answer: bool  # a plain yes or no ("sì", "nope"): the one said first is the answer
+
+
+@dataclass(frozen=True)
+class _Index:
+    phrases: tuple[_Phrase, ...]
+    by_first: dict[str, tuple[_Phrase, ...]]
+    fuzzy_by_size: dict[int, tuple[tuple[str, ...], tuple[_Phrase, ...]]]
+    no_choice: int | None
+
+
+# Built once per (question, language): the flows are loaded once, so a turn only looks words up.
+# Keyed by identity; the entry keeps its choices and vocabulary alive, so an id is never reused.
+_INDEXES: dict[tuple[int, str, int], tuple[Sequence[Choice], vocabulary.Vocabulary, _Index]] = {}
+
+
+def _index(choices: Sequence[Choice], language: str, vocab: vocabulary.Vocabulary) -> _Index:
+    key = (id(choices), language, id(vocab))
+    cached = _INDEXES.get(key)
+    if cached is not None and cached[0] is choices and cached[1] is vocab:
+        return cached[2]
+    if len(_INDEXES) > 1024:  # flows reloaded many times (tests): start again
+        _INDEXES.clear()
+    built = _build_index(choices, language, vocab)
+    _INDEXES[key] = (choices, vocab, built)
+    return built
+
+
+def _build_index(choices: Sequence[Choice], language: str, vocab: vocabulary.Vocabulary) -> _Index:
+    yes_words = {normalise(p) for p in vocab.concepts.get("yes", ())}
+    no_words = {normalise(p) for p in vocab.concepts.get("no", ())}
+    negators = vocab.negators | vocab.post_negators
+    phrases = []
+    for i, choice in enumerate(choices):
+        for text in dict.fromkeys(normalise(p) for p in choice.speech.get(language, ())):
+            if not text:
                 continue
-        else:
-            continue  # short words ("si", "ja", "no") only count when heard exactly
-        candidate = (score, len(wanted))
-        if best is None or candidate > best:
-            best = candidate
-    return best
+            tokens = tuple(text.split())
+            # A denied phrase of a yes-choice ("non è urgente") is a no too, not only a denied "sì".
+            phrases.append(_Phrase(tokens, i, len(text) >= 4, bool(negators & set(tokens)) or text in no_words,
+                                   text in yes_words or "yes" in choice.concepts, text in yes_words | no_words))
+    by_first: dict[str, list[_Phrase]] = {}
+    sized: dict[int, list[_Phrase]] = {}
+    for p in phrases:
+        by_first.setdefault(p.tokens[0], []).append(p)
+        if p.fuzzy:
+            sized.setdefault(len(p.tokens), []).append(p)
+    no_choice = next((i for i, c in enumerate(choices) if "no" in c.concepts), None)
+    return _Index(tuple(phrases), {k: tuple(v) for k, v in by_first.items()},
+                  {n: (tuple(" ".join(p.tokens) for p in ps), tuple(ps)) for n, ps in sized.items()},
+                  no_choice)
+
+
+def _hits(index: _Index, words: list[str], negators: frozenset[str]) -> list[tuple[_Phrase, int, float]]:
+    """(phrase, start, similarity 0..1) for every phrase heard exactly or nearly. A near miss
+    that only differs by a negation ("geen storing" for "een storing") is no hit."""
+    found: dict[tuple[int, int], tuple[_Phrase, int, float]] = {}
+    exact: set[tuple[_Phrase, int]] = set()
+    for start, word in enumerate(words):
+        for phrase in index.by_first.get(word, ()):
+            if tuple(words[start:start + len(phrase.tokens)]) == phrase.tokens:
+                exact.add((phrase, start))
+                found[(id(phrase), start)] = (phrase, start, 1.0)
+    spans = {(start, len(phrase.tokens)) for phrase, start in exact}
+    for size, (texts, phrases) in index.fuzzy_by_size.items():
+        for start in range(0, len(words) - size + 1):
+            if (start, size) in spans:  # heard exactly as one phrase: not nearly as another
+                continue
+            window_words = words[start:start + size]
+            window = " ".join(window_words)
+            denying = negators.intersection(window_words)
+            for _text, score, at in process.extract(window, texts, scorer=fuzz.ratio,
+                                                    score_cutoff=FUZZY_THRESHOLD, limit=None):
+                phrase = phrases[at]
+                if denying and not denying.issubset(phrase.tokens):
+                    continue
+                if (phrase, start) not in exact:
+                    found.setdefault((id(phrase), start), (phrase, start, score / 100))
+    return list(found.values())
+
+
+def _negated(words: list[str], start: int, end: int, vocab: vocabulary.Vocabulary) -> bool:
+    for i in range(start - 1, max(-1, start - 1 - NEGATION_REACH), -1):
+        if words[i] in vocab.clause_breaks:
+            break
+        if words[i] in vocab.negators:
+            return True
+    return end < len(words) and words[end] in vocab.post_negators
+
+
+def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary) -> list[float]:
+    """Per choice, the weight of the phrases heard for it. Phrases never share words: the
+    longest (then the most similar) takes them, so "absolutely not" is not also "absolutely"
+    and "don't call me again" not also "call me"."""
+    scores = [0.0] * (1 + max((p.choice for p in index.phrases), default=0))
+    taken: set[int] = set()
+    first: tuple[int, int, float] | None = None  # (start, choice, similarity) of the first yes or no
+    hits = _hits(index, words, vocab.negators | vocab.post_negators)
+    for phrase, start, similarity in sorted(hits, key=lambda h: (-len(h[0].tokens), -h[2], h[1])):
+        end = start + len(phrase.tokens)
+        if taken.intersection(range(start, end)):
+            continue
+        choice = phrase.choice
+        if not phrase.denies and _negated(words, start, end, vocab):
+            if not phrase.yes or index.no_choice is None:
+                continue
+            choice = index.no_choice
+        taken.update(range(start, end))
+        scores[choice] += similarity * (1 + LONGER * (end - start - 1))
+        if phrase.answer and (first is None or start < first[0]):
+            first = (start, choice, similarity)
+    if first is not None:
+        scores[first[1]] += LEAD * first[2]
+    return scores

@@ -47,6 +47,8 @@ class Choice:
     dtmf: str | None
     speech: Mapping[str, tuple[str, ...]]
     next: str
+    concepts: tuple[str, ...] = ()  # the vocabulary concepts ("@yes") its words came from
+    label: Prompt | None = None  # how a short "this or that?" question names it
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,9 @@ class Ask:
     no_input: Retry | None
     invalid: Retry | None
     timeout: int = 5
+    # Words Twilio's recogniser should expect, per language, besides the choices' own words
+    # (free-text questions have no choices: a fault description, a time, an FAQ question).
+    hints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def num_digits(self) -> int | None:
@@ -146,6 +151,7 @@ class Flow:
 class FlowSet:
     flows: dict[str, Flow] = field(default_factory=dict)
     errors: list[LintError] = field(default_factory=list)
+    vocab: Mapping[str, Any] = field(default_factory=dict)  # language -> vocab.Vocabulary
 
     def get(self, name: str) -> Flow | None:
         return self.flows.get(name)

@@ -11,9 +11,9 @@ English swearing is common in Dutch and Italian speech, so English abuse counts 
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
+
+from app.flows.matching import normalise as _normalise
 
 LEVELS = ("none", "frustrated", "angry", "abusive")
 REPEATED_FAILURES = 3
@@ -83,11 +83,9 @@ class AngerAssessment:
 
 
 def normalise(text: str) -> str:
-    """Lower case, accents off, apostrophes kept out, single spaces: 'Più!' -> 'piu'."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    plain = plain.replace("'", "").replace("’", "")
-    return " ".join(re.findall(r"[a-z0-9*]+", plain))
+    """The one normalisation every matcher uses: "Più!" -> "piu", "fuck's" -> "fuck s" (an
+    elision is split, never joined into a new word)."""
+    return _normalise(text)
 
 
 def _find(text: str, phrases: tuple[str, ...]) -> list[str]:

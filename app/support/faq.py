@@ -25,25 +25,15 @@ import yaml
 from rapidfuzz import fuzz
 
 from app.config import PROJECT_ROOT
-from app.support.anger import normalise
+from app.flows.matching import normalise, spoken_key
+from app.flows.vocab import for_language
 
 FAQ_DIR = PROJECT_ROOT / "flows" / "faq"
 MATCH_THRESHOLD = 68.0
+# At the main menu words are first an option; only a clear question becomes an answer there.
+MENU_THRESHOLD = 80.0
+NEGATION_REACH = 3  # content words after "non"/"niet"/"not" that the caller denies
 KEYWORD_BONUS = 18.0
-
-# Words that carry no topic: without them "the" or "il" would match every phrasing containing it.
-STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        ["the", "a", "an", "i", "im", "my", "me", "you", "your", "is", "are", "am", "do", "does", "can", "could", "how", "what", "whats", "when", "why", "to", "of", "in", "on", "for", "it", "its", "be", "this", "that", "and", "or", "with", "at", "please", "would", "like", "want", "need"]
-    ),
-    "it": frozenset(
-        ["il", "lo", "la", "i", "gli", "le", "l", "un", "uno", "una", "di", "del", "della", "dei", "delle", "da", "in", "con", "su", "per", "che", "come", "quando", "cosa", "mi", "ti", "si", "ci", "e", "o", "non", "ho", "ha", "hanno", "sono", "mio", "mia", "suo", "sua", "vorrei", "voglio", "posso", "potete", "vostri", "vostro", "al", "alla"]
-    ),
-    "nl": frozenset(
-        ["de", "het", "een", "ik", "mijn", "me", "u", "uw", "jullie", "je", "is", "zijn", "wat", "hoe", "wanneer", "waarom", "van", "in", "op", "met", "voor", "te", "en", "of", "dat", "dit", "er", "niet", "kan", "wil", "graag", "heb", "ben"]
-    ),
-}
-
 
 class FaqError(ValueError):
     """A knowledge file that cannot be used; the message names file and topic."""
@@ -122,9 +112,44 @@ def load(language: str, directory: Path = FAQ_DIR) -> Knowledge:
         return parse_knowledge(yaml.safe_load(handle), str(path))
 
 
+@lru_cache(maxsize=4096)
 def _content(text: str, language: str) -> str:
-    stop = STOPWORDS.get(language, frozenset())
-    return " ".join(w for w in normalise(text).split() if w not in stop)
+    """The words that carry the topic: no stopwords, and none the caller denies ("non voglio
+    disdire, cambio solo casa" is about moving house, not cancelling). A negation that is
+    itself the problem ("non va", "werkt niet", "doesn't work") denies nothing."""
+    vocab = for_language(language)
+    words = normalise(text).split()
+    kept: list[str] = []
+    denied = 0
+    for at, word in enumerate(words):
+        if word in vocab.negators and not _in_negative_phrase(words, at, language):
+            denied = NEGATION_REACH
+            continue
+        if word in vocab.clause_breaks:
+            denied = 0
+        elif denied:
+            denied -= 1
+            continue
+        if word not in vocab.stopwords:
+            kept.append(word)
+    return " ".join(kept)
+
+
+@lru_cache(maxsize=8)
+def _negative_phrases(language: str) -> tuple[tuple[str, ...], ...]:
+    """The vocabulary's phrases that say "not" as part of what they mean ("non funziona")."""
+    vocab = for_language(language)
+    phrases = {tuple(normalise(p).split()) for ps in vocab.concepts.values() for p in ps}
+    return tuple(p for p in phrases if vocab.negators.intersection(p))
+
+
+def _in_negative_phrase(words: list[str], at: int, language: str) -> bool:
+    for phrase in _negative_phrases(language):
+        for offset, token in enumerate(phrase):
+            start = at - offset
+            if token == words[at] and start >= 0 and tuple(words[start:start + len(phrase)]) == phrase:
+                return True
+    return False
 
 
 def _score(topic: Topic, content: str, language: str) -> float:
@@ -144,7 +169,7 @@ def match(knowledge: Knowledge, said: str, *, threshold: float = MATCH_THRESHOLD
     text = (said or "").strip()
     if not text:
         return None
-    keyed = knowledge.by_key(text)
+    keyed = knowledge.by_key(text) or knowledge.by_key(spoken_key(text, knowledge.language) or "")
     if keyed is not None:
         return FaqMatch(keyed, 100.0, "key")
     content = _content(text, knowledge.language)

@@ -272,6 +272,47 @@ def answer_question(ctx: Any) -> str:
     return "answered"
 
 
+def _menu_topic(ctx: Any, said: str) -> faq.FaqMatch | None:
+    """The FAQ topic words said at the main menu ask about, when they clearly do."""
+    try:
+        found = faq.match(faq.load(ctx.language), said, threshold=faq.MENU_THRESHOLD) if said else None
+    except faq.FaqError:
+        log.exception("no usable knowledge file for %s", ctx.language)
+        return None
+    return found if found is not None and found.how == "words" else None
+
+
+def menu_question(ctx: Any) -> str:
+    """Words at the main menu that chose no option may be a question the knowledge answers
+    ("a che ora aprite?"): then the caller hears that answer, not "I didn't understand".
+
+    outcomes: answered (the FAQ flow starts at its answer), unanswered
+    """
+    said = _said(ctx)
+    found = _menu_topic(ctx, said)
+    if found is None:
+        return "unanswered"
+    ctx.slots.update(faq_question=said, faq_from_menu=True)
+    _step(ctx, "support.faq", f"menu:{found.topic.id}", input=said)
+    return "answered"
+
+
+def faq_entry(ctx: Any) -> str:
+    """Where the FAQ flow begins: at the answer when the menu already heard the question, as
+    words that matched nothing else, or with the information option ("I have a question about
+    my bill"); else at the question.
+
+    outcomes: asked, ask
+    """
+    if ctx.slots.pop("faq_from_menu", None) and ctx.slots.get("faq_question"):
+        return "asked"
+    said = str((ctx.params or {}).get("SpeechResult") or "").strip()
+    if said and _menu_topic(ctx, said) is not None:
+        ctx.slots["faq_question"] = said
+        return "asked"
+    return "ask"
+
+
 def log_unanswered(ctx: Any) -> str:
     """Log the question for the team (ticket kind unanswered_question); outcomes: ok"""
     question = ctx.slots.get("unanswered_question") or ctx.slots.get("faq_question") or ""
@@ -735,6 +776,8 @@ ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_vent_check": (vent_check, ("angry", "calm")),
     "support_record_complaint": (record_complaint, ("ok",)),
     "support_answer_question": (answer_question, ("answered", "unanswered", "angry", "invalid")),
+    "support_menu_question": (menu_question, ("answered", "unanswered")),
+    "support_faq_entry": (faq_entry, ("asked", "ask")),
     "support_log_unanswered": (log_unanswered, ("ok",)),
     "support_offer_products": (offer_products, ("one", "several", "none")),
     "support_pick_product": (pick_product, ("ok", "invalid")),
