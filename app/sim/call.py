@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from app.sim import courtesy
+from app.sim.conference import Switchboard
 from app.sim.courtesy import Problem
 from app.sim.params import call_params, new_sid, rfc2822
 from app.sim.transport import Requester
@@ -30,7 +31,7 @@ TWILIO_ERROR_MESSAGE = "We are sorry, an application error has occurred. Goodbye
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled",
                            "hangup"})
-QUEUE_OUTCOMES = frozenset({"bridged", "hangup", "queue-full", "error", "system-error"})
+QUEUE_OUTCOMES = frozenset({"bridged", "hangup", "queue-full", "error", "system-error", "wait"})
 WAIT_VERBS = frozenset({"Say", "Play", "Pause", "Gather", "Redirect", "Leave", "Hangup"})
 DELIVERY_MODES = frozenset({"ordered", "shuffled", "duplicated", "chaos"})
 # A guard against an app that answers every request with more requests and never waits.
@@ -72,7 +73,9 @@ class QueuePlan:
     """What happens to the caller in an <Enqueue>: `bridged` to an agent (or `hangup`: the
     caller gives up) after `after_loops` rounds, a round being one play of the wait TwiML or
     one input (keys, words) at a <Gather> in it (agents answer whatever the caller presses);
-    `queue-full`, `error`, `system-error` happen at once."""
+    `queue-full`, `error`, `system-error` happen at once. `wait`: nobody in the simulator takes
+    the caller; they wait until the app takes them out (the Queue Members API, a redirect) or
+    they hang up, as on a real line where only the app's operator desk dequeues."""
 
     outcome: str = "bridged"
     after_loops: int = 1
@@ -105,7 +108,7 @@ class _Frame:
 
 @dataclass
 class _Waiting:
-    kind: str  # gather | record
+    kind: str  # gather | record | conference
     verb: Verb
     url: str
 
@@ -136,6 +139,7 @@ class SimCall:
         queue: QueuePlan | None = None,
         hangup_after_documents: int | None = None,
         replay: bool = False,
+        switchboard: Switchboard | None = None,
     ) -> None:
         if delivery not in DELIVERY_MODES:
             raise ValueError(f"delivery must be one of {sorted(DELIVERY_MODES)}")
@@ -164,6 +168,7 @@ class SimCall:
         # Send every webhook twice (Twilio retries when an answer is lost): the app must
         # answer the repeat as if it were the first, without advancing twice.
         self.replay = replay
+        self.switchboard = switchboard  # where <Dial><Conference> rooms are (None: unsupported)
 
         self._status = "queued"
         self._ended = False
@@ -191,7 +196,7 @@ class SimCall:
     # ---------------------------------------------------------------- persistence
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("requester", "_lock", "on_end", "clock"):
+        for key in ("requester", "_lock", "on_end", "clock", "switchboard"):
             state[key] = None
         return state
 
@@ -230,6 +235,24 @@ class SimCall:
     def waiting_for(self) -> str | None:
         """'gather' or 'record' while the call waits for the caller, else None."""
         return self._waiting.kind if self._waiting else None
+
+    @property
+    def queue_sid(self) -> str | None:
+        """The QueueSid of the queue this call waits in now, else None."""
+        frame = self._frames[-1] if self._frames else None
+        return frame.queue.sid if frame is not None and frame.queue is not None and not self._ended else None
+
+    @property
+    def in_conference(self) -> bool:
+        """True while the call sits in a <Dial><Conference> (alone or talking)."""
+        self.poll()
+        return self._waiting is not None and self._waiting.kind == "conference"
+
+    @property
+    def talking_with(self) -> list[str]:
+        """CallSids of the other participants of this call's conference now."""
+        self.poll()
+        return [c.sid for c in self.switchboard.talking_with(self)] if self.switchboard else []
 
     @property
     def urls(self) -> list[str]:
@@ -337,6 +360,9 @@ class SimCall:
         for change in pending:
             if self._ended:
                 return
+            if self._waiting is not None and self._waiting.kind == "conference":
+                self._waiting = None
+                self._end_conference_for_others()
             if change.get("Status") in ("completed", "canceled"):
                 self.log("note", "the app hung up through the REST API")
                 if self._answered:
@@ -498,6 +524,10 @@ class SimCall:
         self._leave_queue(frame, "leave")
 
     def _verb_dial(self, verb: Verb, frame: _Frame) -> None:
+        room = next((c for c in verb.children if c.name == "Conference"), None)
+        if room is not None:
+            self._join_conference(verb, room, frame)
+            return
         targets = [f"{c.name}:{c.text}" for c in verb.children] or [verb.text]
         outcome = self.dial_outcomes.pop(0) if self.dial_outcomes else self.dial_default
         if outcome not in DIAL_STATUSES:
@@ -524,6 +554,56 @@ class SimCall:
             return
         if action:
             self._navigate(urljoin(frame.url, action), verb.attr("method", "POST"), params)
+
+    # ---------------------------------------------------------------- conferences
+    def _join_conference(self, verb: Verb, room: Verb, frame: _Frame) -> None:
+        if self.switchboard is None:
+            raise SimulatorError("<Dial><Conference> needs a switchboard: place the call through "
+                                 "Simulator or FakeTwilio")
+        end_on_exit = room.attr("endConferenceOnExit", "false") == "true"
+        others = self.switchboard.join(room.text, self, end_on_exit=end_on_exit)
+        self.log("dial", f"conference {room.text}", participants=len(others) + 1)
+        self._idle_redirects = 0
+        self._waiting = _Waiting("conference", verb, frame.url)
+        for other in others:
+            other._talking_to(self)
+            self._talking_to(other)
+        if not others:
+            self.note(f"alone in conference {room.text}: hold music until someone joins")
+
+    def _talking_to(self, other: SimCall) -> None:
+        self.log("note", f"talking with {other.sid} ({other.from_} -> {other.to})")
+        self._said_since_turn = True  # a person is on the line
+
+    def _end_conference_for_others(self) -> None:
+        if self.switchboard is None:
+            return
+        for other in self.switchboard.leave(self):
+            other._conference_over()
+
+    def _conference_over(self) -> None:
+        """Another participant ended the conference: this call's <Dial> finishes."""
+        waiting = self._waiting
+        if self._ended or waiting is None or waiting.kind != "conference":
+            return
+        self._waiting = None
+        self.log("dial", "the conference ended")
+        self._said_since_turn = True
+        action = waiting.verb.attr("action")
+        if action:
+            params = {"DialCallStatus": "completed", "DialCallSid": new_sid("CA"), "DialBridged": "true"}
+            self._navigate(urljoin(waiting.url, action), waiting.verb.attr("method", "POST"), params)
+        self._run()
+
+    def _hang_up_in_conference(self, waiting: _Waiting) -> None:
+        ended = self.switchboard.leave(self) if self.switchboard else []
+        action = waiting.verb.attr("action")
+        if action:  # Twilio still requests the <Dial> action of a call that hangs up
+            self._fetch(urljoin(waiting.url, action), waiting.verb.attr("method", "POST"),
+                        {"DialCallStatus": "completed", "DialCallSid": new_sid("CA")}, tolerate_errors=True)
+        self._finish("completed", "hung up in a conference")
+        for other in ended:
+            other._conference_over()
 
     def _verb_enqueue(self, verb: Verb, frame: _Frame) -> None:
         plan = self.queue_plan
@@ -622,11 +702,13 @@ class SimCall:
                             f"{self.format_transcript()}")
         if self._waiting is None:
             raise SimulatorError("the call is not waiting for the caller")
+        if self._waiting.kind == "conference":
+            raise SimulatorError("the call is in a conference with a person: talk there, or hang up")
         self.log(kind, text)
         waiting, self._waiting = self._waiting, None
         self._said_since_turn = False
         frame = self._frames[-1]
-        if frame.queue is not None and kind != "silence":
+        if frame.queue is not None and kind != "silence" and frame.queue.plan.outcome != "wait":
             # Agents answer whatever the waiting caller presses: an input is a round too
             # (silence is not: it falls through within the same play of the wait TwiML).
             frame.queue.turns += 1
@@ -785,6 +867,9 @@ class SimCall:
 
     def _caller_hangs_up(self) -> None:
         waiting, self._waiting = self._waiting, None
+        if waiting is not None and waiting.kind == "conference":
+            self._hang_up_in_conference(waiting)
+            return
         if len(self._frames) > 1:
             self._queue_action(self._frames[-1], "hangup", ignore_answer=True)
         if waiting is not None and waiting.kind == "record":

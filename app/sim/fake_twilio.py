@@ -26,6 +26,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from app.sim.call import STATUS_EVENTS, SimCall
+from app.sim.conference import Switchboard
 from app.sim.params import API_VERSION, new_sid, rfc2822
 from app.sim.script import parse_steps, run_steps
 from app.sim.transport import Requester
@@ -179,6 +180,8 @@ class FakeTwilio:
         self.default_callee = Callee()  # for numbers without a script
         self.requester: Requester | None = None
         self.on_ring: Callable[[SimCall], None] | None = None
+        self.switchboard = Switchboard()  # conferences of every call on this account
+        self.inbound: list[SimCall] = []  # calls to our numbers (Simulator.inbound adopts them)
         self._faults: list[Fault] = []
         self._lock = threading.RLock()
         self._server: BaseWSGIServer | None = None
@@ -269,6 +272,8 @@ class FakeTwilio:
         app.add_url_rule(f"{prefix}/Calls.json", "list", self._list, methods=["GET"])
         app.add_url_rule(f"{prefix}/Calls/<sid>.json", "fetch", self._fetch, methods=["GET"])
         app.add_url_rule(f"{prefix}/Calls/<sid>.json", "update", self._update, methods=["POST"])
+        app.add_url_rule(f"{prefix}/Queues/<queue_sid>/Members/<call_sid>.json", "dequeue", self._dequeue,
+                         methods=["POST"])
         app.register_error_handler(404, lambda e: twilio_error(
             404, 20404, f"The requested resource {request.path} was not found"))
         app.register_error_handler(405, lambda e: twilio_error(
@@ -399,6 +404,30 @@ class FakeTwilio:
             call.date_updated = self._now()
             return jsonify(call.json())
 
+    def adopt(self, sim: SimCall) -> SimCall:
+        """An inbound call the Simulator placed: the REST API can see it (queue members)."""
+        with self._lock:
+            self.inbound.append(sim)
+        return sim
+
+    def _dequeue(self, account: str, queue_sid: str, call_sid: str) -> Response:
+        """Queue Members API: take one caller (a CallSid, or `Front`) out of the queue; the
+        call goes on with the TwiML at Url. 404 when that call is not waiting in that queue."""
+        url = request.form.get("Url")
+        if not url:
+            return twilio_error(400, 20001, "Missing required parameter Url in the post body")
+        with self._lock:
+            live = [c.sim for c in self.calls if c.sim is not None] + self.inbound
+        members = [sim for sim in live if not sim._ended and sim.queue_sid == queue_sid]
+        member = members[0] if call_sid == "Front" and members else next(
+            (sim for sim in members if sim.sid == call_sid), None)
+        if member is None:
+            return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+        member.remote_update(Url=url, Method=request.form.get("Method", "POST"))
+        base = f"/{API_VERSION}/Accounts/{account}/Queues/{queue_sid}/Members/{member.sid}.json"
+        return jsonify(call_sid=member.sid, queue_sid=queue_sid, position=1, wait_time=int(member.elapsed),
+                       date_enqueued=rfc2822(self._now()), uri=base)
+
     def _apply_update(self, call: FakeCall, status: str | None, url: str | None,
                       method: str, twiml: str | None) -> None:
         if call.sim is None:  # not rung yet: change what will happen when it is
@@ -441,6 +470,7 @@ class FakeTwilio:
             delivery=self.delivery, seed=self.seed,
             answered_by=None if call.async_amd else answered_by,
             started_at=self._now(), hangup_after_documents=callee.hangup_after,
+            switchboard=self.switchboard,
         )
         sim.on_end = lambda s: self._sync(call, s)
         call.sim = sim

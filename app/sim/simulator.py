@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from app.sim.call import QueuePlan, SimCall
+from app.sim.conference import Switchboard
 from app.sim.transport import HttpTransport, InProcessTransport, Requester, Transport
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class Simulator:
         self.clock = clock
         self.move_clock = move_clock
         self.calls: list[SimCall] = []
+        # Conferences are Twilio's: shared with the fake REST API's calls when there is one.
+        self.switchboard = twilio.switchboard if twilio is not None else Switchboard()
 
     @classmethod
     def for_app(
@@ -135,8 +138,11 @@ class Simulator:
             dial_outcomes=dial,
             queue=queue,
             replay=replay,
+            switchboard=self.switchboard,
         )
         self.calls.append(call)
+        if self.twilio is not None:
+            self.twilio.adopt(call)
         url = self.url(path)
         assert url is not None
         return call.start(url, method)
@@ -166,7 +172,7 @@ class Simulator:
             events=events, delivery=delivery, seed=seed, extra_params=extra,
             answered_by=answered_by, started_at=self._started_at(),
             clock=self.clock if self.move_clock else None, dial_outcomes=dial, queue=queue,
-            replay=replay,
+            replay=replay, switchboard=self.switchboard,
         )
         self.calls.append(call)
         url = self.url(path)
