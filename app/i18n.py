@@ -45,7 +45,7 @@ PROMPTS: dict[str, dict[str, str]] = {
     },
     "language_menu": {
         "it": "Per l'italiano prema 1.",
-        "nl": "Voor Nederlands, druk 2.",
+        "nl": "Voor Nederlands, druk op 2.",
         "en": "For English, press 3.",
     },
     "queue_position": {

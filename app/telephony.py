@@ -345,6 +345,27 @@ class Twiml:
                 self._say_into(gather, text, say_lang)
         return self
 
+    def gather_in_turn(
+        self,
+        action: str,
+        prompts: Sequence[tuple[str, str]],
+        *,
+        input: str = "dtmf speech",
+        num_digits: int | None = None,
+        timeout: int = 5,
+        hints: Iterable[str] = (),
+        gap: int = 1,
+    ) -> Twiml:
+        """One <Gather> per (text, language): each said in its voice and listened to in its
+        language (one Gather has one recognition language). Silence after one goes on to the
+        next after `gap` seconds; after the last, to the verb that follows."""
+        hint_list = list(hints)
+        for i, (text, lang) in enumerate(prompts):
+            last = i == len(prompts) - 1
+            self.gather(action, [(text, lang)], input=input, num_digits=num_digits,
+                        timeout=timeout if last else gap, hints=hint_list, language=lang)
+        return self
+
     def redirect(self, url: str) -> Twiml:
         self._doc.redirect(url, method="POST")
         return self

@@ -148,13 +148,24 @@ def test_invalid_input_says_so_and_lists_the_options_again(caller):
 def test_star_switches_language_and_the_contact_keeps_it(caller, app):
     caller.dial()
     menu = caller.press("*")
-    assert [s for s in menu.said] == ["Per l'italiano prema 1.", "Voor Nederlands, druk 2.", "For English, press 3."]
-    langs = [s.attrib["language"] for s in menu.root.find("Gather")]
-    assert langs == ["it-IT", "nl-NL", "en-GB"]
+    assert [s for s in menu.said] == ["Per l'italiano prema 1.", "Voor Nederlands, druk op 2.", "For English, press 3."]
+    # Each language in its own voice and heard by a recogniser of that language (a <Gather>
+    # has one language): one Gather per language, the last one waiting longest.
+    gathers = menu.root.findall("Gather")
+    assert [g.attrib["language"] for g in gathers] == ["it-IT", "nl-NL", "en-GB"]
+    assert [g.find("Say").attrib["language"] for g in gathers] == ["it-IT", "nl-NL", "en-GB"]
+    assert len({g.find("Say").attrib.get("voice") for g in gathers}) == 3
+    assert [g.attrib["timeout"] for g in gathers] == ["1", "1", "5"]
     assert "Bestelling 1" in caller.press("2").text
     with session_scope(app) as session:
         assert find_by_number(session, "+393471234567").language == "nl"
     assert "Bestelling 1" in Caller(caller.twilio).dial().text  # the next call starts in Dutch
+
+
+def test_a_language_named_at_a_menu_switches_to_it(caller):
+    caller.dial()
+    assert "Bestelling 1" in caller.speak("nederlands").text  # the same question, in Dutch
+    assert "For English, press 3." in caller.speak("een andere taal").said
 
 
 def test_the_language_menu_understands_words_and_survives_silence(caller):

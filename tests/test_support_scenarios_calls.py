@@ -32,7 +32,11 @@ from tests.test_support_scenarios import (
     spaced,
     steps_of,
 )
+from tests.test_support_scenarios import (
+    T as T_SUPPORT,
+)
 
+T_MENU = T_SUPPORT["menu"]
 SUNDAY = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 T: dict[str, dict[str, str]] = {
@@ -396,7 +400,6 @@ ASKS: list[tuple[str, Setup, list[tuple[str, Any]], bool]] = [
     ("support_hotline.ask_open_order", _open_order, [], True),
     ("support_hotline.ask_open_ticket", _open_ticket, [], True),
     ("support_menu.menu", None, [], True),
-    ("support_menu.language_menu", None, [("press", "*")], False),
     ("faq.ask_question", None, [("press", "1")], True),
     ("faq.after_answer", None, [("press", "1"), ("press", "1")], True),
     ("faq.offer_person", None, [("press", "1"), ("speak", QUESTION)], True),
@@ -572,4 +575,25 @@ def test_star_at_a_question_that_captures_opens_the_language_menu(sim, app):
     call = dial(sim, "it")
     call.press("1")  # information: the question is a capture (a key or words)
     call.press("*")
-    assert call.heard("For English, press 3"), call.format_transcript()
+    assert call.heard("Per l'italiano prema 1"), call.format_transcript()
+
+
+@pytest.mark.parametrize("language", LANGS)
+def test_the_language_menu_speaks_and_listens_in_each_language_in_turn(sim, app, language):
+    def last() -> tuple[str, str]:
+        entry = [e for e in call.transcript if e.kind == "say"][-1]
+        return entry.text, entry.data["language"]
+
+    call = dial(sim, language)
+    call.press("*")
+    assert last() == ("Per l'italiano prema 1.", "it-IT") and call.waiting_for == "gather"
+    call.silence()  # a moment later, in Dutch, for Dutch ears
+    assert last() == ("Voor Nederlands, druk op 2.", "nl-NL")
+    call.silence()
+    assert last() == ("For English, press 3.", "en-GB")
+    call.silence()  # nobody chose: the menu again, in the language of the call
+    assert T_MENU[language] in call.last_said, call.format_transcript()
+    call.press("*")
+    call.silence()
+    call.press("2")  # during the Dutch offer
+    assert "Voor informatie druk" in call.last_said, call.format_transcript()

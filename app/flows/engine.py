@@ -42,6 +42,8 @@ LANGUAGE_WORDS = {
     "italiano": "it", "italian": "it", "italiaans": "it", "nederlands": "nl", "dutch": "nl",
     "olandese": "nl", "english": "en", "inglese": "en", "engels": "en",
 }
+# Asking for the language menu in words ("un'altra lingua", "andere taal", "language").
+LANGUAGE_MENU_WORDS = frozenset({"lingua", "lingue", "taal", "talen", "language", "languages"})
 
 
 # Built once: the hot path of every turn skips statement construction and cache-key work.
@@ -333,6 +335,13 @@ class Engine:
             if close is not None and not clarified and all(c.label for c in close):
                 self._step(turn, "input", input=heard, outcome=f"close:{close[0].name}|{close[1].name}")
                 return self._clarify(turn, node, close)
+        if choice is None and speech and not digits:
+            words = matching.normalise(speech).split()
+            named = next((LANGUAGE_WORDS[w] for w in words if w in LANGUAGE_WORDS), None)
+            if named is not None:  # "English, please" at any menu: that language, same question
+                return self._switch_language(turn, node, named, speech)
+            if LANGUAGE_MENU_WORDS.intersection(words):
+                return self._ask_language(turn)
         if choice is None:
             turn.slots["last_heard"] = heard
             self._step(turn, "input", input=heard, outcome="invalid")
@@ -400,10 +409,11 @@ class Engine:
         turn.counters["language_menu"] = True
         self._step(turn, "input", input="*", outcome="language_menu")
         doc = Twiml(turn.language)
+        # Each language in its own voice, each heard by a recogniser of that language: a
+        # caller who answers the Dutch line in Dutch is understood as Dutch.
         menu = [(i18n.prompt("language_menu", lang), lang) for lang in i18n.LANGUAGES]
-        doc.gather(self._url("language", turn.version, turn.language), menu,
-                   input="dtmf speech", num_digits=1, timeout=5,
-                   hints=list(LANGUAGE_WORDS))
+        doc.gather_in_turn(self._url("language", turn.version, turn.language), menu,
+                           input="dtmf speech", num_digits=1, timeout=5, hints=list(LANGUAGE_WORDS))
         turn.doc = doc.redirect(self._url("silence", turn.version, turn.language))
 
     def _on_language(self, turn: Turn) -> None:
@@ -417,8 +427,11 @@ class Engine:
         if chosen is None:
             self._step(turn, "input", input=digits or " ".join(words), outcome="invalid")
             return self._render_waiting(turn, node, prefix=i18n.prompt("not_understood", turn.language))
+        self._switch_language(turn, node, chosen, digits or " ".join(words))
+
+    def _switch_language(self, turn: Turn, node: Node, chosen: str, heard: str) -> None:
         turn.language = chosen
-        self._step(turn, "language", input=digits or " ".join(words), outcome=chosen)
+        self._step(turn, "language", input=heard, outcome=chosen)
         self._remember_language(turn)
         self._render_waiting(turn, node)
 

@@ -745,33 +745,11 @@ def prefer_callback(ctx: Any) -> str:
 # language
 
 
-LANGUAGE_CHOICES = {
-    "1": "it", "italiano": "it", "italiaans": "it", "italian": "it",
-    "2": "nl", "nederlands": "nl", "olandese": "nl", "dutch": "nl",
-    "3": "en", "english": "en", "inglese": "en", "engels": "en",
-}
-
-
-def set_language(ctx: Any) -> str:
-    """The caller chose a language after * (slot chosen_language: 1/2/3 or its name);
-    outcomes: ok, invalid"""
-    said = anger.normalise(str(ctx.slots.get("chosen_language") or ""))
-    chosen = next((code for word, code in LANGUAGE_CHOICES.items() if word in said.split()), None)
-    if chosen is None:
-        _bump_failures(ctx)
-        return "invalid"
-    ctx.language = chosen
-    ctx.call.language = chosen
-    _step(ctx, "support.language", chosen)
-    return "ok"
-
-
 # Name -> (handler, outcomes): what actions.py registers with the flow engine, and what the
 # flow tests check every action node against.
 ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_identify_caller": (identify_caller, ("order", "ticket", "known", "unknown")),
     "support_use_open_order": (use_open_order, ("ok",)),
-    "support_set_language": (set_language, ("ok", "invalid")),
     "support_check_mood": (check_mood, ("angry", "stuck", "calm")),
     "support_vent_check": (vent_check, ("angry", "calm")),
     "support_record_complaint": (record_complaint, ("ok",)),
