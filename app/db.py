@@ -2,23 +2,40 @@
 
 Routes use `db_session()` (one session per request, closed at teardown). Code that runs
 outside a request (scheduler jobs, CLI) uses `session_scope(app)`.
+
+Lock waits: SQLite has one writer at a time, so a write waits for the lock (its busy timeout,
+PostgreSQL's lock_timeout). That wait is `DEFAULT_LOCK_WAIT_SECONDS` for the CLI, the API and
+jobs, and shorter inside `lock_wait(seconds)` (the voice webhooks, so a caller hears an apology
+instead of Twilio's timeout). Bulk work commits in short transactions (`write_transaction`,
+which also retries a write that found the database locked).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Insert, MetaData, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine, Result, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+# How long a write waits for another writer's lock outside `lock_wait()`.
+DEFAULT_LOCK_WAIT_SECONDS = 30.0
+_lock_wait: ContextVar[float | None] = ContextVar("cortese_lock_wait", default=None)
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -61,12 +78,16 @@ def make_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": DEFAULT_LOCK_WAIT_SECONDS}
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_write_lock_before_savepoint)
+        event.listen(engine, "checkout", _sqlite_lock_wait)
+    elif parsed.get_backend_name() == "postgresql":
+        event.listen(engine, "checkout", _postgres_lock_wait)
     return engine
 
 
@@ -78,8 +99,79 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # In WAL mode NORMAL is crash-safe for the application; only a power cut can lose the
     # last commits. FULL would fsync on every webhook.
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(DEFAULT_LOCK_WAIT_SECONDS * 1000)}")
     cursor.close()
+
+
+def _sqlite_write_lock_before_savepoint(conn: Any, _name: str) -> None:
+    # A SAVEPOINT outside a transaction starts a deferred one: its reads take a snapshot, and
+    # its first write then fails at once with "database is locked" if anyone committed since
+    # (SQLITE_BUSY_SNAPSHOT: the busy timeout does not apply). Taking the write lock first
+    # makes that write wait its turn like any other.
+    if not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _wanted_lock_wait_ms() -> int:
+    seconds = _lock_wait.get()
+    return int((DEFAULT_LOCK_WAIT_SECONDS if seconds is None else seconds) * 1000)
+
+
+def _sqlite_lock_wait(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    wanted = _wanted_lock_wait_ms()
+    if record.info.get("lock_wait_ms") != wanted:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={wanted}")
+        record.info["lock_wait_ms"] = wanted
+
+
+def _postgres_lock_wait(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    # PostgreSQL readers never wait for writers; lock_timeout bounds waits on locked rows.
+    # Outside lock_wait() it stays PostgreSQL's default (no limit), as before.
+    wanted = _wanted_lock_wait_ms() if _lock_wait.get() is not None else 0
+    if record.info.get("lock_wait_ms", 0) != wanted:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {wanted}")
+        dbapi_connection.commit()
+        record.info["lock_wait_ms"] = wanted
+
+
+@contextmanager
+def lock_wait(seconds: float) -> Iterator[None]:
+    """Connections checked out inside this block wait at most `seconds` for a lock."""
+    token = _lock_wait.set(seconds)
+    try:
+        yield
+    finally:
+        _lock_wait.reset(token)
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """The database was locked by another writer (SQLite busy, PostgreSQL lock timeout,
+    deadlock or serialization failure): trying the same work again later can succeed."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+        return True
+    return getattr(exc.orig, "sqlstate", None) in ("55P03", "40P01", "40001")
+
+
+def write_transaction(session: Session, work: Callable[[], T], *, attempts: int = 5,
+                         pause: float = 0.2) -> T:
+    """Run `work` in its own transaction and commit it; when the database was locked, roll back
+    and run it again (up to `attempts` times, waiting a little longer each time). `work` must
+    only change the database, so that running it again is safe."""
+    for attempt in range(1, attempts + 1):
+        try:
+            result = work()
+            session.commit()
+            return result
+        except DBAPIError as exc:
+            session.rollback()
+            if not is_lock_error(exc) or attempt == attempts:
+                raise
+            log.warning("database locked, trying again (%d of %d)", attempt, attempts)
+            time.sleep(pause * attempt)
+    raise AssertionError("unreachable")
 
 
 def init_app(app: Flask, url: str) -> None:

@@ -167,7 +167,8 @@ def test_opt_out_then_erase_then_export_refused(client):
 
 def test_registry_import_through_the_api(client):
     resp = client.post("/api/registries/imports", json={
-        "country": "IT", "content": "+393471234567\n+393471111111\nnot a number\n", "file_name": "rpo.txt"},
+        "country": "IT", "content": "+393471234567\n+393471111111\nnot a number\n", "file_name": "rpo.txt",
+        "max_refused_percent": 50},
         headers=BEARER)
     assert resp.status_code == 201, resp.get_data(as_text=True)
     body = resp.get_json()

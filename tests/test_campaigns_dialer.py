@@ -564,7 +564,7 @@ def test_existing_owner_of_the_offer_is_not_pitched(app, clock):
 
     ids = make_contacts(app, IT[:2], clock)
     with session_scope(app) as session:
-        registries.import_registry(session, "IT", io.BytesIO(b"+390000000000\n"), at=clock.now(), file_name="rpo.txt")
+        registries.import_registry(session, "IT", io.BytesIO(b"+390699999999\n"), at=clock.now(), file_name="rpo.txt")
         add_owned_product(session, find_by_number(session, IT[0]), "fibra-1000", source="crm")
     make_campaign(app, clock, ids, purpose="sales", offer_id="fibra-1000", flow="campaign_service",
                   reason={"it": "la nuova offerta fibra", "en": "our new fibre offer"}, cps=10)

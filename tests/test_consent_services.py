@@ -176,7 +176,7 @@ def test_ledger_is_append_only(app):
 
 def test_same_offer_cooldown_and_owned_products_through_check_call(app):
     with app.app_context(), session_scope(app) as session:
-        _registry(session, "US", "", at=AT + timedelta(days=29))
+        _registry(session, "US", "2125559999\n", at=AT + timedelta(days=29))  # not the contact
         contact = _contact(session)
         attempt = record_attempt(session, US_NUMBER, at=AT, purpose="sales", campaign_id=1, offer_id="fiber",
                                  call_sid="CA" + "3" * 32)
@@ -225,7 +225,8 @@ def test_next_allowed_slots_are_lawful_quarter_hours(app):
 def test_registry_import_formats_errors_duplicates_and_supersede(app):
     with app.app_context(), session_scope(app) as session:
         text = "number,added\n# comment\n02 1234 5678,2024-01-01\n+39 347 123 4567,x\n3471234567,x\nabc,x\n12,x\n"
-        report = _registry(session, "IT", text)
+        # 2 bad lines in 5: refused at the default threshold, accepted when the operator allows it.
+        report = _registry(session, "IT", text, max_refused_percent=50)
         assert (report.numbers, report.duplicates, report.rejected) == (2, 1, 2)
         assert [line for line, _ in report.errors] == [6, 7]
         listed = registries.screen(session, "IT", ["+390212345678", "+393471234567", "+393471111111"])
@@ -315,8 +316,9 @@ def test_registry_import_and_check_call_on_postgres(pg_url, settings, clock):
     Base.metadata.create_all(get_engine(application))
     try:
         with application.app_context(), session_scope(application) as session:
-            report = _registry(session, "US", "2125550123\n2125550123\n+1 999 555 0000\n")
-            assert (report.numbers, report.duplicates) == (2, 1)
+            report = _registry(session, "US", "2125550123\n2125550123\n+1 999 555 0000\n", max_refused_percent=50)
+            # 999 is not an assigned area code: refused, not stored.
+            assert (report.numbers, report.duplicates, report.rejected) == (1, 1, 1)
             contact = _contact(session)
             decision = check_call(session, contact, purpose="sales", offer_id="fiber", at=AT)
             assert (decision.allowed, decision.rule_id) == (False, "registry.listed")
@@ -329,7 +331,7 @@ def test_a_product_registered_with_support_counts_as_owned(app):
     from app.support.models import CustomerProduct, Product
 
     with app.app_context(), session_scope(app) as session:
-        _registry(session, "US", "", at=AT)
+        _registry(session, "US", "2125559999\n", at=AT)  # not the contact
         contact = _contact(session)
         router = Product(sku="ROUTER-X", name="Router X", names={}, warranty_months=24)
         session.add(router)

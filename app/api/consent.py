@@ -260,9 +260,16 @@ class RegistryImportOut(BaseModel):
     obtained_at: datetime
     started_at: datetime
     finished_at: datetime | None
-    status: str
+    status: str = Field(description="running, complete (in use), refused (implausible: the previous "
+                                    "copy stays), abandoned (a newer file came first), superseded")
     numbers: int
     rejected_lines: int
+    duplicates: int
+    lines_read: int
+    max_refused_percent: float
+    note: str | None = Field(description="why the copy was refused or abandoned")
+    formats: dict[str, Any] = Field(description="numbers stored per written format, with an example")
+    refused_sample: list[Any] = Field(description="the first refused lines as [line, reason]")
 
 
 class RegistryImportPage(PageMeta):
@@ -513,32 +520,42 @@ class RegistryImportIn(BaseModel):
     country: Literal[tuple(registries.REGISTRY_NAMES)]  # type: ignore[valid-type]
     content: str = Field(min_length=1, max_length=100_000, description="the registry file's text")
     file_name: str = Field("upload", min_length=1, max_length=255)
-    obtained_at: Timestamp | None = None
+    obtained_at: Timestamp | None = Field(None, description="when the copy was downloaded; not after now")
+    max_refused_percent: float = Field(
+        registries.DEFAULT_MAX_REFUSED_PERCENT, ge=0, le=100,
+        description="the copy is refused (the one in use stays) when more lines than this do not parse")
 
 
 class RegistryImportResult(RegistryImportOut):
-    duplicates: int
     sample_errors: list[RowProblem]
 
 
 @bp.post("/registries/imports")
 @spec.validate(json=RegistryImportIn, resp=responses(RegistryImportResult, status=201), tags=["consent"])
 def import_registry() -> tuple[RegistryImportResult, int]:
-    """Import a do-not-call registry copy (small files; large ones with `cortese registry import`)."""
+    """Import a do-not-call registry copy (small files; large ones with `cortese registry import`).
+    An implausible copy (empty, or too many refused lines) is refused with 422 and the copy in
+    use stays; its record (with the refused lines) is listed under GET /registries/imports."""
     body: RegistryImportIn = json_body()
     session = db_session()
     with service_errors():
         report = registry_upload(session, body.country, body.content.encode("utf-8"),
-                                 file_name=body.file_name, obtained_at=body.obtained_at)
+                                 file_name=body.file_name, obtained_at=body.obtained_at,
+                                 max_refused_percent=body.max_refused_percent)
     session.commit()
+    if report.status != "complete":
+        raise invalid("body.content", f"import {report.import_id} refused: {report.note}; the copy in use stays")
     record = session.get(RegistryImport, report.import_id)
     return RegistryImportResult(
-        **RegistryImportOut.model_validate(record).model_dump(), duplicates=report.duplicates,
+        **RegistryImportOut.model_validate(record).model_dump(),
         sample_errors=[RowProblem(line=n, message=m) for n, m in report.errors]), 201
 
 
 def registry_upload(session: Any, country: str, content: bytes, *, file_name: str,
-                    obtained_at: datetime | None) -> registries.RegistryImportReport:
+                    obtained_at: datetime | None,
+                    max_refused_percent: float = registries.DEFAULT_MAX_REFUSED_PERCENT,
+                    ) -> registries.RegistryImportReport:
     """Shared by the API and the console's upload form."""
     return registries.import_registry(session, country, io.BytesIO(content), at=now(),
-                                      obtained_at=obtained_at, file_name=file_name)
+                                      obtained_at=obtained_at, file_name=file_name,
+                                      max_refused_percent=max_refused_percent)

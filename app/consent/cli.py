@@ -42,6 +42,13 @@ def _date(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _date_option(value: str | None, name: str) -> datetime | None:
+    try:
+        return _date(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO date such as 2026-03-01", param_hint=name) from None
+
+
 # --- compliance ----------------------------------------------------------------------------
 
 
@@ -154,20 +161,35 @@ def registry() -> None:
 @registry.command("import")
 @click.argument("country", type=click.Choice(sorted(registries.REGISTRY_NAMES), case_sensitive=False))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--obtained", help="date the copy was obtained (ISO); default: now")
+@click.option("--obtained", help="date the copy was obtained (ISO, not after today); default: now")
+@click.option("--max-refused-percent", type=click.FloatRange(0, 100),
+              default=registries.DEFAULT_MAX_REFUSED_PERCENT, show_default=True,
+              help="refuse the copy (keeping the one in use) when more lines than this do not parse")
 @with_app
-def import_registry(app: Flask, country: str, path: Path, obtained: str | None) -> None:
-    """Import a full registry copy (plain list or CSV), replacing the previous one."""
+def import_registry(app: Flask, country: str, path: Path, obtained: str | None, max_refused_percent: float) -> None:
+    """Import a full registry copy (plain list or CSV); it replaces the copy in use only once
+    it is complete and plausible. Running the same file again resumes an interrupted import."""
+    obtained_at = _date_option(obtained, "--obtained")
     size = path.stat().st_size
-    with session_scope(app) as session, _progress() as bar:
-        task = bar.add_task(f"{country.upper()} {path.name} (bytes)", total=size)
-        report = registries.import_registry(
-            session, country, path, at=now(), obtained_at=_date(obtained),
-            progress=lambda done: bar.update(task, completed=done))
+    try:
+        with session_scope(app) as session, _progress() as bar:
+            task = bar.add_task(f"{country.upper()} {path.name} (bytes)", total=size)
+            report = registries.import_registry(
+                session, country, path, at=now(), obtained_at=obtained_at, max_refused_percent=max_refused_percent,
+                progress=lambda done: bar.update(task, completed=done))
+    except registries.RegistryError as exc:
+        click.echo(f"{path.name}: {exc}", err=True)
+        sys.exit(2)
+    resumed = ", resumed" if report.resumed else ""
     click.echo(f"{country.upper()}: {report.numbers} number(s) stored, {report.duplicates} duplicate(s), "
-               f"{report.rejected} line(s) rejected (import {report.import_id})")
+               f"{report.rejected} line(s) rejected (import {report.import_id}{resumed})")
+    for name, seen in sorted(report.formats.items(), key=lambda item: -item[1].count):
+        click.echo(f"  {registries.FORMATS[name]}: {seen.count} (e.g. {seen.example})")
     for line, message in report.errors:
         click.echo(f"  line {line}: {message}", err=True)
+    if report.status != "complete":
+        click.echo(f"{country.upper()} copy refused: {report.note}; the copy in use stays", err=True)
+        sys.exit(1)
 
 
 @registry.command("status")

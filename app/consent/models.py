@@ -17,6 +17,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -139,9 +140,23 @@ class RegistryImport(Base):
     obtained_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16))  # running | complete | failed | superseded
+    # running | complete | refused (implausible: the previous copy stays) | abandoned (a newer
+    # file came first) | superseded (a newer copy became complete)
+    status: Mapped[str] = mapped_column(String(16))
     numbers: Mapped[int] = mapped_column(Integer, default=0)
     rejected_lines: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    # Progress, committed with each chunk of numbers: where a resumed import goes on.
+    lines_read: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Per written format: {"national": {"count": n, "example": "02 1234 5678 -> +390212345678"}}.
+    formats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The first refused lines as [line number, reason].
+    refused_sample: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Most refused lines (percent of non-blank lines) a copy may have and still replace the last.
+    max_refused_percent: Mapped[float] = mapped_column(Float, default=1.0)
+    # Why the copy was refused or abandoned.
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class RegistryEntry(Base):

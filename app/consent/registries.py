@@ -1,12 +1,27 @@
-"""National do-not-call registries: streamed import of full copies, and screening.
+"""National do-not-call registries: staged, chunked import of full copies, and screening.
 
 A registry file is a plain list of numbers or a CSV (a header naming the number column, or
-US/CA "area code,number" pairs). It is read line by line and inserted in batches with Core
-(no ORM objects), so a 10M-number file needs memory for one batch only. Numbers are stored as
-the integer of their E.164 digits under the import's id: the primary key (import_id, number)
-is the screening index. Each import is a full snapshot; when it completes, the previous copy
-of that country is marked superseded and its numbers deleted, so screening switches from the
-old copy to the new one in one commit and never sees a half-imported file.
+US/CA "area code,number" pairs). Every line is parsed with phonenumbers in the registry's
+country, so the formats registries publish all land on the same number: international
+(`+44 20 7946 0000`, `+44 (0)20 7946 0000`), `00`/`011` then the country code, the country code
+without `+` (what an `msisdn` or `e164` column holds), and national format (`020 7946 0000`),
+with spaces, dots, dashes or brackets. A line that is not a valid number of the registry's
+country code is refused and counted; the report says how many numbers each format gave, with
+an example, so a misread format shows before anyone relies on the copy.
+
+Numbers are stored as the integer of their E.164 digits under the import's id: the primary key
+(import_id, number) is the screening index. Each import is a full snapshot, staged beside the
+copy in use:
+1. the file is read in chunks; each chunk's numbers and the import's progress (lines and bytes
+   read, counts) commit together in one short transaction, so callers' webhooks never wait for
+   the whole file. Running the same file again resumes after the last committed chunk;
+   numbers are inserted with ON CONFLICT DO NOTHING, so a chunk read twice stores nothing twice.
+2. when the file is read, the copy replaces the previous one only if it is plausible: not
+   empty, and refused lines at most `max_refused_percent` of the lines (the operator sees the
+   threshold and may raise it for one import). The switch is one transaction, so screening
+   uses either the old copy or the new one, never a mix. An implausible copy is refused and the
+   previous copy stays in use.
+3. the numbers of replaced, refused or abandoned copies are then deleted in chunks.
 
 Why not a keyed hash: registry copies are licensed lists, not data about our contacts, and an
 8-byte integer keeps the index small and the lookup a single B-tree probe.
@@ -20,15 +35,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import phonenumbers
+from phonenumbers import CountryCodeSource, NumberParseException
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.consent.models import RegistryEntry, RegistryImport
 from app.consent.packs import pack_for
-from app.db import insert_skipping_duplicates
+from app.db import affected, insert_skipping_duplicates, write_transaction
 from app.refusals import Reason, Refusal
 
 # Registries this code knows how to read (NL has none: the Bel-me-niet register is abolished).
@@ -38,54 +54,97 @@ REGISTRY_NAMES = {
     "GB": "Telephone Preference Service (TPS/CTPS)",
     "IT": "Registro Pubblico delle Opposizioni",
 }
-# National numbers written with a trunk 0 that E.164 drops.
-_DROP_TRUNK_ZERO = frozenset({"GB", "NL", "DE", "FR", "BE", "ES", "AT", "CH", "IE"})
 _NUMBER_HEADERS = ("number", "phone", "phone_number", "telephone", "numero", "telefono", "e164", "msisdn")
+# Columns that hold numbers in international format, with or without the "+".
+_INTERNATIONAL_HEADERS = frozenset({"e164", "msisdn"})
 _SPLIT = re.compile(r"[,;\t|]")
-BATCH_SIZE = 20_000
+_TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")
+# Numbers per transaction: small enough that a webhook waiting behind one waits milliseconds.
+CHUNK_SIZE = 5_000
 MAX_SAMPLE_ERRORS = 20
+# A regulator's copy should parse completely: refused lines mean a format we misread (numbers
+# that would silently go unprotected) or a damaged file. The operator may raise it per import.
+DEFAULT_MAX_REFUSED_PERCENT = 1.0
+
+# How a line wrote its number (the report counts numbers per format).
+FORMATS = {
+    "international": "international, +CC",
+    "international_trunk_zero": "international with (0), +CC (0)",
+    "idd": "international, 00 or 011 then CC",
+    "country_code_without_plus": "country code without + (msisdn)",
+    "national": "national",
+}
 
 
 class RegistryError(Refusal):
-    """A registry import cannot proceed (unknown country, unreadable file)."""
+    """A registry import cannot proceed (unknown country, unreadable file, implausible copy)."""
+
+
+@dataclass
+class FormatCount:
+    count: int = 0
+    example: str = ""
 
 
 @dataclass
 class RegistryImportReport:
     import_id: int
     country: str
+    status: str = "running"
     numbers: int = 0
     rejected: int = 0
     duplicates: int = 0
+    resumed: bool = False
+    max_refused_percent: float = DEFAULT_MAX_REFUSED_PERCENT
+    note: str | None = None
     # (line number, reason) for the first rejected lines, so a bad file is easy to diagnose.
     errors: list[tuple[int, str]] = field(default_factory=list)
+    formats: dict[str, FormatCount] = field(default_factory=dict)
+
+    @property
+    def lines(self) -> int:
+        return self.numbers + self.rejected
 
 
-def normalise(raw: str, country: str, calling_code: int) -> int | None:
-    """A registry line's number as the integer of its E.164 digits, or None when it is not one."""
+def parse_line(raw: str, country: str, *, international: bool = False) -> tuple[int, str]:
+    """A registry line's number as (the integer of its E.164 digits, the format it was written
+    in); Refusal when it is not a valid number of the registry's country code."""
     text = raw.strip()
-    digits = re.sub(r"\D", "", text)
-    if not digits:
-        return None
-    if text.startswith("+"):
-        e164 = digits
-    elif digits.startswith("00"):
-        e164 = digits[2:]
-    elif country in ("US", "CA"):
-        if len(digits) == 10:
-            e164 = "1" + digits
-        elif len(digits) == 11 and digits.startswith("1"):
-            e164 = digits
-        else:
-            return None
-    elif country in _DROP_TRUNK_ZERO and digits.startswith("0"):
-        e164 = f"{calling_code}{digits[1:]}"
-    else:
-        # Italian numbers keep their leading 0 (fixed) or 3 (mobile) after +39.
-        e164 = f"{calling_code}{digits}"
-    if not 8 <= len(e164) <= 15 or e164.startswith("0"):
-        return None
-    return int(e164)
+    if not text:
+        raise Refusal("line_empty_number", "no number on this line")
+    if len(text) > 40:
+        raise Refusal("line_not_country_number", f"not a {country} phone number: {text[:40]!r}",
+                      country=country, value=text[:40])
+    if international and text[0].isdigit() and not text.startswith("00"):
+        text = "+" + text
+    try:
+        number = phonenumbers.parse(text, country, keep_raw_input=True)
+    except NumberParseException:
+        raise Refusal("line_not_country_number", f"not a {country} phone number: {text!r}",
+                      country=country, value=text) from None
+    code = phonenumbers.country_code_for_region(country)
+    if number.country_code != code:
+        raise Refusal("line_other_country", f"{text!r} is a +{number.country_code} number, not a {country} one",
+                      country=country, value=text, calling_code=str(number.country_code))
+    # Another region can share the country code (+1: Puerto Rico is on the US registry).
+    if not (phonenumbers.is_valid_number_for_region(number, country) or phonenumbers.is_valid_number(number)):
+        raise Refusal("line_not_country_number", f"not a {country} phone number: {text!r}",
+                      country=country, value=text)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164_key(e164), _format_of(number, raw)
+
+
+def _format_of(number: phonenumbers.PhoneNumber, raw: str) -> str:
+    written_plus = raw.strip().startswith("+")
+    source = number.country_code_source
+    if source == CountryCodeSource.FROM_NUMBER_WITH_IDD:
+        return "idd"
+    if source == CountryCodeSource.FROM_NUMBER_WITHOUT_PLUS_SIGN or (
+            source == CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN and not written_plus):
+        return "country_code_without_plus"
+    if source == CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN:
+        return "international_trunk_zero" if _TRUNK_ZERO.search(raw) else "international"
+    return "national"
 
 
 def e164_key(e164: str) -> int:
@@ -93,48 +152,98 @@ def e164_key(e164: str) -> int:
     return int(e164.lstrip("+"))
 
 
-def _numbers(lines: Iterable[str], country: str, report: RegistryImportReport) -> Iterator[int]:
-    calling_code = phonenumbers.country_code_for_region(country)
-    column: int | None = None
-    for line_no, line in enumerate(lines, start=1):
-        text = line.strip().lstrip("\ufeff")
-        if not text or text.startswith("#"):
-            continue
-        fields = [f.strip().strip('"') for f in _SPLIT.split(text)] if _SPLIT.search(text) else [text]
-        if column is None and line_no == 1 and not any(c.isdigit() for c in text):
-            column = _header_column(fields, line_no)
-            continue
-        raw = _pick(fields, column, country)
-        number = normalise(raw, country, calling_code)
-        if number is None:
-            report.rejected += 1
-            if len(report.errors) < MAX_SAMPLE_ERRORS:
-                report.errors.append((line_no, Reason("line_not_country_number",
-                                                      f"not a {country} phone number: {raw[:40]!r}",
-                                                      country=country, value=raw[:40])))
-            continue
-        report.numbers += 1
-        yield number
+def key_e164(key: int) -> str:
+    return f"+{key}"
 
 
-def _header_column(fields: list[str], line_no: int) -> int:
+# --- reading the file ------------------------------------------------------------------------
+
+@dataclass
+class _Layout:
+    column: int | None = None  # the number column named by a header, None without one
+    international: bool = False  # the column holds international numbers (msisdn, e164)
+    header_bytes: int = 0  # where the numbers start
+
+
+@dataclass
+class _Chunk:
+    numbers: list[int]
+    lines_end: int
+    bytes_end: int
+    accepted: int = 0
+    refused: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    formats: dict[str, FormatCount] = field(default_factory=dict)
+
+
+def _layout(first_line: bytes) -> _Layout:
+    text = first_line.decode("utf-8", errors="replace").strip().lstrip("\ufeff")
+    if not text or text.startswith("#"):
+        return _Layout()
+    fields = [f.strip().strip('"') for f in _SPLIT.split(text)]
     names = [f.lower() for f in fields]
     for name in _NUMBER_HEADERS:
         if name in names:
-            return names.index(name)
+            return _Layout(names.index(name), name in _INTERNATIONAL_HEADERS, len(first_line))
+    if any(c.isdigit() for c in text):
+        return _Layout()
     raise RegistryError("registry_no_number_column",
-                        f"line {line_no}: header {fields!r} names no number column ({', '.join(_NUMBER_HEADERS)})",
-                        line=str(line_no), known=", ".join(_NUMBER_HEADERS))
+                        f"line 1: header {fields!r} names no number column ({', '.join(_NUMBER_HEADERS)})",
+                        line="1", known=", ".join(_NUMBER_HEADERS))
 
 
-def _pick(fields: list[str], column: int | None, country: str) -> str:
-    if column is not None:
-        return fields[column] if column < len(fields) else ""
+def _pick(fields: list[str], layout: _Layout, country: str) -> str:
+    if layout.column is not None:
+        return fields[layout.column] if layout.column < len(fields) else ""
     # The FTC/CRTC downloads: "area code,number" (3 + 7 digits).
     if country in ("US", "CA") and len(fields) >= 2 and len(fields[0]) == 3 and len(fields[1]) == 7:
         return fields[0] + fields[1]
     return fields[0]
 
+
+def _chunks(stream: IO[bytes], layout: _Layout, country: str, *, line_no: int, offset: int,
+            size: int, errors_room: Callable[[], int]) -> Iterator[_Chunk]:
+    chunk = _Chunk([], line_no, offset)
+    begun = line_no  # the line the current chunk starts after
+    for raw_line in stream:
+        line_no += 1
+        offset += len(raw_line)
+        chunk.lines_end, chunk.bytes_end = line_no, offset
+        text = raw_line.decode("utf-8", errors="replace").strip().lstrip("\ufeff")
+        if not text or text.startswith("#"):
+            continue
+        fields = [f.strip().strip('"') for f in _SPLIT.split(text)] if _SPLIT.search(text) else [text]
+        raw = _pick(fields, layout, country)
+        try:
+            number, written = parse_line(raw, country, international=layout.international)
+        except Refusal as exc:
+            chunk.refused += 1
+            if len(chunk.errors) < errors_room():
+                chunk.errors.append((line_no, Reason(exc.code, str(exc), **exc.values)))
+            continue
+        chunk.accepted += 1
+        chunk.numbers.append(number)
+        seen = chunk.formats.setdefault(written, FormatCount())
+        seen.count += 1
+        if not seen.example:
+            seen.example = f"{raw[:40]} -> {key_e164(number)}"
+        if len(chunk.numbers) >= size:
+            yield chunk
+            chunk, begun = _Chunk([], line_no, offset), line_no
+    if chunk.lines_end > begun:
+        yield chunk
+
+
+def file_sha256(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    stream.seek(0)
+    for block in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(block)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+# --- the import ------------------------------------------------------------------------------
 
 def import_registry(
     session: Session,
@@ -145,87 +254,198 @@ def import_registry(
     obtained_at: datetime | None = None,
     file_name: str | None = None,
     progress: Callable[[int], None] | None = None,
-    batch_size: int = BATCH_SIZE,
+    chunk_size: int = CHUNK_SIZE,
+    max_refused_percent: float = DEFAULT_MAX_REFUSED_PERCENT,
 ) -> RegistryImportReport:
-    """Import a full registry copy for `country`; returns counts and the first bad lines.
+    """Import a full registry copy for `country` from a file path or a seekable byte stream.
 
-    `progress` is called with the number of bytes read so far (for a progress bar).
-    The caller commits; until then screening keeps using the previous copy.
+    Commits as it goes (see the module's doc); the report's `status` says whether the copy is
+    now in use ("complete") or was refused ("refused", with `note` saying why; the previous
+    copy stays). `progress` is called with the bytes read so far.
     """
     country = country.upper()
     if country not in REGISTRY_NAMES:
         raise RegistryError("registry_unknown_country",
                             f"no do-not-call registry for {country} (known: {', '.join(REGISTRY_NAMES)})",
                             country=country, known=", ".join(REGISTRY_NAMES))
-    pack = pack_for(country)
-    name = pack.registry.name if pack and pack.registry else REGISTRY_NAMES[country]
+    check_obtained(obtained_at, at)
+    if not 0 <= max_refused_percent <= 100:
+        raise RegistryError("registry_bad_threshold",
+                            f"max_refused_percent: {max_refused_percent} is not between 0 and 100",
+                            value=str(max_refused_percent))
     # A path is opened (and closed below) here; a stream the caller passed stays the caller's.
     stream, owned = (open(source, "rb"), True) if isinstance(source, (str, Path)) else (source, False)  # noqa: SIM115
     file_name = file_name or (Path(source).name if isinstance(source, (str, Path)) else "upload")
-    record = RegistryImport(country=country, registry_name=name, file_name=file_name[:255],
-                            obtained_at=obtained_at or at, started_at=at, status="running")
-    session.add(record)
-    session.flush()
-    report = RegistryImportReport(import_id=record.id, country=country)
-    digest = hashlib.sha256()
     try:
-        _load(session, record.id, _decoded(stream, digest, progress), country, report, batch_size)
+        layout = _layout(stream.readline())
+        sha256 = file_sha256(stream)
+        record, resumed = _start(session, country, sha256, file_name=file_name, at=at,
+                                 obtained_at=obtained_at or at, max_refused_percent=max_refused_percent)
+        report = _report_of(record, resumed)
+        _load(session, record, report, stream, layout, chunk_size, progress)
     finally:
         if owned:
             stream.close()
-    _complete(session, record, report, digest.hexdigest(), at)
+    _finish(session, record, report, at)
     return report
 
 
-def _decoded(stream: IO[bytes], digest: hashlib._Hash, progress: Callable[[int], None] | None) -> Iterator[str]:
-    read = 0
-    for raw in stream:
-        digest.update(raw)
-        read += len(raw)
-        if progress is not None and read % (1 << 20) < len(raw):
-            progress(read)
-        yield raw.decode("utf-8", errors="replace")
-    if progress is not None:
-        progress(read)
+def check_obtained(obtained_at: datetime | None, at: datetime) -> None:
+    """A copy cannot be obtained after it is imported: a future date would keep it "fresh"
+    (so never blocking calls as stale) long after the regulator's list changed."""
+    if obtained_at is not None and obtained_at > at:
+        raise RegistryError("registry_obtained_future",
+                            f"obtained_at: {obtained_at:%Y-%m-%d %H:%M} UTC is after the import "
+                            f"({at:%Y-%m-%d %H:%M} UTC); give the date the copy was downloaded",
+                            obtained=f"{obtained_at:%Y-%m-%d}", now=f"{at:%Y-%m-%d}")
 
 
-def _load(session: Session, import_id: int, lines: Iterable[str], country: str,
-          report: RegistryImportReport, batch_size: int) -> None:
-    statement = insert_skipping_duplicates(session, cast(Table, RegistryEntry.__table__))
-    connection = session.connection()
-    batch: list[dict[str, int]] = []
-    for number in _numbers(lines, country, report):
-        batch.append({"import_id": import_id, "number": number})
-        if len(batch) >= batch_size:
-            connection.execute(statement, batch)
-            batch = []
-    if batch:
-        connection.execute(statement, batch)
+def _start(session: Session, country: str, sha256: str, *, file_name: str, at: datetime,
+           obtained_at: datetime, max_refused_percent: float) -> tuple[RegistryImport, bool]:
+    """The running import of this very file (to resume), else a new one; any other running
+    import of the country is abandoned (the newest file wins)."""
+    def start() -> tuple[RegistryImport, bool]:
+        running = session.scalars(select(RegistryImport).where(
+            RegistryImport.country == country, RegistryImport.status == "running")).all()
+        same = next((r for r in running if r.sha256 == sha256), None)
+        for other in running:
+            if other is not same:
+                other.status, other.finished_at = "abandoned", at
+                other.note = f"a newer file ({file_name[:100]}) was imported before this one finished"
+        if same is not None:
+            same.max_refused_percent = max_refused_percent
+            return same, True
+        record = RegistryImport(
+            country=country, registry_name=_registry_name(country), file_name=file_name[:255],
+            sha256=sha256, obtained_at=obtained_at, started_at=at, status="running",
+            max_refused_percent=max_refused_percent, formats={}, refused_sample=[])
+        session.add(record)
+        session.flush()
+        return record, False
+
+    record, resumed = write_transaction(session, start)
+    _purge_unused(session, country)
+    return record, resumed
 
 
-def _complete(session: Session, record: RegistryImport, report: RegistryImportReport,
-              sha256: str, at: datetime) -> None:
-    connection = session.connection()
-    stored = connection.execute(
-        select(func.count()).select_from(RegistryEntry).where(RegistryEntry.import_id == record.id)
-    ).scalar_one()
+def _registry_name(country: str) -> str:
+    pack = pack_for(country)
+    return pack.registry.name if pack and pack.registry else REGISTRY_NAMES[country]
+
+
+def _report_of(record: RegistryImport, resumed: bool) -> RegistryImportReport:
+    return RegistryImportReport(
+        import_id=record.id, country=record.country, resumed=resumed, numbers=record.numbers or 0,
+        max_refused_percent=record.max_refused_percent,
+        rejected=record.rejected_lines or 0,
+        errors=[(int(line), str(message)) for line, message in record.refused_sample or []],
+        formats={k: FormatCount(int(v["count"]), str(v["example"])) for k, v in (record.formats or {}).items()})
+
+
+def _load(session: Session, record: RegistryImport, report: RegistryImportReport, stream: IO[bytes],
+          layout: _Layout, chunk_size: int, progress: Callable[[int], None] | None) -> None:
+    offset = max(record.bytes_read or 0, layout.header_bytes)
+    line_no = record.lines_read or (1 if layout.header_bytes else 0)
+    stream.seek(offset)
+    insert = insert_skipping_duplicates(session, cast(Table, RegistryEntry.__table__))
+    for chunk in _chunks(stream, layout, record.country, line_no=line_no, offset=offset, size=chunk_size,
+                         errors_room=lambda: MAX_SAMPLE_ERRORS - len(report.errors)):
+        # Parsed before the transaction: the write lock is held only for the inserts.
+        _merge(report, chunk)
+        rows = [{"import_id": record.id, "number": n} for n in chunk.numbers]
+        values = {"lines_read": chunk.lines_end, "bytes_read": chunk.bytes_end, "numbers": report.numbers,
+                  "rejected_lines": report.rejected, "formats": _formats_json(report),
+                  "refused_sample": [[line, str(m)] for line, m in report.errors]}
+
+        def store(rows: list[dict[str, int]] = rows, values: dict[str, Any] = values) -> None:
+            if rows:
+                session.connection().execute(insert, rows)
+            if not affected(session.execute(update(RegistryImport).where(
+                    RegistryImport.id == record.id, RegistryImport.status == "running").values(**values))):
+                raise RegistryError("registry_import_abandoned",
+                                    f"import {record.id} was abandoned: a newer file of {record.country} "
+                                    "was imported meanwhile", country=record.country)
+
+        write_transaction(session, store)
+        if progress is not None:
+            progress(chunk.bytes_end)
+
+
+def _merge(report: RegistryImportReport, chunk: _Chunk) -> None:
+    report.numbers += chunk.accepted
+    report.rejected += chunk.refused
+    report.errors.extend(chunk.errors)
+    for name, seen in chunk.formats.items():
+        total = report.formats.setdefault(name, FormatCount(0, seen.example))
+        total.count += seen.count
+
+
+def _formats_json(report: RegistryImportReport) -> dict[str, Any]:
+    return {k: {"count": v.count, "example": v.example} for k, v in report.formats.items()}
+
+
+def _finish(session: Session, record: RegistryImport, report: RegistryImportReport, at: datetime) -> None:
+    stored = int(session.execute(select(func.count()).select_from(RegistryEntry)
+                                 .where(RegistryEntry.import_id == record.id)).scalar_one())
+    session.commit()
     # Lines accepted minus numbers stored: the same number listed twice in the file.
-    report.duplicates = report.numbers - int(stored)
-    report.numbers = int(stored)
-    older = [r for r in session.scalars(
-        select(RegistryImport.id).where(RegistryImport.country == record.country,
-                                        RegistryImport.id != record.id,
-                                        RegistryImport.status == "complete"))]
-    if older:
-        connection.execute(delete(RegistryEntry).where(RegistryEntry.import_id.in_(older)))
-        connection.execute(update(RegistryImport).where(RegistryImport.id.in_(older)).values(status="superseded"))
-    record.status = "complete"
-    record.finished_at = at
-    record.sha256 = sha256
-    record.numbers = report.numbers
-    record.rejected_lines = report.rejected
-    session.flush()
+    report.duplicates = report.numbers - stored
+    report.numbers = stored
+    report.note = implausible(stored, report.rejected, report.lines, report.max_refused_percent)
+    report.status = "refused" if report.note else "complete"
 
+    def switch() -> None:
+        done = affected(session.execute(update(RegistryImport).where(
+            RegistryImport.id == record.id, RegistryImport.status == "running").values(
+            status=report.status, finished_at=at, numbers=stored, duplicates=report.duplicates,
+            note=report.note)))
+        if not done:
+            raise RegistryError("registry_import_abandoned",
+                                f"import {record.id} was abandoned: a newer file of {record.country} "
+                                "was imported meanwhile", country=record.country)
+        if report.status == "complete":
+            session.execute(update(RegistryImport).where(
+                RegistryImport.country == record.country, RegistryImport.id != record.id,
+                RegistryImport.status == "complete").values(status="superseded"))
+
+    write_transaction(session, switch)
+    session.refresh(record)
+    _purge_unused(session, record.country)
+
+
+def implausible(stored: int, refused: int, lines: int, max_refused_percent: float) -> str | None:
+    """Why a finished copy must not replace the one in use, or None when it may."""
+    if stored == 0:
+        return (f"no number could be read from the file ({refused} line(s) refused): "
+                "an empty copy would let every number be called")
+    if refused * 100 > max_refused_percent * lines:
+        return (f"{refused} of {lines} lines refused ({refused * 100 / lines:.2f}%), more than the "
+                f"{max_refused_percent:g}% allowed; check the refused lines, then import again with a "
+                "higher max_refused_percent if the copy is right")
+    return None
+
+
+def _purge_unused(session: Session, country: str, chunk: int = 20_000) -> None:
+    """Delete, a chunk per transaction, the numbers of copies no longer in use."""
+    unused = session.scalars(select(RegistryImport.id).where(
+        RegistryImport.country == country,
+        RegistryImport.status.in_(("superseded", "refused", "abandoned", "failed")))).all()
+    session.commit()
+    for import_id in unused:
+        while True:
+            def delete_some(import_id: int = import_id) -> int:
+                last = session.scalars(select(RegistryEntry.number).where(RegistryEntry.import_id == import_id)
+                                       .order_by(RegistryEntry.number).offset(chunk - 1).limit(1)).first()
+                where = [RegistryEntry.import_id == import_id]
+                if last is not None:
+                    where.append(RegistryEntry.number <= last)
+                return affected(session.execute(delete(RegistryEntry).where(*where)))
+
+            if write_transaction(session, delete_some) < chunk:
+                break
+
+
+# --- screening -------------------------------------------------------------------------------
 
 def current_import(session: Session, country: str | None) -> RegistryImport | None:
     """The latest complete copy for a country (None if none was ever imported)."""

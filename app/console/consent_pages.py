@@ -3,6 +3,7 @@ decisions with CSV export (engineer C's app/consent)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
@@ -84,7 +85,9 @@ def registries() -> str:
     running = any(r.status == "running" for r in rows)
     return render_template("console/registries.html", imports=rows, running=running,
                            pager=Pager(offset, limit, meta.total),
-                           countries=sorted(registry_service.REGISTRY_NAMES.items()))
+                           countries=sorted(registry_service.REGISTRY_NAMES.items()),
+                           default_max_refused=registry_service.DEFAULT_MAX_REFUSED_PERCENT,
+                           formats=registry_service.FORMATS)
 
 
 # --- operator actions: forms (CSRF-checked by the blueprint) calling app.consent's services ------
@@ -149,15 +152,44 @@ def registries_import() -> Any:
     session = db_session()
     try:
         report = registry_upload(session, country, upload.read(MAX_UPLOAD),
-                                 file_name=(upload.filename or "upload")[:255], obtained_at=None)
+                                 file_name=(upload.filename or "upload")[:255],
+                                 obtained_at=_form_date("obtained"),
+                                 max_refused_percent=_form_percent("max_refused_percent"))
     except registry_service.RegistryError as exc:
         session.rollback()
         flash(f"{t('import_refused')}: {refusal_text(exc)}", "error")
         return redirect(url_for("console.registries"))
     session.commit()
-    notice("registry_done", numbers=report.numbers, rejected=report.rejected)
+    if report.status != "complete":
+        flash(t("registry_copy_empty") if report.numbers == 0 else
+              t("registry_copy_refused", refused=report.rejected, lines=report.lines,
+                allowed=f"{report.max_refused_percent:g}"), "error")
+    else:
+        notice("registry_done", numbers=report.numbers, rejected=report.rejected)
     bad_lines([(f"{t('line')} {line}", message) for line, message in report.errors])
     return redirect(url_for("console.registries"))
+
+
+def _form_date(name: str) -> datetime | None:
+    """A date typed in the form (YYYY-MM-DD, taken as midnight UTC), None when left empty."""
+    value = (request.form.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise registry_service.RegistryError("registry_bad_date", f"{name}: {value!r} is not a date",
+                                             value=value[:40]) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _form_percent(name: str) -> float:
+    value = (request.form.get(name) or "").strip().replace(",", ".")
+    try:
+        return float(value) if value else registry_service.DEFAULT_MAX_REFUSED_PERCENT
+    except ValueError:
+        raise registry_service.RegistryError("registry_bad_threshold", f"{name}: {value!r} is not a number",
+                                             value=value[:40]) from None
 
 
 MAX_UPLOAD = 1024 * 1024  # the app refuses larger requests anyway; big registries use the CLI

@@ -142,6 +142,19 @@ M: dict[str, dict[str, str]] = {
     "registry_done": {"it": "Registro importato: {numbers} numeri, {rejected} righe scartate.",
                       "nl": "Register geïmporteerd: {numbers} nummers, {rejected} regels afgewezen.",
                       "en": "Registry imported: {numbers} numbers, {rejected} lines rejected."},
+    "registry_copy_refused": {
+        "it": "Copia rifiutata: {refused} righe su {lines} non sono numeri validi, oltre il {allowed}% ammesso. "
+              "La copia in uso resta attiva.",
+        "nl": "Kopie geweigerd: {refused} van {lines} regels zijn geen geldige nummers, meer dan de toegestane "
+              "{allowed}%. De kopie in gebruik blijft actief.",
+        "en": "Copy refused: {refused} of {lines} lines are not valid numbers, more than the {allowed}% allowed. "
+              "The copy in use stays active."},
+    "registry_copy_empty": {"it": "Copia rifiutata: il file non contiene alcun numero. La copia in uso resta attiva.",
+                            "nl": "Kopie geweigerd: het bestand bevat geen enkel nummer. De kopie in gebruik blijft actief.",
+                            "en": "Copy refused: the file holds no number. The copy in use stays active."},
+    "max_refused_percent": {"it": "Righe scartate ammesse (%)", "nl": "Toegestane afgewezen regels (%)",
+                            "en": "Refused lines allowed (%)"},
+    "registry_formats": {"it": "Formati", "nl": "Formaten", "en": "Formats"},
     "line": {"it": "Riga", "nl": "Regel", "en": "Line"},
     "more_bad_lines": {"it": "Altre righe con errori, non mostrate: {count}.",
                        "nl": "Meer regels met fouten, niet getoond: {count}.",
@@ -302,6 +315,18 @@ M: dict[str, dict[str, str]] = {
     "refusal_line_bad_date": {"it": "data non valida in {column}: «{value}» (scrivi AAAA-MM-GG).",
                               "nl": "ongeldige datum in {column}: «{value}» (schrijf JJJJ-MM-DD).",
                               "en": "bad date in {column}: «{value}» (write YYYY-MM-DD)."},
+    "refusal_line_other_country": {"it": "«{value}» è un numero +{calling_code}, non di {country}.",
+                                   "nl": "«{value}» is een +{calling_code}-nummer, niet uit {country}.",
+                                   "en": "«{value}» is a +{calling_code} number, not a {country} one."},
+    "refusal_registry_obtained_future": {
+        "it": "La data di ottenimento {obtained} è successiva a oggi ({now}): indichi quando la copia è stata scaricata.",
+        "nl": "De verkrijgingsdatum {obtained} ligt na vandaag ({now}): geef aan wanneer de kopie is gedownload.",
+        "en": "The obtained date {obtained} is after today ({now}): give the date the copy was downloaded."},
+    "refusal_registry_bad_date": {"it": "«{value}» non è una data.", "nl": "«{value}» is geen datum.",
+                                  "en": "«{value}» is not a date."},
+    "refusal_registry_bad_threshold": {"it": "«{value}» non è una percentuale tra 0 e 100.",
+                                       "nl": "«{value}» is geen percentage tussen 0 en 100.",
+                                       "en": "«{value}» is not a percentage between 0 and 100."},
     "refusal_line_not_country_number": {"it": "«{value}» non è un numero di telefono di {country}.",
                                         "nl": "«{value}» is geen telefoonnummer uit {country}.",
                                         "en": "«{value}» is not a {country} phone number."},
