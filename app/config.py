@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     dev_skip_signature_check: bool = False
 
     database_url: str = DEFAULT_DATABASE_URL
+    # Longest a voice webhook waits for another writer's lock before the caller hears the
+    # apology: well under Twilio's 15 s webhook timeout, after which the caller hears nothing.
+    webhook_lock_wait_seconds: float = Field(default=3.0, gt=0, le=10)
     admin_api_token: str = Field(min_length=16)
 
     # Where a caller goes when something breaks mid-call; without it they hear a goodbye.

@@ -33,6 +33,7 @@ from app.api.problems import (
     from_validation_errors,
     invalid,
 )
+from app.db import is_lock_error
 
 log = logging.getLogger(__name__)
 
@@ -265,6 +266,13 @@ def _http_problem(exc: HTTPException) -> ResponseReturnValue:
 
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> Response:
+    if is_lock_error(exc):
+        # Another writer held the database past the lock wait (30 s): nothing was changed.
+        log.warning("API %s %s: database locked past the lock wait", request.method, request.path)
+        resp = ApiProblem(503, "Service Unavailable", "the database is busy with another write; nothing "
+                          "was changed, try again in a moment", slug="busy").response()
+        resp.headers["Retry-After"] = "5"
+        return resp
     log.exception("API error on %s %s", request.method, request.path)
     return ApiProblem(500, "Internal Server Error", "an unexpected error; it has been logged",
                       slug="internal").response()

@@ -17,7 +17,7 @@ from flask import Response, current_app, g, request
 from app import i18n, phone
 from app.calls import get_call
 from app.config import Settings
-from app.db import session_scope
+from app.db import lock_wait, session_scope
 from app.telephony import apology_twiml
 from app.webhooks import signature
 
@@ -38,14 +38,18 @@ def voice_webhook(view: Callable[..., Response]) -> Callable[..., Response]:
             return Response("Forbidden: invalid X-Twilio-Signature\n", status=403, mimetype="text/plain")
         call_sid = request.form.get("CallSid", "")[:64]
         structlog.contextvars.bind_contextvars(call_sid=call_sid or None)
-        try:
-            return view(*args, **kwargs)
-        except Exception:
-            log.exception("voice webhook %s failed", request.path)
-            _discard_session()
-            return apology_response(call_sid)
-        finally:
-            structlog.contextvars.unbind_contextvars("call_sid")
+        settings: Settings = current_app.extensions["cortese.settings"]
+        # A caller must not wait on someone else's long write: connections checked out here
+        # wait a short while for a lock, then the apology below answers in time.
+        with lock_wait(settings.webhook_lock_wait_seconds):
+            try:
+                return view(*args, **kwargs)
+            except Exception:
+                log.exception("voice webhook %s failed", request.path)
+                _discard_session()
+                return apology_response(call_sid)
+            finally:
+                structlog.contextvars.unbind_contextvars("call_sid")
 
     return wrapper
 
