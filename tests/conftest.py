@@ -139,3 +139,16 @@ def pg_url(pg_server: str) -> Iterator[str]:
     yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def cli(settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`cortese ARGS...` in-process against the test's database (settings via the environment)."""
+    from click.testing import CliRunner
+
+    import app.consent.cli  # noqa: F401  (adds the contacts and registry groups to the root command)
+    from app import cli as root_cli
+
+    for key, value in settings.items():
+        monkeypatch.setenv(key, str(value))
+    return lambda *args: CliRunner().invoke(root_cli.cli, list(args), catch_exceptions=False)

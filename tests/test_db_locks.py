@@ -165,3 +165,52 @@ def test_a_lock_that_outlasts_every_retry_is_raised_not_hidden(app):
         with pytest.raises(Exception) as raised:
             write_transaction(session, work, attempts=2, pause=0.01)
     assert is_lock_error(raised.value)
+
+
+# --- contacts import: short transactions, retried, never a traceback --------------------------
+
+def _contacts_csv(count: int) -> str:
+    return "number,source\n" + "".join(f"+39347{n:07d},crm 2026\n" for n in range(count))
+
+
+def test_a_contacts_import_commits_in_chunks_another_connection_can_see(app):
+    from app.consent import importer
+    from app.consent.models import Contact
+
+    other = sessionmaker(get_engine(app))
+    seen: list[int] = []
+
+    def look(done: int) -> None:
+        with other() as session:
+            seen.append(session.scalar(select(func.count()).select_from(Contact)) or 0)
+
+    with session_scope(app) as session:
+        report = importer.import_contacts_text(session, _contacts_csv(5), at=AT, recorded_by="test",
+                                               commit_every=2, progress=look)
+    assert report.created == 5
+    assert seen == [2, 4, 5]  # each chunk was committed when its progress was reported
+
+
+def test_the_cli_import_of_a_file_with_a_lock_held_throughout_says_what_to_do(app, cli, tmp_path, monkeypatch):
+    import app.db as db
+
+    monkeypatch.setattr(db, "DEFAULT_LOCK_WAIT_SECONDS", 0.05)
+    path = tmp_path / "contacts.csv"
+    path.write_text(_contacts_csv(3), encoding="utf-8")
+    with WriteLock(_database(app)):
+        result = cli("contacts", "import", str(path))
+    assert result.exit_code == 3
+    assert "run the same command again" in result.output and "Traceback" not in result.output
+    result = cli("contacts", "import", str(path))
+    assert result.exit_code == 0 and "3 created" in result.output
+
+
+def test_the_cli_import_waits_for_a_short_write_and_imports_everything(app, cli, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(_contacts_csv(50), encoding="utf-8")
+    with WriteLock(_database(app)) as lock:
+        timer = threading.Timer(0.5, lock.release.set)  # the other write ends while we wait
+        timer.start()
+        result = cli("contacts", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "50 created" in result.output

@@ -12,27 +12,15 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from app import cli as root_cli
 from app.consent import registries
 from app.consent.models import RegistryEntry, RegistryImport
 from app.db import get_engine, session_scope
 
 AT = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
 LONDON = "+442079460000"
-
-
-@pytest.fixture
-def run(app, settings, monkeypatch):
-    """`cortese ...` against the test's database."""
-    import app.consent.cli  # noqa: F401  (adds the registry group to the root command)
-
-    for key, value in settings.items():
-        monkeypatch.setenv(key, str(value))
-    return lambda *args: CliRunner().invoke(root_cli.cli, list(args), catch_exceptions=False)
 
 
 def _import(session, country: str, text: str, at: datetime = AT, **kw):
@@ -275,19 +263,19 @@ def test_a_copy_obtained_in_the_future_is_refused_by_the_service(app):
         assert _import(session, "IT", "+393471234567\n", obtained_at=AT).status == "complete"
 
 
-def test_the_cli_refuses_a_future_obtained_date_and_a_refused_copy_exits_non_zero(run, tmp_path, app):
+def test_the_cli_refuses_a_future_obtained_date_and_a_refused_copy_exits_non_zero(cli, tmp_path, app):
     path = tmp_path / "tps.txt"
     path.write_text("020 7946 0000\n+44 (0)20 7946 0001\n", encoding="utf-8")
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
-    result = run("registry", "import", "GB", str(path), "--obtained", tomorrow)
+    result = cli("registry", "import", "GB", str(path), "--obtained", tomorrow)
     assert result.exit_code == 2 and "after the import" in result.output
-    assert run("registry", "import", "GB", str(path), "--obtained", "yesterday").exit_code == 2
-    result = run("registry", "import", "GB", str(path))
+    assert cli("registry", "import", "GB", str(path), "--obtained", "yesterday").exit_code == 2
+    result = cli("registry", "import", "GB", str(path))
     assert result.exit_code == 0, result.output
     assert "national: 1 (e.g. 020 7946 0000 -> +442079460000)" in result.output
     assert "international with (0), +CC (0): 1" in result.output
     path.write_text("020 7946\n12\n", encoding="utf-8")
-    result = run("registry", "import", "GB", str(path))
+    result = cli("registry", "import", "GB", str(path))
     assert result.exit_code == 1 and "the copy in use stays" in result.output
     assert _listed(app, "GB", [LONDON]) == {LONDON}
 

@@ -504,7 +504,8 @@ def import_contacts() -> ContactImportOut:
     session = db_session()
     try:
         report = importer.import_contacts_text(session, body.csv, at=now(), recorded_by=actor(),
-                                               default_region=body.default_region)
+                                               default_region=body.default_region,
+                                               commit_every=importer.COMMIT_EVERY)
     except importer.ImportRefused as exc:
         session.rollback()
         raise invalid("body.csv", str(exc)) from None

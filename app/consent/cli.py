@@ -18,6 +18,7 @@ from flask import Flask
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from app import cli as root
 from app import phone
@@ -27,7 +28,7 @@ from app.consent import export as exporter
 from app.consent import gdpr, importer, registries
 from app.consent.optouts import OPT_OUT_SOURCES, record_opt_out
 from app.consent.packs import load_packs
-from app.db import session_scope
+from app.db import is_lock_error, session_scope
 
 
 def _progress() -> Progress:
@@ -99,15 +100,29 @@ def import_contacts(app: Flask, path: Path, default_region: str | None, by: str)
     """Import contacts from a CSV file (number and source columns required)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         total = max(sum(1 for _ in handle) - 1, 0)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done = count
+        bar.update(task, completed=count)
+
     try:
         with session_scope(app) as session, path.open(encoding="utf-8-sig", newline="") as handle, _progress() as bar:
             task = bar.add_task(f"importing {path.name}", total=total)
             report = importer.import_contacts_csv(
                 session, handle, at=now(), recorded_by=by, default_region=default_region,
-                progress=lambda n: bar.update(task, completed=n))
+                progress=advance, commit_every=importer.COMMIT_EVERY)
     except importer.ImportRefused as exc:
         click.echo(f"{path.name}: {exc}", err=True)
         sys.exit(2)
+    except DBAPIError as exc:
+        if not is_lock_error(exc):
+            raise
+        click.echo(f"{path.name}: the database stayed locked by another writer; the first {done} row(s) "
+                   "are imported; run the same command again to import the rest (nothing is imported twice)",
+                   err=True)
+        sys.exit(3)
     click.echo(f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
                f"{len(report.errors)} line(s) with errors")
     for line, message in report.errors:

@@ -131,7 +131,8 @@ def contacts_import() -> Any:
     session = db_session()
     try:
         report = importer.import_contacts_text(session, text, at=now(), recorded_by=_operator(),
-                                               default_region=(request.form.get("region") or None))
+                                               default_region=(request.form.get("region") or None),
+                                               commit_every=importer.COMMIT_EVERY)
     except importer.ImportRefused as exc:
         session.rollback()
         flash(f"{t('import_refused')}: {refusal_text(exc)}", "error")
