@@ -1,15 +1,15 @@
 """registry imports: progress per chunk (resumable), formats, refusal threshold and note
 
-Revision ID: 0009_registry_progress
-Revises: 0008_merge_heads
+Revision ID: 0010_registry_progress
+Revises: 0009_desk
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_registry_progress"
-down_revision: str | Sequence[str] | None = "0008_merge_heads"
+revision: str = "0010_registry_progress"
+down_revision: str | Sequence[str] | None = "0009_desk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
