@@ -22,7 +22,6 @@ from app.support.models import Order
 from tests.conftest import SignedClient, voice_params
 from tests.console_support import BEARER
 
-
 AT = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
 
 
@@ -91,7 +90,7 @@ def test_a_write_that_starts_with_a_savepoint_waits_for_the_lock_instead_of_fail
             with get_engine(app).begin() as conn:
                 conn.execute(text("CREATE TABLE IF NOT EXISTS other_writes (x INTEGER)"))
                 conn.execute(text("INSERT INTO other_writes VALUES (1)"))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             other_error.append(exc)
         finally:
             other_done.set()
@@ -192,7 +191,7 @@ def test_a_contacts_import_commits_in_chunks_another_connection_can_see(app):
 
 
 def test_the_cli_import_of_a_file_with_a_lock_held_throughout_says_what_to_do(app, cli, tmp_path, monkeypatch):
-    import app.db as db
+    from app import db
 
     monkeypatch.setattr(db, "DEFAULT_LOCK_WAIT_SECONDS", 0.05)
     path = tmp_path / "contacts.csv"
