@@ -17,6 +17,10 @@ call_status_changed = _signals.signal("call-status-changed")
 # Receivers cancel everything pending for that number (callbacks, queued campaign attempts).
 opt_out_recorded = _signals.signal("opt-out-recorded")
 
+# After a number's personal data was erased on request (GDPR art. 17): kwargs session, e164, at,
+# by. Receivers cancel everything pending for that number, with its history kept.
+number_erased = _signals.signal("number-erased")
+
 # Asked before a number is pitched an offer: kwargs session, e164. Each receiver returns the
 # offer ids that number already owns by its package's records (support: the SKUs of the
 # products registered to it), so existing customers are never pitched what they have.

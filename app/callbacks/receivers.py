@@ -1,6 +1,7 @@
 """Reactions to other packages' events (app.signals), in the sender's transaction.
 
 - opt_out_recorded: every callback to that number that has not rung yet is cancelled at once.
+- number_erased: the same when the person's data is erased on request (GDPR art. 17).
 - call_status_changed: a dispatched callback's call ends -> completed, or retried / missed.
 """
 
@@ -22,6 +23,13 @@ def _on_opt_out(_sender: Any, *, session: Session, e164: str, at: datetime, sour
                               reason="the person asked not to be called (opt-out)")
 
 
+def _on_erased(_sender: Any, *, session: Session, e164: str, at: datetime, by: str = "", **_: Any) -> None:
+    from app.callbacks.service import cancel_pending_for_number
+
+    cancel_pending_for_number(session, e164, at=at, by=f"erasure:{by or 'unknown'}"[:100],
+                              reason="the person's data was erased on request (GDPR art. 17)")
+
+
 def _on_call_status(sender: Any, *, session: Session, call: Any, params: Any = None, **_: Any) -> None:
     from app.callbacks.dispatch import on_call_status
     from app.clock import now
@@ -37,4 +45,5 @@ def _on_call_status(sender: Any, *, session: Session, call: Any, params: Any = N
 
 
 signals.opt_out_recorded.connect(_on_opt_out)
+signals.number_erased.connect(_on_erased)
 signals.call_status_changed.connect(_on_call_status)

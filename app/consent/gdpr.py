@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app import phone
+from app import phone, signals
 from app.config import Settings
 from app.consent.models import (
     ComplianceDecision,
@@ -75,13 +75,16 @@ class ErasureReport:
 
 def erase_contact(session: Session, e164: str, *, at: datetime, by: str,
                   settings: Settings | None = None) -> ErasureReport:
-    """Erase a number's personal data; its keyed hash stays on the suppression list.
+    """Erase a number's personal data; its keyed hash stays on the suppression list, and
+    whatever was pending for it (callbacks) is cancelled through app.signals.number_erased.
 
     The contact row stays as a tombstone (other packages may reference its id). Attempts and
     decisions keep their legal record (TSR: 5 years) with the number masked and inputs dropped.
     """
     number = phone.parse(e164).e164
     suppress(session, number, at=at, reason=f"erased by {by}"[:64], settings=settings)
+    # Before the number is masked below: receivers find what is pending by the number.
+    signals.number_erased.send("app.consent", session=session, e164=number, at=at, by=by)
     contact = session.scalars(select(Contact).where(Contact.e164 == number)).first()
     counts = {"consent_records": 0, "owned_products": 0}
     if contact is not None:
