@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     twilio_retry_max_seconds: float = Field(default=8.0, ge=0)
 
     public_base_url: str
+    # Other host names (comma-separated, optionally with :port) Twilio may use to reach us, e.g.
+    # a second domain. With TRUST_PROXY_HEADERS a webhook whose X-Forwarded-Host names anything
+    # else is refused, even when it is signed for that host.
+    public_hosts: str = ""
     trust_proxy_headers: bool = False
     proxy_hops: int = Field(default=1, ge=1, le=5)
     # Only honoured with CORTESE_ENV=development; every unsigned request is logged.
@@ -158,6 +162,22 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value):
             raise ValueError("must be an absolute http(s) URL such as https://example.ngrok.app")
         return value.rstrip("/")
+
+    @field_validator("public_hosts")
+    @classmethod
+    def _hosts(cls, value: str) -> str:
+        for host in filter(None, (h.strip() for h in value.split(","))):
+            if not re.match(r"^[A-Za-z0-9.-]+(:\d{1,5})?$", host):
+                raise ValueError(f"{host!r} is not a host name such as cortese.example.com or host:8443")
+        return value
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """Host names (with port when not the default) Twilio's requests may be signed for."""
+        from urllib.parse import urlsplit
+
+        extra = (h.strip().lower() for h in self.public_hosts.split(","))
+        return frozenset({urlsplit(self.public_base_url).netloc.lower(), *filter(None, extra)})
 
     @field_validator("database_url")
     @classmethod

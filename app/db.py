@@ -73,7 +73,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"future": True, "json_serializer": lambda o: json.dumps(o, default=str)}
+    # hide_parameters: a database error's text must never carry bound values (callers' numbers,
+    # what they said) into the logs; the SQL is kept, the values are not.
+    kwargs: dict[str, Any] = {"future": True, "json_serializer": lambda o: json.dumps(o, default=str),
+                              "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":

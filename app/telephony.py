@@ -25,6 +25,7 @@ from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from app.config import Settings
 from app.i18n import TWILIO_LANGUAGE, TWILIO_VOICE
+from app.inputs import xml_safe
 from app.phone import mask
 
 log = logging.getLogger(__name__)
@@ -413,7 +414,9 @@ class Twiml:
         return self
 
     def xml(self) -> str:
-        return _XML_DECLARATION + "".join(_serialize(self._doc, []))
+        # Stored text (a contact's name, an order's customer) may hold a character XML forbids;
+        # one of them makes Twilio refuse the whole document (12100) and end the call.
+        return _XML_DECLARATION + xml_safe("".join(_serialize(self._doc, [])))
 
     def response(self, status: int = 200) -> Response:
         return Response(self.xml(), status=status, mimetype="text/xml")

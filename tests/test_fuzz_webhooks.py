@@ -1,10 +1,13 @@
 """Fuzzed webhooks: random, missing, oversized and malformed parameters never produce a 500,
-always valid TwiML that speaks or routes, and never corrupt stored call state."""
+always valid TwiML that speaks or routes (or, for what Twilio never sends, a malformed CallSid
+or a body past the size bound, a plain 4xx), and never corrupt stored call state."""
 
 from __future__ import annotations
 
+import re
 import uuid
 import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
@@ -13,6 +16,7 @@ from sqlalchemy import select
 
 from app.db import session_scope
 from app.models import STATUS_RANK, Call
+from app.webhooks.safety import VOICE_MAX_BYTES
 from tests.conftest import voice_params
 
 FIELDS = ["CallSid", "AccountSid", "From", "To", "Caller", "Called", "Direction", "CallStatus",
@@ -47,7 +51,13 @@ def _assert_valid_voice_answer(response) -> None:
 def test_random_parameters_never_break_a_call(app, twilio, path, overrides, keep_sid):
     params = voice_params(**overrides) if keep_sid else {**overrides}
     response = twilio.post(path, params)
-    _assert_valid_voice_answer(response)
+    if len(urlencode(list(params.items()))) > VOICE_MAX_BYTES:
+        assert response.status_code == 413  # far more than Twilio ever sends
+    elif not re.fullmatch(r"CA[0-9a-f]{32}", params.get("CallSid", "")):
+        assert response.status_code == 400  # Twilio's CallSid is always CA + 32 hex digits
+        assert "CallSid" in response.get_data(as_text=True)
+    else:
+        _assert_valid_voice_answer(response)
     with app.app_context(), session_scope() as session:
         for call in session.scalars(select(Call)):
             assert call.status in STATUS_RANK

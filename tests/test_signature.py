@@ -76,8 +76,35 @@ def test_local_url_signature_is_rejected_when_public_url_differs(app, client):
 class TestBehindProxy:
     @pytest.fixture
     def settings(self, settings):
-        settings.update(TRUST_PROXY_HEADERS=True, PUBLIC_BASE_URL="http://ignored.example")
+        settings.update(TRUST_PROXY_HEADERS=True, PUBLIC_BASE_URL="https://abc123.ngrok.app",
+                        PUBLIC_HOSTS="ivr.example.com, backup.example.com:8443")
         return settings
+
+    @pytest.mark.parametrize("host", ["evil.example", "abc123.ngrok.app.evil.example", "ivr.example.com:444"])
+    def test_a_request_signed_for_another_host_is_refused(self, app, client, host):
+        """Twilio signs the URL of the number's owner: a webhook signed for another host with
+        the same token (another app of the account, or a captured request) replayed here with
+        that host in X-Forwarded-Host must not be served."""
+        params = voice_params()
+        response = _post(client, "/voice/inbound", params, sign(f"https://{host}/voice/inbound", params),
+                         headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": host})
+        assert response.status_code == 403
+        assert _calls(app) == 0
+
+    @pytest.mark.parametrize("host", ["ivr.example.com", "IVR.example.com", "backup.example.com:8443"])
+    def test_the_hosts_listed_in_public_hosts_are_served(self, app, client, host):
+        params = voice_params()
+        response = _post(client, "/voice/inbound", params,
+                         sign(f"https://{host.lower()}/voice/inbound", params),
+                         headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": host})
+        assert response.status_code == 200
+
+    def test_the_default_port_named_by_the_proxy_is_the_same_host(self, app, client):
+        params = voice_params()
+        response = _post(client, "/voice/inbound", params, sign("https://abc123.ngrok.app/voice/inbound", params),
+                         headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "abc123.ngrok.app",
+                                  "X-Forwarded-Port": "443"})
+        assert response.status_code == 200
 
     def test_forwarded_https_url_validates(self, app, client):
         params = voice_params()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import re
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import available_timezones
@@ -350,20 +349,8 @@ def decisions_export(since: datetime | None, until: datetime | None, fmt: str) -
     """The compliance record (decision + the attempt it led to) from app.consent.export."""
     out = io.StringIO()
     rows = consent_export.records(db_session(), since=since, until=until)
-    if fmt == "csv":
-        # Spreadsheet formula injection: a cell must never start with = + - @.
-        rows = ({k: _cell(v) for k, v in row.items()} for row in rows)
-    consent_export.write(rows, out, fmt)
+    consent_export.write(rows, out, fmt)  # CSV cells neutralised there (app.spreadsheet)
     return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBERISH.match(value):
-        return "'" + value
-    return value
-
-
-_NUMBERISH = re.compile(r"^[+-]?[0-9][0-9 .:T+-]*$")  # +39..., -1, ISO times stay as they are
 
 
 media_type("/api/compliance/decisions/export", "get", "text/csv")

@@ -25,6 +25,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from app import inputs
 from app.api.problems import (
     PROBLEM_MIME,
     ApiProblem,
@@ -204,6 +205,23 @@ def _single_query_values() -> None:
             raise ApiProblem(422, "Invalid Input", f"query.{name}: given {len(values)} times; send it once",
                              field=f"query.{name}", slug="invalid-input",
                              errors=[{"field": f"query.{name}", "message": "given more than once"}])
+
+
+@bp.before_request
+def _refuse_bad_text() -> None:
+    """Query values and JSON bodies are checked before any route reads them: a control
+    character (which PostgreSQL refuses and which would break every call that speaks it), a
+    body nested too deep or too large to walk is a small 4xx naming where, never a 500."""
+    try:
+        inputs.check_pairs("query", request.args.items(multi=True))
+        if request.is_json:
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:
+                raise inputs.BadText("body", f"nested deeper than {inputs.MAX_JSON_DEPTH} levels") from None
+            inputs.check_json(body)
+    except inputs.BadText as exc:
+        raise invalid(exc.field, exc.message) from None
 
 
 def _check_csrf_header() -> None:

@@ -65,17 +65,26 @@ def invalid(field: str, message: str) -> ApiProblem:
                       errors=[{"field": field, "message": message}], slug="invalid-input")
 
 
+# A body with 200,000 unknown keys must not answer with 200,000 errors (megabytes): the first
+# few tell the client what to fix, the count says how much more there is.
+MAX_LISTED_ERRORS = 20
+
+
 def from_validation_errors(location: str, errors: list[dict[str, Any]]) -> ApiProblem:
-    """Turn pydantic errors into one problem naming the first field at fault and listing all."""
+    """Turn pydantic errors into one problem naming the first field at fault and listing the
+    first MAX_LISTED_ERRORS (the detail says how many more there are)."""
     items = []
-    for err in errors:
-        loc = ".".join(str(part) for part in err.get("loc", ()) if part != "__root__")
+    for err in errors[:MAX_LISTED_ERRORS]:
+        # A key is the client's text: a megabyte-long one is named by its first characters.
+        loc = ".".join(str(part)[:80] for part in err.get("loc", ()) if part != "__root__")
         items.append({"field": f"{location}.{loc}" if loc else location,
-                      "message": str(err.get("msg", "invalid")).removeprefix("Value error, ")})
+                      "message": str(err.get("msg", "invalid")).removeprefix("Value error, ")[:300]})
     if not items:
         items = [{"field": location, "message": "invalid"}]
     first = items[0]
-    return ApiProblem(422, "Invalid Input", f"{first['field']}: {first['message']}",
+    more = len(errors) - len(items)
+    suffix = f" (and {more} more errors not listed)" if more > 0 else ""
+    return ApiProblem(422, "Invalid Input", f"{first['field']}: {first['message']}{suffix}",
                       field=first["field"], errors=items, slug="invalid-input")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.consent.models import ComplianceDecision, ContactAttempt
+from app.spreadsheet import write_csv
 
 FIELDS = (
     "decision_id", "decided_at", "e164", "country", "purpose", "offer_id", "campaign_id", "callback_id",
@@ -52,14 +52,9 @@ def _iso(value: datetime | None) -> str | None:
 
 def write(rows: Iterator[dict[str, Any]], out: IO[str], fmt: str) -> int:
     """Write rows as "csv" or "json" (JSON lines would be easier to stream; an array is friendlier)."""
-    count = 0
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=FIELDS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-            count += 1
-        return count
+        return write_csv(out, FIELDS, rows)
+    count = 0
     if fmt != "json":
         raise ValueError(f"format: {fmt!r} is not csv or json")
     out.write("[")

@@ -28,7 +28,7 @@ from typing import IO, Any
 import dateparser
 from sqlalchemy.orm import Session
 
-from app import phone
+from app import inputs, phone
 from app.consent import ledger
 from app.consent.contacts import find_by_number, get_or_create, update_contact
 from app.consent.models import CHANNELS, PURPOSES
@@ -218,6 +218,10 @@ def _message(exc: Exception) -> str:
 
 def _import_row(session: Session, row: dict[str, str], *, at: datetime, recorded_by: str,
                 default_region: str | None) -> str:
+    try:
+        inputs.check_record(row)
+    except inputs.BadText as exc:
+        raise RowError("line_control_character", str(exc), column=exc.field) from None
     unknown = [k for k in row if k not in COLUMNS]
     if unknown:
         raise RowError("line_unknown_columns", f"unknown column(s) {', '.join(unknown)}",

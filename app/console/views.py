@@ -26,7 +26,8 @@ nav_item("console.calls", "calls")
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths under /console: never an open redirect."""
-    if target and target.startswith("/console") and not urlsplit(target).netloc and "\\" not in target:
+    if (target and target.startswith("/console") and target.isprintable() and " " not in target
+            and not urlsplit(target).netloc and "\\" not in target):
         return target
     return url_for("console.dashboard")
 

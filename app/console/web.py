@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_wtf.csrf import CSRFError, ValidationError, generate_csrf, validate_csrf
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app import inputs
 from app.console.i18n import current_language, refusal_text, t
 from app.console.users import current_operator
 
@@ -24,7 +25,14 @@ PUBLIC_ENDPOINTS = frozenset({"console.login", "console.static", "console.langua
 
 
 @bp.before_request
-def _guard() -> WerkzeugResponse | None:
+def _guard() -> WerkzeugResponse | tuple[str, int] | None:
+    try:
+        # A control character in a filter or form (NUL breaks PostgreSQL, any of them breaks
+        # the calls that would speak it) is refused before a page reads it.
+        inputs.check_pairs("query", request.args.items(multi=True))
+        inputs.check_pairs("form", request.form.items(multi=True))
+    except inputs.BadText as exc:
+        return render_template("console/error.html", message=t("bad_text", field=exc.field), status=400), 400
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         try:
             validate_csrf(request.form.get("csrf_token", ""))

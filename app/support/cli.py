@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import inputs
 from app.cli import with_app
 from app.clock import now
 from app.db import session_scope
@@ -60,6 +61,10 @@ def import_orders(app: Flask, path: IO[str]) -> None:
 
 
 def _upsert_unit(session: Session, row: dict[str, str]) -> bool:
+    try:
+        inputs.check_record(row)
+    except inputs.BadText as exc:
+        raise OrderDataError(str(exc)) from None
     sku = (row.get("sku") or "").strip().upper()
     serial = "".join(ch for ch in row.get("serial") or "" if ch.isalnum()).upper()
     if not sku or not serial:

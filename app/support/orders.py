@@ -17,7 +17,7 @@ from typing import IO, Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from app import phone
+from app import inputs, phone
 from app.support.models import ORDER_STATUSES, Order
 
 REQUIRED_COLUMNS = ("number", "status")
@@ -90,6 +90,10 @@ def upsert_order(session: Session, record: Mapping[str, Any], at: datetime, *,
 
     A CSV line is the whole order (an empty cell clears the field); with `partial` (the API)
     only the fields present in `record` change on an existing order."""
+    try:
+        inputs.check_record(record)
+    except inputs.BadText as exc:
+        raise OrderDataError(str(exc)) from None
     number = normalise_number(str(record.get("number") or ""))
     if not number:
         raise OrderDataError("number: missing")

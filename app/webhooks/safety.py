@@ -7,14 +7,17 @@ and offers the safest next step (operator, else a polite goodbye), with HTTP 200
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 import structlog
 from flask import Response, current_app, g, request
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from app import i18n, phone
+from app import i18n, inputs, phone
 from app.calls import get_call
 from app.config import Settings
 from app.db import lock_wait, session_scope
@@ -30,13 +33,23 @@ GOODBYE = {
 }
 
 
+# What a voice webhook may carry. Twilio sends a few dozen parameters (the call's, the
+# geographic ones, those of Gather/Dial/Queue/Record/AMD) and custom SIP headers must stay under
+# 1024 characters in all (Twilio warning 21227), so a few kilobytes. The bounds are checked
+# before the signature, which hashes every parameter: a 4 MB form of 400,000 parameters must
+# be refused at once, not hashed.
+VOICE_MAX_BYTES = 64 * 1024
+VOICE_MAX_PARAMETERS = 200
+CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
+
+
 def voice_webhook(view: Callable[..., Response]) -> Callable[..., Response]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        if not signature.check(request):
-            log.warning("rejected webhook with missing or invalid signature on %s", request.path)
-            return Response("Forbidden: invalid X-Twilio-Signature\n", status=403, mimetype="text/plain")
-        call_sid = request.form.get("CallSid", "")[:64]
+        refused = _refuse_what_twilio_never_sends()
+        if refused is not None:
+            return refused
+        call_sid = request.form.get("CallSid", "")
         structlog.contextvars.bind_contextvars(call_sid=call_sid or None)
         settings: Settings = current_app.extensions["cortese.settings"]
         # A caller must not wait on someone else's long write: connections checked out here
@@ -52,6 +65,36 @@ def voice_webhook(view: Callable[..., Response]) -> Callable[..., Response]:
                 structlog.contextvars.unbind_contextvars("call_sid")
 
     return wrapper
+
+
+def _refuse_what_twilio_never_sends() -> Response | None:
+    """A plain-text 4xx for a request Twilio could not have sent; None when it may be served.
+
+    Order matters: size before the signature (hashing is the cost), the signature before
+    anything is read for use, the CallSid (Twilio's is always CA + 32 hex) before a call row
+    is looked up. Control characters in other parameters are dropped (a SIP caller ID or a
+    transcription is the caller's side's text), so the caller still gets the menu."""
+    request.max_content_length = VOICE_MAX_BYTES
+    try:
+        form = request.form
+    except RequestEntityTooLarge:
+        return _plain(413, f"Content Too Large: a voice webhook carries at most {VOICE_MAX_BYTES} bytes")
+    if sum(len(values) for values in form.listvalues()) > VOICE_MAX_PARAMETERS:
+        return _plain(413, f"Content Too Large: a voice webhook carries at most {VOICE_MAX_PARAMETERS} parameters")
+    if not signature.check(request):
+        log.warning("rejected webhook with missing or invalid signature on %s", request.path)
+        return _plain(403, "Forbidden: invalid X-Twilio-Signature")
+    if not CALL_SID.match(form.get("CallSid", "")):
+        log.warning("rejected signed webhook on %s: malformed CallSid", request.path)
+        return _plain(400, "Bad Request: CallSid must be 'CA' followed by 32 lower-case hex digits")
+    if any(inputs.forbidden_in(value) for _, value in form.items(multi=True)):
+        request.form = ImmutableMultiDict(  # type: ignore[misc]
+            [(name, inputs.xml_safe(value)) for name, value in form.items(multi=True)])
+    return None
+
+
+def _plain(status: int, text: str) -> Response:
+    return Response(text + "\n", status=status, mimetype="text/plain")
 
 
 def _discard_session() -> None:

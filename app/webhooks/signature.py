@@ -25,9 +25,21 @@ def public_url(request: Request, settings: Settings) -> str:
     return settings.public_base_url + request.path + (f"?{query}" if query else "")
 
 
+def _host(request: Request) -> str:
+    """The host the request was made to, without the scheme's default port."""
+    host = request.host.lower()
+    default = {"https": ":443", "http": ":80"}.get(request.scheme, "")
+    return host.removesuffix(default) if default else host
+
+
 def is_valid(request: Request, settings: Settings) -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
+        return False
+    if settings.trust_proxy_headers and _host(request) not in settings.allowed_hosts:
+        # A request signed for someone else's Twilio number and replayed here with their host
+        # in X-Forwarded-Host is valid for that host, never for us.
+        log.warning("rejected webhook for host %r (not PUBLIC_BASE_URL or PUBLIC_HOSTS)", request.host[:100])
         return False
     params = request.form if request.method == "POST" else {}
     validator = RequestValidator(settings.twilio_auth_token)
