@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.cli import with_app
 from app.clock import now
 from app.console.models import OperatorUser
-from app.console.users import UserError, create_user, find_user, set_password
+from app.console.users import UserError, create_user, find_user, set_active, set_password
 from app.db import session_scope
 
 
@@ -49,7 +49,33 @@ def passwd(app: Flask, username: str, password: str) -> None:
             set_password(user, password)
         except UserError as exc:
             raise click.UsageError(str(exc)) from None
-    click.echo(f"Password of {username} changed.")
+    click.echo(f"Password of {username} changed; every session of {username} has ended.")
+
+
+@cli.command("disable")
+@click.argument("username")
+@with_app
+def disable(app: Flask, username: str) -> None:
+    """Disable USERNAME: every session ends at once and logins are refused."""
+    _set_active(app, username, False)
+    click.echo(f"Operator {username} disabled; every session has ended.")
+
+
+@cli.command("enable")
+@click.argument("username")
+@with_app
+def enable(app: Flask, username: str) -> None:
+    """Let a disabled USERNAME log in again."""
+    _set_active(app, username, True)
+    click.echo(f"Operator {username} enabled.")
+
+
+def _set_active(app: Flask, username: str, active: bool) -> None:
+    with session_scope(app) as session:
+        user = find_user(session, username)
+        if user is None:
+            raise click.UsageError(f"username: no operator {username!r}")
+        set_active(user, active)
 
 
 @cli.command("list")

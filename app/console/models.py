@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
@@ -22,3 +22,18 @@ class OperatorUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Every session cookie carries the generation it was issued in; logging out, a new
+    # password or disabling the account moves it on, so every earlier cookie stops working.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginFailure(Base):
+    """One failed console login, kept for the throttle (by username and by client address):
+    in the database, so every worker process and server counts the same failures."""
+
+    __tablename__ = "console_login_failures"
+    __table_args__ = (Index("ix_console_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120))  # "user:olga" or "addr:203.0.113.7"
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

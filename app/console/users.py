@@ -1,20 +1,34 @@
-"""Operator accounts: create, authenticate, and who is logged in to this request."""
+"""Operator accounts: create, authenticate (throttled), revocable sessions, and who is logged in
+to this request.
+
+Sessions are Flask's signed cookies, made revocable by a per-operator generation: the cookie
+carries the generation it was issued in, and logging out, a new password or disabling the
+account moves the operator's generation on, which ends every cookie issued before (also one
+copied elsewhere). Failed logins are counted in the database by username and by client
+address over a sliding window: past the limit, no password is checked until the window has
+moved on, with the same answer whether the username exists or not."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import g, session
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.console.models import OperatorUser
+from app.console.models import LoginFailure, OperatorUser
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
 SESSION_KEY = "operator_id"
+GENERATION_KEY = "operator_generation"
+# OWASP's guidance for a login a person uses: a handful of tries per account, more per address
+# (one office shares an address), over a window long enough to make guessing useless.
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
 # Checked when the username is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0000")
 
@@ -49,17 +63,74 @@ def set_password(user: OperatorUser, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise UserError(f"password: at least {MIN_PASSWORD} characters")
     user.password_hash = generate_password_hash(password)
+    revoke_sessions(user)  # whoever knew the old password is logged out everywhere
 
 
-def authenticate(session_: Session, username: str, password: str, *, at: datetime) -> OperatorUser | None:
+class LoginThrottled(Exception):
+    """Too many failed logins for this username or from this address; retry after `wait`."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(f"too many failed logins; retry in {wait}")
+        self.wait = wait
+
+    @property
+    def minutes(self) -> int:
+        return max(1, -(-int(self.wait.total_seconds()) // 60))
+
+
+def _keys(username: str, address: str | None) -> list[tuple[str, int]]:
+    keys = [(f"user:{username.strip().lower()[:64]}", MAX_FAILURES_PER_USER)]
+    if address:
+        keys.append((f"addr:{address[:100]}", MAX_FAILURES_PER_ADDRESS))
+    return keys
+
+
+def throttle_wait(session_: Session, username: str, address: str | None, at: datetime) -> timedelta | None:
+    """How long logins for `username` or from `address` must wait, or None."""
+    waits = []
+    for key, limit in _keys(username, address):
+        recent = session_.scalars(
+            select(LoginFailure.at).where(LoginFailure.key == key, LoginFailure.at > at - FAILURE_WINDOW)
+            .order_by(LoginFailure.at.desc()).limit(limit)).all()
+        if len(recent) >= limit:  # free again when the oldest of the last `limit` leaves the window
+            waits.append(recent[-1] + FAILURE_WINDOW - at)
+    return max(waits) if waits else None
+
+
+def _record_failure(session_: Session, username: str, address: str | None, at: datetime) -> None:
+    session_.execute(delete(LoginFailure).where(LoginFailure.at <= at - FAILURE_WINDOW))
+    session_.add_all(LoginFailure(key=key, at=at) for key, _ in _keys(username, address))
+
+
+def authenticate(session_: Session, username: str, password: str, *, at: datetime,
+                 address: str | None = None) -> OperatorUser | None:
+    """The operator, or None for a wrong username/password (the failure is recorded; the
+    caller commits). Raises LoginThrottled, before any password is checked, past the limits."""
+    wait = throttle_wait(session_, username, address, at)
+    if wait is not None:
+        raise LoginThrottled(wait)
     user = find_user(session_, username.strip()[:64]) if username else None
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, password)
+        _record_failure(session_, username, address, at)
         return None
     if not check_password_hash(user.password_hash, password):
+        _record_failure(session_, username, address, at)
         return None
     user.last_login_at = at
+    session_.execute(delete(LoginFailure).where(LoginFailure.key == _keys(username, None)[0][0]))
     return user
+
+
+def revoke_sessions(user: OperatorUser) -> None:
+    """End every console session of `user` (the caller commits)."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def set_active(user: OperatorUser, active: bool) -> None:
+    """Disable (ending every session; logins refused) or enable an operator."""
+    user.active = active
+    revoke_sessions(user)
 
 
 def current_operator() -> OperatorUser | None:
@@ -72,7 +143,8 @@ def current_operator() -> OperatorUser | None:
     user_id = session.get(SESSION_KEY)
     if isinstance(user_id, int):
         candidate = db_session().get(OperatorUser, user_id)
-        if candidate is not None and candidate.active:
+        if (candidate is not None and candidate.active
+                and session.get(GENERATION_KEY) == candidate.session_generation):
             operator = candidate
     g.console_operator = operator
     return operator

@@ -14,7 +14,14 @@ from app.api.core import paginate
 from app.clock import now
 from app.console import charts, stats
 from app.console.i18n import LANG_KEY, t
-from app.console.users import SESSION_KEY, authenticate
+from app.console.users import (
+    GENERATION_KEY,
+    SESSION_KEY,
+    LoginThrottled,
+    authenticate,
+    current_operator,
+    revoke_sessions,
+)
 from app.console.web import Pager, bp, nav_item, offset_arg
 from app.db import db_session
 from app.i18n import LANGUAGES
@@ -34,27 +41,35 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         db = db_session()
-        user = authenticate(db, request.form.get("username", ""), request.form.get("password", ""),
-                            at=now())
-        if user is None:
-            error = t("bad_login")
+        try:
+            user = authenticate(db, request.form.get("username", ""), request.form.get("password", ""),
+                                at=now(), address=request.remote_addr)
+        except LoginThrottled as exc:
+            error, status = t("login_throttled", minutes=exc.minutes), 429
         else:
-            db.commit()
-            session.clear()  # a fresh session on login: no fixation
-            session[SESSION_KEY] = user.id
-            if user.language in LANGUAGES:
-                session[LANG_KEY] = user.language
-            return redirect(_safe_next(request.args.get("next")))
-    status = 401 if error else 200
+            db.commit()  # the login, or the failure the throttle counts
+            if user is None:
+                error, status = t("bad_login"), 401
+            else:
+                session.clear()  # a fresh session on login: no fixation
+                session[SESSION_KEY] = user.id
+                session[GENERATION_KEY] = user.session_generation
+                if user.language in LANGUAGES:
+                    session[LANG_KEY] = user.language
+                return redirect(_safe_next(request.args.get("next")))
     return render_template("console/login.html", error=error,
                            next=request.args.get("next", "")), status
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    operator = current_operator()
+    if operator is not None:  # ends this cookie (and any copy of it) on the server
+        revoke_sessions(operator)
+        db_session().commit()
     session.clear()
     return redirect(url_for("console.login"))
 
