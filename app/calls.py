@@ -6,6 +6,8 @@ idempotent, and a status only moves forward (a late `ringing` never overwrites `
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
@@ -32,6 +34,24 @@ def get_call(session: Session, call_sid: str) -> Call | None:
     return session.scalar(_BY_SID, {"sid": call_sid})
 
 
+# Simulated calls (the simulator and the browser softphone) carry this header: an HMAC of the
+# CallSid under the auth token, which Twilio never sends. Such calls, and the callbacks and
+# tickets they make, are marked simulated, and the gateway never dials for them.
+SIMULATED_HEADER = "X-Cortese-Simulated"
+SIMULATED_PARAM = "CorteseSimulated"  # set by the webhook guard, never taken from the request
+
+
+def simulated_mark(auth_token: str, call_sid: str) -> str:
+    return hmac.new(auth_token.encode(), b"cortese-simulated:" + call_sid.encode(), hashlib.sha256).hexdigest()
+
+
+def is_simulated(session: Session, call_sid: str | None) -> bool:
+    """True when `call_sid` names a call the simulator made."""
+    if not call_sid:
+        return False
+    return bool(session.scalar(select(Call.simulated).where(Call.call_sid == call_sid)))
+
+
 def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, with_status: bool = True) -> Call:
     """Return the Call for params['CallSid'], creating it if this is the first we hear of it
     (in the status params['CallStatus'] gives, unless `with_status` is False)."""
@@ -50,6 +70,7 @@ def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, wi
         "status": "queued", "last_sequence": -1, "answered_by": None, "duration_seconds": None,
         "started_at": at, "ended_at": None, "updated_at": at, "language": None, "flow": None,
         "node": None, "slots": {}, "counters": {}, "state_version": 0,
+        "simulated": params.get(SIMULATED_PARAM) == "true",
     }
     if with_status:  # one INSERT, not INSERT + UPDATE; status callbacks apply theirs in order
         values.update(_moves("queued", -1, params.get("CallStatus"), at, None))

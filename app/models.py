@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime
@@ -54,6 +54,8 @@ class Call(Base):
     slots: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     counters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Made by the simulator (app.calls.SIMULATED_HEADER): what it books is never dialled.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"

@@ -30,6 +30,7 @@ from app.phone import mask
 
 log = logging.getLogger(__name__)
 
+TWILIO_API_HOST = "api.twilio.com"
 # Twilio error codes that say the number itself is wrong or unreachable: retrying never helps.
 NUMBER_ERROR_CODES = frozenset({21211, 21214, 21217, 21401, 21407, 21610, 13223, 13224})
 BLOCKED_CODES = frozenset({21216})
@@ -63,6 +64,11 @@ class PermissionError_(TelephonyError):
 
 class AuthenticationError(TelephonyError):
     """Credentials rejected (20003): a configuration problem, not a call problem."""
+
+
+class SimulatedCallRefused(TelephonyError):
+    """A call for something a simulated call made (a callback booked on the softphone): it
+    must never ring a real phone, so it never reaches Twilio."""
 
 
 class RateLimitedError(TelephonyError):
@@ -219,7 +225,12 @@ class TwilioGateway:
         amd_status_callback: str | None = None,
         ring_timeout: int | None = None,
         events: Sequence[str] = ("initiated", "ringing", "answered", "completed"),
+        simulated: bool = False,
     ) -> CallInfo:
+        if simulated and urlsplit(self._settings.twilio_api_base_url).hostname == TWILIO_API_HOST:
+            # Only the simulator's own fake REST API may place what a simulated call booked.
+            log.warning("refused to dial %s for a simulated call", mask(to))
+            raise SimulatedCallRefused("booked on a simulated call: never dialled through Twilio")
         kwargs: dict[str, Any] = {
             "to": to,
             "from_": from_ or self._settings.twilio_caller_id,

@@ -89,6 +89,7 @@ from app.telephony import (
     AmbiguousRequestError,
     BlockedNumberError,
     InvalidNumberError,
+    SimulatedCallRefused,
     TelephonyError,
 )
 
@@ -382,7 +383,7 @@ class Dispatcher:
             if marked != 1:
                 report.lost.append(cb_id)
                 return False
-            e164, language = cb.e164, cb.language
+            e164, language, simulated = cb.e164, cb.language, cb.simulated
         # Committed: from here on a crash leaves a marked row that recovery will not redial.
         base = self.settings.public_base_url
         try:
@@ -390,9 +391,9 @@ class Dispatcher:
                 e164, f"{base}/voice/callback?cb={cb_id}", status_callback=f"{base}/voice/status",
                 # Twilio requests the Url only after a machine's greeting ends (a person is
                 # reported as soon as heard), so a voicemail records our whole message.
-                machine_detection="DetectMessageEnd",
+                machine_detection="DetectMessageEnd", simulated=simulated,
             )
-        except (InvalidNumberError, BlockedNumberError) as exc:
+        except (InvalidNumberError, BlockedNumberError, SimulatedCallRefused) as exc:
             self._finish_error(cb_id, token, exc, final=True, report=report)
             return True
         except AmbiguousRequestError as exc:

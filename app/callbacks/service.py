@@ -29,6 +29,7 @@ from app.callbacks.models import (
     CallbackEvent,
     check_transition,
 )
+from app.calls import is_simulated
 from app.clock import as_utc
 from app.refusals import Refusal
 
@@ -119,6 +120,7 @@ def book(session: Session, booking: Booking, *, at: datetime, by: str) -> Callba
         origin_call_sid=booking.origin_call_sid, origin_flow=booking.origin_flow,
         campaign_id=booking.campaign_id, offer_id=booking.offer_id, booked_by=by[:100],
         status=SCHEDULED, attempts=0, errors=0, created_at=at, updated_at=at,
+        simulated=is_simulated(session, booking.origin_call_sid),
     )
     session.add(cb)
     session.flush()

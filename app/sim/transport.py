@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import requests
 from flask import Flask
 
+from app.calls import SIMULATED_HEADER, simulated_mark
 from app.sim.params import signature, with_query
 
 # Twilio waits this long for a webhook answer before it gives up (error 11205).
@@ -157,7 +158,8 @@ class Requester:
         """Send one webhook request; `times` > 1 repeats it identically (same idempotency
         token), like Twilio retrying after a lost answer, and returns the last answer."""
         method = method.upper()
-        headers = {"User-Agent": USER_AGENT, "I-Twilio-Idempotency-Token": _token()}
+        headers = {"User-Agent": USER_AGENT, "I-Twilio-Idempotency-Token": _token(),
+                   SIMULATED_HEADER: simulated_mark(self.auth_token, params.get("CallSid", ""))}
         if method == "GET":
             full = with_query(url, params)
             headers["X-Twilio-Signature"] = signature(self.auth_token, full, None)

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app import signals
+from app.calls import is_simulated
 from app.support import warranty
 from app.support.models import (
     PRIORITIES,
@@ -72,6 +73,7 @@ def create_ticket(
         caller_number=caller.number,
         contact_id=caller.contact_id,
         call_sid=caller.call_sid,
+        simulated=is_simulated(session, caller.call_sid),
         language=caller.language,
         hotline=caller.hotline,
         subject=(subject or "")[:200] or None,

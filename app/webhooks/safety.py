@@ -6,6 +6,7 @@ and offers the safest next step (operator, else a polite goodbye), with HTTP 200
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import i18n, inputs, phone
-from app.calls import get_call
+from app.calls import SIMULATED_HEADER, SIMULATED_PARAM, get_call, simulated_mark
 from app.config import Settings
 from app.db import lock_wait, session_scope
 from app.telephony import apology_twiml
@@ -87,10 +88,20 @@ def _refuse_what_twilio_never_sends() -> Response | None:
     if not CALL_SID.match(form.get("CallSid", "")):
         log.warning("rejected signed webhook on %s: malformed CallSid", request.path)
         return _plain(400, "Bad Request: CallSid must be 'CA' followed by 32 lower-case hex digits")
-    if any(inputs.forbidden_in(value) for _, value in form.items(multi=True)):
-        request.form = ImmutableMultiDict(  # type: ignore[misc]
-            [(name, inputs.xml_safe(value)) for name, value in form.items(multi=True)])
+    pairs = [(name, inputs.xml_safe(value)) for name, value in form.items(multi=True)
+             if name != SIMULATED_PARAM]
+    if _simulated(form["CallSid"]):
+        pairs.append((SIMULATED_PARAM, "true"))
+    request.form = ImmutableMultiDict(pairs)  # type: ignore[misc]
     return None
+
+
+def _simulated(call_sid: str) -> bool:
+    mark = request.headers.get(SIMULATED_HEADER)
+    if not mark:
+        return False
+    token = current_app.extensions["cortese.settings"].twilio_auth_token
+    return hmac.compare_digest(mark, simulated_mark(token, call_sid))
 
 
 def _plain(status: int, text: str) -> Response:
