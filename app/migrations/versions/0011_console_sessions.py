@@ -1,7 +1,7 @@
 """console: revocable sessions (per-operator generation) and the login throttle
 
-Revision ID: 0010_console_sessions
-Revises: 0009_desk
+Revision ID: 0011_console_sessions
+Revises: 0010_registry_progress
 """
 from collections.abc import Sequence
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0010_console_sessions"
-down_revision: str | None = "0009_desk"
+revision: str = "0011_console_sessions"
+down_revision: str | None = "0010_registry_progress"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

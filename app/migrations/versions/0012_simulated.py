@@ -1,15 +1,15 @@
 """simulated calls, and the callbacks and tickets they make, are marked
 
-Revision ID: 0011_simulated
-Revises: 0010_console_sessions
+Revision ID: 0012_simulated
+Revises: 0011_console_sessions
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_simulated"
-down_revision: str | None = "0010_console_sessions"
+revision: str = "0012_simulated"
+down_revision: str | None = "0011_console_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
