@@ -36,10 +36,10 @@ from sqlalchemy import insert
 from app import create_app
 from app.callbacks.dispatch import Dispatcher
 from app.callbacks.models import Callback
-from app.campaigns.dialer import PACING_MARGIN
 from app.clock import FakeClock
 from app.consent.models import Contact
 from app.db import Base, get_engine, session_scope
+from app.outbound.pipeline import PACING_MARGIN
 
 ACCOUNT = "AC" + "ab" * 16
 TOKEN = "bench-auth-token-0123456789abcdef"

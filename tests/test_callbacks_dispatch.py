@@ -564,8 +564,8 @@ def test_a_bug_on_one_callback_does_not_stop_the_others(app, clock, monkeypatch)
 
 
 def test_a_callback_waits_for_the_accounts_next_slot_after_a_campaign_call(app, clock):
-    from app.campaigns import pacing
     from app.db import get_engine
+    from app.outbound import pacing
 
     cb_id = _book(app, due=NOW)
     pacing.reserve(get_engine(app), {pacing.ACCOUNT_KEY: 1.0}, now=NOW, horizon=timedelta(seconds=1))  # a campaign dialled
@@ -577,8 +577,8 @@ def test_a_callback_waits_for_the_accounts_next_slot_after_a_campaign_call(app, 
 
 
 def test_a_booked_up_account_gives_the_claim_back_untouched(app, clock):
-    from app.campaigns import pacing
     from app.db import get_engine
+    from app.outbound import pacing
 
     cb_id = _book(app, due=NOW)
     pacing.hold(get_engine(app), pacing.ACCOUNT_KEY, NOW + timedelta(minutes=5))  # after a 429 storm

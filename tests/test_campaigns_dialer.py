@@ -15,13 +15,14 @@ import responses
 from sqlalchemy import select
 
 from app import create_app
-from app.campaigns import pacing, service
+from app.campaigns import service
 from app.campaigns.dialer import Dialer
 from app.campaigns.models import Campaign, CampaignAttempt, CampaignContact
 from app.consent import registries
 from app.consent.models import ComplianceDecision, ContactAttempt, OptOut
 from app.consent.optouts import record_opt_out
 from app.db import Base, get_engine, session_scope
+from app.outbound import pacing
 from app.telephony import CallInfo
 from tests.campaign_support import (
     CALLS_URL,

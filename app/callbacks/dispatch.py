@@ -1,30 +1,25 @@
-"""Exactly-once dispatch of due callbacks.
+"""Callbacks, the adapter: exactly-once dispatch of due callbacks through app.outbound.
 
 APScheduler only *triggers* `Dispatcher.run_once` every CALLBACK_POLL_SECONDS in every process
-that runs a scheduler; the callbacks table decides who dials:
+that runs a scheduler; the callbacks table decides who dials, and the outbound pipeline
+(app/outbound) dials. What is particular to callbacks:
 
-1. **Claim** one due row: ``SELECT id ... WHERE status='scheduled' AND due_at<=:now ORDER BY
-   due_at LIMIT 1 FOR UPDATE SKIP LOCKED`` (PostgreSQL skips rows another worker holds), then
-   ``UPDATE callbacks SET status='dispatching', claim_token=:t, lease_until=:now+lease
-   WHERE id=:id AND status='scheduled'`` in the same transaction. The conditional UPDATE is the
-   guarantee (SQLite has no FOR UPDATE but serialises writers): two workers can never both
-   get rowcount 1 for a row. (A single ``UPDATE ... WHERE id IN (SELECT ... LIMIT 1 FOR UPDATE
-   SKIP LOCKED)`` is *not* safe on PostgreSQL: the planner may re-run the sub-select and claim
-   every due row at once — tests/test_callbacks_postgres.py caught exactly that.)
-2. **Re-check consent** (`consent.check_call`, purpose "callback") right before dialling: an
-   opt-out or new registry entry refuses the callback (status refused, decision stored); a
-   calling window or holiday moves it to the next lawful moment when that is at most
-   CALLBACK_MAX_RESCHEDULE_HOURS late, otherwise refuses it.
-3. **Mark, then dial**: `dial_started_at` is committed (conditionally on our claim token)
-   *before* the REST request. That marker is the idempotency record: a row found later in
-   `dispatching` with an expired lease and no marker never reached Twilio and is dialled by
-   whoever recovers it; a row *with* the marker may have created a call, so recovery looks for
-   evidence (the CallSid linked by a status callback or by /voice/callback, or a Call row to
-   that number since the marker) and never redials blindly: without evidence it becomes
-   `unknown`.
-4. **Twilio errors per code**: invalid/blocked number -> failed for good; 429/5xx (already
-   retried by the gateway) -> claim released, due again after a backoff; a request that may
-   have created a call (AmbiguousRequestError: read timeout) -> `unknown`.
+1. **Claim** one due row (`status='scheduled' AND due_at<=now`, most overdue first) with
+   `outbound.take_rows`: SELECT ... FOR UPDATE SKIP LOCKED, then a conditional UPDATE to
+   `dispatching` with a claim token and a lease (CALLBACK_LEASE_SECONDS).
+2. **Consent** is asked with purpose "callback". A calling window or holiday moves the
+   callback to the next lawful moment when that is at most CALLBACK_MAX_RESCHEDULE_HOURS late,
+   otherwise it is refused. Dispatch never creates a contact: a number without one is
+   decided about as an unsaved contact (an erased number stays erased and is refused).
+3. **The dial marker** is `dial_started_at`, committed (conditionally on our claim token)
+   before the REST request. A row found later in `dispatching` with an expired lease and no
+   marker never reached Twilio and is dialled by whoever recovers it; a row *with* the marker
+   may have created a call, so recovery looks for evidence (the CallSid linked by a status
+   callback or by /voice/callback, or a Call row to that number since the marker) and never
+   redials blindly: without evidence it becomes `unknown`.
+4. **Twilio's answers**: invalid/blocked number -> failed for good; 429/5xx and other refusals
+   -> claim released, due again after a backoff (failed after MAX_DISPATCH_ERRORS); a request
+   that may have created a call -> `unknown`.
 5. **Reconcile** `unknown` rows: status callbacks (we ask for `initiated`, sent as soon as
    Twilio creates a call) or the answered call's /voice/callback link them to their CallSid.
    After CALLBACK_RECONCILE_MINUTES without any trace the row becomes `failed` with an error
@@ -77,21 +72,16 @@ from app.consent import (
     check_call,
     find_by_number,
     finish_attempt,
-    get_or_create,
     outcome_from_twilio,
     record_attempt,
 )
-from app.consent.models import ContactAttempt
-from app.db import affected, get_engine, session_scope
+from app.consent.contacts import unsaved_contact
+from app.consent.models import Contact, ContactAttempt
+from app.db import affected, session_scope
 from app.models import TERMINAL_STATUSES, Call
+from app.outbound import Dial, Failure, Outcome, Patience, Pipeline, Target, take_rows
 from app.scheduler import register_job
-from app.telephony import (
-    AmbiguousRequestError,
-    BlockedNumberError,
-    InvalidNumberError,
-    SimulatedCallRefused,
-    TelephonyError,
-)
+from app.telephony import TelephonyError
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +117,127 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:60]
 
 
+Job = tuple[int, str]  # (callback id, this worker's claim token)
+
+
+class CallbackKind:
+    """The pipeline's adapter for callbacks: a claimed row of `callbacks` (id and claim token)
+    calls its e164 with /voice/callback?cb=<id>; `dial_started_at` is the dial marker."""
+
+    name = "callback"
+    patience = Patience(peek=ACCOUNT_WAIT, reserve=ACCOUNT_WAIT)
+
+    def __init__(self, dispatcher: Dispatcher, report: DispatchReport) -> None:
+        self.dispatcher = dispatcher
+        self.settings = dispatcher.settings
+        self.worker = dispatcher.worker
+        self.report = report
+
+    def target(self, session: Session, job: Job, now: datetime) -> Target | Outcome:
+        cb = _owned(session, *job)
+        if cb is None:
+            self.report.lost.append(job[0])
+            return Outcome.LOST
+        return Target(e164=cb.e164, label=f"callback {cb.id}")
+
+    def consent(self, session: Session, job: Job, target: Target, now: datetime) -> Outcome | None:
+        cb = _owned(session, *job)
+        if cb is None:
+            self.report.lost.append(job[0])
+            return Outcome.LOST
+        decision = check_call(session, _contact(session, cb, now), purpose="callback", offer_id=cb.offer_id,
+                              at=now, campaign_id=cb.campaign_id, callback_id=cb.id, settings=self.settings,
+                              automated=callback_call_kind(self.dispatcher.app).automated)
+        cb.decision_id = decision.decision_id
+        if decision.allowed:
+            return None
+        self._refused(session, cb, decision, now)
+        return Outcome.REFUSED
+
+    def mark(self, session: Session, job: Job, now: datetime) -> Dial | None:
+        cb_id, token = job
+        marked = affected(session.execute(
+            update(Callback)
+            .where(Callback.id == cb_id, Callback.claim_token == token, Callback.status == DISPATCHING)
+            .values(dial_started_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ))
+        if marked != 1:
+            self.report.lost.append(cb_id)
+            return None
+        base = self.settings.public_base_url
+        e164, simulated = session.execute(select(Callback.e164, Callback.simulated)
+                                          .where(Callback.id == cb_id)).one()
+        return Dial(to=e164, url=f"{base}/voice/callback?cb={cb_id}", status_callback=f"{base}/voice/status",
+                    # Twilio requests the Url only after a machine's greeting ends (a person is
+                    # reported as soon as heard), so a voicemail records our whole message.
+                    machine_detection="DetectMessageEnd", simulated=bool(simulated))
+
+    def placed(self, session: Session, job: Job, info: Any, now: datetime) -> bool:
+        cb_id, token = job
+        cb = session.scalars(select(Callback).where(Callback.id == cb_id).with_for_update()).one()
+        _ensure_call_row(session, info, cb.e164, cb.language, now)
+        if cb.claim_token == token and cb.status == DISPATCHING:
+            link_call(session, cb, info.sid, now, actor=self.worker, note="dialled")
+        elif cb.call_sid is None:
+            cb.call_sid = info.sid
+            ensure_attempt(session, cb, info.sid, now)
+            log.error("callback %s changed to %s while its call %s was being placed", cb_id, cb.status, info.sid)
+        else:
+            ensure_attempt(session, cb, info.sid, now)  # linked first by a status callback
+        self.report.placed.append(cb_id)
+        return cb.status == CANCELLED
+
+    def failed(self, session: Session, job: Job, failure: Failure, exc: TelephonyError, now: datetime) -> None:
+        cb = _owned(session, *job)
+        if cb is None:
+            return
+        cb.lease_until = None
+        if failure is Failure.AMBIGUOUS:
+            cb.last_error = f"dial request unanswered, the call may exist: {exc}"
+            if cb.status == DISPATCHING:
+                service.transition(session, cb, UNKNOWN, at=now, actor=self.worker, note=cb.last_error)
+            self.report.unknown.append(cb.id)
+            return
+        cb.errors += 1
+        cb.last_error = f"twilio {exc.code or exc.status or ''}: {exc}".strip()
+        cb.claim_token = None
+        cb.dial_started_at = None  # Twilio answered with an error: no call was created
+        if failure in (Failure.INVALID, Failure.BLOCKED, Failure.SIMULATED) or cb.errors >= MAX_DISPATCH_ERRORS:
+            service.transition(session, cb, FAILED, at=now, actor=self.worker, note=cb.last_error)
+            self.report.failed.append(cb.id)
+            return
+        backoff = timedelta(minutes=min(2 ** (cb.errors - 1), 60))
+        cb.due_at = now + backoff
+        service.transition(session, cb, SCHEDULED, at=now, actor=self.worker,
+                           note=f"{cb.last_error}; retry in {backoff}")
+        self.report.released.append(cb.id)
+
+    def give_back(self, session: Session, job: Job, reason: str, now: datetime, *, retry_at: datetime | None,
+                  decided: bool) -> None:
+        cb = _unclaim(session, *job)
+        if cb is not None:
+            if retry_at is not None:
+                cb.due_at = max(as_utc(cb.due_at), retry_at)
+            service.transition(session, cb, SCHEDULED, at=now, actor=self.worker, note=reason)
+            self.report.released.append(cb.id)
+
+    def _refused(self, session: Session, cb: Callback, decision: Any, now: datetime) -> None:
+        limit = timedelta(hours=self.settings.callback_max_reschedule_hours)
+        later = decision.next_allowed_at
+        cb.last_error = f"{decision.rule_id}: {decision.reason}"
+        cb.lease_until = None
+        cb.claim_token = None
+        if decision.rule_id in MOVABLE_RULES and later is not None and later - as_utc(cb.due_at) <= limit:
+            cb.due_at = later
+            service.transition(session, cb, SCHEDULED, at=now, actor=self.worker,
+                               note=f"moved to {later:%Y-%m-%d %H:%M} UTC (next lawful time): {decision.reason}")
+            self.report.rescheduled.append(cb.id)
+        else:
+            service.transition(session, cb, REFUSED, at=now, actor=self.worker, note=cb.last_error)
+            self.report.refused.append(cb.id)
+
+
 class Dispatcher:
     """One worker's view of the dispatch loop. Safe to run in many threads and processes."""
 
@@ -134,11 +245,13 @@ class Dispatcher:
                  worker: str | None = None, pace: Callable[[float], None] | None = None) -> None:
         self.app = app
         self.settings = app.extensions["cortese.settings"]
-        self.gateway = gateway or app.extensions["cortese.gateway"]
         self.clock = clock or app.extensions["cortese.clock"]
         self.worker = (worker or worker_name())[:100]
         # Spacing between dials (CALLBACK_CALLS_PER_SECOND); tests and benches pass their own.
         self.pace = pace if pace is not None else _time.sleep
+        self.pipeline: Pipeline[Job] = Pipeline(app, gateway=gateway, clock=self.clock, sleep=self.pace,
+                                                worker=self.worker)
+        self.gateway = self.pipeline.gateway
         s = self.settings
         slowest = s.twilio_max_attempts * s.twilio_timeout_seconds + (s.twilio_max_attempts - 1) * s.twilio_retry_max_seconds
         if s.callback_lease_seconds <= slowest:
@@ -150,6 +263,7 @@ class Dispatcher:
     def run_once(self, limit: int | None = None) -> DispatchReport:
         """Recover, reconcile, then dial what is due (at most `limit`, default CPS x poll)."""
         report = DispatchReport()
+        kind = CallbackKind(self, report)
         self.recover_expired(report)
         self.reconcile_unknown(report)
         self.settle_stale_calls(report)
@@ -161,43 +275,23 @@ class Dispatcher:
             claim = self.claim_next()
             if claim is None:
                 break
-            if not self._account_slot(*claim, report=report):
-                break  # the account's calls per second are booked: the rest waits for the next run
             try:
-                sent = self.process(*claim, report=report)
+                outcome = self.pipeline.dial(kind, claim)
             except Exception as exc:
                 log.exception("callback %s: dispatch failed", claim[0])
                 self._release_after_bug(*claim, exc, report=report)
                 continue
-            if sent:
+            if outcome is Outcome.NO_SLOT:
+                break  # the account's calls per second are booked: the rest waits for the next run
+            if outcome in (Outcome.DIALLED, Outcome.FAILED):  # a REST request was sent
                 dialled += 1
                 if dialled < budget:
                     self.pace(interval)
         return report
 
-    def _account_slot(self, cb_id: int, token: str, *, report: DispatchReport) -> bool:
-        """Callbacks and campaigns share the Twilio account's calls per second (CAMPAIGN_ACCOUNT_CPS):
-        take the account's next slot in the shared pacing table, across every process, and wait
-        for it. False when it is further off than ACCOUNT_WAIT: the claim goes back, untouched."""
-        from app.campaigns import pacing
-        from app.campaigns.dialer import PACING_MARGIN
-
-        rate = {pacing.ACCOUNT_KEY: self.settings.campaign_account_cps / PACING_MARGIN}
-        slot = pacing.reserve(get_engine(self.app), rate, now=self.now(), horizon=ACCOUNT_WAIT)
-        if slot is None:
-            self._give_back(cb_id, token, "the account's calls per second are taken", report=report)
-            return False
-        wait = (slot - self.now()).total_seconds()
-        if wait > 0:
-            self.pace(wait)
-        return True
-
-    def _give_back(self, cb_id: int, token: str, note: str, *, report: DispatchReport) -> None:
-        with session_scope(self.app) as session:
-            cb = _unclaim(session, cb_id, token)
-            if cb is not None:
-                service.transition(session, cb, SCHEDULED, at=self.now(), actor=self.worker, note=note)
-                report.released.append(cb_id)
+    def process(self, cb_id: int, token: str, *, report: DispatchReport) -> bool:
+        """Dial one claimed callback through the pipeline. True when a REST request was sent."""
+        return self.pipeline.dial(CallbackKind(self, report), (cb_id, token)) in (Outcome.DIALLED, Outcome.FAILED)
 
     def _release_after_bug(self, cb_id: int, token: str, exc: Exception, *, report: DispatchReport) -> None:
         """Our own error before the dial marker: back off (then fail) instead of looping on it.
@@ -228,55 +322,44 @@ class Dispatcher:
             now = self.now()
             token = str(uuid.uuid4())
             with session_scope(self.app) as session:
-                cb_id = session.scalars(
-                    select(Callback.id).where(Callback.status == SCHEDULED, Callback.due_at <= now)
-                    .order_by(Callback.due_at, Callback.id).limit(1).with_for_update(skip_locked=True)
-                ).first()
-                if cb_id is None:
+                candidate = (select(Callback.id).where(Callback.status == SCHEDULED, Callback.due_at <= now)
+                             .order_by(Callback.due_at, Callback.id).limit(1))
+                if session.scalars(candidate).first() is None:
                     return None
-                won = affected(session.execute(
-                    update(Callback)
-                    .where(Callback.id == cb_id, Callback.status == SCHEDULED)
-                    .values(status=DISPATCHING, claimed_by=self.worker, claim_token=token,
-                            lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds),
-                            dial_started_at=None, updated_at=now)
-                    .execution_options(synchronize_session=False)
-                ))
-                if won == 1:
-                    session.add(CallbackEvent(callback_id=cb_id, at=now, from_status=SCHEDULED,
+                won = take_rows(session, candidate, Callback, guard=[Callback.status == SCHEDULED], values=dict(
+                    status=DISPATCHING, claimed_by=self.worker, claim_token=token, dial_started_at=None,
+                    lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds), updated_at=now))
+                if won:
+                    session.add(CallbackEvent(callback_id=won[0], at=now, from_status=SCHEDULED,
                                               to_status=DISPATCHING, actor=self.worker, note="claimed"))
-                    return cb_id, token
+                    return won[0], token
         return None
 
     def recover_expired(self, report: DispatchReport) -> None:
-        """Rows whose worker died mid-dispatch (lease expired): take them over, one at a time."""
+        """Rows whose worker died mid-dispatch (lease expired): take them over, one at a time.
+        Without the dial marker the dead worker never sent the request: dial now (the first
+        dial). With it a call may exist: look for it, never redial blindly."""
         while True:
             now = self.now()
             token = str(uuid.uuid4())
             with session_scope(self.app) as session:
-                row = session.execute(
-                    select(Callback.id, Callback.dial_started_at)
-                    .where(Callback.status == DISPATCHING, Callback.lease_until < now)
-                    .order_by(Callback.lease_until, Callback.id).limit(1).with_for_update(skip_locked=True)
-                ).first()
-                if row is None:
+                candidate = (select(Callback.id).where(Callback.status == DISPATCHING, Callback.lease_until < now)
+                             .order_by(Callback.lease_until, Callback.id).limit(1))
+                if session.scalars(candidate).first() is None:
                     return
-                cb_id, marker = row
-                won = affected(session.execute(
-                    update(Callback)
-                    .where(Callback.id == cb_id, Callback.status == DISPATCHING, Callback.lease_until < now)
-                    .values(claimed_by=self.worker, claim_token=token, updated_at=now,
-                            lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds))
-                    .execution_options(synchronize_session=False)
-                ))
-                if won != 1:
+                won = take_rows(session, candidate, Callback,
+                                guard=[Callback.status == DISPATCHING, Callback.lease_until < now],
+                                values=dict(claimed_by=self.worker, claim_token=token, updated_at=now,
+                                            lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds)))
+                if not won:
                     continue  # another worker recovered it first
+                cb_id = won[0]
+                marker = session.scalar(select(Callback.dial_started_at).where(Callback.id == cb_id))
                 session.add(CallbackEvent(callback_id=cb_id, at=now, from_status=DISPATCHING,
                                           to_status=DISPATCHING, actor=self.worker,
                                           note="lease expired: recovered" + (" after the dial marker" if marker else "")))
             report.recovered.append(cb_id)
             if marker is None:
-                # The crashed worker never sent the REST request: dialling now is the first dial.
                 self.process(cb_id, token, report=report)
             else:
                 self._recover_marked(cb_id, token, report)
@@ -322,27 +405,13 @@ class Dispatcher:
         down at the time): ask Twilio how the call ended, so no callback stays open for ever."""
         now = self.now()
         with session_scope(self.app) as session:
-            rows = session.scalars(
-                select(Callback).where(Callback.status.in_((PLACED, ANSWERED)),
-                                       Callback.updated_at < now - STALE_CALL)
-                .order_by(Callback.updated_at).limit(20).with_for_update(skip_locked=True)
-            ).all()
-            for cb in rows:
-                if not _still(session, cb, cb.status, now):
-                    continue
-                call = call_records.get_call(session, cb.call_sid) if cb.call_sid else None
-                if call is not None and call.status not in TERMINAL_STATUSES and cb.call_sid:
-                    try:
-                        info = self.gateway.fetch_call(cb.call_sid)
-                    except TelephonyError as exc:
-                        log.warning("callback %s: cannot fetch call %s: %s", cb.id, cb.call_sid, exc)
-                        continue
-                    call_records.advance_status(call, info.status, now)
-                if call is None or call.status not in TERMINAL_STATUSES:
-                    cb.updated_at = now  # look again after another STALE_CALL
-                    continue
-                apply_call_outcome(session, cb, call, now, settings=self.settings)
-                report.reconciled.append(cb.id)
+            stale = {sid: cb_id for sid, cb_id in session.execute(
+                select(Callback.call_sid, Callback.id)
+                .where(Callback.status.in_((PLACED, ANSWERED)), Callback.updated_at < now - STALE_CALL,
+                       Callback.call_sid.is_not(None))
+                .order_by(Callback.updated_at).limit(20))}
+        for sid in self.pipeline.ask_twilio([sid for sid in stale if sid], limit=20):
+            report.reconciled.append(stale[sid])
 
     def _link(self, session: Session, cb: Callback, sid: str, now: datetime, *, note: str) -> None:
         link_call(session, cb, sid, now, actor=self.worker, note=note)
@@ -356,142 +425,15 @@ class Dispatcher:
         elif call.status in TERMINAL_STATUSES:
             apply_call_outcome(session, cb, call, now, settings=self.settings)
 
-    # -- one callback --------------------------------------------------------------------------
 
-    def process(self, cb_id: int, token: str, *, report: DispatchReport) -> bool:
-        """Consent, marker, dial, record. Returns True when a REST request was sent."""
-        now = self.now()
-        with session_scope(self.app) as session:
-            cb = _owned(session, cb_id, token)
-            if cb is None:
-                report.lost.append(cb_id)
-                return False
-            contact = self._contact(session, cb, now)
-            decision = check_call(session, contact, purpose="callback", offer_id=cb.offer_id, at=now,
-                                  campaign_id=cb.campaign_id, callback_id=cb.id, settings=self.settings,
-                                  automated=callback_call_kind(self.app).automated)
-            cb.decision_id = decision.decision_id
-            if not decision.allowed:
-                self._refused(session, cb, decision, now, report)
-                return False
-            marked = affected(session.execute(
-                update(Callback)
-                .where(Callback.id == cb_id, Callback.claim_token == token, Callback.status == DISPATCHING)
-                .values(dial_started_at=now, updated_at=now)
-                .execution_options(synchronize_session=False)
-            ))
-            if marked != 1:
-                report.lost.append(cb_id)
-                return False
-            e164, language, simulated = cb.e164, cb.language, cb.simulated
-        # Committed: from here on a crash leaves a marked row that recovery will not redial.
-        base = self.settings.public_base_url
-        try:
-            info = self.gateway.place_call(
-                e164, f"{base}/voice/callback?cb={cb_id}", status_callback=f"{base}/voice/status",
-                # Twilio requests the Url only after a machine's greeting ends (a person is
-                # reported as soon as heard), so a voicemail records our whole message.
-                machine_detection="DetectMessageEnd", simulated=simulated,
-            )
-        except (InvalidNumberError, BlockedNumberError, SimulatedCallRefused) as exc:
-            self._finish_error(cb_id, token, exc, final=True, report=report)
-            return True
-        except AmbiguousRequestError as exc:
-            self._unknown(cb_id, token, exc, report)
-            return True
-        except TelephonyError as exc:
-            self._finish_error(cb_id, token, exc, final=False, report=report)
-            return True
-        self._placed(cb_id, token, info, e164, language, report)
-        return True
-
-    def _contact(self, session: Session, cb: Callback, now: datetime) -> Any:
-        from app.consent.models import Contact
-
-        contact = session.get(Contact, cb.contact_id) if cb.contact_id else None
-        if contact is None or contact.erased_at is not None:
-            contact = find_by_number(session, cb.e164)
-        if contact is None:
-            # check_call needs a contact; an erased one stays on the suppression list and is refused.
-            contact = get_or_create(session, cb.e164, source=f"callback {cb.id}", at=now,
-                                    time_zone=cb.time_zone)
-        return contact
-
-    def _refused(self, session: Session, cb: Callback, decision: Any, now: datetime,
-                 report: DispatchReport) -> None:
-        limit = timedelta(hours=self.settings.callback_max_reschedule_hours)
-        later = decision.next_allowed_at
-        cb.last_error = f"{decision.rule_id}: {decision.reason}"
-        cb.lease_until = None
-        cb.claim_token = None
-        if decision.rule_id in MOVABLE_RULES and later is not None and later - as_utc(cb.due_at) <= limit:
-            cb.due_at = later
-            service.transition(session, cb, SCHEDULED, at=now, actor=self.worker,
-                               note=f"moved to {later:%Y-%m-%d %H:%M} UTC (next lawful time): {decision.reason}")
-            report.rescheduled.append(cb.id)
-        else:
-            service.transition(session, cb, REFUSED, at=now, actor=self.worker, note=cb.last_error)
-            report.refused.append(cb.id)
-
-    def _finish_error(self, cb_id: int, token: str, exc: TelephonyError, *, final: bool,
-                      report: DispatchReport) -> None:
-        now = self.now()
-        with session_scope(self.app) as session:
-            cb = _owned(session, cb_id, token)
-            if cb is None:
-                return
-            cb.errors += 1
-            cb.last_error = f"twilio {exc.code or exc.status or ''}: {exc}".strip()
-            cb.lease_until = None
-            cb.claim_token = None
-            cb.dial_started_at = None  # Twilio answered with an error: no call was created
-            if final or cb.errors >= MAX_DISPATCH_ERRORS:
-                service.transition(session, cb, FAILED, at=now, actor=self.worker, note=cb.last_error)
-                report.failed.append(cb_id)
-                return
-            backoff = timedelta(minutes=min(2 ** (cb.errors - 1), 60))
-            cb.due_at = now + backoff
-            service.transition(session, cb, SCHEDULED, at=now, actor=self.worker,
-                               note=f"{cb.last_error}; retry in {backoff}")
-            report.released.append(cb_id)
-        log.warning("callback %s: dial failed (%s)", cb_id, exc)
-
-    def _unknown(self, cb_id: int, token: str, exc: TelephonyError, report: DispatchReport) -> None:
-        now = self.now()
-        with session_scope(self.app) as session:
-            cb = _owned(session, cb_id, token)
-            if cb is None:
-                return
-            cb.last_error = f"dial request unanswered, the call may exist: {exc}"
-            cb.lease_until = None
-            if cb.status == DISPATCHING:
-                service.transition(session, cb, UNKNOWN, at=now, actor=self.worker, note=cb.last_error)
-            report.unknown.append(cb_id)
-        log.error("callback %s: %s", cb_id, exc)
-
-    def _placed(self, cb_id: int, token: str, info: Any, e164: str, language: str,
-                report: DispatchReport) -> None:
-        now = self.now()
-        with session_scope(self.app) as session:
-            cb = session.scalars(select(Callback).where(Callback.id == cb_id).with_for_update()).one()
-            _ensure_call_row(session, info, e164, language, now)
-            if cb.claim_token == token and cb.status == DISPATCHING:
-                link_call(session, cb, info.sid, now, actor=self.worker, note="dialled")
-            elif cb.call_sid is None:
-                cb.call_sid = info.sid
-                ensure_attempt(session, cb, info.sid, now)
-                log.error("callback %s changed to %s while its call %s was being placed", cb_id,
-                          cb.status, info.sid)
-            else:
-                ensure_attempt(session, cb, info.sid, now)  # linked first by a status callback
-            hang_up = cb.status == CANCELLED
-        if hang_up:
-            # Opted out between the consent check and the dial: stop the phone ringing.
-            try:
-                self.gateway.hang_up(info.sid)
-            except TelephonyError as exc:
-                log.warning("could not hang up cancelled callback call %s: %s", info.sid, exc)
-        report.placed.append(cb_id)
+def _contact(session: Session, cb: Callback, now: datetime) -> Contact:
+    """Who consent decides about: the callback's contact, else the live contact with its number,
+    else a contact that is never stored. Dispatch never creates contacts: an erased number
+    stays erased (its hash on the suppression list refuses the call)."""
+    contact = session.get(Contact, cb.contact_id) if cb.contact_id else None
+    if contact is None or contact.erased_at is not None:
+        contact = find_by_number(session, cb.e164)
+    return contact if contact is not None else unsaved_contact(cb.e164, at=now, time_zone=cb.time_zone)
 
 
 def _still(session: Session, cb: Callback, status: str, now: datetime) -> bool:

@@ -1,12 +1,11 @@
-"""Campaign tables: the campaign, its targeted contacts (the dial queue), each attempt, pacers.
+"""Campaign tables: the campaign, its targeted contacts (the dial queue), each attempt.
 
 `campaign_contacts` is the queue: one row per (campaign, contact) moving queued -> claimed ->
 dialing -> in-call -> queued again (retry) or done/cancelled. A dialer owns a row only through
 a conditional UPDATE (`status='queued'` -> `'claimed'` with its token), so several dialers
 never take the same row. `campaign_attempts` keeps every attempt (also those consent refused)
-with the stored decision id, the CallSid and the disposition. `campaign_pacers` hold the next
-free dialling moment per key (a campaign, the Twilio account) in microseconds since the epoch,
-so CPS limits hold across every process.
+with the stored decision id, the CallSid and the disposition. Pacing (calls per second per
+campaign and per account) lives in app/outbound, which dials for every kind of outbound call.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -135,11 +133,3 @@ class CampaignAttempt(Base):
     opener_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-
-class CampaignPacer(Base):
-    """Next free dialling moment for one pacing key ("campaign:<id>", "account")."""
-
-    __tablename__ = "campaign_pacers"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    next_us: Mapped[int] = mapped_column(BigInteger, default=0)

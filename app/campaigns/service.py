@@ -25,7 +25,6 @@ from app.campaigns.models import (
     Campaign,
     CampaignAttempt,
     CampaignContact,
-    CampaignPacer,
 )
 from app.campaigns.states import FINAL, OPEN, transition
 from app.config import PROJECT_ROOT
@@ -34,6 +33,7 @@ from app.consent.contacts import find_by_number
 from app.consent.models import Contact
 from app.db import affected
 from app.i18n import LANGUAGES
+from app.outbound.models import Pacer
 from app.refusals import Reason, Refusal, reason_of
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
-    session.add(CampaignPacer(key=pacer_key(campaign.id), next_us=0))
+    session.add(Pacer(key=pacer_key(campaign.id), next_us=0))
     session.flush()
     return campaign
 

@@ -10,7 +10,7 @@ Public API (contract 4):
     optouts.record_opt_out(session, e164, *, at, source, by)    internal do-not-call list
 """
 
-from app.consent.attempts import finish_attempt, outcome_from_twilio, record_attempt
+from app.consent.attempts import call_under_way, finish_attempt, outcome_from_twilio, record_attempt
 from app.consent.compliance import check_call, gather_facts, next_allowed_slots
 from app.consent.contacts import find_by_number, get_or_create
 from app.consent.decide import AttemptFact, ConsentFact, Decision, Facts, decide
@@ -19,7 +19,7 @@ from app.consent.optouts import is_opted_out, record_opt_out
 from app.consent.packs import RulePack, load_packs, pack_for
 
 __all__ = [
-    "AttemptFact", "ConsentFact", "Decision", "Facts", "RulePack", "add_owned_product",
+    "AttemptFact", "ConsentFact", "Decision", "Facts", "RulePack", "add_owned_product", "call_under_way",
     "check_call", "decide", "find_by_number", "finish_attempt", "gather_facts", "get_or_create",
     "has_product", "is_opted_out", "load_packs", "next_allowed_slots", "outcome_from_twilio",
     "pack_for", "record_attempt", "record_consent", "record_opt_out", "record_relationship",

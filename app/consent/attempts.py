@@ -84,6 +84,17 @@ def recent_attempts(session: Session, e164: str, *, since: datetime) -> tuple[At
     return tuple(AttemptFact(at=r.at, purpose=r.purpose, offer_id=r.offer_id, outcome=r.outcome) for r in rows)
 
 
+def call_under_way(session: Session, e164: str, *, at: datetime, within: timedelta) -> datetime | None:
+    """When our call to `e164` that has no outcome yet started (None when there is none): a
+    person is never rung by a second call of ours while the first may still be ringing or
+    talking. `within` bounds it, so a call whose final status was lost blocks no longer. An
+    attempt stamped after `at` counts too: another server's clock may run a little ahead."""
+    return session.scalar(
+        select(ContactAttempt.at)
+        .where(ContactAttempt.e164 == e164, ContactAttempt.outcome.is_(None), ContactAttempt.at >= at - within)
+        .order_by(ContactAttempt.at.desc()).limit(1))
+
+
 def history_window(cooldown_days: int) -> timedelta:
     """How much history the courtesy rules need (the longest of their look-backs)."""
     return timedelta(days=max(cooldown_days, 8))

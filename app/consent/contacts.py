@@ -71,6 +71,16 @@ def get_or_create(session: Session, e164: str, *, source: str, at: datetime, **f
     return contact
 
 
+def unsaved_contact(e164: str, *, at: datetime, time_zone: str | None = None) -> Contact:
+    """A contact built from the number alone and never stored: what a decision is about when
+    we hold no contact for a number (dispatching a callback must not create one)."""
+    parsed = phone.parse(e164)
+    zones = [time_zone] if time_zone else list(parsed.time_zones)
+    return Contact(e164=parsed.e164, region=parsed.region, line_type=parsed.line_type,
+                   time_zone=zones[0] if zones else None, time_zones=zones, source="unsaved",
+                   is_business=False, is_customer=False, created_at=at, updated_at=at)
+
+
 def update_contact(contact: Contact, *, at: datetime, **fields: Any) -> bool:
     """Overwrite the given fields; returns True when anything changed."""
     unknown = set(fields) - CONTACT_FIELDS

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from app.campaigns.models import CampaignPacer
+from app.outbound.models import Pacer
 
 ACCOUNT_KEY = "account"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -30,13 +30,13 @@ def from_us(value: int) -> datetime:
 
 def _ensure(engine: Engine, keys: list[str]) -> None:
     with engine.connect() as conn:
-        known = set(conn.scalars(select(CampaignPacer.key).where(CampaignPacer.key.in_(keys))))
+        known = set(conn.scalars(select(Pacer.key).where(Pacer.key.in_(keys))))
     for key in keys:
         if key in known:
             continue
         try:
             with engine.begin() as conn:
-                conn.execute(insert(CampaignPacer).values(key=key, next_us=0))
+                conn.execute(insert(Pacer).values(key=key, next_us=0))
         except IntegrityError:
             pass  # another process created it first
 
@@ -51,23 +51,23 @@ def reserve(engine: Engine, rates: dict[str, float], *, now: datetime, horizon: 
     _ensure(engine, keys)
     with engine.begin() as conn:
         for key in keys:  # lock in a fixed order: no deadlock between processes
-            conn.execute(update(CampaignPacer).where(CampaignPacer.key == key)
-                         .values(next_us=CampaignPacer.next_us))
-        current = dict(conn.execute(select(CampaignPacer.key, CampaignPacer.next_us)
-                                    .where(CampaignPacer.key.in_(keys))).all())
+            conn.execute(update(Pacer).where(Pacer.key == key)
+                         .values(next_us=Pacer.next_us))
+        current = dict(conn.execute(select(Pacer.key, Pacer.next_us)
+                                    .where(Pacer.key.in_(keys))).all())
         slot = max([to_us(now), *current.values()])
         if slot >= to_us(now + horizon):
             return None
         for key in keys:
             interval = round(1_000_000 / rates[key])
-            conn.execute(update(CampaignPacer).where(CampaignPacer.key == key).values(next_us=slot + interval))
+            conn.execute(update(Pacer).where(Pacer.key == key).values(next_us=slot + interval))
     return from_us(slot)
 
 
 def next_free(engine: Engine, keys: list[str]) -> datetime:
     """The earliest moment a slot could be taken for all `keys` (no reservation is made)."""
     with engine.connect() as conn:
-        values = list(conn.scalars(select(CampaignPacer.next_us).where(CampaignPacer.key.in_(keys))))
+        values = list(conn.scalars(select(Pacer.next_us).where(Pacer.key.in_(keys))))
     return from_us(max(values, default=0))
 
 
@@ -75,5 +75,5 @@ def hold(engine: Engine, key: str, until: datetime) -> None:
     """Push a key's next slot to at least `until` (back-off after Twilio said 429 or 5xx)."""
     _ensure(engine, [key])
     with engine.begin() as conn:
-        conn.execute(update(CampaignPacer).where(CampaignPacer.key == key, CampaignPacer.next_us < to_us(until))
+        conn.execute(update(Pacer).where(Pacer.key == key, Pacer.next_us < to_us(until))
                      .values(next_us=to_us(until)))
