@@ -292,7 +292,8 @@ class Pipeline(Generic[J]):
                       "From": info.from_, "To": info.to, "AnsweredBy": str(info.raw.get("answered_by") or ""),
                       "CallDuration": str(info.raw.get("duration") or "")}
             params = {k: v for k, v in params.items() if v}
-            with session_scope(self.app) as session:
+            # Receivers run as they would for Twilio's own request: inside an app context.
+            with self.app.app_context(), session_scope(self.app) as session:
                 call = calls.record_status_callback(session, params, now)
                 signals.call_status_changed.send(self.app, session=session, call=call, params=params)
             next_check.pop(sid, None)
