@@ -1,7 +1,7 @@
 """outbound: one claim per number across every dialer; calls.started_at indexed
 
-Revision ID: 0012_outbound
-Revises: 0010_registry_progress, 0011_simulated (joins the two heads)
+Revision ID: 0013_outbound
+Revises: 0012_simulated
 """
 from collections.abc import Sequence
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0012_outbound"
-down_revision: str | Sequence[str] | None = ("0010_registry_progress", "0011_simulated")
+revision: str = "0013_outbound"
+down_revision: str | Sequence[str] | None = "0012_simulated"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
