@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 
 import pytest
 
 from app.callbacks.timeparse import normalise, parse_when
 
 NOW = datetime(2026, 11, 25, 15, 0)  # a Wednesday afternoon, local time
+FRIDAY = datetime(2026, 11, 27, 16, 0)  # a Friday afternoon
 
 
 @pytest.mark.parametrize(("language", "said", "expected"), [
@@ -24,7 +25,6 @@ NOW = datetime(2026, 11, 25, 15, 0)  # a Wednesday afternoon, local time
     ("it", "il 3 dicembre alle 10", "2026-12-03 10:00"),
     ("it", "mercoledì alle 18", "2026-11-25 18:00"),  # today's weekday, still ahead: today
     ("it", "alle 10", "2026-11-26 10:00"),  # already past today: tomorrow
-    ("it", "domattina", "2026-11-26 10:00"),
     ("it", "tra due ore", "2026-11-25 17:00"),
     ("it", "alle 18 meno un quarto", "2026-11-25 17:45"),
     ("nl", "morgen om half zeven", "2026-11-26 18:30"),
@@ -65,10 +65,59 @@ def test_nonsense_is_not_a_time(language, said):
     assert parse_when(said, language, NOW) is None
 
 
-def test_a_day_alone_means_mid_morning_and_says_so():
+def test_a_day_alone_is_vague_over_calling_hours():
     parsed = parse_when("giovedì", "it", NOW)
-    assert parsed.local == datetime(2026, 11, 26, 10, 0) and parsed.time_given is False
+    assert parsed is not None and parsed.vague and parsed.local.date() == date(2026, 11, 26)
+    assert parsed.window == (time(9, 0), time(18, 0))
     assert parse_when("domani alle 18", "it", NOW).time_given is True
+
+
+@pytest.mark.parametrize(("language", "said", "day", "window"), [
+    # A part of the day is never turned into a guessed hour: the caller picks inside it.
+    ("it", "domattina", "2026-11-26", ("09:00", "12:00")),
+    ("it", "nel pomeriggio", "2026-11-25", ("14:00", "18:00")),  # 15:00 now: still today
+    ("it", "in serata", "2026-11-25", ("18:00", "20:00")),
+    ("nl", "in de loop van de middag", "2026-11-25", ("14:00", "18:00")),
+    ("nl", "morgenochtend", "2026-11-26", ("09:00", "12:00")),
+    ("en", "after lunch", "2026-11-25", ("14:00", "16:00")),
+    ("en", "late afternoon", "2026-11-25", ("16:00", "18:00")),
+    ("en", "next Tuesday after lunch", "2026-12-01", ("14:00", "16:00")),
+    ("en", "this morning", "2026-11-25", ("09:00", "12:00")),  # said outright: today, past
+])
+def test_a_part_of_the_day_is_a_window_to_choose_in(language, said, day, window):
+    parsed = parse_when(said, language, NOW)
+    assert parsed is not None and parsed.vague, said
+    assert parsed.local.date().isoformat() == day
+    assert parsed.window is not None
+    assert tuple(t.strftime("%H:%M") for t in parsed.window) == window
+
+
+@pytest.mark.parametrize(("language", "said", "expected"), [
+    # Friday 2026-11-27 at 16:00: a weekday said on that weekday after its time is next week.
+    ("en", "Friday at 10 a.m.", "2026-12-04 10:00"),
+    ("it", "venerdì alle 10", "2026-12-04 10:00"),
+    ("nl", "vrijdag om 10 uur", "2026-12-04 10:00"),
+    ("en", "Friday at 5 pm", "2026-11-27 17:00"),  # still ahead today: today
+    ("en", "today at 10", "2026-11-27 10:00"),  # said outright: today, and refused as past
+    # Dutch half hours count from the next hour; minutes before/after that half.
+    ("nl", "tien over half vier", "2026-11-28 15:40"),
+    ("nl", "vijf voor half vier", "2026-11-28 15:25"),
+    ("nl", "kwart over drie", "2026-11-28 15:15"),
+    ("nl", "kwart voor vier", "2026-11-28 15:45"),
+    ("nl", "over een half uur", "2026-11-27 16:30"),
+    ("nl", "over een uurtje", "2026-11-27 17:00"),
+    ("nl", "over twee uurtjes", "2026-11-27 18:00"),
+    ("en", "tomorrow at half nine", "2026-11-28 09:30"),  # British: 9:30, not 8:30
+    ("en", "8 p m", "2026-11-27 20:00"),
+    ("it", "domani verso le tre", "2026-11-28 15:00"),
+    ("it", "dopo le 17", "2026-11-27 17:00"),
+    ("en", "tomorrow around noon", "2026-11-28 12:00"),
+    ("en", "half past four", "2026-11-27 16:30"),
+])
+def test_times_as_people_say_them(language, said, expected):
+    parsed = parse_when(said, language, FRIDAY)
+    assert parsed is not None and parsed.time_given, said
+    assert parsed.local.strftime("%Y-%m-%d %H:%M") == expected
 
 
 def test_normalisation_layer():

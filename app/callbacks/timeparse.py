@@ -1,13 +1,16 @@
-"""A day and time in the caller's own words -> a wall-clock datetime in their zone.
+"""A day and time in the caller's own words -> a wall-clock time in their zone, or a vague part
+of a day that the caller must choose a concrete time in.
 
-dateparser understands dates well ("venerdì", "3 december", "next monday") but not the way
-people say times on the phone: "alle sei di sera" (18:00), "half zeven" (6:30, i.e. 18:30 for a
-callback), "kwart over vijf", "half past six", "domani sera". So a small layer per language
-first takes the *time* out of the sentence (number words to digits, half/quarter, part of the
-day, am/pm), hands what is left (the *day*) to dateparser, and combines the two.
+Number words become digits with text2num ("tien over half vier" -> "10 over half 4"); a small
+grammar per language then reads the clock the way people say it on the phone ("alle cinque
+meno un quarto", "vijf voor half vier", "half nine", "8 p m"), the part of the day
+("dopo pranzo", "in de loop van de middag", "late afternoon") and the day (today, tomorrow,
+a weekday, or a date, which dateparser reads). The words live in flows/times/<lang>.yaml; the grammar (how numbers combine) is here.
 
-Callbacks are never wanted at 1-7 in the morning, so an hour said without am/pm or a part of
-the day between 1 and 7 means the afternoon/evening ("alle sei" = 18:00).
+A part of the day without a clock ("domani pomeriggio") is never turned into a guessed hour:
+the result is `vague`, with the window the caller meant, and the booking offers concrete
+times inside it. An hour said without am/pm or a part of the day between 1 and 7 means the
+afternoon ("alle tre" = 15:00): nobody wants a callback at three in the night.
 """
 
 from __future__ import annotations
@@ -16,98 +19,54 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 import dateparser
+import yaml
+from text_to_num import alpha2digit
 
-NUMBER_WORDS: dict[str, dict[str, int]] = {
-    "it": {
-        "zero": 0, "una": 1, "uno": 1, "l'una": 1, "due": 2, "tre": 3, "quattro": 4, "cinque": 5,
-        "sei": 6, "sette": 7, "otto": 8, "nove": 9, "dieci": 10, "undici": 11, "dodici": 12,
-        "tredici": 13, "quattordici": 14, "quindici": 15, "sedici": 16, "diciassette": 17,
-        "diciotto": 18, "diciannove": 19, "venti": 20, "ventuno": 21, "ventidue": 22,
-        "ventitre": 23, "trenta": 30, "quaranta": 40, "quarantacinque": 45, "cinquanta": 50,
-        "venticinque": 25, "trentacinque": 35, "dieci minuti": 10,
-    },
-    "nl": {
-        "nul": 0, "een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6,
-        "zeven": 7, "acht": 8, "negen": 9, "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13,
-        "veertien": 14, "vijftien": 15, "zestien": 16, "zeventien": 17, "achttien": 18,
-        "negentien": 19, "twintig": 20, "eenentwintig": 21, "tweeëntwintig": 22,
-        "drieëntwintig": 23, "dertig": 30, "veertig": 40, "vijfenveertig": 45, "vijftig": 50,
-    },
-    "en": {
-        "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-        "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-        "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-        "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "forty five": 45,
-        "forty-five": 45, "fifty": 50, "an": 1, "a": 1,
-    },
-}
-
-# Part of the day -> (default hour, shifts 1-11 to pm?)
-PARTS_OF_DAY: dict[str, list[tuple[str, int, bool]]] = {
-    "it": [(r"stamattina|stamani", 10, False), (r"stasera", 18, True), (r"stanotte", 21, True),
-           (r"oggi pomeriggio", 15, True),
-           (r"(?:di|in|della|alla|nella)? ?mattin[ao]|(?:del|al) mattino", 10, False),
-           (r"(?:di|del|nel|al)? ?pomeriggio", 15, True), (r"(?:di|la|in)? ?sera(?:ta)?", 18, True),
-           (r"(?:di|la)? ?notte", 21, True), (r"mezzogiorno", 12, False)],
-    "nl": [(r"vanochtend|vanmorgen", 10, False), (r"vanmiddag", 15, True), (r"vanavond", 18, True),
-           (r"vannacht", 21, True), (r"'?s ochtends|'?s morgens|(?:in de )?ochtend", 10, False),
-           (r"'?s middags|(?:in de )?middag", 15, True), (r"'?s avonds|(?:in de )?avond", 18, True),
-           (r"'?s nachts", 21, True)],
-    "en": [(r"tonight", 18, True), (r"this morning", 10, False), (r"this afternoon", 15, True),
-           (r"this evening", 18, True), (r"(?:in the )?morning", 10, False),
-           (r"(?:in the )?afternoon", 15, True), (r"(?:in the )?evening", 18, True),
-           (r"at night", 21, True), (r"noon|midday", 12, False)],
-}
-# Words that name "today" once a part of the day is taken out of them.
-TODAY_PARTS = {"it": r"\bsta(?:mattina|mani|sera|notte)\b",
-               "nl": r"\bvan(?:ochtend|morgen|middag|avond|nacht)\b",
-               "en": r"\b(?:tonight|this (?:morning|afternoon|evening))\b"}
-# Compound words: "morgenavond" = "morgen" + "avond", "domattina" = "domani mattina".
-COMPOUNDS = {"nl": [(r"\bmorgen(ochtend|middag|avond)\b", r"morgen \1"),
-                    (r"\bovermorgen(ochtend|middag|avond)\b", r"overmorgen \1")],
-             "it": [(r"\bdomattina\b", "domani mattina"), (r"\bdopodomani\b", "tra 2 giorni")],
-             "en": [(r"\bthe day after tomorrow\b", "in 2 days")]}
-TODAY_WORDS = {"it": {"oggi"}, "nl": {"vandaag"}, "en": {"today"}}
-TOMORROW_WORDS = {"it": {"domani"}, "nl": {"morgen"}, "en": {"tomorrow"}}
-WEEKDAYS = {
-    "it": ["lunedi", "martedi", "mercoledi", "giovedi", "venerdi", "sabato", "domenica"],
-    "nl": ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
-    "en": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
-}
-NEXT_WORDS = {"it": r"prossim[oa]", "nl": r"volgende(?: week)?", "en": r"next"}
-# Filler left around the day once the time is gone.
-FILLER = {
-    "it": r"\b(?:alle|all|ore|le|il|lo|la|di|del|per|verso|circa|a|e|in|giorno|richiamatemi|mi|richiami|pure)\b",
-    "nl": r"\b(?:om|uur|rond|ongeveer|de|het|op|graag|bel|me|mij|maar|terug|in)\b",
-    "en": r"\b(?:at|around|about|o'?clock|on|the|please|call|me|back|in|by)\b",
-}
-RELATIVE = {
-    "it": [(r"\b(?:tra|fra) (\d+) or[ae]\b", 60), (r"\b(?:tra|fra) (\d+) minut[oi]\b", 1),
-           (r"\b(?:tra|fra) (?:un'?|una )ora\b", -60), (r"\b(?:tra|fra) mezz'? ?ora\b", -30)],
-    "nl": [(r"\b(?:over|binnen) (\d+) uur\b", 60), (r"\b(?:over|binnen) (\d+) minuten\b", 1),
-           (r"\b(?:over|binnen) een half uur(?:tje)?\b", -30), (r"\b(?:over|binnen) een uur(?:tje)?\b", -60)],
-    "en": [(r"\bin (\d+) hours?\b", 60), (r"\bin (\d+) minutes?\b", 1),
-           (r"\bin half an hour\b", -30), (r"\bin an hour\b", -60)],
-}
+VOCABULARY = Path(__file__).resolve().parents[2] / "flows" / "times"
+LANGUAGES = ("it", "nl", "en")
 
 
 @dataclass(frozen=True)
 class ParsedWhen:
     """What the caller said, as a naive local wall time, and how exact it was."""
 
-    local: datetime  # naive, in the callee's zone
-    time_given: bool  # an hour was said (not just a day or a part of the day)
+    local: datetime  # naive, in the callee's zone; for a vague time, the window's start
+    time_given: bool  # a clock time was said (not just a day or a part of the day)
+    window: tuple[time, time] | None = None  # the part of the day meant, when vague
+
+    @property
+    def vague(self) -> bool:
+        return not self.time_given
+
+
+@dataclass(frozen=True)
+class Part:
+    """A named part of the day: the window it means and whether it makes 1-11 afternoon."""
+
+    start: time
+    end: time
+    pm: bool
+
+
+@cache
+def vocabulary(language: str) -> dict[str, Any]:
+    with open(VOCABULARY / f"{language}.yaml", encoding="utf-8") as handle:
+        data: dict[str, Any] = yaml.safe_load(handle)
+    return data
 
 
 def parse_when(text: str, language: str, now_local: datetime) -> ParsedWhen | None:
     """Parse a spoken/typed day and time relative to `now_local` (aware or naive local time).
 
-    Returns None when nothing usable was said. The result may lie in the past or outside
+    Returns None when no day or time was said. The result may lie in the past or outside
     calling hours: the booking decides what to offer instead.
     """
-    language = language if language in NUMBER_WORDS else "en"
+    language = language if language in LANGUAGES else "en"
     now = now_local.replace(tzinfo=None, second=0, microsecond=0)
     words = normalise(text, language)
     if not words:
@@ -115,53 +74,85 @@ def parse_when(text: str, language: str, now_local: datetime) -> ParsedWhen | No
     relative = _relative(words, language)
     if relative is not None:
         return ParsedWhen(now + relative, True)
-    clock, rest = extract_time(words, language)
-    part, rest = _part_of_day(rest, language)
-    day, rest = _day(rest, language, now)
+    part, words = _part_of_day(words, language)
+    clock, words = extract_time(words, language)
+    if clock is None and part is not None:
+        clock, words = _bare_hour(words)
+    day, ahead_weekday, words = _day(words, language, now)
     if day is None and clock is None and part is None:
         return None
     if clock is not None:
         hour, minute, meridiem = clock
-        hour = _resolve_hour(hour, meridiem, part)
-        at = time(hour % 24, minute)
-    elif part is not None:
-        at = time(part[0], 0)
-    else:
-        at = time(10, 0)  # only a day was said: mid-morning, read back for confirmation
+        at = time(_resolve_hour(hour, meridiem, part) % 24, minute)
+        return ParsedWhen(_on_day(day, ahead_weekday, at, now), True)
+    start, end = (part.start, part.end) if part is not None else _whole_day(language)
+    # A vague part of today already over (or about to end) means the next such part.
+    when = _on_day(day, ahead_weekday, end, now, lead=timedelta(minutes=30))
+    return ParsedWhen(datetime.combine(when.date(), start), False, (start, end))
+
+
+def _on_day(day: date | None, bare_weekday: bool, at: time, now: datetime,
+            lead: timedelta = timedelta(0)) -> datetime:
+    """`at` on the day said. No day: today, or tomorrow once it has passed. A bare weekday that
+    is today's ("Friday at 10" said on a Friday afternoon): next week's, once it has passed."""
     if day is None:
-        day = now.date()
-        if datetime.combine(day, at) <= now:
-            day += timedelta(days=1)
-    return ParsedWhen(datetime.combine(day, at), clock is not None)
+        moment = datetime.combine(now.date(), at)
+        return moment if moment > now + lead else moment + timedelta(days=1)
+    moment = datetime.combine(day, at)
+    if bare_weekday and moment <= now + lead:
+        moment += timedelta(days=7)
+    return moment
+
+
+def _whole_day(language: str) -> tuple[time, time]:
+    start, end = vocabulary(language)["whole_day"]
+    return _wall(start), _wall(end)
+
+
+def _wall(value: str) -> time:
+    hour, minute = str(value).split(":")
+    return time(int(hour), int(minute))
+
+
+# --- words to a canonical string ---------------------------------------------------------------
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
 
 
 def normalise(text: str, language: str) -> str:
-    """Lower case, spoken punctuation away, number words as digits, compounds split."""
-    words = (text or "").lower().strip()
-    words = words.replace("p.m.", "pm").replace("a.m.", "am").replace("’", "'")
+    """Lower case, no accents, spoken punctuation away, idioms to plain words, number words as
+    digits: "Tra mezz'ora!" -> "tra 30 minuti"."""
+    words = strip_accents((text or "").lower().replace("’", "'")).strip()
     words = re.sub(r"(\d)[.h](\d\d)\b", r"\1:\2", words)  # 18.30 / 18h30 -> 18:30
+    # "8 p m", "8 p.m.", "8pm" -> "8 pm" (ASR spells the letters out)
+    words = re.sub(r"(\d)\s*([ap])\.?\s?m\b\.?", r"\1 \2m", words)
     words = re.sub(r"[,;!?¿¡\"()]|\.(?!\d)", " ", words)
-    for pattern, replacement in COMPOUNDS.get(language, []):
-        words = re.sub(pattern, replacement, words)
-    numbers = NUMBER_WORDS[language]
-    for word in sorted(numbers, key=len, reverse=True):
-        if language == "en" and word in ("a", "an"):
-            continue  # "a"/"an" are numbers only in "an hour", handled by RELATIVE
-        words = re.sub(rf"(?<![\w']){re.escape(word)}(?![\w'])", str(numbers[word]), words)
-    # "20 5" (twenty five), "30 5": tens followed by a unit
+    vocab = vocabulary(language)
+    for pattern, replacement in vocab.get("rewrite", {}).items():
+        words = re.sub(rf"(?<![\w'])(?:{pattern})(?![\w'])", replacement, words)
+    words = words.replace("'", " ")
+    words = alpha2digit(re.sub(r"\s+", " ", words).strip(), language, threshold=0)
+    # "20 5" (twenty five) if text2num left it apart
     words = re.sub(r"\b([2-5]0) ([1-9])\b", lambda m: str(int(m.group(1)) + int(m.group(2))), words)
+    words = re.sub(r"(\d)\s*([ap])\s?m\b", r"\1 \2m", words)  # "six p m" once it is "6 p m"
+    for pattern, replacement in vocab.get("after_digits", {}).items():
+        words = re.sub(rf"(?<![\w'])(?:{pattern})(?![\w'])", replacement, words)
     return re.sub(r"\s+", " ", words).strip()
 
 
 def _relative(words: str, language: str) -> timedelta | None:
-    for pattern, unit in RELATIVE[language]:
-        match = re.search(pattern, words)
-        if match:
-            if unit < 0:
-                return timedelta(minutes=-unit)
-            return timedelta(minutes=int(match.group(1)) * unit)
-    return None
+    vocab = vocabulary(language)["relative"]
+    match = re.search(rf"\b(?:{vocab['in']})(?: (?:{vocab['about']}))? (\d+) ({vocab['hours']}|{vocab['minutes']})\b",
+                      words)
+    if match is None:
+        return None
+    amount = int(match.group(1))
+    return timedelta(hours=amount) if re.fullmatch(vocab["hours"], match.group(2)) else timedelta(minutes=amount)
 
+
+# --- the clock ----------------------------------------------------------------------------------
 
 Clock = tuple[int, int, str | None]  # hour, minute, "am"/"pm"/None
 
@@ -179,8 +170,7 @@ def extract_time(words: str, language: str) -> tuple[Clock | None, str]:
 
 
 def _meridiem(match: re.Match[str]) -> str | None:
-    value = match.groupdict().get("ampm")
-    return value.replace(".", "") if value else None
+    return match.groupdict().get("ampm")
 
 
 def _hm(match: re.Match[str], minute_delta: int = 0, hour_delta: int = 0) -> Clock:
@@ -188,92 +178,123 @@ def _hm(match: re.Match[str], minute_delta: int = 0, hour_delta: int = 0) -> Clo
     minute = int(match.groupdict().get("m") or 0) + minute_delta
     if minute < 0:
         hour, minute = hour - 1, minute + 60
+    if minute >= 60:
+        hour, minute = hour + 1, minute - 60
     return hour, minute, _meridiem(match)
 
 
-_AMPM = r"(?:\s?(?P<ampm>am|pm))?"
+def _minus(match: re.Match[str]) -> Clock:
+    return _hm(match, -2 * int(match.group("m")))
+
+
+def _noon(_match: re.Match[str]) -> Clock:
+    return 12, 0, None
+
+
+_AMPM = r"(?: (?P<ampm>am|pm))?"
+_AT_IT = r"(?:alle |le |ore |verso le |dopo le |per le |all |a )"
+_AT_NL = r"(?:om |rond |na |tegen |omstreeks )?"
 _TIME_PATTERNS = {
     "it": [
-        (r"\b(?:alle |le |ore |verso le )?(?P<h>\d{1,2}):(?P<m>\d{2})\b", _hm),
-        (r"\b(?:alle |le |ore |verso le |all')(?P<h>\d{1,2}) e mezz[ao]\b", lambda m: _hm(m, 30)),
-        (r"\b(?:alle |le |ore |verso le |all')(?P<h>\d{1,2}) e un quarto\b", lambda m: _hm(m, 15)),
-        (r"\b(?:alle |le |ore |verso le |all')(?P<h>\d{1,2}) meno un quarto\b", lambda m: _hm(m, -15)),
-        (r"\b(?:alle |le |ore |verso le |all')(?P<h>\d{1,2}) e (?P<m>\d{1,2})\b", _hm),
-        (r"\b(?:alle |le |ore |verso le |all')(?P<h>\d{1,2})(?: in punto)?\b", _hm),
+        (r"\bmezzogiorno\b", _noon),
+        (r"\b(?P<h>\d{1,2}):(?P<m>\d{2})\b", _hm),
+        (rf"\b{_AT_IT}?(?P<h>\d{{1,2}}) e (?P<m>\d{{1,2}})\b", _hm),
+        (rf"\b{_AT_IT}?(?P<h>\d{{1,2}}) meno (?P<m>\d{{1,2}})\b", _minus),
+        (rf"\b{_AT_IT}(?P<h>\d{{1,2}})(?: in punto)?\b", _hm),
+        (r"\b(?P<h>\d{1,2}) (?:del|di) (?:pomeriggio|sera|mattina)\b", _hm),
     ],
     "nl": [
-        (r"\b(?:om |rond )?(?P<h>\d{1,2}):(?P<m>\d{2})(?: uur)?\b", _hm),
-        (r"\b(?:om |rond )?half (?P<h>\d{1,2})\b", lambda m: _hm(m, 30, -1)),
-        (r"\b(?:om |rond )?kwart over (?P<h>\d{1,2})\b", lambda m: _hm(m, 15)),
-        (r"\b(?:om |rond )?kwart voor (?P<h>\d{1,2})\b", lambda m: _hm(m, -15)),
-        (r"\b(?:om |rond )?(?P<m>\d{1,2}) over (?P<h>\d{1,2})\b", _hm),
-        (r"\b(?:om |rond )?(?P<h>\d{1,2}) uur(?: (?P<m>\d{1,2}))?\b", _hm),
-        (r"\b(?:om |rond )(?P<h>\d{1,2})\b", _hm),
+        (r"\b(?:het )?middaguur\b", _noon),
+        (r"\b(?P<h>\d{1,2}):(?P<m>\d{2})(?: uur)?\b", _hm),
+        (rf"\b{_AT_NL}(?P<m>\d{{1,2}}) over half (?P<h>\d{{1,2}})\b", lambda m: _hm(m, 30, -1)),
+        (rf"\b{_AT_NL}(?P<m>\d{{1,2}}) voor half (?P<h>\d{{1,2}})\b", lambda m: _hm(m, 30 - 2 * int(m["m"]), -1)),
+        (rf"\b{_AT_NL}half (?P<h>\d{{1,2}})\b", lambda m: _hm(m, 30, -1)),
+        (rf"\b{_AT_NL}kwart over (?P<h>\d{{1,2}})\b", lambda m: _hm(m, 15)),
+        (rf"\b{_AT_NL}kwart voor (?P<h>\d{{1,2}})\b", lambda m: _hm(m, -15)),
+        (rf"\b{_AT_NL}(?P<m>\d{{1,2}}) over (?P<h>\d{{1,2}})\b", _hm),
+        (rf"\b{_AT_NL}(?P<m>\d{{1,2}}) voor (?P<h>\d{{1,2}})\b", _minus),
+        (r"\b(?:om |rond |na |tegen )?(?:een )?uur of (?P<h>\d{1,2})\b", _hm),
+        (rf"\b{_AT_NL}(?P<h>\d{{1,2}}) uur(?: (?P<m>\d{{1,2}}))?\b", _hm),
+        (r"\b(?:om|rond|na|tegen|omstreeks) (?P<h>\d{1,2})\b", _hm),
     ],
     "en": [
+        (r"\b(?:12 )?(?:noon|midday)\b", _noon),
         (r"\b(?P<h>\d{1,2}):(?P<m>\d{2})" + _AMPM + r"\b", _hm),
         (r"\bhalf past (?P<h>\d{1,2})" + _AMPM + r"\b", lambda m: _hm(m, 30)),
         (r"\b(?:a )?quarter past (?P<h>\d{1,2})" + _AMPM + r"\b", lambda m: _hm(m, 15)),
         (r"\b(?:a )?quarter to (?P<h>\d{1,2})" + _AMPM + r"\b", lambda m: _hm(m, -15)),
         (r"\b(?P<m>\d{1,2}) past (?P<h>\d{1,2})" + _AMPM + r"\b", _hm),
-        (r"\b(?P<h>\d{1,2})\s?(?P<ampm>am|pm)\b", _hm),
-        (r"\b(?P<h>\d{1,2}) (?P<m>\d{2})" + _AMPM + r"\b", _hm),  # "six thirty"
-        (r"\bat (?P<h>\d{1,2})(?: o'?clock)?\b", _hm),
-        (r"\b(?P<h>\d{1,2}) o'?clock\b", _hm),
+        (r"\b(?P<m>\d{1,2}) to (?P<h>\d{1,2})" + _AMPM + r"\b", _minus),
+        (r"\bhalf (?P<h>\d{1,2})" + _AMPM + r"\b", lambda m: _hm(m, 30)),  # British "half nine"
+        (r"\b(?P<h>\d{1,2}) (?P<ampm>am|pm)\b", _hm),
+        (r"\b(?P<h>\d{1,2}) (?P<m>[1-5]\d)" + _AMPM + r"\b", _hm),  # "six thirty"
+        (r"\b(?P<h>\d{1,2}) oclock\b", _hm),
+        (r"\b(?:at|around|about|after|by) (?P<h>\d{1,2})\b", _hm),
+        (r"\b(?P<h>\d{1,2}) (?:in the|this|tomorrow) (?:morning|afternoon|evening)\b", _hm),
     ],
 }
 
 
-def _part_of_day(words: str, language: str) -> tuple[tuple[int, bool] | None, str]:
-    today = bool(re.search(TODAY_PARTS[language], words))
-    for pattern, hour, pm in PARTS_OF_DAY[language]:
-        match = re.search(rf"(?<![\w']){pattern}(?![\w])", words)
-        if match:
-            rest = (words[: match.start()] + " " + words[match.end():]).strip()
-            if today:
-                rest = f"{next(iter(TODAY_WORDS[language]))} {rest}".strip()
-            return (hour, pm), rest
-    return None, words
+def _bare_hour(words: str) -> tuple[Clock | None, str]:
+    """"seven in the evening", "om acht 's avonds": a lone hour beside a part of the day."""
+    match = re.search(r"(?<![\d/:])\b(?P<h>1[0-2]|[1-9])\b(?![\d/:]| \w+ ?\d)", words)
+    if match is None:
+        return None, words
+    return _hm(match), (words[: match.start()] + words[match.end():]).strip()
 
 
-def _resolve_hour(hour: int, meridiem: str | None, part: tuple[int, bool] | None) -> int:
+def _resolve_hour(hour: int, meridiem: str | None, part: Part | None) -> int:
     if meridiem == "pm" and hour < 12:
         return hour + 12
     if meridiem == "am":
         return 0 if hour == 12 else hour
     if part is not None:
-        return hour + 12 if part[1] and hour < 12 else hour
+        return hour + 12 if part.pm and hour < 12 else hour
     return hour + 12 if 1 <= hour <= 7 else hour
 
 
-def _strip_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+# --- part of the day and the day ---------------------------------------------------------------
 
 
-def _day(words: str, language: str, now: datetime) -> tuple[date | None, str]:
-    """The day named in what is left: today/tomorrow/weekday ourselves, the rest by dateparser."""
-    rest = re.sub(FILLER[language], " ", words)
-    rest = re.sub(r"\s+", " ", rest).strip()
-    if not rest:
-        return None, ""
-    plain = _strip_accents(rest)
-    tokens = plain.split()
-    if set(tokens) & TODAY_WORDS[language] and len(tokens) == 1:
-        return now.date(), ""
-    if set(tokens) & TOMORROW_WORDS[language] and len(tokens) == 1:
-        return now.date() + timedelta(days=1), ""
-    for index, name in enumerate(WEEKDAYS[language]):
-        if re.search(rf"\b{name}\b", plain):
+def _part_of_day(words: str, language: str) -> tuple[Part | None, str]:
+    """The first part of the day named (longest phrases are listed first in the vocabulary);
+    words that also name today ("stasera", "vanavond") leave "today" behind."""
+    vocab = vocabulary(language)
+    for entry in vocab["parts_of_day"]:
+        match = re.search(rf"(?<![\w])(?:{entry['say']})(?![\w])", words)
+        if match:
+            start, end = entry["window"]
+            rest = (words[: match.start()] + " " + (vocab["today"][0] if entry.get("today") else "") + " "
+                    + words[match.end():])
+            return Part(_wall(start), _wall(end), bool(entry.get("pm"))), re.sub(r"\s+", " ", rest).strip()
+    return None, words
+
+
+def _day(words: str, language: str, now: datetime) -> tuple[date | None, bool, str]:
+    """The day named in what is left, and whether it was a bare weekday (which means its next
+    occurrence, a week ahead when today's is already past). Today, tomorrow and weekdays from
+    the vocabulary; a date ("il 3 aprile", "3/4") by dateparser."""
+    vocab = vocabulary(language)
+    tokens = words.split()
+    for word, offset in (*((w, 2) for w in vocab["day_after_tomorrow"]), *((w, 0) for w in vocab["today"]),
+                         *((w, 1) for w in vocab["tomorrow"])):
+        if re.search(rf"\b{word}\b", words):
+            return now.date() + timedelta(days=offset), False, words
+    for index, name in enumerate(vocab["weekdays"]):
+        if re.search(rf"\b{name}", words):
             ahead = (index - now.weekday()) % 7
-            if ahead == 0 and re.search(NEXT_WORDS[language], plain):
-                ahead = 7
-            return now.date() + timedelta(days=ahead), ""
+            if ahead == 0 and re.search(rf"\b(?:{vocab['next']})\b", words):
+                return now.date() + timedelta(days=7), False, words
+            return now.date() + timedelta(days=ahead), ahead == 0, words
+    # Only the date's own tokens go to dateparser: the rest of a sentence confuses it.
+    date_words = [t for t in tokens if re.fullmatch(r"[\d/.-]+(?:st|nd|rd|th|e|o|ste|de)?", t)
+                  or any(t.startswith(m[:3]) and m.startswith(t[:3]) for m in vocab["months"])]
+    if not date_words:
+        return None, False, words
     parsed = dateparser.parse(
-        rest,
-        languages=[language],
+        " ".join(date_words), languages=[language],
         settings={"RELATIVE_BASE": now, "PREFER_DATES_FROM": "future", "DATE_ORDER": "DMY",
-                  "RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DAY_OF_MONTH": "first"},
+                  "RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DAY_OF_MONTH": "first",
+                  "REQUIRE_PARTS": ["day", "month"]},
     )
-    if parsed is None:
-        return None, rest
-    return parsed.date(), ""
+    return (parsed.date(), False, words) if parsed is not None else (None, False, words)
