@@ -85,7 +85,8 @@ def test_english_words_friday_at_10am(sim, app):
 def test_a_time_outside_the_calling_window_gets_the_nearest_lawful_slots(sim, app):
     call = _to_booking(sim)
     call.speak("stasera alle dieci e mezza")  # 22:30: Italy's window closes at 20:00
-    assert call.heard("Mi dispiace, a quell'ora non possiamo chiamarla.")
+    # The time understood is said, so a mishearing can be told from a closed window.
+    assert call.heard("Mi dispiace, alle 22:30 non possiamo chiamarla.")
     assert call.heard("per domani, giovedì 26 novembre, alle 09:00 prema 1; per domani, giovedì 26 "
                       "novembre, alle 09:30 prema 2; per domani, giovedì 26 novembre, alle 10:00 prema 3.")
     call.press("2")
@@ -119,7 +120,7 @@ def test_a_full_slot_offers_the_nearest_free_ones(two_per_slot, sim, app):
                                                   time_zone="Europe/Rome", language="it"), at=NOW, by="test")
     call = _to_booking(sim)
     call.press("3")  # tomorrow 18:00, already holding two callbacks
-    assert call.heard("a quell'ora le richiamate sono già al completo")
+    assert call.heard("Mi dispiace, domani, giovedì 26 novembre, alle 18:00 le richiamate sono già al completo.")
     # nearest first considered (17:30 and 18:30, then 17:00 before 19:00), said in time order
     assert call.heard("alle 17:00 prema 1; per domani, giovedì 26 novembre, alle 17:30 prema 2; "
                       "per domani, giovedì 26 novembre, alle 18:30 prema 3.")

@@ -74,14 +74,19 @@ def _set_when(ctx: ActionContext, moment: datetime) -> None:
     ctx.slots["callback_when_text"] = booking.when_text(moment, _zone(ctx), _language(ctx), ctx.now)
 
 
-def _set_offers(ctx: ActionContext, verdict: booking.Verdict) -> str:
+def _set_offers(ctx: ActionContext, verdict: booking.Verdict, understood: str) -> str:
+    """Offer the verdict's slots, first saying why, with the time we understood."""
     if not verdict.offers:
         return "impossible"
     lang = _language(ctx)
     ctx.slots["callback_offers"] = [as_utc(o).isoformat() for o in verdict.offers]
     ctx.slots["callback_options"] = booking.options_text(verdict.offers, _zone(ctx), lang, ctx.now)
-    ctx.slots["callback_why"] = booking.why_text(verdict.why, lang)
+    ctx.slots["callback_why"] = booking.why_text(verdict.why, lang, understood)
     return "offer"
+
+
+def _understood(ctx: ActionContext, moment: datetime) -> str:
+    return booking.understood_text(moment, _zone(ctx), _language(ctx), ctx.now)
 
 
 # The flow a caller came from says what the callback is about (and where "yes" leads later).
@@ -148,19 +153,36 @@ def _unclear(ctx: ActionContext) -> str:
     return "give_up" if ctx.slots["callback_unclear"] >= MAX_UNCLEAR else "unclear"
 
 
-def _judge(ctx: ActionContext, wanted: datetime) -> str:
+def _judge(ctx: ActionContext, wanted: booking.Wanted) -> str:
     contact = _contact(ctx)
     if contact is None:
         return "impossible"
-    verdict = booking.evaluate(ctx.session, contact, wanted, now=ctx.now, settings=ctx.settings,
+    if wanted.until is not None:
+        return _offer_window(ctx, contact, wanted.at, wanted.until)
+    verdict = booking.evaluate(ctx.session, contact, wanted.at, now=ctx.now, settings=ctx.settings,
                                exclude_id=ctx.slots.get("callback_existing_id"))
     if verdict.ok:
-        _set_when(ctx, wanted)
+        _set_when(ctx, wanted.at)
         return "ok"
     if verdict.rule_id:
         log.info("callback time refused by consent rule %s; offering %d slots", verdict.rule_id,
                  len(verdict.offers))
-    return _set_offers(ctx, verdict)
+    return _set_offers(ctx, verdict, _understood(ctx, wanted.at))
+
+
+def _offer_window(ctx: ActionContext, contact: Any, start: datetime, end: datetime) -> str:
+    """Only a part of a day was said ("domani pomeriggio"): never a guessed hour, but concrete
+    times inside it to choose from; when none is possible there, the nearest ones, saying so."""
+    exclude = ctx.slots.get("callback_existing_id")
+    window = booking.window_text(start, end, _zone(ctx), _language(ctx), ctx.now)
+    offers = booking.window_slots(ctx.session, contact, start, end, now=ctx.now, settings=ctx.settings,
+                                  exclude_id=exclude)
+    if offers:
+        return _set_offers(ctx, booking.Verdict(False, "window", offers), window)
+    nearest = booking.nearest_slots(ctx.session, contact, start, now=ctx.now, settings=ctx.settings,
+                                    exclude_id=exclude)
+    why = "past" if end <= ctx.now + booking.MIN_LEAD else "closed"
+    return _set_offers(ctx, booking.Verdict(False, why, nearest), window)
 
 
 @action("callback_pick_offer", outcomes=("ok", "other", "offer", "unclear", "give_up", "impossible"))
@@ -211,7 +233,7 @@ def book_callback(ctx: ActionContext) -> str:
     verdict = booking.evaluate(ctx.session, contact, due, now=ctx.now, settings=ctx.settings,
                                exclude_id=existing_id)
     if not verdict.ok:
-        return _set_offers(ctx, verdict)
+        return _set_offers(ctx, verdict, _understood(ctx, due))
     by = f"call:{ctx.call.call_sid}"
     if existing_id:
         cb = service.move(ctx.session, int(existing_id), due, at=ctx.now, by=by, note="asked by the callee")

@@ -102,15 +102,28 @@ def quick_option(key: str, now: datetime, zone: ZoneInfo, settings: Any) -> date
     return _aware(choice[0], choice[1], zone)
 
 
-def wanted_time(said: str, language: str, now: datetime, zone: ZoneInfo, settings: Any) -> datetime | None:
-    """A quick key or a day and time in the caller's words, as aware UTC; None if not understood."""
+@dataclass(frozen=True)
+class Wanted:
+    """The time the caller asked for, aware UTC; `until` ends the window of a vague part of a
+    day ("domani pomeriggio"), in which the caller chooses a concrete time."""
+
+    at: datetime
+    until: datetime | None = None
+
+
+def wanted_time(said: str, language: str, now: datetime, zone: ZoneInfo, settings: Any) -> Wanted | None:
+    """A quick key or a day and time in the caller's words; None if not understood."""
     text = (said or "").strip()
     if text in QUICK_KEYS:
-        return quick_option(text, now, zone, settings)
+        quick = quick_option(text, now, zone, settings)
+        return Wanted(quick) if quick is not None else None
     parsed = parse_when(text, language, now.astimezone(zone))
     if parsed is None:
         return None
-    return _aware(parsed.local.date(), parsed.local.time(), zone)
+    at = _aware(parsed.local.date(), parsed.local.time(), zone)
+    if parsed.window is None:
+        return Wanted(at)
+    return Wanted(at, _aware(parsed.local.date(), parsed.window[1], zone))
 
 
 def _wall(value: str) -> time:
@@ -167,6 +180,21 @@ def nearest_slots(session: Session, contact: Contact, wanted: datetime, *, now: 
     return sorted(free[:MAX_OFFERS])
 
 
+def window_slots(session: Session, contact: Contact, start: datetime, end: datetime, *, now: datetime,
+                 settings: Any, exclude_id: int | None = None) -> list[datetime]:
+    """Up to three lawful slots with room inside [start, end), spread over it (first, middle,
+    last), for a caller who named only a part of a day."""
+    after = max(now + MIN_LEAD, start)
+    count = max(1, int((end - after) / OFFER_SPACING) + 1)
+    candidates = next_allowed_slots(session, contact, purpose="callback", offer_id=None, after=after,
+                                    count=min(count, 24), spacing=OFFER_SPACING, settings=settings)
+    free = [c for c in candidates if c < end
+            and service.slot_load(session, c, exclude_id=exclude_id) < settings.callback_slot_capacity]
+    if len(free) <= MAX_OFFERS:
+        return free
+    return [free[0], free[len(free) // 2], free[-1]]
+
+
 def still_allowed(session: Session, contact: Contact, due: datetime, *, settings: Any) -> bool:
     """Re-check at booking time (the caller may have taken a while to confirm)."""
     pack = pack_for(contact.region)
@@ -181,14 +209,18 @@ def still_allowed(session: Session, contact: Contact, due: datetime, *, settings
 def when_text(moment: datetime, zone: ZoneInfo, language: str, now: datetime) -> str:
     """"domani, giovedì 26 novembre, alle 18:30" in the callee's zone and language."""
     local = moment.astimezone(zone)
+    return f"{day_text(local.date(), zone, language, now)} {time_words(local, language)}"
+
+
+def day_text(day: date, zone: ZoneInfo, language: str, now: datetime) -> str:
+    """"domani, giovedì 26 novembre," (a comma closes today/tomorrow) or "sabato 28 novembre"."""
     today = now.astimezone(zone).date()
-    locale = LOCALES.get(language, "en_GB")
-    day = format_date(local.date(), "EEEE d MMMM", locale=locale)
-    if local.date() == today:
-        day = f"{TODAY[language]}, {day},"
-    elif local.date() == today + timedelta(days=1):
-        day = f"{TOMORROW[language]}, {day},"
-    return f"{day} {time_words(local, language)}"
+    named = format_date(day, "EEEE d MMMM", locale=LOCALES.get(language, "en_GB"))
+    if day == today:
+        return f"{TODAY[language]}, {named},"
+    if day == today + timedelta(days=1):
+        return f"{TOMORROW[language]}, {named},"
+    return named
 
 
 def time_words(local: datetime, language: str) -> str:
@@ -211,22 +243,49 @@ def options_text(offers: list[datetime], zone: ZoneInfo, language: str, now: dat
 
 
 WHY_TEXT = {
-    "past": {"it": "Mi dispiace, quell'orario è troppo vicino o già passato.",
-             "nl": "Het spijt me, dat tijdstip is te dichtbij of al voorbij.",
-             "en": "I'm sorry, that time is too soon or has already passed."},
-    "closed": {"it": "Mi dispiace, a quell'ora non possiamo chiamarla.",
-               "nl": "Het spijt me, op dat tijdstip mogen wij u niet bellen.",
-               "en": "I'm sorry, we are not allowed to call you at that time."},
-    "full": {"it": "Mi dispiace, a quell'ora le richiamate sono già al completo.",
-             "nl": "Het spijt me, op dat tijdstip zitten de terugbelafspraken al vol.",
-             "en": "I'm sorry, that time is already fully booked."},
+    # {when} is the time we understood, so a caller can tell a mishearing from a closed window.
+    "past": {"it": "Mi dispiace, ho capito {when}: quell'orario è troppo vicino o già passato.",
+             "nl": "Het spijt me, ik verstond {when}: dat tijdstip is te dichtbij of al voorbij.",
+             "en": "I'm sorry, I understood {when}: that time is too soon or has already passed."},
+    "closed": {"it": "Mi dispiace, {when} non possiamo chiamarla.",
+               "nl": "Het spijt me, {when} mogen wij u niet bellen.",
+               "en": "I'm sorry, we are not allowed to call you {when}."},
+    "full": {"it": "Mi dispiace, {when} le richiamate sono già al completo.",
+             "nl": "Het spijt me, {when} zitten de terugbelafspraken al vol.",
+             "en": "I'm sorry, callbacks {when} are already fully booked."},
+    # A part of a day: the window we understood, then concrete times in it.
+    "window": {"it": "Va bene, {when}.", "nl": "Goed, {when}.", "en": "All right, {when}."},
 }
 
 
-def why_text(why: str, language: str) -> str:
-    return WHY_TEXT.get(why, WHY_TEXT["closed"]).get(language, WHY_TEXT["closed"]["en"])
+def why_text(why: str, language: str, understood: str) -> str:
+    """Why the wanted time cannot be booked, saying which time we understood."""
+    texts = WHY_TEXT.get(why, WHY_TEXT["closed"])
+    return (texts.get(language) or texts["en"]).format(when=understood)
 
 
-__all__ = ["REASONS", "Verdict", "callee_number", "check_call", "evaluate", "nearest_slots",
+def understood_text(moment: datetime, zone: ZoneInfo, language: str, now: datetime) -> str:
+    """"alle 21:00" today; "domani, sabato 14 marzo, alle 21:00" on another day."""
+    if moment.astimezone(zone).date() == now.astimezone(zone).date():
+        return time_words(moment.astimezone(zone), language)
+    return when_text(moment, zone, language, now)
+
+
+def window_text(start: datetime, end: datetime, zone: ZoneInfo, language: str, now: datetime) -> str:
+    """"domani, sabato 14 marzo, tra le 14:00 e le 16:00"."""
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    day = day_text(local_start.date(), zone, language, now)
+    if language == "it":
+        span = f"tra le {local_start:%H:%M} e le {local_end:%H:%M}"
+    elif language == "nl":
+        span = f"tussen {local_start:%H:%M} en {local_end:%H:%M}"
+    else:
+        clock = [format_time(t.time(), "h:mm a", locale="en_GB").replace("\u202f", " ")
+                 for t in (local_start, local_end)]
+        span = f"between {clock[0]} and {clock[1]}"
+    return f"{day} {span}"
+
+
+__all__ = ["REASONS", "Verdict", "Wanted", "callee_number", "check_call", "evaluate", "nearest_slots",
            "options_text", "quick_option", "reason_text", "resolve_zone", "still_allowed",
-           "wanted_time", "when_text", "why_text"]
+           "understood_text", "wanted_time", "when_text", "why_text", "window_slots", "window_text"]
