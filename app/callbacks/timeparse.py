@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -194,7 +195,7 @@ def _noon(_match: re.Match[str]) -> Clock:
 _AMPM = r"(?: (?P<ampm>am|pm))?"
 _AT_IT = r"(?:alle |le |ore |verso le |dopo le |per le |all |a )"
 _AT_NL = r"(?:om |rond |na |tegen |omstreeks )?"
-_TIME_PATTERNS = {
+_TIME_PATTERNS: dict[str, list[tuple[str, Callable[[re.Match[str]], Clock]]]] = {
     "it": [
         (r"\bmezzogiorno\b", _noon),
         (r"\b(?P<h>\d{1,2}):(?P<m>\d{2})\b", _hm),
