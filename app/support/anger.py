@@ -1,9 +1,13 @@
-"""Anger and abuse in what a caller says, from a small lexicon per language.
+"""Anger and abuse in what a caller says, from a vocabulary per language (flows/anger/<lang>.yaml).
 
-A lexicon, not a model: it is predictable, explainable on review ("flagged because: ridicolo,
-vergogna") and works on the short, noisy text speech recognition gives us. Levels:
+A vocabulary, not a model: it is predictable, explainable on review ("flagged because:
+ridicolo, vergogna") and works on the short, noisy text speech recognition gives us. The glue
+here splits elisions ("dall'abbonamento" -> "dall abbonamento"), matches words by their lemma
+(simplemma: "ladri" -> "ladro", "idiots" -> "idiot"), the start of compounds ("kutrouter"),
+phrases and patterns (repeated calls: "è la terza volta che chiamo"), and drops a match right
+after a negation, so "non sono arrabbiato" is calm. Levels:
 - "abusive": insults or profanity aimed at someone;
-- "angry": strong frustration, threats to leave or to complain;
+- "angry": strong frustration, sarcasm, threats, repeated-call complaints;
 - "frustrated": milder words; only escalates together with repeated failures;
 - "stuck": no cross words, but input failed again and again: a person takes over, no complaint.
 English swearing is common in Dutch and Italian speech, so English abuse counts everywhere.
@@ -12,64 +16,19 @@ English swearing is common in Dutch and Italian speech, so English abuse counts 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import simplemma
+import yaml
 
 from app.flows.matching import normalise as _normalise
 
 LEVELS = ("none", "frustrated", "angry", "abusive")
 REPEATED_FAILURES = 3
-
-LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
-    "it": {
-        "abusive": (
-            "vaffanculo", "fanculo", "stronzo", "stronzi", "cazzo", "coglione", "coglioni",
-            "idiota", "idioti", "imbecille", "imbecilli", "deficiente", "cretino", "cretini",
-            "ladri", "truffatori", "merda", "bastardi",
-        ),
-        "angry": (
-            "vergogna", "vergognoso", "ridicolo", "assurdo", "inaccettabile", "scandaloso",
-            "sono stufo", "sono stufa", "non ne posso piu", "basta", "avvocato", "denuncia",
-            "reclamo", "disdetta", "disdico", "furioso", "furiosa", "arrabbiato", "arrabbiata",
-            "presa in giro", "prendete in giro", "ogni volta", "ancora una volta",
-            "incompetenti", "porca miseria",
-        ),
-        "frustrated": (
-            "non funziona niente", "gia chiamato", "ho gia chiamato", "terza volta",
-            "nessuno risponde", "aspetto da", "sempre lo stesso", "non capite",
-        ),
-    },
-    "nl": {
-        "abusive": (
-            "klootzak", "klootzakken", "kut", "kanker", "tering", "tyfus", "godverdomme",
-            "idioot", "idioten", "debiel", "debielen", "oplichters", "boeven", "sukkel",
-            "sukkels", "lul", "eikel",
-        ),
-        "angry": (
-            "schandalig", "belachelijk", "onacceptabel", "absurd", "waardeloos", "ik ben het zat",
-            "ik ben het beu", "advocaat", "klacht", "opzeggen", "ik zeg op", "woedend", "boos",
-            "kwaad", "elke keer", "alweer", "nu is het genoeg", "kut", "incompetent",
-        ),
-        "frustrated": (
-            "werkt nog steeds niet", "al gebeld", "al drie keer", "niemand neemt op",
-            "wacht al", "steeds hetzelfde", "begrijpen het niet",
-        ),
-    },
-    "en": {
-        "abusive": (
-            "fuck", "fucking", "fucked", "shit", "bullshit", "bastard", "bastards", "idiot",
-            "idiots", "moron", "morons", "crooks", "scammers", "asshole", "damn you",
-        ),
-        "angry": (
-            "ridiculous", "unacceptable", "disgrace", "disgraceful", "outrageous", "absurd",
-            "fed up", "sick of", "lawyer", "complaint", "complain", "cancel my", "useless",
-            "stupid", "incompetent",
-            "furious", "angry", "every time", "yet again", "enough is enough",
-        ),
-        "frustrated": (
-            "still not working", "already called", "third time", "nobody answers",
-            "been waiting", "same thing", "you dont understand", "you don't understand",
-        ),
-    },
-}
+VOCABULARY = Path(__file__).resolve().parents[2] / "flows" / "anger"
+LANGUAGES = ("it", "nl", "en")
+NEGATION_REACH = 2  # words before a match that can negate it: "I'm not angry", "ik ben niet boos"
 
 
 @dataclass(frozen=True)
@@ -88,28 +47,86 @@ def normalise(text: str) -> str:
     return _normalise(text)
 
 
-def _find(text: str, phrases: tuple[str, ...]) -> list[str]:
-    padded = f" {text} "
+def words(text: str) -> list[list[str]]:
+    """Clauses of plain words; an elision is two words ("fuck's" -> "fuck s")."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    clauses = re.split(r"[.,;:!?]+", plain.replace("’", "'"))
+    return [found for clause in clauses if (found := re.findall(r"[a-z0-9*]+", clause))]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    language: str
+    negators: frozenset[str]
+    phrases: dict[str, tuple[tuple[str, ...], ...]]  # level -> phrases as words
+    stems: dict[str, tuple[str, ...]]
+    patterns: dict[str, tuple[re.Pattern[str], ...]]
+
+
+@cache
+def vocabulary(language: str) -> Vocabulary:
+    with open(VOCABULARY / f"{language}.yaml", encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    phrases = {level: tuple(tuple(normalise(p).split()) for p in data.get(level) or [])
+               for level in ("abusive", "angry", "frustrated")}
+    return Vocabulary(
+        language=language,
+        negators=frozenset(w for n in data.get("negators") or [] for w in normalise(n).split()),
+        phrases=phrases,
+        stems={level: tuple(stems or []) for level, stems in (data.get("stems") or {}).items()},
+        patterns={level: tuple(re.compile(p) for p in patterns or [])
+                  for level, patterns in (data.get("patterns") or {}).items()},
+    )
+
+
+def _lemmas(tokens: list[str], language: str) -> list[str]:
+    return [simplemma.lemmatize(t, lang=language) for t in tokens]
+
+
+def _negated(tokens: list[str], start: int, vocab: Vocabulary) -> bool:
+    return any(t in vocab.negators for t in tokens[max(0, start - NEGATION_REACH):start])
+
+
+def _find(clause: list[str], lemmas: list[str], vocab: Vocabulary, level: str) -> list[str]:
     found = []
-    for phrase in phrases:
-        needle = normalise(phrase)
-        # Word boundaries, so "basta" never fires inside "bastante" and "kut" not in "kutsch".
-        if needle and f" {needle} " in padded:
-            found.append(phrase)
+    for phrase in vocab.phrases.get(level, ()):
+        size = len(phrase)
+        for start in range(len(clause) - size + 1):
+            surface, lemma = tuple(clause[start:start + size]), tuple(lemmas[start:start + size])
+            if phrase in (surface, lemma) or (size == 1 and simplemma.lemmatize(phrase[0], lang=vocab.language)
+                                              == lemma[0]):
+                if not _negated(clause, start, vocab):
+                    found.append(" ".join(phrase))
+                break
+    for index, token in enumerate(clause):
+        for stem in vocab.stems.get(level, ()):
+            if token.startswith(stem) and len(token) > len(stem) + 1 and not _negated(clause, index, vocab):
+                found.append(token)
+    text = " ".join(clause)
+    found += [m.group(0) for p in vocab.patterns.get(level, ()) if (m := p.search(text))]
     return found
+
+
+def _matches(clauses: list[list[str]], language: str, level: str) -> list[str]:
+    vocab = vocabulary(language)
+    found: list[str] = []
+    for clause in clauses:
+        found += _find(clause, _lemmas(clause, language), vocab, level)
+    return list(dict.fromkeys(found))
 
 
 def assess(text: str, language: str, *, failures: int = 0) -> AngerAssessment:
     """Level of anger in `text`; `failures` (repeated no-input/invalid) raises frustration to anger."""
-    plain = normalise(text)
-    lexicon = LEXICON.get(language, LEXICON["en"])
-    abusive = _find(plain, lexicon["abusive"])
+    language = language if language in LANGUAGES else "en"
+    clauses = words(text)
+    abusive = _matches(clauses, language, "abusive")
     if language != "en":
-        abusive += _find(plain, LEXICON["en"]["abusive"])
+        abusive += _matches(clauses, "en", "abusive")
     if abusive:
         return AngerAssessment("abusive", tuple(abusive))
-    angry = _find(plain, lexicon["angry"])
-    frustrated = _find(plain, lexicon["frustrated"])
+    angry = _matches(clauses, language, "angry")
+    frustrated = _matches(clauses, language, "frustrated")
     if angry or (frustrated and failures >= 2):
         return AngerAssessment("angry", tuple(angry + frustrated))
     if frustrated:

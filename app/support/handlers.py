@@ -191,14 +191,7 @@ def check_mood(ctx: Any) -> str:
         ctx.slots["priority"] = True
         _step(ctx, "support.stuck", str(failures), input=said)
         return "stuck"
-    if assessment.escalate:
-        ctx.slots["angry"] = True
-        ctx.slots["anger_level"] = assessment.level
-        ctx.slots["anger_words"] = ", ".join(assessment.matches)
-        ctx.slots["complaint_text"] = said[:1000]
-        _step(ctx, "support.anger", assessment.level, input=said)
-        return "angry"
-    return "calm"
+    return "angry" if _note_anger(ctx, assessment, said) else "calm"
 
 
 def vent_check(ctx: Any) -> str:
@@ -210,13 +203,17 @@ def vent_check(ctx: Any) -> str:
     said = str((ctx.params or {}).get("SpeechResult") or "").strip()
     if not said:
         return "calm"
-    assessment = anger.assess(said, ctx.language)
+    return "angry" if _note_anger(ctx, anger.assess(said, ctx.language), said) else "calm"
+
+
+def _note_anger(ctx: Any, assessment: anger.AngerAssessment, said: str) -> bool:
+    """Keep what an upset caller said for the complaint; True when it escalates."""
     if not assessment.escalate:
-        return "calm"
+        return False
     ctx.slots.update(angry=True, anger_level=assessment.level, anger_words=", ".join(assessment.matches),
                      complaint_text=said[:1000])
     _step(ctx, "support.anger", assessment.level, input=said)
-    return "angry"
+    return True
 
 
 def record_complaint(ctx: Any) -> str:
@@ -241,7 +238,9 @@ def record_complaint(ctx: Any) -> str:
 
 
 def answer_question(ctx: Any) -> str:
-    """Find the topic for a key press or a question in words.
+    """Find the topic for a key press or a question in words. Anger comes first: "ladri, mi
+    avete addebitato due volte" is an apology and a complaint, and the answer found for the
+    question is kept (slot complaint_answer) for the complaint flow to give after the apology.
 
     outcomes: answered (slots faq_topic, faq_title, faq_answer), unanswered, angry, invalid (a
     key that is no topic: a slip of the finger, not a question for the team)
@@ -253,17 +252,17 @@ def answer_question(ctx: Any) -> str:
         log.exception("no usable knowledge file for %s", ctx.language)
         knowledge = None
     found = faq.match(knowledge, said) if knowledge else None
+    mood = anger.assess(said, ctx.language, failures=int(ctx.slots.get("failures") or 0))
+    if _note_anger(ctx, mood, said):
+        if found is not None:
+            ctx.slots["complaint_answer"] = found.topic.answer
+            _step(ctx, "support.faq", f"answered:{found.topic.id}", input=said)
+        return "angry"
     if found is None and said and all(ch.isdigit() or ch in "*#" for ch in said):
         _bump_failures(ctx)
         _step(ctx, "support.faq", "invalid_key", input=said)
         return "invalid"
     if found is None:
-        mood = anger.assess(said, ctx.language, failures=int(ctx.slots.get("failures") or 0))
-        if mood.escalate:
-            ctx.slots.update(angry=True, anger_level=mood.level, anger_words=", ".join(mood.matches),
-                             complaint_text=said[:1000])
-            _step(ctx, "support.anger", mood.level, input=said)
-            return "angry"
         ctx.slots["unanswered_question"] = said
         _step(ctx, "support.faq", "unanswered", input=said)
         return "unanswered"
@@ -311,6 +310,14 @@ def faq_entry(ctx: Any) -> str:
         ctx.slots["faq_question"] = said
         return "asked"
     return "ask"
+
+
+def pending_answer(ctx: Any) -> str:
+    """After the apology: the answer to the question an upset caller asked, if we have one.
+
+    outcomes: answer (slot complaint_answer), none
+    """
+    return "answer" if ctx.slots.get("complaint_answer") else "none"
 
 
 def log_unanswered(ctx: Any) -> str:
@@ -398,13 +405,8 @@ def check_description(ctx: Any) -> str:
         _step(ctx, "support.description", "unclear", input=text or None)
         return "unclear"
     mood = anger.assess(text, ctx.language, failures=int(ctx.slots.get("failures") or 0))
-    if mood.escalate:
-        # Keep the fault, and treat the person as the priority they are.
-        ctx.slots.update(angry=True, anger_level=mood.level, anger_words=", ".join(mood.matches),
-                         complaint_text=text[:1000])
-        _step(ctx, "support.anger", mood.level, input=text)
-        return "angry"
-    return "ok"
+    # Keep the fault, and treat the person as the priority they are.
+    return "angry" if _note_anger(ctx, mood, text) else "ok"
 
 
 def create_fault_ticket(ctx: Any) -> str:
@@ -753,6 +755,7 @@ ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_check_mood": (check_mood, ("angry", "stuck", "calm")),
     "support_vent_check": (vent_check, ("angry", "calm")),
     "support_record_complaint": (record_complaint, ("ok",)),
+    "support_pending_answer": (pending_answer, ("answer", "none")),
     "support_answer_question": (answer_question, ("answered", "unanswered", "angry", "invalid")),
     "support_menu_question": (menu_question, ("answered", "unanswered")),
     "support_faq_entry": (faq_entry, ("asked", "ask")),
