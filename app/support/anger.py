@@ -2,10 +2,11 @@
 
 A vocabulary, not a model: it is predictable, explainable on review ("flagged because:
 ridicolo, vergogna") and works on the short, noisy text speech recognition gives us. The glue
-here splits elisions ("dall'abbonamento" -> "dall abbonamento"), matches words by their lemma
-(simplemma: "ladri" -> "ladro", "idiots" -> "idiot"), the start of compounds ("kutrouter"),
-phrases and patterns (repeated calls: "è la terza volta che chiamo"), and drops a match right
-after a negation, so "non sono arrabbiato" is calm. Levels:
+here splits elisions ("dall'abbonamento" -> "dall abbonamento"), matches words and phrases,
+where a word ending in * takes any ending ("ladr*": ladri; "kut*": kutrouter), and patterns
+(repeated calls: "è la terza volta che chiamo"), and drops a match right after a negation, so
+"non sono arrabbiato" is calm. (A lemmatiser was measured and not kept: simplemma needs 3-5 s
+and about 40 MB per language to load, for forms a trailing * already covers.) Levels:
 - "abusive": insults or profanity aimed at someone;
 - "angry": strong frustration, sarcasm, threats, repeated-call complaints;
 - "frustrated": milder words; only escalates together with repeated failures;
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import simplemma
 import yaml
 
 from app.flows.matching import normalise as _normalise
@@ -57,10 +57,8 @@ def words(text: str) -> list[list[str]]:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    language: str
     negators: frozenset[str]
-    phrases: dict[str, tuple[tuple[str, ...], ...]]  # level -> phrases as words
-    stems: dict[str, tuple[str, ...]]
+    phrases: dict[str, re.Pattern[str] | None]  # level -> every word and phrase of it, one regex
     patterns: dict[str, tuple[re.Pattern[str], ...]]
 
 
@@ -68,43 +66,39 @@ class Vocabulary:
 def vocabulary(language: str) -> Vocabulary:
     with open(VOCABULARY / f"{language}.yaml", encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
-    phrases = {level: tuple(tuple(normalise(p).split()) for p in data.get(level) or [])
-               for level in ("abusive", "angry", "frustrated")}
     return Vocabulary(
-        language=language,
-        negators=frozenset(w for n in data.get("negators") or [] for w in normalise(n).split()),
-        phrases=phrases,
-        stems={level: tuple(stems or []) for level, stems in (data.get("stems") or {}).items()},
+        negators=frozenset(w for n in data.get("negators") or [] for w in _plain(n).split()),
+        phrases={level: _compile(data.get(level) or []) for level in ("abusive", "angry", "frustrated")},
         patterns={level: tuple(re.compile(p) for p in patterns or [])
                   for level, patterns in (data.get("patterns") or {}).items()},
     )
 
 
-def _lemmas(tokens: list[str], language: str) -> list[str]:
-    return [simplemma.lemmatize(t, lang=language) for t in tokens]
+def _plain(entry: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9*]+", str(entry).lower()))
 
 
-def _negated(tokens: list[str], start: int, vocab: Vocabulary) -> bool:
-    return any(t in vocab.negators for t in tokens[max(0, start - NEGATION_REACH):start])
+def _compile(entries: list[str]) -> re.Pattern[str] | None:
+    """One regex for all entries of a level, longest first, whole words only; "ladr*" is
+    "ladr" and any ending."""
+    phrases = sorted({_plain(e) for e in entries if _plain(e)}, key=len, reverse=True)
+    if not phrases:
+        return None
+    alternatives = [" ".join(re.escape(w[:-1]) + "[a-z0-9]*" if w.endswith("*") else re.escape(w)
+                             for w in phrase.split()) for phrase in phrases]
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?![a-z0-9])")
 
 
-def _find(clause: list[str], lemmas: list[str], vocab: Vocabulary, level: str) -> list[str]:
-    found = []
-    for phrase in vocab.phrases.get(level, ()):
-        size = len(phrase)
-        for start in range(len(clause) - size + 1):
-            surface, lemma = tuple(clause[start:start + size]), tuple(lemmas[start:start + size])
-            if phrase in (surface, lemma) or (size == 1 and simplemma.lemmatize(phrase[0], lang=vocab.language)
-                                              == lemma[0]):
-                if not _negated(clause, start, vocab):
-                    found.append(" ".join(phrase))
-                break
-    for index, token in enumerate(clause):
-        for stem in vocab.stems.get(level, ()):
-            if token.startswith(stem) and len(token) > len(stem) + 1 and not _negated(clause, index, vocab):
-                found.append(token)
-    text = " ".join(clause)
-    found += [m.group(0) for p in vocab.patterns.get(level, ()) if (m := p.search(text))]
+def _negated(clause: str, start: int, vocab: Vocabulary) -> bool:
+    before = clause[:start].split()[-NEGATION_REACH:]
+    return any(t in vocab.negators for t in before)
+
+
+def _find(clause: str, vocab: Vocabulary, level: str) -> list[str]:
+    regex = vocab.phrases.get(level)
+    found = [m.group(0) for m in regex.finditer(clause)
+             if not _negated(clause, m.start(), vocab)] if regex is not None else []
+    found += [m.group(0) for p in vocab.patterns.get(level, ()) if (m := p.search(clause))]
     return found
 
 
@@ -112,7 +106,7 @@ def _matches(clauses: list[list[str]], language: str, level: str) -> list[str]:
     vocab = vocabulary(language)
     found: list[str] = []
     for clause in clauses:
-        found += _find(clause, _lemmas(clause, language), vocab, level)
+        found += _find(" ".join(clause), vocab, level)
     return list(dict.fromkeys(found))
 
 
