@@ -55,6 +55,17 @@ def test_an_angry_faq_question_gets_apology_complaint_and_its_answer(sim, app, l
 
 
 @pytest.mark.parametrize("language", LANGS)
+def test_an_angry_question_at_the_main_menu_is_answered_after_the_apology(sim, app, language):
+    call = dial(sim, language)
+    call.speak(ANGRY_BILLING[language])  # straight at the menu, no option chosen
+    assert call.heard(SORRY[language])
+    [complaint] = rows(app, Ticket, Ticket.kind == "complaint")
+    assert complaint.description == ANGRY_BILLING[language]
+    assert call.heard(f"{ANSWER_INTRO[language]} {_billing_answer(language, CALM_BILLING[language])}")
+    assert call.heard(COMPLAINT[language])
+
+
+@pytest.mark.parametrize("language", LANGS)
 def test_a_calm_worried_caller_gets_the_answer_and_no_complaint(sim, app, language):
     call = dial(sim, language)
     call.press("1")

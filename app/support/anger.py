@@ -16,6 +16,7 @@ English swearing is common in Dutch and Italian speech, so English abuse counts 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -48,11 +49,8 @@ def normalise(text: str) -> str:
 
 
 def words(text: str) -> list[list[str]]:
-    """Clauses of plain words; an elision is two words ("fuck's" -> "fuck s")."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    clauses = re.split(r"[.,;:!?]+", plain.replace("’", "'"))
-    return [found for clause in clauses if (found := re.findall(r"[a-z0-9*]+", clause))]
+    """Clauses of normalised words: a negation reaches no further than its clause."""
+    return [found.split() for clause in re.split(r"[.,;:!?]+", text or "") if (found := normalise(clause))]
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,7 @@ def check_mood(ctx: Any) -> str:
         ctx.slots["priority"] = True
         _step(ctx, "support.stuck", str(failures), input=said)
         return "stuck"
-    return "angry" if _note_anger(ctx, assessment, said) else "calm"
+    return "angry" if _note_anger(ctx, assessment, said, menu=True) else "calm"
 
 
 def vent_check(ctx: Any) -> str:
@@ -203,16 +203,22 @@ def vent_check(ctx: Any) -> str:
     said = str((ctx.params or {}).get("SpeechResult") or "").strip()
     if not said:
         return "calm"
-    return "angry" if _note_anger(ctx, anger.assess(said, ctx.language), said) else "calm"
+    return "angry" if _note_anger(ctx, anger.assess(said, ctx.language), said, menu=True) else "calm"
 
 
-def _note_anger(ctx: Any, assessment: anger.AngerAssessment, said: str) -> bool:
-    """Keep what an upset caller said for the complaint; True when it escalates."""
+def _note_anger(ctx: Any, assessment: anger.AngerAssessment, said: str, *, menu: bool = False) -> bool:
+    """Keep what an upset caller said for the complaint; True when it escalates. At the menu,
+    a question the knowledge answers ("ladri, mi avete addebitato due volte") keeps its answer
+    for after the apology (slot complaint_answer)."""
     if not assessment.escalate:
         return False
     ctx.slots.update(angry=True, anger_level=assessment.level, anger_words=", ".join(assessment.matches),
                      complaint_text=said[:1000])
     _step(ctx, "support.anger", assessment.level, input=said)
+    found = _menu_topic(ctx, said) if menu else None
+    if found is not None:
+        ctx.slots["complaint_answer"] = found.topic.answer
+        _step(ctx, "support.faq", f"menu:{found.topic.id}", input=said)
     return True
 
 
