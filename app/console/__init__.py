@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
         callbacks_pages,
         campaigns_pages,
         consent_pages,
+        desk_pages,
         flows_pages,
         softphone_page,
         support_pages,

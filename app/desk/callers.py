@@ -50,6 +50,11 @@ def skill_for(priority: bool, reason: str | None, slots: Mapping[str, Any]) -> s
     return "support"
 
 
+def recognised(slots: Mapping[str, Any]) -> bool:
+    """The hotline knew the caller by their number: a name, an open order or ticket, products."""
+    return any(slots.get(key) for key in ("caller_name", "open_ticket", "open_order", "product_ids"))
+
+
 def note_waiting(session: Session, call: Call, params: Mapping[str, str], at: datetime) -> QueueEntry | None:
     """The caller fetched the queue's wait music. Returns their entry when they just joined
     (new, or back in the queue after leaving it), None when they were already waiting."""
@@ -71,7 +76,7 @@ def note_waiting(session: Session, call: Call, params: Mapping[str, str], at: da
         "call_sid": call.call_sid, "queue": queue, "queue_sid": queue_sid, "caller": call.from_number,
         "language": call.language or "en", "reason": "complaint" if slots.get("angry") else reason,
         "skill": skill_for(priority, reason, slots), "priority": priority,
-        "complaint": bool(slots.get("angry")), "recognised": bool(slots.get("caller_name")),
+        "complaint": bool(slots.get("angry")), "recognised": recognised(slots),
         "details": {k: slots[k] for k in DETAIL_SLOTS if slots.get(k)}, "status": WAITING,
         "offers": 0, "enqueued_at": at,
     }

@@ -121,3 +121,34 @@ def _note_on_tickets(session: Session, entry: QueueEntry, at: datetime, *, by: D
         details["desk"] = history
         ticket.details = details
         ticket.updated_at = at
+
+
+def end_abusive(session: Session, operator: DeskOperator, entry: QueueEntry, *, reason: str, at: datetime,
+                gateway: Any) -> str:
+    """The operator ends an abusive call: the caller hears a polite closing in their language
+    and the line closes; the reason is kept on the entry, the call and the complaint ticket
+    (made now if the call has none), flagged for review. Returns the ticket's reference."""
+    from app.desk import whisper
+    from app.support.services import CallerRef, create_ticket, ticket_for_call
+    from app.telephony import Twiml
+
+    reason = reason.strip()[:MAX_NOTE]
+    if not reason:
+        raise Refusal("desk_no_reason", "reason: say why the call is ended")
+    if entry.operator_id != operator.id or entry.status != CONNECTED:
+        raise Refusal("desk_not_yours", "entry: this call is not yours to end")
+    ticket = ticket_for_call(session, entry.call_sid, "complaint")
+    if ticket is None:
+        ticket = create_ticket(
+            session, kind="complaint", at=at, priority="high", flagged=True,
+            caller=CallerRef(number=entry.caller, contact_id=None, call_sid=entry.call_sid,
+                             language=entry.language),
+            subject="call ended by the operator", description=str(entry.details.get("complaint_text") or "") or None)
+    ticket.flagged = True
+    entry.outcome, entry.end_reason = "abusive", reason
+    _note_on_call(session, entry, at, kind="desk_ended", outcome="abusive", text=reason)
+    _note_on_tickets(session, entry, at, by=operator, outcome="abusive", note=reason, extra={"ended_call": True})
+    session.flush()
+    closing = Twiml(entry.language).say(whisper.caller_text("ended_by_operator", entry.language)).hangup()
+    gateway.update_call(entry.call_sid, twiml=closing.xml())
+    return ticket.reference

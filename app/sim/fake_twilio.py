@@ -389,12 +389,12 @@ class FakeTwilio:
 
     def _update(self, account: str, sid: str) -> Response:
         call = self._find(sid)
-        if call is None:
-            return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
         form = request.form
         status, url, twiml = form.get("Status"), form.get("Url"), form.get("Twiml")
         if status and status not in ("completed", "canceled"):
             return twilio_error(400, 21218, f"Invalid Status {status}: use completed or canceled")
+        if call is None:
+            return self._update_inbound(account, sid)
         with self._lock:
             ended = call.status in ("completed", "busy", "failed", "no-answer", "canceled")
             if ended and (url or twiml):
@@ -427,6 +427,19 @@ class FakeTwilio:
         base = f"/{API_VERSION}/Accounts/{account}/Queues/{queue_sid}/Members/{member.sid}.json"
         return jsonify(call_sid=member.sid, queue_sid=queue_sid, position=1, wait_time=int(member.elapsed),
                        date_enqueued=rfc2822(self._now()), uri=base)
+
+    def _update_inbound(self, account: str, sid: str) -> Response:
+        """Hang up or redirect a call to one of our numbers (an adopted inbound SimCall)."""
+        with self._lock:
+            sim = next((c for c in self.inbound if c.sid == sid), None)
+        if sim is None:
+            return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+        if sim._ended:
+            return twilio_error(400, 21220, "Call is not in-progress. Cannot redirect.")
+        form = request.form
+        sim.remote_update(**{k: form[k] for k in ("Status", "Url", "Method", "Twiml") if form.get(k)})
+        return jsonify(sid=sim.sid, account_sid=account, status=sim._status, to=sim.to, direction="inbound",
+                       uri=f"/{API_VERSION}/Accounts/{account}/Calls/{sim.sid}.json", **{"from": sim.from_})
 
     def _apply_update(self, call: FakeCall, status: str | None, url: str | None,
                       method: str, twiml: str | None) -> None:
