@@ -64,9 +64,9 @@ PROMPTS: dict[str, dict[str, str]] = {
         "en": "We are sorry for the long wait: let us offer you a callback instead.",
     },
     "call_back_later": {
-        "it": "La preghiamo di richiamare più tardi. Grazie per la pazienza e buona giornata.",
-        "nl": "Wilt u het later nog eens proberen? Dank u voor uw geduld en nog een fijne dag.",
-        "en": "Please call us again a little later. Thank you for your patience, and have a good day.",
+        "it": "La preghiamo di richiamare più tardi. Grazie per la pazienza e {farewell}.",
+        "nl": "Wilt u het later nog eens proberen? Dank u voor uw geduld en {farewell}.",
+        "en": "Please call us again a little later. Thank you for your patience, and {farewell}.",
     },
 }
 

@@ -424,6 +424,23 @@ def test_a_machine_gets_a_short_message_or_nothing_and_a_retry(sim, app, clock, 
     assert cb.due_at == clock.now() + timedelta(minutes=30)
 
 
+@pytest.mark.parametrize("local_due, hello, goodbye", [
+    # Italians say "buongiorno" in the morning and "buonasera" from the afternoon, and wish
+    # "buona serata" in the evening rather than "buona giornata".
+    (datetime(2026, 11, 26, 10, 0, tzinfo=ROME), "Buongiorno, sono", "Grazie e buona giornata."),
+    (datetime(2026, 11, 26, 18, 30, tzinfo=ROME), "Buonasera, sono", "Grazie e buona serata."),
+])
+def test_the_voicemail_greets_and_takes_leave_by_the_callees_hour(sim, app, clock, local_due, hello, goodbye):
+    due = local_due.astimezone(UTC)
+    _book(app, due=due)
+    sim.twilio.script(CALLEE, answer="machine_end_beep")
+    clock.set(due)
+    _dispatcher(app).run_once()
+    [call] = sim.twilio.ring_pending()
+    [message] = call.said
+    assert message.startswith(hello) and message.endswith(goodbye), message
+
+
 def test_a_cancelled_callback_already_ringing_only_apologises(sim, app, clock):
     cb_id = _book(app)
     clock.set(DUE)

@@ -384,7 +384,9 @@ def _book_later(sim, app, clock):
 
 def test_a_callback_booked_from_the_survey_goes_on_with_the_survey(sim, app, clock):
     _, cb_id, call = _book_later(sim, app, clock)
-    assert call.heard("Ci aveva chiesto di richiamarla per") and call.heard("È un buon momento")
+    # The campaign's own reason, not a sales "proposal" the survey never made.
+    assert call.heard("Ci aveva chiesto di richiamarla per un breve sondaggio sul servizio.")
+    assert call.heard("È un buon momento") and not call.heard("proposta")
     call.press("1")
     assert call.heard("Da 1 a 5")  # the survey's first question, not the opener again
     assert not call.heard("La metto in contatto con un operatore")

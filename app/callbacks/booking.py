@@ -54,14 +54,30 @@ REASONS: dict[str, dict[str, str]] = {
                  "en": "your warranty claim"},
     "delivery": {"it": "la sua consegna", "nl": "uw bezorging", "en": "your delivery"},
     "complaint": {"it": "il suo reclamo", "nl": "uw klacht", "en": "your complaint"},
-    "campaign": {"it": "la nostra proposta di cui abbiamo parlato",
-                 "nl": "ons aanbod waarover we spraken", "en": "the offer we talked about"},
+    # Only when the campaign is gone: a campaign's callback says the campaign's own reason
+    # (about_text), so a survey never sounds like a sales offer.
+    "campaign": {"it": "la telefonata che le avevamo fatto", "nl": "ons eerdere telefoongesprek",
+                 "en": "our earlier call"},
 }
 
 
 def reason_text(reason: str | None, language: str) -> str:
     texts = REASONS.get(reason or "support", REASONS["support"])
     return texts.get(language) or texts["en"]
+
+
+def about_text(session: Session, cb: Any, language: str) -> str:
+    """What a callback is about, in words: a campaign's booking carries that campaign's reason
+    ("un breve sondaggio sul nostro servizio"), anything else its reason code's words."""
+    from app.campaigns.models import Campaign
+
+    campaign_id = str(cb.campaign_id or "")
+    if cb.reason == "campaign" and campaign_id.isdigit():
+        campaign = session.get(Campaign, int(campaign_id))
+        said = (campaign.reason or {}).get(language) if campaign is not None else None
+        if said:
+            return str(said)
+    return reason_text(cb.reason, language)
 
 
 # --- zone and number --------------------------------------------------------------------------

@@ -28,26 +28,28 @@ from app.callbacks.models import (
 from app.callbacks.service import transition
 from app.clock import now
 from app.db import db_session
+from app.flows.render import courtesy, number_zone
 from app.telephony import Twiml
 from app.webhooks.safety import voice_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks_voice", __name__)
 
+# {greeting} and {farewell} follow the callee's hour (render.courtesy), as in every flow.
 MACHINE_MESSAGE = {
-    "it": ("Buongiorno, sono l'assistente virtuale di {company}. La chiamavamo come ci aveva chiesto, "
+    "it": ("{greeting}, sono l'assistente virtuale di {company}. La chiamavamo come ci aveva chiesto, "
            "per {about}. Proveremo a richiamarla più tardi; se preferisce, ci chiami lei al numero {number}. "
-           "Grazie e buona giornata."),
-    "nl": ("Goedendag, u spreekt met de digitale assistent van {company}. Wij belden u terug zoals u had "
+           "Grazie e {farewell}."),
+    "nl": ("{greeting}, u spreekt met de digitale assistent van {company}. Wij belden u terug zoals u had "
            "gevraagd, over {about}. Wij proberen het later nog eens; u kunt ons ook bellen op {number}. "
-           "Dank u wel en nog een fijne dag."),
-    "en": ("Hello, this is the virtual assistant of {company}. We are calling you back as you asked, about "
-           "{about}. We will try again later; or you can call us on {number}. Thank you, and have a good day."),
+           "Dank u wel en {farewell}."),
+    "en": ("{greeting}, this is the virtual assistant of {company}. We are calling you back as you asked, about "
+           "{about}. We will try again later, or you can call us on {number}. Thank you, and {farewell}."),
 }
 NO_LONGER = {
-    "it": "Buongiorno, sono l'assistente virtuale di {company}. Questa richiamata è stata annullata: ci scusi per il disturbo. Arrivederci.",
-    "nl": "Goedendag, u spreekt met de digitale assistent van {company}. Deze terugbelafspraak is geannuleerd: excuses voor het storen. Tot ziens.",
-    "en": "Hello, this is the virtual assistant of {company}. This callback has been cancelled: sorry to have disturbed you. Goodbye.",
+    "it": "{greeting}, sono l'assistente virtuale di {company}. Questa richiamata è stata annullata: ci scusi per il disturbo. Arrivederci.",
+    "nl": "{greeting}, u spreekt met de digitale assistent van {company}. Deze terugbelafspraak is geannuleerd: excuses voor het storen. Tot ziens.",
+    "en": "{greeting}, this is the virtual assistant of {company}. This callback has been cancelled: sorry to have disturbed you. Goodbye.",
 }
 
 
@@ -71,7 +73,8 @@ def callback_answered() -> Response:
     if cb is None:
         log.error("callback call %s names unknown callback %r", call.call_sid, cb_id)
         language = call.language or settings.default_language
-        doc = Twiml(language).say(NO_LONGER[language].format(company=company)).hangup()
+        words = courtesy(language, at, number_zone(call.to_number))
+        doc = Twiml(language).say(NO_LONGER[language].format(company=company, **words)).hangup()
         session.commit()
         return doc.response()
     call.language = cb.language
@@ -79,8 +82,9 @@ def callback_answered() -> Response:
         link_call(session, cb, call.call_sid, at, actor="twilio", note="answered (linked by /voice/callback)")
     elif cb.call_sid != call.call_sid:
         log.error("callback %s answered on call %s but was dialled as %s", cb.id, call.call_sid, cb.call_sid)
+    words = courtesy(cb.language, at, cb.time_zone)
     if cb.status in (CANCELLED, REFUSED):
-        doc = Twiml(cb.language).say(NO_LONGER[cb.language].format(company=company)).hangup()
+        doc = Twiml(cb.language).say(NO_LONGER[cb.language].format(company=company, **words)).hangup()
         session.commit()
         return doc.response()
     answered_by = (request.form.get("AnsweredBy") or "").strip()[:32]
@@ -89,12 +93,12 @@ def callback_answered() -> Response:
     if cb.status == PLACED:
         transition(session, cb, ANSWERED, at=at, actor="twilio", call_sid=call.call_sid,
                    note=f"answered by {answered_by or 'unknown'}")
-    about = booking.reason_text(cb.reason, cb.language)
+    about = booking.about_text(session, cb, cb.language)
     if answered_by == "fax":  # a fax cannot take a spoken message; the retry rules still apply
         session.commit()
         return Twiml(cb.language).hangup().response()
     if answered_by.startswith("machine"):
-        text = MACHINE_MESSAGE[cb.language].format(company=company, about=about,
+        text = MACHINE_MESSAGE[cb.language].format(company=company, about=about, **words,
                                                    number=spoken_number(settings.twilio_caller_id))
         doc = Twiml(cb.language).pause(1).say(text).hangup()
         session.commit()

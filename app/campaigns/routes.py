@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
@@ -24,9 +23,10 @@ from app.clock import now
 from app.config import Settings
 from app.consent.contacts import find_by_number
 from app.db import db_session
+from app.flows.render import courtesy, number_zone
 from app.models import Call
 from app.telephony import TelephonyError, Twiml
-from app.webhooks.safety import GOODBYE, voice_webhook
+from app.webhooks.safety import goodbye, voice_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("campaigns", __name__)
@@ -75,23 +75,16 @@ def _company(call: Call) -> str:
     return _settings().company_name
 
 
-def _local(attempt: CampaignAttempt, session: Session, at: datetime) -> datetime:
+def _zone(attempt: CampaignAttempt, session: Session) -> str | None:
     contact = find_by_number(session, attempt.e164)
-    name = (contact.time_zone if contact else None) or "UTC"
-    try:
-        return at.astimezone(ZoneInfo(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        return at
+    return (contact.time_zone if contact else None) or number_zone(attempt.e164)
 
 
 def machine_message(session: Session, campaign: Campaign, attempt: CampaignAttempt, call: Call, at: datetime) -> str:
-    from app.flows.render import farewell, greeting
-
     language = attempt.language or campaign.languages[0]
-    local = _local(attempt, session, at)
     number = campaign.callback_number or campaign.caller_id or _settings().twilio_caller_id
     return MACHINE_MESSAGE[language].format(
-        greeting=greeting(language, local), farewell=farewell(language, local), company=_company(call),
+        **courtesy(language, at, _zone(attempt, session)), company=_company(call),
         reason=campaign.reason.get(language, ""), number=" ".join(number.lstrip("+")),
     )
 
@@ -110,7 +103,7 @@ def _goodbye(call: Call) -> Response:
     from app.i18n import language_for
 
     language = language_for(party.region if party else None, default=_settings().default_language)
-    return Twiml(language).say(GOODBYE[language]).hangup().response()
+    return Twiml(language).say(goodbye(language, now(), party.e164 if party else None)).hangup().response()
 
 
 @bp.post("/voice/outbound")

@@ -29,7 +29,7 @@ from app.flows import actions as action_registry
 from app.flows import matching
 from app.flows.hotlines import Hotline, Hotlines
 from app.flows.model import FlowSet, Node
-from app.flows.render import Speaker, farewell, greeting
+from app.flows.render import Speaker, courtesy
 from app.models import Call, CallStep
 from app.telephony import Twiml
 
@@ -497,9 +497,8 @@ class Engine:
     def _text(self, turn: Turn, prompt: Mapping[str, str]) -> str:
         text = prompt.get(turn.language) or prompt.get("en") or ""
         zone = _zone(turn.counters.get("tz"))
-        local = turn.now.astimezone(zone)
         slots = {
-            "greeting": greeting(turn.language, local), "farewell": farewell(turn.language, local),
+            **courtesy(turn.language, turn.now, zone),
             "company": turn.hotline.company, "caller_name": "", **turn.slots,
         }
         return Speaker(turn.language, zone, turn.now).render(text, slots)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_time
 
@@ -139,6 +139,27 @@ def _as_time(value: Any, zone: ZoneInfo) -> time:
 
 
 # -- courtesy -------------------------------------------------------------------------------
+
+def courtesy(language: str, at: datetime, zone: str | ZoneInfo | None) -> dict[str, str]:
+    """`greeting` and `farewell` for the hour where the other party is: every text said on a
+    call (flows, machine messages, apologies) takes them from here, never a fixed "good day".
+    An unknown zone falls back to UTC rather than failing a call."""
+    try:
+        tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(str(zone or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    local = at.astimezone(tz)
+    return {"greeting": greeting(language, local), "farewell": farewell(language, local)}
+
+
+def number_zone(e164: str | None) -> str | None:
+    """The zone of a phone number when it has exactly one (a mobile may roam; it is our best
+    guess when nothing better is known)."""
+    from app.phone import parse_caller
+
+    party = parse_caller(e164)
+    return party.time_zones[0] if party and len(party.time_zones) == 1 else None
+
 
 def greeting(language: str, local: datetime) -> str:
     """Buongiorno/buonasera, goedemorgen/-middag/-avond, good morning/afternoon/evening."""

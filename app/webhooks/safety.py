@@ -10,6 +10,7 @@ import hmac
 import logging
 import re
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -20,18 +21,25 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import i18n, inputs, phone
 from app.calls import SIMULATED_HEADER, SIMULATED_PARAM, get_call, simulated_mark
+from app.clock import now
 from app.config import Settings
 from app.db import lock_wait, session_scope
+from app.flows.render import courtesy, number_zone
 from app.telephony import apology_twiml
 from app.webhooks import signature
 
 log = logging.getLogger(__name__)
 
 GOODBYE = {
-    "it": "Grazie per aver chiamato, buona giornata.",
-    "nl": "Bedankt voor uw oproep, nog een fijne dag.",
-    "en": "Thank you for calling, and have a good day.",
+    "it": "Grazie per aver chiamato, {farewell}.",
+    "nl": "Bedankt voor uw oproep, en {farewell}.",
+    "en": "Thank you for calling, and {farewell}.",
 }
+
+
+def goodbye(language: str, at: datetime, number: str | None) -> str:
+    """A goodbye whose wish follows the hour where the other party's number is."""
+    return GOODBYE[language].format(**courtesy(language, at, number_zone(number)))
 
 
 # What a voice webhook may carry. Twilio sends a few dozen parameters (the call's, the
@@ -139,10 +147,12 @@ def caller_language(call_sid: str) -> str:
 def apology_response(call_sid: str) -> Response:
     settings: Settings = current_app.extensions["cortese.settings"]
     language = caller_language(call_sid)
+    outbound = request.form.get("Direction", "").startswith("outbound")
+    party = request.form.get("To" if outbound else "From")
     return apology_twiml(
         language,
         apology=i18n.prompt("apology", language),
         next_step=i18n.prompt("transfer_operator", language),
-        goodbye=i18n.prompt("call_back_later", language),
+        goodbye=i18n.prompt("call_back_later", language).format(**courtesy(language, now(), number_zone(party))),
         operator_number=settings.operator_number,
     ).response()
