@@ -11,16 +11,32 @@ from app.campaigns import service
 from app.campaigns.dialer import Dialer
 from app.clock import FakeClock
 from app.consent.contacts import get_or_create
+from app.consent.ledger import record_consent
 from app.db import session_scope
 from tests.conftest import ACCOUNT_SID
 
 CALLS_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
 
 
-def make_contacts(app: Any, numbers: list[str], clock: FakeClock, **fields: Any) -> list[int]:
+def make_contacts(app: Any, numbers: list[str], clock: FakeClock, *, automated_consent: bool = True,
+                  **fields: Any) -> list[int]:
+    """Contacts from a customer list. By default each agreed in writing to automated calls: the
+    shipped campaign flows speak with a synthetic voice, which needs prior consent in every
+    country we call (47 CFR 64.1200(a)(2), CRTC ADAD rules, PECR reg. 19, Codice privacy art.
+    130(1), Telecommunicatiewet art. 11.7(1)); tests of that rule pass automated_consent=False."""
     with session_scope(app) as session:
-        return [get_or_create(session, n, source="customer list 2026", at=clock.now(), **fields).id
-                for n in numbers]
+        contacts = [get_or_create(session, n, source="customer list 2026", at=clock.now(), **fields)
+                    for n in numbers]
+        if automated_consent:
+            for contact in contacts:
+                automated_consent_given(session, contact, clock.now() - timedelta(days=1))
+        return [c.id for c in contacts]
+
+
+def automated_consent_given(session: Any, contact: Any, at: Any) -> None:
+    """Signed consent to automated calls for any purpose, as a web form with a signature gives."""
+    record_consent(session, contact, action="given", purpose="any", channel="automated_voice", written=True,
+                   at=at, source="signed web form", recorded_by="test", proof="form 2026-01")
 
 
 def make_campaign(app: Any, clock: FakeClock, contact_ids: list[int], *, start: bool = True,

@@ -94,6 +94,7 @@ def seed_campaign(app: Flask, *, name: str = "Sondaggio autunno", numbers: tuple
     """A survey campaign made through engineer F's services, targeting `numbers`."""
     from app.campaigns import service as campaigns
     from app.consent.contacts import get_or_create
+    from tests.campaign_support import automated_consent_given
 
     clock = app.extensions["cortese.clock"]
     args: dict[str, Any] = {"name": name, "purpose": "survey", "flow": "campaign_survey",
@@ -102,7 +103,10 @@ def seed_campaign(app: Flask, *, name: str = "Sondaggio autunno", numbers: tuple
     args.update(overrides)
     with app.app_context(), session_scope(app) as session:
         campaign = campaigns.create_campaign(session, **args)
-        ids = [get_or_create(session, n, source="customer list 2026", at=clock.now()).id for n in numbers]
+        contacts = [get_or_create(session, n, source="customer list 2026", at=clock.now()) for n in numbers]
+        for contact in contacts:  # the survey speaks with a synthetic voice: see make_contacts
+            automated_consent_given(session, contact, clock.now())
+        ids = [c.id for c in contacts]
         campaigns.add_contacts(session, campaign, ids, at=clock.now())
         if start:
             campaigns.start(session, campaign, at=clock.now())

@@ -81,7 +81,7 @@ def test_the_shipped_campaign_flows_and_callbacks_are_automated(app, clock):
 def us_ready(app, clock):
     """A US mobile contact, a fresh National DNC copy that does not list it, 10:00 local."""
     clock.set(US_MORNING)
-    ids = make_contacts(app, [US_MOBILE], clock)
+    ids = make_contacts(app, [US_MOBILE], clock, automated_consent=False)
     with session_scope(app) as session:
         registries.import_registry(session, "US", io.BytesIO(b"+12025550199\n"), at=clock.now(),
                                    file_name="dnc.txt")

@@ -276,7 +276,12 @@ def test_registry_max_age_per_pack(age_days, country, zone, allowed):
         ("written consent to automated calls", facts(
             purpose="sales", automated=True, registry_listed=False, registry_obtained_at=FRESH,
             consents=(consent(written=True, channel="automated_voice"),)), True),
-        ("automated survey", facts(purpose="survey", automated=True), True),
+        # 47 CFR 64.1200(a)(1)(iii): an artificial-voice call to a mobile needs prior express
+        # consent whatever its purpose; a US number may always be a mobile.
+        ("automated survey without consent", facts(purpose="survey", automated=True), False),
+        ("automated survey with oral consent", facts(purpose="survey", automated=True, consents=(
+            consent(purpose="survey", channel="automated_voice"),)), True),
+        ("live survey", facts(purpose="survey", automated=False), True),
     ],
 )
 def test_us_automated_marketing_needs_written_consent(label, f, allowed):
@@ -288,6 +293,9 @@ def test_us_automated_marketing_needs_written_consent(label, f, allowed):
 # --- NL opt-in -----------------------------------------------------------------------------
 
 NL_AT = local("Europe/Amsterdam", "2026-03-04 12:00")
+
+
+BROADBAND = {"offer_category": "broadband", "owned_categories": frozenset({"broadband"})}
 
 
 def nl(**kw) -> Facts:
@@ -304,10 +312,20 @@ def nl(**kw) -> Facts:
         ("opt-in for any purpose", nl(consents=(consent(purpose="any"),)), True),
         ("charity without opt-in", replace(nl(), purpose="charity"), False),
         ("survey without opt-in", replace(nl(), purpose="survey"), True),
-        ("business line", nl(is_business=True), True),
-        ("current customer", nl(is_customer=True), True),
-        ("former customer 35 months", nl(is_customer=False, customer_until=NL_AT - timedelta(days=35 * 30)), True),
-        ("former customer 37 months", nl(is_customer=False, customer_until=NL_AT - timedelta(days=37 * 30)), False),
+        # Sole traders and partnerships are natural persons (art. 11.7): a business line is not
+        # enough, only a legal person is outside the opt-in.
+        ("business line of a sole trader", nl(is_business=True), False),
+        ("legal person", nl(is_business=True, legal_person=True), True),
+        # The customer exception covers the company's own *similar* products only.
+        ("current customer, similar product", nl(is_customer=True, **BROADBAND), True),
+        ("current customer, another kind of product", nl(is_customer=True, offer_category="broadband",
+                                                         owned_categories=frozenset({"television"})), False),
+        ("current customer, offer of no known kind", nl(is_customer=True), False),
+        ("current customer, charity appeal", replace(nl(is_customer=True, **BROADBAND), purpose="charity"), False),
+        ("former customer 35 months", nl(is_customer=False, customer_until=NL_AT - timedelta(days=35 * 30),
+                                         **BROADBAND), True),
+        ("former customer 37 months", nl(is_customer=False, customer_until=NL_AT - timedelta(days=37 * 30),
+                                         **BROADBAND), False),
     ],
 )
 def test_nl_needs_opt_in_for_marketing_to_consumers(label, f, allowed):

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.consent.offers import NormalOfferId
 from app.db import Base, UTCDateTime
 
 SCHEDULED = "scheduled"      # waiting for its time
@@ -62,7 +63,7 @@ def check_transition(current: str, new: str) -> None:
         raise IllegalTransition(f"status: a {current} callback cannot become {new}")
 
 
-class Callback(Base):
+class Callback(NormalOfferId, Base):
     __tablename__ = "callbacks"
     __table_args__ = (Index("ix_callbacks_status_due_at", "status", "due_at"),)
 

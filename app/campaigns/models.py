@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.consent.offers import NormalOfferId
 from app.db import Base, UTCDateTime
 
 PURPOSES = ("sales", "survey", "charity", "political", "service")
@@ -40,7 +41,7 @@ DISPOSITIONS = (
 )
 
 
-class Campaign(Base):
+class Campaign(NormalOfferId, Base):
     __tablename__ = "campaigns"
 
     id: Mapped[int] = mapped_column(primary_key=True)

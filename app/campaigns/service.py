@@ -28,7 +28,7 @@ from app.campaigns.models import (
 )
 from app.campaigns.states import FINAL, OPEN, transition
 from app.config import PROJECT_ROOT
-from app.consent import importer
+from app.consent import importer, offers
 from app.consent.contacts import find_by_number
 from app.consent.models import Contact
 from app.db import affected
@@ -133,7 +133,10 @@ def create_campaign(
         raise Refusal("campaign_name_taken", f"name: a campaign called {name!r} exists already", name=name)
     if purpose not in PURPOSES:
         raise ValueError(f"purpose: {purpose!r} is not one of {', '.join(PURPOSES)}")
-    offer_id = (offer_id or "").strip() or None
+    try:
+        offer_id = offers.normalise(offer_id)
+    except offers.OfferCodeError as exc:
+        raise Refusal("campaign_offer_code", f"offer_id: {exc}", value=str(offer_id)) from None
     if purpose == "sales" and not offer_id:
         # Without it consent cannot tell whether the person already has the product.
         raise Refusal("campaign_offer_missing", "offer_id: a sales campaign must say which offer it presents")
@@ -169,6 +172,9 @@ def create_campaign(
         raise ValueError(f"machine_policy: {machine_policy!r} is not one of {', '.join(MACHINE_POLICIES)}")
     if not (MIN_RING_SECONDS <= ring_timeout <= 60):
         raise ValueError(f"ring_timeout: between {MIN_RING_SECONDS} and 60 seconds (let it ring at least 15 s)")
+    # Every campaign belongs to an offer or appeal: the courtesy rule "not the same offer again
+    # within N days" then holds for a survey or charity appeal run again by another campaign.
+    offer_id = offers.campaign_offer(purpose, offer_id, reason, langs)
     campaign = Campaign(
         name=name, purpose=purpose, offer_id=offer_id, flow=flow, languages=langs,
         reason={lang: reason[lang].strip() for lang in langs},

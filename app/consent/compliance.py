@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.consent import offers
 from app.consent.attempts import history_window, recent_attempts
 from app.consent.decide import ConsentFact, Decision, Facts, decide
 from app.consent.gdpr import is_suppressed
@@ -41,6 +42,8 @@ def gather_facts(
     """Everything decide() needs about one contact, read in a handful of indexed queries."""
     e164 = contact.e164
     erased = contact.erased_at is not None
+    offer_id = offers.lenient(offer_id)
+    owned = owned_offers(session, contact)
     pack = pack if pack is not None else pack_for(contact.region)
     registry_listed: bool | None = None
     obtained: datetime | None = None
@@ -61,12 +64,16 @@ def gather_facts(
         suppressed=False if erased else is_suppressed(session, e164, settings),
         opted_out_at=None if erased else opted_out_at(session, e164),
         is_business=contact.is_business,
+        legal_person=bool(contact.legal_person),
+        line_type=contact.line_type,
         is_customer=contact.is_customer,
         customer_until=contact.customer_until,
         last_purchase_at=contact.last_purchase_at,
         last_inquiry_at=contact.last_inquiry_at,
         consents=_consents(session, contact.id),
-        owned_offers=owned_offers(session, contact),
+        owned_offers=owned,
+        offer_category=offers.category(offer_id),
+        owned_categories=frozenset(c for c in map(offers.category, owned) if c),
         registry_listed=registry_listed,
         registry_obtained_at=obtained,
         attempts=recent_attempts(session, e164, since=at - history_window(cooldown)),

@@ -15,7 +15,7 @@ from app.consent.models import Contact
 CONTACT_FIELDS = frozenset(
     {
         "region", "line_type", "time_zone", "time_zones", "name", "language", "customer_ref",
-        "is_business", "last_purchase_at", "last_inquiry_at", "customer_until", "is_customer",
+        "is_business", "legal_person", "last_purchase_at", "last_inquiry_at", "customer_until", "is_customer",
     }
 )
 
@@ -64,6 +64,7 @@ def get_or_create(session: Session, e164: str, *, source: str, at: datetime, **f
         updated_at=at,
         is_business=bool(fields.pop("is_business", False)),
         is_customer=bool(fields.pop("is_customer", False)),
+        legal_person=bool(fields.pop("legal_person", False)),
         **fields,
     )
     session.add(contact)

@@ -15,7 +15,8 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from app.consent.packs import Interval, RulePack, intersect, zone_info
+from app.consent.offers import lenient
+from app.consent.packs import Interval, OptInRule, RulePack, intersect, zone_info
 
 PURPOSES = ("sales", "survey", "charity", "political", "service", "callback")
 # Attempt outcomes (see attempts.py): these mean nobody was reached.
@@ -57,12 +58,19 @@ class Facts:
     suppressed: bool = False
     opted_out_at: datetime | None = None
     is_business: bool = False
+    # A legal person (company): sole traders and partnerships are natural persons (NL).
+    legal_person: bool = False
+    # phonenumbers' type of the number (app.phone): premium-rate and service numbers are refused.
+    line_type: str | None = None
     is_customer: bool = False
     customer_until: datetime | None = None
     last_purchase_at: datetime | None = None
     last_inquiry_at: datetime | None = None
     consents: tuple[ConsentFact, ...] = ()
     owned_offers: frozenset[str] = frozenset()
+    # offers.yaml categories: of the offer put, and of what the person has or had.
+    offer_category: str | None = None
+    owned_categories: frozenset[str] = frozenset()
     # None: the number was not screened (no registry applies or none imported).
     registry_listed: bool | None = None
     registry_obtained_at: datetime | None = None
@@ -72,6 +80,7 @@ class Facts:
         """The inputs as stored with a decision (JSON-friendly)."""
         data = asdict(self)
         data["owned_offers"] = sorted(self.owned_offers)
+        data["owned_categories"] = sorted(self.owned_categories)
         return _jsonable(data)
 
 
@@ -142,6 +151,10 @@ def _check_identity(facts: Facts, rules: RulePack | None, at: datetime) -> None:
         )
     if rules is None:
         raise _Refusal("pack.missing", f"no rule pack for country {facts.country or 'unknown'}: we do not call there")
+    # None: the type was never looked up (facts built by hand); "unknown" is phonenumbers' word.
+    special = rules.courtesy.refused_line_types.get(facts.line_type) if facts.line_type else None
+    if special is not None:
+        raise _Refusal("number.special_service", f"never called by policy: {special}")
     if not facts.time_zones:
         raise _Refusal("zone.unknown", "the callee's time zone is unknown, so calling hours cannot be checked")
 
@@ -156,7 +169,7 @@ def _check_consent_withdrawn(facts: Facts, at: datetime) -> None:
 
 
 def _check_owned_product(facts: Facts) -> None:
-    if facts.purpose == "sales" and facts.offer_id and facts.offer_id in facts.owned_offers:
+    if facts.purpose == "sales" and facts.offer_id and _offer_in(facts.offer_id, facts.owned_offers):
         raise _Refusal(
             "courtesy.owned_product",
             f"the person already has {facts.offer_id}: never pitch it to them",
@@ -207,9 +220,9 @@ def _registry_exemption(facts: Facts, rules: RulePack, at: datetime) -> str | No
 
 def _check_automated(facts: Facts, rules: RulePack, at: datetime) -> None:
     rule = rules.automated
-    if not facts.automated or rule is None or facts.purpose not in rule.purposes:
+    if not facts.automated or rule is None or facts.purpose not in rule.requires:
         return
-    written = rule.requires == "written_consent"
+    written = rule.requires[facts.purpose] == "written_consent"
     if not _has_consent(facts, at, written=written, automated=True):
         kind = "prior express written consent" if written else "express consent"
         raise _Refusal(
@@ -223,17 +236,34 @@ def _check_opt_in(facts: Facts, rules: RulePack, at: datetime) -> None:
     rule = rules.opt_in
     if rule is None or facts.purpose not in rule.purposes:
         return
-    if rule.consumers_only and facts.is_business:
+    if rule.legal_persons_exempt:
+        if facts.legal_person:
+            return
+    elif rule.consumers_only and facts.is_business:
         return
     if _has_consent(facts, at, written=False):
         return
-    if rule.customer_months and _customer_within(facts, rule.customer_months, at):
+    if _customer_exception(facts, rule, at):
         return
+    who = "natural persons (sole traders and partnerships included)" if rule.legal_persons_exempt else "consumers"
+    similar = " about a similar product" if rule.similar_only else ""
     raise _Refusal(
         "optin.required",
-        f"{facts.purpose} calls to consumers in {rules.country} need prior opt-in for this offer; "
-        f"none is on record and the person is not a customer of the last {rule.customer_months} months",
+        f"{facts.purpose} calls to {who} in {rules.country} need prior opt-in for this offer; "
+        f"none is on record and the person is not a customer of the last {rule.customer_months} months"
+        f"{similar}",
     )
+
+
+def _customer_exception(facts: Facts, rule: OptInRule, at: datetime) -> bool:
+    """Existing/former customers, for the purposes the exception covers and, where the pack
+    says so, only for offers in a category the person has or had."""
+    if not rule.customer_months or not _customer_within(facts, rule.customer_months, at):
+        return False
+    if rule.customer_purposes is not None and facts.purpose not in rule.customer_purposes:
+        return False
+    return not rule.similar_only or (facts.offer_category is not None
+                                     and facts.offer_category in facts.owned_categories)
 
 
 # --- consent and relationship helpers ------------------------------------------------------
@@ -246,11 +276,17 @@ def _latest_consent(facts: Facts, at: datetime, channels: Iterable[str] | None) 
             continue
         if channels is not None and record.channel not in channels:
             continue
-        if record.action == "given" and record.offer_ids and facts.offer_id not in record.offer_ids:
+        if record.action == "given" and record.offer_ids and not _offer_in(facts.offer_id, record.offer_ids):
             continue
         if latest is None or record.at >= latest.at:
             latest = record
     return latest
+
+
+def _offer_in(offer_id: str | None, offers: Iterable[str]) -> bool:
+    """Whether an offer is among `offers`, codes compared in their one normal form."""
+    wanted = lenient(offer_id)
+    return wanted is not None and any(lenient(o) == wanted for o in offers)
 
 
 def _has_consent(facts: Facts, at: datetime, *, written: bool, automated: bool = False) -> bool:
@@ -307,7 +343,7 @@ def courtesy_wait(facts: Facts, rules: RulePack, at: datetime) -> tuple[str, str
             waits.append(("courtesy.retry_spacing", f"last attempt ({attempt.outcome or 'under way'}) at "
                           f"{attempt.at:%Y-%m-%d %H:%M} UTC: wait {spacing} minutes", until))
         reached = attempt.outcome not in UNANSWERED | ABANDONED and attempt.outcome is not None
-        if reached and facts.offer_id and attempt.offer_id == facts.offer_id:
+        if reached and facts.offer_id and _offer_in(attempt.offer_id, (facts.offer_id,)):
             until = attempt.at + timedelta(days=c.same_offer_cooldown_days)
             waits.append(("courtesy.same_offer", f"offer {facts.offer_id} was already put to this person on "
                           f"{attempt.at:%Y-%m-%d}: not again within {c.same_offer_cooldown_days} days", until))

@@ -2,7 +2,8 @@
 
 Columns (header row, case-insensitive): `number` and `source` are required; optional are
 name, language, time_zone (wins over the number's candidate zones), country (default region
-for numbers written without +CC), customer_ref, is_business, is_customer, customer_until,
+for numbers written without +CC), customer_ref, is_business, legal_person (a company, not a
+sole trader or partnership), is_customer, customer_until,
 last_purchase, last_inquiry, products (";"-separated offer ids the person already has),
 consent_purposes (";"-separated), consent_at, consent_proof, consent_written, consent_channel,
 consent_offers (";"-separated). An unknown header refuses the whole file (its data would be
@@ -32,14 +33,15 @@ from app import inputs, phone
 from app.consent import ledger
 from app.consent.contacts import find_by_number, get_or_create, update_contact
 from app.consent.models import CHANNELS, PURPOSES
-from app.consent.packs import valid_zone
+from app.consent.offers import OfferCodeError
+from app.consent.packs import line_type_refusal, valid_zone
 from app.db import write_transaction
 from app.refusals import Reason, Refusal, reason_of
 
 _LANGUAGES = ("it", "nl", "en")
 REQUIRED = ("number", "source")
 OPTIONAL = (
-    "name", "language", "time_zone", "country", "customer_ref", "is_business", "is_customer",
+    "name", "language", "time_zone", "country", "customer_ref", "is_business", "legal_person", "is_customer",
     "customer_until", "last_purchase", "last_inquiry", "products", "consent_purposes", "consent_at",
     "consent_proof", "consent_written", "consent_channel", "consent_offers",
 )
@@ -203,7 +205,7 @@ def _import_chunk(session: Session, rows: list[tuple[int, dict[str, str] | str]]
         try:
             with session.begin_nested():
                 outcome = _import_row(session, row, at=at, recorded_by=recorded_by, default_region=default_region)
-        except (RowError, phone.InvalidNumber, ledger.LedgerError) as exc:
+        except (RowError, phone.InvalidNumber, ledger.LedgerError, OfferCodeError) as exc:
             report.errors.append((line, reason_of(exc, _message(exc))))
             continue
         setattr(report, outcome, getattr(report, outcome) + 1)
@@ -232,6 +234,10 @@ def _import_row(session: Session, row: dict[str, str], *, at: datetime, recorded
         raise RowError(refusal.code, str(refusal), **refusal.values)
     region = (row.get("country") or default_region or "").upper() or None
     parsed = phone.parse(row.get("number", ""), region)
+    special = line_type_refusal(parsed.region, parsed.line_type)
+    if special is not None:
+        raise RowError("line_special_number", f"{parsed.e164}: never called by policy: {special}",
+                       number=parsed.e164, reason=special)
     fields = _contact_fields(row)
     contact = find_by_number(session, parsed.e164)
     if contact is None:
@@ -261,7 +267,7 @@ def _contact_fields(row: dict[str, str]) -> dict[str, Any]:
         fields["time_zone"] = row["time_zone"]
     if row.get("customer_ref"):
         fields["customer_ref"] = row["customer_ref"][:64]
-    for name in ("is_business", "is_customer"):
+    for name in ("is_business", "legal_person", "is_customer"):
         if row.get(name, "") != "":
             fields[name] = _bool(row[name], name)
     for column, attr in (("customer_until", "customer_until"), ("last_purchase", "last_purchase_at"),

@@ -13,6 +13,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app import signals
+from app.consent import offers as offer_codes
 from app.consent.models import (
     CHANNELS,
     CONSENT_ACTIONS,
@@ -115,9 +116,13 @@ def record_relationship(
 def add_owned_product(session: Session, contact: Contact, offer_id: str, *, source: str,
                       since: datetime | None = None) -> OwnedProduct:
     """Record that the contact already has `offer_id` (idempotent)."""
-    offer_id = offer_id.strip()
-    if not offer_id:
+    try:
+        normal = offer_codes.normalise(offer_id)
+    except offer_codes.OfferCodeError as exc:
+        raise LedgerError(str(exc)) from None
+    if not normal:
         raise LedgerError("offer_id: empty")
+    offer_id = normal
     existing = session.scalars(
         select(OwnedProduct).where(OwnedProduct.contact_id == contact.id, OwnedProduct.offer_id == offer_id)
     ).first()
@@ -134,9 +139,10 @@ def owned_offers(session: Session, contact: Contact) -> frozenset[str]:
     owned = set(session.scalars(select(OwnedProduct.offer_id).where(OwnedProduct.contact_id == contact.id)))
     for _receiver, offers in signals.offers_owned.send(None, session=session, e164=contact.e164):
         owned.update(offers or ())
-    return frozenset(owned)
+    # Other packages name products their own way (support SKUs are upper case): one form.
+    return frozenset(code for code in map(offer_codes.lenient, owned) if code)
 
 
 def has_product(session: Session, contact: Contact, offer_id: str) -> bool:
     """Whether the contact already has this offer/product (never pitch it to them)."""
-    return offer_id in owned_offers(session, contact)
+    return offer_codes.lenient(offer_id) in owned_offers(session, contact)

@@ -25,8 +25,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from app.consent.offers import ComparableOfferId, NormalOfferId, normalise_all
 from app.db import Base, UTCDateTime
 
 PURPOSES = ("sales", "survey", "charity", "political", "service", "callback")
@@ -52,8 +53,11 @@ class Contact(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     source: Mapped[str] = mapped_column(String(200))
     customer_ref: Mapped[str | None] = mapped_column(String(64), index=True)
-    # NL opt-in applies to natural persons; a business line is exempt there.
+    # A business line (CA: business consumers are exempt from the National DNCL).
     is_business: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A legal person (company, foundation, association): not a sole trader or partnership,
+    # who are natural persons under Telecommunicatiewet art. 11.7 whatever the line is used for.
+    legal_person: Mapped[bool] = mapped_column(Boolean, default=False)
     # Existing business relationship: registry exemptions (US/CA) and NL customer exception.
     last_purchase_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_inquiry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -87,8 +91,12 @@ class ConsentRecord(Base):
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    @validates("offer_ids")
+    def _normal_offer_ids(self, _key: str, value: list[str] | None) -> list[str]:
+        return normalise_all(value)
 
-class OwnedProduct(Base):
+
+class OwnedProduct(NormalOfferId, Base):
     """An offer/product a contact already has: never pitch it to them."""
 
     __tablename__ = "consent_owned_products"
@@ -171,7 +179,7 @@ class RegistryEntry(Base):
     number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
-class ContactAttempt(Base):
+class ContactAttempt(ComparableOfferId, Base):
     """One outbound call attempt to a number, for courtesy rules (recorded by E/F via attempts.py)."""
 
     __tablename__ = "consent_attempts"
@@ -194,7 +202,7 @@ class ContactAttempt(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ComplianceDecision(Base):
+class ComplianceDecision(ComparableOfferId, Base):
     """Every yes/no given for a call, with the rule pack version and the facts it saw."""
 
     __tablename__ = "consent_decisions"

@@ -39,6 +39,9 @@ class Courtesy:
     max_attempts_per_week: int = 5
     retry_spacing_minutes: Mapping[str, int] = field(default_factory=dict)
     abandoned_no_retry_hours: int = 72
+    # Line types (app.phone) never called, with the reason: premium-rate, shared-cost and
+    # service numbers are not a person's line (courtesy.yaml says why for each).
+    refused_line_types: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,19 +57,33 @@ class RegistryRule:
     status: str = "unverified"
 
 
+REQUIREMENTS = ("written_consent", "consent")
+
+
 @dataclass(frozen=True)
 class AutomatedRule:
-    purposes: frozenset[str]
-    requires: str  # "written_consent" | "consent"
+    # Per purpose: "written_consent" or "consent" before an automated (artificial voice) call.
+    requires: Mapping[str, str]
     status: str = "unverified"
+
+    @property
+    def purposes(self) -> frozenset[str]:
+        return frozenset(self.requires)
 
 
 @dataclass(frozen=True)
 class OptInRule:
     purposes: frozenset[str]
+    # Legacy switch: any business line is exempt.
     consumers_only: bool
     customer_months: int
     status: str = "unverified"
+    # Only a legal person is exempt: sole traders and partnerships are natural persons (NL).
+    legal_persons_exempt: bool = False
+    # Purposes the customer exception covers (None: all); NL: the company's own products only.
+    customer_purposes: frozenset[str] | None = None
+    # The customer exception only for offers similar to what the person has or had (offers.yaml).
+    similar_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,6 +208,8 @@ def _courtesy(data: Mapping[str, Any], base: Courtesy, where: str) -> Courtesy:
     values = dict(data)
     if "retry_spacing_minutes" in values:
         values["retry_spacing_minutes"] = {**base.retry_spacing_minutes, **values["retry_spacing_minutes"]}
+    if "refused_line_types" in values:
+        values["refused_line_types"] = {**base.refused_line_types, **(values["refused_line_types"] or {})}
     return replace(base, **values)
 
 
@@ -215,6 +234,19 @@ def _registry(data: Mapping[str, Any] | None, where: str) -> RegistryRule | None
         )
     except KeyError as exc:
         raise RulePackError(f"{where}: missing {exc.args[0]}") from None
+
+
+def _automated(data: Mapping[str, Any], where: str) -> AutomatedRule:
+    """`requires` is one requirement for every listed purpose, or a purpose -> requirement map."""
+    requires = data.get("requires", "written_consent")
+    if isinstance(requires, Mapping):
+        by_purpose = {str(k): str(v) for k, v in requires.items()}
+    else:
+        by_purpose = {str(p): str(requires) for p in data.get("purposes") or ()}
+    wrong = sorted(v for v in by_purpose.values() if v not in REQUIREMENTS)
+    if wrong:
+        raise RulePackError(f"{where}.requires: {wrong[0]!r} is not one of {', '.join(REQUIREMENTS)}")
+    return AutomatedRule(requires=by_purpose, status=_status(data, where))
 
 
 def parse_pack(data: Mapping[str, Any], where: str, courtesy: Courtesy) -> RulePack:
@@ -244,16 +276,16 @@ def parse_pack(data: Mapping[str, Any], where: str, courtesy: Courtesy) -> RuleP
         ),
         holidays_blocked=bool((data.get("holidays") or {}).get("blocked", True)),
         registry=_registry(data.get("registry"), f"{where}: registry"),
-        automated=AutomatedRule(
-            purposes=frozenset(automated.get("purposes") or ()),
-            requires=str(automated.get("requires", "written_consent")),
-            status=_status(automated, f"{where}: automated"),
-        ) if automated else None,
+        automated=_automated(automated, f"{where}: automated") if automated else None,
         opt_in=OptInRule(
             purposes=frozenset(opt_in.get("purposes") or ()),
             consumers_only=bool(opt_in.get("consumers_only", True)),
             customer_months=int(opt_in.get("customer_months", 0)),
             status=_status(opt_in, f"{where}: opt_in"),
+            legal_persons_exempt=bool(opt_in.get("legal_persons_exempt", False)),
+            customer_purposes=(frozenset(opt_in["customer_purposes"])
+                               if opt_in.get("customer_purposes") is not None else None),
+            similar_only=bool(opt_in.get("similar_only", False)),
         ) if opt_in else None,
         courtesy=_courtesy(data.get("courtesy") or {}, courtesy, f"{where}: courtesy"),
         statuses={
@@ -277,10 +309,7 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
 @functools.lru_cache(maxsize=8)
 def load_packs(directory: Path = RULES_DIR) -> dict[str, RulePack]:
     """All packs in `directory`, by ISO country code (cached; files are read once)."""
-    courtesy_file = directory / "courtesy.yaml"
-    base = Courtesy()
-    if courtesy_file.exists():
-        base = _courtesy(_read_yaml(courtesy_file), base, courtesy_file.name)
+    base = base_courtesy(directory)
     packs: dict[str, RulePack] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name == "courtesy.yaml":
@@ -290,6 +319,20 @@ def load_packs(directory: Path = RULES_DIR) -> dict[str, RulePack]:
             raise RulePackError(f"{path.name}: country {pack.country} does not match the file name")
         packs[pack.country] = pack
     return packs
+
+
+@functools.lru_cache(maxsize=8)
+def base_courtesy(directory: Path = RULES_DIR) -> Courtesy:
+    """The courtesy rules every pack starts from (courtesy.yaml)."""
+    path = directory / "courtesy.yaml"
+    return _courtesy(_read_yaml(path), Courtesy(), path.name) if path.exists() else Courtesy()
+
+
+def line_type_refusal(country: str | None, line_type: str | None, directory: Path = RULES_DIR) -> str | None:
+    """Why a number of this line type is never called (None: it may be)."""
+    pack = pack_for(country, directory)
+    courtesy = pack.courtesy if pack is not None else base_courtesy(directory)
+    return courtesy.refused_line_types.get(line_type or "unknown")
 
 
 def pack_for(country: str | None, directory: Path = RULES_DIR) -> RulePack | None:
