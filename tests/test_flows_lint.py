@@ -71,6 +71,14 @@ def test_a_good_flow_has_no_problems(tmp_path):
      "unknown filter '|shout'"),
     ({"menu": {"ask": {**ask(one="bye")["ask"], "invalid": {"then": "bye"}}}, "bye": {"end": T}},
      "'invalid.then' is an end node"),
+    ({"menu": {"ask": {"say": T, "input": "speech", "capture": {"slot": "words", "input": "speech", "next": "bye"},
+                       "no_input": {"reprompt": 1, "then": "bye"}, "invalid": {"reprompt": 1, "then": "bye"}}},
+      "bye": {"end": T}},
+     "flows/bad.yaml: node 'menu': a question answered in words tells the recogniser what to expect"),
+    ({"menu": {"ask": {**ask(one="bye")["ask"],
+                       "choices": {"one": {"dtmf": "1", "speech": "@nosuchconcept", "next": "bye"}}}},
+      "bye": {"end": T}},
+     "flows/bad.yaml: node 'menu': choice 'one': no vocabulary concept '@nosuchconcept' for 'it'"),
 ])
 def test_each_problem_is_named_with_file_and_node(tmp_path, nodes, expected):
     write(tmp_path, "bad", nodes)

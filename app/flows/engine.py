@@ -320,6 +320,9 @@ class Engine:
             return self._ask_language(turn)  # a lone * is never a reference or a date
         if node.ask.capture is not None:
             capture = node.ask.capture
+            if not digits and "dtmf" in capture.input and capture.max_digits == 1:
+                # keys offered here: "uno", "optie twee", "press five" is that key
+                heard = matching.spoken_key(speech, turn.language, self.flows.vocab.get(turn.language)) or heard
             turn.slots[capture.slot] = heard
             self._step(turn, "input", input=heard, outcome=capture.slot)
             self._reset_retries(turn)

@@ -18,6 +18,7 @@ from app.flows.model import (
     Node,
 )
 from app.flows.render import FILTERS
+from app.i18n import LANGUAGES
 
 PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?:\|([a-zA-Z_]+))?\}")
 OPENER_CHOICES = ("good_time", "later", "opt_out")
@@ -63,6 +64,11 @@ def _node_problems(node: Node, flow: Flow, flowset: FlowSet) -> Iterator[str]:
         yield from _outcome_problems(node, expected, "transfer")
     if node.kind == "record" and not isinstance(node.next, str):
         yield "a record node needs 'next: <node>'"
+    if node.ask is not None and node.ask.capture is not None and "speech" in node.ask.capture.input:
+        missing = [lang for lang in LANGUAGES if not node.ask.hints.get(lang)]
+        if missing:
+            yield (f"a question answered in words tells the recogniser what to expect: 'hints' "
+                   f"(words or \"@concept\"s) missing for {', '.join(missing)}")
     if node.ask is not None and node.ask.invalid is not None:
         then = flow.nodes.get(node.ask.invalid.then)
         if then is not None and then.kind == "end":

@@ -245,11 +245,14 @@ def _read_ask(value: Any, err: Any) -> Ask | None:
 
 
 def _words_per_language(value: Any, what: str, err: Any) -> dict[str, tuple[str, ...]]:
-    """`"@concept"` (every language), or language -> list of words and "@concept"s."""
+    """`"@concept"` or a list of them (every language), or language -> list of words and
+    "@concept"s."""
     if value is None:
         return {}
     if isinstance(value, str):
         return {lang: (value,) for lang in LANGUAGES}
+    if isinstance(value, list) and all(isinstance(v, str) and v.startswith("@") for v in value):
+        return {lang: tuple(value) for lang in LANGUAGES}
     if not isinstance(value, Mapping):
         err(f"{what} must map each language to a list of words")
         return {}

@@ -98,7 +98,8 @@ def understand(choices: Sequence[Choice], said: str, language: str,
         return Understood(None)
     best, first = ranked[0]
     if len(ranked) > 1 and ranked[1][0] >= CLOSE * best:
-        return Understood(None, close=(choices[first], choices[ranked[1][1]]))
+        a, b = sorted((first, ranked[1][1]))  # named in the order the question offers them
+        return Understood(None, close=(choices[a], choices[b]))
     return Understood(choices[first], how="words")
 
 

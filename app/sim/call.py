@@ -258,6 +258,12 @@ class SimCall:
     def urls(self) -> list[str]:
         return [e.text for e in self.transcript if e.kind == "fetch"]
 
+    def gather_attr(self, name: str) -> str | None:
+        """An attribute of the <Gather> the call waits on (hints, speechModel, language...)."""
+        if self._waiting is None or self._waiting.kind != "gather":
+            return None
+        return self._waiting.verb.attr(name)
+
     def heard(self, text: str) -> bool:
         """Case-insensitive substring of anything said so far."""
         needle = " ".join(text.lower().split())

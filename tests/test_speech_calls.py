@@ -1,0 +1,188 @@
+"""Whole calls through the simulator for what callers *say*: a negated answer is never taken as
+its positive, a key said as a word is that key, two close options get a short question, a
+question asked at the menu gets its answer, and every speech prompt tells Twilio what to
+expect (hints, speechModel). The phrasings are how people answer on the phone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from app.callbacks.models import Callback
+from app.db import session_scope
+from app.flows.matching import normalise
+from app.support.models import Ticket
+
+# Monday 2 March 2026, 10:00 in Rome: the operators are in.
+MONDAY_10_ROME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+IT = ("+393471234567", "+390212345678")
+NL = ("+31612345678", "+31201234567")
+EN = ("+447400123456", "+442071234567")
+LINES = {"it": IT, "nl": NL, "en": EN}
+READ_BACK = {"it": "La richiameremo", "nl": "Wij bellen u terug", "en": "We will call you back"}
+ASK_WHEN = {"it": "Quando preferisce essere richiamato?", "nl": "Wanneer wilt u worden teruggebeld?",
+            "en": "When would you like us to call you back?"}
+
+
+@pytest.fixture(autouse=True)
+def _monday(clock):
+    clock.set(MONDAY_10_ROME)
+
+
+def _callbacks(app) -> int:
+    with session_scope(app) as session:
+        return int(session.scalar(select(func.count()).select_from(Callback)) or 0)
+
+
+def _at_read_back(sim, language: str):
+    call = sim.inbound(from_=LINES[language][0], to=LINES[language][1])
+    call.press("5")  # book a callback
+    call.press("3")  # tomorrow evening
+    assert call.heard(READ_BACK[language])
+    return call
+
+
+@pytest.mark.parametrize("language, said", [
+    ("it", "no, non va bene"), ("nl", "nee, dat is niet goed"), ("en", "no, that's not fine"),
+    ("it", "non mi va bene"), ("nl", "dat klopt niet"), ("en", "that's not right"),
+])
+def test_a_negated_yes_at_the_read_back_books_nothing_and_asks_the_time_again(sim, app, language, said):
+    call = _at_read_back(sim, language)
+    asked_before = sum(ASK_WHEN[language] in s for s in call.said)
+    call.speak(said)
+    assert sum(ASK_WHEN[language] in s for s in call.said) == asked_before + 1, call.format_transcript()
+    assert _callbacks(app) == 0
+
+
+@pytest.mark.parametrize("language, said", [
+    ("it", "sì certo"), ("nl", "ja hoor"), ("en", "yeah sure"), ("it", "uno"), ("en", "press one"),
+])
+def test_a_casual_yes_or_the_key_said_as_a_word_books_it(sim, app, language, said):
+    call = _at_read_back(sim, language)
+    call.speak(said)
+    assert _callbacks(app) == 1, call.format_transcript()
+
+
+def _urgency_of_fault(sim, app, answer: str) -> str:
+    call = sim.inbound(from_=IT[0], to=IT[1])
+    call.press("2")  # fault
+    call.press("1")  # the kind of product
+    call.speak("il modem non si accende più da ieri")
+    assert call.heard("senza servizio")
+    call.speak(answer)
+    with session_scope(app) as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.kind == "fault"))
+        assert ticket is not None, call.format_transcript()
+        return ticket.priority
+
+
+def test_no_i_am_not_without_service_is_not_stored_as_urgent(sim, app):
+    assert _urgency_of_fault(sim, app, "no, non sono senza servizio") == "normal"
+
+
+def test_yes_without_any_service_is_urgent(sim, app):
+    assert _urgency_of_fault(sim, app, "sì, sono completamente senza linea") == "urgent"
+
+
+def test_elisions_are_split_not_joined():
+    assert normalise("Come posso recedere dall'abbonamento?") == "come posso recedere dall abbonamento"
+    assert normalise("For fuck's sake") == "for fuck s sake"
+    assert normalise("L’ordine") == "l ordine"
+
+
+def test_a_question_with_an_elision_finds_its_answer(sim):
+    call = sim.inbound(from_=IT[0], to=IT[1])
+    call.press("1")
+    call.speak("come faccio a recedere dall'abbonamento")
+    assert call.heard("Dopo il periodo minimo può disdire in qualsiasi momento"), call.format_transcript()
+
+
+@pytest.mark.parametrize("language, said, heard", [
+    # a key said as a word selects that key
+    ("it", "uno", "Mi dica in poche parole la sua domanda"),
+    ("nl", "optie twee", "Om welk product gaat het?"),
+    ("en", "press five", "When would you like us to call you back?"),
+    ("en", "zero", "put you through"),
+    ("it", "ehm tre", "numero di serie"),
+    # a question the FAQ answers goes to its answer
+    ("it", "a che ora aprite", "I nostri operatori sono disponibili dal lunedì al venerdì"),
+    ("nl", "ik heb een vraag over mijn factuur", "Uw facturen staan in uw online account"),
+])
+def test_words_at_the_menu_lead_where_the_caller_meant(sim, language, said, heard):
+    call = sim.inbound(from_=LINES[language][0], to=LINES[language][1])
+    call.speak(said)
+    assert call.heard(heard), call.format_transcript()
+
+
+def test_a_number_inside_a_sentence_is_no_key(sim):
+    call = sim.inbound(from_=EN[0], to=EN[1])
+    call.speak("I've been waiting two weeks for my parcel")
+    assert call.heard("order number"), call.format_transcript()
+    assert not call.heard("What kind of product is it?")
+
+
+def test_a_topic_key_said_as_a_word_in_the_faq(sim):
+    call = sim.inbound(from_=IT[0], to=IT[1])
+    call.press("1")
+    call.speak("uno")  # topic 1: opening hours
+    assert call.heard("I nostri operatori sono disponibili dal lunedì al venerdì"), call.format_transcript()
+
+
+@pytest.mark.parametrize("language, said, question, answer, then", [
+    ("en", "my washing machine broke and it's still under warranty",
+     "Would you like to report a fault, or make a warranty claim?", "the warranty claim", "serial number"),
+    ("it", "si è rotta la lavatrice ed è ancora in garanzia",
+     "Vuole segnalare un guasto, oppure fare una richiesta di garanzia?", "un guasto", "Di che prodotto"),
+    ("nl", "mijn wasmachine is kapot en valt nog onder de garantie",
+     "Wilt u een storing melden, of garantie aanvragen?", "drie", "serienummer"),
+])
+def test_two_close_intents_get_a_short_question_not_i_did_not_understand(sim, language, said, question,
+                                                                         answer, then):
+    call = sim.inbound(from_=LINES[language][0], to=LINES[language][1])
+    call.speak(said)
+    assert call.heard(question), call.format_transcript()
+    assert not call.heard("didn't understand") and not call.heard("non ho capito")
+    call.speak(answer)
+    assert call.heard(then), call.format_transcript()
+
+
+def test_a_close_call_is_asked_once_never_in_a_loop(sim):
+    call = sim.inbound(from_=EN[0], to=EN[1])
+    question = "Would you like to report a fault, or make a warranty claim?"
+    call.speak("my washing machine broke and it's still under warranty")
+    call.speak("my washing machine broke and it's still under warranty")
+    assert sum(question in s for s in call.said) == 1, call.format_transcript()
+    assert call.waiting_for == "gather"  # the call goes on: the menu's fallbacks take over
+
+
+def test_a_refused_option_is_asked_again_never_taken(sim):
+    call = sim.inbound(from_=IT[0], to=IT[1])
+    call.speak("no, non voglio un operatore")
+    assert call.heard("non ho capito"), call.format_transcript()
+    assert not call.heard("La metto in contatto con un operatore")
+
+
+@pytest.mark.parametrize("language, model", [("it", "googlev2_telephony"), ("nl", "googlev2_telephony"),
+                                             ("en", "googlev2_telephony")])
+def test_every_speech_prompt_names_its_language_model_and_hints(sim, language, model):
+    call = sim.inbound(from_=LINES[language][0], to=LINES[language][1])
+    assert call.gather_attr("speechModel") == model
+    assert call.gather_attr("language") == {"it": "it-IT", "nl": "nl-NL", "en": "en-GB"}[language]
+    assert call.gather_attr("hints")
+    call.press("1")  # the FAQ question: free text, hints all the same
+    hints = call.gather_attr("hints") or ""
+    assert {"it": "bolletta", "nl": "factuur", "en": "invoice"}[language] in hints
+    assert call.gather_attr("speechModel") == model
+
+
+def test_the_callback_time_and_the_fault_description_carry_hints(sim):
+    call = sim.inbound(from_=IT[0], to=IT[1])
+    call.press("5")
+    assert "domani" in (call.gather_attr("hints") or "")
+    fault = sim.inbound(from_=IT[0], to=IT[1])
+    fault.press("2")
+    fault.press("1")
+    hints = fault.gather_attr("hints") or ""
+    assert "non funziona" in hints and "modem" in hints
