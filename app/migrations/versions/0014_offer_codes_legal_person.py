@@ -9,8 +9,8 @@ records of what happened and keep their text (comparisons normalise them on read
 `contacts.legal_person` marks a company: sole traders and partnerships are natural persons
 under Telecommunicatiewet art. 11.7 (gap 8).
 
-Revision ID: 0013_offer_codes_legal_person
-Revises: 0012_simulated
+Revision ID: 0014_offer_codes_legal_person
+Revises: 0013_outbound
 """
 from collections.abc import Sequence
 from typing import Any
@@ -20,8 +20,8 @@ from alembic import op
 
 from app.consent import offers
 
-revision: str = "0013_offer_codes_legal_person"
-down_revision: str | Sequence[str] | None = "0012_simulated"
+revision: str = "0014_offer_codes_legal_person"
+down_revision: str | Sequence[str] | None = "0013_outbound"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
