@@ -101,6 +101,23 @@ def test_run_scenarios_in_process_from_a_directory(live: str, tmp_path: Path) ->
     assert result.exit_code == 1
 
 
+def test_run_plays_clock_bound_scenarios_under_the_simulated_clock(live: str, tmp_path: Path) -> None:
+    # "buongiorno" is only true in the morning: the scenario says it needs the simulated clock
+    # (Monday 2 March 2026, 10:00 in Rome), so in process it passes at any hour, and against a
+    # live server it is skipped rather than failed by the time of day.
+    (tmp_path / "morning.yaml").write_text(
+        "name: morning\nlive: false\nto: '+390212345678'\nsteps:\n  - expect: Buongiorno\n  - hangup\n")
+    in_process = run("run", str(tmp_path / "morning.yaml"))
+    assert in_process.exit_code == 0 and "1 passed, 0 failed, 0 skipped" in in_process.output, in_process.output
+    over_http = run("run", str(tmp_path / "morning.yaml"), "--url", live)
+    assert over_http.exit_code == 0 and "0 passed, 0 failed, 1 skipped" in over_http.output
+
+
+def test_run_the_shipped_scenarios_in_process(live: str) -> None:
+    result = run("run", str(Path(__file__).parent / "scenarios"))
+    assert result.exit_code == 0 and " 0 failed" in result.output, result.output
+
+
 def test_background_ringer_drives_created_calls() -> None:
     twiml = TwimlApp().on("/out", doc("<Say>Promemoria, arrivederci</Say>"))
     fake = FakeTwilio(account_sid=ACCOUNT, auth_token=TOKEN)

@@ -59,8 +59,13 @@ def test_unexpected_problems_fail_the_scenario(sim: Simulator, tmp_path: Path) -
 def test_fresh_callers_keep_the_country() -> None:
     from app.sim.scenario import fresh_number
 
-    numbers = {fresh_number("+447911123456") for _ in range(5)}
+    import phonenumbers
+
+    numbers = {fresh_number("+447911123456") for _ in range(40)}
     assert all(n.startswith("+447911") and len(n) == 13 for n in numbers) and len(numbers) > 1
+    # Half of +447911xxxxxx is unallocated: a fresh caller must still be a real UK mobile,
+    # or the app rightly treats it as no number at all.
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(n)) for n in numbers)
     assert fresh_number("anonymous") == "anonymous"
 
 

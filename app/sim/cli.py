@@ -40,10 +40,15 @@ def _simulator(settings: Settings, url: str | None, public_url: str | None) -> S
                                our_number=settings.twilio_caller_id)
 
 
-def _in_process(settings: Settings) -> Simulator:
+def _in_process(settings: Settings, *, simulated_clock: bool = False) -> Simulator:
+    """The app in this process; with `simulated_clock`, under the clock scenarios marked
+    `live: false` are written for (app.sim.scenario.SIMULATED_START), not the wall clock."""
     from app import create_app
+    from app.clock import FakeClock
+    from app.sim.scenario import SIMULATED_START
 
-    app = create_app(settings.model_copy(update={"scheduler_enabled": False}))
+    clock = FakeClock(SIMULATED_START) if simulated_clock else None
+    app = create_app(settings.model_copy(update={"scheduler_enabled": False}), clock=clock)
     return Simulator.for_app(app)
 
 
@@ -150,6 +155,9 @@ def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None
                 keep_callers: bool) -> None:
     """Play scenario files (YAML); exit 1 with the transcript when one fails.
 
+    In process, `live: false` scenarios run under the simulated clock (Monday 2 March 2026,
+    10:00 in Rome) they are written for; against --url they are skipped.
+
     The calls are real to the app (they store calls, tickets, bookings): use a scratch
     database or server."""
     from app.sim.scenario import ScenarioError, play
@@ -157,7 +165,7 @@ def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None
 
     settings = _settings()
     paths = [p for f in files for p in (sorted(f.glob("*.yaml")) if f.is_dir() else [f])]
-    in_process = None if url else _in_process(settings)
+    simulators: dict[bool, Simulator] = {}  # in process: live scenarios, then simulated-clock ones
     failed = skipped = 0
     for path in paths:
         try:
@@ -170,7 +178,13 @@ def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None
             click.echo(f"SKIP {scenario.name} ({path}): needs the simulated clock")
             skipped += 1
             continue
-        simulator = in_process or _simulator(settings, url, public_url)
+        if url:
+            simulator = _simulator(settings, url, public_url)
+        else:
+            simulated = not scenario.live
+            if simulated not in simulators:
+                simulators[simulated] = _in_process(settings, simulated_clock=simulated)
+            simulator = simulators[simulated]
         outcome = play(scenario, simulator, fresh_caller=not keep_callers)
         click.echo(outcome.report())
         failed += not outcome.ok

@@ -15,8 +15,9 @@ steps:
   - hangup
 ended: true                    # optional: the call must (not) be over at the end
 problems: []                   # the problems expected (default: none at all)
-live: false                    # optional: skip against a live server (the outcome depends on
-                               # the time of day, which only tests can fix with a FakeClock)
+live: false                    # optional: the outcome depends on the time of day, so the
+                               # scenario runs under the simulated clock (SIMULATED_START) in
+                               # process and in tests, and is skipped against a live server
 ```
 """
 
@@ -26,12 +27,17 @@ import difflib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from app.sim.call import QueuePlan, SimCall
+
+# When `live: false` scenarios happen: Monday 2 March 2026, 10:00 in Rome (operators in, a
+# working day), the moment the test suite's clock starts at too.
+SIMULATED_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 from app.sim.script import Step, apply_step, parse_step
 from app.sim.simulator import DEFAULT_CALLER, Simulator
 
@@ -119,9 +125,21 @@ def load(path: str | Path) -> Scenario:
 def fresh_number(number: str) -> str:
     """The caller's number with its last six digits replaced at random: same country and
     kind of line, but a caller the app has never seen (no open tickets, no language kept)."""
+    import phonenumbers
+
     if not number.startswith("+") or len(number) < 10:
         return number
-    return number[:-6] + f"{secrets.randbelow(10**6):06d}"
+    try:
+        original = phonenumbers.parse(number)
+    except phonenumbers.NumberParseException:
+        return number
+    kind = phonenumbers.number_type(original)
+    for _ in range(200):  # most random tails are valid; some ranges are half empty (+447911...)
+        candidate = number[:-6] + f"{secrets.randbelow(10**6):06d}"
+        parsed = phonenumbers.parse(candidate)
+        if phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) == kind:
+            return candidate
+    return number
 
 
 def play(scenario: Scenario, simulator: Simulator, *, fresh_caller: bool = False) -> Outcome:
