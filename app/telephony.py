@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -367,6 +367,7 @@ class Twiml:
         timeout: int = 5,
         hints: Iterable[str] = (),
         gap: int = 1,
+        speech_models: Mapping[str, str | None] | None = None,
     ) -> Twiml:
         """One <Gather> per (text, language): each said in its voice and listened to in its
         language (one Gather has one recognition language). Silence after one goes on to the
@@ -375,7 +376,8 @@ class Twiml:
         for i, (text, lang) in enumerate(prompts):
             last = i == len(prompts) - 1
             self.gather(action, [(text, lang)], input=input, num_digits=num_digits,
-                        timeout=timeout if last else gap, hints=hint_list, language=lang)
+                        timeout=timeout if last else gap, hints=hint_list, language=lang,
+                        speech_model=(speech_models or {}).get(lang))
         return self
 
     def redirect(self, url: str) -> Twiml:

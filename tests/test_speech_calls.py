@@ -186,3 +186,10 @@ def test_the_callback_time_and_the_fault_description_carry_hints(sim):
     fault.press("1")
     hints = fault.gather_attr("hints") or ""
     assert "non funziona" in hints and "modem" in hints
+
+
+def test_the_language_menu_listens_with_each_language_model(sim):
+    call = sim.inbound(from_=EN[0], to=EN[1])
+    call.press("*")
+    assert call.gather_attr("speechModel") == "googlev2_telephony"
+    assert call.gather_attr("hints")

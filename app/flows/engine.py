@@ -416,7 +416,8 @@ class Engine:
         # caller who answers the Dutch line in Dutch is understood as Dutch.
         menu = [(i18n.prompt("language_menu", lang), lang) for lang in i18n.LANGUAGES]
         doc.gather_in_turn(self._url("language", turn.version, turn.language), menu,
-                           input="dtmf speech", num_digits=1, timeout=5, hints=list(LANGUAGE_WORDS))
+                           input="dtmf speech", num_digits=1, timeout=5, hints=list(LANGUAGE_WORDS),
+                           speech_models={lang: v.speech_model for lang, v in self.flows.vocab.items()})
         turn.doc = doc.redirect(self._url("silence", turn.version, turn.language))
 
     def _on_language(self, turn: Turn) -> None:
