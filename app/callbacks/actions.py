@@ -31,6 +31,7 @@ from app.clock import as_utc
 from app.consent.contacts import find_by_number, get_or_create
 from app.flows.actions import ActionContext, action
 from app.models import CallStep
+from app.refusals import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +236,29 @@ def book_callback(ctx: ActionContext) -> str:
     if not verdict.ok:
         return _set_offers(ctx, verdict, _understood(ctx, due))
     by = f"call:{ctx.call.call_sid}"
+    capacity = ctx.settings.callback_slot_capacity
+    try:
+        cb = _book_or_move(ctx, contact, due, existing_id, by=by, capacity=capacity)
+    except Refusal as refusal:
+        if refusal.code != "slot_full":
+            raise
+        # Filled up by someone else while this caller confirmed: offer the nearest free times.
+        return _set_offers(ctx, booking.Verdict(False, "full", booking.nearest_slots(
+            ctx.session, contact, due, now=ctx.now, settings=ctx.settings, exclude_id=existing_id)))
+    if contact.language is None:
+        contact.language = _language(ctx)
+    ctx.slots["callback_id"] = cb.id
+    ctx.slots["callback_booked"] = True
+    _set_when(ctx, cb.due_at)
+    return "booked"
+
+
+def _book_or_move(ctx: ActionContext, contact: Any, due: datetime, existing_id: Any, *, by: str,
+                  capacity: int) -> Callback:
+    """The confirmed time, stored; the slot's capacity holds whoever books at the same moment."""
     if existing_id:
-        cb = service.move(ctx.session, int(existing_id), due, at=ctx.now, by=by, note="asked by the callee")
+        cb = service.move(ctx.session, int(existing_id), due, at=ctx.now, by=by, note="asked by the callee",
+                          capacity=capacity)
         cb.language = _language(ctx)
     else:
         cb = service.book(ctx.session, service.Booking(
@@ -247,13 +269,8 @@ def book_callback(ctx: ActionContext) -> str:
             origin_flow=ctx.slots.get("callback_origin_flow") or ctx.flow,
             campaign_id=_str_or_none(ctx.slots.get("campaign_id")),
             offer_id=_str_or_none(ctx.slots.get("offer_id")), contact_id=contact.id,
-        ), at=ctx.now, by=by)
-    if contact.language is None:
-        contact.language = _language(ctx)
-    ctx.slots["callback_id"] = cb.id
-    ctx.slots["callback_booked"] = True
-    _set_when(ctx, cb.due_at)
-    return "booked"
+        ), at=ctx.now, by=by, capacity=capacity)
+    return cb
 
 
 def _str_or_none(value: Any) -> str | None:

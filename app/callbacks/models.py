@@ -108,6 +108,16 @@ class Callback(NormalOfferId, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class CallbackSlot(Base):
+    """A 15-minute slot someone booked into. Booking with a capacity locks the slot's row
+    before counting its callbacks, so counting and adding one cannot interleave between
+    workers or processes: a slot never holds more than its capacity."""
+
+    __tablename__ = "callback_slots"
+
+    start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+
+
 class CallbackEvent(Base):
     """One status change of a callback, with who/what caused it and why (the operator's view)."""
 

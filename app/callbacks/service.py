@@ -11,9 +11,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from app import phone
@@ -27,10 +28,12 @@ from app.callbacks.models import (
     STATUSES,
     Callback,
     CallbackEvent,
+    CallbackSlot,
     check_transition,
 )
 from app.calls import is_simulated
 from app.clock import as_utc
+from app.db import insert_skipping_duplicates
 from app.refusals import Refusal
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,17 @@ def slot_load(session: Session, moment: datetime, *, exclude_id: int | None = No
     return int(session.scalar(query) or 0)
 
 
+def take_seat(session: Session, moment: datetime, *, capacity: int, exclude_id: int | None = None) -> None:
+    """Make sure the slot of `moment` has room for one more callback, and keep it so until the
+    transaction ends: the slot's row is locked (a row lock on PostgreSQL, the write lock on
+    SQLite) before its callbacks are counted, so two bookings never both see the last seat."""
+    start = slot_start(moment)
+    session.execute(insert_skipping_duplicates(session, cast(Table, CallbackSlot.__table__)).values(start=start))
+    session.execute(update(CallbackSlot).where(CallbackSlot.start == start).values(start=start))
+    if slot_load(session, moment, exclude_id=exclude_id) >= capacity:
+        raise Refusal("slot_full", "due_at: that time is fully booked", at=start.isoformat())
+
+
 def zone_of(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
@@ -99,9 +113,10 @@ class Booking:
     contact_id: int | None = None
 
 
-def book(session: Session, booking: Booking, *, at: datetime, by: str) -> Callback:
-    """Store a callback. Lawfulness and capacity are the caller's business (booking.py checks
-    both with the person on the line; operators may overbook on purpose)."""
+def book(session: Session, booking: Booking, *, at: datetime, by: str, capacity: int | None = None) -> Callback:
+    """Store a callback. Lawfulness is the caller's business (booking.py checks it with the
+    person on the line). With a `capacity` the slot is guarded by `take_seat` (Refusal
+    "slot_full"); without one an operator may overbook on purpose."""
     if booking.language not in LANGUAGES:
         raise ValueError(f"language: {booking.language!r} is not one of {', '.join(LANGUAGES)}")
     if booking.origin not in ORIGINS:
@@ -112,6 +127,8 @@ def book(session: Session, booking: Booking, *, at: datetime, by: str) -> Callba
         raise ValueError(f"e164: {exc.reason}") from None
     zone = zone_of(booking.time_zone)
     due = as_utc(booking.due_at)
+    if capacity is not None:
+        take_seat(session, due, capacity=capacity)
     cb = Callback(
         e164=e164, contact_id=booking.contact_id, time_zone=booking.time_zone,
         language=booking.language, due_at=due,
@@ -177,7 +194,7 @@ def history(session: Session, callback_id: int) -> list[CallbackEvent]:
 
 
 def move(session: Session, callback_id: int, due_at: datetime, *, at: datetime, by: str,
-         note: str | None = None) -> Callback:
+         note: str | None = None, capacity: int | None = None) -> Callback:
     """Put a callback at a new time (UTC or any aware datetime). A scheduled one just moves;
     a missed/failed/refused/unknown one goes back on the schedule (an operator's decision:
     for `unknown`, they checked Twilio's call log first). Consent is checked again at dispatch."""
@@ -190,6 +207,8 @@ def move(session: Session, callback_id: int, due_at: datetime, *, at: datetime, 
     cb = _locked(session, callback_id)
     if cb.status not in (SCHEDULED, "missed", "failed", "refused", "unknown"):
         raise Refusal("callback_not_movable", f"status: a {cb.status} callback cannot be moved", status=cb.status)
+    if capacity is not None:
+        take_seat(session, as_utc(due_at), capacity=capacity, exclude_id=cb.id)
     old = cb.local_due
     cb.due_at = as_utc(due_at)
     cb.local_due = cb.due_at.astimezone(zone_of(cb.time_zone)).strftime("%Y-%m-%dT%H:%M")
