@@ -1,7 +1,7 @@
 """callback slots: a row per booked 15-minute slot, locked while a booking counts its seats
 
-Revision ID: 0014_callback_slots
-Revises: 0013_outbound
+Revision ID: 0015_callback_slots
+Revises: 0014_offer_codes_legal_person
 """
 from collections.abc import Sequence
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0014_callback_slots"
-down_revision: str | Sequence[str] | None = "0013_outbound"
+revision: str = "0015_callback_slots"
+down_revision: str | Sequence[str] | None = "0014_offer_codes_legal_person"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
