@@ -244,7 +244,8 @@ def book_callback(ctx: ActionContext) -> str:
             raise
         # Filled up by someone else while this caller confirmed: offer the nearest free times.
         return _set_offers(ctx, booking.Verdict(False, "full", booking.nearest_slots(
-            ctx.session, contact, due, now=ctx.now, settings=ctx.settings, exclude_id=existing_id)))
+            ctx.session, contact, due, now=ctx.now, settings=ctx.settings, exclude_id=existing_id)),
+            _understood(ctx, due))
     if contact.language is None:
         contact.language = _language(ctx)
     ctx.slots["callback_id"] = cb.id
