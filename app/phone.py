@@ -24,6 +24,10 @@ _LINE_TYPES = {
     PhoneNumberType.UAN: "uan",
     PhoneNumberType.VOICEMAIL: "voicemail",
 }
+# libphonenumber gives a UK mobile the zones of Guernsey, Jersey, the Isle of Man and London
+# (the number may be used on any of them); their clocks are London's (tzdata links them to
+# Europe/London), so such a number has London's zone only, not whichever is listed first.
+LONDON_CLOCK = frozenset({"Europe/London", "Europe/Guernsey", "Europe/Jersey", "Europe/Isle_of_Man"})
 # Twilio's placeholders for withheld or unknown caller ID.
 _UNKNOWN_CALLERS = {"anonymous", "+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253", ""}
 
@@ -74,9 +78,12 @@ def parse(raw: str, default_region: str | None = None) -> ParsedNumber:
     zones = tuple(
         z for z in pn_timezone.time_zones_for_number(number) if z != pn_timezone.UNKNOWN_TIMEZONE
     )
+    region = phonenumbers.region_code_for_number(number)
+    if len(zones) > 1 and "Europe/London" in zones and LONDON_CLOCK.issuperset(zones):
+        zones = ("Europe/London",)
     return ParsedNumber(
         e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
-        region=phonenumbers.region_code_for_number(number),
+        region=region,
         line_type=_LINE_TYPES.get(phonenumbers.number_type(number), "unknown"),
         time_zones=zones,
     )

@@ -36,3 +36,11 @@ def test_parse_rejects_non_numbers_with_a_reason(raw):
 @pytest.mark.parametrize("raw", ["anonymous", "+266696687", "client:alice", "sip:a@b.c", "", None])
 def test_withheld_or_non_number_caller_ids_are_none(raw):
     assert phone.parse_caller(raw) is None
+
+
+def test_a_uk_mobile_keeps_london_time_not_guernsey():
+    # libphonenumber lists Guernsey, Isle of Man, Jersey and London for 07911...; all keep
+    # London's clock, and a British caller lives by Europe/London.
+    assert phone.parse("+447911123456").time_zones == ("Europe/London",)
+    assert phone.parse("+447700123456").time_zones == ("Europe/London",)
+    assert phone.parse("+441481712345").time_zones == ("Europe/Guernsey",)  # a Guernsey landline

@@ -57,9 +57,9 @@ def test_unexpected_problems_fail_the_scenario(sim: Simulator, tmp_path: Path) -
 
 
 def test_fresh_callers_keep_the_country() -> None:
-    from app.sim.scenario import fresh_number
-
     import phonenumbers
+
+    from app.sim.scenario import fresh_number
 
     numbers = {fresh_number("+447911123456") for _ in range(40)}
     assert all(n.startswith("+447911") and len(n) == 13 for n in numbers) and len(numbers) > 1

@@ -34,12 +34,12 @@ from typing import Any
 import yaml
 
 from app.sim.call import QueuePlan, SimCall
+from app.sim.script import Step, apply_step, parse_step
+from app.sim.simulator import DEFAULT_CALLER, Simulator
 
 # When `live: false` scenarios happen: Monday 2 March 2026, 10:00 in Rome (operators in, a
 # working day), the moment the test suite's clock starts at too.
 SIMULATED_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-from app.sim.script import Step, apply_step, parse_step
-from app.sim.simulator import DEFAULT_CALLER, Simulator
 
 _KEYS = {"press": "press", "say": "speak", "speak": "speak", "record": "speak",
          "expect": "expect", "expect_not": "expect_not"}
