@@ -78,17 +78,20 @@ def free_port() -> int:
 
 
 def start_gunicorn(target: str, port: int, env: dict[str, str], workers: int = 2,
-                   threads: int = 4) -> subprocess.Popen[bytes]:
+                   threads: int = 4, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """`log`: where the server's stderr goes (a pipe nobody reads would fill and stall it)."""
     proc = subprocess.Popen(
         # The configuration `cortese serve` uses, for the ceiling and for cortese alike.
         [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", str(threads),
          "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=log.open("ab") if log is not None else subprocess.PIPE,
     )
     deadline = time.time() + 120
     while time.time() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"gunicorn {target} exited: {proc.stderr.read().decode()[-2000:]}")
+            error = log.read_text()[-2000:] if log is not None else proc.stderr.read().decode()[-2000:]
+            sys.exit(f"gunicorn {target} exited: {error}")
         if _all_workers_answer(port):
             return proc
         time.sleep(0.2)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,8 +84,12 @@ class ImportReport:
         self.errors.extend(other.errors)
 
 
-# Rows per transaction when an import commits as it goes: a few hundred milliseconds of work.
-COMMIT_EVERY = 200
+# Rows per transaction when an import commits as it goes: tens of milliseconds of work, so a
+# webhook waiting for the lock waits about that long.
+COMMIT_EVERY = 25
+# After each chunk, a pause in which writers waiting for the lock (polling in SQLite's busy
+# handler) get in before the next chunk takes it again.
+PAUSE_BETWEEN_CHUNKS = 0.02
 
 
 def refused_source(source: str) -> Reason | None:
@@ -185,6 +190,7 @@ def import_rows(
             chunk = []
             if progress is not None:
                 progress(done)
+            time.sleep(PAUSE_BETWEEN_CHUNKS)
     work = partial(_import_chunk, session, chunk, at=at, recorded_by=recorded_by, default_region=default_region)
     report.add(write_transaction(session, work) if commit_every is not None else work(progress=progress))
     if progress is not None:
