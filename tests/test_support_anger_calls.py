@@ -4,11 +4,14 @@ compounds, idioms and repeated-call complaints are anger; calm but worried calle
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from app.callbacks.models import Callback
 from app.support import faq
-from app.support.models import Ticket
-from tests.test_support_scenarios import LANGS, MONDAY, dial, rows
+from app.support.models import Ticket, WarrantyClaim
+from tests.test_support_scenarios import LANGS, MONDAY, add_product, add_unit, dial, rows
 
 SORRY = {"it": "Mi dispiace davvero", "nl": "Het spijt me echt", "en": "I'm truly sorry"}
 COMPLAINT = {"it": "Ho registrato il suo reclamo", "nl": "Ik heb uw klacht vastgelegd",
@@ -101,3 +104,47 @@ def test_a_negated_anger_word_is_not_anger(sim, app, language, said):
     call.speak(said)
     assert not call.heard(SORRY[language])
     assert rows(app, Ticket, Ticket.kind == "complaint") == []
+
+
+VENT = {"it": "Mi dispiace davvero, ha ragione ad aspettarsi di meglio. Ho registrato il suo reclamo",
+        "nl": "Het spijt me echt, u mag terecht meer van ons verwachten. Ik heb uw klacht vastgelegd",
+        "en": "I'm truly sorry, you are right to expect better from us. I've recorded your complaint"}
+
+
+@pytest.mark.parametrize(("language", "said", "read_back", "due"), [
+    ("it", "domani alle tre, ed è la terza volta che chiamo", "domani, martedì 3 marzo, alle 15:00",
+     "2026-03-03T15:00"),
+    ("nl", "morgen om drie uur, ik ben het spuugzat", "morgen, dinsdag 3 maart, om 15:00", "2026-03-03T15:00"),
+    ("en", "tomorrow at 3 pm, this is ridiculous", "tomorrow, Tuesday 3 March, at 3:00 pm", "2026-03-03T15:00"),
+])
+def test_anger_in_a_callback_time_is_acknowledged_then_the_time_is_booked(sim, app, language, said,
+                                                                          read_back, due):
+    call = dial(sim, language)
+    call.press("5")  # book a callback
+    call.speak(said)
+    assert call.heard(VENT[language])
+    [complaint] = rows(app, Ticket, Ticket.kind == "complaint")
+    assert complaint.description == said and complaint.flagged
+    assert call.heard(read_back)  # the time in the same words is still understood
+    call.press("1")
+    [callback] = rows(app, Callback)
+    assert callback.local_due == due
+    call.assert_courteous()
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("it", "che schifo, l'ho comprato il 15 gennaio 2018"),
+    ("en", "for god's sake, I bought it on 15 January 2018"),
+])
+def test_anger_in_a_purchase_date_is_acknowledged_then_the_claim_goes_on(sim, app, language, said):
+    product = add_product(app, "ROUTER-W", months=12)
+    add_unit(app, product, "20180001")
+    call = dial(sim, language)
+    call.press("3")
+    call.press("20180001#")
+    call.speak(said)
+    assert call.heard(VENT[language])
+    [complaint] = rows(app, Ticket, Ticket.kind == "complaint")
+    assert complaint.description == said
+    [claim] = rows(app, WarrantyClaim)
+    assert claim.purchased_on == date(2018, 1, 15) and claim.outcome == "refused"

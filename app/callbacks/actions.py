@@ -32,6 +32,7 @@ from app.consent.contacts import find_by_number, get_or_create
 from app.flows.actions import ActionContext, action
 from app.models import CallStep
 from app.refusals import Refusal
+from app.support import anger
 
 log = logging.getLogger(__name__)
 
@@ -138,15 +139,32 @@ def prepare(ctx: ActionContext) -> str:
     return "ok"
 
 
-@action("callback_parse_time", outcomes=("ok", "offer", "unclear", "give_up", "impossible"))
+@action("callback_parse_time", outcomes=("ok", "offer", "unclear", "give_up", "impossible", "angry"))
 def parse_time(ctx: ActionContext) -> str:
-    """A quick key (1/2/3) or a day and time in words -> confirm, or the nearest slots."""
-    wanted = booking.wanted_time(_said(ctx, "callback_when_raw"), _language(ctx), ctx.now, _zone(ctx),
-                                 ctx.settings)
+    """A quick key (1/2/3) or a day and time in words -> confirm, or the nearest slots. Anger
+    comes first on a caller's own call: "domani alle tre, è la terza volta che chiamo" is
+    "angry" (the flow apologises and records the complaint), then the same words are read
+    again for the time."""
+    said = _said(ctx, "callback_when_raw")
+    if _vented(ctx, said):
+        ctx.slots["callback_when_raw"] = said
+        return "angry"
+    wanted = booking.wanted_time(said, _language(ctx), ctx.now, _zone(ctx), ctx.settings)
     ctx.slots.pop("callback_when_raw", None)
     if wanted is None:
         return _unclear(ctx)
     return _judge(ctx, wanted)
+
+
+def _vented(ctx: ActionContext, said: str) -> bool:
+    """Anger in an inbound caller's words, not yet acknowledged on this call."""
+    if ctx.call.direction != "inbound" or ctx.slots.get("complaint_ref") or said.isdigit():
+        return False
+    mood = anger.assess(said, _language(ctx))
+    if not mood.escalate:
+        return False
+    ctx.slots.update(mood.complaint_slots(said))
+    return True
 
 
 def _unclear(ctx: ActionContext) -> str:

@@ -41,6 +41,11 @@ class AngerAssessment:
     def escalate(self) -> bool:
         return self.level in ("angry", "abusive")
 
+    def complaint_slots(self, said: str) -> dict[str, object]:
+        """What the complaint ticket keeps (the support action support_record_complaint)."""
+        return {"angry": True, "anger_level": self.level, "anger_words": ", ".join(self.matches),
+                "complaint_text": said[:1000]}
+
 
 def normalise(text: str) -> str:
     """The one normalisation every matcher uses: "Più!" -> "piu", "fuck's" -> "fuck s" (an

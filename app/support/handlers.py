@@ -212,8 +212,7 @@ def _note_anger(ctx: Any, assessment: anger.AngerAssessment, said: str, *, menu:
     for after the apology (slot complaint_answer)."""
     if not assessment.escalate:
         return False
-    ctx.slots.update(angry=True, anger_level=assessment.level, anger_words=", ".join(assessment.matches),
-                     complaint_text=said[:1000])
+    ctx.slots.update(assessment.complaint_slots(said))
     _step(ctx, "support.anger", assessment.level, input=said)
     found = _menu_topic(ctx, said) if menu else None
     if found is not None:
@@ -531,8 +530,13 @@ def check_serial(ctx: Any) -> str:
 
 
 def parse_purchase(ctx: Any) -> str:
-    """The purchase date typed (DDMMYYYY) or said; outcomes: ok (slot purchase_date), invalid"""
+    """The purchase date typed (DDMMYYYY) or said; anger in the words first.
+
+    outcomes: ok (slot purchase_date), invalid, angry
+    """
     raw = str(ctx.slots.get("purchase_date_raw") or "").strip()
+    if not ctx.slots.get("complaint_ref") and _note_anger(ctx, anger.assess(raw, ctx.language), raw):
+        return "angry"  # the flow apologises, records the complaint, then reads the date
     parsed = warranty.parse_purchase_date(raw, ctx.language, _today(ctx))
     if parsed is None or parsed.year < 1990:
         _bump_failures(ctx)
@@ -774,7 +778,7 @@ ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_create_fault_ticket": (create_fault_ticket, ("ok",)),
     "support_technician_callback": (mark_technician_callback, ("ok",)),
     "support_check_serial": (check_serial, ("known", "unknown", "invalid")),
-    "support_parse_purchase_date": (parse_purchase, ("ok", "invalid")),
+    "support_parse_purchase_date": (parse_purchase, ("ok", "invalid", "angry")),
     "support_decide_warranty": (decide_warranty,
                                 ("covered", "covered_both", "covered_legal", "expired", "expired_both",
                                  "future_date", "review")),
