@@ -184,3 +184,33 @@ def test_nobody_available_the_caller_waits_with_music_and_can_ask_for_a_callback
     caller.press("1")
     assert _entry(app, caller.sid).status == "left"
     caller.assert_courteous()
+
+
+def test_a_caller_whose_hang_up_was_never_reported_is_not_offered_to_anyone(sim, app, now):
+    op_id = _operator(app, state=AWAY)
+    caller = _press_0(sim, "it")
+    with session_scope(app) as s:  # the call ended, but its final status callback was lost
+        from app.models import Call
+
+        s.query(Call).filter_by(call_sid=caller.sid).one().status = "completed"
+    with session_scope(app) as s:
+        choose_state(s, s.get(DeskOperator, op_id), AVAILABLE, WEDNESDAY)
+    report = route_now(app)
+    assert report is not None and report.offered == [] and len(report.gone) == 1
+    assert _entry(app, caller.sid).status == "abandoned"
+    assert sim.twilio.ring_pending() == []
+
+
+def test_the_caller_hangs_up_while_the_operator_hears_the_whisper(sim, app, now):
+    op_id = _operator(app)
+    sim.twilio.script(OPERATOR_PHONE)  # answers; the test presses for the operator
+    caller = _press_0(sim, "it")
+    (phone,) = sim.twilio.ring_pending()
+    assert phone.waiting_for == "gather"
+    caller.hangup()
+    assert _entry(app, caller.sid).status == "abandoned"
+    assert _state(app, op_id) == AVAILABLE  # the desk freed them at once
+    phone.press("1")
+    assert phone.ended and phone.heard("already hung up") and not phone.in_conference
+    assert _state(app, op_id) == AVAILABLE
+    phone.assert_courteous()

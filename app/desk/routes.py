@@ -19,6 +19,9 @@ from app.console.models import OperatorUser
 from app.db import db_session
 from app.desk import whisper
 from app.desk.models import (
+    ABANDONED,
+    AVAILABLE,
+    BUSY,
     CONNECTED,
     OFFER_CANCELLED,
     OFFER_RINGING,
@@ -125,8 +128,8 @@ def offer_decided() -> Response:
     except TelephonyError as exc:
         # The caller is no longer in the queue (hung up a moment ago): free the operator.
         log.warning("desk entry %s: cannot take the caller out of the queue: %s", entry.id, exc)
-        entry.status, entry.end_reason, entry.ended_at = "abandoned", f"dequeue failed: {exc}"[:200], at
-        set_state(session, offer.operator_id, "available", at, expect="busy")
+        entry.status, entry.end_reason, entry.ended_at = ABANDONED, f"dequeue failed: {exc}"[:200], at
+        set_state(session, offer.operator_id, AVAILABLE, at, expect=BUSY)
         session.commit()
         route_after_request()
         return Twiml(language).say(whisper.text("gone", language)).hangup().response()
@@ -156,16 +159,16 @@ def caller_joins() -> Response:
 @voice_webhook
 def caller_done() -> Response:
     """The operator left the conversation; the caller is still on the line: a goodbye."""
-    return _after(request.args.get("entry", ""), caller=True)
+    return _after(caller=True)
 
 
 @bp.post("/voice/desk/operator-done")
 @voice_webhook
 def operator_done() -> Response:
-    return _after(request.args.get("entry", ""), caller=False)
+    return _after(caller=False)
 
 
-def _after(_raw: str, *, caller: bool) -> Response:
+def _after(*, caller: bool) -> Response:
     session = db_session()
     at = now()
     entry = _entry(session)

@@ -70,6 +70,7 @@ class RoutingReport:
     failed: list[int] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
     wrapped_up: list[int] = field(default_factory=list)  # operator ids back to available
+    gone: list[int] = field(default_factory=list)  # entries whose call ended unseen
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Router:
 
     def run_once(self, limit: int = 50) -> RoutingReport:
         report = RoutingReport()
+        self.close_gone_callers(report)
         self.expire_offers(report)
         self.end_wrapups(report)
         for _ in range(limit):
@@ -188,6 +190,20 @@ class Router:
         report.offered.append(claim.offer_id)
 
     # -- tidying -------------------------------------------------------------------------------
+
+    def close_gone_callers(self, report: RoutingReport) -> None:
+        """Waiting callers whose call has ended (its status callback was lost, or came while
+        this instance was down): nobody must be rung for them."""
+        from app.desk.callers import caller_left
+        from app.models import TERMINAL_STATUSES, Call
+
+        with session_scope(self.app) as session:
+            gone = session.execute(
+                select(QueueEntry.id, QueueEntry.call_sid).join(Call, Call.call_sid == QueueEntry.call_sid)
+                .where(QueueEntry.status == WAITING, Call.status.in_(TERMINAL_STATUSES)).limit(100)).all()
+            for entry_id, call_sid in gone:
+                if caller_left(session, call_sid, "hangup", self.now()) is not None:
+                    report.gone.append(entry_id)
 
     def expire_offers(self, report: RoutingReport) -> None:
         """Offers ringing well past the ring timeout: their webhooks were lost; no answer."""
