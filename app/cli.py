@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
 
 from app.config import ConfigError, load_settings
 
@@ -164,13 +163,17 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
+            # asyncio reads requests (a slow client holds a coroutine, not a thread); the app
+            # runs in `threads` threads per worker once a request is complete (app/serving.py).
+            self.cfg.set("worker_class", "asgi")
+            self.cfg.set("asgi_lifespan", "off")
             self.cfg.set("timeout", 30)
 
-        def load(self) -> Flask:
+        def load(self) -> Any:
             from app import create_app
+            from app.serving import BufferedWsgi
 
-            return create_app()
+            return BufferedWsgi(create_app(), threads)
 
     _Server().run()
 
