@@ -155,3 +155,26 @@ def test_a_special_service_number_already_stored_is_refused_at_decision_time(app
         decision = check_call(session, contact, purpose="service", offer_id=None, at=clock.now())
     assert (decision.allowed, decision.rule_id) == (False, "number.special_service")
     assert "premium-rate" in decision.reason
+
+
+# --- the API says which kind of call a campaign is, and refuses service numbers ----------------
+
+
+def test_the_api_says_a_campaign_is_an_automated_call_and_which_offer_it_belongs_to(client):
+    from tests.console_support import BEARER, SURVEY_REASON
+
+    body = {"name": "Sondaggio", "purpose": "survey", "flow": "campaign_survey", "languages": ["it", "en"],
+            "reason": SURVEY_REASON, "calling_days": "mon-sun", "calling_hours": "08:00-21:00"}
+    created = client.post("/api/campaigns", headers=BEARER, json=body).get_json()
+    assert created["call_kind"] == "automated" and "text-to-speech" in created["call_kind_reason"]
+    assert created["offer_id"].startswith("survey:")
+
+
+def test_the_api_refuses_a_premium_rate_contact_and_keeps_legal_person(client):
+    from tests.console_support import BEARER
+
+    refused = client.post("/api/contacts", headers=BEARER, json={"e164": "+39899123456", "source": "crm"})
+    assert refused.status_code == 422 and "premium-rate" in refused.get_data(as_text=True)
+    company = client.post("/api/contacts", headers=BEARER,
+                          json={"e164": "+31201234567", "source": "kvk", "is_business": True, "legal_person": True})
+    assert company.status_code == 201 and company.get_json()["legal_person"] is True

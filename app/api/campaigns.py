@@ -99,6 +99,10 @@ class CampaignOut(BaseModel):
     retry_busy_minutes: int
     retry_no_answer_minutes: int
     machine_policy: str
+    # automated (artificial voice: an opener read by text-to-speech or a spoken machine
+    # message) or live, derived from the flow and machine policy; and why.
+    call_kind: str
+    call_kind_reason: str
     amd_async: bool
     ring_timeout: int
     status: str

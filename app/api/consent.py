@@ -35,6 +35,7 @@ from app.clock import now
 from app.consent import contacts as contact_service
 from app.consent import export as consent_export
 from app.consent import gdpr, importer, ledger, optouts, registries
+from app.consent.packs import line_type_refusal
 from app.consent.models import (
     PURPOSES,
     ComplianceDecision,
@@ -71,6 +72,7 @@ class ContactOut(BaseModel):
     source: str
     customer_ref: str | None
     is_business: bool
+    legal_person: bool
     is_customer: bool
     created_at: datetime
     updated_at: datetime
@@ -90,6 +92,8 @@ class ContactIn(BaseModel):
     time_zone: str | None = Field(None, max_length=64)
     customer_ref: str | None = Field(None, max_length=64)
     is_business: bool = False
+    legal_person: bool = Field(False, description="a company, foundation or association: not a sole trader "
+                                                  "or partnership (natural persons under NL art. 11.7)")
     source: str | None = Field(None, max_length=200, description="where the number came from")
 
 
@@ -212,10 +216,14 @@ def create_contact() -> tuple[ContactOut, int]:
     fields = body.model_dump(exclude={"e164", "source"}, exclude_none=True)
     with service_errors():
         try:
-            contact = contact_service.get_or_create(
-                session, body.e164, source=(body.source or "").strip() or actor(), at=now(), **fields)
+            parsed = phone.parse(body.e164)
         except phone.InvalidNumber as exc:
             raise invalid("body.e164", str(exc)) from None
+        special = line_type_refusal(parsed.region, parsed.line_type)
+        if special is not None:
+            raise invalid("body.e164", f"{parsed.e164}: never called by policy: {special}")
+        contact = contact_service.get_or_create(
+            session, parsed.e164, source=(body.source or "").strip() or actor(), at=now(), **fields)
     session.commit()
     return ContactOut.model_validate(contact), 201
 

@@ -100,6 +100,8 @@ def create(app: Flask, name: str, purpose: str, flow: str, languages: str, reaso
             created_by=by, at=now(),
         )
         click.echo(f"campaign {campaign.id} {campaign.name!r} created (draft); add contacts, then start it")
+        # Automated calls need prior consent in every country we call: say which kind this is.
+        click.echo(f"offer: {campaign.offer_id}; call kind: {campaign.call_kind} ({campaign.call_kind_reason})")
         if ids or csv_path:
             _target(session, campaign, ids, csv_path, source, default_region, by)
 
@@ -193,12 +195,13 @@ def stats(app: Flask, campaign: str, as_json: bool) -> None:
 @with_app
 def list_command(app: Flask, status: str | None) -> None:
     """Every campaign with its status and progress."""
-    table = Table("id", "name", "purpose", "status", "flow", "cps", "contacts", "settled")
+    table = Table("id", "name", "purpose", "offer", "call kind", "status", "flow", "cps", "contacts", "settled")
     with session_scope(app) as session:
         for campaign in service.list_campaigns(session, status):
             data = service.stats(session, campaign, at=now())
             total = sum(data["contacts"].values())
             settled = data["contacts"].get("done", 0) + data["contacts"].get("cancelled", 0)
-            table.add_row(str(campaign.id), campaign.name, campaign.purpose, campaign.status, campaign.flow,
+            table.add_row(str(campaign.id), campaign.name, campaign.purpose, campaign.offer_id or "-",
+                          campaign.call_kind, campaign.status, campaign.flow,
                           f"{campaign.cps:g}", str(total), str(settled))
     Console().print(table)

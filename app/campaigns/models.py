@@ -82,6 +82,23 @@ class Campaign(NormalOfferId, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+    @property
+    def call_kind(self) -> str:
+        """automated | live, from the flow and machine policy (app/campaigns/callkind.py)."""
+        return self._kind().name
+
+    @property
+    def call_kind_reason(self) -> str:
+        return self._kind().why
+
+    def _kind(self) -> Any:
+        from flask import current_app
+
+        from app.campaigns.callkind import campaign_call_kind
+
+        return campaign_call_kind(current_app, self)
+
+
 class CampaignContact(Base):
     __tablename__ = "campaign_contacts"
     __table_args__ = (
