@@ -35,7 +35,6 @@ from app.clock import now
 from app.consent import contacts as contact_service
 from app.consent import export as consent_export
 from app.consent import gdpr, importer, ledger, optouts, registries
-from app.consent.packs import line_type_refusal
 from app.consent.models import (
     PURPOSES,
     ComplianceDecision,
@@ -44,6 +43,7 @@ from app.consent.models import (
     OptOut,
     RegistryImport,
 )
+from app.consent.packs import line_type_refusal
 from app.db import db_session
 
 Purpose = Literal[PURPOSES]  # type: ignore[valid-type]
