@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from app.config import ConfigError, load_settings
 
@@ -40,17 +41,21 @@ def cli() -> None:
 
 @cli.command("init")
 @click.option("--force", is_flag=True, help="Overwrite an existing .env.")
-def init_env(force: bool) -> None:
+@click.option("--port", type=click.IntRange(1, 65535), help="PORT to write [default: 5000].")
+def init_env(force: bool, port: int | None = None) -> None:
     """Write a development .env with fresh secrets (kept if it already exists)."""
     if ENV_FILE.exists() and not force:
-        click.echo(f"{ENV_FILE} exists; keeping it (use --force to replace it).")
+        click.echo(f"{ENV_FILE} exists; keeping it (`cortese init --force` would replace it).")
         return
-    ENV_FILE.write_text(development_env(), encoding="utf-8")
+    ENV_FILE.write_text(development_env(port or DEFAULT_PORT), encoding="utf-8")
     ENV_FILE.chmod(0o600)
     click.echo(f"Wrote {ENV_FILE} for local development. Put your real Twilio values in it.")
 
 
-def development_env() -> str:
+DEFAULT_PORT = 5000
+
+
+def development_env(port: int = DEFAULT_PORT) -> str:
     return "\n".join(
         [
             "# Written by `cortese init` for local development; see .env.example for every setting.",
@@ -60,7 +65,8 @@ def development_env() -> str:
             "TWILIO_ACCOUNT_SID=AC" + secrets.token_hex(16),
             f"TWILIO_AUTH_TOKEN={secrets.token_hex(16)}",
             "TWILIO_CALLER_ID=+15005550006",
-            "PUBLIC_BASE_URL=http://127.0.0.1:5000",
+            f"PORT={port}",
+            f"PUBLIC_BASE_URL=http://127.0.0.1:{port}",
             f"ADMIN_API_TOKEN={secrets.token_urlsafe(32)}",
             "",
         ]
@@ -116,15 +122,41 @@ def _safe_url(url: str) -> str:
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", type=click.IntRange(1, 65535), help="[default: PORT, 5000]")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--threads", type=click.IntRange(min=1),
               help="Threads per worker [default: 2 on SQLite, 4 on PostgreSQL].")
-def serve(host: str, port: int, workers: int, threads: int | None) -> None:
-    """Serve webhooks, API and scheduler with gunicorn."""
+def serve(host: str, port: int | None, workers: int, threads: int | None) -> None:
+    """Serve webhooks, API and scheduler with gunicorn (after checking flows and database)."""
+    settings = _serving_settings(port)
+    _preflight(settings)
+    _print_urls(settings.public_base_url, host, settings.port)
+    _run_gunicorn(host, settings.port, workers, threads or default_threads(settings.database_url),
+                  settings=settings)
+
+
+def _serving_settings(port: int | None) -> Any:
+    """Settings with --port applied everywhere: a local PUBLIC_BASE_URL follows it, and
+    gunicorn's workers are built from these settings."""
+    from urllib.parse import urlsplit
+
     settings = load_settings()
-    _print_urls(settings.public_base_url, host, port)
-    _run_gunicorn(host, port, workers, threads or default_threads(settings.database_url))
+    port = port or settings.port
+    public = settings.public_base_url
+    parts = urlsplit(public)
+    if parts.hostname in ("127.0.0.1", "localhost") and parts.port != port:
+        public = f"{parts.scheme}://{parts.hostname}:{port}{parts.path}"
+    return settings.model_copy(update={"port": port, "public_base_url": public})
+
+
+def _preflight(settings: Any) -> None:
+    from app.startup import StartupError, preflight
+
+    try:
+        preflight(settings)
+    except StartupError as exc:
+        click.echo(f"start-up error: {exc}", err=True)
+        sys.exit(2)
 
 
 def default_threads(database_url: str) -> int:
@@ -136,13 +168,16 @@ def default_threads(database_url: str) -> int:
 
 @cli.command("up")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", type=click.IntRange(1, 65535), help="[default: PORT, 5000]")
 @click.pass_context
-def up(ctx: click.Context, host: str, port: int) -> None:
-    """First run and every run: write .env if missing, migrate, then serve."""
-    ctx.invoke(init_env, force=False)
+def up(ctx: click.Context, host: str, port: int | None) -> None:
+    """First run and every run: write .env if missing, check, migrate, then serve."""
+    ctx.invoke(init_env, force=False, port=port)
+    settings = _serving_settings(port)
+    _preflight(settings)
     ctx.invoke(db_upgrade, revision="heads")
-    ctx.invoke(serve, host=host, port=port, workers=2, threads=None)
+    _print_urls(settings.public_base_url, host, settings.port)
+    _run_gunicorn(host, settings.port, 2, default_threads(settings.database_url), settings=settings)
 
 
 def _print_urls(public: str, host: str, port: int) -> None:
@@ -152,11 +187,13 @@ def _print_urls(public: str, host: str, port: int) -> None:
     click.echo(f"  Primary handler fails (Fallback URL):  {public}/voice/fallback")
     click.echo(f"  Call status changes (Status Callback): {public}/voice/status")
     if public.startswith("http://127.") or public.startswith("http://localhost"):
-        click.echo("  PUBLIC_BASE_URL is local: run `ngrok start --config ngrok.yml cortese` and")
+        tunnel = ("ngrok start --config ngrok.yml cortese" if port == DEFAULT_PORT
+                  else f"ngrok http {port}")
+        click.echo(f"  PUBLIC_BASE_URL is local: run `{tunnel}` and")
         click.echo("  set PUBLIC_BASE_URL in .env to the https URL ngrok prints, then restart.")
 
 
-def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
+def _run_gunicorn(host: str, port: int, workers: int, threads: int, *, settings: Any = None) -> None:
     from gunicorn.app.base import BaseApplication
 
     class _Server(BaseApplication):  # type: ignore[misc]
@@ -173,7 +210,7 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             from app import create_app
             from app.serving import BufferedWsgi
 
-            return BufferedWsgi(create_app(), threads)
+            return BufferedWsgi(create_app(settings), threads)
 
     _Server().run()
 
@@ -195,6 +232,10 @@ def main() -> None:
     except ConfigError as exc:
         for line in str(exc).splitlines():
             click.echo(f"configuration error: {line}", err=True)
+        sys.exit(2)
+    except OperationalError as exc:  # e.g. `cortese db upgrade` with PostgreSQL down
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        click.echo(f"database error: {reason} (check DATABASE_URL)", err=True)
         sys.exit(2)
 
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     twilio_retry_max_seconds: float = Field(default=8.0, ge=0)
 
     public_base_url: str
+    # The port `cortese up`/`serve` listen on, the default of `cortese sim call --url`, and the
+    # port of a local PUBLIC_BASE_URL written by `cortese init`: one setting for all of them.
+    port: int = Field(default=5000, ge=1, le=65535)
     # Other host names (comma-separated, optionally with :port) Twilio may use to reach us, e.g.
     # a second domain. With TRUST_PROXY_HEADERS a webhook whose X-Forwarded-Host names anything
     # else is refused, even when it is signed for that host.
@@ -122,10 +125,16 @@ class Settings(BaseSettings):
     @field_validator("twilio_caller_id", "operator_number")
     @classmethod
     def _e164(cls, value: str | None) -> str | None:
+        import phonenumbers
+
         if value is None:
             return None
         if not _E164.match(value):
             raise ValueError("must be an E.164 number such as +390212345678")
+        # The right shape is not enough: +3902123 has no Italian number behind it, and Twilio
+        # would refuse every call placed from it.
+        if not phonenumbers.is_valid_number(phonenumbers.parse(value)):
+            raise ValueError(f"{value} is not a valid phone number for its country")
         return value
 
     @field_validator("operator_number", "suppression_hash_key", mode="before")
@@ -185,6 +194,11 @@ class Settings(BaseSettings):
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 
+        # Heroku, Render, Fly and libpq write postgres:// or postgresql://; SQLAlchemy reads
+        # those as the psycopg2 driver (or not at all), and cortese ships psycopg 3.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                value = "postgresql+psycopg://" + value.removeprefix(prefix)
         try:
             make_url(value)
         except ArgumentError as exc:

@@ -73,7 +73,7 @@ def test_serve_runs_two_threads_per_worker_on_sqlite_four_on_postgres(monkeypatc
     from app import cli as cli_module
 
     started = []
-    monkeypatch.setattr(cli_module, "_run_gunicorn", lambda *a: started.append(a))
+    monkeypatch.setattr(cli_module, "_run_gunicorn", lambda *a, **k: started.append(a))
     monkeypatch.setattr(cli_module, "load_settings", lambda: load_settings(base_settings(tmp_path), env_file=None))
     runner = CliRunner()
     assert runner.invoke(cli, ["serve", "--port", "5055"]).exit_code == 0
@@ -82,3 +82,90 @@ def test_serve_runs_two_threads_per_worker_on_sqlite_four_on_postgres(monkeypatc
     assert cli_module.default_threads("postgresql+psycopg://postgres@127.0.0.1/test") == 4
     refused = runner.invoke(cli, ["serve", "--threads", "0"])
     assert refused.exit_code == 2 and "--threads" in refused.output
+
+
+# --- start-up mistakes: one line naming them, exit 2, nothing listening ------------------------
+
+
+def _cortese(tmp_path: Path, dotenv: str, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / ".env").write_text(dotenv)
+    return subprocess.run(CORTESE + list(args), cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True,
+                          text=True, timeout=120)
+
+
+def _up(tmp_path: Path, extra: str = "") -> subprocess.CompletedProcess[str]:
+    return _cortese(tmp_path, development_env() + f"DATABASE_URL=sqlite:///{tmp_path / 'c.db'}\n" + extra, "up")
+
+
+def test_a_broken_flows_directory_stops_up_before_it_listens(tmp_path):
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "menu.yaml").write_text("flow: menu\nkind: inbound\nstart: nowhere\nnodes: {}\n")
+    result = _up(tmp_path, f"FLOWS_DIR={flows}\n")
+    assert result.returncode == 2 and "listening" not in result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"start-up error: FLOWS_DIR {flows}: flows/menu.yaml: start node 'nowhere' does "
+                           "not exist"), line
+    missing = _up(tmp_path, f"FLOWS_DIR={tmp_path / 'nope'}\n")
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+    assert "flows directory not found" in missing.stderr
+
+
+def test_an_unreachable_postgres_stops_up_in_one_line_and_postgres_urls_are_accepted(tmp_path):
+    # postgres:// (as hosting providers write it) is read as psycopg 3, not NoSuchModuleError;
+    # port 1 refuses connections at once.
+    result = _up(tmp_path, "DATABASE_URL=postgres://postgres@127.0.0.1:1/cortese\n")
+    assert result.returncode == 2 and "listening" not in result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("start-up error: DATABASE_URL postgresql+psycopg://postgres@127.0.0.1:1/cortese: "
+                           "cannot connect ("), line
+    assert load_settings({**base_settings(tmp_path), "DATABASE_URL": "postgresql://u@h/db"},
+                         env_file=None).database_url == "postgresql+psycopg://u@h/db"
+
+
+def test_db_upgrade_with_postgres_down_is_one_line(tmp_path):
+    result = _cortese(tmp_path, development_env() + "DATABASE_URL=postgresql://postgres@127.0.0.1:1/x\n",
+                      "db", "upgrade")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("database error: ") and "DATABASE_URL" in result.stderr
+
+
+def test_a_caller_id_that_is_no_real_number_is_refused(tmp_path):
+    # +39 02 123 has the E.164 shape but no Italian number is that short (libphonenumber).
+    result = _cortese(tmp_path, development_env().replace("+15005550006", "+3902123"), "db", "upgrade")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: TWILIO_CALLER_ID: +3902123 is not a valid phone number for its country"]
+
+
+def test_one_port_setting_flows_to_env_urls_and_gunicorn(monkeypatch, tmp_path):
+    from app import cli as cli_module
+
+    monkeypatch.chdir(tmp_path)
+    for key in list(os.environ):
+        if key.startswith(("TWILIO_", "PUBLIC_", "ADMIN_", "SECRET_", "DATABASE_", "CORTESE_", "PORT", "FLOWS_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")
+    started = []
+    monkeypatch.setattr(cli_module, "_run_gunicorn", lambda *a, **k: started.append((a, k["settings"])))
+    result = CliRunner().invoke(cli, ["up", "--port", "5055"])
+    assert result.exit_code == 0, result.output
+    env = (tmp_path / ".env").read_text()
+    assert "PORT=5055" in env and "PUBLIC_BASE_URL=http://127.0.0.1:5055" in env
+    assert "http://127.0.0.1:5055/voice/inbound" in result.output and ":5000" not in result.output
+    assert "ngrok http 5055" in result.output
+    (args, settings) = started[0]
+    assert args[:2] == ("127.0.0.1", 5055) and settings.public_base_url == "http://127.0.0.1:5055"
+    # An existing .env on 5055, served on another port: the local public URL follows --port.
+    again = CliRunner().invoke(cli, ["up", "--port", "5066"])
+    assert "`cortese init --force` would replace it" in again.output and "--force to" not in again.output
+    assert "http://127.0.0.1:5066/voice/status" in again.output and started[1][1].port == 5066
+
+
+def test_flows_lint_reads_flows_dir(monkeypatch, tmp_path):
+    from app.flows.cli import cli as flows_cli
+
+    (tmp_path / "bad.yaml").write_text("flow: bad\nkind: inbound\nstart: nowhere\nnodes: {}\n")
+    monkeypatch.setenv("FLOWS_DIR", str(tmp_path))
+    result = CliRunner().invoke(flows_cli, ["lint"])
+    assert result.exit_code == 1 and "flows/bad.yaml: start node 'nowhere' does not exist" in result.output

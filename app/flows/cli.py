@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,8 +16,20 @@ from app.flows.hotlines import HotlineError, load_hotlines
 from app.flows.loader import load_flows
 from app.i18n import LANGUAGES
 
+
+def _flows_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    """--dir, else FLOWS_DIR from the environment or .env (what the app would load), else
+    the repository's flows/."""
+    if value is not None:
+        return value
+    from dotenv import dotenv_values
+
+    configured = os.environ.get("FLOWS_DIR") or dotenv_values(".env").get("FLOWS_DIR")
+    return Path(configured) if configured else PROJECT_ROOT / "flows"
+
+
 DIR_OPTION = click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
-                          default=PROJECT_ROOT / "flows", show_default=True, help="Flows directory.")
+                          callback=_flows_dir, help="Flows directory [default: FLOWS_DIR, else flows/].")
 
 
 @click.group("flows", help="Call flows: lint them, list them, draw them.")
@@ -39,7 +52,7 @@ def lint(directory: Path) -> None:
     if problems:
         click.echo(f"{len(problems)} problem(s) in {directory}", err=True)
         sys.exit(1)
-    click.echo(f"{len(flowset.flows)} flows OK")
+    click.echo(f"{len(flowset.flows)} flows OK in {directory}")
 
 
 @cli.command("list")

@@ -31,6 +31,11 @@ def _settings() -> Settings:
     return load_settings()
 
 
+def _local_url(settings: Settings) -> str:
+    """The app on this machine, on the one PORT setting `cortese up` listens on."""
+    return f"http://127.0.0.1:{settings.port}"
+
+
 def _simulator(settings: Settings, url: str | None, public_url: str | None) -> Simulator:
     """Over HTTP to `url` (a running server), signing over the public URL the app checks."""
     public = (public_url or settings.public_base_url).rstrip("/")
@@ -108,8 +113,7 @@ def _interactive(call: SimCall, printer: Printer, console: Console) -> None:
 @click.option("--to", "to", help="The number dialled (default: TWILIO_CALLER_ID, our number).")
 @click.option("--from", "from_", default=DEFAULT_CALLER, show_default=True,
               help="The caller's number (anonymous, client:alice... work too).")
-@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
-              help="Where the app listens.")
+@click.option("--url", help="Where the app listens [default: http://127.0.0.1:PORT, PORT from .env, 5000].")
 @click.option("--public-url", help="The URL Twilio would use (default PUBLIC_BASE_URL): "
               "signatures are computed over it.")
 @click.option("--path", default="/voice/inbound", show_default=True, help="The Voice URL path.")
@@ -123,7 +127,8 @@ def call_command(to: str | None, from_: str, url: str, public_url: str | None, p
         steps = parse_steps(script) if script else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--script") from None
-    simulator = _simulator(_settings(), url, public_url)
+    settings = _settings()
+    simulator = _simulator(settings, url or _local_url(settings), public_url)
     call = simulator.inbound(from_=from_, to=to, path=path)
     printer = Printer(console, verbose)
     if steps is None:
@@ -226,8 +231,8 @@ def explore_command(to: str | None, from_: str, depth: int, max_calls: int, url:
 
 @cli.command("twilio")
 @click.option("--port", default=8089, show_default=True, type=int)
-@click.option("--app-url", default="http://127.0.0.1:5000", show_default=True,
-              help="Where the app listens: rung calls fetch their Url there.")
+@click.option("--app-url", help="Where the app listens: rung calls fetch their Url there "
+              "[default: http://127.0.0.1:PORT].")
 @click.option("--public-url", help="The URL the app signs for (default PUBLIC_BASE_URL).")
 @click.option("--answer", default="human", show_default=True,
               help="How every callee answers: human, machine_start, busy, no-answer...")
@@ -236,12 +241,13 @@ def explore_command(to: str | None, from_: str, depth: int, max_calls: int, url:
               "(/sim/softphone lists them) instead of playing them silently here.")
 @click.option("--store", type=click.Path(path_type=Path), help="The softphone's call folder "
               "(default: instance/sim-calls, where the app looks).")
-def twilio_command(port: int, app_url: str, public_url: str | None, answer: str,
+def twilio_command(port: int, app_url: str | None, public_url: str | None, answer: str,
                    inputs: str, softphone: bool, store: Path | None) -> None:
     """Run a fake Twilio REST API; point the app at it with TWILIO_API_BASE_URL."""
     from app.sim.fake_twilio import Callee, FakeTwilio
 
     settings = _settings()
+    app_url = app_url or _local_url(settings)
     console = Console(highlight=False, soft_wrap=True)
     try:
         default = Callee(answer, None, [s for s in inputs.split(",") if s.strip()])
