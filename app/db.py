@@ -134,8 +134,10 @@ def _sqlite_lock_wait(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
 
 def _postgres_lock_wait(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     # PostgreSQL readers never wait for writers; lock_timeout bounds waits on locked rows.
-    # Outside lock_wait() it stays PostgreSQL's default (no limit), as before.
-    wanted = _wanted_lock_wait_ms() if _lock_wait.get() is not None else 0
+    # Outside lock_wait() it stays PostgreSQL's default (no limit), as before. Per wait, not
+    # per deadline: a SET on every checkout would cost a round trip per transaction.
+    bound = _lock_wait.get()
+    wanted = int(bound[0] * 1000) if bound is not None else 0
     if record.info.get("lock_wait_ms", 0) != wanted:
         with dbapi_connection.cursor() as cursor:
             cursor.execute(f"SET lock_timeout = {wanted}")

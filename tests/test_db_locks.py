@@ -213,3 +213,32 @@ def test_the_cli_import_waits_for_a_short_write_and_imports_everything(app, cli,
         result = cli("contacts", "import", str(path))
     assert result.exit_code == 0, result.output
     assert "50 created" in result.output
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_webhook_waits_for_a_locked_row_only_as_long_as_allowed(pg_url):
+    """PostgreSQL readers never wait, but a row another transaction updates does: a webhook's
+    connection gets lock_timeout, and a connection used afterwards by the API gets no limit."""
+    from app.db import make_engine
+
+    engine = make_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE calls_probe (id INTEGER PRIMARY KEY, n INTEGER)"))
+            conn.execute(text("INSERT INTO calls_probe VALUES (1, 0)"))
+        holder = engine.connect()
+        holder.begin()
+        holder.execute(text("UPDATE calls_probe SET n = n + 1 WHERE id = 1"))
+        try:
+            with lock_wait(0.2), engine.connect() as conn:
+                assert conn.execute(text("SHOW lock_timeout")).scalar_one() == "200ms"
+                with pytest.raises(Exception) as raised:
+                    conn.execute(text("UPDATE calls_probe SET n = n + 1 WHERE id = 1"))
+                assert is_lock_error(raised.value)
+            with engine.connect() as conn:
+                assert conn.execute(text("SHOW lock_timeout")).scalar_one() == "0"
+        finally:
+            holder.rollback()
+            holder.close()
+    finally:
+        engine.dispose()
