@@ -143,6 +143,10 @@ def test_moves_are_checked_like_a_booking_and_slots_are_offered(app, client):
     body = night.get_json()
     assert body["field"] == "body.local_due" and "calls are not allowed then" in body["detail"]
     assert "nearest lawful free times (Europe/Rome):" in body["detail"]
+    # The times offered are near the one asked for (Thursday night), not the old due time.
+    thursday = client.post(f"/api/callbacks/{cb}/move", headers=BEARER, json={"local_due": "2026-03-05T03:00"})
+    offered = thursday.get_json()["detail"].split("(Europe/Rome): ")[1].split(" (or send")[0].split(", ")
+    assert offered and all(t[:10] in ("2026-03-04", "2026-03-05") for t in offered), offered
     forced = client.post(f"/api/callbacks/{cb}/move", headers=BEARER,
                          json={"local_due": "2026-03-03T03:00", "force": True})
     assert forced.status_code == 200 and forced.get_json()["local_due"] == "2026-03-03T03:00"

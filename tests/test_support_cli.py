@@ -54,6 +54,13 @@ def test_import_units_creates_products_by_sku(run, tmp_path, app):
         assert unit.product.sku == "FIBRA-BOX-X2" and unit.product.warranty_months == 24
 
 
+def test_a_bad_owner_number_is_named_as_the_column_it_came_from(run, tmp_path):
+    path = tmp_path / "units.csv"
+    path.write_text("sku,serial,owner_number\nTV-55,SN-2001,12\n", encoding="utf-8")
+    result = run("import-units", str(path))
+    assert "owner_number:" in result.output and "customer_number" not in result.output, result.output
+
+
 def test_tickets_claims_and_show(run, app):
     caller = services.CallerRef(number="+393471234567", call_sid="CA" + "1" * 32, language="it")
     with session_scope(app) as session:

@@ -141,15 +141,16 @@ def contact_of(row: Callback) -> Any:
     return contact if contact is not None and contact.erased_at is None else find_by_number(session, row.e164)
 
 
-def offers_for(row: Callback) -> list[datetime]:
-    """The nearest lawful, free slots near the callback's time (booking.nearest_slots)."""
+def offers_for(row: Callback, near: datetime | None = None) -> list[datetime]:
+    """The nearest lawful, free slots near `near` (the time asked for; by default the
+    callback's own time), as booking.nearest_slots offers them to a caller."""
     from app.callbacks import booking
 
     contact = contact_of(row)
     if contact is None:
         return []
     at = now()
-    return booking.nearest_slots(db_session(), contact, max(as_utc(row.due_at), at), now=at,
+    return booking.nearest_slots(db_session(), contact, max(as_utc(near or row.due_at), at), now=at,
                                  settings=current_app.extensions["cortese.settings"], exclude_id=row.id)
 
 
@@ -281,7 +282,8 @@ def move_callback(callback_id: int) -> CallbackDetail:
     field = "body.due_at" if body.due_at is not None else "body.local_due"
     why = None if body.force else refusal(row, due)
     if why:
-        local = [s.astimezone(ZoneInfo(row.time_zone)).strftime("%Y-%m-%dT%H:%M") for s in offers_for(row)]
+        # Near the time asked for, not the old one: that is what the operator wants moved to.
+        local = [s.astimezone(ZoneInfo(row.time_zone)).strftime("%Y-%m-%dT%H:%M") for s in offers_for(row, due)]
         hint = f"; nearest lawful free times ({row.time_zone}): {', '.join(local)}" if local else ""
         raise ApiProblem(422, "Invalid Input", f"{field}: {WHY.get(why, why)}{hint} (or send force: true)",
                          field=field, errors=[{"field": field, "message": WHY.get(why, why)}],

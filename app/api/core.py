@@ -219,9 +219,23 @@ def _refuse_bad_text() -> None:
                 body = request.get_json(silent=True)
             except RecursionError:
                 raise inputs.BadText("body", f"nested deeper than {inputs.MAX_JSON_DEPTH} levels") from None
+            if body is None and request.get_data(cache=True).strip():
+                _refuse_unparseable_json()
             inputs.check_json(body)
     except inputs.BadText as exc:
         raise invalid(exc.field, exc.message) from None
+
+
+def _refuse_unparseable_json() -> None:
+    """A body that says it is JSON but is not: say so (with where it breaks), rather than let
+    validation report every field as missing."""
+    import json as stdlib_json
+
+    try:
+        stdlib_json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError) as exc:
+        raise ApiProblem(400, "Bad Request", f"body: not valid JSON ({exc})", field="body",
+                         slug="invalid-json") from None
 
 
 def _check_csrf_header() -> None:

@@ -80,7 +80,7 @@ def _upsert_unit(session: Session, row: dict[str, str]) -> bool:
     if months_text:
         product.warranty_months = int(months_text)
     session.flush()
-    owner = orders._customer_number(row.get("owner_number"), row.get("country"))
+    owner = orders._customer_number(row.get("owner_number"), row.get("country"), "owner_number")
     unit = session.scalar(select(CustomerProduct).where(CustomerProduct.serial == serial))
     created = unit is None
     if unit is None:

@@ -74,14 +74,15 @@ def _status(value: str | None) -> str:
     return text
 
 
-def _customer_number(value: str | None, country: str | None) -> str | None:
+def _customer_number(value: str | None, country: str | None, column: str = "customer_number") -> str | None:
+    """A customer's phone number in E.164; a bad one is refused naming the `column` it came from."""
     text = (value or "").strip()
     if not text:
         return None
     try:
         return phone.parse(text, (country or "").upper() or None).e164
     except phone.InvalidNumber as exc:
-        raise OrderDataError(f"customer_number: {exc.reason}") from None
+        raise OrderDataError(f"{column}: {exc.reason}") from None
 
 
 def upsert_order(session: Session, record: Mapping[str, Any], at: datetime, *,
