@@ -33,6 +33,7 @@ from app.campaigns import service
 from app.campaigns.dialer import Dialer
 from app.clock import Clock
 from app.consent.contacts import get_or_create
+from app.consent.ledger import record_consent
 from app.db import Base, get_engine, session_scope
 from app.telephony import CallInfo
 
@@ -75,8 +76,13 @@ def build(database: str, args: argparse.Namespace) -> tuple[Any, RunningClock]:
     }, clock=clock)
     Base.metadata.create_all(get_engine(app))
     with app.app_context(), session_scope(app) as session:
-        ids = [get_or_create(session, f"+39347{1000000 + i}", source="bench", at=clock.now()).id
-               for i in range(args.n)]
+        contacts = [get_or_create(session, f"+39347{1000000 + i}", source="bench", at=clock.now())
+                    for i in range(args.n)]
+        for contact in contacts:  # the survey flow speaks with a synthetic voice: consent needed
+            record_consent(session, contact, action="given", purpose="any", channel="automated_voice",
+                           written=True, at=clock.now() - timedelta(days=1), source="signed web form",
+                           recorded_by="bench", proof="bench")
+        ids = [contact.id for contact in contacts]
         campaign = service.create_campaign(
             session, name="bench", purpose="survey", flow="campaign_survey", languages=["it"],
             reason={"it": "un sondaggio"}, created_by="bench", at=clock.now(), calling_days="mon-sun",

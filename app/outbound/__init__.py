@@ -9,9 +9,10 @@ A callback someone booked, a campaign's next contact, an operator-first callback
 - **one call per number** (numbers.py): a claim per number, taken before consent is asked and
   released in the transaction that records the attempt, so two kinds or two processes never
   ring one person twice because each checked before the other recorded;
-- **the order of the steps**: consent only when a pacing slot is near; the slot taken after
-  consent and waited for; the kind's dial marker committed *before* the REST request (a crash
-  after it is never redialled blindly);
+- **the order of the steps**: consent only when a pacing slot is near; after consent, wait for
+  the next free slot and take it at that very moment (calls stay 1/CPS apart however late a
+  thread wakes); the kind's dial marker committed *before* the REST request (a crash after it
+  is never redialled blindly);
 - **Twilio's answers**, classified once (`Failure`): invalid, blocked, throttled (the whole
   account backs off for CAMPAIGN_BACKOFF_SECONDS), ambiguous (a call may exist: the number
   claim is kept until it runs out), credentials, other;

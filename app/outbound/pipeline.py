@@ -39,6 +39,10 @@ J_contra = TypeVar("J_contra", contravariant=True)
 # Slots are spaced 2% wider than 1/CPS: a thread wakes up a few ms late, and without the margin
 # two calls could land closer than 1/CPS (CPS + 1 calls in one second).
 PACING_MARGIN = 1.02
+# A slot "now" may be this far ahead (clock resolution); how often a worker that keeps losing the
+# next slot to others tries again before it gives the job back.
+SLOT_GRACE = timedelta(milliseconds=2)
+MAX_SLOT_TRIES = 50
 # A job whose number another call holds tries again this much later (that call's attempt is
 # recorded within seconds; consent then decides with it counted).
 NUMBER_BUSY_RETRY = timedelta(seconds=15)
@@ -179,8 +183,8 @@ class Pipeline(Generic[J]):
 
         Order matters: consent is asked only when a slot is near (no decision is stored for a
         call we cannot make), the number is held from before consent until the attempt is
-        recorded, the slot is taken after consent and waited for right before the marker, and
-        the marker is committed before the REST request."""
+        recorded, the slot is taken after consent at the moment it comes, right before the
+        marker, and the marker is committed before the REST request."""
         now = self.now()
         with session_scope(self.app) as session:
             target = kind.target(session, job, now)
@@ -208,13 +212,9 @@ class Pipeline(Generic[J]):
                 if settled is not None:
                     numbers.release(session, target.e164, holder=holder)
                     return settled
-            slot = pacing.reserve(self.engine, rates, now=self.now(), horizon=kind.patience.reserve)
-            if slot is None:
+            if not self._take_slot(rates, kind.patience.reserve):
                 return self._give_back(kind, job, target, "no pacing slot came free in time", decided=True,
                                        outcome=Outcome.NO_SLOT, holding=True)
-            wait = (slot - self.now()).total_seconds()
-            if wait > 0:
-                self.sleep(wait)
             with session_scope(self.app) as session:
                 dial = kind.mark(session, job, self.now())
                 if dial is None:
@@ -225,6 +225,26 @@ class Pipeline(Generic[J]):
             raise
         # Committed: from here on a crash leaves a marked job that recovery never redials.
         return self._place(kind, job, target, dial, holder)
+
+    def _take_slot(self, rates: dict[str, float], patience: timedelta) -> bool:
+        """Wait for the next free slot, then take it at that very moment: the slot is the last
+        thing before the marker and the call, so calls stay 1/CPS apart however late a thread
+        wakes up. (A slot reserved ahead and then slept towards lets a late sleeper and an
+        on-time one land closer than that.) False when others kept taking the slots."""
+        deadline = self.now() + patience
+        keys = list(rates)
+        for _ in range(MAX_SLOT_TRIES):
+            free = pacing.next_free(self.engine, keys)
+            wait = (free - self.now()).total_seconds()
+            if wait > 0:
+                self.sleep(wait)
+            # We waited until `free`: a clock that did not move meanwhile (a test's) counts as there.
+            moment = max(self.now(), free)
+            if pacing.reserve(self.engine, rates, now=moment, horizon=SLOT_GRACE) is not None:
+                return True
+            if moment >= deadline:
+                return False
+        return False
 
     def _place(self, kind: OutboundKind[J], job: J, target: Target, dial: Dial, holder: str) -> Outcome:
         try:
