@@ -184,6 +184,16 @@ def test_moving_an_existing_booking_keeps_one_row(sim, app):
     assert cb.local_due == "2026-11-27T11:00" and cb.status == SCHEDULED
 
 
+def test_a_number_we_have_no_calling_rules_for_is_offered_an_operator(sim, app):
+    # No rule pack for Germany: no lawful time to call back, so a person now, not a hang-up.
+    call = _to_booking(sim, caller="+4915112345678")
+    call.press("1")
+    assert call.heard("non possiamo fissare una richiamata a questo numero"), call.format_transcript()
+    assert not call.ended and _callbacks(app) == []
+    call.press("1")
+    assert call.heard("La metto in contatto con un operatore"), call.format_transcript()
+
+
 def test_withheld_number_cannot_book(sim, app):
     call = sim.inbound(from_="anonymous", to=IT_LINE)
     call.press("5")
