@@ -280,3 +280,32 @@ def test_two_processes_dialling_two_campaigns_ring_each_person_once(request, tmp
         assert sorted(placed) == sorted(dialled)
         assert session.scalars(select(Callback).where(Callback.status == PLACED)).all() == []
     get_engine(application).dispose()
+
+
+# --- one account, whichever kind hit Twilio's limit ---------------------------------------------------
+
+
+def test_a_429_storm_on_a_callback_holds_the_campaigns_back_too(app, clock):
+    """Twilio's 429 is about the account (https://www.twilio.com/docs/errors/20429): after the
+    gateway's own retries fail, no kind of call may go out until the backoff has passed."""
+    import responses
+
+    from app.telephony import TwilioGateway
+    from tests.campaign_support import twilio_error
+
+    with session_scope(app) as session:
+        cb_id = book(session, "+393470000001", clock.now(), at=clock.now() - timedelta(hours=1)).id
+    ids = make_contacts(app, [IT], clock)
+    make_campaign(app, clock, ids, cps=10)
+    with responses.RequestsMock() as rsps:
+        for _ in range(4):  # TWILIO_MAX_ATTEMPTS: the gateway already retried
+            twilio_error(rsps, 429, 20429, "Too Many Requests")
+        gateway = TwilioGateway(app.extensions["cortese.settings"], sleep=no_pause)
+        assert Dispatcher(app, gateway=gateway, worker="w", pace=no_pause).run_once().released == [cb_id]
+    phone = Phone()
+    dialer = fake_dialer(app, clock, gateway=phone)
+    dialer.tick()
+    assert phone.calls == []
+    clock.advance(seconds=app.extensions["cortese.settings"].campaign_backoff_seconds)
+    dialer.tick()
+    assert phone.calls == [IT]

@@ -53,9 +53,10 @@ each hook in a transaction it commits right after:
 kind stops claiming for this round. How outcomes settle after the call (status callbacks,
 retries, reconciliation of `unknown` jobs) stays with the kind, through app.signals.
 
-Recovery follows one rule for every kind: a job whose worker died *without* the dial marker is
-dialled again (it never reached Twilio); *with* the marker it is linked to evidence of its call
-or left `unknown` for an operator, never redialled.
+Recovery of jobs whose worker died is each kind's own (it knows its rows) but follows one rule:
+*without* the dial marker the job goes back to be dialled (it never reached Twilio); *with* it
+the job is linked to evidence of its call or settled as `unknown`, never redialled. A number
+claim the dead worker held runs out by itself (CALLBACK_LEASE_SECONDS).
 
 A third kind: operator-first callbacks
 --------------------------------------
