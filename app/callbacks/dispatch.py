@@ -322,7 +322,12 @@ class Dispatcher:
             now = self.now()
             token = str(uuid.uuid4())
             with session_scope(self.app) as session:
-                candidate = (select(Callback.id).where(Callback.status == SCHEDULED, Callback.due_at <= now)
+                from app.desk.callbacks import (
+                    held_by_desk,  # the desk takes callbacks that promised a person
+                )
+
+                candidate = (select(Callback.id).where(Callback.status == SCHEDULED, Callback.due_at <= now,
+                                                       ~held_by_desk(session))
                              .order_by(Callback.due_at, Callback.id).limit(1))
                 if session.scalars(candidate).first() is None:
                     return None

@@ -77,6 +77,9 @@ class QueueEntry(Base):
     complaint: Mapped[bool] = mapped_column(Boolean, default=False)
     recognised: Mapped[bool] = mapped_column(Boolean, default=False)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # An operator-first callback waiting for an operator (app/desk/callbacks.py): then the
+    # customer has not been called yet and `call_sid` is a placeholder until they are.
+    callback_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     status: Mapped[str] = mapped_column(String(16), default=WAITING)
     operator_id: Mapped[int | None] = mapped_column(Integer)

@@ -4,6 +4,7 @@ pass once the webhook's transaction is committed."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from app.desk import callers
 from app.desk.models import CONNECTED, OFFER_RINGING, Offer, QueueEntry
 from app.desk.routing import conversation_ended, end_offer, route_now
 from app.models import TERMINAL_STATUSES, Call
+
+log = logging.getLogger(__name__)
 
 # The operator's phone did not take the call: how the desk records the offer.
 UNANSWERED = {"busy": "busy", "no-answer": "no-answer", "failed": "failed", "canceled": "no-answer",
@@ -61,6 +64,8 @@ def _on_status(_sender: Flask, *, session: Session, call: Call, params: Mapping[
     if entry is not None:
         if entry.status == CONNECTED:
             freed = conversation_ended(session, entry, at, wrapup_seconds=settings.desk_wrapup_seconds)
+            if entry.callback_id and not (entry.details or {}).get("joined"):
+                _tell_operator_no_answer(session, entry)
         else:
             freed = callers.caller_left(session, call.call_sid, "hangup", at) is not None
     offer = session.scalar(select(Offer).where(Offer.operator_call_sid == call.call_sid))
@@ -74,3 +79,22 @@ def _on_status(_sender: Flask, *, session: Session, call: Call, params: Mapping[
                 freed = conversation_ended(session, taken, at, wrapup_seconds=settings.desk_wrapup_seconds) or freed
     if freed:
         route_after_request()
+
+
+def _tell_operator_no_answer(session: Session, entry: QueueEntry) -> None:
+    """An operator-first callback's customer did not take the call: the operator, waiting in
+    the conference, is told and released (the callbacks' retry policy calls again later)."""
+    from app.desk import whisper
+    from app.desk.routes import operator_language
+    from app.telephony import TelephonyError, Twiml
+
+    offer = session.get(Offer, entry.offer_id) if entry.offer_id else None
+    if offer is None or not offer.operator_call_sid:
+        return
+    language = operator_language(session, offer.operator_id)
+    doc = Twiml(language).say(whisper.text("no_answer", language)).hangup()
+    try:
+        current_app.extensions["cortese.gateway"].update_call(offer.operator_call_sid, twiml=doc.xml())
+    except TelephonyError as exc:
+        log.warning("could not tell operator call %s that the customer did not answer: %s",
+                    offer.operator_call_sid, exc)

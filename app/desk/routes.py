@@ -9,6 +9,7 @@ queue into /voice/desk/join, which joins the same conference. Either side hangin
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from app.desk.models import (
     AVAILABLE,
     BUSY,
     CONNECTED,
+    LEFT,
     OFFER_CANCELLED,
     OFFER_RINGING,
     RINGING,
@@ -58,7 +60,7 @@ def _offer(session: Session) -> Offer | None:
     return offer
 
 
-def _operator_language(session: Session, operator_id: int) -> str:
+def operator_language(session: Session, operator_id: int) -> str:
     operator = session.get(DeskOperator, operator_id)
     user = session.get(OperatorUser, operator.user_id) if operator else None
     language = user.language if user else None
@@ -76,7 +78,7 @@ def offer_answered() -> Response:
     if offer is None:
         session.commit()
         return Twiml(_settings().default_language).say(whisper.text("gone", _settings().default_language)).hangup().response()
-    language = _operator_language(session, offer.operator_id)
+    language = operator_language(session, offer.operator_id)
     entry = session.get(QueueEntry, offer.entry_id)
     if offer.status != OFFER_RINGING or entry is None or entry.status != RINGING or entry.offer_id != offer.id:
         if offer.status == OFFER_RINGING:
@@ -87,7 +89,8 @@ def offer_answered() -> Response:
     session.commit()
     doc = Twiml(language)
     doc.gather(_url("answer", offer=offer.id, t=offer.token), [whisper.summary(entry, language, at),
-                                                                whisper.text("press", language)],
+                                                                whisper.text("press_callback" if entry.callback_id
+                                                                             else "press", language)],
                input="dtmf", num_digits=1, timeout=6)
     # No key (a voicemail, or nobody deciding): the offer is not taken.
     return doc.redirect(_url("answer", offer=offer.id, t=offer.token, silent=1)).response()
@@ -99,7 +102,7 @@ def offer_decided() -> Response:
     session = db_session()
     at = now()
     offer = _offer(session)
-    language = _operator_language(session, offer.operator_id) if offer else _settings().default_language
+    language = operator_language(session, offer.operator_id) if offer else _settings().default_language
     if offer is None:
         return Twiml(language).say(whisper.text("gone", language)).hangup().response()
     digits = (request.form.get("Digits") or "").strip()
@@ -116,6 +119,9 @@ def offer_decided() -> Response:
         session.commit()
         route_after_request()
         return Twiml(language).say(whisper.text("gone", language)).hangup().response()
+    if entry.callback_id is not None:
+        session.commit()
+        return _call_customer(session, entry, offer, language, at)
     call = calls.get_call(session, entry.call_sid)
     if call is not None:
         call.slots = {**(call.slots or {}), "desk_connected": True, "desk_entry": entry.id}
@@ -135,6 +141,73 @@ def offer_decided() -> Response:
         return Twiml(language).say(whisper.text("gone", language)).hangup().response()
     doc = Twiml(language).say(whisper.text("connecting", language))
     return doc.dial_conference(f"desk-{entry.id}", action=_url("operator-done", entry=entry.id)).response()
+
+
+def _call_customer(session: Session, entry: QueueEntry, offer: Offer, language: str, at: datetime) -> Response:
+    """An operator-first callback: the operator accepted, so the customer is dialled now."""
+    from app.desk.callbacks import dial_customer
+    from app.outbound import Outcome
+
+    outcome = dial_customer(current_app._get_current_object(), entry)  # type: ignore[attr-defined]
+    session.expire_all()
+    if outcome is Outcome.DIALLED:
+        doc = Twiml(language).say(whisper.text("calling_customer", language))
+        return doc.dial_conference(f"desk-{entry.id}", action=_url("operator-done", entry=entry.id)).response()
+    entry = session.get(QueueEntry, entry.id) or entry
+    entry.status, entry.ended_at, entry.end_reason = LEFT, at, f"customer not dialled: {outcome}"
+    set_state(session, offer.operator_id, AVAILABLE, at, expect=BUSY)
+    session.commit()
+    route_after_request()
+    return Twiml(language).say(whisper.text("cannot_call", language)).hangup().response()
+
+
+@bp.post("/voice/desk/customer")
+@voice_webhook
+def customer_answered() -> Response:
+    """The customer of an operator-first callback answered: who is calling, then the operator."""
+    from app.callbacks import booking
+    from app.callbacks.dispatch import link_call
+    from app.callbacks.models import ANSWERED, DISPATCHING, PLACED, UNKNOWN, Callback
+    from app.callbacks.routes import MACHINE_MESSAGE, spoken_number
+    from app.callbacks.service import transition
+
+    session = db_session()
+    at = now()
+    call = calls.ensure_call(session, request.form, at)
+    calls.advance_status(call, request.form.get("CallStatus"), at)
+    entry = _entry(session)
+    cb = session.get(Callback, entry.callback_id) if entry is not None and entry.callback_id else None
+    settings = _settings()
+    if entry is None or cb is None:
+        session.commit()
+        language = settings.default_language
+        return Twiml(language).say(whisper.caller_text("sorry", language)).hangup().response()
+    call.language = cb.language
+    if cb.call_sid is None or cb.status in (DISPATCHING, UNKNOWN):
+        link_call(session, cb, call.call_sid, at, actor="twilio", note="answered (linked by /voice/desk/customer)")
+    answered_by = (request.form.get("AnsweredBy") or "").strip()[:32]
+    if answered_by:
+        cb.answered_by = answered_by
+    if cb.status == PLACED:
+        transition(session, cb, ANSWERED, at=at, actor="twilio", call_sid=call.call_sid,
+                   note=f"answered by {answered_by or 'unknown'} (operator-first)")
+    about = booking.about_text(session, cb, cb.language)
+    if answered_by.startswith("machine") or answered_by == "fax":
+        text = MACHINE_MESSAGE[cb.language].format(company=settings.company_name, about=about,
+                                                   number=spoken_number(settings.twilio_caller_id))
+        session.commit()
+        doc = Twiml(cb.language)
+        if answered_by != "fax":
+            doc.pause(1).say(text)
+        return doc.hangup().response()
+    if entry.status != CONNECTED:  # the operator has gone meanwhile
+        session.commit()
+        return Twiml(cb.language).say(whisper.caller_text("sorry", cb.language)).hangup().response()
+    entry.details = {**(entry.details or {}), "joined": True}
+    session.commit()
+    doc = Twiml(cb.language).say(whisper.caller_text("callback_hello", cb.language, company=settings.company_name,
+                                                     about=about))
+    return doc.dial_conference(f"desk-{entry.id}", action=_url("caller-done", entry=entry.id)).response()
 
 
 def _entry(session: Session) -> QueueEntry | None:
@@ -178,6 +251,6 @@ def _after(*, caller: bool) -> Response:
         language = entry.language if entry and entry.language in whisper.LANGUAGES else _settings().default_language
         return Twiml(language).say(whisper.caller_text("goodbye", language, company=_settings().company_name)
                                    ).hangup().response()
-    language = (_operator_language(session, entry.operator_id) if entry and entry.operator_id
+    language = (operator_language(session, entry.operator_id) if entry and entry.operator_id
                 else _settings().default_language)
     return Twiml(language).say(whisper.text("ended", language)).hangup().response()

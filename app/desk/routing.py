@@ -71,6 +71,7 @@ class RoutingReport:
     expired: list[int] = field(default_factory=list)
     wrapped_up: list[int] = field(default_factory=list)  # operator ids back to available
     gone: list[int] = field(default_factory=list)  # entries whose call ended unseen
+    callbacks: list[int] = field(default_factory=list)  # entries made for due operator-first callbacks
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,11 @@ class Router:
         return self.clock.now()
 
     def run_once(self, limit: int = 50) -> RoutingReport:
+        from app.desk import callbacks  # operator-first callbacks join the line here
+
         report = RoutingReport()
+        report.callbacks = callbacks.take_due(self.app, self.now())
+        report.expired.extend(callbacks.expire_waits(self.app, self.now()))
         self.close_gone_callers(report)
         self.expire_offers(report)
         self.end_wrapups(report)

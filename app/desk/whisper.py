@@ -26,6 +26,20 @@ OPERATOR = {
     "intro": {"it": "Chiamata dal desk. Cliente in {language}, in attesa da {wait} secondi. Motivo: {reason}.",
               "nl": "Gesprek van de desk. Klant spreekt {language}, wacht al {wait} seconden. Reden: {reason}.",
               "en": "Desk call. Caller speaks {language}, waiting {wait} seconds. Reason: {reason}."},
+    "callback": {"it": "Richiamata da fare ora. Cliente in {language}. Motivo: {reason}.",
+                 "nl": "Terugbelafspraak, nu. Klant spreekt {language}. Reden: {reason}.",
+                 "en": "A callback due now. The customer speaks {language}. Reason: {reason}."},
+    "press_callback": {"it": "Per chiamare ora il cliente prema 1; per rifiutare prema 2.",
+                       "nl": "Druk 1 om de klant nu te bellen, 2 om te weigeren.",
+                       "en": "Press 1 to call the customer now, or 2 to decline."},
+    "calling_customer": {"it": "Chiamo il cliente: resti in linea.", "nl": "De klant wordt gebeld: blijf aan de lijn.",
+                         "en": "Calling the customer now: please stay on the line."},
+    "cannot_call": {"it": "Ora il cliente non può essere chiamato; la richiamata resta in console. Arrivederci.",
+                    "nl": "De klant kan nu niet gebeld worden; de terugbelafspraak staat in de console. Tot ziens.",
+                    "en": "The customer cannot be called now; the callback is on the console. Goodbye."},
+    "no_answer": {"it": "Il cliente non ha risposto; la richiamata sarà ripetuta. Arrivederci.",
+                  "nl": "De klant nam niet op; er wordt later opnieuw gebeld. Tot ziens.",
+                  "en": "The customer did not answer; the callback will be tried again. Goodbye."},
     "upset": {"it": "Attenzione: il cliente è arrabbiato.", "nl": "Let op: de klant is boos.",
               "en": "Careful: the caller is upset."},
     "known": {"it": "Cliente riconosciuto.", "nl": "Bekende klant.", "en": "A known customer."},
@@ -51,6 +65,12 @@ CALLER = {
     "goodbye": {"it": "Grazie per aver chiamato {company}, arrivederci.",
                 "nl": "Bedankt voor het bellen met {company}, tot ziens.",
                 "en": "Thank you for calling {company}, goodbye."},
+    "callback_hello": {
+        "it": "Buongiorno, sono l'assistente virtuale di {company}. La richiamiamo per {about}: le passo subito un operatore.",
+        "nl": "Goedendag, u spreekt met de digitale assistent van {company}. Wij bellen u terug over {about}: "
+              "u wordt meteen doorverbonden met een medewerker.",
+        "en": "Hello, this is the virtual assistant of {company}. We are calling you back about {about}: "
+              "an operator is with you right now."},
     "sorry": {"it": "Mi scusi, non sono riuscita a passarle l'operatore. La preghiamo di richiamare. Arrivederci.",
               "nl": "Excuses, het doorverbinden is niet gelukt. Belt u ons alstublieft opnieuw. Tot ziens.",
               "en": "I'm sorry, I could not put you through. Please call us again. Goodbye."},
@@ -82,7 +102,8 @@ def summary(entry: QueueEntry, language: str, at: datetime) -> str:
     """Language, wait, reason; then 'upset' and 'known customer' when they are true."""
     names = LANGUAGE_NAMES.get(language, LANGUAGE_NAMES["en"])
     wait = max(0, int((at - entry.enqueued_at).total_seconds()))
-    parts = [text("intro", language).format(language=names.get(entry.language, entry.language), wait=wait,
+    intro = "callback" if entry.callback_id else "intro"
+    parts = [text(intro, language).format(language=names.get(entry.language, entry.language), wait=wait,
                                             reason=reason_words(entry.reason, language))]
     if entry.complaint or entry.priority:
         parts.append(text("upset", language))
