@@ -60,7 +60,8 @@ def import_orders(app: Flask, path: IO[str]) -> None:
         sys.exit(1)
 
 
-def _upsert_unit(session: Session, row: dict[str, str]) -> bool:
+def upsert_unit(session: Session, row: dict[str, str]) -> bool:
+    """Create or update one customer product from a CSV row of strings; True when created."""
     try:
         inputs.check_record(row)
     except inputs.BadText as exc:
@@ -109,7 +110,7 @@ def import_units(app: Flask, path: IO[str]) -> None:
         for row in reader:
             try:
                 with session.begin_nested():
-                    if _upsert_unit(session, row):
+                    if upsert_unit(session, row):
                         created += 1
                     else:
                         updated += 1
