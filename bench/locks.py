@@ -207,8 +207,13 @@ def measure(kind: str, args: argparse.Namespace, tmp: Path, registry: Path, cont
         started = time.perf_counter()
         for thread in importers:
             thread.start()
-        for thread in importers:
-            thread.join()
+        while any(thread.is_alive() for thread in importers):
+            # Figures so far, so a run cut short still says something.
+            for thread in importers:
+                thread.join(args.report_every)
+            print(f"  {time.perf_counter() - started:5.0f}s  webhooks n={len(hooks.latencies)} "
+                  f"p99={percentile(list(hooks.latencies), 0.99) * 1000:.0f} ms errors={sum(hooks.errors.values())}"
+                  f"  API n={len(api.latencies)} errors={sum(api.errors.values())}", flush=True)
         load_stop.set()
         for thread in threads:
             thread.join(TWILIO_TIMEOUT + 5)
@@ -264,6 +269,7 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=0.1, help="seconds between a driver's calls")
     parser.add_argument("--idle-seconds", type=float, default=15)
     parser.add_argument("--max-seconds", type=float, default=1200, help="an import still running then is killed")
+    parser.add_argument("--report-every", type=float, default=60, help="seconds between interim figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
