@@ -64,7 +64,7 @@ def test_italian_words_domani_alle_sei_di_sera(sim, app):
 
 def test_dutch_words_morgen_om_half_zeven(sim, app):
     call = _to_booking(sim, NL_CALLER, NL_LINE)
-    assert call.heard("Voor vanavond druk 1")
+    assert call.heard("Voor vanavond druk op 1")
     call.speak("morgen om half zeven")
     assert call.heard("Wij bellen u terug morgen, donderdag 26 november, om 18:30.")
     call.press("1")

@@ -191,7 +191,7 @@ def test_cli_lint_and_diagram(tmp_path):
     assert drawn.output.startswith("flowchart TD") and "menu -->|fault| to_fault" in drawn.output
     assert 'menu{{"menu: For information, press 1.' in drawn.output  # what the caller hears
     dutch = runner.invoke(flows_cli, ["diagram", "support_menu", "--dir", str(REPO_FLOWS), "--language", "nl"])
-    assert 'menu{{"menu: Voor informatie druk 1.' in dutch.output and dutch.output.count("…") >= 1
+    assert 'menu{{"menu: Voor informatie druk op 1.' in dutch.output and dutch.output.count("…") >= 1
     missing = runner.invoke(flows_cli, ["diagram", "nope", "--dir", str(REPO_FLOWS)])
     assert missing.exit_code == 2 and "no flow 'nope'" in missing.output
 

@@ -71,6 +71,6 @@ def test_fresh_callers_keep_the_country() -> None:
 
 def test_a_near_miss_shows_the_closest_words(sim: Simulator, tmp_path: Path) -> None:
     file = tmp_path / "x.yaml"
-    file.write_text('to: "+390212345678"\nsteps: [{expect: benvenuti nel servizio}]\n')
+    file.write_text('to: "+390212345678"\nsteps: [{expect: grazie per aver chiamato il servizio}]\n')
     report = play(load(file), sim).report()
-    assert "closest: 'benvenuto nel servizio'" in report
+    assert "closest: 'grazie di aver chiamato il servizio'" in report

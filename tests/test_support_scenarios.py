@@ -33,10 +33,10 @@ MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 # What the caller hears, per language (substrings of the flows' prompts).
 T: dict[str, dict[str, str]] = {
-    "menu": {"it": "Per informazioni prema 1", "nl": "Voor informatie druk 1",
+    "menu": {"it": "Per informazioni prema 1", "nl": "Voor informatie druk op 1",
              "en": "For information, press 1"},
     "faq_menu": {"it": "scelga un argomento", "nl": "kies een onderwerp", "en": "choose a topic"},
-    "after_answer": {"it": "Per riascoltare prema 1", "nl": "Om het nog eens te horen druk 1",
+    "after_answer": {"it": "Per riascoltare prema 1", "nl": "Om het nog eens te horen, druk op 1",
                      "en": "To hear that again, press 1"},
     "unanswered": {"it": "non ho una risposta sicura", "nl": "geen zeker antwoord",
                    "en": "I don't have a reliable answer"},
@@ -52,7 +52,7 @@ T: dict[str, dict[str, str]] = {
     "describe": {"it": "Mi descriva il problema", "nl": "Beschrijf het probleem",
                  "en": "Please describe the problem"},
     "record": {"it": "Dopo il segnale acustico", "nl": "Beschrijf na de pieptoon", "en": "After the beep"},
-    "urgency": {"it": "È rimasto del tutto senza servizio?", "nl": "Zit u helemaal zonder dienst?",
+    "urgency": {"it": "È rimasto del tutto senza servizio?", "nl": "Werkt er op dit moment helemaal niets meer?",
                 "en": "Are you completely without service?"},
     "reference": {"it": "Il numero di riferimento è {r}. Ripeto: {r}.",
                   "nl": "Het referentienummer is {r}. Ik herhaal: {r}.",
@@ -75,7 +75,7 @@ T: dict[str, dict[str, str]] = {
     "legal_ended": {"it": "e la garanzia legale {d}", "nl": "en de wettelijke garantie op {d}",
                     "en": "and the legal guarantee on {d}"},
     "bought_on": {"it": "acquistato {d}", "nl": "gekocht op {d}", "en": "bought on {d}"},
-    "refused_offer": {"it": "Per parlarne con un operatore prema 0", "nl": "Om dit met een medewerker te bespreken druk 0",
+    "refused_offer": {"it": "Per parlarne con un operatore prema 0", "nl": "Om dit met een medewerker te bespreken, druk op 0",
                       "en": "To discuss this with an operator, press 0"},
     "unknown_serial": {"it": "Non trovo il numero di serie", "nl": "Ik kan serienummer",
                        "en": "I can't find serial number"},

@@ -70,8 +70,8 @@ T: dict[str, dict[str, str]] = {
                 "en": "Your order 4 7 1 1 is on its way"},
     "open_ticket": {"it": "è ancora aperta e ce ne stiamo occupando", "nl": "staat nog open en wij werken eraan",
                     "en": "is still open and we are working on it"},
-    "welcome_back": {"it": "bentornato", "nl": "welkom terug", "en": "welcome back"},
-    "urgency": {"it": "È rimasto del tutto senza servizio?", "nl": "Zit u helemaal zonder dienst?",
+    "welcome_back": {"it": "grazie di aver chiamato di nuovo", "nl": "welkom terug", "en": "welcome back"},
+    "urgency": {"it": "È rimasto del tutto senza servizio?", "nl": "Werkt er op dit moment helemaal niets meer?",
                 "en": "Are you completely without service?"},
 }
 ANGRY = {"it": "è una vergogna, siete dei ladri", "nl": "dit is schandalig, stelletje oplichters",
@@ -354,6 +354,18 @@ def test_a_known_contact_without_orders_is_welcomed_back_by_name(sim, app):
         get_or_create(session, LINES["nl"][0], source="test", at=MONDAY, name="Sanne de Vries")
     call = dial(sim, "nl")
     assert call.heard("Sanne, " + t("welcome_back", "nl"))
+
+
+@pytest.mark.parametrize(("language", "name", "expected"), [
+    # Italian: no gendered "bentornato" to Marta; English: a comma before the name.
+    ("it", "Marta Rossi", "Buongiorno Marta, grazie di aver chiamato di nuovo il servizio clienti di Cortese."),
+    ("en", "Oliver Smith", "Good morning, Oliver. Welcome back to Cortese customer support."),
+])
+def test_a_known_caller_is_greeted_as_a_native_speaker_would(sim, app, language, name, expected):
+    with session_scope(app) as session:
+        get_or_create(session, LINES[language][0], source="test", at=MONDAY, name=name)
+    call = dial(sim, language)
+    assert call.said[0] == expected, call.format_transcript()
 
 
 def test_a_caller_can_decline_the_order_offered_and_reach_the_menu(sim, app):

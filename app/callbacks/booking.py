@@ -253,7 +253,7 @@ def options_text(offers: list[datetime], zone: ZoneInfo, language: str, now: dat
     parts = []
     for index, offer in enumerate(offers, start=1):
         when = when_text(offer, zone, language, now).rstrip(",")
-        parts.append({"it": f"per {when} prema {index}", "nl": f"voor {when} druk {index}",
+        parts.append({"it": f"per {when} prema {index}", "nl": f"voor {when} druk op {index}",
                       "en": f"for {when}, press {index}"}[language])
     return "; ".join(parts) + "."
 

@@ -55,7 +55,9 @@ class Speaker:
                 return _plain(value)
 
         spoken = PLACEHOLDER.sub(substitute, text)
-        return re.sub(r"\s{2,}", " ", spoken).replace(" ,", ",").replace(" .", ".").strip()
+        spoken = re.sub(r"\s{2,}", " ", spoken).replace(" ,", ",").replace(" .", ".")
+        # "Good afternoon, {caller_name}." with no name known reads "Good afternoon."
+        return re.sub(r",([.?!;:])", r"\1", spoken).strip()
 
     # -- filters -----------------------------------------------------------------------------
 

@@ -72,7 +72,7 @@ def test_call_from_the_softphone_appears_with_its_transcript(page, live_app, tmp
     page.click("#call")
     expect(page.locator("#status")).to_contain_text("waiting for you")  # CSP: no eval'd waits
     heard = page.locator("#transcript").inner_text()
-    assert "benvenuto" in heard.lower()
+    assert "grazie di aver chiamato" in heard.lower()
     page.fill("#text", "<b>il modem</b> non funziona")
     page.click("#say")
     expect(page.locator("#transcript")).to_contain_text("il modem")
@@ -84,7 +84,7 @@ def test_call_from_the_softphone_appears_with_its_transcript(page, live_app, tmp
     page.locator("a.call-link").first.click()
     transcript = page.locator("#transcript")
     text = transcript.inner_text()
-    assert "benvenuto" in text.lower() and "<b>il modem</b> non funziona" in text
+    assert "grazie di aver chiamato" in text.lower() and "<b>il modem</b> non funziona" in text
     assert page.locator("#transcript b").count() == 0  # caller speech shown as text
     assert page.locator("#call-path li").count() >= 1
     screenshot(page, "console-softphone-call-transcript")
