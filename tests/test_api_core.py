@@ -79,7 +79,9 @@ def test_one_call_with_steps_path_and_transcript(app, client):
         {"kind": "say", "node": "welcome", "said": "Buongiorno, sono l'assistente di Cortese."},
         {"kind": "ask", "node": "menu", "said": "Per un guasto prema 2."},
         {"kind": "input", "node": "menu", "input": "2", "outcome": "fault"},
-        {"kind": "ask", "node": "fault", "said": "Mi descriva il problema.", "input": "il router non si accende"},
+        {"kind": "ask", "node": "fault", "said": "Mi descriva il problema."},
+        {"kind": "input", "node": "fault", "input": "il router non si accende"},
+        {"kind": "support.ticket", "node": "fault", "input": "1774492", "outcome": "fault_created"},
     ])
     body = client.get(f"/api/calls/{sid}", headers=BEARER).get_json()
     assert body["status"] == "completed"
@@ -90,9 +92,9 @@ def test_one_call_with_steps_path_and_transcript(app, client):
         ("caller", "2"),
         ("system", "Mi descriva il problema."),
         ("caller", "il router non si accende"),
-    ]
+    ]  # the ticket's reference is ours, never put in the caller's mouth
     assert [e["status"] for e in body["events"]] == []  # status set directly, no callbacks stored
-    assert len(body["steps"]) == 4
+    assert len(body["steps"]) == 6
 
 
 def test_unknown_call_is_404_problem(client):

@@ -77,3 +77,16 @@ def test_console_ticket_status_form_keeps_the_history(app, client):
     client.post(f"/console/tickets/{ref}/status", data={"status": "eaten", "csrf_token": token})
     assert client.get(f"/api/tickets/{ref}", headers=BEARER).get_json()["status"] == "resolved"
     assert client.post("/console/tickets/nope/status", data={"status": "closed", "csrf_token": token}).status_code == 404
+
+
+def test_a_real_calls_transcript_gives_the_caller_only_what_they_pressed(app, client, sim):
+    from tests.test_support_scenarios import add_product, add_unit
+
+    add_unit(app, add_product(app, "ROUTER-T", months=36), "20250009")
+    call = sim.inbound(from_="+393471234567", to="+390212345678")
+    for keys in ("3", "20250009#", "15012025"):
+        call.press(keys)
+    call.hangup()
+    body = client.get(f"/api/calls/{call.sid}", headers=BEARER).get_json()
+    said_by_caller = [line["text"] for line in body["transcript"] if line["speaker"] == "caller"]
+    assert said_by_caller == ["3", "20250009", "15012025"], said_by_caller

@@ -80,13 +80,18 @@ class CallDetail(CallOut):
     transcript: list[TranscriptLine]
 
 
+# The steps whose input is the caller's own (keys pressed, words said, the language chosen).
+# Other steps carry inputs too (a claim's reference, a transfer's result): those are ours.
+CALLER_STEP_KINDS = frozenset({"input", "language"})
+
+
 def transcript_of(steps: list[CallStep]) -> list[TranscriptLine]:
     """What was said to the caller and what they answered, in order (from the CallStep rows)."""
     lines: list[TranscriptLine] = []
     for step in steps:
         if step.said:
             lines.append(TranscriptLine(at=step.at, speaker="system", text=step.said))
-        if step.input:
+        if step.input and step.kind in CALLER_STEP_KINDS:
             lines.append(TranscriptLine(at=step.at, speaker="caller", text=step.input))
     return lines
 
