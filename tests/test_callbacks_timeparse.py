@@ -82,6 +82,11 @@ def test_a_day_alone_is_vague_over_calling_hours():
     ("en", "after lunch", "2026-11-25", ("14:00", "16:00")),
     ("en", "late afternoon", "2026-11-25", ("16:00", "18:00")),
     ("en", "next Tuesday after lunch", "2026-12-01", ("14:00", "16:00")),
+    # A range said outright is a window too: the caller picks a time inside it.
+    ("it", "domani tra le 14 e le 16", "2026-11-26", ("14:00", "16:00")),
+    ("nl", "morgen tussen twee en vier", "2026-11-26", ("14:00", "16:00")),
+    ("en", "tomorrow between 10 and 12", "2026-11-26", ("10:00", "12:00")),
+    ("en", "tomorrow between 2 and 4 pm", "2026-11-26", ("14:00", "16:00")),
     ("en", "this morning", "2026-11-25", ("09:00", "12:00")),  # said outright: today, past
 ])
 def test_a_part_of_the_day_is_a_window_to_choose_in(language, said, day, window):
@@ -113,6 +118,8 @@ def test_a_part_of_the_day_is_a_window_to_choose_in(language, said, day, window)
     ("it", "dopo le 17", "2026-11-27 17:00"),
     ("en", "tomorrow around noon", "2026-11-28 12:00"),
     ("en", "half past four", "2026-11-27 16:30"),
+    ("nl", "morgen om half een", "2026-11-28 12:30"),  # half one: 12:30, never 00:30
+    ("it", "domani a mezzogiorno e mezzo", "2026-11-28 12:30"),
 ])
 def test_times_as_people_say_them(language, said, expected):
     parsed = parse_when(said, language, FRIDAY)

@@ -47,11 +47,12 @@ class ParsedWhen:
 
 @dataclass(frozen=True)
 class Part:
-    """A named part of the day: the window it means and whether it makes 1-11 afternoon."""
+    """A part of the day: the window it means and whether it makes 1-11 afternoon (None for a
+    range of hours said outright, "tra le 14 e le 16", which no clock time narrows)."""
 
     start: time
     end: time
-    pm: bool
+    pm: bool | None
 
 
 @cache
@@ -75,9 +76,11 @@ def parse_when(text: str, language: str, now_local: datetime) -> ParsedWhen | No
     relative = _relative(words, language)
     if relative is not None:
         return ParsedWhen(now + relative, True)
-    part, words = _part_of_day(words, language)
-    clock, words = extract_time(words, language)
-    if clock is None and part is not None:
+    part, words = _range(words, language)
+    if part is None:
+        part, words = _part_of_day(words, language)
+    clock, words = extract_time(words, language) if part is None or part.pm is not None else (None, words)
+    if clock is None and part is not None and part.pm is not None:
         clock, words = _bare_hour(words)
     day, ahead_weekday, words = _day(words, language, now)
     if day is None and clock is None and part is None:
@@ -245,6 +248,8 @@ def _bare_hour(words: str) -> tuple[Clock | None, str]:
 
 
 def _resolve_hour(hour: int, meridiem: str | None, part: Part | None) -> int:
+    if hour == 0 and meridiem is None:
+        return 12  # "half een" is half past twelve: nobody wants a callback at half past midnight
     if meridiem == "pm" and hour < 12:
         return hour + 12
     if meridiem == "am":
@@ -255,6 +260,22 @@ def _resolve_hour(hour: int, meridiem: str | None, part: Part | None) -> int:
 
 
 # --- part of the day and the day ---------------------------------------------------------------
+
+
+def _range(words: str, language: str) -> tuple[Part | None, str]:
+    """"tra le 14 e le 16", "tussen twee en vier", "between 2 and 4 pm": a window to choose in."""
+    vocab = vocabulary(language)["range"]
+    hour = r"(\d{1,2})(?::(\d\d))?(?: uur| (am|pm))?"
+    match = re.search(rf"\b(?:{vocab['from']}) {hour} (?:{vocab['to']}) {hour}\b", words)
+    if match is None:
+        return None, words
+    h1, m1, ap1, h2, m2, ap2 = match.groups()
+    end_hour = _resolve_hour(int(h2), ap2, None)
+    start_hour = _resolve_hour(int(h1), ap1 or (ap2 if int(h1) <= int(h2) else None), None)
+    if not (0 <= start_hour < end_hour <= 23 and int(m1 or 0) < 60 and int(m2 or 0) < 60):
+        return None, words
+    rest = (words[: match.start()] + " " + words[match.end():]).strip()
+    return Part(time(start_hour, int(m1 or 0)), time(end_hour, int(m2 or 0)), None), rest
 
 
 def _part_of_day(words: str, language: str) -> tuple[Part | None, str]:
