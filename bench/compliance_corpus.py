@@ -36,6 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 CORPUS = ROOT / "tests" / "corpus" / "compliance"
 LIVE_FLOW = "corpus_live_agents"
+# Every key a story may have (a stray key is usually a YAML comma that cut a sentence).
+KEYS = frozenset({"id", "rule", "source", "number", "at", "zone", "purpose", "offer", "reason", "call", "contact",
+                  "consents", "owned", "registry", "opted_out", "attempts", "lawful", "deliberate", "known_gap",
+                  "held", "resumes", "file"})
 _RELATIVE = re.compile(r"^([+-])(\d+)([dh])$")
 
 
@@ -159,8 +163,16 @@ def _decide(app: Any, story: dict[str, Any]) -> Outcome:
                                 **_contact_fields(story.get("contact") or {}, now))
         if story["purpose"] == "callback":
             _history(session, contact, story, now, story.get("offer"))
+            booked_from = None
+            if story.get("resumes"):  # booked during a campaign call whose script it goes on with
+                booked_from = campaigns.create_campaign(
+                    session, name=f"corpus {story['id']}", purpose=story["resumes"], offer_id=story.get("offer"),
+                    flow="campaign_service", languages=["en"], reason={"en": "our offer"}, created_by="corpus",
+                    at=now - timedelta(days=1)).id
+            # Exactly the callback dispatcher's call (app/callbacks/dispatch.py).
             decision = check_call(session, contact, purpose="callback", offer_id=story.get("offer"), at=now,
-                                  callback_id=1, settings=settings, automated=callback_call_kind(app).automated)
+                                  campaign_id=None if booked_from is None else str(booked_from), callback_id=1,
+                                  settings=settings, automated=callback_call_kind(app).automated)
         else:
             live = story.get("call", "automated") == "live"
             if live:

@@ -15,6 +15,7 @@ the smallest gap between two calls (target 1/CPS), duplicates and losses (both m
 from __future__ import annotations
 
 import argparse
+import io
 import itertools
 import math
 import sys
@@ -32,6 +33,7 @@ from app import create_app
 from app.campaigns import service
 from app.campaigns.dialer import Dialer
 from app.clock import Clock
+from app.consent import registries
 from app.consent.contacts import get_or_create
 from app.consent.ledger import record_consent
 from app.db import Base, get_engine, session_scope
@@ -82,6 +84,8 @@ def build(database: str, args: argparse.Namespace) -> tuple[Any, RunningClock]:
             record_consent(session, contact, action="given", purpose="any", channel="automated_voice",
                            written=True, at=clock.now() - timedelta(days=1), source="signed web form",
                            recorded_by="bench", proof="bench")
+        # The Registro delle opposizioni covers market research (art. 130(3-bis)): a screened list.
+        registries.import_registry(session, "IT", io.BytesIO(b"+390612345699"), at=clock.now(), file_name="rpo.txt")
         ids = [contact.id for contact in contacts]
         campaign = service.create_campaign(
             session, name="bench", purpose="survey", flow="campaign_survey", languages=["it"],

@@ -30,7 +30,28 @@ def make_contacts(app: Any, numbers: list[str], clock: FakeClock, *, automated_c
         if automated_consent:
             for contact in contacts:
                 automated_consent_given(session, contact, clock.now() - timedelta(days=1))
+        screened(session, {c.region for c in contacts}, clock.now())
         return [c.id for c in contacts]
+
+
+# A number of each country's plan that is on no test's list.
+_UNRELATED = {"IT": "+390612345699", "US": "+12025550199", "CA": "+14165550199", "GB": "+442079460999",
+              "NL": "+31201234599"}
+
+
+def screened(session: Any, regions: set[str | None], at: Any) -> None:
+    """A fresh registry copy (not listing the test's numbers) for each region that has none, as
+    a campaign's list is screened before it starts: the Italian Registro covers surveys too."""
+    import io
+
+    from app.consent import registries
+    from app.consent.packs import pack_for
+
+    for region in sorted(r for r in regions if r in _UNRELATED):
+        pack = pack_for(region)
+        if pack is not None and pack.registry is not None and registries.current_import(session, region) is None:
+            registries.import_registry(session, region, io.BytesIO(_UNRELATED[region].encode()), at=at,
+                                       file_name=f"{region.lower()}-registry.txt")
 
 
 def automated_consent_given(session: Any, contact: Any, at: Any) -> None:

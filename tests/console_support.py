@@ -94,7 +94,7 @@ def seed_campaign(app: Flask, *, name: str = "Sondaggio autunno", numbers: tuple
     """A survey campaign made through engineer F's services, targeting `numbers`."""
     from app.campaigns import service as campaigns
     from app.consent.contacts import get_or_create
-    from tests.campaign_support import automated_consent_given
+    from tests.campaign_support import automated_consent_given, screened
 
     clock = app.extensions["cortese.clock"]
     args: dict[str, Any] = {"name": name, "purpose": "survey", "flow": "campaign_survey",
@@ -107,6 +107,7 @@ def seed_campaign(app: Flask, *, name: str = "Sondaggio autunno", numbers: tuple
         for contact in contacts:  # the survey speaks with a synthetic voice: see make_contacts
             automated_consent_given(session, contact, clock.now())
         ids = [c.id for c in contacts]
+        screened(session, {c.region for c in contacts}, clock.now())
         campaigns.add_contacts(session, campaign, ids, at=clock.now())
         if start:
             campaigns.start(session, campaign, at=clock.now())

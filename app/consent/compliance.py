@@ -111,6 +111,8 @@ def check_call(
     pack = pack_for(contact.region)
     facts = gather_facts(session, contact, purpose=purpose, offer_id=offer_id, at=at,
                          automated=automated, pack=pack, settings=settings)
+    if purpose == "callback":
+        facts = replace(facts, resumes_purpose=_campaign_purpose(session, campaign_id))
     decision = decide(facts, pack, at)
     row = ComplianceDecision(
         at=at, contact_id=contact.id, e164=contact.e164, country=contact.region, purpose=purpose,
@@ -123,6 +125,17 @@ def check_call(
     session.add(row)
     session.flush()
     return replace(decision, decision_id=row.id)
+
+
+def _campaign_purpose(session: Session, campaign_id: str | int | None) -> str | None:
+    """The purpose of the campaign a callback was booked from (None: not from a campaign)."""
+    from app.campaigns.models import Campaign  # campaigns import consent: read it lazily
+
+    try:
+        key = int(campaign_id) if campaign_id is not None else None
+    except ValueError:
+        return None
+    return session.scalar(select(Campaign.purpose).where(Campaign.id == key)) if key is not None else None
 
 
 def next_allowed_slots(

@@ -9,7 +9,7 @@ plain-language reason and, when waiting helps, the first moment the call would b
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,8 @@ class Facts:
     purpose: str
     offer_id: str | None = None
     automated: bool = False
+    # A callback booked from a campaign goes on with that campaign's script: its purpose.
+    resumes_purpose: str | None = None
     erased: bool = False
     suppressed: bool = False
     opted_out_at: datetime | None = None
@@ -220,7 +222,16 @@ def _registry_exemption(facts: Facts, rules: RulePack, at: datetime) -> str | No
 
 def _check_automated(facts: Facts, rules: RulePack, at: datetime) -> None:
     rule = rules.automated
-    if not facts.automated or rule is None or facts.purpose not in rule.requires:
+    if not facts.automated or rule is None:
+        return
+    if facts.purpose == "callback" and facts.resumes_purpose:
+        # The person asked for this call (that is consent to it), but a callback that goes on
+        # with a campaign's script is that campaign's call: where its purpose needs *written*
+        # consent (US telemarketing), a spoken "call me later" is not enough.
+        if rule.requires.get(facts.resumes_purpose) != "written_consent":
+            return
+        facts = replace(facts, purpose=facts.resumes_purpose)
+    if facts.purpose not in rule.requires:
         return
     written = rule.requires[facts.purpose] == "written_consent"
     if not _has_consent(facts, at, written=written, automated=True):
