@@ -234,7 +234,8 @@ GB_AT = local("Europe/London", "2026-03-04 12:00")
                                                   customer_until=IT_AT - timedelta(days=20)), IT_AT, True),
         ("IT contract ended 40 days ago", _listed("IT", "Europe/Rome", is_customer=True,
                                                   customer_until=IT_AT - timedelta(days=40)), IT_AT, False),
-        ("IT survey", replace(_listed("IT", "Europe/Rome"), purpose="survey"), IT_AT, True),
+        # Codice privacy art. 130(3-bis): the Registro covers "ricerche di mercato" too.
+        ("IT survey to a listed number", replace(_listed("IT", "Europe/Rome"), purpose="survey"), IT_AT, False),
         ("GB listed", _listed("GB", "Europe/London"), GB_AT, False),
         ("GB consent to this caller", _listed("GB", "Europe/London", consents=(consent(),)), GB_AT, True),
         ("GB charity is marketing too", replace(_listed("GB", "Europe/London"), purpose="charity"), GB_AT, False),
