@@ -94,7 +94,8 @@ def test_us_dst_days_open_at_local_eight(day, utc_open):
     ],
 )
 def test_italy_on_eu_dst_sundays_is_closed_and_reopens_at_local_nine(sunday, next_utc):
-    f = facts(country="IT", zones=("Europe/Rome",), e164="+390212345678")
+    # A service notice: the Registro (which covers surveys) is not what this test is about.
+    f = facts(country="IT", zones=("Europe/Rome",), e164="+390212345678", purpose="service")
     decision = check(f, local("Europe/Rome", f"{sunday} 11:00"))
     assert not decision.allowed and decision.rule_id == "window"
     assert decision.next_allowed_at == datetime.fromisoformat(next_utc).replace(tzinfo=UTC)
