@@ -32,7 +32,7 @@ from app.callbacks import service as callbacks
 from app.callbacks.dispatch import CallbackKind, Dispatcher, DispatchReport, Job
 from app.callbacks.models import DISPATCHING, FAILED, SCHEDULED, Callback, CallbackEvent
 from app.desk.models import LEFT, WAITING, DeskOperator, QueueEntry
-from app.outbound import Dial, Outcome, take_rows
+from app.outbound import Dial, Outcome, Patience, take_rows
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,9 @@ class OperatorFirstKind(CallbackKind):
     """The callbacks' adapter, dialling the customer into the operator's conference."""
 
     name = "operator-first callback"
+    # The operator waits on the line inside a webhook Twilio gives 15 s: a pacing slot further
+    # off than this gives the callback back (rescheduled) rather than keep them in silence.
+    patience = Patience(peek=timedelta(seconds=3), reserve=timedelta(seconds=3))
 
     def __init__(self, dispatcher: Dispatcher, report: DispatchReport, entry_id: int) -> None:
         super().__init__(dispatcher, report)

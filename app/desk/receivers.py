@@ -27,15 +27,21 @@ UNANSWERED = {"busy": "busy", "no-answer": "no-answer", "failed": "failed", "can
 
 
 def route_after_request() -> None:
-    """Run a routing pass after this request's answer is built (its transaction committed)."""
+    """Run a routing pass once this request's answer has been sent (its transaction is
+    committed by then): ringing an operator through Twilio's REST API must never delay the
+    TwiML a caller is waiting for (Twilio gives a webhook 15 s)."""
     if not has_request_context() or g.get("desk_route_pending"):
         return
     g.desk_route_pending = True
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
+    def _route() -> None:
+        with app.app_context():
+            route_now(app)
+
     @after_this_request
-    def _route(response: Response) -> Response:
-        route_now(app)
+    def _after_sending(response: Response) -> Response:
+        response.call_on_close(_route)  # the WSGI server closes the response after sending it
         return response
 
 

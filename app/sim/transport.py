@@ -91,6 +91,7 @@ class InProcessTransport:
             )
         elapsed = self.timer() - started
         body = response.get_data(as_text=True)
+        response.close()  # as a WSGI server does once the answer is sent: runs call_on_close work
         return Fetched(method, url, dict(params), response.status_code,
                        response.headers.get("Content-Type", ""), body, elapsed)
 
