@@ -310,6 +310,11 @@ def test_stats_after_pause_keep_the_reason(app, clock):
     (NL_NUMBER, "nl", "ja hoor", "good_time"),
     (UK_NUMBER, "en", "please don't call me again", "opt_out"),
     (UK_NUMBER, "en", "not now", "later"),
+    # a plain "no" leading a specific request is a preface: the request decides
+    (IT_NUMBER, "it", "no, non chiamatemi più", "opt_out"),
+    (NL_NUMBER, "nl", "nee, bel me niet meer", "opt_out"),
+    (UK_NUMBER, "en", "no, don't call me again", "opt_out"),
+    (UK_NUMBER, "en", "nah, not now", "later"),
 ])
 def test_opener_understands_spoken_answers(sim, app, clock, number, language, words, expected):
     clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=UTC))  # Tuesday, within every window

@@ -38,6 +38,7 @@ KEY_ANSWER_WORDS = 4  # longer answers are sentences, never a key said as a word
 CLOSE = 0.8  # a runner-up scoring this share of the best is too close to call: ask which
 LONGER = 0.1  # each extra word of a phrase: "onder de garantie" says a little more than "kapot"
 LEAD = 0.5  # the answer a caller leads with counts more: "yes, I've got no service at all"
+PREFACE = 0.5  # a plain yes/no beside a request of another choice: "no, don't call me again"
 _TOKEN = re.compile(r"[\w*]+")
 _KEYS = frozenset("0123456789")
 
@@ -204,9 +205,8 @@ def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary) -> li
     """Per choice, the weight of the phrases heard for it. Phrases never share words: the
     longest (then the most similar) takes them, so "absolutely not" is not also "absolutely"
     and "don't call me again" not also "call me"."""
-    scores = [0.0] * (1 + max((p.choice for p in index.phrases), default=0))
     taken: set[int] = set()
-    first: tuple[int, int, float] | None = None  # (start, choice, similarity) of the first yes or no
+    heard: list[tuple[_Phrase, int, int, float]] = []  # (phrase, choice, start, similarity)
     hits = _hits(index, words, vocab.negators | vocab.post_negators)
     for phrase, start, similarity in sorted(hits, key=lambda h: (-len(h[0].tokens), -h[2], h[1])):
         end = start + len(phrase.tokens)
@@ -218,9 +218,18 @@ def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary) -> li
                 continue
             choice = index.no_choice
         taken.update(range(start, end))
-        scores[choice] += similarity * (1 + LONGER * (end - start - 1))
-        if phrase.answer and (first is None or start < first[0]):
-            first = (start, choice, similarity)
-    if first is not None:
-        scores[first[1]] += LEAD * first[2]
+        heard.append((phrase, choice, start, similarity))
+    # A plain yes or no next to a request of another choice only prefaces it ("no, non
+    # chiamatemi più" opts out); between yes and no alone, the one said first is the answer.
+    requests = {choice for phrase, choice, _s, _x in heard if not phrase.answer}
+    answers = [(start, choice, sim) for phrase, choice, start, sim in heard if phrase.answer]
+    scores = [0.0] * (1 + max((p.choice for p in index.phrases), default=0))
+    for phrase, choice, _start, similarity in heard:
+        weight = 1 + LONGER * (len(phrase.tokens) - 1)
+        if phrase.answer and requests - {choice}:
+            weight *= PREFACE
+        scores[choice] += similarity * weight
+    if not requests and len({choice for _s, choice, _x in answers}) > 1:
+        _start, choice, similarity = min(answers)
+        scores[choice] += LEAD * similarity
     return scores
