@@ -41,7 +41,7 @@ import os
 import socket
 import time as _time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -222,6 +222,47 @@ class CallbackKind:
             service.transition(session, cb, SCHEDULED, at=now, actor=self.worker, note=reason)
             self.report.released.append(cb.id)
 
+    def expired(self, now: datetime) -> Iterator[tuple[Job, bool]]:
+        """Take over, one at a time, the rows whose lease expired while `dispatching`."""
+        d = self.dispatcher
+        while True:
+            now = d.now()
+            token = str(uuid.uuid4())
+            with session_scope(d.app) as session:
+                candidate = (select(Callback.id).where(Callback.status == DISPATCHING, Callback.lease_until < now)
+                             .order_by(Callback.lease_until, Callback.id).limit(1))
+                if session.scalars(candidate).first() is None:
+                    return
+                won = take_rows(session, candidate, Callback,
+                                guard=[Callback.status == DISPATCHING, Callback.lease_until < now],
+                                values=dict(claimed_by=self.worker, claim_token=token, updated_at=now,
+                                            lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds)))
+                if not won:
+                    continue  # another worker recovered it first
+                cb_id = won[0]
+                marker = session.scalar(select(Callback.dial_started_at).where(Callback.id == cb_id))
+                session.add(CallbackEvent(callback_id=cb_id, at=now, from_status=DISPATCHING,
+                                          to_status=DISPATCHING, actor=self.worker,
+                                          note="lease expired: recovered" + (" after the dial marker" if marker else "")))
+            self.report.recovered.append(cb_id)
+            yield (cb_id, token), marker is not None
+
+    def settle_marked(self, session: Session, job: Job, now: datetime) -> None:
+        """The dead worker may have created the call: link it when there is evidence, else
+        `unknown` (status callbacks may still link it; reconcile_unknown hands it on later)."""
+        cb = _owned(session, *job)
+        if cb is None:
+            return
+        sid = cb.call_sid or find_call_evidence(session, cb)
+        if sid:
+            self.dispatcher._link(session, cb, sid, now, note="recovered: the call exists")
+            self.report.reconciled.append(cb.id)
+        else:
+            cb.lease_until = None
+            cb.last_error = "worker stopped after sending the dial request; waiting for Twilio's status callbacks"
+            service.transition(session, cb, UNKNOWN, at=now, actor=self.worker, note=cb.last_error)
+            self.report.unknown.append(cb.id)
+
     def _refused(self, session: Session, cb: Callback, decision: Any, now: datetime) -> None:
         limit = timedelta(hours=self.settings.callback_max_reschedule_hours)
         later = decision.next_allowed_at
@@ -341,49 +382,8 @@ class Dispatcher:
         return None
 
     def recover_expired(self, report: DispatchReport) -> None:
-        """Rows whose worker died mid-dispatch (lease expired): take them over, one at a time.
-        Without the dial marker the dead worker never sent the request: dial now (the first
-        dial). With it a call may exist: look for it, never redial blindly."""
-        while True:
-            now = self.now()
-            token = str(uuid.uuid4())
-            with session_scope(self.app) as session:
-                candidate = (select(Callback.id).where(Callback.status == DISPATCHING, Callback.lease_until < now)
-                             .order_by(Callback.lease_until, Callback.id).limit(1))
-                if session.scalars(candidate).first() is None:
-                    return
-                won = take_rows(session, candidate, Callback,
-                                guard=[Callback.status == DISPATCHING, Callback.lease_until < now],
-                                values=dict(claimed_by=self.worker, claim_token=token, updated_at=now,
-                                            lease_until=now + timedelta(seconds=self.settings.callback_lease_seconds)))
-                if not won:
-                    continue  # another worker recovered it first
-                cb_id = won[0]
-                marker = session.scalar(select(Callback.dial_started_at).where(Callback.id == cb_id))
-                session.add(CallbackEvent(callback_id=cb_id, at=now, from_status=DISPATCHING,
-                                          to_status=DISPATCHING, actor=self.worker,
-                                          note="lease expired: recovered" + (" after the dial marker" if marker else "")))
-            report.recovered.append(cb_id)
-            if marker is None:
-                self.process(cb_id, token, report=report)
-            else:
-                self._recover_marked(cb_id, token, report)
-
-    def _recover_marked(self, cb_id: int, token: str, report: DispatchReport) -> None:
-        now = self.now()
-        with session_scope(self.app) as session:
-            cb = _owned(session, cb_id, token)
-            if cb is None:
-                return
-            sid = cb.call_sid or find_call_evidence(session, cb)
-            if sid:
-                self._link(session, cb, sid, now, note="recovered: the call exists")
-                report.reconciled.append(cb_id)
-            else:
-                cb.lease_until = None
-                cb.last_error = "worker stopped after sending the dial request; waiting for Twilio's status callbacks"
-                service.transition(session, cb, UNKNOWN, at=now, actor=self.worker, note=cb.last_error)
-                report.unknown.append(cb_id)
+        """Rows whose worker died mid-dispatch (lease expired): the pipeline's one rule."""
+        self.pipeline.recover(CallbackKind(self, report))
 
     def reconcile_unknown(self, report: DispatchReport) -> None:
         """`unknown` rows: link them when evidence arrived; give up (to an operator) when late."""

@@ -25,7 +25,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -189,7 +189,7 @@ class Dialer:
     def recover(self) -> None:
         """Give back claims of dead dialers; settle rows stuck in `dialing` as unknown; ask
         Twilio about calls whose final status callback never came."""
-        self._recover_rows()
+        self.pipeline.recover(CampaignKind(self))
         self.reconcile()
 
     def reconcile(self) -> int:
@@ -203,23 +203,6 @@ class Dialer:
                     CampaignAttempt.call_sid.is_not(None), CampaignAttempt.dialled_at < now - STALE_CALL)
                 .order_by(CampaignAttempt.dialled_at).limit(500)) if sid]
         return len(self.pipeline.ask_twilio(stale, limit=RECONCILE_BATCH))
-
-    def _recover_rows(self) -> None:
-        now = self.clock.now()
-        with session_scope(self.app) as session:
-            session.execute(
-                update(CampaignContact)
-                .where(CampaignContact.status == "claimed", CampaignContact.claimed_at < now - STALE_CLAIM)
-                .values(status="queued", claimed_by=None, claimed_at=None, updated_at=now)
-            )
-            stuck = list(session.scalars(select(CampaignContact).where(
-                CampaignContact.status == "dialing", CampaignContact.updated_at < now - STALE_DIALING)))
-            for row in stuck:
-                for attempt in session.scalars(select(CampaignAttempt).where(
-                        CampaignAttempt.campaign_contact_id == row.id, CampaignAttempt.status == "dialing")):
-                    attempt.status, attempt.disposition, attempt.ended_at = "error", "unknown", now
-                    attempt.reason = "the dialer stopped while placing this call; it may have rung once"
-                _finish_row(row, "unknown", now)
 
 
 class CampaignKind:
@@ -362,6 +345,30 @@ class CampaignKind:
             _not_dialled(row, attempt, campaign, f"not dialled: {reason}", now, retry_at=retry_at)
         elif row.status == "claimed" and row.claimed_by == self.worker:
             _requeue(row, retry_at or row.next_attempt_at, now)
+
+
+    def expired(self, now: datetime) -> Iterator[tuple[int, bool]]:
+        """Rows of dialers that died: claimed but not taken on (STALE_CLAIM: no marker), or
+        left in `dialing` (STALE_DIALING: the marker, a call may exist). Taken over first."""
+        claimed = [CampaignContact.status == "claimed", CampaignContact.claimed_at < now - STALE_CLAIM]
+        dialing = [CampaignContact.status == "dialing", CampaignContact.updated_at < now - STALE_DIALING]
+        with session_scope(self.dialer.app) as session:
+            stale = take_rows(session, select(CampaignContact.id).where(*claimed), CampaignContact, guard=claimed,
+                              values=dict(claimed_by=self.worker, claimed_at=now, updated_at=now))
+            stuck = take_rows(session, select(CampaignContact.id).where(*dialing), CampaignContact, guard=dialing,
+                              values=dict(claimed_by=self.worker, updated_at=now))
+        yield from ((row_id, False) for row_id in stale)
+        yield from ((row_id, True) for row_id in stuck)
+
+    def settle_marked(self, session: Session, row_id: int, now: datetime) -> None:
+        row = session.get(CampaignContact, row_id)
+        if row is None or row.status != "dialing" or row.claimed_by != self.worker:
+            return
+        for attempt in session.scalars(select(CampaignAttempt).where(
+                CampaignAttempt.campaign_contact_id == row.id, CampaignAttempt.status == "dialing")):
+            attempt.status, attempt.disposition, attempt.ended_at = "error", "unknown", now
+            attempt.reason = "the dialer stopped while placing this call; it may have rung once"
+        _finish_row(row, "unknown", now)
 
 
 def _take(session: Session, row_id: int, worker: str, now: datetime) -> bool:

@@ -25,7 +25,7 @@ A callback someone booked, a campaign's next contact, an operator-first callback
 The adapter interface (`OutboundKind`)
 --------------------------------------
 A kind is an object with `name`, `patience` (how far ahead a pacing slot may lie before and
-after consent) and six hooks. A *job* is whatever identifies one claimed unit of work to the
+after consent) and eight hooks. A *job* is whatever identifies one claimed unit of work to the
 kind (a callback's id and claim token, a campaign contact row's id). The kind claims jobs its
 own way (with `take_rows`) and hands each to `Pipeline.dial(kind, job)`, which calls, in order,
 each hook in a transaction it commits right after:
@@ -49,14 +49,19 @@ each hook in a transaction it commits right after:
    dialled (no slot; the number busy with another call, then `retry_at` says when to try
    again; `decided` says consent was already asked).
 
-`Pipeline.dial` returns an `Outcome` (dialled, refused, later, lost, no-slot); on no-slot the
-kind stops claiming for this round. How outcomes settle after the call (status callbacks,
-retries, reconciliation of `unknown` jobs) stays with the kind, through app.signals.
+`Pipeline.dial` returns an `Outcome` (dialled, failed, refused, later, lost, no-slot); on
+no-slot the kind stops claiming for this round. How outcomes settle after the call (status
+callbacks, retries, reconciliation of `unknown` jobs) stays with the kind, through app.signals.
 
-Recovery of jobs whose worker died is each kind's own (it knows its rows) but follows one rule:
-*without* the dial marker the job goes back to be dialled (it never reached Twilio); *with* it
-the job is linked to evidence of its call or settled as `unknown`, never redialled. A number
-claim the dead worker held runs out by itself (CALLBACK_LEASE_SECONDS).
+`Pipeline.recover(kind)` applies one rule to jobs whose worker died, with two more hooks:
+
+7. `expired(now) -> Iterator[(job, marked)]` - take over (for this worker) the jobs whose
+   claim ran out, saying for each whether its dial marker is set;
+8. `settle_marked(session, job, now)` - a marked job may have created a call: link it to
+   evidence of the call or settle it as `unknown`. It is never redialled blindly.
+
+An unmarked job never reached Twilio: the pipeline gives it back (`give_back`) to be dialled.
+A number claim the dead worker held runs out by itself (CALLBACK_LEASE_SECONDS).
 
 A third kind: operator-first callbacks
 --------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -34,7 +34,6 @@ from app.telephony import (
 log = logging.getLogger(__name__)
 
 J = TypeVar("J")
-J_contra = TypeVar("J_contra", contravariant=True)
 
 # Slots are spaced 2% wider than 1/CPS: a thread wakes up a few ms late, and without the margin
 # two calls could land closer than 1/CPS (CPS + 1 calls in one second).
@@ -129,26 +128,30 @@ class Patience:
     reserve: timedelta
 
 
-class OutboundKind(Protocol[J_contra]):
+class OutboundKind(Protocol[J]):
     """An adapter: what one kind of outbound call claims, dials and settles. Every hook that
     takes a session runs inside a transaction the pipeline commits right after it."""
 
     name: str
     patience: Patience
 
-    def target(self, session: Session, job: J_contra, now: datetime) -> Target | Outcome: ...
+    def target(self, session: Session, job: J, now: datetime) -> Target | Outcome: ...
 
-    def consent(self, session: Session, job: J_contra, target: Target, now: datetime) -> Outcome | None: ...
+    def consent(self, session: Session, job: J, target: Target, now: datetime) -> Outcome | None: ...
 
-    def mark(self, session: Session, job: J_contra, now: datetime) -> Dial | None: ...
+    def mark(self, session: Session, job: J, now: datetime) -> Dial | None: ...
 
-    def placed(self, session: Session, job: J_contra, info: CallInfo, now: datetime) -> bool: ...
+    def placed(self, session: Session, job: J, info: CallInfo, now: datetime) -> bool: ...
 
-    def failed(self, session: Session, job: J_contra, failure: Failure, exc: TelephonyError,
+    def failed(self, session: Session, job: J, failure: Failure, exc: TelephonyError,
                now: datetime) -> None: ...
 
-    def give_back(self, session: Session, job: J_contra, reason: str, now: datetime, *,
+    def give_back(self, session: Session, job: J, reason: str, now: datetime, *,
                   retry_at: datetime | None, decided: bool) -> None: ...
+
+    def expired(self, now: datetime) -> Iterator[tuple[J, bool]]: ...
+
+    def settle_marked(self, session: Session, job: J, now: datetime) -> None: ...
 
 
 class Pipeline(Generic[J]):
@@ -285,6 +288,24 @@ class Pipeline(Generic[J]):
                 numbers.release(session, e164, holder=holder)
         except Exception:  # the claim expires by itself; the original error matters more
             log.exception("could not release the claim on %s", _masked(e164))
+
+    # -- jobs whose worker died -------------------------------------------------------------------
+
+    def recover(self, kind: OutboundKind[J]) -> int:
+        """Take over the jobs whose worker died (`kind.expired` yields each, already ours, with
+        whether its dial marker is set). Without the marker the dead worker never reached
+        Twilio: the job goes back to be dialled. With it a call may exist: the kind links it to
+        evidence or settles it as unknown; it is never redialled blindly. Returns how many."""
+        taken = 0
+        for job, marked in kind.expired(self.now()):
+            taken += 1
+            with session_scope(self.app) as session:
+                if marked:
+                    kind.settle_marked(session, job, self.now())
+                else:
+                    kind.give_back(session, job, "its worker stopped before dialling", self.now(),
+                                   retry_at=None, decided=False)
+        return taken
 
     # -- after the dial: calls whose final status never came --------------------------------------
 
