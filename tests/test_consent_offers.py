@@ -178,3 +178,13 @@ def test_the_api_refuses_a_premium_rate_contact_and_keeps_legal_person(client):
     company = client.post("/api/contacts", headers=BEARER,
                           json={"e164": "+31201234567", "source": "kvk", "is_business": True, "legal_person": True})
     assert company.status_code == 201 and company.get_json()["legal_person"] is True
+
+
+def test_the_console_campaign_page_says_it_is_an_automated_call(app, client):
+    from tests.console_support import add_operator, login, seed_campaign
+
+    add_operator(app, language="en")
+    login(client)
+    cid = seed_campaign(app)
+    html = client.get(f"/console/campaigns/{cid}").get_data(as_text=True)
+    assert "automated (synthetic voice): needs consent" in html and "survey:" in html
