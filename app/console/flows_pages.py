@@ -25,6 +25,9 @@ add_messages({
     "start_node": {"it": "Nodo iniziale", "nl": "Startknooppunt", "en": "Start node"},
     "nodes": {"it": "Nodi", "nl": "Knooppunten", "en": "Nodes"},
     "diagram": {"it": "Diagramma", "nl": "Diagram", "en": "Diagram"},
+    "zoom_in": {"it": "Ingrandisci", "nl": "Inzoomen", "en": "Zoom in"},
+    "zoom_out": {"it": "Riduci", "nl": "Uitzoomen", "en": "Zoom out"},
+    "zoom_fit": {"it": "Adatta alla pagina", "nl": "Passend maken", "en": "Fit to page"},
     "other_problems": {"it": "Altri problemi nei file dei flussi", "nl": "Andere problemen in de flowbestanden",
                        "en": "Other problems in the flow files"},
 })
