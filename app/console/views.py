@@ -13,6 +13,7 @@ from app.api.calls import CallsQuery, call_detail, call_filters
 from app.api.core import paginate
 from app.clock import now
 from app.console import charts, stats
+from app.console.codes import code_label
 from app.console.i18n import LANG_KEY, t
 from app.console.users import (
     GENERATION_KEY,
@@ -88,7 +89,7 @@ def dashboard() -> str:
     return render_template(
         "console/dashboard.html", board=board,
         hourly=charts.bar_chart(board.calls_per_hour),
-        outcome_chart=charts.bar_chart(board.outcomes, height=160),
+        outcome_chart=charts.bar_chart([(code_label(code), n) for code, n in board.outcomes], height=160),
         abandonment_chart=charts.bar_chart(board.abandonment, percent=True, height=160)
         if board.abandonment else None,
     )

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError, ValidationError, generate_csrf, validate_c
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app import inputs
+from app.console.codes import code_label
 from app.console.i18n import current_language, refusal_text, t
 from app.console.users import current_operator
 
@@ -57,6 +58,11 @@ def _security_headers(resp: Response) -> Response:
     resp.headers["Referrer-Policy"] = "same-origin"
     resp.headers.setdefault("Cache-Control", "no-store")
     return resp
+
+
+@bp.app_template_filter("code")
+def _code(value: object) -> str:
+    return code_label(value)
 
 
 @bp.app_template_global("t")
