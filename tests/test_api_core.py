@@ -154,5 +154,5 @@ def test_a_body_that_is_not_json_says_so_not_field_required(client):
     resp = client.post("/api/campaigns", headers={**BEARER, "Content-Type": "application/json"},
                        data='{"name": "x", "purpose": ')
     problem = resp.get_json()
-    assert resp.status_code == 400 and problem["field"] == "body"
+    assert resp.status_code == 422 and problem["field"] == "body"
     assert problem["detail"].startswith("body: not valid JSON (") and "Field required" not in resp.get_data(as_text=True)

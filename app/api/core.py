@@ -234,8 +234,8 @@ def _refuse_unparseable_json() -> None:
     try:
         stdlib_json.loads(request.get_data(cache=True))
     except (ValueError, RecursionError) as exc:
-        raise ApiProblem(400, "Bad Request", f"body: not valid JSON ({exc})", field="body",
-                         slug="invalid-json") from None
+        raise ApiProblem(422, "Invalid Input", f"body: not valid JSON ({exc})", field="body",
+                         slug="invalid-input") from None
 
 
 def _check_csrf_header() -> None:
