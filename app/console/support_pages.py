@@ -24,6 +24,7 @@ from app.support import services as support
 from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES
 
 nav_item("console.tickets", "tickets")
+nav_item("console.claims", "claims")
 
 
 def _query(model: type, keys: tuple[str, ...]) -> tuple[Any, dict[str, str]]:
@@ -92,3 +93,19 @@ def claims() -> str:
     rows, meta = paginate(db_session(), claim_filters(query), query)
     return render_template("console/claims.html", claims=rows, filters=args,
                            pager=Pager(query.offset, query.limit, meta.total), outcomes=CLAIM_OUTCOMES)
+
+
+add_messages({
+    "serial": {"it": "Numero di serie", "nl": "Serienummer", "en": "Serial number"},
+    "product": {"it": "Prodotto", "nl": "Product", "en": "Product"},
+    "purchased_on": {"it": "Data di acquisto", "nl": "Aankoopdatum", "en": "Purchased on"},
+    "covered_until": {"it": "Coperto fino al", "nl": "Gedekt tot", "en": "Covered until"},
+})
+
+
+@bp.get("/claims/<string:claim_reference>")
+def claim(claim_reference: str) -> Any:
+    row = support.find_claim(db_session(), claim_reference[:32])
+    if row is None:
+        return render_template("console/error.html", message=t("not_found"), status=404), 404
+    return render_template("console/claim.html", claim=row)

@@ -78,7 +78,7 @@ def _page_context() -> dict[str, Any]:
 
 # (endpoint, label key): extended by the page modules that are installed.
 NAV: list[tuple[str, str]] = []
-NAV_ORDER = ("dashboard", "desk", "desk_board", "calls", "tickets", "callbacks", "campaigns", "contacts", "compliance",
+NAV_ORDER = ("dashboard", "desk", "desk_board", "calls", "tickets", "claims", "callbacks", "campaigns", "contacts", "compliance",
              "registries", "flows", "softphone")
 
 
