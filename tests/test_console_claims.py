@@ -41,6 +41,7 @@ def test_a_claim_reads_in_the_operators_language(app, client):
                                            "next": "/console/"})
     page = client.get(f"/console/claims/{reference}").get_data(as_text=True)
     assert 'id="claim-outcome">da verificare<' in page and "Numero di serie" in page
+    assert "numero di serie sconosciuto" in page and "unknown_serial" not in page
 
 
 def test_an_unknown_claim_is_a_404_page(app, client):

@@ -49,6 +49,15 @@ CODES: dict[str, dict[str, str]] = {
     # warranty claim outcomes
     "accepted": {"it": "accettata", "nl": "geaccepteerd", "en": "accepted"},
     "needs_review": {"it": "da verificare", "nl": "te controleren", "en": "needs review"},
+    # why a claim was decided as it was (app/support/warranty.py)
+    "commercial_warranty": {"it": "garanzia del produttore", "nl": "fabrieksgarantie", "en": "manufacturer's warranty"},
+    "legal_guarantee": {"it": "garanzia legale", "nl": "wettelijke garantie", "en": "legal guarantee"},
+    "expired": {"it": "garanzia scaduta", "nl": "garantie verlopen", "en": "cover expired"},
+    "purchase_in_future": {"it": "data di acquisto nel futuro", "nl": "aankoopdatum in de toekomst",
+                           "en": "purchase date in the future"},
+    "unknown_serial": {"it": "numero di serie sconosciuto", "nl": "onbekend serienummer", "en": "unknown serial number"},
+    "purchase_date_unknown": {"it": "data di acquisto sconosciuta", "nl": "aankoopdatum onbekend",
+                              "en": "purchase date unknown"},
     # campaign purposes
     "sales": {"it": "vendita", "nl": "verkoop", "en": "sales"},
     "survey": {"it": "sondaggio", "nl": "enquête", "en": "survey"},
