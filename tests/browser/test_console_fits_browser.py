@@ -129,7 +129,15 @@ def extra_checks(page: Any, lang: str) -> list[str]:
 def test_every_console_page_fits_phone_and_laptop(page: Any, live_app: LiveServer, lang: str) -> None:
     problems = visit_every_page(page, live_app, lang)
     page.set_viewport_size({"width": 390, "height": 844})
-    for path in ("/console/callbacks", "/console/calls", "/console/campaigns"):
+    for path in ("/console/callbacks", "/console/calls", "/console/campaigns", "/console/flows/support_hotline"):
         page.goto(f"{live_app.url}{path}")
+        page.wait_for_load_state("networkidle")
         screenshot(page, f"console-phone-{lang}-{path.rsplit('/', 1)[1]}")
+    # The flow diagram is drawn to the phone's width; zoomed in it scrolls inside its own box.
+    page.click("#diagram-zoom [data-zoom='in']")
+    page.click("#diagram-zoom [data-zoom='in']")
+    box = "document.getElementById('flow-diagram')"
+    assert page.evaluate(f"{box}.scrollWidth > {box}.clientWidth")
+    assert not page.evaluate(OVERFLOW)
+    screenshot(page, f"console-phone-{lang}-flow-zoomed")
     assert not problems, "\n".join(problems)
