@@ -68,7 +68,9 @@ def console_pages(app: Flask, values: dict[str, str]) -> list[str]:
             continue
         missing = set(rule.arguments) - set(values) - set(rule.defaults or {})
         assert not missing, f"{rule.rule}: seed a value for {sorted(missing)}"
-        paths.append(rule.build({k: values[k] for k in rule.arguments if k in values})[1])
+        built = rule.build({k: values[k] for k in rule.arguments if k in values})
+        assert built is not None, rule.rule
+        paths.append(built[1])
     return sorted(set(paths))
 
 
