@@ -176,8 +176,12 @@ def greeting(language: str, local: datetime) -> str:
 def farewell(language: str, local: datetime) -> str:
     """The wish at goodbye: a good day until late afternoon, a good evening after."""
     evening = local.hour >= 17 or local.hour < 4
-    return {
-        "it": ("buona serata", "buona giornata"),
-        "nl": ("nog een fijne avond", "nog een fijne dag"),
-        "en": ("have a good evening", "have a good day"),
-    }[language][0 if evening else 1]
+    wishes = _FAREWELLS.get(language, _FAREWELLS["en"])  # like greeting(): English when unknown
+    return wishes[0 if evening else 1]
+
+
+_FAREWELLS = {
+    "it": ("buona serata", "buona giornata"),
+    "nl": ("nog een fijne avond", "nog een fijne dag"),
+    "en": ("have a good evening", "have a good day"),
+}

@@ -39,7 +39,9 @@ def test_call_with_transcript_and_hostile_speech_is_shown_as_text(page, live_app
     hostile = "<img src=x onerror=\"document.title='pwned'\">"
     sid = seed_call(live_app.app, steps=[
         {"kind": "say", "node": "welcome", "said": "Buongiorno, sono l'assistente di Cortese."},
-        {"kind": "ask", "node": "fault", "said": "Mi descriva il problema.", "input": hostile},
+        {"kind": "ask", "node": "fault", "said": "Mi descriva il problema."},
+        # What the caller said is an "input" step, as the engine records it.
+        {"kind": "input", "node": "fault", "input": hostile, "outcome": "description"},
     ])
     _login(page, live_app)
     page.click("nav >> text=Calls")
