@@ -221,7 +221,10 @@ def _history(session: Any, contact: Any, story: dict[str, Any], now: datetime, c
     registry = story.get("registry")
     if registry:
         obtained = _moment(registry.get("obtained", "-2d"), now)
-        lines = [contact.e164] if registry.get("listed") else []
+        # `written`: the callee's line as the registry publishes it; `header`: the file's first line.
+        lines = [registry["header"]] if registry.get("header") else []
+        if registry.get("listed"):
+            lines.append(registry.get("written", contact.e164))
         lines.append(registry.get("other", _other_number(contact.region)))
         registries.import_registry(session, contact.region, io.BytesIO("\n".join(lines).encode()),
                                    at=obtained, obtained_at=obtained, file_name="corpus.txt")
