@@ -38,7 +38,7 @@ CORPUS = ROOT / "tests" / "corpus" / "compliance"
 LIVE_FLOW = "corpus_live_agents"
 # Every key a story may have (a stray key is usually a YAML comma that cut a sentence).
 KEYS = frozenset({"id", "rule", "source", "number", "at", "zone", "purpose", "offer", "reason", "call", "contact",
-                  "consents", "owned", "registry", "opted_out", "attempts", "lawful", "deliberate", "known_gap",
+                  "consents", "owned", "registry", "opted_out", "erased", "attempts", "lawful", "deliberate", "known_gap",
                   "held", "resumes", "file"})
 _RELATIVE = re.compile(r"^([+-])(\d+)([dh])$")
 
@@ -228,12 +228,35 @@ def _history(session: Any, contact: Any, story: dict[str, Any], now: datetime, c
         lines.append(registry.get("other", _other_number(contact.region)))
         registries.import_registry(session, contact.region, io.BytesIO("\n".join(lines).encode()),
                                    at=obtained, obtained_at=obtained, file_name="corpus.txt")
+        later = registry.get("later")
+        if later:  # a newer upload that must not replace the good copy (empty, garbage, future date)
+            _upload_refused(session, contact.region, later, now)
     if story.get("opted_out"):
         record_opt_out(session, contact.e164, at=_moment(story["opted_out"], now), source="api", by="corpus")
+    if story.get("erased"):
+        from app.consent.gdpr import erase_contact
+
+        erase_contact(session, contact.e164, at=_moment(story["erased"], now), by="corpus")
     for item in story.get("attempts") or ():
         record_attempt(session, contact.e164, at=_moment(item["at"], now), purpose=item.get("purpose", "sales"),
                        offer_id=campaign_offer if item.get("offer") == "@campaign" else item.get("offer"),
                        outcome=item.get("outcome", "completed"))
+
+
+def _upload_refused(session: Any, region: str | None, later: dict[str, Any], now: datetime) -> None:
+    """Import `later` as an operator would and insist that it was refused."""
+    from app.consent import registries
+
+    at = _moment(later.get("at", "-1d"), now)
+    obtained = _moment(later.get("obtained", "-1d"), now)
+    data = "\n".join(str(line) for line in later.get("lines") or ()).encode()
+    try:
+        report = registries.import_registry(session, str(region), io.BytesIO(data), at=at,
+                                            obtained_at=obtained, file_name="corpus-later.txt")
+    except registries.RegistryError:
+        return
+    if report.status != "refused":
+        raise AssertionError(f"the later upload {later} was not refused: {report}")
 
 
 def _other_number(region: str | None) -> str:
