@@ -115,7 +115,7 @@ add_messages({
                        "en": "This call is not yours."},
     "refusal_desk_no_reason": {"it": "Scriva il motivo.", "nl": "Schrijf de reden op.", "en": "Write the reason."},
     "desk_how": {"it": "Il desk chiama il suo telefono quando un cliente la aspetta: ascolti il riepilogo e prema 1.",
-                 "nl": "De desk belt uw telefoon als er een klant op u wacht: luister naar de samenvatting en druk 1.",
+                 "nl": "De desk belt uw telefoon als er een klant op u wacht: luister naar de samenvatting en druk op 1.",
                  "en": "The desk rings your phone when a caller waits for you: listen to the summary and press 1."},
 })
 
