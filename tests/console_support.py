@@ -59,7 +59,7 @@ def seed_call(app: Flask, *, sid: str = "CA" + "1" * 32, at: datetime | None = N
 def seed_ticket(app: Flask, *, subject: str = "Router non si accende", number: str = "+393471234567",
                 kind: str = "fault", status: str = "open", call_sid: str | None = None,
                 **fields: Any) -> str:
-    """A ticket made through engineer D's service, as a call would make it."""
+    """A ticket made through app.support's service, as a call would make it."""
     from app.support.services import CallerRef, create_ticket
 
     with session_scope(app) as session:
@@ -71,7 +71,7 @@ def seed_ticket(app: Flask, *, subject: str = "Router non si accende", number: s
 def seed_callback(app: Flask, *, e164: str = "+393471234567", due_in: timedelta = timedelta(hours=2),
                   status: str | None = None, note: str | None = None, language: str = "it",
                   time_zone: str = "Europe/Rome") -> int:
-    """A callback booked through engineer E's service; `status` then walks its state machine."""
+    """A callback booked through app.callbacks' service; `status` then walks its state machine."""
     from app.callbacks import service as callbacks
 
     clock = app.extensions["cortese.clock"]
@@ -91,7 +91,7 @@ SURVEY_REASON = {"it": "un breve sondaggio sul servizio", "en": "a short survey 
 
 def seed_campaign(app: Flask, *, name: str = "Sondaggio autunno", numbers: tuple[str, ...] = ("+393471234567",),
                   start: bool = False, **overrides: Any) -> int:
-    """A survey campaign made through engineer F's services, targeting `numbers`."""
+    """A survey campaign made through app.campaigns' services, targeting `numbers`."""
     from app.campaigns import service as campaigns
     from app.consent.contacts import get_or_create
     from tests.campaign_support import automated_consent_given, screened

@@ -1,5 +1,5 @@
 """Callbacks through the API: list with filters and views, history, move and cancel through
-engineer E's service (state machine, validation, history lines)."""
+app.callbacks' service (state machine, validation, history lines)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Campaigns through the API: create, target, start/pause/resume/stop, stats with the
-abandonment rate (engineer F's services), and the errors each one gives."""
+abandonment rate (app.campaigns' services), and the errors each one gives."""
 
 from __future__ import annotations
 

@@ -102,7 +102,7 @@ def test_unknown_country_is_refused(app):
 
 @pytest.fixture
 def booked_callbacks():
-    """Stands in for engineer E's callbacks: two bookings cancelled by the opt-out signal."""
+    """Stands in for the callbacks package: two bookings cancelled by the opt-out signal."""
     bookings = {1: {"e164": US_NUMBER, "status": "booked"}, 2: {"e164": US_NUMBER, "status": "booked"},
                 3: {"e164": "+12125550111", "status": "booked"}}
 

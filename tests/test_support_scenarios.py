@@ -1,4 +1,4 @@
-"""The support hotline as callers live it, through the simulator (contract (8)), in it/nl/en:
+"""The support hotline as callers live it, through the simulator, in it/nl/en:
 information (by key, in words, unanswered), fault reports, warranty claims, delivery status.
 
 Each scenario rings the hotline of its language (flows/hotlines.yaml) from a number of that

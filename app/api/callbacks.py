@@ -1,4 +1,4 @@
-"""Callbacks (engineer E's app/callbacks): list with filters, one with its history, move, cancel.
+"""Callbacks (app/callbacks): list with filters, one with its history, move, cancel.
 
 Every change goes through app.callbacks.service (state machine, history lines, row locks);
 this module only parses, maps the service's errors onto problems, and commits.

@@ -1,4 +1,4 @@
-"""Campaigns (engineer F's app/campaigns): create, list, get, target contacts, start, pause,
+"""Campaigns (app/campaigns): create, list, get, target contacts, start, pause,
 resume, stop, and live statistics with the abandonment rate.
 
 Validation and the state machine live in app.campaigns.service; its ValueError("field: ...")

@@ -1,5 +1,5 @@
 """Contacts, their consent history and opt-outs, registry imports and compliance decisions
-(engineer C's app/consent). Reads page through the tables; every change goes through
+(app/consent). Reads page through the tables; every change goes through
 app.consent's services."""
 
 from __future__ import annotations

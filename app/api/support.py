@@ -1,4 +1,4 @@
-"""Tickets and warranty claims (engineer D's app/support): list, filter, get.
+"""Tickets and warranty claims (app/support): list, filter, get.
 
 Tickets are created by calls (and `cortese support`); operators move them through their
 statuses here (app.support offers no status service, so `set_ticket_status` is the thin write,

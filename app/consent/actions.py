@@ -1,6 +1,6 @@
 """Flow action "record_opt_out" (contract 2): the caller said or pressed "don't call me again".
 
-Registered with engineer A's engine when app.flows.actions exists; until then this module
+Registered with the flow engine when app.flows.actions exists; until then this module
 still imports cleanly (and `record_opt_out_action` can be called directly).
 """
 

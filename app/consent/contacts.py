@@ -1,4 +1,4 @@
-"""Contact lookups and creation (contract (4)); CSV import lives in importer.py."""
+"""Contact lookups and creation; CSV import lives in importer.py."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ CHANNELS = ("voice", "automated_voice", "any")
 
 
 class Contact(Base):
-    """A person we may call; contract (4)."""
+    """A person we may call."""
 
     __tablename__ = "contacts"
 

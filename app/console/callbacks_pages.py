@@ -1,4 +1,4 @@
-"""Console pages for callbacks (engineer E's app/callbacks): the list with its views (due today,
+"""Console pages for callbacks (app/callbacks): the list with its views (due today,
 missed, not rung yet), one callback with its history, and the move/cancel forms.
 
 Moves and cancels go through app.callbacks.service exactly as the API does; its

@@ -1,4 +1,4 @@
-"""Console pages for campaigns (engineer F's app/campaigns): list with progress, the create
+"""Console pages for campaigns (app/campaigns): list with progress, the create
 form, one campaign with live progress (contacts per state, attempts per disposition, abandonment
 rate; the page refreshes itself while the campaign runs), start/pause/resume/stop buttons and
 the form that targets contacts.

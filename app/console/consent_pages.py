@@ -1,5 +1,5 @@
 """Console pages for contacts and their consent history, registry imports and compliance
-decisions with CSV export (engineer C's app/consent)."""
+decisions with CSV export (app/consent)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Console pages for tickets and warranty claims (engineer D's app/support)."""
+"""Console pages for tickets and warranty claims (app/support)."""
 
 from __future__ import annotations
 

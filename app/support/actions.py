@@ -1,4 +1,4 @@
-"""Registers the support flow actions with the flow engine (contract (2)).
+"""Registers the support flow actions with the flow engine.
 
 The work is in handlers.py (plain functions of the ActionContext); this module only names
 them and declares their outcomes, so the engine's linter can check every flow's `next`.

@@ -1,6 +1,6 @@
 """What the support flows do at their action nodes, as plain functions of an ActionContext.
 
-actions.py registers each one with the flow engine under its name and outcomes (contract (2));
+actions.py registers each one with the flow engine under its name and outcomes;
 they live here, free of the engine, so tests can drive them with any object that has the
 ActionContext fields (session, call, slots, language, now, settings, params, hotline, contact).
 

@@ -1,7 +1,7 @@
 """Operator business hours per hotline: weekly opening ranges in the hotline's time zone,
 closed on the country's national holidays (the `holidays` package).
 
-Hours come from flows/hotlines.yaml (contract (3)): {mon: "09:00-18:00", sat: "09:00-13:00",
+Hours come from flows/hotlines.yaml: {mon: "09:00-18:00", sat: "09:00-13:00",
 sun: closed}; a day may list several ranges ("09:00-13:00, 14:00-18:00"); a missing day is
 closed. Everything here is pure: `at` is passed in, never read from a clock.
 """
@@ -112,7 +112,7 @@ def parse_hours(hours: Mapping[str, Any] | None, *, time_zone: str, country: str
 
 
 def hotline_hours(hotline: Any) -> OpeningHours | None:
-    """OpeningHours of a Hotline object (contract (3)), or None when it sets no operator hours."""
+    """OpeningHours of a Hotline object, or None when it sets no operator hours."""
     operator = getattr(hotline, "operator", None)
     if operator is None:
         return None
