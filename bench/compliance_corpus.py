@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
+from app.yamlfile import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -85,7 +85,7 @@ class Tally:
 def load(part: str = "all") -> list[dict[str, Any]]:
     stories: list[dict[str, Any]] = []
     for path in sorted(CORPUS.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
         defaults = data.get("defaults") or {}
         for story in data["stories"]:
             merged = {**defaults, **story, "file": path.name}

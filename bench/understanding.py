@@ -23,7 +23,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from app.yamlfile import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -153,7 +153,7 @@ class Result:
 def load_corpus(directory: Path = CORPUS) -> list[Item]:
     items: list[Item] = []
     for path in sorted(directory.glob("*.yaml")):
-        for raw in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        for raw in load_yaml(path.read_text(encoding="utf-8")) or []:
             expect = str(raw["expect"]) + (f" {raw['day']}" if raw.get("day") else "")  # "choice <day>"
             items.append(Item(path.stem, str(raw["lang"]), str(raw["said"]), expect, bool(raw.get("held"))))
     return items

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from app.flows.cli import cli as flows_cli
 from app.flows.loader import FlowError, load_flows, load_valid_flows
+from app.yamlfile import load_yaml
 
 REPO_FLOWS = Path(__file__).resolve().parent.parent / "flows"
 T = {"it": "Ciao {company}", "nl": "Hallo {company}", "en": "Hello {company}"}
@@ -198,7 +199,7 @@ def test_cli_lint_and_diagram(tmp_path):
 
 def _with_resume(tmp_path: Path, name: str, resume: object, kind: str = "inbound") -> None:
     path = write(tmp_path, name, {"menu": ask(one="bye"), "bye": {"end": T}}, kind=kind) / f"{name}.yaml"
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec = load_yaml(path.read_text(encoding="utf-8"))
     path.write_text(yaml.safe_dump({**spec, "resume": resume}, allow_unicode=True), encoding="utf-8")
 
 

@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from app.support.handlers import ACTIONS
+from app.yamlfile import load_yaml
 
 FLOWS = Path(__file__).resolve().parent.parent / "flows"
 SUPPORT_FLOWS = ["support_hotline", "support_menu", "faq", "fault_report", "warranty_claim",
@@ -21,7 +21,7 @@ OTHERS = {"callback_booking", "inbound"}
 
 
 def _load(name: str) -> dict:
-    return yaml.safe_load((FLOWS / f"{name}.yaml").read_text(encoding="utf-8"))
+    return load_yaml((FLOWS / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
 def _targets(node: dict) -> list[str]:

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import dateparser
-import yaml
 from text_to_num import alpha2digit
+
+from app.yamlfile import load_yaml
 
 VOCABULARY = Path(__file__).resolve().parents[2] / "flows" / "times"
 LANGUAGES = ("it", "nl", "en")
@@ -58,7 +59,7 @@ class Part:
 @cache
 def vocabulary(language: str) -> dict[str, Any]:
     with open(VOCABULARY / f"{language}.yaml", encoding="utf-8") as handle:
-        data: dict[str, Any] = yaml.safe_load(handle)
+        data: dict[str, Any] = load_yaml(handle)
     return data
 
 

@@ -21,8 +21,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy.orm import validates
+
+from app.yamlfile import load_yaml
 
 CATALOGUE = Path(__file__).resolve().parent / "offers.yaml"
 MAX_LENGTH = 64
@@ -95,7 +96,7 @@ def campaign_offer(purpose: str, offer_id: str | None, reason: Mapping[str, str]
 
 @functools.lru_cache(maxsize=4)
 def _catalogue(path: Path = CATALOGUE) -> tuple[str, tuple[tuple[str, str], ...]]:
-    data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data: Any = load_yaml(path.read_text(encoding="utf-8")) if path.exists() else {}
     patterns: list[tuple[str, str]] = []
     for name, members in ((data or {}).get("categories") or {}).items():
         for member in members or ():

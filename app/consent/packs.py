@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays as holidays_lib
 import yaml
 
+from app.yamlfile import load_yaml
+
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STATUSES = ("checked", "unverified", "policy")
@@ -298,7 +300,7 @@ def parse_pack(data: Mapping[str, Any], where: str, courtesy: Courtesy) -> RuleP
 
 def _read_yaml(path: Path) -> Mapping[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RulePackError(f"{path.name}: not valid YAML ({exc})") from None
     if not isinstance(data, Mapping):

@@ -26,6 +26,7 @@ import yaml
 from app import phone
 from app.i18n import LANGUAGES
 from app.support.hours import HoursError, hotline_hours
+from app.yamlfile import load_yaml
 
 FIELDS = {"name", "flow", "language", "time_zone", "country", "company", "operator"}
 
@@ -66,7 +67,7 @@ def load_hotlines(path: Path, *, company: str, flows: set[str] | None = None) ->
     raw: Mapping[str, Any] = {}
     if path.exists():
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            raw = load_yaml(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise HotlineError(f"{path.name}: not valid YAML: {exc}") from None
     defaults = {"flow": "support_hotline", "company": company, "name": "default", **(raw.get("defaults") or {})}

@@ -28,6 +28,7 @@ from app.flows.model import (
     Retry,
 )
 from app.i18n import LANGUAGES
+from app.yamlfile import load_yaml
 
 NOT_FLOWS = {"hotlines"}  # YAML files in flows/ that configure rather than describe a flow
 
@@ -113,7 +114,7 @@ def load_valid_flows(directory: Path) -> FlowSet:
 def _read_flow(path: Path, errors: list[LintError]) -> Flow | None:
     file = f"flows/{path.name}"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         errors.append(LintError(file, None, f"not valid YAML: {exc}"))
         return None

@@ -24,6 +24,7 @@ import yaml
 
 from app.config import PROJECT_ROOT
 from app.i18n import LANGUAGES
+from app.yamlfile import load_yaml
 
 VOCAB_DIR = PROJECT_ROOT / "flows" / "vocab"
 
@@ -85,7 +86,7 @@ def load(directory: Path = VOCAB_DIR) -> dict[str, Vocabulary]:
             out[language] = Vocabulary(language)
             continue
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = load_yaml(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise VocabError(f"{path}: not valid YAML: {exc}") from exc
         out[language] = parse(raw, language, str(path))

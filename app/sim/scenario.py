@@ -36,6 +36,7 @@ import yaml
 from app.sim.call import QueuePlan, SimCall
 from app.sim.script import Step, apply_step, parse_step
 from app.sim.simulator import DEFAULT_CALLER, Simulator
+from app.yamlfile import load_yaml
 
 # When `live: false` scenarios happen: Monday 2 March 2026, 10:00 in Rome (operators in, a
 # working day), the moment the test suite's clock starts at too.
@@ -102,7 +103,7 @@ def _step(item: Any) -> Step:
 def load(path: str | Path) -> Scenario:
     file = Path(path)
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = load_yaml(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{file}: not YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from app.flows.matching import normalise as _normalise
+from app.yamlfile import load_yaml
 
 LEVELS = ("none", "frustrated", "angry", "abusive")
 REPEATED_FAILURES = 3
@@ -68,7 +67,7 @@ class Vocabulary:
 @cache
 def vocabulary(language: str) -> Vocabulary:
     with open(VOCABULARY / f"{language}.yaml", encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+        data = load_yaml(handle)
     return Vocabulary(
         negators=frozenset(w for n in data.get("negators") or [] for w in _plain(n).split()),
         phrases={level: _compile(data.get(level) or []) for level in ("abusive", "angry", "frustrated")},

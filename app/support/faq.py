@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from rapidfuzz import fuzz
 
 from app.config import PROJECT_ROOT
 from app.flows.matching import normalise, spoken_key
 from app.flows.vocab import for_language
+from app.yamlfile import load_yaml
 
 FAQ_DIR = PROJECT_ROOT / "flows" / "faq"
 MATCH_THRESHOLD = 68.0
@@ -109,7 +109,7 @@ def load(language: str, directory: Path = FAQ_DIR) -> Knowledge:
     if not path.exists():
         raise FaqError(f"{path}: no knowledge file for language {language!r}")
     with path.open(encoding="utf-8") as handle:
-        return parse_knowledge(yaml.safe_load(handle), str(path))
+        return parse_knowledge(load_yaml(handle), str(path))
 
 
 @lru_cache(maxsize=4096)

@@ -17,8 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from dateutil.relativedelta import relativedelta
+
+from app.yamlfile import load_yaml
 
 TERMS_FILE = Path(__file__).with_name("warranty.yaml")
 
@@ -90,7 +91,7 @@ def parse_terms(data: dict[str, Any]) -> WarrantyTerms:
 @lru_cache(maxsize=4)
 def load_terms(path: Path = TERMS_FILE) -> WarrantyTerms:
     with path.open(encoding="utf-8") as handle:
-        return parse_terms(yaml.safe_load(handle) or {})
+        return parse_terms(load_yaml(handle) or {})
 
 
 @dataclass(frozen=True)
