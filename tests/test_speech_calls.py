@@ -65,6 +65,32 @@ def test_a_casual_yes_or_the_key_said_as_a_word_books_it(sim, app, language, sai
     assert _callbacks(app) == 1, call.format_transcript()
 
 
+@pytest.mark.parametrize("language, said", [
+    ("it", "non sono sicura"), ("it", "non so se va bene"), ("nl", "ik weet het niet zeker"),
+    ("nl", "geen idee of dat klopt"), ("en", "I'm not sure that's right"), ("en", "not too sure"),
+])
+def test_a_doubt_at_the_read_back_is_no_answer_the_question_comes_again(sim, app, language, said):
+    """Doubt is neither a yes (book it) nor a no (ask the time again): the read-back is repeated."""
+    call = _at_read_back(sim, language)
+    read_backs, asked_when = (sum(text in s for s in call.said) for text in (READ_BACK[language], ASK_WHEN[language]))
+    call.speak(said)
+    assert sum(READ_BACK[language] in s for s in call.said) == read_backs + 1, call.format_transcript()
+    assert sum(ASK_WHEN[language] in s for s in call.said) == asked_when
+    assert _callbacks(app) == 0
+    call.speak({"it": "sì", "nl": "ja", "en": "yes"}[language])
+    assert _callbacks(app) == 1, call.format_transcript()
+
+
+@pytest.mark.parametrize("language, said", [("it", "certo che no"), ("it", "sono sicuro di no"),
+                                            ("nl", "natuurlijk niet"), ("en", "certainly not")])
+def test_a_word_of_certainty_beside_a_no_is_a_firmer_no(sim, app, language, said):
+    call = _at_read_back(sim, language)
+    asked_before = sum(ASK_WHEN[language] in s for s in call.said)
+    call.speak(said)
+    assert sum(ASK_WHEN[language] in s for s in call.said) == asked_before + 1, call.format_transcript()
+    assert _callbacks(app) == 0
+
+
 def _urgency_of_fault(sim, app, answer: str) -> str:
     call = sim.inbound(from_=IT[0], to=IT[1])
     call.press("2")  # fault
@@ -80,6 +106,17 @@ def _urgency_of_fault(sim, app, answer: str) -> str:
 
 def test_no_i_am_not_without_service_is_not_stored_as_urgent(sim, app):
     assert _urgency_of_fault(sim, app, "no, non sono senza servizio") == "normal"
+
+
+def test_not_sure_whether_without_service_is_asked_again_never_stored_as_either(sim, app):
+    call = sim.inbound(from_=IT[0], to=IT[1])
+    call.press("2")
+    call.press("1")
+    call.speak("il modem non si accende più da ieri")
+    call.speak("non ne sono sicuro")
+    with session_scope(app) as session:
+        assert session.scalar(select(Ticket).where(Ticket.kind == "fault")) is None, call.format_transcript()
+    assert sum("senza servizio" in s for s in call.said) == 2
 
 
 def test_yes_without_any_service_is_urgent(sim, app):

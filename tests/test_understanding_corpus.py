@@ -50,8 +50,11 @@ def test_held_part_every_category_and_language_at_least_90_percent(bench: Module
     assert not weak, bench.table(held)
 
 
-@pytest.mark.xfail(strict=True, reason="one confident wrong action on a refused answer in the held "
-                                       "part (measured 2026-12-04, see README); the held part is not "
-                                       "tuned on, so this stays visible until the matcher improves")
 def test_held_part_no_confident_wrong_action_from_a_refused_or_negated_answer(held: list) -> None:
     assert not [r for r in held if r.wrong_on_refusal]
+
+
+def test_tune_part_no_confident_wrong_action_from_a_refused_or_negated_answer(bench: ModuleType) -> None:
+    """Doubt ("not sure", "non ne sono certo", "ik weet het niet zeker") included: asked again."""
+    tune = bench.evaluate([i for i in bench.load_corpus() if not i.held])
+    assert not [(r.item.said, r.got) for r in tune if r.wrong_on_refusal]

@@ -12,6 +12,10 @@
   uses the vocabulary's `@no`); any other negated phrase is dropped ("I don't want an agent, where
   is my parcel" is about the parcel). Phrases that carry their own negation ("non funziona",
   "werkt niet", "don't call me again") are taken as they are.
+- Doubt is no answer: where a question offers yes or no, a caller who says they do not know
+  ("non so se va bene", "geen idee of dat klopt") or denies a word of certainty ("not sure",
+  "non ne sono sicura", "ik weet het niet zeker") is asked again. A denied "sure" is not a
+  "no": the vocabulary's `doubts` and `certainty` say which words these are.
 - Each choice scores the phrases it hears (not overlapping; a fuzzy hit counts by its
   similarity, a longer phrase a little more, the first thing said more), so "the internet keeps
   dropping out" gathers several small cues. The best choice wins; a runner-up close to it
@@ -93,7 +97,11 @@ def understand(choices: Sequence[Choice], said: str, language: str,
         keyed = match_digits(choices, key)
         if keyed is not None:
             return Understood(keyed, how="key")
-    scores = _scores(_index(choices, language, vocab), heard.split(), vocab)
+    index = _index(choices, language, vocab)
+    words = heard.split()
+    if index.yes_or_no and _doubting(words, vocab):
+        return Understood(None)
+    scores = _scores(index, words, vocab)
     ranked = sorted(((s, i) for i, s in enumerate(scores) if s > 0), reverse=True)
     if not ranked:
         return Understood(None)
@@ -120,6 +128,7 @@ class _Index:
     by_first: dict[str, tuple[_Phrase, ...]]
     fuzzy_by_size: dict[int, tuple[tuple[str, ...], tuple[_Phrase, ...]]]
     no_choice: int | None
+    yes_or_no: bool  # the question offers a yes or a no: a doubting caller has not answered it
 
 
 # Built once per (question, language): the flows are loaded once, so a turn only looks words up.
@@ -159,9 +168,10 @@ def _build_index(choices: Sequence[Choice], language: str, vocab: vocabulary.Voc
         if p.fuzzy:
             sized.setdefault(len(p.tokens), []).append(p)
     no_choice = next((i for i, c in enumerate(choices) if "no" in c.concepts), None)
+    yes_or_no = any({"yes", "no"} & set(c.concepts) for c in choices)
     return _Index(tuple(phrases), {k: tuple(v) for k, v in by_first.items()},
                   {n: (tuple(" ".join(p.tokens) for p in ps), tuple(ps)) for n, ps in sized.items()},
-                  no_choice)
+                  no_choice, yes_or_no)
 
 
 def _hits(index: _Index, words: list[str], negators: frozenset[str]) -> list[tuple[_Phrase, int, float]]:
@@ -192,13 +202,27 @@ def _hits(index: _Index, words: list[str], negators: frozenset[str]) -> list[tup
     return list(found.values())
 
 
-def _negated(words: list[str], start: int, end: int, vocab: vocabulary.Vocabulary) -> bool:
+def _denied_before(words: list[str], start: int, vocab: vocabulary.Vocabulary) -> bool:
     for i in range(start - 1, max(-1, start - 1 - NEGATION_REACH), -1):
         if words[i] in vocab.clause_breaks:
             break
         if words[i] in vocab.negators:
             return True
-    return end < len(words) and words[end] in vocab.post_negators
+    return False
+
+
+def _negated(words: list[str], start: int, end: int, vocab: vocabulary.Vocabulary) -> bool:
+    return _denied_before(words, start, vocab) or (end < len(words) and words[end] in vocab.post_negators)
+
+
+def _doubting(words: list[str], vocab: vocabulary.Vocabulary) -> bool:
+    """The caller says they do not know, or denies their certainty. Only a negator before the
+    word counts: Dutch "zeker niet" is a firm no, "niet zeker" a doubt."""
+    for phrase in vocab.doubts:
+        size = len(phrase)
+        if any(tuple(words[i:i + size]) == phrase for i in range(len(words) - size + 1)):
+            return True
+    return any(word in vocab.certainty and _denied_before(words, i, vocab) for i, word in enumerate(words))
 
 
 def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary) -> list[float]:
