@@ -12,12 +12,21 @@ from sqlalchemy import select
 
 from app.db import session_scope
 from app.desk import board
-from app.desk.models import ABANDONED, AVAILABLE, DONE, WAITING, DeskOperator, QueueEntry
+from app.desk.models import (
+    ABANDONED,
+    AVAILABLE,
+    AWAY,
+    BUSY,
+    DONE,
+    WAITING,
+    DeskOperator,
+    QueueEntry,
+)
 from app.models import CallStep
 from app.sim import QueuePlan
 from app.support.models import Ticket
 from tests.console_support import add_operator, login, page_csrf, seed_ticket
-from tests.desk_support import waiting
+from tests.desk_support import operator, waiting
 from tests.test_desk_calls import HOTLINES, WEDNESDAY
 
 PHONE = "+393331110001"
@@ -169,3 +178,56 @@ def test_the_board_shows_queues_and_operators_in_each_language(sim, app, client,
         client.post("/console/language", data={"csrf_token": desk, "lang": language})
         page = client.get("/console/desk/board").get_data(as_text=True)
         assert words in page and "support-priority" in page and 'data-operator="olga"' in page
+
+
+def _chart(page: str, caption: str) -> str:
+    """The SVG of the dashboard chart with this caption."""
+    start = page.index(f"<figcaption>{caption}</figcaption>")
+    return page[start:page.index("</figure>", start)]
+
+
+def test_the_dashboard_shows_the_desk_hour_by_hour_and_operators_states(app, client, clock):
+    """A morning worked out by hand, at 10:30 UTC. Between 09:00 and 10:00: one caller answered
+    after 8 s, one after 50 s, one hung up after 25 s. Since 10:00: one answered after 15 s, one
+    waiting 120 s (past 20 s: already missed), one waiting 10 s (may still be answered in
+    time: not counted yet)."""
+    at = WEDNESDAY + timedelta(minutes=30)
+    clock.set(at)
+    nine = WEDNESDAY - timedelta(hours=1)
+    with session_scope(app) as s:
+        for offset, answered_after in ((10, 8), (20, 50)):
+            entry = waiting(s, at=nine + timedelta(minutes=offset))
+            entry.status, entry.answered_at = DONE, entry.enqueued_at + timedelta(seconds=answered_after)
+        gave_up = waiting(s, at=nine + timedelta(minutes=40))
+        gave_up.status, gave_up.ended_at = ABANDONED, gave_up.enqueued_at + timedelta(seconds=25)
+        quick = waiting(s, at=WEDNESDAY + timedelta(minutes=5))
+        quick.status, quick.answered_at = DONE, quick.enqueued_at + timedelta(seconds=15)
+        waiting(s, at=at - timedelta(seconds=120))
+        waiting(s, at=at - timedelta(seconds=10))
+        operator(s, "anna", phone="+393331110001", state=AVAILABLE, since=nine)
+        operator(s, "bram", phone="+31612345001", state=BUSY, since=nine)
+        operator(s, "carl", phone="+447700900001", state=AWAY, since=nine)
+    add_operator(app, "olga", language="it")
+    login(client, "olga")
+    page = client.get("/console/").get_data(as_text=True)
+    summary = page[page.index('id="desk-summary"'):]
+    # Service level: answered within 20 s (8 s and 15 s) out of everyone who can no longer make
+    # it: 3 before 10:00 plus 2 since (the 10 s caller is not counted yet) -> 2/5.
+    assert 'id="desk-service-level">40%<' in summary
+    # Waits: 8, 50, 25, 15, 120, 10 s -> 228/6 = 38 s on average, 120 s the longest.
+    assert 'id="desk-average-wait">38 s<' in summary and 'id="desk-longest-wait">120 s<' in summary
+    assert 'id="desk-abandoned">1<' in summary and 'id="desk-waiting">2<' in summary
+    # Hour by hour: 09:00 1 of 3 in time, waits (8+50+25)/3 = 27.7 s; 10:00 1 of 2, (15+120+10)/3 = 48.3 s.
+    level = _chart(summary, "Livello di servizio per ora (UTC)")
+    assert "<title>09: 33%</title>" in level and "<title>10: 50%</title>" in level
+    assert "<title>08: 0%</title>" in level  # nobody waited: an empty bar, not a missing hour
+    waits = _chart(summary, "Attesa media per ora (secondi, UTC)")
+    assert "<title>09: 28</title>" in waits and "<title>10: 48</title>" in waits
+    hung_up = _chart(summary, "Hanno riagganciato in attesa, per ora (UTC)")
+    assert "<title>09: 1</title>" in hung_up and "<title>10: 0</title>" in hung_up
+    # Operators' states, named in the operator's language; nobody is being rung or wrapping up.
+    assert re.search(r'data-state="available">[^\n]*Disponibile</span><span class="figure">1<', summary)
+    assert re.search(r'data-state="busy">[^\n]*In chiamata</span><span class="figure">1<', summary)
+    assert re.search(r'data-state="away">[^\n]*Assente</span><span class="figure">1<', summary)
+    assert re.search(r'data-state="wrapup">[^\n]*Chiusura scheda</span><span class="figure">0<', summary)
+    assert re.search(r'data-state="offered">[^\n]*Il telefono squilla</span><span class="figure">0<', summary)

@@ -27,6 +27,7 @@ class Dashboard:
     callbacks_due_today: int | None = None
     callbacks_missed: int | None = None
     abandonment: list[tuple[str, float]] | None = None
+    desk: Any | None = None  # app.desk.board.Summary when the desk is installed
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -66,7 +67,17 @@ def build(session: Session, at: datetime) -> Dashboard:
     _add_tickets(session, board)
     _add_callbacks(session, board, at)
     _add_abandonment(session, board)
+    _add_desk(session, board, at)
     return board
+
+
+def _add_desk(session: Session, board: Dashboard, at: datetime) -> None:
+    """The operator desk's service level, waits, hang-ups per hour and operators' states."""
+    try:
+        from app.desk.board import summary
+    except ImportError:
+        return
+    board.desk = summary(session, at)
 
 
 def _add_callbacks(session: Session, board: Dashboard, at: datetime) -> None:

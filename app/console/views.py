@@ -92,7 +92,21 @@ def dashboard() -> str:
         outcome_chart=charts.bar_chart([(code_label(code), n) for code, n in board.outcomes], height=160),
         abandonment_chart=charts.bar_chart(board.abandonment, percent=True, height=160)
         if board.abandonment else None,
+        desk_charts=_desk_charts(board.desk) if board.desk is not None else None,
     )
+
+
+def _desk_charts(desk: Any) -> dict[str, charts.BarChart]:
+    """The desk's figures hour by hour (UTC, like the calls chart): an hour nobody waited
+    in has no service level or wait, drawn as an empty bar."""
+    def hourly(value: Any) -> list[tuple[str, float]]:
+        return [(h.start.strftime("%H"), float(value(h) or 0)) for h in desk.hours]
+
+    return {
+        "service_level": charts.bar_chart(hourly(lambda h: h.service_level), percent=True, height=160),
+        "average_wait": charts.bar_chart(hourly(lambda h: h.average_wait and round(h.average_wait)), height=160),
+        "abandoned": charts.bar_chart(hourly(lambda h: h.abandoned), height=160),
+    }
 
 
 @bp.get("/calls")

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.console.models import OperatorUser
-from app.desk.models import ABANDONED, ENTRY_WAITING, DeskOperator, QueueEntry
+from app.desk.models import ABANDONED, ENTRY_WAITING, OPERATOR_STATES, DeskOperator, QueueEntry
 from app.models import Call, CallStep
 
 SERVICE_LEVEL_SECONDS = 20
@@ -105,6 +105,25 @@ def totals(hours: list[HourFigures]) -> HourFigures:
         total.counted += hour.counted
         total.waits.extend(hour.waits)
     return total
+
+
+@dataclass
+class Summary:
+    """The desk on the console dashboard: the last 24 hours' figures, hour by hour, and how
+    many operators are in each state now."""
+
+    hours: list[HourFigures]
+    total: HourFigures
+    waiting: int
+    states: list[tuple[str, int]]  # every operator state, in OPERATOR_STATES order, with its count
+
+
+def summary(session: Session, at: datetime, hours: int = HOURS) -> Summary:
+    figures = per_hour(session, at, hours)
+    counts = dict(session.execute(select(DeskOperator.state, func.count()).group_by(DeskOperator.state)).all())
+    waiting = session.scalar(select(func.count()).select_from(QueueEntry)
+                             .where(QueueEntry.status.in_(ENTRY_WAITING))) or 0
+    return Summary(figures, totals(figures), waiting, [(state, int(counts.get(state, 0))) for state in OPERATOR_STATES])
 
 
 def operators(session: Session) -> list[tuple[DeskOperator, OperatorUser]]:
