@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     desk_poll_seconds: float = Field(default=3.0, gt=0, le=300)
     # An operator-first callback waits this long for a free operator, then is rescheduled.
     desk_callback_wait_seconds: int = Field(default=300, ge=30, le=3600)
+    # A caller who waited this long with no operator of the needed skill (technician,
+    # complaints) free may be taken by a general support operator who speaks their language.
+    desk_skill_fallback_seconds: int = Field(default=60, ge=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     # Serve the browser softphone (/sim/softphone) outside development/test; in production it

@@ -5,7 +5,7 @@ and the caller back in their place."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -90,7 +90,8 @@ def test_language_and_skill_must_match(app, router):
                         since=NOW - minutes(1)).id
         fault = waiting(s, at=NOW - minutes(5), skill="technician", reason="fault").id
         english = waiting(s, at=NOW - minutes(4), language="en").id
-        upset = waiting(s, at=NOW - minutes(1), priority=True).id  # nobody has the complaints skill
+        # Nobody has the complaints skill, and 10 s is not yet long enough to fall back to support.
+        upset = waiting(s, at=NOW - timedelta(seconds=10), priority=True).id
     r.run_once()
     with session_scope(app) as s:
         offers = {o.entry_id: o.operator_id for o in s.query(Offer)}
@@ -178,3 +179,71 @@ def test_a_wrap_up_past_its_time_makes_the_operator_available(app, router, clock
     clock.advance(seconds=61)
     assert r.run_once().wrapped_up == [op_id]
     assert _state(app, op_id) == AVAILABLE
+
+
+# Skill fallback (DESK_SKILL_FALLBACK_SECONDS, 60 by default): a technician or complaints call
+# nobody with that skill can take goes to a support operator of the same language once the
+# caller has waited a minute; a specialist is still preferred; the language never falls back.
+
+
+def _offers(app) -> dict[int, tuple[int, str | None]]:
+    with session_scope(app) as s:
+        return {o.entry_id: (o.operator_id, o.note) for o in s.query(Offer)}
+
+
+def test_a_fault_report_waits_for_a_technician_then_a_support_operator_takes_it(app, router, clock):
+    r, gateway = router
+    with session_scope(app) as s:
+        sara = operator(s, "sara", phone="+393331110002", skills=("support",), since=NOW - minutes(9)).id
+        fault = waiting(s, at=NOW - timedelta(seconds=30), skill="technician", reason="fault").id
+    r.run_once()
+    assert gateway.rings == [] and _entry(app, fault).status == WAITING  # 30 s: a technician may come
+    clock.set(NOW + timedelta(seconds=30))  # a minute of waiting
+    r.run_once()
+    assert _offers(app) == {fault: (sara, "skill fallback: no technician operator free")}
+    assert _entry(app, fault).status == RINGING
+
+
+def test_an_upset_caller_past_the_fallback_wait_goes_to_support_before_a_calm_one(app, router):
+    r, _gateway = router
+    with session_scope(app) as s:
+        sara = operator(s, "sara", phone="+393331110002", since=NOW - minutes(9)).id
+        calm = waiting(s, at=NOW - minutes(5)).id
+        upset = waiting(s, at=NOW - minutes(2), priority=True).id
+    r.run_once()
+    assert _offers(app)[upset][0] == sara  # priority first, as with a complaints operator
+    assert _entry(app, calm).status == WAITING
+
+
+def test_a_free_specialist_is_preferred_to_a_fallback_however_long_the_wait(app, router):
+    r, _gateway = router
+    with session_scope(app) as s:
+        operator(s, "sara", phone="+393331110002", since=NOW - minutes(30))  # idle longer
+        tino = operator(s, "tino", phone="+393331110004", skills=("technician",), since=NOW - minutes(1)).id
+        fault = waiting(s, at=NOW - minutes(8), skill="technician", reason="fault").id
+    r.run_once()
+    assert _offers(app) == {fault: (tino, None)}
+
+
+def test_the_language_and_plain_support_never_fall_back(app, router):
+    r, gateway = router
+    with session_scope(app) as s:
+        operator(s, "sara", phone="+393331110002", languages=("it",), since=NOW - minutes(9))
+        operator(s, "tino", phone="+447700900004", languages=("en",), skills=("technician",),
+                 since=NOW - minutes(9))
+        dutch_fault = waiting(s, at=NOW - minutes(9), language="nl", skill="technician").id
+        english_support = waiting(s, at=NOW - minutes(9), language="en").id
+    r.run_once()
+    # Nobody free speaks Dutch; a support call is not a technician's (support has no fallback).
+    assert gateway.rings == []
+    assert _entry(app, dutch_fault).status == WAITING and _entry(app, english_support).status == WAITING
+
+
+def test_the_fallback_wait_is_a_setting(app, router, monkeypatch):
+    r, _gateway = router
+    monkeypatch.setattr(app.extensions["cortese.settings"], "desk_skill_fallback_seconds", 0)
+    with session_scope(app) as s:
+        sara = operator(s, "sara", phone="+393331110002", since=NOW - minutes(9)).id
+        fault = waiting(s, at=NOW, skill="technician").id
+    r.run_once()
+    assert _offers(app)[fault][0] == sara

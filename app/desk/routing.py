@@ -7,6 +7,11 @@ past their time end), then pairs callers with operators until no pair is left:
 - for each, the available operators who speak the caller's language and have the skill the
   call needs (complaints for priority callers, technician for fault reports, else support),
   the one idle longest first;
+- **skill fallback**: a caller who has waited DESK_SKILL_FALLBACK_SECONDS with no operator of
+  the needed skill free may be taken by an operator of a fallback skill (FALLBACK_SKILLS: a
+  general support operator) who speaks their language; a specialist still goes first when one
+  is free. The language never falls back (nobody could understand each other): a caller whose
+  language nobody free speaks keeps waiting, and QUEUE_MAX_WAIT_SECONDS offers a callback;
 - the pair is **claimed** in one transaction with two conditional UPDATEs:
   ``UPDATE desk_operators SET state='offered' WHERE id=:op AND state='available'`` and
   ``UPDATE desk_queue_entries SET status='ringing' WHERE id=:e AND status='waiting'``. Both
@@ -81,8 +86,31 @@ class Claim:
     phone: str
 
 
-def matches(operator: DeskOperator, entry: QueueEntry) -> bool:
-    return entry.language in (operator.languages or ()) and entry.skill in (operator.skills or ())
+# Who may take a caller whose skill no free operator has, once they waited long enough: a
+# fault report or an upset caller is better served by a general support operator (who hears
+# in the whisper why the caller waits) than by more waiting. Support has no fallback.
+FALLBACK_SKILLS: dict[str, tuple[str, ...]] = {"technician": ("support",), "complaints": ("support",)}
+
+
+def matches(operator: DeskOperator, entry: QueueEntry, *, fallback: bool = False) -> bool:
+    """The operator speaks the caller's language and has the skill the call needs, or (with
+    `fallback`) one of that skill's fallback skills."""
+    skills = set(operator.skills or ())
+    wanted = set(FALLBACK_SKILLS.get(entry.skill, ())) if fallback else {entry.skill}
+    return entry.language in (operator.languages or ()) and bool(skills & wanted)
+
+
+def pick_operator(operators: list[DeskOperator], entry: QueueEntry, at: datetime,
+                  fallback_after: timedelta) -> tuple[DeskOperator, bool] | None:
+    """The operator for this caller among `operators` (idle longest first), and whether it is
+    a fallback: a specialist first; a fallback skill only once the caller waited `fallback_after`."""
+    exact = next((op for op in operators if matches(op, entry)), None)
+    if exact is not None:
+        return exact, False
+    if at - entry.enqueued_at < fallback_after:
+        return None
+    other = next((op for op in operators if matches(op, entry, fallback=True)), None)
+    return (other, True) if other is not None else None
 
 
 class Router:
@@ -136,14 +164,19 @@ class Router:
         entries = session.scalars(
             select(QueueEntry).where(QueueEntry.status == WAITING)
             .order_by(QueueEntry.priority.desc(), QueueEntry.enqueued_at, QueueEntry.id).limit(200))
+        now = self.now()
+        fallback_after = timedelta(seconds=self.settings.desk_skill_fallback_seconds)
         for entry in entries:
-            operator = next((op for op in operators if matches(op, entry)), None)
-            if operator is None:
+            picked = pick_operator(operators, entry, now, fallback_after)
+            if picked is None:
                 continue
-            return self._claim_pair(session, operator, entry)
+            operator, fallback = picked
+            note = f"skill fallback: no {entry.skill} operator free" if fallback else None
+            return self._claim_pair(session, operator, entry, note=note)
         return None
 
-    def _claim_pair(self, session: Session, operator: DeskOperator, entry: QueueEntry) -> Claim | bool:
+    def _claim_pair(self, session: Session, operator: DeskOperator, entry: QueueEntry, *,
+                    note: str | None = None) -> Claim | bool:
         now = self.now()
         won_operator = affected(session.execute(
             update(DeskOperator).where(DeskOperator.id == operator.id, DeskOperator.state == AVAILABLE)
@@ -159,7 +192,7 @@ class Router:
             return False
         token = str(uuid.uuid4())
         offer = Offer(entry_id=entry.id, operator_id=operator.id, token=token, status=OFFER_RINGING,
-                      created_at=now)
+                      created_at=now, note=note)
         session.add(offer)
         session.flush()
         session.execute(update(QueueEntry).where(QueueEntry.id == entry.id).values(offer_id=offer.id)
