@@ -87,10 +87,10 @@ def test_a_time_outside_the_calling_window_gets_the_nearest_lawful_slots(sim, ap
     call.speak("stasera alle dieci e mezza")  # 22:30: Italy's window closes at 20:00
     # The time understood is said, so a mishearing can be told from a closed window.
     assert call.heard("Mi dispiace, alle 22:30 non possiamo chiamarla.")
-    assert call.heard("per domani, giovedì 26 novembre, alle 09:00 prema 1; per domani, giovedì 26 "
-                      "novembre, alle 09:30 prema 2; per domani, giovedì 26 novembre, alle 10:00 prema 3.")
+    assert call.heard("per domani, giovedì 26 novembre, alle 9:00 prema 1; per domani, giovedì 26 "
+                      "novembre, alle 9:30 prema 2; per domani, giovedì 26 novembre, alle 10:00 prema 3.")
     call.press("2")
-    assert call.heard("La richiameremo domani, giovedì 26 novembre, alle 09:30.")
+    assert call.heard("La richiameremo domani, giovedì 26 novembre, alle 9:30.")
     call.press("1")
     [cb] = _callbacks(app)
     assert cb.due_at == datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
@@ -227,9 +227,15 @@ def test_read_back_words(language, expected):
     assert booking.when_text(moment, ROME, language, NOW) == expected
 
 
-def test_italian_one_o_clock_elides():
-    moment = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # 13:00 in Rome
-    assert booking.when_text(moment, ROME, "it", NOW) == "venerdì 27 novembre all'una"
+@pytest.mark.parametrize(("utc", "expected"), [
+    (datetime(2026, 11, 27, 12, 0, tzinfo=UTC), "venerdì 27 novembre alle 13:00"),
+    (datetime(2026, 11, 27, 12, 15, tzinfo=UTC), "venerdì 27 novembre alle 13:15"),
+    (datetime(2026, 11, 27, 0, 15, tzinfo=UTC), "venerdì 27 novembre all'1:15"),  # "all'una e un quarto"
+])
+def test_italian_elides_only_before_one(utc, expected):
+    """Italian says "alle tredici" but "all'una": the elision belongs to 1 o'clock only, and a
+    booking reads times like every other prompt (one implementation in flows.render)."""
+    assert booking.when_text(utc, ROME, "it", NOW) == expected
 
 
 def test_zone_order_contact_then_number_then_hotline_then_default():

@@ -19,16 +19,16 @@ def speaker(language: str, zone: str = "Europe/Rome") -> Speaker:
 
 
 @pytest.mark.parametrize("language, expected", [
-    ("it", "domani, giovedì 26 novembre alle 18:30"),
-    ("nl", "morgen, donderdag 26 november om 18:30"),
-    ("en", "tomorrow, Thursday 26 November at 6:30 pm"),
+    ("it", "domani, giovedì 26 novembre, alle 18:30"),
+    ("nl", "morgen, donderdag 26 november, om 18:30"),
+    ("en", "tomorrow, Thursday 26 November, at 6:30 pm"),
 ])
 def test_datetimes_are_spoken_in_the_language_and_zone(language, expected):
     assert speaker(language).render("{t|datetime}", {"t": "2026-11-26T17:30:00+00:00"}) == expected
 
 
 def test_italian_elides_at_one_oclock_and_dates_today():
-    assert speaker("it").render("{t|datetime}", {"t": "2026-11-25T12:00:00+00:00"}) == "oggi, mercoledì 25 novembre alle 13:00"
+    assert speaker("it").render("{t|datetime}", {"t": "2026-11-25T12:00:00+00:00"}) == "oggi, mercoledì 25 novembre, alle 13:00"
     assert speaker("it").render("{t|datetime}", {"t": "2026-11-27T00:15:00+00:00"}) == "venerdì 27 novembre all'1:15"
 
 

@@ -30,6 +30,7 @@ from app.calls import STEP_BUFFER
 from app.clock import as_utc
 from app.consent.contacts import find_by_number, get_or_create
 from app.flows.actions import ActionContext, action
+from app.flows.render import LOCALES
 from app.models import CallStep
 from app.refusals import Refusal
 from app.support import anger
@@ -47,7 +48,7 @@ OTHER_TIME = {"it": ["altro", "altro orario", "un altro"], "nl": ["ander", "ande
 
 
 def _language(ctx: ActionContext) -> str:
-    return ctx.language if ctx.language in booking.LOCALES else "en"
+    return ctx.language if ctx.language in LOCALES else "en"
 
 
 def _said(ctx: ActionContext, slot: str) -> str:

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from sqlalchemy.orm import Session
 
 from app import phone
@@ -25,6 +24,7 @@ from app.consent.compliance import gather_facts
 from app.consent.decide import decide
 from app.consent.models import Contact
 from app.consent.packs import pack_for
+from app.flows.render import Speaker
 
 # A callback sooner than this is not worth booking: we offer the next slots instead.
 MIN_LEAD = timedelta(minutes=10)
@@ -33,10 +33,6 @@ OFFER_SPACING = timedelta(minutes=30)
 LOOK_BEFORE = timedelta(hours=2)
 MAX_OFFERS = 3
 QUICK_KEYS = ("1", "2", "3")
-
-LOCALES = {"it": "it_IT", "nl": "nl_NL", "en": "en_GB"}
-TODAY = {"it": "oggi", "nl": "vandaag", "en": "today"}
-TOMORROW = {"it": "domani", "nl": "morgen", "en": "tomorrow"}
 
 # What the opener says we call about ("you asked us to call you back about ...").
 REASONS: dict[str, dict[str, str]] = {
@@ -224,28 +220,7 @@ def still_allowed(session: Session, contact: Contact, due: datetime, *, settings
 
 def when_text(moment: datetime, zone: ZoneInfo, language: str, now: datetime) -> str:
     """"domani, giovedì 26 novembre, alle 18:30" in the callee's zone and language."""
-    local = moment.astimezone(zone)
-    return f"{day_text(local.date(), zone, language, now)} {time_words(local, language)}"
-
-
-def day_text(day: date, zone: ZoneInfo, language: str, now: datetime) -> str:
-    """"domani, giovedì 26 novembre," (a comma closes today/tomorrow) or "sabato 28 novembre"."""
-    today = now.astimezone(zone).date()
-    named = format_date(day, "EEEE d MMMM", locale=LOCALES.get(language, "en_GB"))
-    if day == today:
-        return f"{TODAY[language]}, {named},"
-    if day == today + timedelta(days=1):
-        return f"{TOMORROW[language]}, {named},"
-    return named
-
-
-def time_words(local: datetime, language: str) -> str:
-    if language == "it":
-        return ("all'una" if local.hour in (1, 13) and local.minute == 0 else
-                ("all'" if local.hour in (1, 13) else "alle ") + local.strftime("%H:%M")).replace("' ", "'")
-    if language == "nl":
-        return f"om {local:%H:%M}"
-    return "at " + format_time(local.time(), "h:mm a", locale="en_GB").replace("\u202f", " ")
+    return Speaker(language, zone, now).datetime(moment)
 
 
 def options_text(offers: list[datetime], zone: ZoneInfo, language: str, now: datetime) -> str:
@@ -282,24 +257,16 @@ def why_text(why: str, language: str, understood: str) -> str:
 
 def understood_text(moment: datetime, zone: ZoneInfo, language: str, now: datetime) -> str:
     """"alle 21:00" today; "domani, sabato 14 marzo, alle 21:00" on another day."""
-    if moment.astimezone(zone).date() == now.astimezone(zone).date():
-        return time_words(moment.astimezone(zone), language)
-    return when_text(moment, zone, language, now)
+    speaker = Speaker(language, zone, now)
+    if moment.astimezone(zone).date() == speaker.now.date():
+        return speaker.at_time(moment)
+    return speaker.datetime(moment)
 
 
 def window_text(start: datetime, end: datetime, zone: ZoneInfo, language: str, now: datetime) -> str:
-    """"domani, sabato 14 marzo, tra le 14:00 e le 16:00"."""
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    day = day_text(local_start.date(), zone, language, now)
-    if language == "it":
-        span = f"tra le {local_start:%H:%M} e le {local_end:%H:%M}"
-    elif language == "nl":
-        span = f"tussen {local_start:%H:%M} en {local_end:%H:%M}"
-    else:
-        clock = [format_time(t.time(), "h:mm a", locale="en_GB").replace("\u202f", " ")
-                 for t in (local_start, local_end)]
-        span = f"between {clock[0]} and {clock[1]}"
-    return f"{day} {span}"
+    """"domani, sabato 14 marzo, tra le 14:00 e le 18:00"."""
+    speaker = Speaker(language, zone, now)
+    return f"{speaker.day_phrase(start.astimezone(zone).date())} {speaker.span(start, end)}"
 
 
 __all__ = ["REASONS", "Verdict", "Wanted", "callee_number", "check_call", "evaluate", "nearest_slots",

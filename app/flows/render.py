@@ -25,6 +25,7 @@ TODAY = {"it": "oggi", "nl": "vandaag", "en": "today"}
 TOMORROW = {"it": "domani", "nl": "morgen", "en": "tomorrow"}
 AT = {"it": "alle", "nl": "om", "en": "at"}
 AT_ONE = {"it": "all'", "nl": "om", "en": "at"}  # "all'1:15" is "all'una e un quarto"
+BETWEEN = {"it": "tra le {start} e le {end}", "nl": "tussen {start} en {end}", "en": "between {start} and {end}"}
 # Spoken clock times: 24-hour in Italian and Dutch, "6:30 pm" in English.
 TIME_PATTERNS = {"it": "H:mm", "nl": "H:mm", "en": "h:mm a"}
 
@@ -70,15 +71,37 @@ class Speaker:
 
     def time(self, value: Any) -> str:
         moment = _as_time(value, self.zone)
-        return format_time(moment, TIME_PATTERNS[self.language], locale=LOCALES[self.language])
+        spoken = format_time(moment, TIME_PATTERNS[self.language], locale=LOCALES[self.language])
+        return spoken.replace("\u202f", " ")  # CLDR's narrow no-break space before "pm"
 
     def datetime(self, value: Any) -> str:
+        """"domani, giovedì 26 novembre, alle 18:30": the comma closes "today"/"tomorrow"'s
+        apposition; another day reads "venerdì 27 novembre alle 9:00"."""
         moment = _as_datetime(value, self.zone)
+        return f"{self.day_phrase(moment.date())} {self.at_time(moment)}"
+
+    def at_time(self, value: Any) -> str:
+        """"alle 18:30", "all'1:15" (Italian elides before "una"), "om 18:30", "at 6:30 pm"."""
+        moment = _as_time(value, self.zone)
         at = AT_ONE if (self.language == "it" and moment.hour == 1) else AT
-        return f"{self._day_words(moment.date())} {at[self.language]} {self.time(moment)}".replace("' ", "'")
+        return f"{at[self.language]} {self.time(moment)}".replace("' ", "'")
+
+    def span(self, start: Any, end: Any) -> str:
+        """A part of a day: "tra le 14:00 e le 18:00", "tussen 14:00 en 18:00", "between ..."."""
+        first, last = self.time(start), self.time(end)
+        return BETWEEN[self.language].format(start=first, end=last)
+
+    def day_phrase(self, day: Day) -> str:
+        """The day as said before a time or a span: "domani, giovedì 26 novembre," (the comma
+        closes the apposition) or "sabato 28 novembre"."""
+        words = self._day_words(day)
+        return f"{words}," if self._is_near(day) else words
+
+    def _is_near(self, day: Day) -> bool:
+        return day in (self.now.date(), self.now.date() + timedelta(days=1))
 
     def _day_words(self, day: Day) -> str:
-        locale = LOCALES[self.language]
+        locale = LOCALES.get(self.language, LOCALES["en"])
         full = format_date(day, "EEEE d MMMM", locale=locale)
         if day.year != self.now.year and abs((day - self.now.date()).days) > 300:
             full = format_date(day, "EEEE d MMMM y", locale=locale)
