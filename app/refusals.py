@@ -36,3 +36,26 @@ def reason_of(exc: Exception, english: str | None = None) -> str:
     if isinstance(exc, Refusal):
         return Reason(exc.code, text, **exc.values)
     return text
+
+
+class Refusals(ValueError):
+    """Every problem one submission has, found together so a form can show each beside its
+    field at once (one error per submit makes people submit again and again). Each problem is
+    a "field: message" ValueError, usually a Refusal; the text is all of them, first first."""
+
+    def __init__(self, problems: list[ValueError]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def field_of(problem: ValueError) -> str:
+    """The field a "field: message" problem names ("" when it names none)."""
+    name, sep, _ = str(problem).partition(": ")
+    return name if sep and name.isidentifier() else ""
+
+
+def message_of(problem: ValueError) -> str:
+    """A problem's text without its leading "field: "."""
+    text = str(problem)
+    name = field_of(problem)
+    return text[len(name) + 2:] if name else text

@@ -107,6 +107,17 @@ def test_bad_campaigns_are_422_naming_the_field(client, change, field):
     assert resp.get_json()["field"] == field
 
 
+def test_every_bad_field_is_listed_in_one_problem(client):
+    """RFC 9457 `errors` lists each field at fault, so a client fixes them all in one round."""
+    resp = client.post("/api/campaigns", headers=BEARER,
+                       json={**NEW, "flow": "nope", "calling_hours": "21:00-08:00", "ring_timeout": 5})
+    body = resp.get_json()
+    assert resp.status_code == 422 and body["field"] == "body.flow"
+    assert [e["field"] for e in body["errors"]] == ["body.flow", "body.calling_hours", "body.ring_timeout"]
+    assert body["errors"][1]["message"] == "the start must come before the end"
+    assert body["detail"].startswith("body.flow: no flow named 'nope'") and body["detail"].endswith("(and 2 more)")
+
+
 def test_a_campaign_cannot_run_the_callback_opener(client):
     # "You asked us to call you back" said to a stranger is a lie: only campaign flows may run.
     resp = client.post("/api/campaigns", headers=BEARER, json={**NEW, "flow": "callback_opener"})

@@ -17,6 +17,7 @@ from app.campaigns.models import Campaign, CampaignContact
 from app.campaigns.states import TRANSITIONS, transition
 from app.consent.models import Contact
 from app.db import session_scope
+from app.refusals import Refusals, field_of
 from tests.campaign_support import make_campaign, make_contacts
 
 BASE = {
@@ -62,6 +63,15 @@ def test_create_refuses_bad_input_naming_the_field(app, clock, overrides, messag
     with pytest.raises(ValueError) as info:
         create(app, clock, **overrides)
     assert str(info.value).startswith(message)
+
+
+def test_create_refuses_every_bad_field_at_once(app, clock):
+    """A form with three mistakes hears of all three in one answer, first field first."""
+    with pytest.raises(Refusals) as info:
+        create(app, clock, name="", flow="callback_opener", cps=0, ring_timeout=5)
+    fields = [field_of(p) for p in info.value.problems]
+    assert fields == ["name", "flow", "cps", "ring_timeout"]
+    assert str(info.value).startswith("name: 1 to 100 characters; flow: 'callback_opener' is not written")
 
 
 def test_create_stores_a_draft_with_defaults(app, clock):

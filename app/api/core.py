@@ -35,6 +35,7 @@ from app.api.problems import (
     invalid,
 )
 from app.db import is_lock_error
+from app.refusals import Refusals, field_of, message_of
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +267,8 @@ def service_errors(location: str = "body") -> Iterator[None]:
         yield
     except ApiProblem:
         raise
+    except Refusals as many:
+        raise many_invalid(location, many) from None
     except ValueError as exc:
         message = str(exc) or "invalid"
         name, sep, rest = message.partition(": ")
@@ -275,6 +278,17 @@ def service_errors(location: str = "body") -> Iterator[None]:
 
 
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,63}$")
+
+
+def many_invalid(location: str, many: Refusals) -> ApiProblem:
+    """Every problem of one submission in one 422: `field` and `detail` name the first, `errors`
+    lists them all, so a client fixes everything in one go."""
+    errors = [{"field": f"{location}.{field_of(p)}" if field_of(p) else location, "message": message_of(p)}
+              for p in many.problems]
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return ApiProblem(422, "Invalid Input", f"{first['field']}: {first['message']}{more}", field=first["field"],
+                      errors=errors, slug="invalid-input")
 
 
 def actor() -> str:

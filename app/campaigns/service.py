@@ -1,14 +1,15 @@
 """Operator services: create a campaign, target contacts, start/pause/resume/stop it, stats.
 
 Errors are ValueError("field: message") so the CLI prints them and the API turns them into
-422 problems. Callers commit.
+422 problems; create_campaign raises every problem of a submission at once (Refusals). Callers commit.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ from app.consent.models import Contact
 from app.db import affected
 from app.i18n import LANGUAGES
 from app.outbound.models import Pacer
-from app.refusals import Reason, Refusal, reason_of
+from app.refusals import Reason, Refusal, Refusals, reason_of
 
 if TYPE_CHECKING:
     from app.flows.model import FlowSet
@@ -100,6 +101,105 @@ def _check_number(value: str | None, name: str) -> str | None:
         raise Refusal(exc.code, f"{name}: {exc.reason} ({value!r})", **exc.values) from None
 
 
+class Problems:
+    """Collects the problems of one submission instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.found: list[ValueError] = []
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        try:
+            yield
+        except Refusals as many:
+            self.found.extend(many.problems)
+        except ValueError as exc:
+            self.found.append(exc)
+
+    def raise_any(self) -> None:
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            raise Refusals(self.found)
+
+
+def _check_name(session: Session, name: str) -> None:
+    if not name or len(name) > 100:
+        raise Refusal("campaign_name_length", "name: 1 to 100 characters")
+    if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
+        raise Refusal("campaign_name_taken", f"name: a campaign called {name!r} exists already", name=name)
+
+
+def _check_offer(purpose: str, offer_id: str | None) -> str | None:
+    """The offer code normalised; a sales campaign must name one."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose: {purpose!r} is not one of {', '.join(PURPOSES)}")
+    try:
+        offer_id = offers.normalise(offer_id)
+    except offers.OfferCodeError as exc:
+        raise Refusal("campaign_offer_code", f"offer_id: {exc}", value=str(offer_id)) from None
+    if purpose == "sales" and not offer_id:
+        # Without it consent cannot tell whether the person already has the product.
+        raise Refusal("campaign_offer_missing", "offer_id: a sales campaign must say which offer it presents")
+    return offer_id
+
+
+def _check_languages(langs: list[str], reason: dict[str, str]) -> None:
+    if not langs:
+        raise Refusal("campaign_languages_missing", "languages: at least one of it, nl, en")
+    for lang in langs:
+        if lang not in LANGUAGES:
+            raise ValueError(f"languages: {lang!r} is not one of {', '.join(LANGUAGES)}")
+    missing = [lang for lang in langs if not (reason or {}).get(lang, "").strip()]
+    if missing:
+        raise Refusal("campaign_reason_missing",
+                      f"reason: say why we call in every campaign language (missing: {', '.join(missing)})",
+                      missing=", ".join(missing))
+
+
+def _check_hours(calling_hours: str, start: str, sep: str, end: str) -> None:
+    if not sep:
+        raise Refusal("campaign_hours_not_range", f"calling_hours: {calling_hours!r} is not a range like 09:00-20:00",
+                      hours=calling_hours or "")
+    if hours.parse_hhmm(start, "calling_hours") >= hours.parse_hhmm(end, "calling_hours"):
+        raise Refusal("campaign_hours_order", "calling_hours: the start must come before the end")
+
+
+def _check_pacing(cps: float, max_concurrent: int, max_attempts: int) -> None:
+    problems = Problems()
+    with problems.check():
+        if not (0 < cps <= MAX_CPS):
+            raise Refusal("campaign_cps", f"cps: calls per second must be above 0 and at most {MAX_CPS:g}",
+                          most=f"{MAX_CPS:g}")
+    with problems.check():
+        if not (1 <= max_concurrent <= 1000):
+            raise Refusal("campaign_concurrency", "max_concurrent: between 1 and 1000")
+    with problems.check():
+        if not (1 <= max_attempts <= 10):
+            raise Refusal("campaign_attempts", "max_attempts: between 1 and 10")
+    problems.raise_any()
+
+
+def _check_retries(busy: int, no_answer: int) -> None:
+    problems = Problems()
+    for value, label in ((busy, "retry_busy_minutes"), (no_answer, "retry_no_answer_minutes")):
+        with problems.check():
+            if not (1 <= value <= 60 * 24 * 14):
+                raise ValueError(f"{label}: between 1 minute and 14 days")
+    problems.raise_any()
+
+
+def _check_machine(machine_policy: str, ring_timeout: int) -> None:
+    problems = Problems()
+    with problems.check():
+        if machine_policy not in MACHINE_POLICIES:
+            raise ValueError(f"machine_policy: {machine_policy!r} is not one of {', '.join(MACHINE_POLICIES)}")
+    with problems.check():
+        if not (MIN_RING_SECONDS <= ring_timeout <= 60):
+            raise ValueError(f"ring_timeout: between {MIN_RING_SECONDS} and 60 seconds (let it ring at least 15 s)")
+    problems.raise_any()
+
+
 def create_campaign(
     session: Session,
     *,
@@ -125,53 +225,35 @@ def create_campaign(
     amd_async: bool = True,
     ring_timeout: int = 25,
 ) -> Campaign:
-    """Validate everything and store a draft campaign (with its pacer)."""
+    """Validate everything and store a draft campaign (with its pacer). Every problem found is
+    raised together as one Refusals (a ValueError), each naming its field."""
+    problems = Problems()
     name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise Refusal("campaign_name_length", "name: 1 to 100 characters")
-    if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
-        raise Refusal("campaign_name_taken", f"name: a campaign called {name!r} exists already", name=name)
-    if purpose not in PURPOSES:
-        raise ValueError(f"purpose: {purpose!r} is not one of {', '.join(PURPOSES)}")
-    try:
-        offer_id = offers.normalise(offer_id)
-    except offers.OfferCodeError as exc:
-        raise Refusal("campaign_offer_code", f"offer_id: {exc}", value=str(offer_id)) from None
-    if purpose == "sales" and not offer_id:
-        # Without it consent cannot tell whether the person already has the product.
-        raise Refusal("campaign_offer_missing", "offer_id: a sales campaign must say which offer it presents")
-    _check_flow(flow)
+    with problems.check():
+        _check_name(session, name)
+    with problems.check():
+        offer_id = _check_offer(purpose, offer_id)
+    with problems.check():
+        _check_flow(flow)
     langs = [lang.strip() for lang in languages if lang and lang.strip()]
-    if not langs:
-        raise Refusal("campaign_languages_missing", "languages: at least one of it, nl, en")
-    for lang in langs:
-        if lang not in LANGUAGES:
-            raise ValueError(f"languages: {lang!r} is not one of {', '.join(LANGUAGES)}")
-    missing = [lang for lang in langs if not (reason or {}).get(lang, "").strip()]
-    if missing:
-        raise Refusal("campaign_reason_missing",
-                      f"reason: say why we call in every campaign language (missing: {', '.join(missing)})",
-                      missing=", ".join(missing))
-    days = hours.parse_days(calling_days)
+    with problems.check():
+        _check_languages(langs, reason)
+    with problems.check():
+        days = hours.parse_days(calling_days)
     start, sep, end = (calling_hours or "").partition("-")
-    if not sep:
-        raise Refusal("campaign_hours_not_range", f"calling_hours: {calling_hours!r} is not a range like 09:00-20:00",
-                      hours=calling_hours or "")
-    if hours.parse_hhmm(start, "calling_hours") >= hours.parse_hhmm(end, "calling_hours"):
-        raise Refusal("campaign_hours_order", "calling_hours: the start must come before the end")
-    if not (0 < cps <= MAX_CPS):
-        raise Refusal("campaign_cps", f"cps: calls per second must be above 0 and at most {MAX_CPS:g}", most=f"{MAX_CPS:g}")
-    if not (1 <= max_concurrent <= 1000):
-        raise Refusal("campaign_concurrency", "max_concurrent: between 1 and 1000")
-    if not (1 <= max_attempts <= 10):
-        raise Refusal("campaign_attempts", "max_attempts: between 1 and 10")
-    for value, label in ((retry_busy_minutes, "retry_busy_minutes"), (retry_no_answer_minutes, "retry_no_answer_minutes")):
-        if not (1 <= value <= 60 * 24 * 14):
-            raise ValueError(f"{label}: between 1 minute and 14 days")
-    if machine_policy not in MACHINE_POLICIES:
-        raise ValueError(f"machine_policy: {machine_policy!r} is not one of {', '.join(MACHINE_POLICIES)}")
-    if not (MIN_RING_SECONDS <= ring_timeout <= 60):
-        raise ValueError(f"ring_timeout: between {MIN_RING_SECONDS} and 60 seconds (let it ring at least 15 s)")
+    with problems.check():
+        _check_hours(calling_hours, start, sep, end)
+    with problems.check():
+        _check_pacing(cps, max_concurrent, max_attempts)
+    with problems.check():
+        _check_retries(retry_busy_minutes, retry_no_answer_minutes)
+    with problems.check():
+        _check_machine(machine_policy, ring_timeout)
+    with problems.check():
+        caller_id = _check_number(caller_id, "caller_id")
+    with problems.check():
+        callback_number = _check_number(callback_number, "callback_number")
+    problems.raise_any()
     # Every campaign belongs to an offer or appeal: the courtesy rule "not the same offer again
     # within N days" then holds for a survey or charity appeal run again by another campaign.
     offer_id = offers.campaign_offer(purpose, offer_id, reason, langs)
@@ -179,8 +261,7 @@ def create_campaign(
         name=name, purpose=purpose, offer_id=offer_id, flow=flow, languages=langs,
         reason={lang: reason[lang].strip() for lang in langs},
         details={lang: text.strip() for lang, text in (details or {}).items() if lang in langs and text.strip()},
-        caller_id=_check_number(caller_id, "caller_id"),
-        callback_number=_check_number(callback_number, "callback_number"),
+        caller_id=caller_id, callback_number=callback_number,
         calling_days=days, calling_start=start.strip(), calling_end=end.strip(), cps=float(cps),
         max_concurrent=max_concurrent, max_attempts=max_attempts, retry_busy_minutes=retry_busy_minutes,
         retry_no_answer_minutes=retry_no_answer_minutes, machine_policy=machine_policy,

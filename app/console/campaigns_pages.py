@@ -3,8 +3,8 @@ form, one campaign with live progress (contacts per state, attempts per disposit
 rate; the page refreshes itself while the campaign runs), start/pause/resume/stop buttons and
 the form that targets contacts.
 
-Everything goes through app.campaigns.service; its "field: message" errors are shown next to
-the form, never a 500.
+Everything goes through app.campaigns.service; every "field: message" problem of a submission
+is shown beside its field at once, never a 500.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from app.console.i18n import add_messages, refusal_text, t
 from app.console.web import Pager, bad_lines, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 from app.i18n import LANGUAGES
+from app.refusals import Refusal, Refusals, field_of, message_of
 
 nav_item("console.campaigns_list", "campaigns")
 
@@ -90,6 +91,14 @@ add_messages({
                         "en": "Callback number (for machines)"},
     "recent_attempts": {"it": "Ultimi tentativi", "nl": "Laatste pogingen", "en": "Latest attempts"},
     "form_error": {"it": "Da correggere", "nl": "Te verbeteren", "en": "To fix"},
+    "form_error_one": {"it": "Il modulo ha un problema: è indicato accanto al campo.",
+                       "nl": "Het formulier heeft één probleem: het staat bij het veld.",
+                       "en": "The form has one problem: it is shown beside its field."},
+    "form_errors": {"it": "Il modulo ha {count} problemi: sono indicati accanto ai campi.",
+                    "nl": "Het formulier heeft {count} problemen: ze staan bij de velden.",
+                    "en": "The form has {count} problems: each is shown beside its field."},
+    "refusal_not_a_number": {"it": "«{value}» non è un numero.", "nl": "«{value}» is geen getal.",
+                             "en": "«{value}» is not a number."},
 })
 
 
@@ -142,21 +151,44 @@ def campaign_new() -> str:
                   "machine_policy": "message"}, None)
 
 
-def _form(values: dict[str, Any], error: str | None, status: int = 200) -> Any:
+# The inputs the form has: a problem naming one of these is shown beside it, any other at the top.
+FORM_FIELDS = ("name", "purpose", "offer_id", "flow", "languages", "reason", "calling_days", "calling_hours",
+               "cps", "max_concurrent", "max_attempts", "machine_policy", "callback_number")
+
+
+def _form(values: dict[str, Any], errors: dict[str, list[str]] | None, status: int = 200) -> Any:
+    """The form; `errors` maps a field (or "" for the rest) to its problems, in the operator's language."""
     flows = campaigns.campaign_flows()
-    page = render_template("console/campaign_form.html", values=values, error=error, purposes=PURPOSES,
+    page = render_template("console/campaign_form.html", values=values, errors=errors or {}, purposes=PURPOSES,
                            languages=LANGUAGES, flows=flows, policies=MACHINE_POLICIES)
     return (page, status) if status != 200 else page
 
 
-def _number(name: str, kind: type, default: Any) -> Any:
-    raw = form_str(name, 20)
-    if not raw:
-        return default
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ValueError(f"{name}: {raw!r} is not a number") from None
+def field_errors(problems: list[ValueError]) -> dict[str, list[str]]:
+    """Each problem under the form field it names ("" when the form has no such input)."""
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        name = field_of(problem)
+        key = name if name in FORM_FIELDS else ""
+        text = refusal_text(problem) if isinstance(problem, Refusal) else (
+            message_of(problem) if key else str(problem))
+        errors.setdefault(key, []).append(text)
+    return errors
+
+
+def _numbers() -> tuple[dict[str, Any], list[ValueError]]:
+    """The numeric inputs (defaults for blank ones) and a problem for each that is not a number;
+    an unreadable one is checked no further but the rest of the form still is."""
+    values: dict[str, Any] = {}
+    problems: list[ValueError] = []
+    for name, kind, default in (("cps", float, 1.0), ("max_concurrent", int, 5), ("max_attempts", int, 3)):
+        raw = form_str(name, 20)
+        try:
+            values[name] = kind(raw) if raw else default
+        except ValueError:
+            values[name] = default
+            problems.append(Refusal("not_a_number", f"{name}: {raw!r} is not a number", value=raw))
+    return values, problems
 
 
 @bp.post("/campaigns")
@@ -166,6 +198,7 @@ def campaign_create() -> Any:
         "max_attempts", "machine_policy", "callback_number")}
     values["languages"] = [lang for lang in request.form.getlist("languages") if lang in LANGUAGES]
     values["reason"] = {lang: form_str(f"reason_{lang}", 500) for lang in LANGUAGES}
+    numbers, problems = _numbers()
     session = db_session()
     try:
         campaign = campaigns.create_campaign(
@@ -173,12 +206,15 @@ def campaign_create() -> Any:
             languages=values["languages"], reason=values["reason"], created_by=_operator(), at=now(),
             offer_id=values["offer_id"] or None, callback_number=values["callback_number"] or None,
             calling_days=values["calling_days"] or "mon-fri", calling_hours=values["calling_hours"] or "09:00-20:00",
-            cps=_number("cps", float, 1.0), max_concurrent=_number("max_concurrent", int, 5),
-            max_attempts=_number("max_attempts", int, 3), machine_policy=values["machine_policy"] or "message",
+            machine_policy=values["machine_policy"] or "message", **numbers,
         )
+    except Refusals as many:
+        problems += many.problems
     except ValueError as exc:
+        problems.append(exc)
+    if problems:
         session.rollback()
-        return _form(values, refusal_text(exc), 422)
+        return _form(values, field_errors(problems), 422)
     session.commit()
     notice("created_done")
     return redirect(url_for("console.campaign", campaign_id=campaign.id))

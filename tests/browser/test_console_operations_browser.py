@@ -44,7 +44,8 @@ def test_create_target_and_start_a_campaign(page, live_app):
     page.check("#lang-en")
     page.fill("#reason-it", "un breve sondaggio sul servizio")
     page.click("#campaign-create")
-    assert page.locator("#form-error").inner_text().startswith("To fix: Say why we call")  # English reason missing
+    assert page.locator("#error-reason").inner_text().startswith("Say why we call")  # English reason missing
+    assert page.locator("#form-error").inner_text() == "The form has one problem: it is shown beside its field."
     assert page.locator("#campaign-name").input_value() == "Sondaggio <b>autunno</b>"  # kept
     page.fill("#reason-en", "a short survey about our service")
     page.fill("#campaign-hours", "00:00-23:59")
