@@ -19,7 +19,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -100,14 +100,18 @@ TIMES_REFERENCE = datetime(2026, 3, 13, 15, 10)
 
 def times(said: str, language: str) -> str:
     """A callback time: the local minute meant, "choice <day>" for a vague part of a day (the
-    caller is offered concrete times in it), or "none"."""
+    caller is offered concrete times in it), "choice <first>..<last>" for a week without its
+    day, or "none"."""
     from app.callbacks.timeparse import parse_when
 
     parsed = parse_when(said, language, TIMES_REFERENCE)
     if parsed is None:
         return "none"
     if parsed.vague:
-        return f"choice {parsed.local.date().isoformat()}"
+        first = parsed.local.date()
+        if parsed.days > 1:  # a week without its day: "choice <first>..<last>"
+            return f"choice {first.isoformat()}..{(first + timedelta(days=parsed.days - 1)).isoformat()}"
+        return f"choice {first.isoformat()}"
     return parsed.local.strftime("%Y-%m-%dT%H:%M")
 
 

@@ -114,3 +114,25 @@ def test_a_refused_time_says_which_time_was_understood(sim, app, language, said,
     call.press("1")
     call.press("1")
     assert len(_booked(app)) == 1
+
+
+@pytest.mark.parametrize(("language", "said", "window"), [
+    ("it", "la settimana prossima",
+     "Va bene, da lunedì 30 novembre a venerdì 4 dicembre, tra le 9:00 e le 18:00."),
+    ("nl", "ergens volgende week",
+     "Goed, van maandag 30 november tot en met vrijdag 4 december, tussen 9:00 en 18:00."),
+    ("en", "can you ring me next week in the afternoon",
+     "All right, from Monday 30 November to Friday 4 December, between 2:00 pm and 6:00 pm."),
+])
+def test_next_week_without_a_day_offers_times_on_days_of_that_week_never_a_guess(sim, app, language, said,
+                                                                                 window):
+    call = _to_booking(sim, language)
+    call.speak(said)
+    assert call.heard(window), call.format_transcript()
+    assert not call.heard({"it": "La richiameremo", "nl": "Wij bellen u terug", "en": "We will call you back"}[language])
+    assert _booked(app) == []
+    call.press("3")  # the last time offered
+    call.press("1")  # confirmed
+    [due] = _booked(app)
+    # three concrete times on days spread over that week: the last is its Friday
+    assert due[:10] == "2026-12-04", call.format_transcript()

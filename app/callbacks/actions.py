@@ -177,6 +177,8 @@ def _judge(ctx: ActionContext, wanted: booking.Wanted) -> str:
     contact = _contact(ctx)
     if contact is None:
         return "impossible"
+    if wanted.days:
+        return _offer_days(ctx, contact, wanted.days)
     if wanted.until is not None:
         return _offer_window(ctx, contact, wanted.at, wanted.until)
     verdict = booking.evaluate(ctx.session, contact, wanted.at, now=ctx.now, settings=ctx.settings,
@@ -203,6 +205,19 @@ def _offer_window(ctx: ActionContext, contact: Any, start: datetime, end: dateti
                                     exclude_id=exclude)
     why = "past" if end <= ctx.now + booking.MIN_LEAD else "closed"
     return _set_offers(ctx, booking.Verdict(False, why, nearest), window)
+
+
+def _offer_days(ctx: ActionContext, contact: Any, days: tuple[tuple[datetime, datetime], ...]) -> str:
+    """A week without its day ("next week"): the week understood, then concrete times on days
+    spread over it; when none is possible there, the nearest ones, saying so."""
+    exclude = ctx.slots.get("callback_existing_id")
+    window = booking.days_text(days, _zone(ctx), _language(ctx), ctx.now)
+    offers = booking.days_slots(ctx.session, contact, days, now=ctx.now, settings=ctx.settings, exclude_id=exclude)
+    if offers:
+        return _set_offers(ctx, booking.Verdict(False, "window", offers), window)
+    nearest = booking.nearest_slots(ctx.session, contact, days[0][0], now=ctx.now, settings=ctx.settings,
+                                    exclude_id=exclude)
+    return _set_offers(ctx, booking.Verdict(False, "closed", nearest), window)
 
 
 @action("callback_pick_offer", outcomes=("ok", "other", "offer", "unclear", "give_up", "impossible"))

@@ -121,6 +121,9 @@ class Wanted:
 
     at: datetime
     until: datetime | None = None
+    # A week without its day ("next week"): the window on each of its days, aware UTC; the
+    # caller chooses among concrete times spread over them.
+    days: tuple[tuple[datetime, datetime], ...] = ()
 
 
 def wanted_time(said: str, language: str, now: datetime, zone: ZoneInfo, settings: Any) -> Wanted | None:
@@ -135,7 +138,11 @@ def wanted_time(said: str, language: str, now: datetime, zone: ZoneInfo, setting
     at = _aware(parsed.local.date(), parsed.local.time(), zone)
     if parsed.window is None:
         return Wanted(at)
-    return Wanted(at, _aware(parsed.local.date(), parsed.window[1], zone))
+    start, end = parsed.window
+    # Each day's window from its own local date: a DST change inside the week moves no hour.
+    days = tuple((_aware(day, start, zone), _aware(day, end, zone))
+                 for day in (parsed.local.date() + timedelta(days=n) for n in range(parsed.days)))
+    return Wanted(at, days[0][1], days if parsed.days > 1 else ())
 
 
 def _wall(value: str) -> time:
@@ -207,6 +214,20 @@ def window_slots(session: Session, contact: Contact, start: datetime, end: datet
     return [free[0], free[len(free) // 2], free[-1]]
 
 
+def days_slots(session: Session, contact: Contact, days: tuple[tuple[datetime, datetime], ...], *,
+               now: datetime, settings: Any, exclude_id: int | None = None) -> list[datetime]:
+    """For a caller who named a week but no day: the first lawful slot with room on each day,
+    up to three of those days spread over the week (first, middle, last)."""
+    firsts = []
+    for start, end in days:
+        free = window_slots(session, contact, start, end, now=now, settings=settings, exclude_id=exclude_id)
+        if free:
+            firsts.append(free[0])
+    if len(firsts) <= MAX_OFFERS:
+        return firsts
+    return [firsts[0], firsts[len(firsts) // 2], firsts[-1]]
+
+
 def still_allowed(session: Session, contact: Contact, due: datetime, *, settings: Any) -> bool:
     """Re-check at booking time (the caller may have taken a while to confirm)."""
     pack = pack_for(contact.region)
@@ -269,6 +290,17 @@ def window_text(start: datetime, end: datetime, zone: ZoneInfo, language: str, n
     return f"{speaker.day_phrase(start.astimezone(zone).date())} {speaker.span(start, end)}"
 
 
-__all__ = ["REASONS", "Verdict", "Wanted", "callee_number", "check_call", "evaluate", "nearest_slots",
-           "options_text", "quick_option", "reason_text", "resolve_zone", "still_allowed",
+DAYS = {"it": "da {first} a {last},", "nl": "van {first} tot en met {last},", "en": "from {first} to {last},"}
+
+
+def days_text(days: tuple[tuple[datetime, datetime], ...], zone: ZoneInfo, language: str, now: datetime) -> str:
+    """"da lunedì 16 marzo a venerdì 20 marzo, tra le 9:00 e le 18:00": a week's window."""
+    speaker = Speaker(language, zone, now)
+    (first, end), (last, _end) = days[0], days[-1]
+    named = DAYS.get(language, DAYS["en"]).format(first=speaker.date(first), last=speaker.date(last))
+    return f"{named} {speaker.span(first, end)}"
+
+
+__all__ = ["REASONS", "Verdict", "Wanted", "callee_number", "check_call", "days_slots", "days_text", "evaluate",
+           "nearest_slots", "options_text", "quick_option", "reason_text", "resolve_zone", "still_allowed",
            "understood_text", "wanted_time", "when_text", "why_text", "window_slots", "window_text"]

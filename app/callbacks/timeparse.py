@@ -9,7 +9,9 @@ a weekday, or a date, which dateparser reads). The words live in flows/times/<la
 
 A part of the day without a clock ("domani pomeriggio") is never turned into a guessed hour:
 the result is `vague`, with the window the caller meant, and the booking offers concrete
-times inside it. An hour said without am/pm or a part of the day between 1 and 7 means the
+times inside it. A week without a day ("la settimana prossima", "volgende week", "next week",
+with or without a part of the day or a clock) is vague the same way, over that week's working
+days: the caller chooses the day among concrete times, never a guessed Monday. An hour said without am/pm or a part of the day between 1 and 7 means the
 afternoon ("alle tre" = 15:00): nobody wants a callback at three in the night.
 """
 
@@ -40,6 +42,7 @@ class ParsedWhen:
     local: datetime  # naive, in the callee's zone; for a vague time, the window's start
     time_given: bool  # a clock time was said (not just a day or a part of the day)
     window: tuple[time, time] | None = None  # the part of the day meant, when vague
+    days: int = 1  # the window on this many days from `local`'s ("next week": Monday to Friday)
 
     @property
     def vague(self) -> bool:
@@ -84,6 +87,10 @@ def parse_when(text: str, language: str, now_local: datetime) -> ParsedWhen | No
     if clock is None and part is not None and part.pm is not None:
         clock, words = _bare_hour(words)
     day, ahead_weekday, words = _day(words, language, now)
+    if day is None:
+        week = _week(words, language, now)
+        if week is not None:
+            return _in_week(week, clock, part, language)
     if day is None and clock is None and part is None:
         return None
     if clock is not None:
@@ -107,6 +114,22 @@ def _on_day(day: date | None, bare_weekday: bool, at: time, now: datetime,
     if bare_weekday and moment <= now + lead:
         moment += timedelta(days=7)
     return moment
+
+
+WORKING_DAYS = 5  # "next week" on a support line: Monday to Friday
+CLOCK_SLACK = timedelta(minutes=30)  # "next week at 10": a window from 10:00 that holds one slot
+
+
+def _in_week(monday: date, clock: Clock | None, part: Part | None, language: str) -> ParsedWhen:
+    """A week without its day: the part of the day (or the clock, or the whole day) on each of
+    its working days, for the caller to choose from."""
+    if clock is not None:
+        hour, minute, meridiem = clock
+        start = time(_resolve_hour(hour, meridiem, part) % 24, minute)
+        end = min(datetime.combine(monday, start) + CLOCK_SLACK, datetime.combine(monday, time(23, 59))).time()
+    else:
+        start, end = (part.start, part.end) if part is not None else _whole_day(language)
+    return ParsedWhen(datetime.combine(monday, start), False, (start, end), WORKING_DAYS)
 
 
 def _whole_day(language: str) -> tuple[time, time]:
@@ -291,6 +314,14 @@ def _part_of_day(words: str, language: str) -> tuple[Part | None, str]:
                     + words[match.end():])
             return Part(_wall(start), _wall(end), bool(entry.get("pm"))), re.sub(r"\s+", " ", rest).strip()
     return None, words
+
+
+def _week(words: str, language: str, now: datetime) -> date | None:
+    """The Monday of the week named ("la settimana prossima", "volgende week"), else None."""
+    pattern = vocabulary(language).get("next_week")
+    if not pattern or not re.search(rf"(?<![\w])(?:{pattern})(?![\w])", words):
+        return None
+    return now.date() + timedelta(days=7 - now.weekday())
 
 
 def _day(words: str, language: str, now: datetime) -> tuple[date | None, bool, str]:
