@@ -7,7 +7,8 @@ Lock waits: SQLite has one writer at a time, so a write waits for the lock (its 
 PostgreSQL's lock_timeout). That wait is `DEFAULT_LOCK_WAIT_SECONDS` for the CLI, the API and
 jobs, and shorter inside `lock_wait(seconds)` (the voice webhooks, so a caller hears an apology
 instead of Twilio's timeout). Bulk work commits in short transactions (`write_transaction`,
-which also retries a write that found the database locked).
+which also retries a write that found the database locked); `write_in_slices` sizes them by
+time, so a slow disk or a busy CPU makes them smaller instead of longer.
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ DEFAULT_LOCK_WAIT_SECONDS = 30.0
 # Inside lock_wait(): (seconds per wait, the monotonic time by which all waiting must end).
 _lock_wait: ContextVar[tuple[float, float] | None] = ContextVar("cortese_lock_wait", default=None)
 T = TypeVar("T")
+R = TypeVar("R")
+# Bulk work (imports, purges) commits after about this much work in one transaction: a webhook
+# that finds the write lock taken waits about this long, far under its own lock wait.
+BULK_TRANSACTION_SECONDS = 0.05
+# Then it lets go of the lock this long, so writers polling in SQLite's busy handler (every
+# 1-100 ms) get in before it takes the lock again.
+BULK_PAUSE_SECONDS = 0.025
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -183,6 +191,41 @@ def write_transaction(session: Session, work: Callable[[], T], *, attempts: int 
             log.warning("database locked, trying again (%d of %d)", attempt, attempts)
             time.sleep(pause * attempt)
     raise AssertionError("unreachable")
+
+
+def write_in_slices(session: Session, count: int, step: Callable[[int, int], R], *, per_step: int,
+                    finish: Callable[[], None] | None = None, budget: float = BULK_TRANSACTION_SECONDS,
+                    pause: float = BULK_PAUSE_SECONDS, clock: Callable[[], float] = time.monotonic,
+                    committed: Callable[[int], None] | None = None) -> list[R]:
+    """Run `step(start, end)` over items [0, count), `per_step` items at a time, in transactions
+    that each commit once `budget` seconds of work are done (by `clock`), pausing `pause`
+    seconds after each commit. `finish` runs in the transaction that does the last step (also
+    when there is nothing to do), so "all done" commits with the last items. `committed` gets
+    how many items are committed so far. A transaction that found the database locked runs
+    again from its first item (`write_transaction`), so `step` must be safe to run twice.
+    Returns what the steps returned, in order."""
+    results: list[R] = []
+    done = -1
+    while done < count:
+        def work(start: int = max(done, 0)) -> tuple[int, list[R]]:
+            began, end, out = clock(), start, []
+            while end < count:
+                upto = min(end + per_step, count)
+                out.append(step(end, upto))
+                end = upto
+                if clock() - began >= budget:
+                    break
+            if end >= count and finish is not None:
+                finish()
+            return end, out
+
+        done, out = write_transaction(session, work)
+        results.extend(out)
+        if committed is not None:
+            committed(done)
+        if done < count and pause > 0:
+            time.sleep(pause)
+    return results
 
 
 def init_app(app: Flask, url: str) -> None:

@@ -52,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of 10M registry / 1M contacts")
     parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
-    parser.add_argument("--chunk", type=int, default=registries.CHUNK_SIZE)
+    parser.add_argument("--window", type=int, default=registries.WINDOW, help="numbers sorted per pass")
     args = parser.parse_args()
     registry_size, contacts = int(10_000_000 * args.scale), int(1_000_000 * args.scale)
 
@@ -71,7 +71,7 @@ def main() -> None:
         with factory() as session:
             started = time.perf_counter()
             # Random area codes include unassigned ones, which the import refuses: allow them here.
-            report = registries.import_registry(session, "US", path, at=AT, chunk_size=args.chunk,
+            report = registries.import_registry(session, "US", path, at=AT, window=args.window,
                                                 max_refused_percent=100)
             session.commit()
             elapsed = time.perf_counter() - started

@@ -185,9 +185,27 @@ def test_a_contacts_import_commits_in_chunks_another_connection_can_see(app):
 
     with session_scope(app) as session:
         report = importer.import_contacts_text(session, _contacts_csv(5), at=AT, recorded_by="test",
-                                               commit_every=2, progress=look)
+                                               commit_every=2, progress=look, clock=lambda: 0.0)
     assert report.created == 5
     assert seen == [2, 4, 5]  # each chunk was committed when its progress was reported
+
+
+def test_a_contacts_import_commits_after_50_ms_of_work_however_many_rows_that_is(app):
+    from app.consent import importer
+
+    fake = {"now": 0.0}
+
+    def clock() -> float:
+        fake["now"] += 0.02  # each read of the clock (one per row) 20 ms after the last
+        return fake["now"]
+
+    seen: list[int] = []
+    with session_scope(app) as session:
+        report = importer.import_contacts_text(session, _contacts_csv(7), at=AT, recorded_by="test",
+                                               commit_every=100, progress=seen.append, clock=clock)
+    assert report.created == 7
+    # Rows of 20 ms: the third passes 50 ms, so three rows a transaction, well under 100.
+    assert seen == [3, 6, 7]
 
 
 def test_the_cli_import_of_a_file_with_a_lock_held_throughout_says_what_to_do(app, cli, tmp_path, monkeypatch):

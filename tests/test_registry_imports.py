@@ -12,7 +12,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import sessionmaker
 
 from app.consent import registries
@@ -176,7 +176,7 @@ def test_screening_uses_the_old_copy_until_the_new_one_is_complete(app):
 
     text = "".join(f"020 7946 {n:04d}\n" for n in range(500, 530))
     with session_scope(app) as session:
-        report = _import(session, "GB", text, chunk_size=10, progress=look)
+        report = _import(session, "GB", text, window=10, progress=look)
     assert report.status == "complete" and len(seen) == 3
     assert all(s == {LONDON} for s in seen)
     assert _listed(app, "GB", [LONDON, "+442079460500"]) == {"+442079460500"}
@@ -196,9 +196,92 @@ def test_each_chunk_commits_with_its_progress(app):
 
     text = "".join(f"+39 347 {n:07d}\n" for n in range(25))
     with session_scope(app) as session:
-        _import(session, "IT", text, chunk_size=10, progress=look)
+        _import(session, "IT", text, window=10, progress=look)
     # Another connection saw each chunk committed while the import was still running.
     assert progress == [("running", 10, 10), ("running", 20, 20), ("running", 25, 25)]
+
+
+class _Timed:
+    """Counts the numbers each transaction inserts, and stands in for the clock: every INSERT of
+    registry numbers "takes" `cost` seconds, so transaction sizes do not depend on this machine."""
+
+    def __init__(self, engine, cost: float, statement: str = "INSERT INTO consent_registry_entries") -> None:
+        self.now, self.cost, self.statement = 0.0, cost, statement
+        self.rows = self.statements = 0
+        self.per_transaction: list[int] = []
+        self.statements_per_transaction: list[int] = []
+        self.inserted: list[int] = []
+        event.listen(engine, "before_cursor_execute", self._execute)
+        event.listen(engine, "commit", self._commit)
+
+    def clock(self) -> float:
+        return self.now
+
+    def _execute(self, _conn, _cursor, statement, parameters, _context, _many) -> None:
+        if statement.startswith(self.statement):
+            self.now += self.cost
+            self.statements += 1
+            numbers = [v for v in _flat(parameters) if isinstance(v, int) and v > 10**9]
+            self.rows += len(numbers)
+            self.inserted += numbers
+
+    def _commit(self, _conn) -> None:
+        if self.rows:
+            self.per_transaction.append(self.rows)
+        if self.statements:
+            self.statements_per_transaction.append(self.statements)
+        self.rows = self.statements = 0
+
+
+def _flat(parameters) -> list:
+    if isinstance(parameters, dict):
+        return list(parameters.values())
+    if isinstance(parameters, (list, tuple)):
+        return [v for p in parameters for v in (_flat(p) if isinstance(p, (list, tuple, dict)) else [p])]
+    return [parameters]
+
+
+@pytest.mark.parametrize(("cost", "expected"), [
+    # A statement of 30 ms: two make the 50 ms a transaction may take, so 10 numbers each.
+    (0.03, [10] * 10),
+    # 1 ms: the whole window fits in 50 ms, one transaction.
+    (0.001, [100]),
+])
+def test_transactions_are_sized_by_time_not_by_count(app, monkeypatch, cost, expected):
+    monkeypatch.setattr(registries, "ROWS_PER_STATEMENT", 5)
+    timed = _Timed(get_engine(app), cost)
+    text = "".join(f"+39 347 {n:07d}\n" for n in range(100))
+    with session_scope(app) as session:
+        report = _import(session, "IT", text, window=100, clock=timed.clock)
+    assert report.status == "complete" and report.numbers == 100
+    assert timed.per_transaction == expected
+
+
+def test_numbers_go_in_in_key_order_across_the_whole_window(app, monkeypatch):
+    # A file in descending order: inserting in file order would hop across the index.
+    monkeypatch.setattr(registries, "ROWS_PER_STATEMENT", 5)
+    timed = _Timed(get_engine(app), 0.0)
+    text = "".join(f"+39 347 {n:07d}\n" for n in reversed(range(40)))
+    with session_scope(app) as session:
+        _import(session, "IT", text, window=40, clock=timed.clock)
+    assert timed.inserted == sorted(timed.inserted) and len(timed.inserted) == 40
+
+
+def test_replaced_copies_are_deleted_in_transactions_sized_by_time(app):
+    with session_scope(app) as session:
+        first = _import(session, "IT", "".join(f"+39 347 {n:07d}\n" for n in range(30)))
+        _import(session, "IT", "+39 347 9999999\n", at=AT + timedelta(days=1))
+        # Put the replaced copy's numbers back, as if its purge had been interrupted.
+        session.execute(RegistryEntry.__table__.insert(),
+                        [{"import_id": first.import_id, "number": 393470000000 + n} for n in range(30)])
+        session.commit()
+    timed = _Timed(get_engine(app), 0.03, statement="DELETE FROM consent_registry_entries")
+    with session_scope(app) as session:
+        registries._purge_unused(session, "IT", timed.clock, per_statement=10)
+    # Three deletes of 10 numbers, 30 ms each: two fill a transaction's 50 ms, then one.
+    assert timed.statements_per_transaction == [2, 1]
+    with session_scope(app) as session:
+        assert session.scalars(select(RegistryEntry.number)).all() == [393479999999]
 
 
 class Interrupted(Exception):
@@ -215,13 +298,13 @@ def test_an_interrupted_import_resumes_where_it_stopped_and_counts_each_number_o
             raise Interrupted
 
     with pytest.raises(Interrupted), session_scope(app) as session:
-        _import(session, "IT", text, chunk_size=10, progress=crash_after_two_chunks)
+        _import(session, "IT", text, window=10, progress=crash_after_two_chunks)
     with session_scope(app) as session:
         row = session.scalars(select(RegistryImport)).one()
         assert (row.status, row.lines_read, row.numbers) == ("running", 21, 20)  # header + 20 lines
     read: list[int] = []
     with session_scope(app) as session:
-        report = _import(session, "IT", text, chunk_size=10, progress=read.append)
+        report = _import(session, "IT", text, window=10, progress=read.append)
     assert report.resumed and report.status == "complete"
     assert (report.numbers, report.duplicates, report.rejected) == (30, 1, 0)
     assert len(read) == 2  # the last 11 lines only
@@ -233,7 +316,7 @@ def test_a_different_file_abandons_an_interrupted_import_and_drops_its_numbers(a
         raise Interrupted
 
     with pytest.raises(Interrupted), session_scope(app) as session:
-        _import(session, "IT", "".join(f"+39 347 {n:07d}\n" for n in range(20)), chunk_size=10, progress=crash)
+        _import(session, "IT", "".join(f"+39 347 {n:07d}\n" for n in range(20)), window=10, progress=crash)
     with session_scope(app) as session:
         report = _import(session, "IT", "+39 347 9999999\n")
     statuses = _imports(app)

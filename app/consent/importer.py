@@ -9,9 +9,10 @@ consent_purposes (";"-separated), consent_at, consent_proof, consent_written, co
 consent_offers (";"-separated). An unknown header refuses the whole file (its data would be
 lost on every row); a bad row is reported with its line number and reason, the others import.
 
-Large files commit in chunks (`commit_every` rows per transaction) so other writers — callers'
-webhooks above all — never wait for the whole file; a chunk that finds the database locked is
-rolled back and run again. Re-importing a file is idempotent, so an interrupted import is
+Large files commit as they go, in transactions sized by time (`app.db.write_in_slices`: a
+commit after about 50 ms of work, at most `commit_every` rows), so other writers — callers'
+webhooks above all — wait at most about that long, however slow the machine; a transaction
+that finds the database locked is rolled back and run again. Re-importing a file is idempotent, so an interrupted import is
 finished by importing the same file again.
 """
 
@@ -21,11 +22,11 @@ import csv
 import io
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import dateparser
 from sqlalchemy.orm import Session
@@ -36,7 +37,7 @@ from app.consent.contacts import find_by_number, get_or_create, update_contact
 from app.consent.models import CHANNELS, PURPOSES
 from app.consent.offers import OfferCodeError
 from app.consent.packs import line_type_refusal, valid_zone
-from app.db import write_transaction
+from app.db import BULK_PAUSE_SECONDS, write_in_slices
 from app.refusals import Reason, Refusal, reason_of
 
 _LANGUAGES = ("it", "nl", "en")
@@ -56,6 +57,7 @@ _REFUSED_SOURCES = re.compile(
 )
 _TRUE = {"1", "true", "yes", "y", "si", "sì", "ja", "x"}
 _FALSE = {"0", "false", "no", "n", "nee", ""}
+T = TypeVar("T")
 
 
 class ImportRefused(Refusal):
@@ -84,12 +86,9 @@ class ImportReport:
         self.errors.extend(other.errors)
 
 
-# Rows per transaction when an import commits as it goes: tens of milliseconds of work, so a
-# webhook waiting for the lock waits about that long.
-COMMIT_EVERY = 25
-# After each chunk, a pause in which writers waiting for the lock (polling in SQLite's busy
-# handler) get in before the next chunk takes it again.
-PAUSE_BETWEEN_CHUNKS = 0.02
+# At most this many rows per transaction when an import commits as it goes; time ends most
+# transactions sooner (a row takes a few milliseconds).
+COMMIT_EVERY = 500
 
 
 def refused_source(source: str) -> Reason | None:
@@ -111,9 +110,10 @@ def import_contacts_csv(
     default_region: str | None = None,
     progress: Callable[[int], None] | None = None,
     commit_every: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ImportReport:
     """Import contacts from a CSV text stream. Raises ImportRefused. With `commit_every` the
-    rows commit in chunks of that many; without, the caller commits."""
+    rows commit as they go (see `import_rows`); without, the caller commits."""
     reader = csv.reader(stream)
     try:
         header = next(reader)
@@ -124,7 +124,8 @@ def import_contacts_csv(
     columns = [h.strip().lstrip("\ufeff").lower() for h in header]
     _check_header(columns)
     return import_rows(session, _rows(reader, columns), at=at, recorded_by=recorded_by,
-                       default_region=default_region, progress=progress, commit_every=commit_every)
+                       default_region=default_region, progress=progress, commit_every=commit_every,
+                       clock=clock)
 
 
 def _check_header(columns: list[str]) -> None:
@@ -171,31 +172,48 @@ def import_rows(
     default_region: str | None = None,
     progress: Callable[[int], None] | None = None,
     commit_every: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ImportReport:
     """Import (line number, row dict) pairs; a string instead of a dict is that line's error.
 
     Used by the CSV import and by the API (which passes JSON rows). Each row runs in a
-    savepoint, so a row that fails halfway leaves nothing behind. With `commit_every`, every
-    that many rows commit together (see the module's doc); without, the caller commits.
+    savepoint, so a row that fails halfway leaves nothing behind. With `commit_every`, rows
+    commit as they go, in transactions of about 50 ms by `clock` and at most that many rows
+    (see the module's doc); without, the caller commits.
     """
-    report = ImportReport()
-    chunk: list[tuple[int, dict[str, str] | str]] = []
-    done = 0
-    for item in rows:
-        chunk.append(item)
-        if commit_every is not None and len(chunk) >= commit_every:
-            report.add(write_transaction(session, partial(
-                _import_chunk, session, chunk, at=at, recorded_by=recorded_by, default_region=default_region)))
-            done += len(chunk)
-            chunk = []
+    work = partial(_import_chunk, session, at=at, recorded_by=recorded_by, default_region=default_region)
+    if commit_every is None:
+        every = list(rows)
+        report = work(every, progress=progress)
+        if progress is not None:
+            progress(len(every))
+        return report
+    report, done = ImportReport(), 0
+    for block in _blocks(rows, commit_every):
+        def step(start: int, end: int, block: list[Any] = block) -> ImportReport:
+            return work(block[start:end])
+
+        def committed(count: int, before: int = done) -> None:
             if progress is not None:
-                progress(done)
-            time.sleep(PAUSE_BETWEEN_CHUNKS)
-    work = partial(_import_chunk, session, chunk, at=at, recorded_by=recorded_by, default_region=default_region)
-    report.add(write_transaction(session, work) if commit_every is not None else work(progress=progress))
-    if progress is not None:
-        progress(done + len(chunk))
+                progress(before + count)
+
+        for part in write_in_slices(session, len(block), step, per_step=1, clock=clock, committed=committed):
+            report.add(part)
+        done += len(block)
+        time.sleep(BULK_PAUSE_SECONDS)
     return report
+
+
+def _blocks(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    """The rows in lists of `size` (the last one shorter, none empty)."""
+    block: list[T] = []
+    for row in rows:
+        block.append(row)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 def _import_chunk(session: Session, rows: list[tuple[int, dict[str, str] | str]], *, at: datetime,
