@@ -134,8 +134,9 @@ class OperatorFirstKind(CallbackKind):
     """The callbacks' adapter, dialling the customer into the operator's conference."""
 
     name = "operator-first callback"
-    # The operator waits on the line inside a webhook Twilio gives 15 s: a pacing slot further
-    # off than this gives the callback back (rescheduled) rather than keep them in silence.
+    # The operator waits alone in the conference (the dial runs after their webhook's answer,
+    # app/desk/bridge.py, on a web worker's thread): a pacing slot further off than this gives
+    # the callback back (rescheduled) rather than keep the operator and the worker waiting.
     patience = Patience(peek=timedelta(seconds=3), reserve=timedelta(seconds=3))
 
     def __init__(self, dispatcher: Dispatcher, report: DispatchReport, entry_id: int) -> None:

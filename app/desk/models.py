@@ -36,6 +36,12 @@ LEFT = "left"            # left the queue (callback instead, timeout, back to th
 ENTRY_OPEN = (WAITING, RINGING, CONNECTED)
 ENTRY_WAITING = (WAITING, RINGING)
 
+# Bridge job states: `pending` (accepted, nobody working on it yet), `working` (claimed until
+# bridge_after; past it another worker retries), `done` (the customer dialled, or the caller
+# taken out of the queue), `failed` (the operator was told and freed).
+BRIDGE_PENDING, BRIDGE_WORKING, BRIDGE_DONE, BRIDGE_FAILED = "pending", "working", "done", "failed"
+BRIDGE_OPEN = (BRIDGE_PENDING, BRIDGE_WORKING)
+
 # Offer outcomes.
 OFFER_RINGING, OFFER_ACCEPTED, OFFER_DECLINED = "ringing", "accepted", "declined"
 OFFER_NO_ANSWER, OFFER_FAILED, OFFER_CANCELLED = "no-answer", "failed", "cancelled"
@@ -63,7 +69,8 @@ class QueueEntry(Base):
     """One caller waiting in (or taken from) an operator queue, with what the desk shows."""
 
     __tablename__ = "desk_queue_entries"
-    __table_args__ = (Index("ix_desk_queue_entries_status_priority", "status", "priority", "enqueued_at"),)
+    __table_args__ = (Index("ix_desk_queue_entries_status_priority", "status", "priority", "enqueued_at"),
+                      Index("ix_desk_queue_entries_bridge", "bridge_status", "bridge_after"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -91,6 +98,11 @@ class QueueEntry(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     end_reason: Mapped[str | None] = mapped_column(Text)
+    # Bridging after the operator accepted (app/desk/bridge.py): a job done after the webhook's
+    # answer, claimed with a lease (`bridge_after`) and retried by the routing pass.
+    bridge_status: Mapped[str | None] = mapped_column(String(16))
+    bridge_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bridge_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Offer(Base):

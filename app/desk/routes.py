@@ -9,7 +9,6 @@ queue into /voice/desk/join, which joins the same conference. Either side hangin
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
@@ -18,13 +17,9 @@ from app import calls
 from app.clock import now
 from app.console.models import OperatorUser
 from app.db import db_session
-from app.desk import whisper
+from app.desk import bridge, whisper
 from app.desk.models import (
-    ABANDONED,
-    AVAILABLE,
-    BUSY,
     CONNECTED,
-    LEFT,
     OFFER_CANCELLED,
     OFFER_RINGING,
     RINGING,
@@ -33,8 +28,8 @@ from app.desk.models import (
     QueueEntry,
 )
 from app.desk.receivers import route_after_request
-from app.desk.routing import accept_offer, conversation_ended, end_offer, set_state
-from app.telephony import TelephonyError, Twiml
+from app.desk.routing import accept_offer, conversation_ended, end_offer
+from app.telephony import Twiml
 from app.webhooks.safety import voice_webhook
 
 log = logging.getLogger(__name__)
@@ -47,9 +42,13 @@ def _settings():  # type: ignore[no-untyped-def]
     return current_app.extensions["cortese.settings"]
 
 
-def _url(path: str, **query: object) -> str:
+def desk_url(path: str, **query: object) -> str:
+    """The URL of one of the desk's voice webhooks, as Twilio is given it."""
     args = "&".join(f"{k}={v}" for k, v in query.items())
     return f"{_settings().public_base_url}/voice/desk/{path}?{args}"
+
+
+_url = desk_url
 
 
 def _offer(session: Session) -> Offer | None:
@@ -119,46 +118,19 @@ def offer_decided() -> Response:
         session.commit()
         route_after_request()
         return Twiml(language).say(whisper.text("gone", language)).hangup().response()
-    if entry.callback_id is not None:
-        session.commit()
-        return _call_customer(session, entry, offer, language, at)
-    call = calls.get_call(session, entry.call_sid)
-    if call is not None:
-        call.slots = {**(call.slots or {}), "desk_connected": True, "desk_entry": entry.id}
+    if entry.callback_id is None:
+        call = calls.get_call(session, entry.call_sid)
+        if call is not None:
+            call.slots = {**(call.slots or {}), "desk_connected": True, "desk_entry": entry.id}
+    # The REST work (taking the caller out of the queue, or dialling the customer through the
+    # pacing of the outbound pipeline) is a job done once this answer is sent: the operator
+    # waits in the conference, never in a webhook Twilio gives 15 s (app/desk/bridge.py).
+    bridge.schedule(entry, at)
     session.commit()
-    try:
-        if not entry.queue_sid:
-            raise TelephonyError("the caller's queue is not known yet")
-        current_app.extensions["cortese.gateway"].dequeue_member(
-            entry.queue_sid, entry.call_sid, _url("join", entry=entry.id))
-    except TelephonyError as exc:
-        # The caller is no longer in the queue (hung up a moment ago): free the operator.
-        log.warning("desk entry %s: cannot take the caller out of the queue: %s", entry.id, exc)
-        entry.status, entry.end_reason, entry.ended_at = ABANDONED, f"dequeue failed: {exc}"[:200], at
-        set_state(session, offer.operator_id, AVAILABLE, at, expect=BUSY)
-        session.commit()
-        route_after_request()
-        return Twiml(language).say(whisper.text("gone", language)).hangup().response()
-    doc = Twiml(language).say(whisper.text("connecting", language))
+    bridge.bridge_after_request(entry.id)
+    say = "calling_customer" if entry.callback_id is not None else "connecting"
+    doc = Twiml(language).say(whisper.text(say, language))
     return doc.dial_conference(f"desk-{entry.id}", action=_url("operator-done", entry=entry.id)).response()
-
-
-def _call_customer(session: Session, entry: QueueEntry, offer: Offer, language: str, at: datetime) -> Response:
-    """An operator-first callback: the operator accepted, so the customer is dialled now."""
-    from app.desk.callbacks import dial_customer
-    from app.outbound import Outcome
-
-    outcome = dial_customer(current_app._get_current_object(), entry)  # type: ignore[attr-defined]
-    session.expire_all()
-    if outcome is Outcome.DIALLED:
-        doc = Twiml(language).say(whisper.text("calling_customer", language))
-        return doc.dial_conference(f"desk-{entry.id}", action=_url("operator-done", entry=entry.id)).response()
-    entry = session.get(QueueEntry, entry.id) or entry
-    entry.status, entry.ended_at, entry.end_reason = LEFT, at, f"customer not dialled: {outcome}"
-    set_state(session, offer.operator_id, AVAILABLE, at, expect=BUSY)
-    session.commit()
-    route_after_request()
-    return Twiml(language).say(whisper.text("cannot_call", language)).hangup().response()
 
 
 @bp.post("/voice/desk/customer")
@@ -204,6 +176,7 @@ def customer_answered() -> Response:
         session.commit()
         return Twiml(cb.language).say(whisper.caller_text("sorry", cb.language)).hangup().response()
     entry.details = {**(entry.details or {}), "joined": True}
+    bridge.mark_joined(session, entry)
     session.commit()
     doc = Twiml(cb.language).say(whisper.caller_text("callback_hello", cb.language, company=settings.company_name,
                                                      about=about))
@@ -224,6 +197,8 @@ def caller_joins() -> Response:
     language = entry.language if entry and entry.language in whisper.LANGUAGES else _settings().default_language
     if entry is None or entry.status != CONNECTED:
         return Twiml(language).say(whisper.caller_text("sorry", language)).hangup().response()
+    bridge.mark_joined(session, entry)
+    session.commit()
     doc = Twiml(language).say(whisper.caller_text("connecting", language))
     return doc.dial_conference(f"desk-{entry.id}", action=_url("caller-done", entry=entry.id)).response()
 

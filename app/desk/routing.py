@@ -77,6 +77,7 @@ class RoutingReport:
     wrapped_up: list[int] = field(default_factory=list)  # operator ids back to available
     gone: list[int] = field(default_factory=list)  # entries whose call ended unseen
     callbacks: list[int] = field(default_factory=list)  # entries made for due operator-first callbacks
+    bridged: list[int] = field(default_factory=list)  # entries whose bridge job was retried
 
 
 @dataclass(frozen=True)
@@ -126,9 +127,10 @@ class Router:
         return self.clock.now()
 
     def run_once(self, limit: int = 50) -> RoutingReport:
-        from app.desk import callbacks  # operator-first callbacks join the line here
+        from app.desk import bridge, callbacks  # operator-first callbacks join the line here
 
         report = RoutingReport()
+        report.bridged = bridge.retry_due(self.app, self.now())
         report.callbacks = callbacks.take_due(self.app, self.now())
         report.expired.extend(callbacks.expire_waits(self.app, self.now()))
         self.close_gone_callers(report)
