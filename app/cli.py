@@ -194,25 +194,9 @@ def _print_urls(public: str, host: str, port: int) -> None:
 
 
 def _run_gunicorn(host: str, port: int, workers: int, threads: int, *, settings: Any = None) -> None:
-    from gunicorn.app.base import BaseApplication
+    from app import create_app, serving
 
-    class _Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            # asyncio reads requests (a slow client holds a coroutine, not a thread); the app
-            # runs in `threads` threads per worker once a request is complete (app/serving.py).
-            self.cfg.set("worker_class", "asgi")
-            self.cfg.set("asgi_lifespan", "off")
-            self.cfg.set("timeout", 30)
-
-        def load(self) -> Any:
-            from app import create_app
-            from app.serving import BufferedWsgi
-
-            return BufferedWsgi(create_app(settings), threads)
-
-    _Server().run()
+    serving.run(lambda: create_app(settings), host=host, port=port, workers=workers, threads=threads)
 
 
 def _discover_commands() -> None:

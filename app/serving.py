@@ -5,11 +5,31 @@ With gunicorn's thread worker a connection holds one of the few threads while it
 read: eight clients trickling a byte a second stalled every webhook. Here a slow client only
 holds a coroutine (up to gunicorn's worker_connections per worker) until its request is
 complete, and a body that takes longer than BODY_SECONDS is answered 408 and dropped. Above
-thousands of hostile connections, put a reverse proxy with its own timeouts in front (README).
+thousands of hostile connections, put a reverse proxy with its own timeouts in front
+(`deploy/nginx.conf`, README).
+
+`run()` is the one way to serve: `cortese serve` and `cortese up` call it with cortese, and
+`python -m app.serving MODULE:APP` serves any WSGI app the same way (the benches' reference
+apps), so a bench measures exactly what production runs.
+
+Why an adapter of our own (checked against the sources, December 2026): the maintained
+ASGI-to-WSGI adapters do not both buffer the whole request before taking a thread and let
+several requests run at once.
+- a2wsgi 1.10 (`a2wsgi/wsgi.py`, WSGIResponder): starts the app in the thread pool at once;
+  `wsgi.input` reads block that thread on the event loop (`run_coroutine_threadsafe(receive())`),
+  so a trickling body holds a thread, which is what stalled the server.
+- asgiref 3.13 (`asgiref/wsgi.py`, WsgiToAsgi): buffers the body first, but runs the app with
+  `@sync_to_async` (thread_sensitive=True), one request at a time on a single thread per
+  process, and sends the response from that thread (a slow reader holds it too).
+- uvicorn 0.55 (`uvicorn/middleware/wsgi.py`): buffers, then runs in a pool, but is deprecated
+  in favour of a2wsgi and private (`_WSGIMiddleware`).
+None bounds how long a body may take or how large it may grow. What is left here is the
+buffering, the two bounds and the environ of PEP 3333, about 100 lines.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import sys
@@ -145,3 +165,53 @@ def environ(scope: Scope, body: bytes) -> dict[str, Any]:
         key = name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{name}"
         env[key] = f"{env[key]},{value}" if key in env else value
     return env
+
+
+# --- the server -------------------------------------------------------------------------------
+
+def gunicorn_settings(host: str, port: int, workers: int) -> dict[str, Any]:
+    """gunicorn's configuration for every served app."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        # asyncio reads requests (a slow client holds a coroutine, not a thread); the app runs
+        # in `threads` threads per worker once a request is complete (BufferedWsgi).
+        "worker_class": "asgi",
+        "asgi_lifespan": "off",
+        "timeout": 30,
+    }
+
+
+def run(load: Callable[[], Callable[..., Iterable[bytes]]], *, host: str, port: int, workers: int,
+        threads: int) -> None:
+    """Serve the WSGI app `load()` returns (called in each worker) until gunicorn is stopped."""
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for name, value in gunicorn_settings(host, port, workers).items():
+                self.cfg.set(name, value)
+
+        def load(self) -> Any:
+            return BufferedWsgi(load(), threads)
+
+    _Server().run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m app.serving MODULE:APP`: serve any WSGI app as `cortese serve` serves cortese."""
+    from gunicorn.util import import_app
+
+    parser = argparse.ArgumentParser(prog="python -m app.serving", description=main.__doc__)
+    parser.add_argument("target", help="MODULE:APP or MODULE:factory(), as gunicorn takes it")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    run(lambda: import_app(args.target), host=args.host, port=args.port, workers=args.workers,
+        threads=args.threads)
+
+
+if __name__ == "__main__":
+    main()

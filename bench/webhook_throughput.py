@@ -1,4 +1,4 @@
-"""Webhook throughput: cortese under gunicorn (2 workers) against a bare-Flask ceiling.
+"""Webhook throughput: cortese under `cortese serve` (2 workers) against a bare-Flask ceiling.
 
 Drives signed Twilio webhooks with wrk (installed from Debian's packages if missing) and prints
 requests/s, p50 and p99 for each, and cortese's ratio to the ceiling measured in the same run.
@@ -77,13 +77,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+CORTESE = "app:create_app()"
+
+
 def start_gunicorn(target: str, port: int, env: dict[str, str], workers: int = 2,
                    threads: int = 4, log: Path | None = None) -> subprocess.Popen[bytes]:
     """`log`: where the server's stderr goes (a pipe nobody reads would fill and stall it)."""
     proc = subprocess.Popen(
-        # The configuration `cortese serve` uses, for the ceiling and for cortese alike.
-        [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", str(threads),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
+        server_command(target, port, workers, threads),
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         stderr=log.open("ab") if log is not None else subprocess.PIPE,
     )
@@ -97,6 +98,15 @@ def start_gunicorn(target: str, port: int, env: dict[str, str], workers: int = 2
         time.sleep(0.2)
     proc.kill()
     sys.exit(f"gunicorn {target} did not start")
+
+
+def server_command(target: str, port: int, workers: int, threads: int) -> list[str]:
+    """What production runs: cortese under `cortese serve` itself; the reference apps (bare
+    Flask, the floor) under `python -m app.serving`, the same gunicorn and worker (app/serving.py)."""
+    sizes = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+    if target == CORTESE:
+        return [str(VENV_BIN / "cortese"), "serve", *sizes]
+    return [str(VENV_BIN / "python"), "-m", "app.serving", target, *sizes]
 
 
 def _all_workers_answer(port: int, probes: int = 16) -> bool:
@@ -338,7 +348,7 @@ def run_round(kind: str, url: str, wrk: str, args: argparse.Namespace, tmp: Path
         for name, maker in (("first step", first_steps), ("menu step", menu_steps)):
             if name.split()[0] in args.steps:
                 keep = variant is None and name == "menu step"
-                out.append(measure(f"{label} {name}", wrk, "app:create_app()", run_env, port,
+                out.append(measure(f"{label} {name}", wrk, CORTESE, run_env, port,
                                    lambda base, m=maker, k=keep: prepare(base, m, k), args, tmp, threads))
     # The floor serves cortese's own menu-step requests (the calls exist in its table).
     if menu and not args.no_floor:
@@ -355,7 +365,7 @@ HEADER = (f"{'workload':44} {'threads':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
-    print(f"\nwebhook throughput: gunicorn -w 2 -k gthread, wrk -t2 -c{args.connections} -d{args.duration}s, "
+    print(f"\nwebhook throughput: cortese serve (gunicorn asgi worker, 2 workers), wrk -t2 -c{args.connections} -d{args.duration}s, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
     print(HEADER)
     for r in results:

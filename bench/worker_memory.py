@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/worker_memory.py [--requests 100000] [--db sqlite|postgres] [--clients 8]
 
-One worker (`gunicorn -w 1 -k gthread --threads 4`, the worker `cortese serve` runs) so every
+One worker (`cortese serve --workers 1`, with the threads it picks for the database) so every
 request lands in the process we measure. Each simulated call is three real webhooks: the
 hotline's first step (/voice/inbound: call created, flow started, Gather rendered), the
 caller's answer to that Gather (/voice/flow/input?v=N with Digits: a menu step) and the final
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from webhook_throughput import (
     ACCOUNT,
     CALLERS,
+    CORTESE,
     HOTLINE,
     TOKEN,
     cortese_env,
@@ -41,6 +42,8 @@ from webhook_throughput import (
     start_gunicorn,
     stop,
 )
+
+from app.cli import default_threads
 
 SAMPLE_EVERY = 10_000
 
@@ -116,7 +119,7 @@ def main() -> None:
         url = prepare_db(args.db, Path(tmpdir))
         port = free_port()
         env = cortese_env(url, f"http://127.0.0.1:{port}")
-        proc = start_gunicorn("app:create_app()", port, env, workers=1)
+        proc = start_gunicorn(CORTESE, port, env, workers=1, threads=default_threads(url))
         try:
             run(proc.pid, f"http://127.0.0.1:{port}", args)
         finally:
@@ -157,7 +160,9 @@ def run(master: int, base: str, args: argparse.Namespace) -> None:
 
 def report(samples: list[tuple[int, float, float]], driver: Driver, elapsed: float,
            args: argparse.Namespace) -> None:
-    print(f"\nworker memory: gunicorn -w 1 -k gthread --threads 4, {args.db}, {args.clients} client threads")
+    threads = default_threads(args.db)  # "sqlite" or "postgres", as a URL begins
+    print(f"\nworker memory: cortese serve --workers 1 (asgi worker, {threads} app threads), "
+          f"{args.db}, {args.clients} client threads")
     print(f"{'webhooks':>9} {'RSS MB':>8} {'elapsed s':>10}")
     for count, rss, at in samples:
         print(f"{count:9d} {rss:8.1f} {at:10.1f}")

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,65 @@ def test_environ_follows_pep_3333():
     assert env["CONTENT_TYPE"] == "application/x-www-form-urlencoded" and env["CONTENT_LENGTH"] == "3"
     assert env["HTTP_X_TWILIO_SIGNATURE"] == "abc=" and env["HTTP_X_FORWARDED_FOR"] == "1.1.1.1,2.2.2.2"
     assert env["REMOTE_ADDR"] == "203.0.113.7" and env["wsgi.input"].read() == b"a=b"
+
+
+# --- the benches serve what production serves ---------------------------------------------------
+
+def _bench_module():
+    bench = Path(__file__).resolve().parent.parent / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        import webhook_throughput
+    finally:
+        sys.path.remove(str(bench))
+    return webhook_throughput
+
+
+def test_the_benches_run_cortese_under_cortese_serve():
+    bench = _bench_module()
+    command = bench.server_command(bench.CORTESE, 5301, 2, 2)
+    assert Path(command[0]).name == "cortese" and command[1] == "serve"
+    assert command[2:] == ["--host", "127.0.0.1", "--port", "5301", "--workers", "2", "--threads", "2"]
+
+
+def test_a_bench_reference_app_is_served_like_cortese_and_survives_slow_clients(tmp_path):
+    """The bare-Flask ceiling under the benches' server, one app thread: a trickling client
+    would hold that thread under a thread worker, and the request below would never be answered."""
+    bench = _bench_module()
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(Path(bench.__file__).parent)}
+    command = bench.server_command("bare_app:app", port, 1, 1)
+    assert command[1:4] == ["-m", "app.serving", "bare_app:app"]
+    server = subprocess.Popen(command, env=env, cwd=Path(bench.__file__).parent.parent,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    slow = []
+    try:
+        _wait_until_answered(port)
+        for _ in range(SLOW_CLIENTS):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=BOUND_SECONDS)
+            conn.sendall(b"POST /voice/inbound HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nX")
+            slow.append(conn)
+        with socket.create_connection(("127.0.0.1", port), timeout=BOUND_SECONDS) as conn:
+            conn.sendall(b"POST /voice/inbound HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")
+            data = b""
+            while chunk := conn.recv(65536):
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200") and b"<Gather" in data
+    finally:
+        for conn in slow:
+            conn.close()
+        server.terminate()
+        server.wait(timeout=BOUND_SECONDS)
+
+
+def _wait_until_answered(port: int) -> None:
+    deadline = time.monotonic() + BOUND_SECONDS
+    while True:
+        try:
+            _get(port, "/")
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
