@@ -399,3 +399,52 @@ def test_the_console_refuses_a_future_obtained_date_and_says_a_refused_copy_stay
     page = upload(b"020 7946 0001\nnonsense\n")
     assert "Copy refused: 1 of 2 lines are not valid numbers, more than the 1% allowed" in page
     assert "Registry imported: 1 numbers" in upload(b"020 7946 0001\nnonsense\n", max_refused_percent="50")
+
+
+def _row(html: str, country: str) -> str:
+    start = html.index(f'id="copy-{country}"')
+    return html[start:html.index("</tr>", start)]
+
+
+def test_the_console_shows_each_copys_validity_and_which_countries_are_blocked(app, clock):
+    """Operators see, per country whose law requires screening, until when the copy in use may
+    be used (TPS: screened within 28 days; US TSR: a copy at most 31 days old) and that a
+    country without a usable copy gets no calls of the purposes the registry covers."""
+    from tests.console_support import add_operator, login, page_csrf
+
+    client = app.test_client()
+    add_operator(app)
+    login(client)
+    today = clock.now()
+    with session_scope(app) as session:
+        _import(session, "GB", "020 7946 0000\n", at=today, obtained_at=today - timedelta(days=10))
+        _import(session, "US", "202 555 0143\n", at=today, obtained_at=today - timedelta(days=40))
+    html = client.get("/console/registries").get_data(as_text=True)
+    gb = _row(html, "GB")
+    assert f"{today - timedelta(days=10):%Y-%m-%d}" in gb and f"{today + timedelta(days=18):%Y-%m-%d}" in gb
+    assert "valid: calls allowed" in gb and "28 days" in gb
+    us = _row(html, "US")
+    assert "expired: blocks calls" in us and f"{today - timedelta(days=9):%Y-%m-%d}" in us
+    assert "Import a copy downloaded in the last 31 days." in us
+    italy = _row(html, "IT")
+    assert "missing: blocks calls" in italy and "sales, survey, charity" in italy
+    assert 'id="copy-NL"' not in html  # the Netherlands has no registry to screen any more
+    client.post("/console/language", data={"lang": "it", "csrf_token": page_csrf(client, "/console/registries")})
+    italian = client.get("/console/registries").get_data(as_text=True)
+    assert "mancante: blocca le chiamate" in _row(italian, "IT") and "scaduta: blocca le chiamate" in _row(italian, "US")
+    assert "valida: si può chiamare" in _row(italian, "GB") and "vendita, sondaggio" in _row(italian, "IT")
+    client.post("/console/language", data={"lang": "nl", "csrf_token": page_csrf(client, "/console/registries")})
+    dutch = client.get("/console/registries").get_data(as_text=True)
+    assert "ontbreekt: blokkeert gesprekken" in _row(dutch, "CA") and "geldig: bellen mag" in _row(dutch, "GB")
+
+
+def test_a_copy_stops_being_valid_when_the_consent_check_starts_refusing(app, clock):
+    """The console's "valid until" is the consent check's own limit, not an approximation."""
+    obtained = datetime(2026, 11, 1, tzinfo=UTC)
+    with session_scope(app) as session:
+        _import(session, "US", "202 555 0143\n", at=obtained, obtained_at=obtained)
+        (state,) = [s for s in registries.copy_states(session, obtained) if s.country == "US"]
+        assert state.valid_until == obtained + timedelta(days=31)
+        assert [s.state for s in registries.copy_states(session, state.valid_until) if s.country == "US"] == ["current"]
+        later = state.valid_until + timedelta(seconds=1)
+        assert [s.state for s in registries.copy_states(session, later) if s.country == "US"] == ["stale"]

@@ -212,19 +212,14 @@ def import_registry(app: Flask, country: str, path: Path, obtained: str | None, 
 def registry_status(app: Flask) -> None:
     """The current copy per country and whether it is still fresh enough to call."""
     at = now()
-    table = Table("country", "registry", "obtained", "age (days)", "max age", "numbers", "state")
+    table = Table("country", "registry", "obtained", "valid until", "max age", "numbers", "state")
+    labels = {"current": "ok", "stale": "STALE: blocks calls", "missing": "MISSING: blocks calls"}
     with session_scope(app) as session:
-        for country, pack in sorted(load_packs().items()):
-            if pack.registry is None:
-                continue
-            copy = registries.current_import(session, country)
-            if copy is None:
-                table.add_row(country, pack.registry.name, "-", "-", str(pack.registry.max_age_days), "-", "MISSING: blocks calls")
-                continue
-            age = (at - copy.obtained_at).days
-            state = "ok" if age <= pack.registry.max_age_days else "STALE: blocks calls"
-            table.add_row(country, pack.registry.name, f"{copy.obtained_at:%Y-%m-%d}", str(age),
-                          str(pack.registry.max_age_days), str(copy.numbers), state)
+        for row in registries.copy_states(session, at):
+            copy = row.copy
+            table.add_row(row.country, row.registry, f"{copy.obtained_at:%Y-%m-%d}" if copy else "-",
+                          f"{row.valid_until:%Y-%m-%d}" if row.valid_until else "-", f"{row.max_age_days} days",
+                          str(copy.numbers) if copy else "-", labels[row.state])
     Console().print(table)
 
 

@@ -40,7 +40,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -49,8 +49,8 @@ from phonenumbers import CountryCodeSource, NumberParseException
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.consent.models import RegistryEntry, RegistryImport
-from app.consent.packs import pack_for
+from app.consent.models import PURPOSES, RegistryEntry, RegistryImport
+from app.consent.packs import load_packs, pack_for
 from app.db import affected, insert_skipping_duplicates, write_in_slices, write_transaction
 from app.refusals import Reason, Refusal
 
@@ -470,6 +470,43 @@ def _purge_unused(session: Session, country: str, clock: Callable[[], float] = t
         session.commit()
         if count:
             write_in_slices(session, -(-count // per_statement), delete_some, per_step=1, clock=clock)
+
+
+# --- which copies let us call ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CopyState:
+    """One country whose rule pack says its registry must be screened: the copy in use, the day
+    it stops being usable, and whether calls there are blocked for want of a usable copy."""
+
+    country: str
+    registry: str
+    max_age_days: int
+    applies_to: tuple[str, ...]
+    copy: RegistryImport | None
+    valid_until: datetime | None
+    state: str  # "current", "stale" or "missing"; the last two block the purposes it applies to
+
+
+def valid_until(obtained_at: datetime, max_age_days: int) -> datetime:
+    """The last moment a copy obtained at `obtained_at` may be used: the consent check refuses
+    a call once the copy is more than max_age_days old."""
+    return obtained_at + timedelta(days=max_age_days)
+
+
+def copy_states(session: Session, at: datetime) -> list[CopyState]:
+    """Every country whose pack names a registry, with its copy's state at `at` (by country)."""
+    states = []
+    for country, pack in sorted(load_packs().items()):
+        rule = pack.registry
+        if rule is None:
+            continue
+        copy = current_import(session, country)
+        until = valid_until(copy.obtained_at, rule.max_age_days) if copy else None
+        state = "missing" if until is None else ("current" if at <= until else "stale")
+        states.append(CopyState(country, rule.name, rule.max_age_days, tuple(p for p in PURPOSES if p in rule.applies_to), copy,
+                                until, state))
+    return states
 
 
 # --- screening -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ CODES: dict[str, dict[str, str]] = {
     "ringing": {"it": "squilla", "nl": "gaat over", "en": "ringing"},
     "in-progress": {"it": "in corso", "nl": "bezig", "en": "in progress"},
     "completed": {"it": "completata", "nl": "voltooid", "en": "completed"},
+    "complete": {"it": "completata", "nl": "voltooid", "en": "complete"},  # a registry import
     "busy": {"it": "occupato", "nl": "in gesprek", "en": "busy"},
     "no-answer": {"it": "nessuna risposta", "nl": "niet opgenomen", "en": "no answer"},
     "failed": {"it": "non riuscita", "nl": "mislukt", "en": "failed"},

@@ -24,13 +24,32 @@ from app.clock import now
 from app.consent import gdpr, importer, optouts
 from app.consent import registries as registry_service
 from app.consent.models import PURPOSES, Contact, RegistryImport
-from app.console.i18n import refusal_text, t
+from app.consent.packs import load_packs
+from app.console.i18n import add_messages, refusal_text, t
 from app.console.web import Pager, bad_lines, bp, nav_item, notice, offset_arg
 from app.db import db_session
 
 nav_item("console.contacts", "contacts")
 nav_item("console.compliance", "compliance")
 nav_item("console.registries", "registries")
+
+add_messages({
+    "imports": {"it": "Importazioni", "nl": "Imports", "en": "Imports"},
+    "registry_copies": {"it": "Copie in uso", "nl": "Kopieën in gebruik", "en": "Copies in use"},
+    "applies_to": {"it": "Vale per", "nl": "Geldt voor", "en": "Applies to"},
+    "valid_until": {"it": "Valida fino al", "nl": "Geldig tot", "en": "Valid until"},
+    "max_age": {"it": "Validità", "nl": "Geldigheid", "en": "Valid for"},
+    "days_count": {"it": "{days} giorni", "nl": "{days} dagen", "en": "{days} days"},
+    "imported": {"it": "Importata il", "nl": "Geïmporteerd op", "en": "Imported"},
+    "copy_current": {"it": "valida: si può chiamare", "nl": "geldig: bellen mag", "en": "valid: calls allowed"},
+    "copy_stale": {"it": "scaduta: blocca le chiamate", "nl": "verlopen: blokkeert gesprekken",
+                   "en": "expired: blocks calls"},
+    "copy_missing": {"it": "mancante: blocca le chiamate", "nl": "ontbreekt: blokkeert gesprekken",
+                     "en": "missing: blocks calls"},
+    "copy_needed": {"it": "Importa una copia scaricata negli ultimi {days} giorni.",
+                    "nl": "Importeer een kopie die in de laatste {days} dagen is gedownload.",
+                    "en": "Import a copy downloaded in the last {days} days."},
+})
 
 
 def _query(model: type, keys: tuple[str, ...]) -> tuple[Any, dict[str, str]]:
@@ -83,8 +102,11 @@ def registries() -> str:
     stmt = select(RegistryImport).order_by(RegistryImport.started_at.desc(), RegistryImport.id.desc())
     rows, meta = paginate(db_session(), stmt, query)
     running = any(r.status == "running" for r in rows)
+    at = now()
+    max_age = {c: p.registry.max_age_days for c, p in load_packs().items() if p.registry is not None}
     return render_template("console/registries.html", imports=rows, running=running,
-                           pager=Pager(offset, limit, meta.total),
+                           copies=registry_service.copy_states(db_session(), at), max_age=max_age,
+                           valid_until=registry_service.valid_until, pager=Pager(offset, limit, meta.total),
                            countries=sorted(registry_service.REGISTRY_NAMES.items()),
                            default_max_refused=registry_service.DEFAULT_MAX_REFUSED_PERCENT,
                            formats=registry_service.FORMATS)

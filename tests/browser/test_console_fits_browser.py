@@ -114,7 +114,7 @@ def visit_every_page(page: Any, live_app: LiveServer, lang: str) -> list[str]:
 RAW_CODES = ("completed", "no-answer", "in-progress", "scheduled", "missed", "cancelled", "running",
              "in_progress", "resolved", "fault", "warranty", "delivery_chase", "unanswered_question",
              "normal", "urgent", "needs_review", "accepted", "unknown_serial", "legal_guarantee",
-             "commercial_warranty", "survey", "inbound", "outbound")
+             "commercial_warranty", "survey", "inbound", "outbound", "complete", "sales")
 CODE_PLACES = "main td, main dd, main option, main .status, main figure text, main .figure"
 VISIBLE_TEXT = f"Array.from(document.querySelectorAll('{CODE_PLACES}')).map(e => e.textContent.trim())"
 
