@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -24,7 +24,17 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Insert, MetaData, Table, create_engine, event, text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Insert,
+    MetaData,
+    Table,
+    column,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -57,6 +67,13 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def one_of(name: str, values: Iterable[str]) -> CheckConstraint:
+    """A CHECK that column `name` holds one of `values`, the states the code knows (NULL
+    passes). Built from the code's own tuple, so the model cannot drift from it; a migration
+    freezes the list, and tests/test_migrations.py compares the two."""
+    return CheckConstraint(column(name).in_(sorted(values)), name=name)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime
+from app.db import Base, UTCDateTime, one_of
 
 # A call's status only moves forward; terminal ones are never overwritten.
 STATUS_RANK = {
@@ -32,6 +32,7 @@ TERMINAL_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank == 9)
 
 class Call(Base):
     __tablename__ = "calls"
+    __table_args__ = (one_of("status", STATUS_RANK),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)

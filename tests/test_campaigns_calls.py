@@ -100,7 +100,7 @@ def test_later_books_a_callback_and_the_disposition_says_so(sim, app, clock):
     from app.callbacks.models import Callback
 
     booked = rows(app, Callback)
-    assert booked and booked[0].origin_call_sid == attempt.call_sid and booked[0].campaign_id == str(attempt.campaign_id)
+    assert booked and booked[0].origin_call_sid == attempt.call_sid and booked[0].campaign_id == attempt.campaign_id
     assert attempt.disposition == "callback-booked"
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import CheckConstraint, MetaData, Table, inspect, text
+from sqlalchemy import types as sa_types
+from sqlalchemy.exc import IntegrityError
 
 from app import migrate
 from app.db import Base, import_models, make_engine
@@ -45,3 +50,158 @@ def test_migrations_have_one_head():
 @pytest.mark.postgres
 def test_postgres_up_down_up(pg_url):
     _round_trip(pg_url)
+
+
+# -- 0018: references as foreign keys, states checked -----------------------------------------
+
+BEFORE_REFERENCES = "0017_desk_bridge"
+REFERENCES = "0018_references_and_states"
+
+
+def _state_columns() -> dict[tuple[str, str], set[str]]:
+    """Every CHECK in the models that lists a column's states, as (table, column) -> states."""
+    import_models()
+    found = {}
+    for table in Base.metadata.tables.values():
+        for constraint in table.constraints:
+            if isinstance(constraint, CheckConstraint):
+                found[(table.name, constraint.name.split(f"ck_{table.name}_", 1)[1])] = _quoted(
+                    str(constraint.sqltext.compile(compile_kwargs={"literal_binds": True})))
+    return found
+
+
+def _quoted(sql: str) -> set[str]:
+    return set(re.findall(r"'([^']*)'", sql))
+
+
+def _insert(conn, table: str, **values) -> int:
+    """Insert a row giving every required column a plain value (the test names what matters)."""
+    meta = MetaData()
+    reflected = Table(table, meta, autoload_with=conn)
+    row = {}
+    for col in reflected.columns:
+        if col.name in values or col.nullable or col.server_default is not None or col.primary_key:
+            continue
+        python = col.type.python_type if not isinstance(col.type, sa_types.NullType) else str
+        row[col.name] = {int: 0, str: "x", bool: False, dict: {}, float: 0.0}.get(python) \
+            if python is not datetime else datetime(2026, 1, 1, tzinfo=UTC)
+    row.update(values)
+    return conn.execute(reflected.insert().values(row)).inserted_primary_key[0]
+
+
+def test_every_state_column_is_checked_against_the_codes_states(tmp_path):
+    """The states a CHECK allows are the tuple the package's code uses; after migrating, the
+    database allows exactly those (a state added to the code without a migration fails here)."""
+    from app.callbacks.models import STATUSES as CALLBACK_STATUSES
+    from app.campaigns.models import CONTACT_STATES
+    from app.desk.models import OPERATOR_STATES
+    from app.models import STATUS_RANK
+    from app.support.models import TICKET_STATUSES
+
+    expected = _state_columns()
+    # The statuses the issue names, from the code that moves them, not from the constraints.
+    assert expected[("calls", "status")] == set(STATUS_RANK)
+    assert expected[("callbacks", "status")] == set(CALLBACK_STATUSES)
+    assert expected[("campaign_contacts", "status")] == set(CONTACT_STATES)
+    assert expected[("desk_operators", "state")] == set(OPERATOR_STATES)
+    assert expected[("support_tickets", "status")] == set(TICKET_STATUSES)
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        inspector = inspect(engine)
+        migrated = {(table, c["name"].split(f"ck_{table}_", 1)[1]): _quoted(c["sqltext"])
+                    for table in inspector.get_table_names() for c in inspector.get_check_constraints(table)
+                    if c["name"] and c["name"].startswith(f"ck_{table}_")}
+    finally:
+        engine.dispose()
+    assert migrated == expected
+
+
+def _violations_before_references(url: str) -> dict[str, int]:
+    """A database before 0018 holding the references it must settle: returns the rows' ids."""
+    migrate.upgrade(url, BEFORE_REFERENCES)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            campaign = _insert(conn, "campaigns", name="spring", purpose="service", status="running")
+            contact = _insert(conn, "contacts", e164="+390212345678")
+            call = _insert(conn, "calls", call_sid="CA" + "0" * 32, status="completed")
+            _insert(conn, "call_events", call_id=call, sequence_number=0, status="completed")
+            _insert(conn, "call_steps", call_id=call, kind="say")
+            ids = {
+                "kept": _insert(conn, "callbacks", campaign_id=str(campaign), status="scheduled", origin="campaign"),
+                "gone": _insert(conn, "callbacks", campaign_id="999", decision_id=4242, status="scheduled",
+                                origin="campaign"),
+                "words": _insert(conn, "callbacks", campaign_id="spring", status="scheduled", origin="api"),
+                "ticket": _insert(conn, "support_tickets", reference="1", kind="fault", status="open",
+                                  priority="normal", contact_id=contact),
+                "ticket_gone": _insert(conn, "support_tickets", reference="2", kind="fault", status="open",
+                                       priority="normal", contact_id=contact + 100),
+                "campaign": campaign,
+            }
+    finally:
+        engine.dispose()
+    return ids
+
+
+def _references_settle(url: str) -> None:
+    ids = _violations_before_references(url)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            campaigns = dict(conn.execute(text("SELECT id, campaign_id FROM callbacks")).all())
+            decisions = dict(conn.execute(text("SELECT id, decision_id FROM callbacks")).all())
+            contacts = dict(conn.execute(text("SELECT id, contact_id FROM support_tickets")).all())
+        # A campaign that exists is kept, now as its number; one that does not is no reference.
+        assert campaigns == {ids["kept"]: ids["campaign"], ids["gone"]: None, ids["words"]: None}
+        assert decisions[ids["gone"]] is None
+        assert contacts[ids["ticket"]] is not None and contacts[ids["ticket_gone"]] is None
+        with engine.connect() as conn:  # copying `calls` (SQLite) deleted none of its children
+            assert conn.execute(text("SELECT count(*) FROM call_events")).scalar() == 1
+            assert conn.execute(text("SELECT count(*) FROM call_steps")).scalar() == 1
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # the database now refuses both
+            conn.execute(text("UPDATE callbacks SET campaign_id = 999 WHERE id = :id"), {"id": ids["kept"]})
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("UPDATE callbacks SET status = 'lost' WHERE id = :id"), {"id": ids["kept"]})
+        # Down again: the campaign id is text as before, the row kept.
+        migrate.downgrade(url, BEFORE_REFERENCES)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT campaign_id FROM callbacks WHERE id = :id"),
+                                {"id": ids["kept"]}).scalar() == str(ids["campaign"])
+    finally:
+        engine.dispose()
+
+
+def _unknown_state_stops(url: str) -> None:
+    ids = _violations_before_references(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE callbacks SET status = 'paused' WHERE id = :id"), {"id": ids["kept"]})
+        with pytest.raises(Exception, match=r"callbacks\.status = 'paused' \(1 rows\)"):
+            migrate.upgrade(url)
+        with engine.connect() as conn:  # nothing changed: the text reference is still there
+            assert conn.execute(text("SELECT campaign_id FROM callbacks WHERE id = :id"),
+                                {"id": ids["gone"]}).scalar() == "999"
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_references_settle_and_come_back_down(tmp_path):
+    _references_settle(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+def test_sqlite_unknown_state_stops_the_upgrade(tmp_path):
+    _unknown_state_stops(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+@pytest.mark.postgres
+def test_postgres_references_settle_and_come_back_down(pg_url):
+    _references_settle(pg_url)
+
+
+@pytest.mark.postgres
+def test_postgres_unknown_state_stops_the_upgrade(pg_url):
+    _unknown_state_stops(pg_url)

@@ -63,7 +63,7 @@ class CallbackOut(BaseModel):
     note: str | None
     origin: str
     origin_call_sid: str | None
-    campaign_id: str | None
+    campaign_id: int | None
     booked_by: str
     status: str
     attempts: int

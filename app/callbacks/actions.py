@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app import signals
 from app.callbacks import booking, service
@@ -302,10 +303,21 @@ def _book_or_move(ctx: ActionContext, contact: Any, due: datetime, existing_id: 
             origin="campaign" if ctx.slots.get("campaign_id") else "call",
             origin_call_sid=ctx.call.call_sid,
             origin_flow=ctx.slots.get("callback_origin_flow") or ctx.flow,
-            campaign_id=_str_or_none(ctx.slots.get("campaign_id")),
+            campaign_id=_campaign_id(ctx.session, ctx.slots.get("campaign_id")),
             offer_id=_str_or_none(ctx.slots.get("offer_id")), contact_id=contact.id,
         ), at=ctx.now, by=by, capacity=capacity)
     return cb
+
+
+def _campaign_id(session: Session, value: Any) -> int | None:
+    """The campaign a script's slot names, if it is one we have (a callback refers to it)."""
+    from app.campaigns.models import Campaign
+
+    try:
+        key = int(str(value))
+    except ValueError:
+        return None
+    return key if session.get(Campaign, key) is not None else None
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -67,9 +67,8 @@ def about_text(session: Session, cb: Any, language: str) -> str:
     ("un breve sondaggio sul nostro servizio"), anything else its reason code's words."""
     from app.campaigns.models import Campaign
 
-    campaign_id = str(cb.campaign_id or "")
-    if cb.reason == "campaign" and campaign_id.isdigit():
-        campaign = session.get(Campaign, int(campaign_id))
+    if cb.reason == "campaign" and cb.campaign_id is not None:
+        campaign = session.get(Campaign, cb.campaign_id)
         said = (campaign.reason or {}).get(language) if campaign is not None else None
         if said:
             return str(said)

@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.consent.offers import NormalOfferId
-from app.db import Base, UTCDateTime
+from app.db import Base, UTCDateTime, one_of
 
 SCHEDULED = "scheduled"      # waiting for its time
 DISPATCHING = "dispatching"  # claimed by one worker (lease); dial_started_at set once the REST request goes out
@@ -65,7 +65,8 @@ def check_transition(current: str, new: str) -> None:
 
 class Callback(NormalOfferId, Base):
     __tablename__ = "callbacks"
-    __table_args__ = (Index("ix_callbacks_status_due_at", "status", "due_at"),)
+    __table_args__ = (Index("ix_callbacks_status_due_at", "status", "due_at"), one_of("status", STATUSES),
+                      one_of("origin", ORIGINS))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     e164: Mapped[str] = mapped_column(String(32), index=True)
@@ -83,7 +84,7 @@ class Callback(NormalOfferId, Base):
     origin: Mapped[str] = mapped_column(String(16), default="call")
     origin_call_sid: Mapped[str | None] = mapped_column(String(64))
     origin_flow: Mapped[str | None] = mapped_column(String(64))
-    campaign_id: Mapped[str | None] = mapped_column(String(64))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     offer_id: Mapped[str | None] = mapped_column(String(64))
     booked_by: Mapped[str] = mapped_column(String(100))
 
@@ -99,7 +100,7 @@ class Callback(NormalOfferId, Base):
     call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     answered_by: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
-    decision_id: Mapped[int | None] = mapped_column(Integer)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("consent_decisions.id"))
     # Booked on a simulated call: the gateway refuses to dial it (app.telephony).
     simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
@@ -122,6 +123,7 @@ class CallbackEvent(Base):
     """One status change of a callback, with who/what caused it and why (the operator's view)."""
 
     __tablename__ = "callback_events"
+    __table_args__ = (one_of("from_status", STATUSES), one_of("to_status", STATUSES))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id", ondelete="CASCADE"), index=True)

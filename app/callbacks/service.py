@@ -108,7 +108,7 @@ class Booking:
     origin: str = "call"
     origin_call_sid: str | None = None
     origin_flow: str | None = None
-    campaign_id: str | None = None
+    campaign_id: int | None = None
     offer_id: str | None = None
     contact_id: int | None = None
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.consent.offers import NormalOfferId
-from app.db import Base, UTCDateTime
+from app.db import Base, UTCDateTime, one_of
 
 PURPOSES = ("sales", "survey", "charity", "political", "service")
 STATUSES = ("draft", "running", "paused", "stopped", "completed")
@@ -35,6 +35,8 @@ MACHINE_POLICIES = ("message", "hangup")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Queue states of a targeted contact.
 CONTACT_STATES = ("queued", "claimed", "dialing", "in-call", "done", "cancelled")
+# States of one attempt (consent refused it, dialling, Twilio took it, it ended, it failed).
+ATTEMPT_STATES = ("refused", "dialing", "placed", "ended", "error")
 DISPOSITIONS = (
     "answered-human", "machine", "busy", "no-answer", "failed", "opted-out", "callback-booked",
     "completed", "refused", "invalid-number", "blocked", "unknown", "abandoned", "cancelled",
@@ -43,6 +45,7 @@ DISPOSITIONS = (
 
 class Campaign(NormalOfferId, Base):
     __tablename__ = "campaigns"
+    __table_args__ = (one_of("status", STATUSES), one_of("purpose", PURPOSES))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -104,6 +107,7 @@ class CampaignContact(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "contact_id"),
         Index("ix_campaign_contacts_queue", "campaign_id", "status", "next_attempt_at"),
+        one_of("status", CONTACT_STATES),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,6 +127,7 @@ class CampaignContact(Base):
 
 class CampaignAttempt(Base):
     __tablename__ = "campaign_attempts"
+    __table_args__ = (one_of("status", ATTEMPT_STATES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
@@ -131,12 +136,11 @@ class CampaignAttempt(Base):
     )
     number: Mapped[int] = mapped_column(Integer)
     e164: Mapped[str] = mapped_column(String(32))
-    # refused | dialing | placed | ended | error
     status: Mapped[str] = mapped_column(String(16))
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("consent_decisions.id"))
     rule_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
-    consent_attempt_id: Mapped[int | None] = mapped_column(Integer)
+    consent_attempt_id: Mapped[int | None] = mapped_column(ForeignKey("consent_attempts.id"))
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     disposition: Mapped[str | None] = mapped_column(String(32))
     answered_by: Mapped[str | None] = mapped_column(String(32))

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.consent.offers import ComparableOfferId, NormalOfferId, normalise_all
-from app.db import Base, UTCDateTime
+from app.db import Base, UTCDateTime, one_of
 
 PURPOSES = ("sales", "survey", "charity", "political", "service", "callback")
 CONSENT_ACTIONS = ("given", "withdrawn")
@@ -134,10 +134,16 @@ class Suppression(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# running | complete | refused (implausible: the previous copy stays) | abandoned (a newer file
+# came first) | superseded (a newer copy became complete)
+IMPORT_STATES = ("running", "complete", "refused", "abandoned", "superseded")
+
+
 class RegistryImport(Base):
     """One imported copy of a national do-not-call registry (a full snapshot)."""
 
     __tablename__ = "consent_registry_imports"
+    __table_args__ = (one_of("status", IMPORT_STATES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     country: Mapped[str] = mapped_column(String(2), index=True)
@@ -148,8 +154,6 @@ class RegistryImport(Base):
     obtained_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # running | complete | refused (implausible: the previous copy stays) | abandoned (a newer
-    # file came first) | superseded (a newer copy became complete)
     status: Mapped[str] = mapped_column(String(16))
     numbers: Mapped[int] = mapped_column(Integer, default=0)
     rejected_lines: Mapped[int] = mapped_column(Integer, default=0)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime
+from app.db import Base, UTCDateTime, one_of
 
 # Operator states. `offered`: the desk is ringing them with a caller (a claim, not a choice);
 # `busy`: talking to a caller; `wrapup`: writing the outcome; `away`: not taking calls.
@@ -33,6 +33,7 @@ CONNECTED = "connected"  # talking to the operator
 DONE = "done"            # the conversation ended
 ABANDONED = "abandoned"  # hung up while waiting
 LEFT = "left"            # left the queue (callback instead, timeout, back to the menu)
+ENTRY_STATES = (WAITING, RINGING, CONNECTED, DONE, ABANDONED, LEFT)
 ENTRY_OPEN = (WAITING, RINGING, CONNECTED)
 ENTRY_WAITING = (WAITING, RINGING)
 
@@ -40,17 +41,20 @@ ENTRY_WAITING = (WAITING, RINGING)
 # bridge_after; past it another worker retries), `done` (the customer dialled, or the caller
 # taken out of the queue), `failed` (the operator was told and freed).
 BRIDGE_PENDING, BRIDGE_WORKING, BRIDGE_DONE, BRIDGE_FAILED = "pending", "working", "done", "failed"
+BRIDGE_STATES = (BRIDGE_PENDING, BRIDGE_WORKING, BRIDGE_DONE, BRIDGE_FAILED)
 BRIDGE_OPEN = (BRIDGE_PENDING, BRIDGE_WORKING)
 
 # Offer outcomes.
 OFFER_RINGING, OFFER_ACCEPTED, OFFER_DECLINED = "ringing", "accepted", "declined"
 OFFER_NO_ANSWER, OFFER_FAILED, OFFER_CANCELLED = "no-answer", "failed", "cancelled"
+OFFER_STATES = (OFFER_RINGING, OFFER_ACCEPTED, OFFER_DECLINED, OFFER_NO_ANSWER, OFFER_FAILED, OFFER_CANCELLED)
 
 
 class DeskOperator(Base):
     """A console user who takes calls: where the desk rings them and what they can take."""
 
     __tablename__ = "desk_operators"
+    __table_args__ = (one_of("state", OPERATOR_STATES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("console_operators.id", ondelete="CASCADE"), unique=True)
@@ -70,7 +74,8 @@ class QueueEntry(Base):
 
     __tablename__ = "desk_queue_entries"
     __table_args__ = (Index("ix_desk_queue_entries_status_priority", "status", "priority", "enqueued_at"),
-                      Index("ix_desk_queue_entries_bridge", "bridge_status", "bridge_after"))
+                      Index("ix_desk_queue_entries_bridge", "bridge_status", "bridge_after"),
+                      one_of("status", ENTRY_STATES), one_of("bridge_status", BRIDGE_STATES))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -86,7 +91,7 @@ class QueueEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # An operator-first callback waiting for an operator (app/desk/callbacks.py): then the
     # customer has not been called yet and `call_sid` is a placeholder until they are.
-    callback_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id", ondelete="SET NULL"), index=True)
 
     status: Mapped[str] = mapped_column(String(16), default=WAITING)
     operator_id: Mapped[int | None] = mapped_column(Integer)
@@ -109,6 +114,7 @@ class Offer(Base):
     """One ring of one operator for one caller, and how it ended."""
 
     __tablename__ = "desk_offers"
+    __table_args__ = (one_of("status", OFFER_STATES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("desk_queue_entries.id", ondelete="CASCADE"), index=True)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime
+from app.db import Base, UTCDateTime, one_of
 
 TICKET_KINDS = ("fault", "warranty", "delivery_chase", "complaint", "unanswered_question")
 # draft: the caller hung up before the ticket was complete; kept so nothing is lost.
@@ -63,6 +63,7 @@ class Order(Base):
     """An order as imported from the shop (CSV or API); `expected_on` is the promised date."""
 
     __tablename__ = "support_orders"
+    __table_args__ = (one_of("status", ORDER_STATUSES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -80,6 +81,7 @@ class Order(Base):
 
 class Ticket(Base):
     __tablename__ = "support_tickets"
+    __table_args__ = (one_of("status", TICKET_STATUSES), one_of("kind", TICKET_KINDS), one_of("priority", PRIORITIES))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
@@ -89,7 +91,7 @@ class Ticket(Base):
     # Flagged tickets need a person to review them (complaints, abusive calls).
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     caller_number: Mapped[str | None] = mapped_column(String(128), index=True)
-    contact_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     language: Mapped[str | None] = mapped_column(String(8))
     hotline: Mapped[str | None] = mapped_column(String(32))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("support_products.id"))
@@ -115,6 +117,7 @@ class WarrantyClaim(Base):
     """A warranty claim made on a call; stored whatever the outcome, with the reason."""
 
     __tablename__ = "support_warranty_claims"
+    __table_args__ = (one_of("outcome", CLAIM_OUTCOMES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
@@ -128,7 +131,7 @@ class WarrantyClaim(Base):
     reason: Mapped[str] = mapped_column(String(40))
     covered_until: Mapped[date | None] = mapped_column(Date)
     caller_number: Mapped[str | None] = mapped_column(String(128), index=True)
-    contact_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     language: Mapped[str | None] = mapped_column(String(8))
     call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("support_tickets.id"))
