@@ -55,7 +55,6 @@ def test_postgres_up_down_up(pg_url):
 # -- 0018: references as foreign keys, states checked -----------------------------------------
 
 BEFORE_REFERENCES = "0017_desk_bridge"
-REFERENCES = "0018_references_and_states"
 
 
 def _state_columns() -> dict[tuple[str, str], set[str]]:
