@@ -141,3 +141,23 @@ def test_the_customer_does_not_answer_the_operator_is_told_and_the_callback_retr
     assert phone.ended and phone.heard("The customer did not answer")
     cb = _callback(app, cb_id)
     assert cb.status == SCHEDULED and cb.attempts == 1  # the callbacks' retry policy
+
+
+def test_an_answering_machine_gets_the_callbacks_message_and_the_operator_is_freed(sim, app, clock, due):
+    """The customer's voicemail hears who called, about what and the number to call back,
+    greeted for the hour in Rome (11:21: morning), the same words a plain callback leaves."""
+    cb_id = due("operator")
+    clock.advance(minutes=21)
+    sim.twilio.script(PHONE, inputs=["1"])
+    sim.twilio.script(CUSTOMER, answer="machine_end_beep")
+    route_now(app)
+    (phone,) = sim.twilio.ring_pending()
+    (customer,) = sim.twilio.ring_pending()
+    assert customer.heard("Buongiorno, sono l'assistente virtuale")
+    assert customer.heard("Proveremo a richiamarla più tardi")
+    assert customer.ended and not customer.in_conference
+    customer.assert_courteous()
+    phone.poll()
+    assert phone.ended and phone.heard("The customer did not answer")
+    cb = _callback(app, cb_id)
+    assert cb.status == SCHEDULED and "machine" in (cb.last_error or "")  # called again later

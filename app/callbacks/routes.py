@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, request
 from app import calls
 from app.callbacks import booking
 from app.callbacks.dispatch import link_call
+from app.callbacks.messages import NO_LONGER, machine_message
 from app.callbacks.models import (
     ANSWERED,
     CANCELLED,
@@ -34,30 +35,6 @@ from app.webhooks.safety import voice_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks_voice", __name__)
-
-# {greeting} and {farewell} follow the callee's hour (render.courtesy), as in every flow.
-MACHINE_MESSAGE = {
-    "it": ("{greeting}, sono l'assistente virtuale di {company}. La chiamavamo come ci aveva chiesto, "
-           "per {about}. Proveremo a richiamarla più tardi; se preferisce, ci chiami lei al numero {number}. "
-           "Grazie e {farewell}."),
-    "nl": ("{greeting}, u spreekt met de digitale assistent van {company}. Wij belden u terug zoals u had "
-           "gevraagd, over {about}. Wij proberen het later nog eens; u kunt ons ook bellen op {number}. "
-           "Dank u wel en {farewell}."),
-    "en": ("{greeting}, this is the virtual assistant of {company}. We are calling you back as you asked, about "
-           "{about}. We will try again later, or you can call us on {number}. Thank you, and {farewell}."),
-}
-NO_LONGER = {
-    "it": "{greeting}, sono l'assistente virtuale di {company}. Questa richiamata è stata annullata: ci scusi per il disturbo. Arrivederci.",
-    "nl": "{greeting}, u spreekt met de digitale assistent van {company}. Deze terugbelafspraak is geannuleerd: excuses voor het storen. Tot ziens.",
-    "en": "{greeting}, this is the virtual assistant of {company}. This callback has been cancelled: sorry to have disturbed you. Goodbye.",
-}
-
-
-def spoken_number(e164: str) -> str:
-    """Digits read one by one, in groups, so a machine message can be written down."""
-    digits = e164.lstrip("+")
-    return "+ " + ", ".join(" ".join(digits[i:i + 3]) for i in range(0, len(digits), 3))
-
 
 @bp.post("/voice/callback")
 @voice_webhook
@@ -98,8 +75,7 @@ def callback_answered() -> Response:
         session.commit()
         return Twiml(cb.language).hangup().response()
     if answered_by.startswith("machine"):
-        text = MACHINE_MESSAGE[cb.language].format(company=company, about=about, **words,
-                                                   number=spoken_number(settings.twilio_caller_id))
+        text = machine_message(cb, about=about, company=company, number=settings.twilio_caller_id, at=at)
         doc = Twiml(cb.language).pause(1).say(text).hangup()
         session.commit()
         return doc.response()

@@ -139,8 +139,8 @@ def customer_answered() -> Response:
     """The customer of an operator-first callback answered: who is calling, then the operator."""
     from app.callbacks import booking
     from app.callbacks.dispatch import link_call
+    from app.callbacks.messages import machine_message
     from app.callbacks.models import ANSWERED, DISPATCHING, PLACED, UNKNOWN, Callback
-    from app.callbacks.routes import MACHINE_MESSAGE, spoken_number
     from app.callbacks.service import transition
 
     session = db_session()
@@ -165,8 +165,8 @@ def customer_answered() -> Response:
                    note=f"answered by {answered_by or 'unknown'} (operator-first)")
     about = booking.about_text(session, cb, cb.language)
     if answered_by.startswith("machine") or answered_by == "fax":
-        text = MACHINE_MESSAGE[cb.language].format(company=settings.company_name, about=about,
-                                                   number=spoken_number(settings.twilio_caller_id))
+        text = machine_message(cb, about=about, company=settings.company_name, number=settings.twilio_caller_id,
+                               at=at)
         session.commit()
         doc = Twiml(cb.language)
         if answered_by != "fax":
