@@ -63,6 +63,16 @@ PROMPTS: dict[str, dict[str, str]] = {
         "nl": "Excuses voor het lange wachten: wij bieden u aan om u terug te bellen.",
         "en": "We are sorry for the long wait: let us offer you a callback instead.",
     },
+    # Anger heard in an answer the flow does not check itself (the flow engine's check): the
+    # apology and the complaint first, then the answer is read as usual.
+    "anger_heard": {
+        "it": "Mi dispiace davvero, ha ragione ad aspettarsi di meglio. Ho registrato il suo reclamo con il "
+              "riferimento {complaint_ref|digits}, e un responsabile lo esaminerà.",
+        "nl": "Het spijt me echt, u mag terecht meer van ons verwachten. Ik heb uw klacht vastgelegd onder "
+              "nummer {complaint_ref|digits}, en een leidinggevende bekijkt die.",
+        "en": "I'm truly sorry, you are right to expect better from us. I've recorded your complaint under "
+              "reference {complaint_ref|digits}, and a manager will review it.",
+    },
     "call_back_later": {
         "it": "La preghiamo di richiamare più tardi. Grazie per la pazienza e {farewell}.",
         "nl": "Wilt u het later nog eens proberen? Dank u voor uw geduld en {farewell}.",

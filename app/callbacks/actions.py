@@ -144,9 +144,9 @@ def prepare(ctx: ActionContext) -> str:
 @action("callback_parse_time", outcomes=("ok", "offer", "unclear", "give_up", "impossible", "angry"))
 def parse_time(ctx: ActionContext) -> str:
     """A quick key (1/2/3) or a day and time in words -> confirm, or the nearest slots. Anger
-    comes first on a caller's own call: "domani alle tre, è la terza volta che chiamo" is
-    "angry" (the flow apologises and records the complaint), then the same words are read
-    again for the time."""
+    comes first, on inbound and outbound calls alike: "domani alle tre, è la terza volta che
+    chiamo" is "angry" (the flow apologises and records the complaint), then the same words
+    are read again for the time."""
     said = _said(ctx, "callback_when_raw")
     if _vented(ctx, said):
         ctx.slots["callback_when_raw"] = said
@@ -159,8 +159,9 @@ def parse_time(ctx: ActionContext) -> str:
 
 
 def _vented(ctx: ActionContext, said: str) -> bool:
-    """Anger in an inbound caller's words, not yet acknowledged on this call."""
-    if ctx.call.direction != "inbound" or ctx.slots.get("complaint_ref") or said.isdigit():
+    """Anger in the caller's or callee's words, not yet acknowledged on this call (outbound
+    calls included: a callee who books a callback in anger is apologised to as well)."""
+    if ctx.slots.get("complaint_ref") or said.isdigit():
         return False
     mood = anger.assess(said, _language(ctx))
     if not mood.escalate:

@@ -44,6 +44,10 @@ LANGUAGE_WORDS = {
 }
 # Asking for the language menu in words ("un'altra lingua", "andere taal", "language").
 LANGUAGE_MENU_WORDS = frozenset({"lingua", "lingue", "taal", "talen", "language", "languages"})
+# Every spoken answer is checked for anger first, by this action (app.support registers it; the
+# engine stays free of support code). It returns ANGRY when it recorded a complaint.
+ANGER_ACTION = "support_vent"
+ANGRY = "angry"
 
 
 # Built once: the hot path of every turn skips statement construction and cache-key work.
@@ -97,6 +101,7 @@ class Engine:
         self.hotlines = hotlines
         self.settings = settings
         self.base = settings.public_base_url
+        self._own_anger: dict[tuple[str, str], bool] = {}  # (flow, ask): its flow checks anger itself
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -318,6 +323,8 @@ class Engine:
         heard = digits or speech
         if digits == "*" and not any(c.dtmf == "*" for c in node.ask.choices):
             return self._ask_language(turn)  # a lone * is never a reference or a date
+        if speech and not digits:
+            self._hear_anger(turn, node)
         if node.ask.capture is not None:
             capture = node.ask.capture
             if not digits and "dtmf" in capture.input and capture.max_digits == 1:
@@ -352,6 +359,33 @@ class Engine:
         self._step(turn, "input", input=heard, outcome=choice.name)
         self._reset_retries(turn)
         self._walk(turn, turn.flow, choice.next)
+
+    def _hear_anger(self, turn: Turn, node: Node) -> None:
+        """Anger is checked in every spoken answer, first: let the caller vent, then solve the
+        problem. An angry answer gets an apology and a complaint (once per call), then is read
+        as usual ("siete dei ladri, non chiamatemi più" still opts out). An ask whose answer
+        goes on to an action with its own `angry` transition (the menu, the FAQ question, the
+        fault description, a callback time) checks it there, with its own words."""
+        if self._checks_anger_itself(turn.flow, node) or action_registry.get(ANGER_ACTION) is None:
+            return
+        if self._run_named(turn, ANGER_ACTION, node.name) == ANGRY:
+            self._step(turn, "action", outcome=ANGRY)
+            turn.say(self._text(turn, i18n.PROMPTS["anger_heard"]))
+
+    def _checks_anger_itself(self, flow: str, node: Node) -> bool:
+        cached = self._own_anger.get((flow, node.name))
+        if cached is None:
+            ask = node.ask
+            assert ask is not None
+            targets = [ask.capture.next] if ask.capture is not None else [c.next for c in ask.choices]
+            cached = bool(targets) and all(self._has_angry_transition(flow, t) for t in targets)
+            self._own_anger[(flow, node.name)] = cached
+        return cached
+
+    def _has_angry_transition(self, flow: str, name: str) -> bool:
+        target = self.flows.node(flow, name)
+        return (target is not None and target.kind == "action" and isinstance(target.next, Mapping)
+                and ANGRY in target.next)
 
     def _on_silence(self, turn: Turn) -> None:
         if turn.counters.pop("language_menu", None):
@@ -515,12 +549,15 @@ class Engine:
         })
 
     def _run_action(self, turn: Turn, node: Node) -> str:
+        return self._run_named(turn, str(node.action), node.name)
+
+    def _run_named(self, turn: Turn, action: str, node_name: str) -> str:
         ctx = action_registry.ActionContext(
             session=turn.session, call=turn.call, slots=turn.slots, language=turn.language,
             now=turn.now, settings=self.settings, params=turn.params, hotline=turn.hotline,
-            contact_loader=lambda: self._contact(turn), flow=turn.flow, node=node.name,
+            contact_loader=lambda: self._contact(turn), flow=turn.flow, node=node_name,
         )
-        outcome = action_registry.run(str(node.action), ctx)
+        outcome = action_registry.run(action, ctx)
         turn.slots = ctx.slots
         if ctx.language != turn.language and ctx.language in i18n.LANGUAGES:
             turn.language = ctx.language

@@ -206,6 +206,24 @@ def vent_check(ctx: Any) -> str:
     return "angry" if _note_anger(ctx, anger.assess(said, ctx.language), said, menu=True) else "calm"
 
 
+def vent(ctx: Any) -> str:
+    """Any spoken answer, checked first by the flow engine wherever the flow does not check
+    anger itself (outbound openers and scripts, yes/no questions, product and slot choices):
+    anger is recorded as a complaint once per call, the engine apologises, and the same answer
+    is then read as usual, so the caller's real problem is still solved.
+
+    outcomes: angry, calm
+    """
+    said = str((ctx.params or {}).get("SpeechResult") or "").strip()
+    if not said or ctx.slots.get("complaint_ref"):
+        return "calm"
+    mood = anger.assess(said, ctx.language, failures=int(ctx.slots.get("failures") or 0))
+    if not _note_anger(ctx, mood, said):
+        return "calm"
+    record_complaint(ctx)
+    return "angry"
+
+
 def _note_anger(ctx: Any, assessment: anger.AngerAssessment, said: str, *, menu: bool = False) -> bool:
     """Keep what an upset caller said for the complaint; True when it escalates. At the menu,
     a question the knowledge answers ("ladri, mi avete addebitato due volte") keeps its answer
@@ -399,19 +417,22 @@ def set_urgent(ctx: Any) -> str:
 
 
 def check_description(ctx: Any) -> str:
-    """Speech we can trust, or a recording instead; anger counts too.
+    """Speech we can trust, or a recording instead. Anger comes first, at any confidence: a
+    caller who swears through a bad line is still apologised to and given priority, then asked
+    for the recording (angry_unclear) since the words of the fault may be misheard.
 
-    outcomes: ok, unclear, angry
+    outcomes: ok, unclear, angry, angry_unclear
     """
     text = str(ctx.slots.get("fault_description") or "").strip()
     confidence = _confidence(ctx)
+    mood = anger.assess(text, ctx.language, failures=int(ctx.slots.get("failures") or 0))
+    # Keep the fault, and treat the person as the priority they are.
+    angry = bool(text) and not ctx.slots.get("complaint_ref") and _note_anger(ctx, mood, text)
     if not text or (confidence is not None and confidence < MIN_SPEECH_CONFIDENCE):
         ctx.slots["fault_description_unclear"] = text or None
         _step(ctx, "support.description", "unclear", input=text or None)
-        return "unclear"
-    mood = anger.assess(text, ctx.language, failures=int(ctx.slots.get("failures") or 0))
-    # Keep the fault, and treat the person as the priority they are.
-    return "angry" if _note_anger(ctx, mood, text) else "ok"
+        return "angry_unclear" if angry else "unclear"
+    return "angry" if angry else "ok"
 
 
 def create_fault_ticket(ctx: Any) -> str:
@@ -764,6 +785,7 @@ ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_use_open_order": (use_open_order, ("ok",)),
     "support_check_mood": (check_mood, ("angry", "stuck", "calm")),
     "support_vent_check": (vent_check, ("angry", "calm")),
+    "support_vent": (vent, ("angry", "calm")),
     "support_record_complaint": (record_complaint, ("ok",)),
     "support_pending_answer": (pending_answer, ("answer", "none")),
     "support_answer_question": (answer_question, ("answered", "unanswered", "angry", "invalid")),
@@ -773,7 +795,7 @@ ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_offer_products": (offer_products, ("one", "several", "none")),
     "support_pick_product": (pick_product, ("ok", "invalid")),
     "support_set_product_family": (set_product_family, ("ok",)),
-    "support_check_description": (check_description, ("ok", "unclear", "angry")),
+    "support_check_description": (check_description, ("ok", "unclear", "angry", "angry_unclear")),
     "support_set_urgent": (set_urgent, ("ok",)),
     "support_create_fault_ticket": (create_fault_ticket, ("ok",)),
     "support_technician_callback": (mark_technician_callback, ("ok",)),
