@@ -1,6 +1,6 @@
 """Callers never wait on a lock: webhook latency while bulk imports run against a served app.
 
-For each database, serves cortese under gunicorn (the `cortese serve` configuration), then:
+For each database, serves cortese with `cortese serve`, then:
 1. idle: signed webhooks (a new call on /voice/inbound, then its answer to the menu) and API
    writes (POST /api/orders) for --idle-seconds, as a baseline;
 2. load: the same drivers while `cortese registry import IT` of --registry-lines numbers and
@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 import requests
 from webhook_throughput import (
+    CORTESE,
     VENV_BIN,
     call_params,
     cortese_env,
@@ -183,11 +184,11 @@ def run_import(name: str, argv: list[str], env: dict[str, str], run: ImportRun, 
 
 def measure(kind: str, args: argparse.Namespace, tmp: Path, registry: Path, contacts: Path) -> None:
     url = prepare_db(kind, tmp)
-    port = free_port()
+    port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
     env = cortese_env(url, base)
     log = tmp / f"server-{kind}.log"
-    server = start_gunicorn("app:create_app()", port, env, threads=default_threads(url), log=log)
+    server = start_gunicorn(CORTESE, port, env, threads=default_threads(url), log=log)
     try:
         idle_stop = threading.Event()
         hooks, api, threads = drive(base, args, idle_stop)
@@ -269,6 +270,7 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=0.1, help="seconds between a driver's calls")
     parser.add_argument("--idle-seconds", type=float, default=15)
     parser.add_argument("--max-seconds", type=float, default=1200, help="an import still running then is killed")
+    parser.add_argument("--port", type=int, help="serve on this port [default: a free one]")
     parser.add_argument("--report-every", type=float, default=60, help="seconds between interim figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:

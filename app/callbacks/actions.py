@@ -70,7 +70,8 @@ def _contact(ctx: ActionContext) -> Any:
     if ctx.contact is not None and getattr(ctx.contact, "e164", None) == e164:
         return ctx.contact
     return find_by_number(ctx.session, e164) or get_or_create(
-        ctx.session, e164, source=f"callback booked on call {ctx.call.call_sid}", at=ctx.now)
+        ctx.session, e164, source=f"callback booked on call {ctx.call.call_sid}", at=ctx.now,
+        simulated=bool(ctx.call.simulated))
 
 
 def _set_when(ctx: ActionContext, moment: datetime) -> None:

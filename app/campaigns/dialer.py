@@ -272,7 +272,9 @@ class CampaignKind:
         attempt = session.get(CampaignAttempt, self.attempts[row_id])
         assert row is not None and campaign is not None and attempt is not None
         if row.status == "dialing" and campaign.status == "running":
-            return _call(self.settings, campaign, attempt, row.e164)
+            contact = session.get(Contact, row.contact_id)
+            return _call(self.settings, campaign, attempt, row.e164,
+                         simulated=bool(contact and contact.simulated))
         reason = (f"not dialled: the campaign is {campaign.status}" if campaign.status != "running"
                   else f"not dialled: {row.disposition or 'the contact was taken off the list'}")
         _not_dialled(row, attempt, campaign, reason, now)
@@ -406,7 +408,8 @@ def _refused(row: CampaignContact, attempt: CampaignAttempt, rule_id: str, next_
     log.info("campaign %s: consent refused %s (%s)", row.campaign_id, mask(row.e164), rule_id)
 
 
-def _call(settings: Settings, campaign: Campaign, attempt: CampaignAttempt, to: str) -> Dial:
+def _call(settings: Settings, campaign: Campaign, attempt: CampaignAttempt, to: str, *,
+          simulated: bool) -> Dial:
     base = settings.public_base_url
     return Dial(
         to=to, url=f"{base}/voice/outbound?attempt={attempt.id}", status_callback=f"{base}/voice/status",
@@ -416,6 +419,8 @@ def _call(settings: Settings, campaign: Campaign, attempt: CampaignAttempt, to: 
         async_amd=bool(campaign.amd_async),
         amd_status_callback=f"{base}/voice/amd?attempt={attempt.id}" if campaign.amd_async else None,
         ring_timeout=campaign.ring_timeout,
+        # A contact known only from the softphone: the gateway refuses to dial it on real Twilio.
+        simulated=simulated,
     )
 
 

@@ -332,6 +332,10 @@ def add_contacts(session: Session, campaign: Campaign, contact_ids: Iterable[int
         if contact is None or contact.erased_at is not None:
             report.errors.append((str(contact_id), Reason("no_such_contact", "no such contact", id=str(contact_id))))
             continue
+        if contact.simulated:
+            report.errors.append((str(contact_id), Reason(
+                "contact_simulated", "contact known only from simulated calls: never called", id=str(contact_id))))
+            continue
         _target(session, campaign, contact, at, report)
     session.flush()
     return report

@@ -31,11 +31,14 @@ def find_by_number(session: Session, e164: str) -> Contact | None:
     return contact
 
 
-def get_or_create(session: Session, e164: str, *, source: str, at: datetime, **fields: Any) -> Contact:
+def get_or_create(session: Session, e164: str, *, source: str, at: datetime, simulated: bool = False,
+                  **fields: Any) -> Contact:
     """Find the contact for `e164` or create it, filling region/line type/zones from the number.
 
     Given `fields` only fill blanks on an existing contact (an inbound call must not overwrite
-    what an import or an operator recorded); use update_contact to overwrite.
+    what an import or an operator recorded); use update_contact to overwrite. `simulated`: the
+    number comes from a simulated call, so a new contact is marked simulated; a real source
+    (simulated=False) of a contact known only from simulated calls makes it real.
     """
     unknown = set(fields) - CONTACT_FIELDS
     if unknown:
@@ -45,6 +48,8 @@ def get_or_create(session: Session, e164: str, *, source: str, at: datetime, **f
     parsed = phone.parse(e164)  # raises phone.InvalidNumber
     contact = find_by_number(session, parsed.e164)
     if contact is not None:
+        if contact.simulated and not simulated:
+            contact.simulated, contact.updated_at = False, at
         for key, value in fields.items():
             if value is not None and getattr(contact, key) in (None, [], False):
                 setattr(contact, key, value)
@@ -65,6 +70,7 @@ def get_or_create(session: Session, e164: str, *, source: str, at: datetime, **f
         is_business=bool(fields.pop("is_business", False)),
         is_customer=bool(fields.pop("is_customer", False)),
         legal_person=bool(fields.pop("legal_person", False)),
+        simulated=simulated,
         **fields,
     )
     session.add(contact)

@@ -347,6 +347,10 @@ M: dict[str, dict[str, str]] = {
                                         "en": "«{value}» is not a {country} phone number."},
     "refusal_no_such_contact": {"it": "nessun contatto con questo id.", "nl": "geen contact met dit id.",
                                 "en": "no such contact."},
+    "refusal_contact_simulated": {
+        "it": "contatto noto solo da chiamate simulate: non si chiama.",
+        "nl": "contact alleen bekend uit gesimuleerde gesprekken: wordt niet gebeld.",
+        "en": "contact known only from simulated calls: never called."},
     "refusal_ticket_status_same": {"it": "Il ticket è già in stato {status}.", "nl": "Het ticket heeft al status {status}.",
                                    "en": "The ticket is {status} already."},
 }

@@ -618,8 +618,11 @@ class Engine:
                 return
             from app.consent.contacts import get_or_create
 
-            contact = get_or_create(turn.session, party.e164, source=f"call:{turn.call.call_sid}", at=turn.now)
+            contact = get_or_create(turn.session, party.e164, source=f"call:{turn.call.call_sid}", at=turn.now,
+                                    simulated=turn.call.simulated)
             turn._contact = contact
+        if turn.call.simulated and not contact.simulated:
+            return  # a softphone call may use anyone's number: it changes no real contact
         contact.language = turn.language
 
     def _operator_number(self, turn: Turn) -> str | None:
