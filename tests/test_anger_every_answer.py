@@ -134,3 +134,17 @@ def test_anger_is_recorded_once_per_call(sim, app):
     assert sum(SORRY["nl"] in s for s in call.said) == 1, call.format_transcript()
     assert len(rows(app, Ticket, Ticket.kind == "complaint")) == 1
     assert len(rows(app, Callback)) == 1
+
+
+@pytest.mark.usefixtures("_monday")
+def test_anger_that_answers_nothing_hears_the_apology_first_then_the_question_again(sim, app):
+    call = dial(sim, "en")
+    call.press("5")
+    call.press("3")  # tomorrow evening: the read-back
+    call.speak("this is a joke")
+    said = call.said
+    apology = next(i for i, s in enumerate(said) if SORRY["en"] in s)
+    again = max(i for i, s in enumerate(said) if "didn't understand" in s)
+    assert apology < again, call.format_transcript()
+    assert call.heard("We will call you back") and not rows(app, Callback)
+    _one_complaint(app, "this is a joke")

@@ -236,7 +236,7 @@ class Engine:
 
     def _render_waiting(self, turn: Turn, node: Node, prefix: str | None = None) -> None:
         if prefix:
-            turn.says.insert(0, (prefix, turn.language))
+            turn.says.append((prefix, turn.language))  # after an apology said this turn
         if node.kind == "ask":
             self._render_ask(turn, node)
         elif node.kind == "end":
