@@ -119,7 +119,7 @@ def test_a_reference_is_read_digit_by_digit_and_the_date_in_words(caller):
     caller.dial()
     caller.press("1")
     reply = caller.press("4711")
-    assert "Riferimento 4 7 1 1, consegna domani, martedì 3 marzo alle 17:30." in reply.text
+    assert "Riferimento 4 7 1 1, consegna domani, martedì 3 marzo, alle 17:30." in reply.text
     assert reply.text.endswith("Grazie, buona giornata.") and reply.hung_up
 
 

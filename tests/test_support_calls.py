@@ -39,7 +39,7 @@ def test_outside_hours_the_silent_caller_is_told_when_operators_are_back(twilio,
     caller.dial()
     caller.silence(), caller.silence()
     closed = caller.silence()
-    assert "torneranno domani, lunedì 2 marzo alle 9:00" in closed.text and closed.gather
+    assert "torneranno domani, lunedì 2 marzo, alle 9:00" in closed.text and closed.gather
     never_silent(caller)
 
 

@@ -50,9 +50,9 @@ T: dict[str, dict[str, str]] = {
                       "en": "Let's book a callback"},
     "when": {"it": "Quando preferisce essere richiamato?", "nl": "Wanneer wilt u worden teruggebeld?",
              "en": "When would you like us to call you back?"},
-    "closed": {"it": "torneranno domani, lunedì 2 marzo alle 9:00",
-               "nl": "zij zijn er weer morgen, maandag 2 maart om 8:30",
-               "en": "they will be back tomorrow, Monday 2 March at 9:00 am"},
+    "closed": {"it": "torneranno domani, lunedì 2 marzo, alle 9:00",
+               "nl": "zij zijn er weer morgen, maandag 2 maart, om 8:30",
+               "en": "they will be back tomorrow, Monday 2 March, at 9:00 am"},
     "busy": {"it": "Tutti i nostri operatori sono occupati", "nl": "Al onze medewerkers zijn in gesprek",
              "en": "All our operators are busy"},
     "after_call": {"it": "Grazie per aver chiamato", "nl": "Bedankt voor het bellen met", "en": "Thank you for calling"},
@@ -190,7 +190,7 @@ def test_on_a_national_holiday_the_operators_are_closed(sim, app, clock):
     clock.set(datetime(2026, 4, 6, 9, 0, tzinfo=UTC))  # Easter Monday in Italy, 11:00 in Rome
     call = dial(sim, "it")
     call.press("0")
-    assert call.heard("torneranno domani, martedì 7 aprile alle 9:00")
+    assert call.heard("torneranno domani, martedì 7 aprile, alle 9:00")
 
 
 @pytest.mark.parametrize("language", LANGS)
