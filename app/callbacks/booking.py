@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from app import phone
+from app import phone, prompts
 from app.callbacks import service
 from app.callbacks.timeparse import parse_when
 from app.consent import check_call, next_allowed_slots
@@ -34,32 +34,12 @@ LOOK_BEFORE = timedelta(hours=2)
 MAX_OFFERS = 3
 QUICK_KEYS = ("1", "2", "3")
 
-# What the opener says we call about ("you asked us to call you back about ...").
-REASONS: dict[str, dict[str, str]] = {
-    "support": {"it": "la sua richiesta di assistenza", "nl": "uw vraag aan onze klantenservice",
-                "en": "your request for assistance"},
-    "operator": {"it": "la sua richiesta di parlare con un operatore",
-                 "nl": "uw verzoek om een medewerker te spreken",
-                 "en": "your request to speak to one of our operators"},
-    "queue_timeout": {"it": "la sua richiesta di parlare con un operatore",
-                      "nl": "uw verzoek om een medewerker te spreken",
-                      "en": "your request to speak to one of our operators"},
-    "fault": {"it": "il guasto che ci ha segnalato", "nl": "de storing die u heeft gemeld",
-              "en": "the fault you reported"},
-    "warranty": {"it": "la sua richiesta di garanzia", "nl": "uw garantieaanvraag",
-                 "en": "your warranty claim"},
-    "delivery": {"it": "la sua consegna", "nl": "uw bezorging", "en": "your delivery"},
-    "complaint": {"it": "il suo reclamo", "nl": "uw klacht", "en": "your complaint"},
-    # Only when the campaign is gone: a campaign's callback says the campaign's own reason
-    # (about_text), so a survey never sounds like a sales offer.
-    "campaign": {"it": "la telefonata che le avevamo fatto", "nl": "ons eerdere telefoongesprek",
-                 "en": "our earlier call"},
-}
-
-
 def reason_text(reason: str | None, language: str) -> str:
-    texts = REASONS.get(reason or "support", REASONS["support"])
-    return texts.get(language) or texts["en"]
+    """What the opener says we call about ("... about {about}"): callback.reason.<reason>.
+    A campaign's callback says the campaign's own reason (about_text), so a survey never sounds
+    like a sales offer; callback.reason.campaign is for when the campaign is gone."""
+    texts = prompts.group("callback.reason", language)
+    return texts.get(reason or "support") or texts["support"]
 
 
 def about_text(session: Session, cb: Any, language: str) -> str:
@@ -248,31 +228,16 @@ def options_text(offers: list[datetime], zone: ZoneInfo, language: str, now: dat
     parts = []
     for index, offer in enumerate(offers, start=1):
         when = when_text(offer, zone, language, now).rstrip(",")
-        parts.append({"it": f"per {when} prema {index}", "nl": f"voor {when} druk op {index}",
-                      "en": f"for {when}, press {index}"}[language])
+        parts.append(prompts.text("callback.option", language, when=when, key=index))
     return "; ".join(parts) + "."
-
-
-WHY_TEXT = {
-    # {when} is the time we understood, so a caller can tell a mishearing from a closed window.
-    "past": {"it": "Mi dispiace, ho capito {when}: quell'orario è troppo vicino o già passato.",
-             "nl": "Het spijt me, ik verstond {when}: dat tijdstip is te dichtbij of al voorbij.",
-             "en": "I'm sorry, I understood {when}: that time is too soon or has already passed."},
-    "closed": {"it": "Mi dispiace, {when} non possiamo chiamarla.",
-               "nl": "Het spijt me, {when} mogen wij u niet bellen.",
-               "en": "I'm sorry, we are not allowed to call you {when}."},
-    "full": {"it": "Mi dispiace, {when} le richiamate sono già al completo.",
-             "nl": "Het spijt me, {when} zitten de terugbelafspraken al vol.",
-             "en": "I'm sorry, callbacks {when} are already fully booked."},
-    # A part of a day: the window we understood, then concrete times in it.
-    "window": {"it": "Va bene, {when}.", "nl": "Goed, {when}.", "en": "All right, {when}."},
-}
 
 
 def why_text(why: str, language: str, understood: str) -> str:
     """Why the wanted time cannot be booked, saying which time we understood."""
-    texts = WHY_TEXT.get(why, WHY_TEXT["closed"])
-    return (texts.get(language) or texts["en"]).format(when=understood)
+    # {when} is the time we understood, so a caller can tell a mishearing from a closed window;
+    # "window" (a part of a day) says the window we understood before concrete times in it.
+    key = why if prompts.has(f"callback.why.{why}") else "closed"
+    return prompts.text(f"callback.why.{key}", language, when=understood)
 
 
 def understood_text(moment: datetime, zone: ZoneInfo, language: str, now: datetime) -> str:
@@ -289,17 +254,14 @@ def window_text(start: datetime, end: datetime, zone: ZoneInfo, language: str, n
     return f"{speaker.day_phrase(start.astimezone(zone).date())} {speaker.span(start, end)}"
 
 
-DAYS = {"it": "da {first} a {last},", "nl": "van {first} tot en met {last},", "en": "from {first} to {last},"}
-
-
 def days_text(days: tuple[tuple[datetime, datetime], ...], zone: ZoneInfo, language: str, now: datetime) -> str:
     """"da lunedì 16 marzo a venerdì 20 marzo, tra le 9:00 e le 18:00": a week's window."""
     speaker = Speaker(language, zone, now)
     (first, end), (last, _end) = days[0], days[-1]
-    named = DAYS.get(language, DAYS["en"]).format(first=speaker.date(first), last=speaker.date(last))
+    named = prompts.text("callback.days", language, first=speaker.date(first), last=speaker.date(last))
     return f"{named} {speaker.span(first, end)}"
 
 
-__all__ = ["REASONS", "Verdict", "Wanted", "callee_number", "check_call", "days_slots", "days_text", "evaluate",
+__all__ = ["Verdict", "Wanted", "callee_number", "check_call", "days_slots", "days_text", "evaluate",
            "nearest_slots", "options_text", "quick_option", "reason_text", "resolve_zone", "still_allowed",
            "understood_text", "wanted_time", "when_text", "why_text", "window_slots", "window_text"]

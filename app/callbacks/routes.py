@@ -13,10 +13,10 @@ import logging
 
 from flask import Blueprint, Response, current_app, request
 
-from app import calls
+from app import calls, prompts
 from app.callbacks import booking
 from app.callbacks.dispatch import link_call
-from app.callbacks.messages import NO_LONGER, machine_message
+from app.callbacks.messages import machine_message
 from app.callbacks.models import (
     ANSWERED,
     CANCELLED,
@@ -51,7 +51,7 @@ def callback_answered() -> Response:
         log.error("callback call %s names unknown callback %r", call.call_sid, cb_id)
         language = call.language or settings.default_language
         words = courtesy(language, at, number_zone(call.to_number))
-        doc = Twiml(language).say(NO_LONGER[language].format(company=company, **words)).hangup()
+        doc = Twiml(language).say(prompts.text("callback.no_longer", language, company=company, **words)).hangup()
         session.commit()
         return doc.response()
     call.language = cb.language
@@ -61,7 +61,7 @@ def callback_answered() -> Response:
         log.error("callback %s answered on call %s but was dialled as %s", cb.id, call.call_sid, cb.call_sid)
     words = courtesy(cb.language, at, cb.time_zone)
     if cb.status in (CANCELLED, REFUSED):
-        doc = Twiml(cb.language).say(NO_LONGER[cb.language].format(company=company, **words)).hangup()
+        doc = Twiml(cb.language).say(prompts.text("callback.no_longer", cb.language, company=company, **words)).hangup()
         session.commit()
         return doc.response()
     answered_by = (request.form.get("AnsweredBy") or "").strip()[:32]

@@ -15,7 +15,7 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
 
-from app import calls, phone
+from app import calls, phone, prompts
 from app.campaigns.dispositions import is_machine, revive_unknown
 from app.campaigns.models import Campaign, CampaignAttempt
 from app.campaigns.scripts import script_slots
@@ -31,17 +31,6 @@ from app.webhooks.safety import goodbye, voice_webhook
 log = logging.getLogger(__name__)
 bp = Blueprint("campaigns", __name__)
 
-MACHINE_MESSAGE = {
-    "it": ("{greeting}, questo è un messaggio di {company}. La chiamavamo per {reason}. "
-           "Può richiamarci al numero {number}; allo stesso numero può chiederci di non chiamarla più. "
-           "Grazie e {farewell}."),
-    "nl": ("{greeting}, dit is een bericht van {company}. We belden u over {reason}. "
-           "U kunt ons terugbellen op {number}; op dat nummer kunt u ook vragen niet meer gebeld te worden. "
-           "Dank u wel en {farewell}."),
-    "en": ("{greeting}, this is a message from {company}. We called you about {reason}. "
-           "You can call us back on {number}; on that number you can also ask us not to call again. "
-           "Thank you, and {farewell}."),
-}
 
 
 def _settings() -> Settings:
@@ -83,8 +72,8 @@ def _zone(attempt: CampaignAttempt, session: Session) -> str | None:
 def machine_message(session: Session, campaign: Campaign, attempt: CampaignAttempt, call: Call, at: datetime) -> str:
     language = attempt.language or campaign.languages[0]
     number = campaign.callback_number or campaign.caller_id or _settings().twilio_caller_id
-    return MACHINE_MESSAGE[language].format(
-        **courtesy(language, at, _zone(attempt, session)), company=_company(call),
+    return prompts.text(
+        "campaign.machine_message", language, **courtesy(language, at, _zone(attempt, session)), company=_company(call),
         reason=campaign.reason.get(language, ""), number=" ".join(number.lstrip("+")),
     )
 

@@ -370,7 +370,7 @@ class Engine:
             return
         if self._run_named(turn, ANGER_ACTION, node.name) == ANGRY:
             self._step(turn, "action", outcome=ANGRY)
-            turn.say(self._text(turn, i18n.PROMPTS["anger_heard"]))
+            turn.say(self._text(turn, {turn.language: i18n.prompt("anger_heard", turn.language)}))
 
     def _checks_anger_itself(self, flow: str, node: Node) -> bool:
         cached = self._own_anger.get((flow, node.name))

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from app import prompts
 from app.flows import actions as action_registry
 from app.flows import vocab as vocabulary
 from app.flows.lint import lint_flowset
@@ -60,6 +61,9 @@ def load_flows(directory: Path, *, check: bool = True) -> FlowSet:
     _use_vocabulary(flowset, directory / "vocab")
     if check:
         flowset.errors.extend(lint_flowset(flowset))
+        # The texts said outside the flows (machine messages, the desk, read-backs): the same
+        # keys and placeholders in every language, or a call would fail mid-sentence.
+        flowset.errors.extend(LintError("flows/prompts", None, p) for p in prompts.check())
     return flowset
 
 

@@ -17,15 +17,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_time
 
+from app import prompts
+
 log = logging.getLogger(__name__)
 
 PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?:\|([a-zA-Z_]+))?\}")
 LOCALES = {"it": "it_IT", "nl": "nl_NL", "en": "en_GB"}
-TODAY = {"it": "oggi", "nl": "vandaag", "en": "today"}
-TOMORROW = {"it": "domani", "nl": "morgen", "en": "tomorrow"}
-AT = {"it": "alle", "nl": "om", "en": "at"}
-AT_ONE = {"it": "all'", "nl": "om", "en": "at"}  # "all'1:15" is "all'una e un quarto"
-BETWEEN = {"it": "tra le {start} e le {end}", "nl": "tussen {start} en {end}", "en": "between {start} and {end}"}
+# The words around dates and times ("oggi", "alle", "tra le ... e le ...") are "time.*" in
+# flows/prompts/<lang>.yaml; time.at_one is said before 1 o'clock (Italian: "all'1:15").
 # Spoken clock times: 24-hour in Italian and Dutch, "6:30 pm" in English.
 TIME_PATTERNS = {"it": "H:mm", "nl": "H:mm", "en": "h:mm a"}
 
@@ -83,13 +82,13 @@ class Speaker:
     def at_time(self, value: Any) -> str:
         """"alle 18:30", "all'1:15" (Italian elides before "una"), "om 18:30", "at 6:30 pm"."""
         moment = _as_time(value, self.zone)
-        at = AT_ONE if (self.language == "it" and moment.hour == 1) else AT
-        return f"{at[self.language]} {self.time(moment)}".replace("' ", "'")
+        at = prompts.text("time.at_one" if moment.hour == 1 else "time.at", self.language)
+        return f"{at} {self.time(moment)}".replace("' ", "'")
 
     def span(self, start: Any, end: Any) -> str:
         """A part of a day: "tra le 14:00 e le 18:00", "tussen 14:00 en 18:00", "between ..."."""
         first, last = self.time(start), self.time(end)
-        return BETWEEN[self.language].format(start=first, end=last)
+        return prompts.text("time.between", self.language, start=first, end=last)
 
     def day_phrase(self, day: Day) -> str:
         """The day as said before a time or a span: "domani, giovedì 26 novembre," (the comma
@@ -106,9 +105,9 @@ class Speaker:
         if day.year != self.now.year and abs((day - self.now.date()).days) > 300:
             full = format_date(day, "EEEE d MMMM y", locale=locale)
         if day == self.now.date():
-            return f"{TODAY[self.language]}, {full}"
+            return f"{prompts.text('time.today', self.language)}, {full}"
         if day == self.now.date() + timedelta(days=1):
-            return f"{TOMORROW[self.language]}, {full}"
+            return f"{prompts.text('time.tomorrow', self.language)}, {full}"
         return full
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app import prompts
 from app.calls import add_step
 from app.models import TERMINAL_STATUSES, Call
 from app.phone import parse_caller
@@ -35,28 +36,12 @@ OPERATOR_FLOW = "operator"
 QUEUE_NODE = "enqueue"
 PRIORITY_QUEUE_SUFFIX = "-priority"
 
-STATUS_WORDS: dict[str, dict[str, str]] = {
-    "received": {"it": "ricevuto", "nl": "ontvangen", "en": "received"},
-    "processing": {"it": "in preparazione", "nl": "in behandeling", "en": "being prepared"},
-    "shipped": {"it": "spedito", "nl": "verzonden", "en": "on its way"},
-    "out_for_delivery": {"it": "in consegna oggi", "nl": "vandaag onderweg naar u",
-                         "en": "out for delivery today"},
-    "delivered": {"it": "consegnato", "nl": "bezorgd", "en": "delivered"},
-    "cancelled": {"it": "annullato", "nl": "geannuleerd", "en": "cancelled"},
-    "returned": {"it": "reso", "nl": "geretourneerd", "en": "returned"},
-}
 # Product families offered when the caller owns nothing we know of: key or word -> category.
 PRODUCT_FAMILIES: dict[str, str | None] = {
     "1": "router", "modem": "router", "router": "router", "internet": "router",
     "2": "tv", "tv": "tv", "televisore": "tv", "televisione": "tv", "televisie": "tv", "television": "tv",
     "3": "smartphone", "smartphone": "smartphone", "telefono": "smartphone", "cellulare": "smartphone",
     "telefoon": "smartphone", "mobiel": "smartphone", "phone": "smartphone", "mobile": "smartphone",
-}
-FAMILY_WORDS = {
-    "router": {"it": "il modem", "nl": "het modem", "en": "the router"},
-    "tv": {"it": "il televisore", "nl": "de televisie", "en": "the TV"},
-    "smartphone": {"it": "lo smartphone", "nl": "de smartphone", "en": "the smartphone"},
-    None: {"it": "un altro prodotto", "nl": "een ander product", "en": "another product"},
 }
 
 
@@ -403,7 +388,8 @@ def set_product_family(ctx: Any) -> str:
         if category else None
     )
     ctx.slots["product_name"] = (
-        product.spoken_name(ctx.language) if product else FAMILY_WORDS[category][ctx.language]
+        product.spoken_name(ctx.language) if product
+        else prompts.text(f"support.product_family.{category or 'other'}", ctx.language)
     )
     ctx.slots["product_id"] = product.id if product else None
     ctx.slots["customer_product_id"] = None
@@ -629,7 +615,7 @@ def lookup_order(ctx: Any) -> str:
     ctx.slots["order_number"] = order.number  # A4711 when the caller keyed in 4711
     state = orders.delivery_state(order, _today(ctx))
     ctx.slots.update(
-        order_status=STATUS_WORDS.get(order.status, {}).get(ctx.language, order.status),
+        order_status=prompts.group("support.order_status", ctx.language).get(order.status, order.status),
         order_expected=order.expected_on.isoformat() if order.expected_on else None,
         order_delivered=order.delivered_on.isoformat() if order.delivered_on else None,
         days_late=state.days_late, order_id=order.id,
@@ -731,19 +717,13 @@ def operator_status(ctx: Any) -> str:
     return outcome
 
 
-AHEAD_WORDS = {
-    "it": ("Non c'è nessuno in attesa prima di lei.", "C'è una persona prima di lei.",
-           "Ci sono {n} persone prima di lei."),
-    "nl": ("Er wacht niemand voor u.", "Er is één beller voor u.", "Er zijn {n} bellers voor u."),
-    "en": ("There is nobody ahead of you.", "There is one caller ahead of you.",
-           "There are {n} callers ahead of you."),
-}
-
-
 def _ahead_text(waiting: int, language: str) -> str:
     """'Nobody ahead of you' rather than 'there are 0 callers ahead of you'."""
-    none, one, many = AHEAD_WORDS.get(language, AHEAD_WORDS["en"])
-    return none if waiting <= 0 else one if waiting == 1 else many.format(n=waiting)
+    if waiting <= 0:
+        return prompts.text("support.ahead.none", language)
+    if waiting == 1:
+        return prompts.text("support.ahead.one", language)
+    return prompts.text("support.ahead.many", language, n=waiting)
 
 
 def queue_result(ctx: Any) -> str:

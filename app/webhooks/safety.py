@@ -19,7 +19,7 @@ from flask import Response, current_app, g, request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app import i18n, inputs, phone
+from app import i18n, inputs, phone, prompts
 from app.calls import SIMULATED_HEADER, SIMULATED_PARAM, get_call, simulated_mark
 from app.clock import now
 from app.config import Settings
@@ -30,16 +30,11 @@ from app.webhooks import signature
 
 log = logging.getLogger(__name__)
 
-GOODBYE = {
-    "it": "Grazie per aver chiamato, {farewell}.",
-    "nl": "Bedankt voor uw oproep, en {farewell}.",
-    "en": "Thank you for calling, and {farewell}.",
-}
 
 
 def goodbye(language: str, at: datetime, number: str | None) -> str:
     """A goodbye whose wish follows the hour where the other party's number is."""
-    return GOODBYE[language].format(**courtesy(language, at, number_zone(number)))
+    return prompts.text("machine.goodbye", language, **courtesy(language, at, number_zone(number)))
 
 
 # What a voice webhook may carry. Twilio sends a few dozen parameters (the call's, the
