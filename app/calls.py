@@ -12,15 +12,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Insert, Table, bindparam, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import Insert, Table, bindparam, select
+from sqlalchemy.orm import Session
 
 from app.db import insert_skipping_duplicates
 from app.models import STATUS_RANK, TERMINAL_STATUSES, Call, CallEvent, CallStep
 
 _MAX_FIELD = 128
-# session.info key of the list a flow turn collects its steps in (written once at its end).
-STEP_BUFFER = "cortese.step_buffer"
 
 
 def _clip(value: str | None, limit: int = _MAX_FIELD) -> str:
@@ -74,36 +72,32 @@ def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, wi
     }
     if with_status:  # one INSERT, not INSERT + UPDATE; status callbacks apply theirs in order
         values.update(_moves("queued", -1, params.get("CallStatus"), at, None))
-    # No SAVEPOINT and no ORM flush: the row comes back from the INSERT itself, and a retried
-    # webhook that another worker has just created the call for inserts nothing.
-    row = session.connection().execute(_insert_call(session), values).first()
-    if row is None:
-        existing = get_call(session, call_sid)
-        if existing is None:
+    # No SAVEPOINT and no flush: the ORM makes the Call from the INSERT's RETURNING, and a
+    # retried webhook that another worker has just created the call for inserts nothing.
+    call = session.scalars(_insert_call(session).values(values)).first()
+    if call is None:
+        call = get_call(session, call_sid)
+        if call is None:
             raise LookupError(f"call {call_sid} neither inserted nor found")
-        return existing
-    call = Call(**row._mapping)
-    make_transient_to_detached(call)  # as if loaded by a query: persistent, nothing to flush
-    session.add(call)
     return call
 
 
 _INSERTS: dict[tuple[str, str], Insert] = {}
 
 
-def _insert_returning(session: Session, table: Table, *returning: ColumnElement[Any]) -> Insert:
-    key = (session.get_bind().dialect.name, table.name)
+def _insert_returning(session: Session, table: Any, *returning: Any) -> Insert:
+    key = (session.get_bind().dialect.name, str(table))
     if key not in _INSERTS:  # built once per database kind: every webhook runs one
         _INSERTS[key] = insert_skipping_duplicates(session, table).returning(*returning)
     return _INSERTS[key]
 
 
-_CALLS = cast(Table, Call.__table__)
 _EVENTS = cast(Table, CallEvent.__table__)
 
 
 def _insert_call(session: Session) -> Insert:
-    return _insert_returning(session, _CALLS, *_CALLS.c)
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING the Call (an ORM-enabled insert)."""
+    return _insert_returning(session, Call, Call)
 
 
 def _insert_event(session: Session) -> Insert:
@@ -192,16 +186,11 @@ def add_step(
     input: str | None = None,
     outcome: str | None = None,
     said: str | None = None,
-) -> CallStep | None:
+) -> CallStep:
+    """One line of the call's history outside a flow turn (a turn's actions use
+    `ActionContext.add_step`, written with the turn's own steps)."""
     if call.id is None:
         session.flush()  # a brand-new call needs its id first
-    owner, buffer = session.info.get(STEP_BUFFER) or (None, None)
-    if buffer is not None and owner == call.id:
-        # Inside a flow turn: keep the order of the turn's steps, written in one batch.
-        buffer.append({"call_id": call.id, "at": at, "flow": call.flow, "node": node or call.node,
-                       "kind": kind, "input": input[:2000] if input else None, "outcome": outcome,
-                       "said": said})
-        return None
     step = CallStep(
         call_id=call.id, at=at, flow=call.flow, node=node or call.node, kind=kind,
         input=input[:2000] if input else None, outcome=outcome, said=said,

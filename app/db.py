@@ -284,7 +284,7 @@ def session_scope(app: Flask | None = None) -> Iterator[Session]:
         session.close()
 
 
-def insert_skipping_duplicates(session: Session, table: Table) -> Insert:
+def insert_skipping_duplicates(session: Session, table: Table | type[Base]) -> Insert:
     """`INSERT ... ON CONFLICT DO NOTHING` for the session's database: a row whose unique key
     exists is skipped rather than failing, so the transaction goes on without a SAVEPOINT."""
     dialect = session.get_bind().dialect.name

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from app import signals
 from app.callbacks import booking, service
 from app.callbacks.models import SCHEDULED, Callback
-from app.calls import STEP_BUFFER
 from app.clock import as_utc
 from app.consent.contacts import find_by_number, get_or_create
 from app.flows.actions import ActionContext, action
@@ -104,9 +103,8 @@ def _origin_flow(ctx: ActionContext) -> str | None:
     if ctx.call.id is None:
         return None
     target = ctx.flow or "callback_booking"
-    # Steps of the turn under way are buffered in the session until the turn ends.
-    _owner, buffered = ctx.session.info.get(STEP_BUFFER) or (None, None)
-    for step in reversed(buffered or []):
+    # The turn under way has not written its steps yet: look at them first.
+    for step in reversed(ctx.steps):
         if step.get("kind") == "jump" and step.get("outcome") == target:
             return step.get("flow")
     return ctx.session.scalars(

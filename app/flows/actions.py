@@ -37,7 +37,8 @@ ACTION_MODULES: tuple[str, ...] = (
 @dataclass
 class ActionContext:
     """What an action may read and change. `slots` and `language` are written back to the call
-    by the engine after the action returns; `session` is the request's transaction."""
+    by the engine after the action returns, with the steps it added; `session` is the
+    request's transaction."""
 
     session: Session
     call: Call
@@ -51,10 +52,25 @@ class ActionContext:
     node: str = ""
     # The other party's contact, looked up only if an action asks (most never do).
     contact_loader: Callable[[], Any] | None = field(default=None, repr=False)
+    # The turn's lines of the call's history so far (call_steps rows, written when it ends).
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_step(self, kind: str, *, input: str | None = None, outcome: str | None = None) -> None:
+        """A line in the call's history, beyond the engine's own node/outcome step; it is
+        written with the turn's other steps, in order."""
+        self.steps.append(step_row(self.call.id, self.now, self.flow, self.node, kind, input=input,
+                                   outcome=outcome))
 
     @property
     def contact(self) -> Any:
         return self.contact_loader() if self.contact_loader else None
+
+
+def step_row(call_id: int, at: datetime, flow: str | None, node: str | None, kind: str, *,
+             input: str | None = None, outcome: str | None = None, said: str | None = None) -> dict[str, Any]:
+    """One call_steps row as the turn writes it (the caller's words cut at 2,000 characters)."""
+    return {"call_id": call_id, "at": at, "flow": flow, "node": node, "kind": kind,
+            "input": input[:2000] if input else None, "outcome": outcome, "said": said}
 
 
 @dataclass(frozen=True)

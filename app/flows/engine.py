@@ -21,10 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app import calls, i18n, phone
-from app.calls import STEP_BUFFER, add_step
+from app.calls import add_step
 from app.flows import actions as action_registry
 from app.flows import matching
 from app.flows.hotlines import Hotline, Hotlines
@@ -117,7 +116,6 @@ class Engine:
         turn = Turn(session, call, flow, found.start, "en", dict(call.slots or {}), {},
                     params or {}, now, hotline, version=(call.state_version or 0) + 1,
                     _contact=contact, _contact_loaded=contact is not None)
-        session.info[STEP_BUFFER] = (call.id, turn.steps)
         turn.language = self._first_language(turn, language)
         turn.counters["tz"] = self._zone_name(turn)
         turn.slots.update(slots or {})
@@ -482,7 +480,6 @@ class Engine:
         turn = Turn(session, call, call.flow, call.node, language, dict(call.slots or {}),
                     dict(call.counters or {}), params, now, self.hotline_of(call),
                     version=call.state_version + 1)
-        session.info[STEP_BUFFER] = (call.id, turn.steps)
         return turn
 
     def _current(self, turn: Turn) -> Node:
@@ -494,7 +491,6 @@ class Engine:
     def _finish(self, turn: Turn, *, expected_version: int) -> Twiml:
         """Save the state if nobody else moved the call meanwhile; return the TwiML."""
         call = turn.call
-        turn.session.info.pop(STEP_BUFFER, None)
         turn.counters["lead"] = [list(pair) for pair in turn.lead if pair[0]][:MAX_LEAD]
         # The status this webhook brings rides in the same UPDATE, so the ORM has nothing of
         # the call's left to flush (routes leave it to the turn; see flows/routes.py).
@@ -509,8 +505,10 @@ class Engine:
         )
         if result.rowcount != 1:
             raise StaleTurn(call.call_sid)
-        for key, value in state.items():
-            set_committed_value(call, key, value)
+        # The UPDATE wrote these columns past the ORM: forget the object's copies (and any
+        # change made to them before the turn, which the turn took in), so the session never
+        # writes them back and a later read loads what was saved.
+        turn.session.expire(call, list(state))
         self._write_steps(turn)
         return turn.doc or self._doc(turn).hangup()
 
@@ -543,10 +541,8 @@ class Engine:
 
     def _step(self, turn: Turn, kind: str, *, input: str | None = None, outcome: str | None = None,
               said: str | None = None) -> None:
-        turn.steps.append({
-            "call_id": turn.call.id, "at": turn.now, "flow": turn.flow, "node": turn.node, "kind": kind,
-            "input": input[:2000] if input else None, "outcome": outcome, "said": said,
-        })
+        turn.steps.append(action_registry.step_row(turn.call.id, turn.now, turn.flow, turn.node, kind,
+                                                   input=input, outcome=outcome, said=said))
 
     def _run_action(self, turn: Turn, node: Node) -> str:
         return self._run_named(turn, str(node.action), node.name)
@@ -555,7 +551,7 @@ class Engine:
         ctx = action_registry.ActionContext(
             session=turn.session, call=turn.call, slots=turn.slots, language=turn.language,
             now=turn.now, settings=self.settings, params=turn.params, hotline=turn.hotline,
-            contact_loader=lambda: self._contact(turn), flow=turn.flow, node=node_name,
+            contact_loader=lambda: self._contact(turn), flow=turn.flow, node=node_name, steps=turn.steps,
         )
         outcome = action_registry.run(action, ctx)
         turn.slots = ctx.slots

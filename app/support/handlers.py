@@ -51,7 +51,7 @@ PRODUCT_FAMILIES: dict[str, str | None] = {
 
 def _step(ctx: Any, kind: str, outcome: str, input: str | None = None) -> None:
     """A meaningful line in the call's history, beyond the engine's own node/outcome step."""
-    add_step(ctx.session, ctx.call, ctx.now, kind, input=input, outcome=outcome)
+    ctx.add_step(kind, input=input, outcome=outcome)
 
 
 def _caller_number(ctx: Any) -> str | None:
