@@ -117,7 +117,7 @@ def test_an_offered_time_picked_in_anger_is_apologised_for_and_read_back(sim, ap
     call.press("5")
     call.speak("domani pomeriggio")
     assert call.heard("Posso richiamarla")
-    said = "la seconda, vergogna"
+    said = "la seconda, ma che vergogna"
     call.speak(said)
     assert call.heard(SORRY["it"]), call.format_transcript()
     _one_complaint(app, said)
@@ -129,7 +129,7 @@ def test_anger_is_recorded_once_per_call(sim, app):
     call = dial(sim, "nl")
     call.press("5")
     call.speak("morgenmiddag")
-    call.speak("de eerste, belachelijk")
+    call.speak("de eerste, wat een schande")
     call.speak("ja, belachelijk")
     assert sum(SORRY["nl"] in s for s in call.said) == 1, call.format_transcript()
     assert len(rows(app, Ticket, Ticket.kind == "complaint")) == 1

@@ -244,6 +244,10 @@ def pick_offer(ctx: ActionContext) -> str:
 def _pick_index(said: str, language: str) -> int | None:
     if said.isdigit():
         return int(said) - 1 if said in ("1", "2", "3") else None
+    # Venting beside the choice ("la seconda, che vergogna") is no part of it: the anger words
+    # are left out before the answer is measured as short enough to be a pick.
+    for found in anger.assess(said, language).matches:
+        said = re.sub(rf"(?i)\b{re.escape(found)}\b", " ", said)
     words = re.sub(r"[^\w' ]", " ", said.lower()).split()
     for index, names in enumerate(ORDINALS[language]):
         if any(name in words for name in names) and len(words) <= 4:
