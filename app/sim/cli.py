@@ -229,6 +229,32 @@ def explore_command(to: str | None, from_: str, depth: int, max_calls: int, url:
         sys.exit(1)
 
 
+@cli.command("serve")
+@click.option("--port", type=int, help="Where the app listens [default: PORT from .env, 5000].")
+def serve_command(port: int | None) -> None:
+    """The app and a fake Twilio in one process, for the browser softphone: calls it places wait
+    in the real queues, and calls the app places (an operator's phone rung by the desk, a
+    callback) ring on it, conferences included. Development and test only; one process."""
+    from werkzeug.serving import make_server
+
+    from app.sim.line import serve_app
+
+    settings = _settings()
+    if settings.cortese_env == "production":
+        raise click.UsageError("cortese sim serve is a development tool: CORTESE_ENV is production")
+    app, fake, _line = serve_app(settings)
+    server = make_server("127.0.0.1", port or settings.port, app, threaded=True)
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"cortese with a fake Twilio ({fake.base_url}) on http://127.0.0.1:{server.server_port}")
+    console.print(f"softphone: http://127.0.0.1:{server.server_port}/sim/softphone · desk: /console/desk")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
 @cli.command("twilio")
 @click.option("--port", default=8089, show_default=True, type=int)
 @click.option("--app-url", help="Where the app listens: rung calls fetch their Url there "

@@ -24,7 +24,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 
-from app.sim.call import SimCall
+from app.sim.call import SimCall, SimulatorError
+from app.sim.line import line_of
 from app.sim.simulator import DEFAULT_CALLER, Simulator
 
 bp = Blueprint("sim", __name__, url_prefix="/sim", template_folder="templates",
@@ -172,6 +173,8 @@ def _state(call_id: str, call: SimCall) -> dict[str, Any]:
         "ended": call.ended,
         "end_reason": call.end_reason,
         "waiting_for": call.waiting_for,
+        "in_conference": call.waiting_for == "conference",
+        "talking_with": len(call.switchboard.talking_with(call)) if call.switchboard else 0,
         "problems": [{"kind": str(p), "detail": p.detail} for p in call.problems],
         "transcript": [
             {"kind": e.kind, "text": e.text, "at": e.at,
@@ -206,6 +209,10 @@ def softphone() -> str:
 def start_call() -> tuple[Response, int]:
     from_ = _text_field("from", DEFAULT_CALLER, 64) or DEFAULT_CALLER
     to = _text_field("to", "", 64) or None
+    line = line_of(current_app)
+    if line is not None:  # the fake Twilio runs here: keep the call live (app/sim/line.py)
+        call_id, call = line.place(from_, to)
+        return jsonify(_state(call_id, call)), 201
     store = _store()
     store.prune()
     call_id = store.new_id()
@@ -217,36 +224,54 @@ def start_call() -> tuple[Response, int]:
 @bp.get("/api/incoming")
 def incoming() -> Response:
     """Outbound calls the fake Twilio rang for the softphone, waiting to be picked up."""
-    items = [{"id": cid, "from": call.from_, "to": call.to, "last_said": call.last_said}
-             for cid, call in _store().incoming()]
+    line = line_of(current_app)
+    rung = (line.incoming() if line is not None else []) + _store().incoming()
+    items = [{"id": cid, "from": call.from_, "to": call.to, "last_said": call.last_said} for cid, call in rung]
     return jsonify(items=items)
 
 
 def _act(call_id: str, action: str) -> Response:
+    line = line_of(current_app)
+    if line is not None and call_id in line:
+        with line.using(call_id) as call:
+            refused = _do(call, action)
+            line.settle()
+            return refused or jsonify(_state(call_id, call))
     store = _store()
     try:
         with store.locked(call_id):
             call = store.load(call_id).attach(_simulator().requester)
-            if action != "show" and call.ended and action != "hangup":
-                return _problem(409, f"the call has ended ({call.end_reason})")
-            if action == "press":
-                digits = _text_field("digits", "", 40)
-                if not digits or not re.fullmatch(r"[0-9#*]+", digits):
-                    return _problem(422, "digits: use 0-9, * and #")
-                call.press(digits)
-            elif action == "speak":
-                text = _text_field("text")
-                if not text:
-                    return _problem(422, "text: say something (or use silence)")
-                call.speak(text)
-            elif action == "silence":
-                call.silence()
-            elif action == "hangup":
-                call.hangup()
+            refused = _do(call, action)
+            if refused is not None:
+                return refused
             store.save(call_id, call)
     except (KeyError, FileNotFoundError):
         return _problem(404, "no such simulated call")
     return jsonify(_state(call_id, call))
+
+
+def _do(call: SimCall, action: str) -> Response | None:
+    """Play one action on the call; a problem response when it cannot be played."""
+    if action != "show" and call.ended and action != "hangup":
+        return _problem(409, f"the call has ended ({call.end_reason})")
+    try:
+        if action == "press":
+            digits = _text_field("digits", "", 40)
+            if not digits or not re.fullmatch(r"[0-9#*]+", digits):
+                return _problem(422, "digits: use 0-9, * and #")
+            call.press(digits)
+        elif action == "speak":
+            text = _text_field("text")
+            if not text:
+                return _problem(422, "text: say something (or use silence)")
+            call.speak(text)
+        elif action == "silence":
+            call.silence()
+        elif action == "hangup":
+            call.hangup()
+    except SimulatorError as exc:  # e.g. a key pressed while talking in a conference
+        return _problem(409, str(exc))
+    return None
 
 
 @bp.get("/api/calls/<call_id>")

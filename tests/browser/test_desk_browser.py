@@ -80,3 +80,39 @@ def test_go_available_take_a_caller_see_the_screen_pop_and_wrap_up(page: Any, li
     assert page.locator("#desk-state").get_attribute("data-state") == "available"
     assert page.locator("#screen-pop").count() == 0
     screenshot(page, "desk-wrapped-up")
+
+
+def test_the_browser_softphone_is_the_operators_phone(page: Any, live_app: Any, phones: Simulator) -> None:
+    """The desk rings the operator's number; the softphone (live line, app/sim/line.py) rings,
+    answers with the whisper, presses 1, is in the conference with the caller, hangs up."""
+    from app.db import session_scope
+    from app.desk.models import DeskOperator
+    from app.sim.line import install
+    from tests.desk_support import minutes, operator
+
+    app = live_app.app
+    app.extensions["cortese.clock"].set(WEDNESDAY)
+    with session_scope(app) as s:
+        operator(s, "anna", phone=PHONE, languages=("it",), since=WEDNESDAY - minutes(10))
+    line = install(app, phones)
+    assert phones.twilio is not None
+    phones.twilio.start_ringing(interval=0.2, drive=line.ring)
+    caller_id, caller = line.place(CALLER, "+390212345678")
+    with line.using(caller_id):
+        caller.press("0")  # waits in the queue; the desk rings the operator's number
+
+    page.goto(f"{live_app.url}/sim/softphone")
+    page.click("#incoming button.answer", timeout=20_000)
+    page.wait_for_selector("#transcript li.say:has-text('Caller speaks Italian')")
+    page.click("button.key[data-key='1']")
+    page.wait_for_selector("#status:has-text('talking in a conference')")
+    assert page.locator("button.key[data-key='1']").is_disabled()  # people talk now
+    with line.using(caller_id):
+        assert caller.in_conference and len(caller.talking_with) == 1
+    screenshot(page, "desk-softphone-operator")
+    page.click("#hangup")
+    page.wait_for_selector("#status:has-text('Call ended')")
+    with line.using(caller_id):
+        assert caller.ended and caller.heard("Grazie per aver chiamato")
+    with session_scope(app) as s:
+        assert s.query(DeskOperator).one().state == "wrapup"

@@ -48,10 +48,14 @@
       li.textContent = p.kind + ": " + p.detail;
       return li;
     }));
+    var where = state.in_conference
+      ? (state.talking_with ? " — talking in a conference" : " — in a conference, waiting for the other side")
+      : (state.waiting_for ? " — waiting for you (" + state.waiting_for + ")" : "");
     $("status").textContent = state.ended
       ? "Call ended: " + state.status + " (" + state.end_reason + ")"
-      : "In call " + state.sid + (state.waiting_for ? " — waiting for you (" + state.waiting_for + ")" : "");
-    enable(state.waiting_for, state.ended);
+      : "In call " + state.sid + where;
+    // In a conference the two people talk; keys and the say box are for the machine only.
+    enable(state.waiting_for && !state.in_conference, state.ended);
     list.lastElementChild && list.lastElementChild.scrollIntoView({ block: "nearest" });
   }
 
@@ -95,7 +99,11 @@
   }
   function pollIncoming() {
     live = callId !== null && !$("hangup").disabled;
-    if (live) { return; }
+    if (live) {  // the other side may have hung up, or the app updated the call: redraw it
+      fetch(api + "/" + encodeURIComponent(callId)).then(function (r) { return r.json(); })
+        .then(show).catch(function () { /* the next poll tries again */ });
+      return;
+    }
     fetch("/sim/api/incoming").then(function (r) { return r.json(); }).then(function (data) {
       var list = $("incoming");
       list.replaceChildren.apply(list, data.items.map(answerButton));
