@@ -14,8 +14,9 @@
   "werkt niet", "don't call me again") are taken as they are.
 - Doubt is no answer: where a question offers yes or no, a caller who says they do not know
   ("non so se va bene", "geen idee of dat klopt") or denies a word of certainty ("not sure",
-  "non ne sono sicura", "ik weet het niet zeker") is asked again. A denied "sure" is not a
-  "no": the vocabulary's `doubts` and `certainty` say which words these are.
+  "non ne sono sicura", "ik weet het niet zeker") is asked again, unless they also asked for
+  something ("maybe another time"). A denied "sure" is not a "no": the vocabulary's `doubts`
+  and `certainty` say which words these are.
 - Each choice scores the phrases it hears (not overlapping; a fuzzy hit counts by its
   similarity, a longer phrase a little more, the first thing said more), so "the internet keeps
   dropping out" gathers several small cues. The best choice wins; a runner-up close to it
@@ -99,9 +100,7 @@ def understand(choices: Sequence[Choice], said: str, language: str,
             return Understood(keyed, how="key")
     index = _index(choices, language, vocab)
     words = heard.split()
-    if index.yes_or_no and _doubting(words, vocab):
-        return Understood(None)
-    scores = _scores(index, words, vocab)
+    scores = _scores(index, words, vocab, _doubt(words, vocab) if index.yes_or_no else None)
     ranked = sorted(((s, i) for i, s in enumerate(scores) if s > 0), reverse=True)
     if not ranked:
         return Understood(None)
@@ -202,33 +201,50 @@ def _hits(index: _Index, words: list[str], negators: frozenset[str]) -> list[tup
     return list(found.values())
 
 
-def _denied_before(words: list[str], start: int, vocab: vocabulary.Vocabulary) -> bool:
+def _negator_before(words: list[str], start: int, vocab: vocabulary.Vocabulary,
+                    skip: frozenset[int] = frozenset()) -> int | None:
+    """Where the negator that denies the words from `start` stands, if one does."""
     for i in range(start - 1, max(-1, start - 1 - NEGATION_REACH), -1):
         if words[i] in vocab.clause_breaks:
             break
-        if words[i] in vocab.negators:
-            return True
-    return False
+        if words[i] in vocab.negators and i not in skip:
+            return i
+    return None
 
 
-def _negated(words: list[str], start: int, end: int, vocab: vocabulary.Vocabulary) -> bool:
-    return _denied_before(words, start, vocab) or (end < len(words) and words[end] in vocab.post_negators)
+def _negated(words: list[str], start: int, end: int, vocab: vocabulary.Vocabulary,
+             skip: frozenset[int] = frozenset()) -> bool:
+    return (_negator_before(words, start, vocab, skip) is not None
+            or (end < len(words) and words[end] in vocab.post_negators))
 
 
-def _doubting(words: list[str], vocab: vocabulary.Vocabulary) -> bool:
-    """The caller says they do not know, or denies their certainty. Only a negator before the
-    word counts: Dutch "zeker niet" is a firm no, "niet zeker" a doubt."""
+def _doubt(words: list[str], vocab: vocabulary.Vocabulary) -> frozenset[int] | None:
+    """None unless the caller says they do not know or denies their certainty; then where the
+    negations are that the doubt owns ("non so", "not sure"): they deny nothing else, so "not
+    sure, maybe change it" still asks for a change. Only a negator before a word of certainty
+    counts: Dutch "zeker niet" is a firm no, "niet zeker" a doubt."""
+    owned: set[int] = set()
+    found = False
     for phrase in vocab.doubts:
         size = len(phrase)
-        if any(tuple(words[i:i + size]) == phrase for i in range(len(words) - size + 1)):
-            return True
-    return any(word in vocab.certainty and _denied_before(words, i, vocab) for i, word in enumerate(words))
+        for i in range(len(words) - size + 1):
+            if tuple(words[i:i + size]) == phrase:
+                found = True
+                owned.update(j for j in range(i, i + size) if words[j] in vocab.negators)
+    for i, word in enumerate(words):
+        if word in vocab.certainty and (at := _negator_before(words, i, vocab)) is not None:
+            found = True
+            owned.add(at)
+    return frozenset(owned) if found else None
 
 
-def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary) -> list[float]:
+def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary,
+            doubt: frozenset[int] | None = None) -> list[float]:
     """Per choice, the weight of the phrases heard for it. Phrases never share words: the
     longest (then the most similar) takes them, so "absolutely not" is not also "absolutely"
-    and "don't call me again" not also "call me"."""
+    and "don't call me again" not also "call me". A doubting caller gave no yes or no: only a
+    request of its own counts ("maybe another time"), never a plain answer or a denied one."""
+    doubting, owned = doubt is not None, doubt or frozenset()
     taken: set[int] = set()
     heard: list[tuple[_Phrase, int, int, float]] = []  # (phrase, choice, start, similarity)
     hits = _hits(index, words, vocab.negators | vocab.post_negators)
@@ -237,10 +253,12 @@ def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary) -> li
         if taken.intersection(range(start, end)):
             continue
         choice = phrase.choice
-        if not phrase.denies and _negated(words, start, end, vocab):
-            if not phrase.yes or index.no_choice is None:
+        if not phrase.denies and _negated(words, start, end, vocab, owned):
+            if not phrase.yes or index.no_choice is None or doubting:
                 continue
             choice = index.no_choice
+        if doubting and phrase.answer:
+            continue
         taken.update(range(start, end))
         heard.append((phrase, choice, start, similarity))
     # A plain yes or no next to a request of another choice only prefaces it ("no, non
