@@ -3,6 +3,8 @@ Dutch and English, behind an operator login with CSRF-protected forms."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
@@ -16,6 +18,21 @@ class SessionOnDemand(SecureCookieSessionInterface):
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
+
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+def _init_translations(app: Flask) -> None:
+    """Flask-Babel reads the compiled catalogs (app/translations/<lang>/LC_MESSAGES/messages.mo,
+    committed beside their .po) for the operator's chosen language; English is the source text."""
+    from flask_babel import Babel
+
+    from app.console.i18n import current_language
+
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+    Babel(app, locale_selector=current_language)
 
 
 def init_app(app: Flask) -> None:
@@ -38,4 +55,5 @@ def init_app(app: Flask) -> None:
     # Secure cookies need HTTPS; local development and the browser tests use plain http.
     app.config["SESSION_COOKIE_SECURE"] = settings.cortese_env == "production"
     app.session_interface = SessionOnDemand()
+    _init_translations(app)
     app.register_blueprint(bp)

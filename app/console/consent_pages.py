@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -34,21 +35,17 @@ nav_item("console.compliance", "compliance")
 nav_item("console.registries", "registries")
 
 add_messages({
-    "imports": {"it": "Importazioni", "nl": "Imports", "en": "Imports"},
-    "registry_copies": {"it": "Copie in uso", "nl": "Kopieën in gebruik", "en": "Copies in use"},
-    "applies_to": {"it": "Vale per", "nl": "Geldt voor", "en": "Applies to"},
-    "valid_until": {"it": "Valida fino al", "nl": "Geldig tot", "en": "Valid until"},
-    "max_age": {"it": "Validità", "nl": "Geldigheid", "en": "Valid for"},
-    "days_count": {"it": "{days} giorni", "nl": "{days} dagen", "en": "{days} days"},
-    "imported": {"it": "Importata il", "nl": "Geïmporteerd op", "en": "Imported"},
-    "copy_current": {"it": "valida: si può chiamare", "nl": "geldig: bellen mag", "en": "valid: calls allowed"},
-    "copy_stale": {"it": "scaduta: blocca le chiamate", "nl": "verlopen: blokkeert gesprekken",
-                   "en": "expired: blocks calls"},
-    "copy_missing": {"it": "mancante: blocca le chiamate", "nl": "ontbreekt: blokkeert gesprekken",
-                     "en": "missing: blocks calls"},
-    "copy_needed": {"it": "Importa una copia scaricata negli ultimi {days} giorni.",
-                    "nl": "Importeer een kopie die in de laatste {days} dagen is gedownload.",
-                    "en": "Import a copy downloaded in the last {days} days."},
+    "imports": _l("Imports"),
+    "registry_copies": _l("Copies in use"),
+    "applies_to": _l("Applies to"),
+    "valid_until": _l("Valid until"),
+    "max_age": _l("Valid for"),
+    "days_count": _l("{days} days"),
+    "imported": _l("Imported"),
+    "copy_current": _l("valid: calls allowed"),
+    "copy_stale": _l("expired: blocks calls"),
+    "copy_missing": _l("missing: blocks calls"),
+    "copy_needed": _l("Import a copy downloaded in the last {days} days."),
 })
 
 

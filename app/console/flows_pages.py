@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from app.api.flows import current_flowset, flow_detail, flow_rows
@@ -20,16 +21,15 @@ nav_item("console.flows", "flows")
 DIAGRAM_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 add_messages({
-    "lint_ok": {"it": "Nessun problema", "nl": "Geen problemen", "en": "No problems"},
-    "lint_problems": {"it": "Problemi del linter", "nl": "Problemen volgens de linter", "en": "Linter problems"},
-    "start_node": {"it": "Nodo iniziale", "nl": "Startknooppunt", "en": "Start node"},
-    "nodes": {"it": "Nodi", "nl": "Knooppunten", "en": "Nodes"},
-    "diagram": {"it": "Diagramma", "nl": "Diagram", "en": "Diagram"},
-    "zoom_in": {"it": "Ingrandisci", "nl": "Inzoomen", "en": "Zoom in"},
-    "zoom_out": {"it": "Riduci", "nl": "Uitzoomen", "en": "Zoom out"},
-    "zoom_fit": {"it": "Adatta alla pagina", "nl": "Passend maken", "en": "Fit to page"},
-    "other_problems": {"it": "Altri problemi nei file dei flussi", "nl": "Andere problemen in de flowbestanden",
-                       "en": "Other problems in the flow files"},
+    "lint_ok": _l("No problems"),
+    "lint_problems": _l("Linter problems"),
+    "start_node": _l("Start node"),
+    "nodes": _l("Nodes"),
+    "diagram": _l("Diagram"),
+    "zoom_in": _l("Zoom in"),
+    "zoom_out": _l("Zoom out"),
+    "zoom_fit": _l("Fit to page"),
+    "other_problems": _l("Other problems in the flow files"),
 })
 
 

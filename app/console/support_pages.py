@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 
 from app.api.core import paginate
@@ -56,9 +57,8 @@ def ticket(reference: str) -> Any:
 
 
 add_messages({
-    "change_status": {"it": "Cambia stato", "nl": "Status wijzigen", "en": "Change status"},
-    "status_changed": {"it": "Stato aggiornato: {status}.", "nl": "Status bijgewerkt: {status}.",
-                       "en": "Status changed: {status}."},
+    "change_status": _l("Change status"),
+    "status_changed": _l("Status changed: {status}."),
 })
 
 
@@ -96,10 +96,10 @@ def claims() -> str:
 
 
 add_messages({
-    "serial": {"it": "Numero di serie", "nl": "Serienummer", "en": "Serial number"},
-    "product": {"it": "Prodotto", "nl": "Product", "en": "Product"},
-    "purchased_on": {"it": "Data di acquisto", "nl": "Aankoopdatum", "en": "Purchased on"},
-    "covered_until": {"it": "Coperto fino al", "nl": "Gedekt tot", "en": "Covered until"},
+    "serial": _l("Serial number"),
+    "product": _l("Product"),
+    "purchased_on": _l("Purchased on"),
+    "covered_until": _l("Covered until"),
 })
 
 
