@@ -136,3 +136,15 @@ def test_next_week_without_a_day_offers_times_on_days_of_that_week_never_a_guess
     [due] = _booked(app)
     # three concrete times on days spread over that week: the last is its Friday
     assert due[:10] == "2026-12-04", call.format_transcript()
+
+
+def test_the_rest_of_this_week_offers_times_from_today_to_friday(sim, app):
+    call = _to_booking(sim, "nl")
+    call.speak("deze week nog graag")
+    assert call.heard("Goed, van vandaag, woensdag 25 november, tot en met vrijdag 27 november, "
+                      "tussen 9:00 en 18:00."), call.format_transcript()
+    assert _booked(app) == []
+    call.press("3")
+    call.press("1")
+    [due] = _booked(app)
+    assert due[:10] == "2026-11-27"

@@ -258,7 +258,9 @@ def days_text(days: tuple[tuple[datetime, datetime], ...], zone: ZoneInfo, langu
     """"da lunedì 16 marzo a venerdì 20 marzo, tra le 9:00 e le 18:00": a week's window."""
     speaker = Speaker(language, zone, now)
     (first, end), (last, _end) = days[0], days[-1]
-    named = prompts.text("callback.days", language, first=speaker.date(first), last=speaker.date(last))
+    # "oggi, mercoledì 25 novembre," closes its apposition with a comma, as before a time
+    first_day, last_day = (speaker.day_phrase(d.astimezone(zone).date()) for d in (first, last))
+    named = prompts.text("callback.days", language, first=first_day, last=last_day.rstrip(","))
     return f"{named} {speaker.span(first, end)}"
 
 

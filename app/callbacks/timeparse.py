@@ -10,8 +10,9 @@ a weekday, or a date, which dateparser reads). The words live in flows/times/<la
 A part of the day without a clock ("domani pomeriggio") is never turned into a guessed hour:
 the result is `vague`, with the window the caller meant, and the booking offers concrete
 times inside it. A week without a day ("la settimana prossima", "volgende week", "next week",
-with or without a part of the day or a clock) is vague the same way, over that week's working
-days: the caller chooses the day among concrete times, never a guessed Monday. An hour said without am/pm or a part of the day between 1 and 7 means the
+"entro questa settimana", "deze week nog", with or without a part of the day or a clock) is
+vague the same way, over that week's working days (this week's from today): the caller
+chooses the day among concrete times, never a guessed Monday. An hour said without am/pm or a part of the day between 1 and 7 means the
 afternoon ("alle tre" = 15:00): nobody wants a callback at three in the night.
 """
 
@@ -90,7 +91,7 @@ def parse_when(text: str, language: str, now_local: datetime) -> ParsedWhen | No
     if day is None:
         week = _week(words, language, now)
         if week is not None:
-            return _in_week(week, clock, part, language)
+            return _in_week(*week, clock, part, language)
     if day is None and clock is None and part is None:
         return None
     if clock is not None:
@@ -116,20 +117,20 @@ def _on_day(day: date | None, bare_weekday: bool, at: time, now: datetime,
     return moment
 
 
-WORKING_DAYS = 5  # "next week" on a support line: Monday to Friday
+WORKING_DAYS = 5  # a week on a support line: Monday to Friday
 CLOCK_SLACK = timedelta(minutes=30)  # "next week at 10": a window from 10:00 that holds one slot
 
 
-def _in_week(monday: date, clock: Clock | None, part: Part | None, language: str) -> ParsedWhen:
+def _in_week(first: date, days: int, clock: Clock | None, part: Part | None, language: str) -> ParsedWhen:
     """A week without its day: the part of the day (or the clock, or the whole day) on each of
-    its working days, for the caller to choose from."""
+    its working days from `first`, for the caller to choose from."""
     if clock is not None:
         hour, minute, meridiem = clock
         start = time(_resolve_hour(hour, meridiem, part) % 24, minute)
-        end = min(datetime.combine(monday, start) + CLOCK_SLACK, datetime.combine(monday, time(23, 59))).time()
+        end = min(datetime.combine(first, start) + CLOCK_SLACK, datetime.combine(first, time(23, 59))).time()
     else:
         start, end = (part.start, part.end) if part is not None else _whole_day(language)
-    return ParsedWhen(datetime.combine(monday, start), False, (start, end), WORKING_DAYS)
+    return ParsedWhen(datetime.combine(first, start), False, (start, end), days)
 
 
 def _whole_day(language: str) -> tuple[time, time]:
@@ -316,12 +317,20 @@ def _part_of_day(words: str, language: str) -> tuple[Part | None, str]:
     return None, words
 
 
-def _week(words: str, language: str, now: datetime) -> date | None:
-    """The Monday of the week named ("la settimana prossima", "volgende week"), else None."""
-    pattern = vocabulary(language).get("next_week")
-    if not pattern or not re.search(rf"(?<![\w])(?:{pattern})(?![\w])", words):
-        return None
-    return now.date() + timedelta(days=7 - now.weekday())
+def _week(words: str, language: str, now: datetime) -> tuple[date, int] | None:
+    """The working days of the week named, as (first day, how many): next week's Monday to
+    Friday ("la settimana prossima", "volgende week"), or this week's from today ("entro questa
+    settimana", "deze week nog"; none left at a weekend). None when no week is named."""
+    vocab = vocabulary(language)
+    if _says(words, vocab.get("next_week")):
+        return now.date() + timedelta(days=7 - now.weekday()), WORKING_DAYS
+    if _says(words, vocab.get("this_week")) and now.weekday() < WORKING_DAYS:
+        return now.date(), WORKING_DAYS - now.weekday()
+    return None
+
+
+def _says(words: str, pattern: str | None) -> bool:
+    return bool(pattern) and re.search(rf"(?<![\w])(?:{pattern})(?![\w])", words) is not None
 
 
 def _day(words: str, language: str, now: datetime) -> tuple[date | None, bool, str]:
