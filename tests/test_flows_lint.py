@@ -80,6 +80,14 @@ def test_a_good_flow_has_no_problems(tmp_path):
                        "choices": {"one": {"dtmf": "1", "speech": "@nosuchconcept", "next": "bye"}}}},
       "bye": {"end": T}},
      "flows/bad.yaml: node 'menu': choice 'one': no vocabulary concept '@nosuchconcept' for 'it'"),
+    ({"menu": {"ask": {**ask(one="bye")["ask"], "other_languages": {"it": "Per l'italiano prema asterisco.",
+                                                                     "en": "For English, press star."}}},
+      "bye": {"end": T}},
+     "flows/bad.yaml: node 'menu': 'ask.other_languages' has no text for language 'nl'"),
+    ({"menu": {"ask": {**ask(one="bye")["ask"], "other_languages": {**T},
+                       "choices": {"one": {"dtmf": "*", "speech": WORDS, "next": "bye"}}}},
+      "bye": {"end": T}},
+     "flows/bad.yaml: node 'menu': ask: 'other_languages' offers the language menu on *, but a choice uses *"),
 ])
 def test_each_problem_is_named_with_file_and_node(tmp_path, nodes, expected):
     write(tmp_path, "bad", nodes)

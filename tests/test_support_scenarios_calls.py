@@ -465,9 +465,10 @@ def test_silence_and_a_wrong_key_at_every_question(sim, app, language, where, se
     if setup is not None:
         setup(app, language)
     silent = _reach(sim, app, language, where, path)
-    question = silent.last_said
+    question, before = silent.last_said, len(silent.said)
     silent.silence()
-    assert silent.said[-2] == i18n.prompt("not_heard", language) and silent.last_said == question
+    # The apology, then (at the main menu, after the other languages' offers) the question again.
+    assert silent.said[before] == i18n.prompt("not_heard", language) and silent.last_said == question
     for _ in range(6):  # keep silent: the call moves on, to a person or a polite goodbye
         if silent.ended:
             break
@@ -609,3 +610,26 @@ def test_the_language_menu_speaks_and_listens_in_each_language_in_turn(sim, app,
     call.silence()
     call.press("2")  # during the Dutch offer
     assert "Voor informatie druk" in call.last_said, call.format_transcript()
+
+
+# What each other language's speaker hears before the menu, as a native speaker of it says it,
+# and the Twilio language code it must be spoken and listened to in.
+LANGUAGE_OFFERS = {"it": ("Per l'italiano prema asterisco.", "it-IT"),
+                   "nl": ("Voor Nederlands, druk op het sterretje.", "nl-NL"),
+                   "en": ("For English, press star.", "en-GB")}
+
+
+@pytest.mark.parametrize("language", LANGS)
+def test_the_main_menu_offers_the_other_languages_each_in_its_own_voice(sim, app, language):
+    """An English sentence read by the Italian voice is not English to an English ear: each
+    offer is its own <Say> in its language's voice; the menu listens in the line's language."""
+    call = dial(sim, language)
+    says = [e for e in call.transcript if e.kind == "say"]
+    menu = next(i for i, e in enumerate(says) if T_MENU[language] in e.text)
+    offers = [(e.text, e.data["language"]) for e in says[menu - 2: menu]]
+    assert offers == [LANGUAGE_OFFERS[lang] for lang in LANGS if lang != language], call.format_transcript()
+    voices = {e.data["voice"] for e in says[menu - 2: menu + 1]}
+    assert len(voices) == 3 and says[menu].data["language"] == i18n.TWILIO_LANGUAGE[language]
+    assert call.waiting_for == "gather" and call.gather_attr("language") == i18n.TWILIO_LANGUAGE[language]
+    call.press("*")  # the offer's key opens the language menu
+    assert call.heard("Per l'italiano prema 1"), call.format_transcript()

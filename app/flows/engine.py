@@ -254,11 +254,17 @@ class Engine:
         ask = node.ask
         assert ask is not None
         text = self._text(turn, ask.say)
-        self._step(turn, "ask", said=text)
-        prompts = [*turn.says, (text, turn.language)]
+        others = [(self._text(turn, {lang: ask.other_languages[lang]}, lang), lang)
+                  for lang in i18n.LANGUAGES if lang != turn.language and lang in ask.other_languages]
+        self._step(turn, "ask", said=" ".join([*(o for o, _ in others), text]))
+        # The offers come before the question: a caller who does not speak the line's language
+        # learns at once how to change it, not after options they cannot follow.
+        prompts = [*turn.says, *others, (text, turn.language)]
         turn.lead.extend(turn.says)
         turn.says.clear()
         hints = [*ask.hints.get(turn.language, ()), *(w for c in ask.choices for w in c.speech.get(turn.language, ()))]
+        if others:  # a caller may answer the offer by naming a language ("English")
+            hints.extend(LANGUAGE_WORDS)
         capture = ask.capture
         doc = Twiml(turn.language)
         doc.gather(
@@ -530,14 +536,16 @@ class Engine:
         # The language rides along so an apology can be spoken in it even with the DB down.
         return f"{self.base}/voice/flow/{step}?v={version}&l={language}"
 
-    def _text(self, turn: Turn, prompt: Mapping[str, str]) -> str:
-        text = prompt.get(turn.language) or prompt.get("en") or ""
+    def _text(self, turn: Turn, prompt: Mapping[str, str], language: str | None = None) -> str:
+        """A prompt in `language` (default: the caller's), its slots spoken in that language."""
+        lang = language or turn.language
+        text = prompt.get(lang) or prompt.get("en") or ""
         zone = _zone(turn.counters.get("tz"))
         slots = {
-            **courtesy(turn.language, turn.now, zone),
+            **courtesy(lang, turn.now, zone),
             "company": turn.hotline.company, "caller_name": "", **turn.slots,
         }
-        return Speaker(turn.language, zone, turn.now).render(text, slots)
+        return Speaker(lang, zone, turn.now).render(text, slots)
 
     def _step(self, turn: Turn, kind: str, *, input: str | None = None, outcome: str | None = None,
               said: str | None = None) -> None:

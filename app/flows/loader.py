@@ -227,7 +227,8 @@ def _read_ask(value: Any, err: Any) -> Ask | None:
     if not isinstance(value, Mapping):
         err("'ask' must be a mapping")
         return None
-    unknown = set(value) - {"say", "input", "choices", "capture", "no_input", "invalid", "timeout", "hints"}
+    unknown = set(value) - {"say", "input", "choices", "capture", "no_input", "invalid", "timeout", "hints",
+                            "other_languages"}
     if unknown:
         err(f"ask: unknown key(s) {sorted(unknown)}")
     input_ = str(value.get("input") or "dtmf speech")
@@ -240,12 +241,16 @@ def _read_ask(value: Any, err: Any) -> Ask | None:
     keys = [c.dtmf for c in choices if c.dtmf]
     if len(keys) != len(set(keys)):
         err(f"ask: the same key is used for two choices ({keys})")
+    other = value.get("other_languages")
+    if other is not None and "*" in keys:
+        err("ask: 'other_languages' offers the language menu on *, but a choice uses *")
     return Ask(
         say=_prompt(value.get("say"), err, "ask.say"), input=input_, choices=choices, capture=capture,
         no_input=_read_retry(value.get("no_input"), "no_input", err),
         invalid=_read_retry(value.get("invalid"), "invalid", err),
         timeout=int(value.get("timeout") or 5),
         hints=_words_per_language(value.get("hints"), "ask: hints", err),
+        other_languages=_prompt(other, err, "ask.other_languages") if other is not None else {},
     )
 
 

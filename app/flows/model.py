@@ -78,6 +78,10 @@ class Ask:
     # Words Twilio's recogniser should expect, per language, besides the choices' own words
     # (free-text questions have no choices: a fault description, a time, an FAQ question).
     hints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Said before the question, each in its own language's voice, to callers of every other
+    # language ("For English, press star." read in English to an Italian caller): a text in a
+    # language is only understood in that language's voice.
+    other_languages: Prompt = field(default_factory=dict)
 
     @property
     def num_digits(self) -> int | None:
