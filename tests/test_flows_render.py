@@ -32,6 +32,34 @@ def test_italian_elides_at_one_oclock_and_dates_today():
     assert speaker("it").render("{t|datetime}", {"t": "2026-11-27T00:15:00+00:00"}) == "venerdì 27 novembre all'1:15"
 
 
+# How people resolve a date said without its year: the day and month nearest to today. So on
+# Friday 4 December 2026 "15 January" means January 2027 (the year is not needed), while
+# 10 January 2026 must say its year or it is heard as next month; half a year is as far as the
+# nearest reading goes, so a date further away, in either direction, says its year.
+@pytest.mark.parametrize("day, spoken", [
+    ("2027-01-15", "venerdì 15 gennaio"),          # next month, next year: no year
+    ("2026-12-24", "giovedì 24 dicembre"),
+    ("2026-11-28", "sabato 28 novembre"),           # just gone
+    ("2027-05-31", "lunedì 31 maggio"),             # within half a year ahead
+    ("2026-01-10", "sabato 10 gennaio 2026"),       # same year, but "10 gennaio" is heard as next month
+    ("2026-05-20", "mercoledì 20 maggio 2026"),     # more than half a year ago
+    ("2027-07-15", "giovedì 15 luglio 2027"),       # more than half a year ahead
+    ("2031-11-20", "giovedì 20 novembre 2031"),     # a guarantee's end
+])
+def test_a_date_says_its_year_unless_the_nearest_reading_is_right(day, spoken):
+    december = Speaker("it", ZoneInfo("Europe/Rome"), datetime(2026, 12, 4, 10, 0, tzinfo=UTC))
+    assert december.render("{d|date}", {"d": day}) == spoken
+
+
+@pytest.mark.parametrize("language, spoken", [
+    ("nl", "zaterdag 10 januari 2026"), ("en", "Saturday 10 January 2026"),
+])
+def test_the_year_rule_holds_in_every_language(language, spoken):
+    december = Speaker(language, ZoneInfo("Europe/Rome"), datetime(2026, 12, 4, 10, 0, tzinfo=UTC))
+    assert december.render("{d|date}", {"d": "2026-01-10"}) == spoken
+    assert str(2027) not in december.render("{d|date}", {"d": "2027-01-15"})
+
+
 def test_references_digit_by_digit_and_missing_slots_are_blank():
     s = speaker("en")
     assert s.render("Ref {r|digits}.", {"r": "T-4K7"}) == "Ref T 4 K 7."

@@ -101,14 +101,25 @@ class Speaker:
 
     def _day_words(self, day: Day) -> str:
         locale = LOCALES.get(self.language, LOCALES["en"])
-        full = format_date(day, "EEEE d MMMM", locale=locale)
-        if day.year != self.now.year and abs((day - self.now.date()).days) > 300:
-            full = format_date(day, "EEEE d MMMM y", locale=locale)
+        pattern = "EEEE d MMMM y" if needs_year(day, self.now.date()) else "EEEE d MMMM"
+        full = format_date(day, pattern, locale=locale)
         if day == self.now.date():
             return f"{prompts.text('time.today', self.language)}, {full}"
         if day == self.now.date() + timedelta(days=1):
             return f"{prompts.text('time.tomorrow', self.language)}, {full}"
         return full
+
+
+# A listener who hears "15 January" without a year takes the 15 January nearest to today: in
+# December that is next January, in March the January just gone. Half a year either way is as
+# far as that reading holds; beyond it the year is said, whatever the calendar year.
+NEAREST_READING_DAYS = 182
+
+
+def needs_year(day: Day, today: Day) -> bool:
+    """Whether a spoken date needs its year: yes unless it is the occurrence of its day and
+    month nearest to today (within half a year), which is how listeners resolve "15 January"."""
+    return abs((day - today).days) > NEAREST_READING_DAYS
 
 
 FILTERS: dict[str, Callable[[Speaker, Any], str]] = {
