@@ -197,24 +197,17 @@ def number_zone(e164: str | None) -> str | None:
 
 
 def greeting(language: str, local: datetime) -> str:
-    """Buongiorno/buonasera, goedemorgen/-middag/-avond, good morning/afternoon/evening."""
+    """Buongiorno/buonasera, goedemorgen/-middag/-avond, good morning/afternoon/evening: the
+    words are time.greeting.* in flows/prompts/<lang>.yaml, one per part of the day (Italian
+    says "buonasera" from 14:00, Dutch and English change at noon)."""
     hour = local.hour
-    if language == "it":
-        return "Buongiorno" if 4 <= hour < 14 else "Buonasera"
-    if language == "nl":
-        return "Goedemorgen" if 4 <= hour < 12 else "Goedemiddag" if 12 <= hour < 18 else "Goedenavond"
-    return "Good morning" if 4 <= hour < 12 else "Good afternoon" if 12 <= hour < 18 else "Good evening"
+    part = ("morning" if 4 <= hour < 12 else "midday" if 12 <= hour < 14
+            else "afternoon" if 14 <= hour < 18 else "evening")
+    return prompts.text(f"time.greeting.{part}", language)
 
 
 def farewell(language: str, local: datetime) -> str:
-    """The wish at goodbye: a good day until late afternoon, a good evening after."""
+    """The wish at goodbye: a good day until late afternoon, a good evening after
+    (time.farewell.day / time.farewell.evening)."""
     evening = local.hour >= 17 or local.hour < 4
-    wishes = _FAREWELLS.get(language, _FAREWELLS["en"])  # like greeting(): English when unknown
-    return wishes[0 if evening else 1]
-
-
-_FAREWELLS = {
-    "it": ("buona serata", "buona giornata"),
-    "nl": ("nog een fijne avond", "nog een fijne dag"),
-    "en": ("have a good evening", "have a good day"),
-}
+    return prompts.text("time.farewell.evening" if evening else "time.farewell.day", language)
