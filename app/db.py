@@ -52,8 +52,9 @@ R = TypeVar("R")
 # Bulk work (imports, purges) commits after about this much work in one transaction: a webhook
 # that finds the write lock taken waits about this long, far under its own lock wait.
 BULK_TRANSACTION_SECONDS = 0.05
-# Then it lets go of the lock this long, so writers polling in SQLite's busy handler (every
-# 1-100 ms) get in before it takes the lock again.
+# Then, on SQLite, it lets go of the lock this long, so writers polling in SQLite's busy
+# handler (every 1-100 ms) get in before it takes the lock again. PostgreSQL queues lock
+# waiters and wakes them on release: no pause there.
 BULK_PAUSE_SECONDS = 0.025
 
 NAMING_CONVENTION = {
@@ -212,15 +213,16 @@ def write_transaction(session: Session, work: Callable[[], T], *, attempts: int 
 
 def write_in_slices(session: Session, count: int, step: Callable[[int, int], R], *, per_step: int,
                     finish: Callable[[], None] | None = None, budget: float = BULK_TRANSACTION_SECONDS,
-                    pause: float = BULK_PAUSE_SECONDS, clock: Callable[[], float] = time.monotonic,
+                    pause: float | None = None, clock: Callable[[], float] = time.monotonic,
                     committed: Callable[[int], None] | None = None) -> list[R]:
     """Run `step(start, end)` over items [0, count), `per_step` items at a time, in transactions
     that each commit once `budget` seconds of work are done (by `clock`), pausing `pause`
-    seconds after each commit. `finish` runs in the transaction that does the last step (also
+    seconds after each commit (default: `bulk_pause(session)`). `finish` runs in the transaction that does the last step (also
     when there is nothing to do), so "all done" commits with the last items. `committed` gets
     how many items are committed so far. A transaction that found the database locked runs
     again from its first item (`write_transaction`), so `step` must be safe to run twice.
     Returns what the steps returned, in order."""
+    pause = bulk_pause(session) if pause is None else pause
     results: list[R] = []
     done = -1
     while done < count:
@@ -243,6 +245,11 @@ def write_in_slices(session: Session, count: int, step: Callable[[int, int], R],
         if done < count and pause > 0:
             time.sleep(pause)
     return results
+
+
+def bulk_pause(session: Session) -> float:
+    """Seconds bulk work lets go of the write lock between transactions (see BULK_PAUSE_SECONDS)."""
+    return BULK_PAUSE_SECONDS if session.get_bind().dialect.name == "sqlite" else 0.0
 
 
 def init_app(app: Flask, url: str) -> None:

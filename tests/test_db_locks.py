@@ -260,3 +260,33 @@ def test_on_postgres_a_webhook_waits_for_a_locked_row_only_as_long_as_allowed(pg
             holder.close()
     finally:
         engine.dispose()
+
+
+# --- bulk work: transactions sized by time, a pause on SQLite only -------------------------------
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_bulk_work_lets_go_of_the_lock_between_transactions_on_sqlite_only(backend, request, tmp_path, monkeypatch):
+    """SQLite's busy handler polls (every 1-100 ms): a writer that takes the lock again at once
+    can starve it, so bulk work pauses after each commit. PostgreSQL queues waiters and wakes
+    them on release: a pause there only slows the import."""
+    from app import db, migrate
+
+    url = f"sqlite:///{tmp_path / 'bulk.db'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    migrate.upgrade(url)
+    slept: list[float] = []
+    monkeypatch.setattr(db.time, "sleep", slept.append)
+    fake = {"now": 0.0}
+
+    def clock() -> float:
+        fake["now"] += 0.03
+        return fake["now"]
+
+    with sessionmaker(db.make_engine(url))() as session:
+        def step(start: int, _end: int) -> None:
+            session.add(Order(number=f"bulk-{start}", status="received", updated_at=AT))
+            session.flush()
+
+        db.write_in_slices(session, 4, step, per_step=1, clock=clock)
+        assert session.scalar(select(func.count()).select_from(Order)) == 4
+    # Two orders a transaction (30 ms each, 50 ms a transaction): one pause between the two.
+    assert slept == ([db.BULK_PAUSE_SECONDS] if backend == "sqlite" else [])

@@ -37,7 +37,7 @@ from app.consent.contacts import find_by_number, get_or_create, update_contact
 from app.consent.models import CHANNELS, PURPOSES
 from app.consent.offers import OfferCodeError
 from app.consent.packs import line_type_refusal, valid_zone
-from app.db import BULK_PAUSE_SECONDS, write_in_slices
+from app.db import bulk_pause, write_in_slices
 from app.refusals import Reason, Refusal, reason_of
 
 _LANGUAGES = ("it", "nl", "en")
@@ -200,7 +200,7 @@ def import_rows(
         for part in write_in_slices(session, len(block), step, per_step=1, clock=clock, committed=committed):
             report.add(part)
         done += len(block)
-        time.sleep(BULK_PAUSE_SECONDS)
+        time.sleep(bulk_pause(session))
     return report
 
 
