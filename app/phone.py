@@ -62,6 +62,7 @@ class ParsedNumber:
     time_zones: tuple[str, ...]
 
 
+@lru_cache(maxsize=4096)  # an import row, then the contact it creates, parse the same number
 def parse(raw: str, default_region: str | None = None) -> ParsedNumber:
     """Parse a number typed by a person or sent by Twilio; raise InvalidNumber when it is not one."""
     text = (raw or "").strip()
