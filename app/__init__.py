@@ -1,6 +1,9 @@
 """cortese: a courteous telephony IVR for Twilio.
 
-`create_app()` is the factory; `gunicorn 'app:create_app()'` serves it.
+`create_app()` is the factory; `gunicorn 'app:create_app()'` serves it. It is the one place
+that knows every package: each package has one `init_app(app)` that registers its blueprints,
+signal receivers, scheduler jobs and flow actions, and create_app calls them in order (the
+layers, bottom up: pyproject.toml's import-linter contract keeps them so).
 """
 
 from __future__ import annotations
@@ -11,8 +14,30 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import (
+    api,
+    callbacks,
+    campaigns,
+    consent,
+    console,
+    db,
+    desk,
+    flows,
+    logs,
+    scheduler,
+    support,
+    webhooks,
+)
 from app.clock import Clock
 from app.config import INSTANCE_DIR, Settings, load_settings
+from app.flows.actions import Actions
+from app.telephony import TwilioGateway
+
+# The domain packages, in the order create_app initialises them: each registers its flow
+# actions before app.flows loads and lints the flows.
+DOMAIN_PACKAGES = (consent, support, callbacks, campaigns, desk)
+# Who calls the flows' `action:` nodes: every domain package's set of actions.
+FLOW_ACTIONS = (consent.ACTIONS, support.ACTIONS, callbacks.ACTIONS, campaigns.ACTIONS)
 
 
 def create_app(
@@ -20,12 +45,11 @@ def create_app(
     *,
     clock: Clock | None = None,
     gateway: Any | None = None,
+    extra_actions: Actions | None = None,
 ) -> Flask:
     """Build the app. `config` is a Settings, a mapping of setting overrides (tests: `.env` is
-    not read then), or None for environment + `.env`. Raises ConfigError on bad settings."""
-    from app import db, logs, scheduler
-    from app.telephony import TwilioGateway
-
+    not read then), or None for environment + `.env`. `extra_actions`: flow actions besides
+    the packages' (a test's own flows). Raises ConfigError on bad settings."""
     if isinstance(config, Settings):
         settings = config
     elif config is not None:
@@ -47,27 +71,33 @@ def create_app(
     app.extensions["cortese.clock"] = clock or Clock()
     app.extensions["cortese.gateway"] = gateway or TwilioGateway(settings)
     db.init_app(app, settings.database_url)
-    db.import_models()
-    _register_blueprints(app)
-    scheduler.init_app(app)
+    db.import_models()  # every table in Base.metadata, whatever a package imports
+    for package in DOMAIN_PACKAGES:
+        package.init_app(app)
+    if extra_actions is not None:
+        flows.register_actions(app, extra_actions)
+    flows.init_app(app)  # after the packages: it lints the flows against their actions
+    webhooks.init_app(app)
+    api.init_app(app)
+    console.init_app(app)
+    if settings.simulator_served:
+        _init_simulator(app)
+    scheduler.init_app(app)  # last: it starts the jobs the packages added
     return app
 
 
-def _register_blueprints(app: Flask) -> None:
-    from app import callbacks, campaigns, desk, flows
-    from app.webhooks import bp as voice_bp
+def flow_actions() -> Actions:
+    """Every package's flow actions, as create_app registers them, for the tools that lint
+    flows without building an app (`cortese flows lint`, start-up's preflight)."""
+    return Actions(*FLOW_ACTIONS)
 
-    app.register_blueprint(voice_bp)
-    flows.init_app(app)
-    campaigns.init_app(app)
-    callbacks.init_app(app)
-    desk.init_app(app)
 
-    from app import api, console
-
-    api.init_app(app)
-    console.init_app(app)
-
+def _init_simulator(app: Flask) -> None:
+    # The simulator (the softphone pages) is a development and test tool: production start-up
+    # imports none of its modules, so it is imported here, only when it is served.
     from app.sim import web as sim_web
 
-    sim_web.init_app(app)  # the softphone: development/test or SIM_ENABLED only
+    sim_web.init_app(app)
+
+
+__all__ = ["DOMAIN_PACKAGES", "create_app", "flow_actions"]

@@ -1,14 +1,12 @@
-"""`cortese ...` commands. Packages add their own groups in `app/<package>/cli.py`
-(a click object named `cli`); they are discovered here so this file stays small."""
+"""`cortese ...` commands. Packages add their own groups in `app/<package>/cli.py` (a click
+object named `cli`, or several listed in COMMANDS); they are found here so this file stays
+small."""
 
 from __future__ import annotations
 
-import functools
 import importlib
-import pkgutil
 import secrets
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,25 +14,29 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from app.config import ConfigError, load_settings
+from app.db import APP_DIR
 
 ENV_FILE = Path(".env")
 
 
-def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a command inside an app context (settings from env/.env), passing `app` first."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from app import create_app
-
-        app = create_app(load_settings().model_copy(update={"scheduler_enabled": False}))
-        with app.app_context():
-            return func(app, *args, **kwargs)
-
-    return wrapper
+# Development tools whose commands are imported only when one of them runs: they use the
+# simulator, which serving the app (`cortese serve`, `cortese up`) must never import.
+TOOLS = {"sim": "app.sim.cli", "demo": "app.demo.cli"}
 
 
-@click.group(help="cortese: a courteous telephony IVR for Twilio.")
+class RootGroup(click.Group):
+    """The root command: every package's commands, and the tools' on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *TOOLS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in TOOLS and cmd_name not in self.commands:
+            self.add_command(importlib.import_module(TOOLS[cmd_name]).cli, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=RootGroup, help="cortese: a courteous telephony IVR for Twilio.")
 def cli() -> None:
     pass
 
@@ -199,18 +201,23 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int, *, settings:
     serving.run(lambda: create_app(settings), host=host, port=port, workers=workers, threads=threads)
 
 
-def _discover_commands() -> None:
-    import app as package
-
-    for info in pkgutil.walk_packages(package.__path__, prefix="app."):
-        if info.name.endswith(".cli") and info.name != __name__:
-            command = getattr(importlib.import_module(info.name), "cli", None)
+def _add_package_commands() -> None:
+    """Each package's cli.py: its `cli` group, or the commands it lists in COMMANDS. By file
+    name, not pkgutil.walk_packages, which would import every package (the tools' too)."""
+    for path in sorted(APP_DIR.glob("*/cli.py")):
+        name = f"app.{path.parent.name}.cli"
+        if name in TOOLS.values():
+            continue
+        module = importlib.import_module(name)
+        for command in getattr(module, "COMMANDS", (getattr(module, "cli", None),)):
             if isinstance(command, click.Command):
                 cli.add_command(command)
 
 
+_add_package_commands()  # the root group is whole once this module is imported
+
+
 def main() -> None:
-    _discover_commands()
     try:
         cli.main(standalone_mode=True)
     except ConfigError as exc:

@@ -186,6 +186,12 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def simulator_served(self) -> bool:
+        """The browser softphone is served (and app.sim imported at all): development, test,
+        or SIM_ENABLED."""
+        return self.cortese_env in ("development", "test") or self.sim_enabled
+
+    @property
     def allowed_hosts(self) -> frozenset[str]:
         """Host names (with port when not the default) Twilio's requests may be signed for."""
         from urllib.parse import urlsplit

@@ -13,6 +13,7 @@ time, so a slow disk or a busy CPU makes them smaller instead of longer.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import time
@@ -42,6 +43,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
+
+APP_DIR = Path(__file__).resolve().parent  # the `app` package, whose models import_models finds
 
 # How long a write waits for another writer's lock outside `lock_wait()`.
 DEFAULT_LOCK_WAIT_SECONDS = 30.0
@@ -314,13 +317,10 @@ def ping(app: Flask | None = None) -> None:
 
 
 def import_models() -> None:
-    """Import every module that defines tables so Base.metadata is complete (Alembic, tests)."""
-    import importlib
-    import pkgutil
-
-    import app as package
-
+    """Import every module that defines tables so Base.metadata is complete (Alembic, tests),
+    whichever packages an app or a migration happens to have imported."""
     importlib.import_module("app.models")
-    for info in pkgutil.walk_packages(package.__path__, prefix="app."):
-        if info.name.endswith(".models"):
-            importlib.import_module(info.name)
+    # By file name, not pkgutil.walk_packages: walking imports every package on the way (the
+    # simulator's too, which production never imports).
+    for path in sorted(APP_DIR.glob("*/models.py")):
+        importlib.import_module(f"app.{path.parent.name}.models")

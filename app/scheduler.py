@@ -1,7 +1,8 @@
 """APScheduler in the app: it only *triggers* work; the database decides who does it.
 
-Packages register periodic jobs with `register_job`; `init_app` starts one BackgroundScheduler
-per process when SCHEDULER_ENABLED is on. Several processes may each run one: the jobs must
+Packages add their periodic jobs with `add_job(app, JobSpec(...))` from their `init_app`;
+`init_app`, called after them, starts one BackgroundScheduler per process with the app's jobs
+when SCHEDULER_ENABLED is on. Several processes may each run one: the jobs must
 claim their rows atomically (see app/callbacks).
 """
 
@@ -29,20 +30,16 @@ class JobSpec:
         return float(getattr(settings, self.setting)) if self.setting else self.seconds
 
 
-_JOBS: dict[str, JobSpec] = {}
+JOBS_KEY = "cortese.jobs"
 
 
-def register_job(job_id: str, seconds: float, *, setting: str | None = None
-                 ) -> Callable[[Callable[[Flask], None]], Callable[[Flask], None]]:
-    def decorator(func: Callable[[Flask], None]) -> Callable[[Flask], None]:
-        _JOBS[job_id] = JobSpec(job_id, func, seconds, setting)
-        return func
-
-    return decorator
+def add_job(app: Flask, job: JobSpec) -> None:
+    """A package's periodic job, run by this app's scheduler (if it runs one)."""
+    app.extensions.setdefault(JOBS_KEY, {})[job.id] = job
 
 
-def registered_jobs() -> list[JobSpec]:
-    return list(_JOBS.values())
+def registered_jobs(app: Flask) -> list[JobSpec]:
+    return list(app.extensions.get(JOBS_KEY, {}).values())
 
 
 def init_app(app: Flask) -> BackgroundScheduler | None:
@@ -50,12 +47,13 @@ def init_app(app: Flask) -> BackgroundScheduler | None:
     if not settings.scheduler_enabled:
         return None
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-    for job in registered_jobs():
+    jobs = registered_jobs(app)
+    for job in jobs:
         scheduler.add_job(_in_context(app, job), "interval", seconds=job.interval(settings),
                           id=job.id, name=job.id)  # the name is what APScheduler's log lines show
     scheduler.start()
     app.extensions["cortese.scheduler"] = scheduler
-    log.info("scheduler started with jobs: %s", ", ".join(_JOBS) or "none")
+    log.info("scheduler started with jobs: %s", ", ".join(job.id for job in jobs) or "none")
     return scheduler
 
 

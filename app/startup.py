@@ -7,7 +7,16 @@ that each fail in create_app, again and again).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from app import flow_actions
 from app.config import Settings
+from app.flows.hotlines import HotlineError, load_hotlines
+from app.flows.loader import load_flows
 
 # How long start-up waits for the database before saying it cannot be reached.
 CONNECT_TIMEOUT_SECONDS = 3
@@ -19,11 +28,8 @@ class StartupError(RuntimeError):
 
 def check_flows(settings: Settings) -> None:
     """The flows directory loads and lints, hotlines.yaml included."""
-    from app.flows.hotlines import HotlineError, load_hotlines
-    from app.flows.loader import load_flows
-
     directory = settings.flows_dir
-    flowset = load_flows(directory)
+    flowset = load_flows(directory, flow_actions())
     problems = [str(e) for e in flowset.errors]
     try:
         load_hotlines(directory / "hotlines.yaml", company=settings.company_name, flows=set(flowset.flows))
@@ -38,15 +44,9 @@ def check_flows(settings: Settings) -> None:
 
 def check_database(settings: Settings) -> None:
     """The database answers a query within a few seconds."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
     url = make_url(settings.database_url)
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.get_backend_name() == "postgresql" else {}
     if url.get_backend_name() == "sqlite" and url.database:
-        from pathlib import Path
-
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args=connect_args)
     try:

@@ -40,9 +40,10 @@ Evaluator = Callable[[str, str], str]  # (said, language) -> outcome
 
 @lru_cache(maxsize=1)
 def _flows():  # type: ignore[no-untyped-def]
+    from app import flow_actions
     from app.flows.loader import load_valid_flows
 
-    return load_valid_flows(ROOT / "flows")
+    return load_valid_flows(ROOT / "flows", flow_actions())
 
 
 def _choices(flow: str, node: str):  # type: ignore[no-untyped-def]
@@ -117,7 +118,7 @@ def times(said: str, language: str) -> str:
 
 def anger(said: str, language: str) -> str:
     """Anger or abuse in a free-text answer: "angry" (apology and complaint) or "calm"."""
-    from app.support import anger as detector
+    from app.flows import anger as detector
 
     return "angry" if detector.assess(said, language).escalate else "calm"
 

@@ -16,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from app import create_app
 from app.clock import FakeClock
 from app.db import Base, get_engine
+from app.flows.actions import Actions
 
 pytest_plugins = ["app.sim.pytest_plugin"]
 
@@ -55,8 +56,14 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def app(settings: dict[str, Any], clock: FakeClock) -> Iterator[Flask]:
-    application = create_app(settings, clock=clock)
+def extra_actions() -> Actions | None:
+    """Flow actions a test's own flows call besides the packages' (override in a test file)."""
+    return None
+
+
+@pytest.fixture
+def app(settings: dict[str, Any], clock: FakeClock, extra_actions: Actions | None) -> Iterator[Flask]:
+    application = create_app(settings, clock=clock, extra_actions=extra_actions)
     Base.metadata.create_all(get_engine(application))
     yield application
     get_engine(application).dispose()

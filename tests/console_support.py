@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import calls
-from app.console.users import create_user
 from app.db import session_scope
+from app.operators.users import create_user
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

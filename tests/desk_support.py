@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.console.users import create_user
 from app.desk.models import AVAILABLE, WAITING, DeskOperator, QueueEntry
+from app.operators.users import create_user
 from app.telephony import CallInfo
 
 PASSWORD = "desk-password-123"

@@ -472,7 +472,7 @@ def test_the_job_is_registered_and_one_tick_dispatches(app, clock):
     from app.callbacks.dispatch import JOB_ID, dispatch_job
     from app.scheduler import registered_jobs
 
-    assert JOB_ID in {job.id for job in registered_jobs()}
+    assert JOB_ID in {job.id for job in registered_jobs(app)}
     cb_id = _book(app)
     gateway = RecordingGateway()
     app.extensions["cortese.gateway"] = gateway
@@ -611,15 +611,14 @@ def test_a_booked_up_account_gives_the_claim_back_untouched(app, clock):
 def test_a_resume_to_a_flow_that_cannot_go_on_is_an_apology_not_silence(sim, app, clock, monkeypatch):
     """Should the slot name a flow without a resume node (flows changed between booking and
     calling back), the callee hears an apology and the safe next step, never silence."""
-    from app.flows import actions as registry
-
-    original = registry.get("callback_answered")
+    actions = app.extensions["cortese.flows"].actions
+    original = actions.get("callback_answered")
 
     def to_nowhere(ctx):
         ctx.slots["campaign_flow"] = "flow_removed_in_a_deploy"
         return "campaign"
 
-    monkeypatch.setitem(registry._REGISTRY, "callback_answered", replace(original, handler=to_nowhere))
+    monkeypatch.setitem(actions._actions, "callback_answered", replace(original, handler=to_nowhere))
     _book(app)
     clock.set(DUE)
     _dispatcher(app).run_once()

@@ -526,7 +526,7 @@ def test_the_dialer_job_is_registered_and_ticks(app, clock, monkeypatch):
     from app import scheduler
     from app.campaigns import dialer as dialer_module
 
-    assert "campaigns.dialer" in {job.id for job in scheduler.registered_jobs()}
+    assert "campaigns.dialer" in {job.id for job in scheduler.registered_jobs(app)}
     ids = make_contacts(app, IT[:1], clock)
     make_campaign(app, clock, ids)
     gateway = FakeGateway()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.console.models import OperatorUser
 from app.db import session_scope
+from app.operators.models import OperatorUser
 from tests.console_support import PASSWORD, add_operator, csrf_from, login, page_csrf, seed_call
 
 

@@ -9,8 +9,8 @@ from werkzeug.security import check_password_hash
 
 from app.cli import cli, development_env
 from app.console.cli import cli as users_cli
-from app.console.models import OperatorUser
 from app.db import Base, make_engine
+from app.operators.models import OperatorUser
 
 
 def _env(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app import serving
-from app.webhooks.safety import VOICE_MAX_BYTES
+from app.flows.safety import VOICE_MAX_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "deploy" / "nginx.conf"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app import create_app
 from app.consent.contacts import find_by_number, get_or_create
 from app.db import session_scope
-from app.flows.actions import action
+from app.flows.actions import Actions
 from app.models import Call, CallStep
 from tests.voice import Caller
 
@@ -69,12 +69,20 @@ hotlines:
 """
 
 
-@action("lab_check", outcomes=("ok", "boom"))
+LAB_ACTIONS = Actions()
+
+
+@LAB_ACTIONS.action("lab_check", outcomes=("ok", "boom"))
 def lab_check(ctx):
     if ctx.slots.get("ref") == "666":
         raise RuntimeError("the order service is down")
     ctx.slots["when"] = "2026-03-03T16:30:00+00:00"
     return "ok"
+
+
+@pytest.fixture
+def extra_actions() -> Actions:
+    return LAB_ACTIONS
 
 
 @pytest.fixture
@@ -178,7 +186,7 @@ def test_the_language_menu_understands_words_and_survives_silence(caller):
 
 def test_any_worker_can_take_the_next_webhook(caller, settings, lab_flows):
     caller.dial()
-    other = create_app(settings)  # a second process on the same database
+    other = create_app(settings, extra_actions=LAB_ACTIONS)  # a second process on the same database
     caller.twilio.client = other.test_client()
     reply = caller.press("1")
     assert "Digiti il riferimento" in reply.text

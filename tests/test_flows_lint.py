@@ -8,6 +8,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from app import flow_actions
 from app.flows.cli import cli as flows_cli
 from app.flows.loader import FlowError, load_flows, load_valid_flows
 from app.yamlfile import load_yaml
@@ -34,11 +35,11 @@ def write(tmp_path: Path, name: str, nodes: dict, kind: str = "inbound", start: 
 
 
 def problems(tmp_path: Path) -> list[str]:
-    return [str(e) for e in load_flows(tmp_path).errors]
+    return [str(e) for e in load_flows(tmp_path, flow_actions()).errors]
 
 
 def test_repository_flows_are_valid():
-    flowset = load_valid_flows(REPO_FLOWS)
+    flowset = load_valid_flows(REPO_FLOWS, flow_actions())
     assert {"support_hotline", "support_menu", "operator"} <= set(flowset.flows)
 
 
@@ -174,7 +175,7 @@ def test_an_opener_says_why_we_call_for_whoever_places_it(tmp_path):
 
 
 def test_the_repository_knows_which_outbound_flows_campaigns_may_use():
-    flowset = load_valid_flows(REPO_FLOWS)
+    flowset = load_valid_flows(REPO_FLOWS, flow_actions())
     assert flowset.placed_by("campaign") == ["campaign_service", "campaign_survey"]
     assert flowset.placed_by("callback") == ["callback_opener"]
 
@@ -236,7 +237,7 @@ def test_a_resume_node_needs_a_flow_that_can_be_resumed_and_no_next(tmp_path):
 def test_the_survey_resumes_at_its_first_question_and_the_diagram_shows_the_jump():
     from app.flows.diagram import mermaid
 
-    flowset = load_valid_flows(REPO_FLOWS)
+    flowset = load_valid_flows(REPO_FLOWS, flow_actions())
     assert flowset.flows["campaign_survey"].resume == "q1"
     assert 'to_campaign>"to_campaign: on with the flow in slot campaign_flow"]' in mermaid(
         flowset.flows["callback_opener"])

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.db import session_scope
+from app.flows.safety import VOICE_MAX_BYTES
 from app.models import STATUS_RANK, Call
-from app.webhooks.safety import VOICE_MAX_BYTES
 from tests.conftest import voice_params
 
 FIELDS = ["CallSid", "AccountSid", "From", "To", "Caller", "Called", "Direction", "CallStatus",

@@ -179,7 +179,7 @@ def test_nul_in_the_callers_number_still_gets_the_menu(app, client):
 
 
 def test_an_oversized_webhook_is_refused_before_its_signature_is_checked(app, client, monkeypatch):
-    from app.webhooks import signature
+    from app import signature
 
     hashed = []
     monkeypatch.setattr(signature, "is_valid", lambda *a: hashed.append(1) or True)

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from app.db import session_scope
+from app.flows.safety import VOICE_MAX_BYTES
 from app.models import STATUS_RANK, Call
 from app.sim.twiml import Verb
-from app.webhooks.safety import VOICE_MAX_BYTES
 from tests.conftest import voice_params
 from tests.reliability_support import assert_voice_answer, first_gather_action, path_of, said
 

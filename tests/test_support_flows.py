@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.support.handlers import ACTIONS
+from app.support.handlers import HANDLERS as ACTIONS
 from app.yamlfile import load_yaml
 
 FLOWS = Path(__file__).resolve().parent.parent / "flows"

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.db import session_scope
-from app.support import anger, faq, hours, orders, references, services, warranty
+from app.flows import anger, hours
+from app.support import faq, orders, references, services, warranty
 from app.support.models import CustomerProduct, Product, Ticket, WarrantyClaim
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -175,7 +175,7 @@ def _bearer_ok() -> bool:
 
 
 def _session_operator() -> Any | None:
-    from app.console.users import current_operator
+    from app.operators.users import current_operator
 
     return current_operator()
 

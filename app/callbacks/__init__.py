@@ -11,13 +11,19 @@
 - routes.py      /voice/callback (the Url of every dispatched callback call)
 """
 
-# receivers.py connects to app.signals when imported (by models.py, so import_models wires it).
+from __future__ import annotations
 
 from flask import Flask
 
+from app import flows, scheduler
+from app.callbacks import dispatch, receivers
+from app.callbacks.actions import ACTIONS
+from app.callbacks.routes import bp
+
 
 def init_app(app: Flask) -> None:
-    """Register /voice/callback (the receivers and the dispatch job register on import)."""
-    from app.callbacks.routes import bp
-
+    """/voice/callback, the booking flow actions, the receivers and the dispatch job."""
     app.register_blueprint(bp)
+    flows.register_actions(app, ACTIONS)
+    receivers.connect()
+    scheduler.add_job(app, dispatch.JOB)

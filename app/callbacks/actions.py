@@ -29,11 +29,14 @@ from app.callbacks import booking, service
 from app.callbacks.models import SCHEDULED, Callback
 from app.clock import as_utc
 from app.consent.contacts import find_by_number, get_or_create
-from app.flows.actions import ActionContext, action
+from app.flows import anger
+from app.flows.actions import ActionContext, Actions
 from app.flows.render import LOCALES
 from app.models import CallStep
 from app.refusals import Refusal
-from app.support import anger
+
+# This package's flow actions; init_app registers them with the app.
+ACTIONS = Actions()
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,7 @@ def _origin_flow(ctx: ActionContext) -> str | None:
     ).first()
 
 
-@action("callback_prepare", outcomes=("ok", "existing", "no_number"))
+@ACTIONS.action("callback_prepare", outcomes=("ok", "existing", "no_number"))
 def prepare(ctx: ActionContext) -> str:
     """Who we would call back, in which zone, and whether they already have a callback."""
     e164 = booking.callee_number(ctx.call)
@@ -140,7 +143,7 @@ def prepare(ctx: ActionContext) -> str:
     return "ok"
 
 
-@action("callback_parse_time", outcomes=("ok", "offer", "unclear", "give_up", "impossible", "angry"))
+@ACTIONS.action("callback_parse_time", outcomes=("ok", "offer", "unclear", "give_up", "impossible", "angry"))
 def parse_time(ctx: ActionContext) -> str:
     """A quick key (1/2/3) or a day and time in words -> confirm, or the nearest slots. Anger
     comes first, on inbound and outbound calls alike: "domani alle tre, è la terza volta che
@@ -221,7 +224,7 @@ def _offer_days(ctx: ActionContext, contact: Any, days: tuple[tuple[datetime, da
     return _set_offers(ctx, booking.Verdict(False, "closed", nearest), window)
 
 
-@action("callback_pick_offer", outcomes=("ok", "other", "offer", "unclear", "give_up", "impossible"))
+@ACTIONS.action("callback_pick_offer", outcomes=("ok", "other", "offer", "unclear", "give_up", "impossible"))
 def pick_offer(ctx: ActionContext) -> str:
     """The caller picks an offered slot by key or words ("the second"), asks for another time
     (0, "another time"), or simply says a new day and time."""
@@ -260,7 +263,7 @@ def _matches(said: str, phrases: list[str]) -> bool:
     return any(fuzz.partial_ratio(p, text) >= 90 for p in phrases if len(text) >= 3)
 
 
-@action("book_callback", outcomes=("booked", "offer", "impossible"))
+@ACTIONS.action("book_callback", outcomes=("booked", "offer", "impossible"))
 def book_callback(ctx: ActionContext) -> str:
     """Save the confirmed time (or move the caller's existing callback to it), re-checking
     lawfulness and capacity: the caller may have taken a while to confirm."""
@@ -328,7 +331,7 @@ def _str_or_none(value: Any) -> str | None:
     return None if value in (None, "") else str(value)[:64]
 
 
-@action("callback_cancel_existing", outcomes=("ok",))
+@ACTIONS.action("callback_cancel_existing", outcomes=("ok",))
 def cancel_existing(ctx: ActionContext) -> str:
     """The callee cancels the callback they had booked (by calling the hotline)."""
     existing_id = ctx.slots.pop("callback_existing_id", None)
@@ -341,7 +344,7 @@ def cancel_existing(ctx: ActionContext) -> str:
     return "ok"
 
 
-@action("callback_answered", outcomes=("operator", "menu", "campaign"))
+@ACTIONS.action("callback_answered", outcomes=("operator", "menu", "campaign"))
 def answered(ctx: ActionContext) -> str:
     """The callee said it is a good time. A campaign script that can go on by itself (a survey)
     picks up where they asked us to call later; otherwise to an operator when that is what they

@@ -17,8 +17,8 @@ from rich.table import Table
 
 from app.callbacks import service
 from app.callbacks.models import STATUSES, Callback
-from app.cli import with_app
 from app.clock import now
+from app.commands import with_app
 from app.db import session_scope
 from app.phone import mask
 

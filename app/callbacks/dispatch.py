@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from app import calls as call_records
@@ -67,6 +67,7 @@ from app.callbacks.models import (
     CallbackEvent,
 )
 from app.campaigns.callkind import callback_call_kind
+from app.campaigns.models import Campaign
 from app.clock import Clock, as_utc
 from app.consent import (
     check_call,
@@ -80,7 +81,7 @@ from app.consent.models import Contact, ContactAttempt
 from app.db import affected, session_scope
 from app.models import TERMINAL_STATUSES, Call
 from app.outbound import Dial, Failure, Outcome, Patience, Pipeline, Target, take_rows
-from app.scheduler import register_job
+from app.scheduler import JobSpec
 from app.telephony import TelephonyError
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,8 @@ class CallbackKind:
             return Outcome.LOST
         decision = check_call(session, _contact(session, cb, now), purpose="callback", offer_id=cb.offer_id,
                               at=now, campaign_id=cb.campaign_id, callback_id=cb.id, settings=self.settings,
-                              automated=callback_call_kind(self.dispatcher.app).automated)
+                              automated=callback_call_kind(self.dispatcher.app).automated,
+                              resumes_purpose=_campaign_purpose(session, cb.campaign_id))
         cb.decision_id = decision.decision_id
         if decision.allowed:
             return None
@@ -363,12 +365,9 @@ class Dispatcher:
             now = self.now()
             token = str(uuid.uuid4())
             with session_scope(self.app) as session:
-                from app.desk.callbacks import (
-                    held_by_desk,  # the desk takes callbacks that promised a person
-                )
-
+                others = [~held(session) for held in self.app.extensions.get(HELD_ELSEWHERE_KEY, ())]
                 candidate = (select(Callback.id).where(Callback.status == SCHEDULED, Callback.due_at <= now,
-                                                       ~held_by_desk(session))
+                                                       *others)
                              .order_by(Callback.due_at, Callback.id).limit(1))
                 if session.scalars(candidate).first() is None:
                     return None
@@ -560,10 +559,27 @@ def on_call_status(session: Session, call: Call, now: datetime, settings: Any) -
     apply_call_outcome(session, cb, call, now, settings=settings)
 
 
+
+
+HELD_ELSEWHERE_KEY = "cortese.callbacks.held_elsewhere"
+
+
+def leave_to_others(app: Flask, held: Callable[[Session], ColumnElement[bool]]) -> None:
+    """A package above this one dials some callbacks its own way (the desk: those that promised
+    a person): the dispatcher leaves the callbacks `held` selects."""
+    app.extensions.setdefault(HELD_ELSEWHERE_KEY, []).append(held)
+
+
+def _campaign_purpose(session: Session, campaign_id: int | str | None) -> str | None:
+    """The purpose of the campaign a callback was booked from (None: not from a campaign)."""
+    if campaign_id is None or not str(campaign_id).isdigit():
+        return None
+    return session.scalar(select(Campaign.purpose).where(Campaign.id == int(campaign_id)))
+
+
 # --- the scheduled job ---------------------------------------------------------------------------
 
 
-@register_job(JOB_ID, seconds=DEFAULT_POLL_SECONDS, setting="callback_poll_seconds")
 def dispatch_job(app: Flask) -> None:
     """APScheduler's tick (every CALLBACK_POLL_SECONDS): run the dispatcher once in this process."""
     report = Dispatcher(app).run_once()
@@ -571,3 +587,6 @@ def dispatch_job(app: Flask) -> None:
         log.info("callbacks: placed %d, refused %d, moved %d, released %d, failed %d, unknown %d",
                  len(report.placed), len(report.refused), len(report.rescheduled),
                  len(report.released), len(report.failed), len(report.unknown))
+
+
+JOB = JobSpec(JOB_ID, dispatch_job, DEFAULT_POLL_SECONDS, setting="callback_poll_seconds")

@@ -134,8 +134,3 @@ class CallbackEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
     call_sid: Mapped[str | None] = mapped_column(String(64))
 
-
-# Importing the models wires the package's signal receivers and its scheduler job, because
-# app.db.import_models() (run by create_app before the scheduler starts) imports every models.py.
-from app.callbacks import dispatch as _dispatch  # noqa: E402,F401
-from app.callbacks import receivers as _receivers  # noqa: E402,F401

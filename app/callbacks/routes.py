@@ -30,8 +30,8 @@ from app.callbacks.service import transition
 from app.clock import now
 from app.db import db_session
 from app.flows.render import courtesy, number_zone
+from app.flows.safety import voice_webhook
 from app.telephony import Twiml
-from app.webhooks.safety import voice_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks_voice", __name__)

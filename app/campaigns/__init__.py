@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app import flows, scheduler
+from app.campaigns import dialer, dispositions, scripts
+from app.campaigns.actions import ACTIONS
+from app.campaigns.routes import bp
+
 
 def init_app(app: Flask) -> None:
-    """Register the webhooks, the dialer job and the signal receivers."""
-    from app.campaigns import dialer, dispositions, scripts  # noqa: F401 - registration on import
-    from app.campaigns.routes import bp
-
+    """The webhooks, the script's flow actions, the signal receivers and the dialer job."""
     app.register_blueprint(bp)
+    flows.register_actions(app, ACTIONS)
+    dispositions.connect()
+    scripts.connect()
+    scheduler.add_job(app, dialer.JOB)

@@ -17,8 +17,11 @@ from typing import Any
 
 from app.campaigns.dispositions import record_outcome
 from app.campaigns.scripts import attempt_of
-from app.flows.actions import ActionContext, action
+from app.flows.actions import ActionContext, Actions
 from app.flows.matching import normalise
+
+# This package's flow actions; init_app registers them with the app.
+ACTIONS = Actions()
 
 MAX_TRIES = 2
 NUMBER_WORDS = {
@@ -84,17 +87,17 @@ def _answer(ctx: ActionContext, slot: str, key: str, value: Any) -> str:
     return "ok"
 
 
-@action("campaign_survey_satisfaction", outcomes=("ok", "invalid", "give_up"))
+@ACTIONS.action("campaign_survey_satisfaction", outcomes=("ok", "invalid", "give_up"))
 def survey_satisfaction(ctx: ActionContext) -> str:
     return _answer(ctx, "satisfaction_raw", "satisfaction", parse_score(ctx.slots.get("satisfaction_raw"), ctx.language))
 
 
-@action("campaign_survey_recommend", outcomes=("ok", "invalid", "give_up"))
+@ACTIONS.action("campaign_survey_recommend", outcomes=("ok", "invalid", "give_up"))
 def survey_recommend(ctx: ActionContext) -> str:
     return _answer(ctx, "recommend_raw", "recommend", parse_yes_no(ctx.slots.get("recommend_raw"), ctx.language))
 
 
-@action("campaign_completed", outcomes=("ok",))
+@ACTIONS.action("campaign_completed", outcomes=("ok",))
 def completed(ctx: ActionContext) -> str:
     attempt = attempt_of(ctx.session, ctx.call.call_sid, ctx.slots)
     if attempt is not None:
@@ -102,7 +105,7 @@ def completed(ctx: ActionContext) -> str:
     return "ok"
 
 
-@action("campaign_callback_wanted", outcomes=("ok",))
+@ACTIONS.action("campaign_callback_wanted", outcomes=("ok",))
 def callback_wanted(ctx: ActionContext) -> str:
     """Remember that the person asked to be called later; the booking flow takes over."""
     ctx.slots["campaign_callback_wanted"] = True

@@ -19,8 +19,8 @@ from rich.table import Table
 
 from app.campaigns import service
 from app.campaigns.models import MACHINE_POLICIES, PURPOSES, STATUSES
-from app.cli import with_app
 from app.clock import now
+from app.commands import with_app
 from app.db import session_scope
 
 

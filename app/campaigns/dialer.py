@@ -459,6 +459,8 @@ def dialer_for(app: Flask) -> Dialer:
     return dialer
 
 
-@scheduler.register_job("campaigns.dialer", seconds=TICK_SECONDS)
 def dialer_job(app: Flask) -> None:
     dialer_for(app).tick()
+
+
+JOB = scheduler.JobSpec("campaigns.dialer", dialer_job, TICK_SECONDS)

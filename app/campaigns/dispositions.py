@@ -138,5 +138,7 @@ def _on_opt_out(_sender: Any, *, session: Session, e164: str, at: datetime, **_:
         attempt.disposition = "opted-out"
 
 
-signals.call_status_changed.connect(_on_call_status)
-signals.opt_out_recorded.connect(_on_opt_out)
+def connect() -> None:
+    """From app.campaigns.init_app: attempts settle on status callbacks; opt-outs stop calls."""
+    signals.call_status_changed.connect(_on_call_status)
+    signals.opt_out_recorded.connect(_on_opt_out)

@@ -24,9 +24,9 @@ from app.config import Settings
 from app.consent.contacts import find_by_number
 from app.db import db_session
 from app.flows.render import courtesy, number_zone
+from app.flows.safety import goodbye, voice_webhook
 from app.models import Call
 from app.telephony import TelephonyError, Twiml
-from app.webhooks.safety import goodbye, voice_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("campaigns", __name__)

@@ -53,4 +53,6 @@ def _resume(_sender: Any, *, session: Session, campaign_id: str | None, origin_c
     return {**script_slots(campaign, attempt), "campaign_flow": campaign.flow}
 
 
-signals.campaign_resume.connect(_resume)
+def connect() -> None:
+    """From app.campaigns.init_app: a callback resumes the campaign's script."""
+    signals.campaign_resume.connect(_resume)

@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
+from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -33,12 +34,11 @@ from app.consent import importer, offers
 from app.consent.contacts import find_by_number
 from app.consent.models import Contact
 from app.db import affected
+from app.flows.loader import load_flows
+from app.flows.model import FlowSet
 from app.i18n import LANGUAGES
 from app.outbound.models import Pacer
 from app.refusals import Reason, Refusal, Refusals, reason_of
-
-if TYPE_CHECKING:
-    from app.flows.model import FlowSet
 
 FLOWS_DIR = PROJECT_ROOT / "flows"
 MAX_CPS = 100.0
@@ -57,17 +57,13 @@ def pacer_key(campaign_id: int) -> str:
 
 def _flowset() -> FlowSet:
     """The flows the app runs (the loaded engine's), else those in FLOWS_DIR read afresh."""
-    from flask import current_app, has_app_context
-
-    from app.flows.loader import load_flows  # the flows import the actions, which import us
-
     directory = Path(FLOWS_DIR)
     if has_app_context():
         engine = current_app.extensions.get("cortese.flows")
         if engine is not None:
             return cast("FlowSet", engine.flows)
         directory = Path(current_app.extensions["cortese.settings"].flows_dir)
-    return load_flows(directory, check=False)
+    return load_flows(directory)
 
 
 def campaign_flows() -> list[str]:

@@ -1,21 +1,24 @@
-"""Flow action "record_opt_out" (contract 2): the caller said or pressed "don't call me again".
+"""Flow action "record_opt_out": the caller said or pressed "don't call me again".
 
-Registered with the flow engine when app.flows.actions exists; until then this module
-still imports cleanly (and `record_opt_out_action` can be called directly).
+In ACTIONS, which app.consent.init_app registers with the app.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from app import phone
 from app.consent.optouts import record_opt_out
+from app.flows.actions import ActionContext, Actions
 
 log = logging.getLogger(__name__)
 
+# This package's flow actions; init_app registers them with the app.
+ACTIONS = Actions()
 
-def record_opt_out_action(ctx: Any) -> str:
+
+@ACTIONS.action("record_opt_out", outcomes=("ok",))
+def record_opt_out_action(ctx: ActionContext) -> str:
     """Put the other party of the call on the internal do-not-call list; always "ok".
 
     The other party is the callee on outbound calls and the caller on inbound ones. A withheld
@@ -34,11 +37,3 @@ def record_opt_out_action(ctx: Any) -> str:
     ctx.slots["opt_out_recorded"] = True
     return "ok"
 
-
-try:
-    from app.flows.actions import action
-except ModuleNotFoundError as exc:  # engine not merged yet
-    if exc.name not in ("app.flows", "app.flows.actions"):
-        raise
-else:
-    action("record_opt_out", outcomes=("ok",))(record_opt_out_action)

@@ -1,6 +1,6 @@
 """Call-attempt history for the courtesy rules.
 
-Engineers E (callbacks) and F (campaigns) call `record_attempt` when they place a call (pass
+The callback dispatcher and the campaign dialer call `record_attempt` when they place a call (pass
 the decision_id from check_call and, once known, the CallSid) and `finish_attempt` when it
 ends; a receiver on app.signals.call_status_changed also finishes attempts by CallSid from
 Twilio's final status, so a missed finish_attempt does not leave an attempt open forever.
@@ -21,6 +21,7 @@ from app import signals
 from app.consent.contacts import find_by_number
 from app.consent.decide import ABANDONED, UNANSWERED, AttemptFact
 from app.consent.models import PURPOSES, ContactAttempt
+from app.models import TERMINAL_STATUSES
 
 
 def record_attempt(
@@ -101,8 +102,6 @@ def history_window(cooldown_days: int) -> timedelta:
 
 
 def _on_call_status(_sender: Any, *, session: Session, call: Any, params: Any = None, **_: Any) -> None:
-    from app.models import TERMINAL_STATUSES
-
     if call.status not in TERMINAL_STATUSES:
         return
     for attempt in session.scalars(
@@ -112,6 +111,8 @@ def _on_call_status(_sender: Any, *, session: Session, call: Any, params: Any = 
         attempt.finished_at = call.ended_at or call.updated_at
 
 
-signals.call_status_changed.connect(_on_call_status)
+def connect() -> None:
+    """From app.consent.init_app: attempts are finished from Twilio's final status."""
+    signals.call_status_changed.connect(_on_call_status)
 
 __all__ = ["ABANDONED", "UNANSWERED", "finish_attempt", "outcome_from_twilio", "record_attempt"]

@@ -1,8 +1,7 @@
 """Commands: `cortese compliance export|packs`, `cortese contacts import|export|erase`,
 `cortese registry import|status`, `cortese optout NUMBER`.
 
-app/cli.py discovers one click object per package (`cli`, here the `compliance` group); the
-other groups are added to the root group when this module is imported by that discovery.
+app/cli.py adds the commands this module lists in COMMANDS to the root group.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import click
 from flask import Flask
@@ -20,10 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
-from app import cli as root
 from app import phone
-from app.cli import with_app
 from app.clock import now
+from app.commands import with_app
 from app.consent import export as exporter
 from app.consent import gdpr, importer, registries
 from app.consent.optouts import OPT_OUT_SOURCES, record_opt_out
@@ -239,10 +237,4 @@ def optout(app: Flask, number: str, by: str, source: str) -> None:
     click.echo(f"{phone.mask(e164)} will not be called again")
 
 
-def _register(*commands: Any) -> None:
-    for command in commands:
-        if command.name not in root.cli.commands:
-            root.cli.add_command(command)
-
-
-_register(contacts, registry, optout)
+COMMANDS = (cli, contacts, registry, optout)

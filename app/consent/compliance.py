@@ -102,17 +102,20 @@ def check_call(
     callback_id: str | int | None = None,
     automated: bool = False,
     settings: Settings | None = None,
+    resumes_purpose: str | None = None,
 ) -> Decision:
     """Decide whether `contact` may be called now and store the decision with its inputs.
 
     Call it right before dialling; dial only when `.allowed`. Pass `settings` when running
-    outside a Flask app context (the suppression check needs SUPPRESSION_HASH_KEY).
+    outside a Flask app context (the suppression check needs SUPPRESSION_HASH_KEY). A callback
+    booked from a campaign passes `resumes_purpose`, the campaign's purpose: resuming its
+    script needs that purpose's consent too.
     """
     pack = pack_for(contact.region)
     facts = gather_facts(session, contact, purpose=purpose, offer_id=offer_id, at=at,
                          automated=automated, pack=pack, settings=settings)
     if purpose == "callback":
-        facts = replace(facts, resumes_purpose=_campaign_purpose(session, campaign_id))
+        facts = replace(facts, resumes_purpose=resumes_purpose)
     decision = decide(facts, pack, at)
     row = ComplianceDecision(
         at=at, contact_id=contact.id, e164=contact.e164, country=contact.region, purpose=purpose,
@@ -125,17 +128,6 @@ def check_call(
     session.add(row)
     session.flush()
     return replace(decision, decision_id=row.id)
-
-
-def _campaign_purpose(session: Session, campaign_id: str | int | None) -> str | None:
-    """The purpose of the campaign a callback was booked from (None: not from a campaign)."""
-    from app.campaigns.models import Campaign  # campaigns import consent: read it lazily
-
-    try:
-        key = int(campaign_id) if campaign_id is not None else None
-    except ValueError:
-        return None
-    return session.scalar(select(Campaign.purpose).where(Campaign.id == key)) if key is not None else None
 
 
 def next_allowed_slots(

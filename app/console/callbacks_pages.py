@@ -84,7 +84,7 @@ def _missing() -> tuple[str, int]:
 
 
 def _operator() -> str:
-    from app.console.users import current_operator
+    from app.operators.users import current_operator
 
     user = current_operator()
     return f"operator:{user.username}" if user else "operator"

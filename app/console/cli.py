@@ -6,11 +6,11 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from app.cli import with_app
 from app.clock import now
-from app.console.models import OperatorUser
-from app.console.users import UserError, create_user, find_user, set_active, set_password
+from app.commands import with_app
 from app.db import session_scope
+from app.operators.models import OperatorUser
+from app.operators.users import UserError, create_user, find_user, set_active, set_password
 
 
 @click.group("users")

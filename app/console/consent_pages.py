@@ -112,7 +112,7 @@ def registries() -> str:
 # --- operator actions: forms (CSRF-checked by the blueprint) calling app.consent's services ------
 
 def _operator() -> str:
-    from app.console.users import current_operator
+    from app.operators.users import current_operator
 
     user = current_operator()
     return f"operator:{user.username}" if user else "operator"

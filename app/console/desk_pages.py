@@ -10,13 +10,13 @@ from werkzeug.wrappers import Response
 
 from app.clock import now
 from app.console.i18n import add_messages
-from app.console.users import current_operator
 from app.console.web import back, bp, form_str, nav_item, notice, refused
 from app.db import db_session
 from app.desk import board, service
 from app.desk.models import CHOSEN_STATES, CONNECTED, SKILLS, DeskOperator
 from app.desk.routing import route_now
 from app.i18n import LANGUAGES
+from app.operators.users import current_operator
 from app.refusals import Refusal
 from app.telephony import TelephonyError
 

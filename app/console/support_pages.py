@@ -81,7 +81,7 @@ def ticket_status(reference: str) -> Any:
 
 
 def _operator() -> str:
-    from app.console.users import current_operator
+    from app.operators.users import current_operator
 
     user = current_operator()
     return f"operator:{user.username}" if user else "operator"

@@ -15,7 +15,11 @@ from app.clock import now
 from app.console import charts, stats
 from app.console.codes import code_label
 from app.console.i18n import LANG_KEY, t
-from app.console.users import (
+from app.console.web import Pager, bp, nav_item, offset_arg
+from app.db import db_session
+from app.i18n import LANGUAGES
+from app.models import STATUS_RANK, Call
+from app.operators.users import (
     GENERATION_KEY,
     SESSION_KEY,
     LoginThrottled,
@@ -23,10 +27,6 @@ from app.console.users import (
     current_operator,
     revoke_sessions,
 )
-from app.console.web import Pager, bp, nav_item, offset_arg
-from app.db import db_session
-from app.i18n import LANGUAGES
-from app.models import STATUS_RANK, Call
 
 nav_item("console.dashboard", "dashboard")
 nav_item("console.calls", "calls")

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app import inputs
 from app.console.codes import code_label
 from app.console.i18n import current_language, refusal_text, t
-from app.console.users import current_operator
+from app.operators.users import current_operator
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")

@@ -12,8 +12,8 @@ import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from app.cli import with_app
 from app.clock import now
+from app.commands import with_app
 from app.consent.contacts import get_or_create
 from app.db import session_scope
 from app.sim.simulator import DEFAULT_CALLER

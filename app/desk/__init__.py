@@ -11,11 +11,20 @@
 - board.py      who waits now, service level and the per-hour figures
 """
 
+from __future__ import annotations
+
 from flask import Flask
+
+from app import scheduler
+from app.callbacks import dispatch
+from app.desk import receivers, routing
+from app.desk.callbacks import held_by_desk
+from app.desk.routes import bp
 
 
 def init_app(app: Flask) -> None:
-    """Register /voice/desk/* (the receivers and the routing job register on import)."""
-    from app.desk.routes import bp
-
+    """/voice/desk/*, the receivers and the routing job."""
     app.register_blueprint(bp)
+    receivers.connect()
+    dispatch.leave_to_others(app, held_by_desk)  # callbacks that promised a person
+    scheduler.add_job(app, routing.JOB)

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.console.models import OperatorUser
 from app.desk.models import ABANDONED, ENTRY_WAITING, OPERATOR_STATES, DeskOperator, QueueEntry
 from app.models import Call, CallStep
+from app.operators.models import OperatorUser
 
 SERVICE_LEVEL_SECONDS = 20
 HOURS = 24

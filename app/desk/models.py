@@ -126,7 +126,3 @@ class Offer(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)
 
-
-# Importing the models wires the desk's receivers and its scheduler job (import_models()).
-from app.desk import receivers as _receivers  # noqa: E402,F401
-from app.desk import routing as _routing  # noqa: E402,F401

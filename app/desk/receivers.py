@@ -45,13 +45,11 @@ def route_after_request() -> None:
         return response
 
 
-@signals.caller_waiting.connect
 def _on_waiting(_sender: Flask, *, session: Session, call: Call, params: Mapping[str, str], **_: Any) -> None:
     if callers.note_waiting(session, call, params, now()) is not None:
         route_after_request()
 
 
-@signals.caller_left_queue.connect
 def _on_left(_sender: Flask, *, session: Session, call: Call, result: str, **_: Any) -> None:
     if result in ("bridged", "bridging-in-process"):
         return
@@ -59,7 +57,6 @@ def _on_left(_sender: Flask, *, session: Session, call: Call, result: str, **_: 
         route_after_request()
 
 
-@signals.call_status_changed.connect
 def _on_status(_sender: Flask, *, session: Session, call: Call, params: Mapping[str, str], **_: Any) -> None:
     if call.status not in TERMINAL_STATUSES:
         return
@@ -104,3 +101,10 @@ def _tell_operator_no_answer(session: Session, entry: QueueEntry) -> None:
     except TelephonyError as exc:
         log.warning("could not tell operator call %s that the customer did not answer: %s",
                     offer.operator_call_sid, exc)
+
+
+def connect() -> None:
+    """From app.desk.init_app: the desk hears callers queueing and calls ending."""
+    signals.caller_waiting.connect(_on_waiting)
+    signals.caller_left_queue.connect(_on_left)
+    signals.call_status_changed.connect(_on_status)

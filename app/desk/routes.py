@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from app import calls
 from app.clock import now
-from app.console.models import OperatorUser
 from app.db import db_session
 from app.desk import bridge, whisper
 from app.desk.models import (
@@ -29,8 +28,9 @@ from app.desk.models import (
 )
 from app.desk.receivers import route_after_request
 from app.desk.routing import accept_offer, conversation_ended, end_offer
+from app.flows.safety import voice_webhook
+from app.operators.models import OperatorUser
 from app.telephony import Twiml
-from app.webhooks.safety import voice_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("desk_voice", __name__)

@@ -59,7 +59,7 @@ from app.desk.models import (
     Offer,
     QueueEntry,
 )
-from app.scheduler import register_job
+from app.scheduler import JobSpec
 from app.telephony import AmbiguousRequestError, TelephonyError
 
 log = logging.getLogger(__name__)
@@ -353,6 +353,8 @@ def route_now(app: Flask) -> RoutingReport | None:
         return None
 
 
-@register_job(JOB_ID, 3.0, setting="desk_poll_seconds")
 def scheduled_route(app: Flask) -> None:
     Router(app).run_once()
+
+
+JOB = JobSpec(JOB_ID, scheduled_route, 3.0, setting="desk_poll_seconds")

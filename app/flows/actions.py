@@ -1,18 +1,21 @@
 """Named Python actions that flows call at their `action:` nodes.
 
 An action is a plain function of an ActionContext that returns one of its declared outcomes;
-the flow's `next` maps each outcome to a node. Register with the decorator:
+the flow's `next` maps each outcome to a node. Each package keeps its actions in an `Actions`
+set of its own and registers that set with the app in its `init_app`:
 
-    @action("lookup_order", outcomes=("found", "unknown"))
+    ACTIONS = Actions()
+
+    @ACTIONS.action("lookup_order", outcomes=("found", "unknown"))
     def lookup_order(ctx: ActionContext) -> str: ...
 
-The linter checks every action node against this registry (unknown name, outcome without a
-transition), so packages register their actions at import time (see ACTION_MODULES).
+The linter checks every action node against the app's set (unknown name, outcome without a
+transition). Nothing registers itself on import: what an app can run is what its packages
+registered, so a package that does not exist cannot be listed.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,14 +27,6 @@ from app.models import Call
 
 Handler = Callable[["ActionContext"], str]
 
-# Modules whose import registers actions; the engine imports them before linting flows.
-ACTION_MODULES: tuple[str, ...] = (
-    "app.flows.builtin",
-    "app.consent.actions",
-    "app.support.actions",
-    "app.callbacks.actions",
-    "app.campaigns.actions",
-)
 
 
 @dataclass
@@ -80,44 +75,55 @@ class Action:
     outcomes: tuple[str, ...]
 
 
-_REGISTRY: dict[str, Action] = {}
-
-
 class UnknownOutcome(RuntimeError):
     """An action returned a name it did not declare: a programming error, not caller input."""
 
 
-def action(name: str, *, outcomes: tuple[str, ...] | list[str]) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        if not outcomes:
-            raise ValueError(f"action {name!r} declares no outcomes")
-        _REGISTRY[name] = Action(name, handler, tuple(outcomes))
-        return handler
+class Actions:
+    """A set of named actions: a package's own, or the app's (every package's together)."""
 
-    return register
+    def __init__(self, *sets: Actions) -> None:
+        self._actions: dict[str, Action] = {}
+        for other in sets:
+            self.add(other)
 
+    def action(self, name: str, *, outcomes: tuple[str, ...] | list[str]) -> Callable[[Handler], Handler]:
+        """Decorator: `handler` answers the flows' `action: name` with one of `outcomes`."""
 
-def get(name: str) -> Action | None:
-    return _REGISTRY.get(name)
+        def register(handler: Handler) -> Handler:
+            self.put(Action(name, handler, tuple(outcomes)))
+            return handler
 
+        return register
 
-def registry() -> Mapping[str, Action]:
-    return dict(_REGISTRY)
+    def put(self, act: Action) -> None:
+        if not act.outcomes:
+            raise ValueError(f"action {act.name!r} declares no outcomes")
+        known = self._actions.get(act.name)
+        if known is not None and known != act:
+            # Two packages answering one name: which one a flow runs would depend on order.
+            raise ValueError(f"action {act.name!r} is registered twice, differently")
+        self._actions[act.name] = act
 
+    def add(self, other: Actions) -> None:
+        for act in other._actions.values():
+            self.put(act)
 
-def run(name: str, ctx: ActionContext) -> str:
-    act = _REGISTRY[name]
-    outcome = act.handler(ctx)
-    if outcome not in act.outcomes:
-        raise UnknownOutcome(f"action {name!r} returned {outcome!r}, not one of {act.outcomes}")
-    return outcome
+    def get(self, name: str) -> Action | None:
+        return self._actions.get(name)
 
+    def names(self) -> list[str]:
+        return sorted(self._actions)
 
-def load_action_modules() -> None:
-    """Import every package's actions; a package not installed yet is skipped, nothing else is."""
-    for module in ACTION_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise
+    def __contains__(self, name: object) -> bool:
+        return name in self._actions
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+    def run(self, name: str, ctx: ActionContext) -> str:
+        act = self._actions[name]
+        outcome = act.handler(ctx)
+        if outcome not in act.outcomes:
+            raise UnknownOutcome(f"action {name!r} returned {outcome!r}, not one of {act.outcomes}")
+        return outcome

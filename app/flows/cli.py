@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import click
+from dotenv import dotenv_values
 from rich.console import Console
 from rich.table import Table
 
+from app.commands import composition_root
 from app.config import PROJECT_ROOT
 from app.flows.diagram import mermaid
 from app.flows.hotlines import HotlineError, load_hotlines
@@ -22,8 +24,6 @@ def _flows_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -
     the repository's flows/."""
     if value is not None:
         return value
-    from dotenv import dotenv_values
-
     configured = os.environ.get("FLOWS_DIR") or dotenv_values(".env").get("FLOWS_DIR")
     return Path(configured) if configured else PROJECT_ROOT / "flows"
 
@@ -41,7 +41,7 @@ def cli() -> None:
 @DIR_OPTION
 def lint(directory: Path) -> None:
     """Check every flow and hotlines.yaml; exit 1 listing each problem with file and node."""
-    flowset = load_flows(directory)
+    flowset = load_flows(directory, composition_root().flow_actions())
     problems = [str(e) for e in flowset.errors]
     try:
         load_hotlines(directory / "hotlines.yaml", company="-", flows=set(flowset.flows))
@@ -59,7 +59,7 @@ def lint(directory: Path) -> None:
 @DIR_OPTION
 def list_flows(directory: Path) -> None:
     """Flows with their kind, start node and size."""
-    flowset = load_flows(directory, check=False)
+    flowset = load_flows(directory)
     table = Table("flow", "kind", "start", "nodes", "file")
     for flow in sorted(flowset.flows.values(), key=lambda f: f.name):
         table.add_row(flow.name, flow.kind, flow.start, str(len(flow.nodes)), flow.file)
@@ -73,7 +73,7 @@ def list_flows(directory: Path) -> None:
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write to a file (.mmd).")
 def diagram(name: str, directory: Path, language: str, out: Path | None) -> None:
     """A Mermaid flowchart of flow NAME (paste into mermaid.live or a Markdown file)."""
-    flowset = load_flows(directory, check=False)
+    flowset = load_flows(directory)
     flow = flowset.get(name)
     if flow is None:
         raise click.BadParameter(f"no flow {name!r}; known: {', '.join(sorted(flowset.flows))}",

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from app import calls, i18n, phone
 from app.calls import add_step
-from app.flows import actions as action_registry
+from app.clock import now as clock_now
 from app.flows import matching
+from app.flows.actions import ActionContext, Actions, step_row
 from app.flows.hotlines import Hotline, Hotlines
 from app.flows.model import FlowSet, Node
 from app.flows.render import Speaker, courtesy
@@ -94,11 +95,25 @@ class Turn:
             self.says.append((text, self.language))
 
 
+class Contacts(Protocol):
+    """Who the other party of a call is, as far as the engine needs: their contact's language
+    and time zone. The consent package answers it (registered at its init_app), so the engine
+    never reaches up into the packages that use it."""
+
+    def find(self, session: Session, e164: str) -> Any: ...
+
+    def get_or_create(self, session: Session, e164: str, *, source: str, at: datetime,
+                      simulated: bool = False) -> Any: ...
+
+
 class Engine:
-    def __init__(self, flows: FlowSet, hotlines: Hotlines, settings: Any) -> None:
+    def __init__(self, flows: FlowSet, hotlines: Hotlines, settings: Any, actions: Actions,
+                 contacts: Contacts | None = None) -> None:
         self.flows = flows
         self.hotlines = hotlines
         self.settings = settings
+        self.actions = actions
+        self.contacts = contacts
         self.base = settings.public_base_url
         self._own_anger: dict[tuple[str, str], bool] = {}  # (flow, ask): its flow checks anger itself
 
@@ -370,7 +385,7 @@ class Engine:
         as usual ("siete dei ladri, non chiamatemi più" still opts out). An ask whose answer
         goes on to an action with its own `angry` transition (the menu, the FAQ question, the
         fault description, a callback time) checks it there, with its own words."""
-        if self._checks_anger_itself(turn.flow, node) or action_registry.get(ANGER_ACTION) is None:
+        if self._checks_anger_itself(turn.flow, node) or ANGER_ACTION not in self.actions:
             return
         if self._run_named(turn, ANGER_ACTION, node.name) == ANGRY:
             self._step(turn, "action", outcome=ANGRY)
@@ -549,19 +564,19 @@ class Engine:
 
     def _step(self, turn: Turn, kind: str, *, input: str | None = None, outcome: str | None = None,
               said: str | None = None) -> None:
-        turn.steps.append(action_registry.step_row(turn.call.id, turn.now, turn.flow, turn.node, kind,
+        turn.steps.append(step_row(turn.call.id, turn.now, turn.flow, turn.node, kind,
                                                    input=input, outcome=outcome, said=said))
 
     def _run_action(self, turn: Turn, node: Node) -> str:
         return self._run_named(turn, str(node.action), node.name)
 
     def _run_named(self, turn: Turn, action: str, node_name: str) -> str:
-        ctx = action_registry.ActionContext(
+        ctx = ActionContext(
             session=turn.session, call=turn.call, slots=turn.slots, language=turn.language,
             now=turn.now, settings=self.settings, params=turn.params, hotline=turn.hotline,
             contact_loader=lambda: self._contact(turn), flow=turn.flow, node=node_name, steps=turn.steps,
         )
-        outcome = action_registry.run(action, ctx)
+        outcome = self.actions.run(action, ctx)
         turn.slots = ctx.slots
         if ctx.language != turn.language and ctx.language in i18n.LANGUAGES:
             turn.language = ctx.language
@@ -583,10 +598,9 @@ class Engine:
 
     def _contact(self, turn: Turn) -> Any:
         if not turn._contact_loaded:
-            from app.consent.contacts import find_by_number
-
             party = self._other_party(turn.call)
-            turn._contact = find_by_number(turn.session, party.e164) if party else None
+            found = party and self.contacts and self.contacts.find(turn.session, party.e164)
+            turn._contact = found or None
             turn._contact_loaded = True
         return turn._contact
 
@@ -618,12 +632,10 @@ class Engine:
         contact = self._contact(turn)
         if contact is None:
             party = self._other_party(turn.call)
-            if party is None:
+            if party is None or self.contacts is None:
                 return
-            from app.consent.contacts import get_or_create
-
-            contact = get_or_create(turn.session, party.e164, source=f"call:{turn.call.call_sid}", at=turn.now,
-                                    simulated=turn.call.simulated)
+            contact = self.contacts.get_or_create(turn.session, party.e164, source=f"call:{turn.call.call_sid}",
+                                                  at=turn.now, simulated=turn.call.simulated)
             turn._contact = contact
         if turn.call.simulated and not contact.simulated:
             return  # a softphone call may use anyone's number: it changes no real contact
@@ -655,8 +667,6 @@ def get_engine() -> Engine:
 def start_flow(session: Session, call: Call, flow: str, *, language: str | None = None,
                slots: Mapping[str, Any] | None = None, params: Mapping[str, str] | None = None,
                contact: Any = None, now: datetime | None = None) -> Twiml:
-    """Contract (3): begin `flow` on `call` from another package's route."""
-    from app.clock import now as clock_now
-
+    """Begin `flow` on `call` from another package's route."""
     return get_engine().start(session, call, flow, now=now or clock_now(), params=params,
                               language=language, slots=slots, contact=contact)

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from app import phone
+from app.flows.hours import HoursError, hotline_hours
 from app.i18n import LANGUAGES
-from app.support.hours import HoursError, hotline_hours
 from app.yamlfile import load_yaml
 
 FIELDS = {"name", "flow", "language", "time_zone", "country", "company", "operator"}

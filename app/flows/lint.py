@@ -6,7 +6,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-from app.flows import actions as action_registry
+from app.flows.actions import Actions
 from app.flows.model import (
     DIAL_RESULTS,
     EXIT_KINDS,
@@ -25,17 +25,17 @@ OPENER_CHOICES = ("good_time", "later", "opt_out")
 OPT_OUT_ACTION = "record_opt_out"
 
 
-def lint_flowset(flowset: FlowSet) -> list[LintError]:
+def lint_flowset(flowset: FlowSet, actions: Actions) -> list[LintError]:
     errors: list[LintError] = []
     for flow in flowset.flows.values():
-        errors.extend(lint_flow(flow, flowset))
+        errors.extend(lint_flow(flow, flowset, actions))
     return errors
 
 
-def lint_flow(flow: Flow, flowset: FlowSet) -> list[LintError]:
+def lint_flow(flow: Flow, flowset: FlowSet, actions: Actions) -> list[LintError]:
     errors: list[LintError] = []
     for node in flow.nodes.values():
-        errors.extend(LintError(flow.file, node.name, p) for p in _node_problems(node, flow, flowset))
+        errors.extend(LintError(flow.file, node.name, p) for p in _node_problems(node, flow, flowset, actions))
     errors.extend(LintError(flow.file, None, p) for p in _resume_problems(flow))
     if flow.start in flow.nodes:
         errors.extend(_graph_problems(flow))
@@ -44,7 +44,7 @@ def lint_flow(flow: Flow, flowset: FlowSet) -> list[LintError]:
     return errors
 
 
-def _node_problems(node: Node, flow: Flow, flowset: FlowSet) -> Iterator[str]:
+def _node_problems(node: Node, flow: Flow, flowset: FlowSet, actions: Actions) -> Iterator[str]:
     for label, target in node.targets().items():
         if target not in flow.nodes:
             yield f"transition '{label}' goes to unknown node '{target}'"
@@ -58,7 +58,7 @@ def _node_problems(node: Node, flow: Flow, flowset: FlowSet) -> Iterator[str]:
     if node.kind == "resume" and not any(f.resume for f in flowset.flows.values()):
         yield f"goes on with the flow in slot '{node.resume}', but no outbound flow has a 'resume' node"
     if node.kind == "action":
-        yield from _action_problems(node)
+        yield from _action_problems(node, actions)
     if node.kind == "transfer":
         expected = QUEUE_RESULTS if node.transfer_kind == "queue" else DIAL_RESULTS
         yield from _outcome_problems(node, expected, "transfer")
@@ -76,8 +76,8 @@ def _node_problems(node: Node, flow: Flow, flowset: FlowSet) -> Iterator[str]:
                    "operator, callback), not hung up on: 'invalid.then' is an end node")
 
 
-def _action_problems(node: Node) -> Iterator[str]:
-    registered = action_registry.get(node.action or "")
+def _action_problems(node: Node, actions: Actions) -> Iterator[str]:
+    registered = actions.get(node.action or "")
     if registered is None:
         yield f"unknown action '{node.action}'"
         return

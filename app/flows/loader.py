@@ -11,8 +11,8 @@ from typing import Any
 import yaml
 
 from app import prompts
-from app.flows import actions as action_registry
 from app.flows import vocab as vocabulary
+from app.flows.actions import Actions
 from app.flows.lint import lint_flowset
 from app.flows.model import (
     INPUTS,
@@ -42,9 +42,9 @@ class FlowError(RuntimeError):
         super().__init__("invalid call flows:\n" + "\n".join(f"  {e}" for e in errors))
 
 
-def load_flows(directory: Path, *, check: bool = True) -> FlowSet:
-    """Parse every flow in `directory`; with `check`, also lint (needs the actions imported)."""
-    action_registry.load_action_modules()
+def load_flows(directory: Path, actions: Actions | None = None) -> FlowSet:
+    """Parse every flow in `directory`; given the app's `actions`, also lint (an action node is
+    checked against them). Without them the flows are only parsed (listing, drawing)."""
     flowset = FlowSet()
     if not directory.is_dir():
         flowset.errors.append(LintError(str(directory), None, "flows directory not found"))
@@ -59,8 +59,8 @@ def load_flows(directory: Path, *, check: bool = True) -> FlowSet:
             flowset.errors.append(LintError(flow.file, None, f"flow {flow.name!r} defined twice"))
         flowset.flows[flow.name] = flow
     _use_vocabulary(flowset, directory / "vocab")
-    if check:
-        flowset.errors.extend(lint_flowset(flowset))
+    if actions is not None:
+        flowset.errors.extend(lint_flowset(flowset, actions))
         # The texts said outside the flows (machine messages, the desk, read-backs): the same
         # keys and placeholders in every language, or a call would fail mid-sentence.
         flowset.errors.extend(LintError("flows/prompts", None, p) for p in prompts.check())
@@ -108,8 +108,8 @@ def _use_vocabulary(flowset: FlowSet, directory: Path) -> None:
             flow.nodes[name] = replace(node, ask=ask)
 
 
-def load_valid_flows(directory: Path) -> FlowSet:
-    flowset = load_flows(directory)
+def load_valid_flows(directory: Path, actions: Actions) -> FlowSet:
+    flowset = load_flows(directory, actions)
     if flowset.errors:
         raise FlowError(flowset.errors)
     return flowset

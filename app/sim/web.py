@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 
+from app.operators.users import current_operator
 from app.sim.call import SimCall, SimulatorError
 from app.sim.line import line_of
 from app.sim.simulator import DEFAULT_CALLER, Simulator
@@ -41,9 +42,7 @@ SHOWN = frozenset({"say", "play", "pause", "press", "speak", "silence", "record"
 
 
 def enabled(app: Flask) -> bool:
-    settings = app.extensions["cortese.settings"]
-    return settings.cortese_env in ("development", "test") or bool(
-        getattr(settings, "sim_enabled", False))
+    return bool(app.extensions["cortese.settings"].simulator_served)
 
 
 def init_app(app: Flask) -> None:
@@ -55,11 +54,8 @@ def init_app(app: Flask) -> None:
 @bp.before_request
 def _guard() -> Response | None:
     settings = current_app.extensions["cortese.settings"]
-    if settings.cortese_env == "production":
-        from app.console.users import current_operator
-
-        if current_operator() is None:
-            abort(404)
+    if settings.cortese_env == "production" and current_operator() is None:
+        abort(404)
     if request.method == "POST" and not request.is_json:
         return _problem(415, "send JSON (Content-Type: application/json)")
     return None

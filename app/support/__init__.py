@@ -4,8 +4,15 @@ Flow actions live in actions.py (registered with the flow engine); everything el
 services callable from the CLI, the console and tests.
 """
 
-# Imported with the package (app.db.import_models imports app.support.models), so the
-# draft-ticket receiver is connected in every process that handles status callbacks, and the
-# owned-products answer (services) in every process that screens a pitch.
-from app.support import drafts as _drafts  # noqa: F401
-from app.support import services as _services  # noqa: F401
+from flask import Flask
+
+from app import flows
+from app.support import drafts, services
+from app.support.actions import ACTIONS
+
+
+def init_app(app: Flask) -> None:
+    """Flow actions; draft tickets from calls ended mid report; owned products for consent."""
+    flows.register_actions(app, ACTIONS)
+    drafts.connect()
+    services.connect()

@@ -1,4 +1,5 @@
-"""Registers the support flow actions with the flow engine.
+"""The support flow actions, named, with their outcomes: ACTIONS, which app.support.init_app
+registers with the app.
 
 The work is in handlers.py (plain functions of the ActionContext); this module only names
 them and declares their outcomes, so the engine's linter can check every flow's `next`.
@@ -6,8 +7,9 @@ them and declares their outcomes, so the engine's linter can check every flow's 
 
 from __future__ import annotations
 
-from app.flows.actions import action
-from app.support.handlers import ACTIONS
+from app.flows.actions import Action, Actions
+from app.support.handlers import HANDLERS
 
-for _name, (_handler, _outcomes) in ACTIONS.items():
-    action(_name, outcomes=_outcomes)(_handler)
+ACTIONS = Actions()
+for _name, (_handler, _outcomes) in HANDLERS.items():
+    ACTIONS.put(Action(_name, _handler, _outcomes))

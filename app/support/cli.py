@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import inputs
-from app.cli import with_app
 from app.clock import now
+from app.commands import with_app
 from app.db import session_scope
 from app.phone import mask
 from app.support import orders, services

@@ -14,17 +14,18 @@ from typing import Any
 
 from app import signals
 from app.models import TERMINAL_STATUSES
+from app.support.handlers import save_draft
 
 log = logging.getLogger(__name__)
 
 def on_call_status_changed(sender: Any, *, session: Any, call: Any, params: Any = None, **_: Any) -> None:
     if call.status not in TERMINAL_STATUSES or not call.slots:
         return
-    from app.support.handlers import save_draft
-
     ticket = save_draft(session, call, call.ended_at or call.updated_at)
     if ticket is not None:
         log.info("call ended mid fault report: draft ticket %s kept", ticket.reference)
 
 
-signals.call_status_changed.connect(on_call_status_changed, weak=False)
+def connect() -> None:
+    """From app.support.init_app."""
+    signals.call_status_changed.connect(on_call_status_changed, weak=False)

@@ -21,9 +21,10 @@ from sqlalchemy import func, select
 
 from app import prompts
 from app.calls import add_step
+from app.flows import anger, hours
 from app.models import TERMINAL_STATUSES, Call
 from app.phone import parse_caller
-from app.support import anger, faq, hours, orders, services, warranty
+from app.support import faq, orders, services, warranty
 from app.support.models import CustomerProduct, Product, Ticket
 
 log = logging.getLogger(__name__)
@@ -760,7 +761,7 @@ def prefer_callback(ctx: Any) -> str:
 
 # Name -> (handler, outcomes): what actions.py registers with the flow engine, and what the
 # flow tests check every action node against.
-ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
+HANDLERS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_identify_caller": (identify_caller, ("order", "ticket", "known", "unknown")),
     "support_use_open_order": (use_open_order, ("ok",)),
     "support_check_mood": (check_mood, ("angry", "stuck", "calm")),

@@ -136,7 +136,9 @@ def _owned_skus(_sender: object, *, session: Session, e164: str, **_: object) ->
     return {unit.product.sku for unit in products_of(session, e164)}
 
 
-signals.offers_owned.connect(_owned_skus, weak=False)
+def connect() -> None:
+    """From app.support.init_app: consent hears of the products a number owns."""
+    signals.offers_owned.connect(_owned_skus, weak=False)
 
 
 def catalogue(session: Session) -> list[Product]:

@@ -10,7 +10,7 @@ from app import calls, signals
 from app.clock import now
 from app.db import db_session, ping
 from app.flows.engine import StaleTurn, get_engine
-from app.webhooks.safety import apology_response, voice_webhook
+from app.flows.safety import apology_response, voice_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__)

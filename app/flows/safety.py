@@ -19,14 +19,13 @@ from flask import Response, current_app, g, request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app import i18n, inputs, phone, prompts
+from app import i18n, inputs, phone, prompts, signature
 from app.calls import SIMULATED_HEADER, SIMULATED_PARAM, get_call, simulated_mark
 from app.clock import now
 from app.config import Settings
 from app.db import lock_wait, session_scope
 from app.flows.render import courtesy, number_zone
 from app.telephony import apology_twiml
-from app.webhooks import signature
 
 log = logging.getLogger(__name__)
 

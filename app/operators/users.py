@@ -18,7 +18,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.console.models import LoginFailure, OperatorUser
+from app.db import db_session
+from app.operators.models import LoginFailure, OperatorUser
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
@@ -137,8 +138,6 @@ def current_operator() -> OperatorUser | None:
     """The operator logged in to this request's session, if any (cached on `g`)."""
     if "console_operator" in g:
         return g.console_operator
-    from app.db import db_session
-
     operator = None
     user_id = session.get(SESSION_KEY)
     if isinstance(user_id, int):

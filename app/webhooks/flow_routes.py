@@ -8,7 +8,7 @@ from app import calls, signals
 from app.clock import now
 from app.db import db_session
 from app.flows.engine import StaleTurn, get_engine
-from app.webhooks.safety import voice_webhook
+from app.flows.safety import voice_webhook
 
 bp = Blueprint("flows", __name__)
 
