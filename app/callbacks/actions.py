@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ from app.callbacks import booking, service
 from app.callbacks.models import SCHEDULED, Callback
 from app.clock import as_utc
 from app.consent.contacts import find_by_number, get_or_create
-from app.flows import anger
+from app.flows import anger, vocab
 from app.flows.actions import ActionContext, Actions
 from app.flows.render import LOCALES
 from app.models import CallStep
@@ -41,13 +42,9 @@ ACTIONS = Actions()
 log = logging.getLogger(__name__)
 
 MAX_UNCLEAR = 3
-ORDINALS = {
-    "it": [["primo", "prima", "uno"], ["secondo", "seconda", "due"], ["terzo", "terza", "tre"]],
-    "nl": [["eerste", "een", "één"], ["tweede", "twee"], ["derde", "drie"]],
-    "en": [["first", "one"], ["second", "two"], ["third", "three"]],
-}
-OTHER_TIME = {"it": ["altro", "altro orario", "un altro"], "nl": ["ander", "ander tijdstip", "anders"],
-              "en": ["other", "another time", "different"]}
+# The words for "the first/second/third" offered time and for "another time" are the concepts
+# first, second, third and other_time of flows/vocab/<lang>.yaml.
+ORDINALS = ("first", "second", "third")
 
 
 def _language(ctx: ActionContext) -> str:
@@ -236,7 +233,7 @@ def pick_offer(ctx: ActionContext) -> str:
     if index is not None and index < len(offers):
         _set_when(ctx, offers[index])
         return "ok"
-    if said == "0" or _matches(said, OTHER_TIME[lang]):
+    if said == "0" or _matches(said, vocab.for_language(lang).concepts.get("other_time", ())):
         return "other"
     wanted = booking.wanted_time(said, lang, ctx.now, _zone(ctx), ctx.settings) if not said.isdigit() else None
     if wanted is None:
@@ -252,13 +249,14 @@ def _pick_index(said: str, language: str) -> int | None:
     for found in anger.assess(said, language).matches:
         said = re.sub(rf"(?i)\b{re.escape(found)}\b", " ", said)
     words = re.sub(r"[^\w' ]", " ", said.lower()).split()
-    for index, names in enumerate(ORDINALS[language]):
-        if any(name in words for name in names) and len(words) <= 4:
+    concepts = vocab.for_language(language).concepts
+    for index, ordinal in enumerate(ORDINALS):
+        if any(name in words for name in concepts.get(ordinal, ())) and len(words) <= 4:
             return index
     return None
 
 
-def _matches(said: str, phrases: list[str]) -> bool:
+def _matches(said: str, phrases: Sequence[str]) -> bool:
     text = said.lower()
     return any(fuzz.partial_ratio(p, text) >= 90 for p in phrases if len(text) >= 3)
 

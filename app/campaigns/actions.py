@@ -17,6 +17,7 @@ from typing import Any
 
 from app.campaigns.dispositions import record_outcome
 from app.campaigns.scripts import attempt_of
+from app.flows import vocab
 from app.flows.actions import ActionContext, Actions
 from app.flows.matching import normalise
 
@@ -24,21 +25,9 @@ from app.flows.matching import normalise
 ACTIONS = Actions()
 
 MAX_TRIES = 2
-NUMBER_WORDS = {
-    "it": {"uno": 1, "una": 1, "due": 2, "tre": 3, "quattro": 4, "cinque": 5},
-    "nl": {"een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5},
-    "en": {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5},
-}
-YES_WORDS = {
-    "it": {"si", "sì", "certo", "certamente", "volentieri", "sicuro", "assolutamente"},
-    "nl": {"ja", "zeker", "natuurlijk", "graag", "jazeker"},
-    "en": {"yes", "yeah", "sure", "certainly", "definitely", "absolutely", "yep"},
-}
-NO_WORDS = {
-    "it": {"no", "niente", "mai", "assolutamente no"},
-    "nl": {"nee", "neen", "niet", "nooit"},
-    "en": {"no", "nope", "never", "not"},
-}
+# Scores and one-word yes/no answers in words are the concepts one..five, yes_word and no_word
+# of flows/vocab/<lang>.yaml.
+SCORES = ("one", "two", "three", "four", "five")
 
 
 def parse_score(raw: Any, language: str) -> int | None:
@@ -48,10 +37,11 @@ def parse_score(raw: Any, language: str) -> int | None:
     if digits:
         value = int(digits[0])
         return value if 1 <= value <= 5 else None
-    words = NUMBER_WORDS.get(language, {})
+    concepts = vocab.for_language(language).concepts
     for word in text.split():
-        if word in words:
-            return words[word]
+        for value, name in enumerate(SCORES, start=1):
+            if word in {normalise(w) for w in concepts.get(name, ())}:
+                return value
     return None
 
 
@@ -60,8 +50,9 @@ def parse_yes_no(raw: Any, language: str) -> bool | None:
     if text in ("1", "2"):
         return text == "1"
     words = set(text.split())
-    yes = bool(words & {normalise(w) for w in YES_WORDS.get(language, set())})
-    no = bool(words & {normalise(w) for w in NO_WORDS.get(language, set())})
+    concepts = vocab.for_language(language).concepts
+    yes = bool(words & {normalise(w) for w in concepts.get("yes_word", ())})
+    no = bool(words & {normalise(w) for w in concepts.get("no_word", ())})
     if yes == no:
         return None  # nothing recognised, or both ("no, yes"): ask again
     return yes
