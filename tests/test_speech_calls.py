@@ -230,3 +230,16 @@ def test_the_language_menu_listens_with_each_language_model(sim):
     call.press("*")
     assert call.gather_attr("speechModel") == "googlev2_telephony"
     assert call.gather_attr("hints")
+
+
+def test_a_language_without_a_speech_model_lets_twilio_pick_one():
+    """The documented remedy when a language lacks the chosen model (Twilio warning 13331):
+    a vocabulary without `speech_model` sends no speechModel at all (Twilio's choice 1)."""
+    from app.flows import vocab as vocabulary
+    from app.telephony import Twiml
+
+    parsed = vocabulary.parse({"language": "nl", "concepts": {}}, "nl", "test")
+    assert parsed.speech_model is None
+    xml = Twiml("nl").gather("https://example.test/in", ["Zeg het maar"], input="dtmf speech",
+                             speech_model=parsed.speech_model).xml()
+    assert 'language="nl-NL"' in xml and "speechModel" not in xml
