@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # A caller who waited this long with no operator of the needed skill (technician,
     # complaints) free may be taken by a general support operator who speaks their language.
     desk_skill_fallback_seconds: int = Field(default=60, ge=0, le=3600)
+    # Operators may take desk calls in the browser (Twilio Voice JavaScript SDK) instead of
+    # their phone; access tokens are signed with TWILIO_API_KEY_SID / TWILIO_API_KEY_SECRET.
+    desk_browser_phone: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     # Serve the browser softphone (/sim/softphone) outside development/test; in production it
@@ -224,6 +227,9 @@ class Settings(BaseSettings):
             )
         if bool(self.twilio_api_key_sid) != bool(self.twilio_api_key_secret):
             raise ValueError("TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET go together")
+        if self.desk_browser_phone and not self.twilio_api_key_sid:
+            raise ValueError("DESK_BROWSER_PHONE needs TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET "
+                             "(browser phones' access tokens are signed with an API key)")
         if self.cortese_env == "production" and not self.suppression_hash_key:
             raise ValueError(
                 "SUPPRESSION_HASH_KEY is required in production (32+ random characters)"

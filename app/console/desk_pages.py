@@ -4,15 +4,16 @@ set their phone, languages, skills and state, see who waits, see the caller they
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import Response as FlaskResponse
+from flask import current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from app.clock import now
 from app.console.i18n import add_messages
-from app.console.web import back, bp, form_str, nav_item, notice, refused
+from app.console.web import CSP, back, bp, form_str, nav_item, notice, refused
 from app.db import db_session
-from app.desk import board, service
+from app.desk import board, browser_phone, service
 from app.desk.models import CHOSEN_STATES, CONNECTED, SKILLS, DeskOperator
 from app.desk.routing import route_now
 from app.i18n import LANGUAGES
@@ -96,6 +97,19 @@ add_messages({
     "refusal_desk_not_yours": _l("This call is not yours."),
     "refusal_desk_no_reason": _l("Write the reason."),
     "desk_how": _l("The desk rings your phone when a caller waits for you: listen to the summary and press 1."),
+    "ring_browser": _l("Ring the browser phone instead of my phone"),
+    "browser_phone": _l("Browser phone"),
+    "browser_phone_open": _l("Open the browser phone in a tab of its own and keep it open."),
+    "browser_phone_off": _l("The browser phone is not enabled here: the desk rings your phone."),
+    "browser_phone_unticked": _l("In your desk profile, choose to ring the browser phone."),
+    "phone_starting": _l("Starting the phone…"),
+    "phone_ready": _l("Ready: the desk rings you here."),
+    "phone_ringing": _l("Ringing: answer to hear the summary."),
+    "phone_in_call": _l("On the line."),
+    "phone_error": _l("The phone is not working: {error}"),
+    "phone_answer": _l("Answer"),
+    "phone_reject": _l("Decline"),
+    "phone_hangup": _l("Hang up"),
 })
 
 REFRESH_SECONDS = 5
@@ -115,6 +129,7 @@ def desk() -> str:
     entry = service.current_entry(db, me)
     pop = board.screen_pop(db, entry) if entry is not None else None
     return render_template("console/desk.html", me=me, pop=pop, queues=board.waiting_now(db, now()),
+                           browser_phone=_browser_phone_on(),
                            states=CHOSEN_STATES, skills=SKILLS, languages=LANGUAGES, outcomes=service.OUTCOMES,
                            refresh=REFRESH_SECONDS, connected=CONNECTED)
 
@@ -125,7 +140,8 @@ def desk_profile() -> Response:
     me = _me()
     try:
         service.update_profile(me, phone=form_str("phone", 40), languages=request.form.getlist("languages"),
-                               skills=request.form.getlist("skills"))
+                               skills=request.form.getlist("skills"),
+                               ring_browser=bool(request.form.get("ring_browser")) and _browser_phone_on())
     except Refusal as exc:
         db.rollback()
         refused(exc)
@@ -209,3 +225,41 @@ def desk_board() -> str:
     hours = board.per_hour(db, at)
     return render_template("console/desk_board.html", hours=[h for h in hours if h.joined], total=board.totals(hours),
                            queues=board.waiting_now(db, at), operators=board.operators(db), refresh=REFRESH_SECONDS)
+
+
+# -- the browser phone (app/desk/browser_phone.py) ------------------------------------------------
+
+# The phone page talks to Twilio: signalling over secure websockets (voice-js.<edge>.twilio.com),
+# call-quality events to eventgw.twilio.com, ringtones from sdk.twilio.com; audio is WebRTC.
+PHONE_CSP = CSP.replace("connect-src 'self'", "connect-src 'self' wss://*.twilio.com https://eventgw.twilio.com") + (
+    "; media-src 'self' https://sdk.twilio.com")
+
+
+def _browser_phone_on() -> bool:
+    return browser_phone.enabled(current_app.extensions["cortese.settings"])
+
+
+@bp.get("/desk/phone")
+def desk_phone() -> FlaskResponse:
+    """A page of its own (the desk page reloads itself; a phone must not): it keeps the
+    operator's Twilio.Device registered while it is open."""
+    me = _me()
+    db_session().commit()
+    ready = _browser_phone_on() and me.ring_browser
+    resp = FlaskResponse(render_template("console/desk_phone.html", me=me, ready=ready, enabled=_browser_phone_on()))
+    if ready:
+        resp.headers["Content-Security-Policy"] = PHONE_CSP
+    return resp
+
+
+@bp.get("/desk/phone/token.json")
+def desk_phone_token() -> tuple[FlaskResponse, int] | FlaskResponse:
+    me = _me()
+    db_session().commit()
+    settings = current_app.extensions["cortese.settings"]
+    if not (browser_phone.enabled(settings) and me.ring_browser):
+        return jsonify(detail="the browser phone is not enabled for you"), 404
+    resp = jsonify(token=browser_phone.access_token(me, settings), identity=browser_phone.identity(me),
+                   ttl=browser_phone.TOKEN_SECONDS)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

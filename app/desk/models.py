@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, one_of
@@ -67,6 +68,9 @@ class DeskOperator(Base):
     # The queue entry the operator is ringing for or talking to (set with the claim).
     entry_id: Mapped[int | None] = mapped_column(Integer)
     wrapup_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Ring the console's browser phone (app/desk/browser_phone.py) instead of `phone`, which
+    # stays required: unticking this, or DESK_BROWSER_PHONE off, rings the phone again.
+    ring_browser: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class QueueEntry(Base):

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.db import affected, session_scope
+from app.desk import browser_phone
 from app.desk.models import (
     AVAILABLE,
     AWAY,
@@ -199,7 +200,7 @@ class Router:
         session.flush()
         session.execute(update(QueueEntry).where(QueueEntry.id == entry.id).values(offer_id=offer.id)
                         .execution_options(synchronize_session=False))
-        return Claim(offer.id, token, str(operator.phone))
+        return Claim(offer.id, token, browser_phone.destination(operator, self.settings))
 
     # -- ringing -------------------------------------------------------------------------------
 

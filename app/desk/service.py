@@ -42,7 +42,8 @@ def operator_for(session: Session, user_id: int, at: datetime) -> DeskOperator:
     return operator
 
 
-def update_profile(operator: DeskOperator, *, phone: str, languages: Iterable[str], skills: Iterable[str]) -> None:
+def update_profile(operator: DeskOperator, *, phone: str, languages: Iterable[str], skills: Iterable[str],
+                   ring_browser: bool = False) -> None:
     """Phone (E.164, any common spelling), the languages spoken and the skills; refused with a
     reason the console translates when something does not parse."""
     parsed = phones.parse_caller(phone.strip()) if phone.strip() else None
@@ -54,7 +55,10 @@ def update_profile(operator: DeskOperator, *, phone: str, languages: Iterable[st
         raise Refusal("desk_no_language", "languages: choose at least one language")
     if not chosen_skills:
         raise Refusal("desk_no_skill", "skills: choose at least one skill")
+    if ring_browser and not (parsed and parsed.e164):
+        raise Refusal("desk_no_phone", "phone: the browser phone needs a phone number to fall back on")
     operator.phone = parsed.e164 if parsed else None
+    operator.ring_browser = ring_browser
     operator.languages = chosen_languages
     operator.skills = chosen_skills
 
