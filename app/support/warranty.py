@@ -19,6 +19,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
+from app.flows import vocab
 from app.yamlfile import load_yaml
 
 TERMS_FILE = Path(__file__).with_name("warranty.yaml")
@@ -136,11 +137,8 @@ def decide(
 # --------------------------------------------------------------------------------------------
 # Purchase dates
 
-_ORDINAL_WORDS = {
-    "it": {"primo": "1"},
-    "nl": {"eerste": "1"},
-    "en": {"first": "1"},
-}
+# "Il primo marzo": the words for the first day of a month are the concept first_of_month of
+# flows/vocab/<lang>.yaml; dateparser reads the "1" they become.
 
 
 def parse_keypad_date(digits: str) -> date | None:
@@ -161,9 +159,8 @@ def parse_spoken_date(text: str, language: str, today: date) -> date | None:
     import dateparser
     from dateparser.search import search_dates
 
-    cleaned = " ".join(
-        _ORDINAL_WORDS.get(language, {}).get(word, word) for word in (text or "").lower().split()
-    )
+    first = set(vocab.for_language(language).concepts.get("first_of_month", ()))
+    cleaned = " ".join("1" if word in first else word for word in (text or "").lower().split())
     if not cleaned.strip():
         return None
     settings = {
