@@ -179,6 +179,9 @@ def gunicorn_settings(host: str, port: int, workers: int) -> dict[str, Any]:
         "worker_class": "asgi",
         "asgi_lifespan": "off",
         "timeout": 30,
+        # gunicorn's default, stated: a reverse proxy must let idle connections go sooner
+        # (deploy/nginx.conf), or it may send a request on one this server is closing.
+        "keepalive": 2,
     }
 
 

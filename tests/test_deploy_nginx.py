@@ -66,6 +66,12 @@ def test_slow_clients_get_no_longer_than_the_app_gives_them():
     assert _seconds(site["proxy_read_timeout"][0]) >= serving.gunicorn_settings("127.0.0.1", 5000, 1)["timeout"]
 
 
+def test_nginx_lets_idle_connections_to_cortese_go_before_gunicorn_does():
+    upstream = dict(_directives(_block(CONF.read_text(), "upstream cortese")))
+    gunicorn = serving.gunicorn_settings("127.0.0.1", 5000, 1)
+    assert _seconds(upstream["keepalive_timeout"]) < gunicorn["keepalive"]
+
+
 def test_sizes_match_the_apps_limits():
     from app import create_app
     from app.config import load_settings
