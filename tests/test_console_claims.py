@@ -6,7 +6,7 @@ from datetime import date
 
 from app.db import session_scope
 from app.support.services import CallerRef, make_claim
-from tests.console_support import add_operator, login, page_csrf
+from tests.console_support import BEARER, add_operator, login, page_csrf
 
 
 def _claim(app, serial: str = "SN-404-UNKNOWN") -> str:  # type: ignore[no-untyped-def]
@@ -48,3 +48,32 @@ def test_an_unknown_claim_is_a_404_page(app, client):
     add_operator(app)
     login(client)
     assert client.get("/console/claims/NOPE-0000").status_code == 404
+
+
+def test_ticket_subjects_read_in_the_operators_language_and_the_callers_words_as_said(app, client):
+    """A subject we word ourselves is shown in the reader's language (English in the API); what
+    the caller said stays in their words."""
+    from app.support.services import create_ticket
+
+    add_operator(app)
+    login(client)
+    clock = app.extensions["cortese.clock"]
+    caller = CallerRef(number="+393471234567", language="it", call_sid=None)
+    with session_scope(app) as session:
+        late = create_ticket(session, kind="delivery_chase", at=clock.now(), caller=caller, priority="high",
+                             subject_code="order_late", subject_values={"order": "4712"}).reference
+        upset = create_ticket(session, kind="complaint", at=clock.now(), caller=caller, priority="high",
+                              subject_code="caller_angry").reference
+        words = create_ticket(session, kind="unanswered_question", at=clock.now(), caller=caller,
+                              subject="a che ora aprite domenica?").reference
+    expected = {"en": ("Order 4712 late", "Caller angry"), "it": ("Ordine 4712 in ritardo", "Chiamante arrabbiato"),
+                "nl": ("Bestelling 4712 te laat", "Beller boos")}
+    for lang, (late_text, upset_text) in expected.items():
+        client.post("/console/language", data={"lang": lang, "csrf_token": page_csrf(client), "next": "/console/"})
+        listing = client.get("/console/tickets").get_data(as_text=True)
+        assert late_text in listing and upset_text in listing and "a che ora aprite domenica?" in listing, lang
+        assert f"<dd>{late_text}</dd>" in client.get(f"/console/tickets/{late}").get_data(as_text=True)
+    api = app.test_client().get(f"/api/tickets/{upset}", headers=BEARER).get_json()
+    assert (api["subject"], api["subject_code"]) == ("Caller angry", "caller_angry")
+    said = app.test_client().get(f"/api/tickets/{words}", headers=BEARER).get_json()
+    assert (said["subject"], said["subject_code"]) == ("a che ora aprite domenica?", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -204,3 +205,43 @@ def test_postgres_references_settle_and_come_back_down(pg_url):
 @pytest.mark.postgres
 def test_postgres_unknown_state_stops_the_upgrade(pg_url):
     _unknown_state_stops(pg_url)
+
+
+def _ticket_subjects_become_codes(url: str) -> None:
+    """English sentences the code once stored as subjects become what they mean; a caller's own
+    words stay as said, even when they look like one; the downgrade writes the sentences back."""
+    migrate.upgrade(url, "0020_desk_browser_phone")
+    old = {"upset": ("complaint", "caller upset (abusive)"), "ended": ("complaint", "call ended by the operator"),
+           "late": ("delivery_chase", "order 4712 late"), "words": ("unanswered_question", "order 5 late"),
+           "product": ("fault", "Lavatrice Aurora 7")}
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            ids = {name: _insert(conn, "support_tickets", reference=str(i), kind=kind, status="open",
+                                 priority="normal", subject=subject)
+                   for i, (name, (kind, subject)) in enumerate(old.items())}
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            rows = {r.id: (r.subject, r.subject_code, r.subject_values) for r in conn.execute(
+                text("SELECT id, subject, subject_code, subject_values FROM support_tickets"))}
+        decode = {k: (s, c, v if not isinstance(v, str) else json.loads(v)) for k, (s, c, v) in rows.items()}
+        assert decode[ids["upset"]] == (None, "caller_abusive", None)
+        assert decode[ids["ended"]] == (None, "ended_by_operator", None)
+        assert decode[ids["late"]] == (None, "order_late", {"order": "4712"})
+        assert decode[ids["words"]] == ("order 5 late", None, None)
+        assert decode[ids["product"]] == ("Lavatrice Aurora 7", None, None)
+        migrate.downgrade(url, "0020_desk_browser_phone")
+        with engine.connect() as conn:
+            back = dict(conn.execute(text("SELECT id, subject FROM support_tickets")).all())
+        assert back == {ids[name]: subject for name, (_, subject) in old.items()}
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_ticket_subjects_become_codes(tmp_path):
+    _ticket_subjects_become_codes(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+@pytest.mark.postgres
+def test_postgres_ticket_subjects_become_codes(pg_url):
+    _ticket_subjects_become_codes(pg_url)

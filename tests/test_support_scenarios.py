@@ -482,6 +482,8 @@ def test_a_late_order_opens_a_delivery_chase_and_says_what_happens_next(sim, app
     [chase] = rows(app, Ticket, Ticket.kind == "delivery_chase")
     assert chase.status == "open" and chase.priority == "high" and chase.language == language
     assert chase.caller_number == LINES[language][0] and chase.order_id is not None
+    # What the chase is about is stored as its meaning, read in each reader's own language.
+    assert (chase.subject, chase.subject_code, chase.subject_values) == (None, "order_late", {"order": "4711"})
     assert call.heard(t("late", language) + " " + spaced(chase.reference))
     assert call.heard(t("late_next", language)) and call.heard(day_words(date(2026, 3, 3), language, year=False))
     call.press("1")  # the same order again: the open enquiry is named, no second ticket

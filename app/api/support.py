@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from sqlalchemy import Select, select
 
 from app.api.core import (
@@ -59,7 +59,10 @@ class TicketOut(BaseModel):
     contact_id: int | None
     language: str | None
     hotline: str | None
-    subject: str | None
+    # A subject we word ourselves reads in English here; its code and values say what it means.
+    subject: str | None = Field(validation_alias=AliasChoices("subject_english", "subject"))
+    subject_code: str | None = None
+    subject_values: dict[str, Any] | None = None
     description: str | None
     recording_url: str | None
     call_sid: str | None

@@ -27,6 +27,31 @@ from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES
 nav_item("console.tickets", "tickets")
 nav_item("console.claims", "claims")
 
+# The subjects we word ourselves (app.support.subjects), in the operator's language.
+add_messages({
+    "subject_caller_frustrated": _l("Caller frustrated"),
+    "subject_caller_angry": _l("Caller angry"),
+    "subject_caller_abusive": _l("Caller abusive"),
+    "subject_ended_by_operator": _l("Call ended by the operator"),
+    "subject_order_late": _l("Order {order} late"),
+})
+
+
+@bp.app_template_filter("subject")
+def subject_text(ticket: Any) -> str:
+    """A ticket's subject for the operator: a coded one in their language, the caller's own
+    words (or a product's name) as they are."""
+    code = getattr(ticket, "subject_code", None)
+    if code:
+        key = f"subject_{code}"
+        values = {k: str(v) for k, v in (ticket.subject_values or {}).items()}
+        try:
+            text = t(key, **values)
+        except (KeyError, IndexError):  # values stored without a placeholder the text needs
+            text = key
+        return text if text != key else str(ticket.subject_english or "")
+    return str(getattr(ticket, "subject", None) or "")
+
 
 def _query(model: type, keys: tuple[str, ...]) -> tuple[Any, dict[str, str]]:
     """Build the filter from the URL; filters that do not validate are dropped, not fatal."""

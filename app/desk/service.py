@@ -147,7 +147,7 @@ def end_abusive(session: Session, operator: DeskOperator, entry: QueueEntry, *, 
             session, kind="complaint", at=at, priority="high", flagged=True,
             caller=CallerRef(number=entry.caller, contact_id=None, call_sid=entry.call_sid,
                              language=entry.language),
-            subject="call ended by the operator", description=str(entry.details.get("complaint_text") or "") or None)
+            subject_code="ended_by_operator", description=str(entry.details.get("complaint_text") or "") or None)
     ticket.flagged = True
     entry.outcome, entry.end_reason = "abusive", reason
     _note_on_call(session, entry, at, kind="desk_ended", outcome="abusive", text=reason)

@@ -155,7 +155,7 @@ def list_tickets(app: Flask, kind: str | None, status: str | None, caller: str |
         for t in _ticket_rows(session, kind, status, caller, flagged, limit, language):
             table.add_row(t.reference, f"{t.created_at:%Y-%m-%d %H:%M}", t.kind, t.status, t.priority,
                           "!" if t.flagged else "", _number(t.caller_number, full_numbers),
-                          t.language or "", (t.subject or t.description or "")[:60])
+                          t.language or "", (t.subject_english or t.description or "")[:60])
     _console().print(table)
 
 
@@ -225,7 +225,7 @@ def show_call(app: Flask, call_sid: str, full_numbers: bool) -> None:
         table = Table("what", "reference", "status / outcome", "detail", "lang")
         for t in session.scalars(select(Ticket).where(Ticket.call_sid == call.call_sid).order_by(Ticket.id)):
             table.add_row(f"ticket {t.kind}", t.reference, f"{t.status} {t.priority}{' !' if t.flagged else ''}",
-                          (t.subject or t.description or "")[:60], t.language or "")
+                          (t.subject_english or t.description or "")[:60], t.language or "")
         claims = select(WarrantyClaim).where(WarrantyClaim.call_sid == call.call_sid).order_by(WarrantyClaim.id)
         for c in session.scalars(claims):
             table.add_row("warranty claim", c.reference, f"{c.outcome} ({c.reason})",
@@ -247,7 +247,7 @@ def _fields(record: Ticket | WarrantyClaim, full_numbers: bool) -> list[tuple[st
                 ("flagged", "yes" if record.flagged else "no"),
                 ("product", record.product.name if record.product else ""),
                 ("order", record.order.number if record.order else ""),
-                ("subject", record.subject or ""), ("description", record.description or ""),
+                ("subject", record.subject_english or ""), ("description", record.description or ""),
                 ("recording", record.recording_url or ""), ("details", record.details or {}), *common]
     return [("claim", record.outcome), ("reason", record.reason), ("serial", record.serial),
             ("product", record.product.name if record.product else ""),

@@ -24,7 +24,7 @@ from app.calls import add_step
 from app.flows import anger, hours
 from app.models import TERMINAL_STATUSES, Call
 from app.phone import parse_caller
-from app.support import faq, orders, services, warranty
+from app.support import faq, orders, services, subjects, warranty
 from app.support.models import CustomerProduct, Product, Ticket
 
 log = logging.getLogger(__name__)
@@ -231,7 +231,7 @@ def record_complaint(ctx: Any) -> str:
     if existing is None:
         existing = services.create_ticket(
             ctx.session, kind="complaint", at=ctx.now, caller=_caller_ref(ctx), priority="high",
-            flagged=True, subject=f"caller upset ({ctx.slots.get('anger_level') or 'angry'})",
+            flagged=True, subject_code=subjects.upset(ctx.slots.get("anger_level")),
             description=ctx.slots.get("complaint_text") or None,
             details={"anger_words": ctx.slots.get("anger_words"), "flow": ctx.call.flow,
                      "node": ctx.call.node, "failures": ctx.slots.get("failures", 0)},
@@ -646,7 +646,7 @@ def open_delivery_chase(ctx: Any) -> str:
         return "existing"
     ticket = services.create_ticket(
         ctx.session, kind="delivery_chase", at=ctx.now, caller=_caller_ref(ctx), priority="high",
-        order_id=order_id, subject=f"order {ctx.slots.get('order_number')} late",
+        order_id=order_id, subject_code="order_late", subject_values={"order": str(ctx.slots.get("order_number") or "")},
         details={"days_late": ctx.slots.get("days_late"), "expected_on": ctx.slots.get("order_expected")},
     )
     ctx.slots["chase_ref"] = ticket.reference

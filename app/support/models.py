@@ -99,7 +99,11 @@ class Ticket(Base):
         ForeignKey("support_customer_products.id")
     )
     order_id: Mapped[int | None] = mapped_column(ForeignKey("support_orders.id"))
+    # The caller's own words or a product's name; a subject we word ourselves is a code with
+    # values instead (app.support.subjects), so each reader sees it in their own language.
     subject: Mapped[str | None] = mapped_column(String(200))
+    subject_code: Mapped[str | None] = mapped_column(String(40))
+    subject_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(Text)
     recording_url: Mapped[str | None] = mapped_column(String(500))
     call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -111,6 +115,14 @@ class Ticket(Base):
 
     product: Mapped[Product | None] = relationship()
     order: Mapped[Order | None] = relationship()
+
+    @property
+    def subject_english(self) -> str | None:
+        """The subject as the API and the CLI show it (English for a coded subject)."""
+        from app.support.subjects import english
+
+        return english(self.subject_code, self.subject_values, self.subject)
+
 
 
 class WarrantyClaim(Base):

@@ -26,6 +26,7 @@ from app.support.models import (
     WarrantyClaim,
 )
 from app.support.references import new_reference
+from app.support.subjects import SUBJECTS
 
 OPEN_STATUSES = ("open", "in_progress")
 
@@ -51,6 +52,8 @@ def create_ticket(
     priority: str = "normal",
     flagged: bool = False,
     subject: str | None = None,
+    subject_code: str | None = None,
+    subject_values: dict[str, Any] | None = None,
     description: str | None = None,
     recording_url: str | None = None,
     product_id: int | None = None,
@@ -64,6 +67,8 @@ def create_ticket(
         raise ValueError(f"status: {status!r} is not one of {', '.join(TICKET_STATUSES)}")
     if priority not in PRIORITIES:
         raise ValueError(f"priority: {priority!r} is not one of {', '.join(PRIORITIES)}")
+    if subject_code is not None and subject_code not in SUBJECTS:
+        raise ValueError(f"subject_code: {subject_code!r} is not one of {', '.join(SUBJECTS)}")
     ticket = Ticket(
         reference=new_reference(session),
         kind=kind,
@@ -77,6 +82,8 @@ def create_ticket(
         language=caller.language,
         hotline=caller.hotline,
         subject=(subject or "")[:200] or None,
+        subject_code=subject_code,
+        subject_values=dict(subject_values) if subject_values else None,
         description=description,
         recording_url=recording_url,
         product_id=product_id,
