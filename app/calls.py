@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, select
+from sqlalchemy import ColumnElement, Executable, Insert, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.db import insert_skipping_duplicates
@@ -74,7 +74,7 @@ def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, wi
         values.update(_moves("queued", -1, params.get("CallStatus"), at, None))
     # No SAVEPOINT and no flush: the ORM makes the Call from the INSERT's RETURNING, and a
     # retried webhook that another worker has just created the call for inserts nothing.
-    call = session.scalars(_insert_call(session).values(values)).first()
+    call = session.scalars(_insert_call(session), values).first()
     if call is None:
         call = get_call(session, call_sid)
         if call is None:
@@ -85,19 +85,27 @@ def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, wi
 _INSERTS: dict[tuple[str, str], Insert] = {}
 
 
-def _insert_returning(session: Session, table: Any, *returning: Any) -> Insert:
-    key = (session.get_bind().dialect.name, str(table))
+def _insert_returning(session: Session, table: Table, *returning: ColumnElement[Any]) -> Insert:
+    key = (session.get_bind().dialect.name, table.name)
     if key not in _INSERTS:  # built once per database kind: every webhook runs one
         _INSERTS[key] = insert_skipping_duplicates(session, table).returning(*returning)
     return _INSERTS[key]
 
 
+_CALLS = cast(Table, Call.__table__)
 _EVENTS = cast(Table, CallEvent.__table__)
 
 
-def _insert_call(session: Session) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING the Call (an ORM-enabled insert)."""
-    return _insert_returning(session, Call, Call)
+_CALL_INSERTS: dict[str, Executable] = {}
+
+
+def _insert_call(session: Session) -> Executable:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING every column, read by the ORM as a Call
+    (persistent in the session, as if a query had loaded it)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _CALL_INSERTS:  # built once per database kind: every new call runs it
+        _CALL_INSERTS[dialect] = select(Call).from_statement(_insert_returning(session, _CALLS, *_CALLS.c))
+    return _CALL_INSERTS[dialect]
 
 
 def _insert_event(session: Session) -> Insert:
