@@ -57,6 +57,7 @@ class Result:
     cpu_ms: float  # gunicorn CPU time (master + workers) per request: robust on a busy machine
     threads: int
     ceiling: Result | None = None  # the bare-Flask run with the same gunicorn configuration
+    floor: Result | None = None  # the raw-driver floor on the same database, same round
 
 
 def ensure_wrk() -> str:
@@ -355,13 +356,30 @@ def run_round(kind: str, url: str, wrk: str, args: argparse.Namespace, tmp: Path
         out.append(measure(f"floor {kind} menu step", wrk, "floor_app:app",
                            floor_env(url, env["PUBLIC_BASE_URL"]), port, lambda base: menu, args, tmp, threads))
     results = [r for r in out if r is not None]
+    floor = next((r for r in results if r.name.startswith("floor ")), None)
     for r in results[1:]:
         r.ceiling = ceiling
+        r.floor = floor if r.name.startswith("cortese ") else None
     return results
 
 
 HEADER = (f"{'workload':44} {'threads':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
-          f"{'worker RSS MB':>14} {'vs ceiling':>10} {'CPU ms/req':>11} {'CPU vs ceiling':>15}")
+          f"{'worker RSS MB':>14} {'vs ceiling':>10} {'CPU ms/req':>11} {'CPU vs ceiling':>15} {'vs floor':>9}")
+# Issue 21's goal, in req/s against the raw-driver floor measured in the same round.
+GOAL = {"menu step": 0.8, "first step": 0.6}
+
+
+def vs_floor(r: Result) -> float | None:
+    return r.rps / r.floor.rps if r.floor is not None and r.floor.rps else None
+
+
+def _ratio(value: float | None) -> str:
+    return f"{value:8.2f}x" if value is not None else f"{'-':>9}"
+
+
+def goal_line() -> str:
+    return "goal: cortese " + ", ".join(f"{step} >= {share:.2f}x" for step, share in GOAL.items()) + \
+        " the floor's req/s (same round, same database)"
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
@@ -371,8 +389,9 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     for r in results:
         ceiling = r.ceiling or r
         print(f"{r.name:44} {r.threads:7d} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:8d} "
-              f"{r.rss_mb:14.1f} {r.rps / ceiling.rps:10.2f} {r.cpu_ms:11.2f} {r.cpu_ms / ceiling.cpu_ms:14.1f}x")
-    print("target: cortese >= 0.50 of the ceiling, p99 < 15 ms at 16 connections")
+              f"{r.rss_mb:14.1f} {r.rps / ceiling.rps:10.2f} {r.cpu_ms:11.2f} {r.cpu_ms / ceiling.cpu_ms:14.1f}x "
+              f"{_ratio(vs_floor(r))}")
+    print(goal_line())
 
 
 def summary(results: list[Result], args: argparse.Namespace) -> None:
@@ -380,7 +399,7 @@ def summary(results: list[Result], args: argparse.Namespace) -> None:
     by_name: dict[tuple[str, int], list[Result]] = {}
     for r in results:
         by_name.setdefault((r.name, r.threads), []).append(r)
-    print(f"\nmedians over {args.rounds} rounds (ratios taken against the ceiling of the same round):")
+    print(f"\nmedians over {args.rounds} rounds (each ratio taken within its round, against its ceiling and floor):")
     print(HEADER)
     for (name, threads), runs in by_name.items():
         def med(f, runs: list[Result] = runs) -> float:
@@ -389,7 +408,13 @@ def summary(results: list[Result], args: argparse.Namespace) -> None:
         print(f"{name:44} {threads:7d} {med(lambda r: r.rps):9.0f} {med(lambda r: r.p50_ms):8.2f} "
               f"{med(lambda r: r.p99_ms):8.2f} {sum(r.errors for r in runs):8d} {med(lambda r: r.rss_mb):14.1f} "
               f"{med(lambda r: r.rps / (r.ceiling or r).rps):10.2f} {med(lambda r: r.cpu_ms):11.2f} "
-              f"{med(lambda r: r.cpu_ms / (r.ceiling or r).cpu_ms):14.1f}x")
+              f"{med(lambda r: r.cpu_ms / (r.ceiling or r).cpu_ms):14.1f}x {_ratio(_median_floor(runs))}")
+    print(goal_line())
+
+
+def _median_floor(runs: list[Result]) -> float | None:
+    ratios = [v for v in map(vs_floor, runs) if v is not None]
+    return statistics.median(ratios) if ratios else None
 
 
 if __name__ == "__main__":
