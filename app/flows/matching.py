@@ -218,33 +218,52 @@ def _negated(words: list[str], start: int, end: int, vocab: vocabulary.Vocabular
             or (end < len(words) and words[end] in vocab.post_negators))
 
 
-def _doubt(words: list[str], vocab: vocabulary.Vocabulary) -> frozenset[int] | None:
-    """None unless the caller says they do not know or denies their certainty; then where the
-    negations are that the doubt owns ("non so", "not sure"): they deny nothing else, so "not
-    sure, maybe change it" still asks for a change. Only a negator before a word of certainty
-    counts: Dutch "zeker niet" is a firm no, "niet zeker" a doubt."""
+@dataclass(frozen=True)
+class _Doubt:
+    """A caller who does not know: where the negations are that the doubt owns ("non so",
+    "not sure"), which deny nothing else, and the words it doubts ("not sure *if I want to
+    change it*"), which ask for nothing."""
+
+    owned: frozenset[int]
+    doubted: frozenset[int]
+
+
+def _doubt(words: list[str], vocab: vocabulary.Vocabulary) -> _Doubt | None:
+    """None unless the caller says they do not know or denies their certainty. "Not sure,
+    maybe change it" still asks for a change; "not sure if I want to change it" does not (the
+    vocabulary's `doubt_links`, "if", "se", "of", tie what follows to the doubt, up to the end
+    of the clause). Only a negator before a word of certainty counts: Dutch "zeker niet" is a
+    firm no, "niet zeker" a doubt."""
     owned: set[int] = set()
-    found = False
+    ends: list[int] = []  # where each doubt ends: a link word there ties what follows to it
     for phrase in vocab.doubts:
         size = len(phrase)
         for i in range(len(words) - size + 1):
             if tuple(words[i:i + size]) == phrase:
-                found = True
+                ends.append(i + size)
                 owned.update(j for j in range(i, i + size) if words[j] in vocab.negators)
     for i, word in enumerate(words):
         if word in vocab.certainty and (at := _negator_before(words, i, vocab)) is not None:
-            found = True
+            ends.append(i + 1)
             owned.add(at)
-    return frozenset(owned) if found else None
+    if not ends:
+        return None
+    doubted: set[int] = set()
+    for end in ends:
+        if end < len(words) and words[end] in vocab.doubt_links:
+            stop = next((j for j in range(end + 1, len(words)) if words[j] in vocab.clause_breaks), len(words))
+            doubted.update(range(end, stop))
+    return _Doubt(frozenset(owned), frozenset(doubted))
 
 
 def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary,
-            doubt: frozenset[int] | None = None) -> list[float]:
+            doubt: _Doubt | None = None) -> list[float]:
     """Per choice, the weight of the phrases heard for it. Phrases never share words: the
     longest (then the most similar) takes them, so "absolutely not" is not also "absolutely"
     and "don't call me again" not also "call me". A doubting caller gave no yes or no: only a
     request of its own counts ("maybe another time"), never a plain answer or a denied one."""
-    doubting, owned = doubt is not None, doubt or frozenset()
+    owned, doubted = (doubt.owned, doubt.doubted) if doubt is not None else (frozenset(), frozenset())
+    doubting = doubt is not None
     taken: set[int] = set()
     heard: list[tuple[_Phrase, int, int, float]] = []  # (phrase, choice, start, similarity)
     hits = _hits(index, words, vocab.negators | vocab.post_negators)
@@ -257,7 +276,7 @@ def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary,
             if not phrase.yes or index.no_choice is None or doubting:
                 continue
             choice = index.no_choice
-        if doubting and phrase.answer:
+        if doubting and (phrase.answer or doubted.intersection(range(start, end))):
             continue
         taken.update(range(start, end))
         heard.append((phrase, choice, start, similarity))

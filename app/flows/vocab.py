@@ -7,9 +7,10 @@ A vocabulary file holds:
   it denies, or after them as Dutch "dat klopt niet"), and which words end its reach;
 - `key_words`, `fillers`: the words around a number that still mean "this key" ("optie twee",
   "press five", "ehm uno");
-- `doubts`, `certainty`: how this language says "I don't know" ("non lo so", "geen idee", "no
-  idea") and its words of certainty, which negated are doubt too ("non sono sicura", "niet
-  zeker", "not sure"): a doubting caller has not answered a yes/no question, never refused it;
+- `doubts`, `certainty`, `doubt_links`: how this language says "I don't know" ("non lo so",
+  "geen idee", "no idea"), its words of certainty, which negated are doubt too ("non sono
+  sicura", "niet zeker", "not sure"), and the words that tie what follows to a doubt ("se",
+  "of", "if"): a doubting caller has not answered a yes/no question, never refused it;
 - `stopwords`: words that carry no topic in a question to the FAQ;
 - `clarify`: the short question asked when two choices are equally likely, with {a} and {b};
 - `speech_model`: the Twilio <Gather> speechModel used for this language.
@@ -48,6 +49,7 @@ class Vocabulary:
     stopwords: frozenset[str] = frozenset()
     doubts: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
     certainty: frozenset[str] = frozenset()
+    doubt_links: frozenset[str] = frozenset()
     clarify: str = "{a}, {b}?"
     speech_model: str | None = None
 
@@ -78,7 +80,7 @@ def parse(raw: Any, language: str, where: str) -> Vocabulary:
         key_words=norm("key_words"), fillers=norm("fillers"), stopwords=norm("stopwords"),
         doubts=tuple(dict.fromkeys(tuple(normalise(p).split()) for p in _words(raw, "doubts", where)
                                    if normalise(p))),
-        certainty=norm("certainty"),
+        certainty=norm("certainty"), doubt_links=norm("doubt_links"),
         clarify=str(raw.get("clarify") or "{a}, {b}?"),
         speech_model=str(raw["speech_model"]) if raw.get("speech_model") else None,
     )
