@@ -54,7 +54,8 @@ def test_held_part_no_confident_wrong_action_from_a_refused_or_negated_answer(he
     assert not [r for r in held if r.wrong_on_refusal]
 
 
-def test_tune_part_no_confident_wrong_action_from_a_refused_or_negated_answer(bench: ModuleType) -> None:
-    """Doubt ("not sure", "non ne sono certo", "ik weet het niet zeker") included: asked again."""
+def test_tune_part_no_confident_wrong_action(bench: ModuleType) -> None:
+    """On the part we tune on, nothing is done that the caller did not mean: doubt ("not sure",
+    "non ne sono certo", "ik weet het niet zeker") is asked again, a denied topic is no topic."""
     tune = bench.evaluate([i for i in bench.load_corpus() if not i.held])
-    assert not [(r.item.said, r.got) for r in tune if r.wrong_on_refusal]
+    assert not [(r.item.category, r.item.said, r.got) for r in tune if r.confident_wrong]

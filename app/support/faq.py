@@ -137,10 +137,12 @@ def _content(text: str, language: str) -> str:
 
 @lru_cache(maxsize=8)
 def _negative_phrases(language: str) -> tuple[tuple[str, ...], ...]:
-    """The vocabulary's phrases that say "not" as part of what they mean ("non funziona")."""
+    """The vocabulary's phrases that say "not" as part of what they mean ("non funziona"). A
+    lone negator listed as a word of some concept ("niet" as a one-word no) is no such phrase:
+    it still denies what follows."""
     vocab = for_language(language)
     phrases = {tuple(normalise(p).split()) for ps in vocab.concepts.values() for p in ps}
-    return tuple(p for p in phrases if vocab.negators.intersection(p))
+    return tuple(p for p in phrases if len(p) > 1 and vocab.negators.intersection(p))
 
 
 def _in_negative_phrase(words: list[str], at: int, language: str) -> bool:
