@@ -1,17 +1,65 @@
-"""A service's "no", with a code: API clients read its English text, the console its own words.
+"""A service's "no", typed: what the API, the console and the CLI may show to the person who
+asked, as opposed to a bug.
 
-Services raise `Refusal(code, english, **values)` where a person acting on the console can hit
-the refusal; it is a ValueError, so every caller that handles a service's ValueError still does.
+- `Refusal(code, message, field=..., **values)`: the service refuses (a state that forbids
+  it, a value it cannot take). `field` names the input it is about ("" when none); `code`
+  and `values` let the console say it in the operator's language; `str()` reads
+  "field: message", the English the API, the CLI and the logs show.
+- `Invalid(field, message, code=...)`: one field's value is wrong.
+- `Refusals(problems)`: every problem of one submission at once, so a form shows each beside
+  its field (one error per submit makes people submit again and again).
+
+The API answers a Refusal with a 422 naming the field and nothing else does: any other
+exception is a bug, a 500 that is logged. A Refusal is still a ValueError, so code that
+handles a ValueError from a parser or a service keeps handling it.
 """
 
 from __future__ import annotations
 
+import re
+
+# "field: message", the form services wrote their refusals in before they were typed.
+_FIELD_FIRST = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]{0,63}): (.*)$", re.S)
+
 
 class Refusal(ValueError):
-    def __init__(self, code: str, message: str, **values: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: str, *, field: str | None = None, **values: str) -> None:
+        if field is None:
+            field, message = split_field(message)
+        super().__init__(f"{field}: {message}" if field else message)
         self.code = code
+        self.field = field
+        self.message = message
         self.values = values
+
+
+class Invalid(Refusal):
+    """One field's value is wrong."""
+
+    def __init__(self, field: str, message: str, *, code: str = "invalid", **values: str) -> None:
+        super().__init__(code, message, field=field, **values)
+
+
+class Refusals(Refusal):
+    """Every problem one submission has, found together; the text is all of them, first first."""
+
+    def __init__(self, problems: list[Refusal]) -> None:
+        super().__init__("invalid_many", "; ".join(str(p) for p in problems), field="")
+        self.problems = problems
+
+
+def refuse_all(problems: list[Refusal]) -> None:
+    """Raise the problems found, if any: one as itself, several together."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise Refusals(problems)
+
+
+def split_field(text: str) -> tuple[str, str]:
+    """("field", "message") from "field: message"; ("", text) when it names no field."""
+    match = _FIELD_FIRST.match(text)
+    return (match.group(1), match.group(2)) if match else ("", text)
 
 
 class Reason(str):
@@ -38,24 +86,11 @@ def reason_of(exc: Exception, english: str | None = None) -> str:
     return text
 
 
-class Refusals(ValueError):
-    """Every problem one submission has, found together so a form can show each beside its
-    field at once (one error per submit makes people submit again and again). Each problem is
-    a "field: message" ValueError, usually a Refusal; the text is all of them, first first."""
-
-    def __init__(self, problems: list[ValueError]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
-
-
 def field_of(problem: ValueError) -> str:
-    """The field a "field: message" problem names ("" when it names none)."""
-    name, sep, _ = str(problem).partition(": ")
-    return name if sep and name.isidentifier() else ""
+    """The field a problem names ("" when it names none)."""
+    return problem.field if isinstance(problem, Refusal) else split_field(str(problem))[0]
 
 
 def message_of(problem: ValueError) -> str:
-    """A problem's text without its leading "field: "."""
-    text = str(problem)
-    name = field_of(problem)
-    return text[len(name) + 2:] if name else text
+    """A problem's text without its field."""
+    return problem.message if isinstance(problem, Refusal) else split_field(str(problem))[1]

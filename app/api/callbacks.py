@@ -33,6 +33,7 @@ from app.callbacks import service as callbacks
 from app.callbacks.models import MISSED, STATUSES, Callback
 from app.clock import as_utc, now
 from app.db import db_session
+from app.refusals import Invalid
 
 CallbackStatus = Literal[STATUSES]  # type: ignore[valid-type]
 # What an operator can still act on: ringing soon, or finished without reaching anyone.
@@ -209,7 +210,7 @@ def _number_or_422(text: str) -> str:
     try:
         return phone.parse(text.strip()).e164
     except phone.InvalidNumber as exc:
-        raise ValueError(f"number: {exc.reason}") from None
+        raise Invalid("number", f"{exc.reason}") from None
 
 
 @contextmanager

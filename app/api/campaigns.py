@@ -1,8 +1,8 @@
 """Campaigns (app/campaigns): create, list, get, target contacts, start, pause,
 resume, stop, and live statistics with the abandonment rate.
 
-Validation and the state machine live in app.campaigns.service; its ValueError("field: ...")
-becomes a 422 naming the field, a refused status change a 409.
+Validation (app.campaigns.schema, every problem at once) and the state machine live in
+app.campaigns; a refusal becomes a 422 naming each field, a refused status change a 409.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from app.campaigns.models import (
 )
 from app.clock import now
 from app.db import db_session
+from app.refusals import Invalid
 
 Purpose = Literal[PURPOSES]  # type: ignore[valid-type]
 CampaignStatus = Literal[STATUSES]  # type: ignore[valid-type]
@@ -326,7 +327,7 @@ def _add_csv(session: Any, row: Campaign, body: TargetIn) -> Any:
                                          source=body.source, default_region=body.default_region)
     except importer.ImportRefused as exc:
         session.rollback()
-        raise ValueError(f"csv: {exc}") from None
+        raise Invalid("csv", f"{exc}") from None
 
 
 def _action(campaign_id: int, name: str) -> CampaignDetail:

@@ -35,7 +35,7 @@ from app.api.problems import (
     invalid,
 )
 from app.db import is_lock_error
-from app.refusals import Refusals, field_of, message_of
+from app.refusals import Refusal, Refusals, field_of, message_of
 
 log = logging.getLogger(__name__)
 
@@ -261,23 +261,19 @@ def json_body() -> Any:
 
 @contextmanager
 def service_errors(location: str = "body") -> Iterator[None]:
-    """Run a service call; its ValueError (messages read "field: what is wrong", the convention
-    the packages follow) becomes a 422 naming the field, never a 500."""
+    """Run a service call; its Refusal becomes a 422 naming the field (every field, for a
+    Refusals). Nothing else does: any other exception, a ValueError from a bug included, is a
+    500 that is logged, never passed off as bad input."""
     try:
         yield
     except ApiProblem:
         raise
     except Refusals as many:
         raise many_invalid(location, many) from None
-    except ValueError as exc:
-        message = str(exc) or "invalid"
-        name, sep, rest = message.partition(": ")
-        if sep and FIELD_NAME.match(name):
-            raise invalid(f"{location}.{name}", rest) from None
-        raise ApiProblem(422, "Invalid Input", message, slug="invalid-input") from None
-
-
-FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,63}$")
+    except Refusal as refusal:
+        if refusal.field:
+            raise invalid(f"{location}.{refusal.field}", refusal.message) from None
+        raise ApiProblem(422, "Invalid Input", refusal.message or "invalid", slug="invalid-input") from None
 
 
 def many_invalid(location: str, many: Refusals) -> ApiProblem:

@@ -27,7 +27,7 @@ from app.api.core import (
 from app.api.problems import ApiProblem, not_found
 from app.clock import now
 from app.db import db_session
-from app.refusals import Refusal
+from app.refusals import Invalid, Refusal
 from app.support import orders
 from app.support import services as support
 from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES, Ticket, WarrantyClaim
@@ -188,7 +188,7 @@ class TicketUpdate(BaseModel):
 def set_ticket_status(ticket: Ticket, status: str, *, at: datetime, by: str, note: str | None) -> None:
     """Change the status and append {at, from, to, by, note} to details["status_history"]."""
     if status not in SETTABLE_STATUSES:
-        raise ValueError(f"status: {status!r} is not one of {', '.join(SETTABLE_STATUSES)}")
+        raise Invalid("status", f"{status!r} is not one of {', '.join(SETTABLE_STATUSES)}")
     if status == ticket.status:
         raise Refusal("ticket_status_same", f"status: the ticket is {status} already", status=status)
     details = dict(ticket.details or {})
@@ -212,8 +212,8 @@ def update_ticket(reference: str) -> TicketOut:
         raise not_found("ticket", reference)
     try:
         set_ticket_status(ticket, body.status, at=now(), by=actor(), note=body.note)
-    except ValueError as exc:  # the only one left once the body validated: no change to make
-        raise ApiProblem(409, "Conflict", str(exc).removeprefix("status: "), field="body.status",
+    except Refusal as exc:  # the only one left once the body validated: no change to make
+        raise ApiProblem(409, "Conflict", exc.message, field="body.status",
                          slug="conflict") from None
     session.commit()
     return TicketOut.model_validate(ticket)

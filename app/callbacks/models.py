@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.consent.offers import NormalOfferId
 from app.db import Base, UTCDateTime, one_of
+from app.refusals import Refusal
 
 SCHEDULED = "scheduled"      # waiting for its time
 DISPATCHING = "dispatching"  # claimed by one worker (lease); dial_started_at set once the REST request goes out
@@ -54,8 +55,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 ORIGINS = ("call", "operator", "api", "campaign")
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(Refusal):
     """A status change the state machine does not allow."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("callback_transition", message)
 
 
 def check_transition(current: str, new: str) -> None:

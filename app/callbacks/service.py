@@ -34,7 +34,7 @@ from app.callbacks.models import (
 from app.calls import is_simulated
 from app.clock import as_utc
 from app.db import insert_skipping_duplicates
-from app.refusals import Refusal
+from app.refusals import Invalid, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def zone_of(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"time_zone: {name!r} is not an IANA time zone") from None
+        raise Invalid("time_zone", f"{name!r} is not an IANA time zone") from None
 
 
 @dataclass(frozen=True)
@@ -118,13 +118,13 @@ def book(session: Session, booking: Booking, *, at: datetime, by: str, capacity:
     person on the line). With a `capacity` the slot is guarded by `take_seat` (Refusal
     "slot_full"); without one an operator may overbook on purpose."""
     if booking.language not in LANGUAGES:
-        raise ValueError(f"language: {booking.language!r} is not one of {', '.join(LANGUAGES)}")
+        raise Invalid("language", f"{booking.language!r} is not one of {', '.join(LANGUAGES)}")
     if booking.origin not in ORIGINS:
-        raise ValueError(f"origin: {booking.origin!r} is not one of {', '.join(ORIGINS)}")
+        raise Invalid("origin", f"{booking.origin!r} is not one of {', '.join(ORIGINS)}")
     try:
         e164 = phone.parse(booking.e164).e164
     except phone.InvalidNumber as exc:
-        raise ValueError(f"e164: {exc.reason}") from None
+        raise Invalid("e164", f"{exc.reason}") from None
     zone = zone_of(booking.time_zone)
     due = as_utc(booking.due_at)
     if capacity is not None:
@@ -167,9 +167,9 @@ def list_callbacks(
     """A page of callbacks (soonest first) and the total matching."""
     for value in status or ():
         if value not in STATUSES:
-            raise ValueError(f"status: {value!r} is not one of {', '.join(STATUSES)}")
+            raise Invalid("status", f"{value!r} is not one of {', '.join(STATUSES)}")
     if not 1 <= limit <= 1000:
-        raise ValueError("limit: between 1 and 1000")
+        raise Invalid("limit", "between 1 and 1000")
     query = select(Callback)
     if status:
         query = query.where(Callback.status.in_(list(status)))
@@ -177,7 +177,7 @@ def list_callbacks(
         try:
             query = query.where(Callback.e164 == phone.parse(e164).e164)
         except phone.InvalidNumber as exc:
-            raise ValueError(f"e164: {exc.reason}") from None
+            raise Invalid("e164", f"{exc.reason}") from None
     if due_from is not None:
         query = query.where(Callback.due_at >= as_utc(due_from))
     if due_until is not None:

@@ -1,7 +1,7 @@
 """`cortese campaigns create|add-contacts|start|pause|resume|stop|stats|list`.
 
-Every command goes through app.campaigns.service; a service's ValueError("field: message")
-is printed as "Error: field: message" with exit status 1.
+Every command goes through app.campaigns.service; a service's refusal is printed as
+"Error: field: message" (one line per problem) with exit status 1.
 """
 
 from __future__ import annotations
@@ -22,14 +22,20 @@ from app.campaigns.models import MACHINE_POLICIES, PURPOSES, STATUSES
 from app.clock import now
 from app.commands import with_app
 from app.db import session_scope
+from app.refusals import Refusal, Refusals
 
 
 def service_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A service's refusal is the command's error, one line per problem; anything else is a
+    bug and keeps its traceback."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except ValueError as exc:
+        except Refusals as many:
+            raise click.ClickException("\n".join(str(p) for p in many.problems)) from None
+        except Refusal as exc:
             raise click.ClickException(str(exc)) from None
 
     return wrapper

@@ -1,15 +1,15 @@
 """Operator services: create a campaign, target contacts, start/pause/resume/stop it, stats.
 
-Errors are ValueError("field: message") so the CLI prints them and the API turns them into
-422 problems; create_campaign raises every problem of a submission at once (Refusals). Callers commit.
+A refusal is an Invalid naming its field (app/refusals.py): the CLI prints it, the console
+shows it beside the field, the API answers 422. create_campaign raises every problem of a
+submission at once (Refusals). Callers commit.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,14 +20,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import phone
-from app.campaigns import hours
 from app.campaigns.models import (
-    MACHINE_POLICIES,
-    PURPOSES,
     Campaign,
     CampaignAttempt,
     CampaignContact,
 )
+from app.campaigns.schema import CampaignInput
 from app.campaigns.states import FINAL, OPEN, transition
 from app.config import PROJECT_ROOT
 from app.consent import importer, offers
@@ -36,14 +34,10 @@ from app.consent.models import Contact
 from app.db import affected
 from app.flows.loader import load_flows
 from app.flows.model import FlowSet
-from app.i18n import LANGUAGES
 from app.outbound.models import Pacer
-from app.refusals import Reason, Refusal, Refusals, reason_of
+from app.refusals import Invalid, Reason, Refusal, reason_of, refuse_all
 
 FLOWS_DIR = PROJECT_ROOT / "flows"
-MAX_CPS = 100.0
-# Ofcom/FCC: let the phone ring at least 15 s before giving up.
-MIN_RING_SECONDS = 15
 # Dispositions that mean a live person answered (the abandonment rate's denominator).
 LIVE_DISPOSITIONS = frozenset({"answered-human", "opted-out", "callback-booked", "completed", "abandoned"})
 
@@ -71,198 +65,63 @@ def campaign_flows() -> list[str]:
     return _flowset().placed_by("campaign")
 
 
-def _check_flow(name: str) -> None:
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise ValueError(f"flow: {name!r} is not a flow name")
+def _flow_problems(name: str) -> list[Refusal]:
+    """The flow must exist and be written for campaigns (its opener says the campaign's reason)."""
     flowset = _flowset()
     flow = flowset.get(name)
     choices = ", ".join(flowset.placed_by("campaign")) or "none"
     if flow is None:
-        raise Refusal("campaign_flow_missing", f"flow: no flow named {name!r} in flows/ (campaign flows: {choices})",
-                      flow=name, choices=choices)
+        return [Invalid("flow", f"no flow named {name!r} in flows/ (campaign flows: {choices})",
+                        code="campaign_flow_missing", flow=name, choices=choices)]
     if flow.kind != "outbound" or flow.placed_by != "campaign":
         # A callback's opener tells strangers they asked to be called; an inbound flow greets
         # a caller. Only a flow written for campaigns says the campaign's own reason.
-        raise Refusal("campaign_flow_not_campaign",
-                      f"flow: {name!r} is not written for campaigns; choose one of: {choices}",
-                      flow=name, choices=choices)
+        return [Invalid("flow", f"{name!r} is not written for campaigns; choose one of: {choices}",
+                        code="campaign_flow_not_campaign", flow=name, choices=choices)]
+    return []
 
 
-def _check_number(value: str | None, name: str) -> str | None:
-    if not value:
-        return None
-    try:
-        return phone.parse(value).e164
-    except phone.InvalidNumber as exc:
-        raise Refusal(exc.code, f"{name}: {exc.reason} ({value!r})", **exc.values) from None
-
-
-class Problems:
-    """Collects the problems of one submission instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.found: list[ValueError] = []
-
-    @contextmanager
-    def check(self) -> Iterator[None]:
-        try:
-            yield
-        except Refusals as many:
-            self.found.extend(many.problems)
-        except ValueError as exc:
-            self.found.append(exc)
-
-    def raise_any(self) -> None:
-        if len(self.found) == 1:
-            raise self.found[0]
-        if self.found:
-            raise Refusals(self.found)
-
-
-def _check_name(session: Session, name: str) -> None:
-    if not name or len(name) > 100:
-        raise Refusal("campaign_name_length", "name: 1 to 100 characters")
+def _name_problems(session: Session, name: str) -> list[Refusal]:
     if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
-        raise Refusal("campaign_name_taken", f"name: a campaign called {name!r} exists already", name=name)
+        return [Invalid("name", f"a campaign called {name!r} exists already", code="campaign_name_taken",
+                        name=name)]
+    return []
 
 
-def _check_offer(purpose: str, offer_id: str | None) -> str | None:
-    """The offer code normalised; a sales campaign must name one."""
-    if purpose not in PURPOSES:
-        raise ValueError(f"purpose: {purpose!r} is not one of {', '.join(PURPOSES)}")
-    try:
-        offer_id = offers.normalise(offer_id)
-    except offers.OfferCodeError as exc:
-        raise Refusal("campaign_offer_code", f"offer_id: {exc}", value=str(offer_id)) from None
-    if purpose == "sales" and not offer_id:
-        # Without it consent cannot tell whether the person already has the product.
-        raise Refusal("campaign_offer_missing", "offer_id: a sales campaign must say which offer it presents")
-    return offer_id
+def check_campaign(session: Session, fields: Mapping[str, Any]) -> CampaignInput:
+    """The campaign `fields` describe, checked: the fields themselves (CampaignInput), then
+    what needs the database and the flows. Raises every problem found together, in the
+    order of the fields (Refusals; one problem alone as itself)."""
+    spec, problems = CampaignInput.read(fields)
+    failed = {problem.field.partition(".")[0] for problem in problems}
+    if "name" not in failed:
+        problems += _name_problems(session, str(fields.get("name") or "").strip())
+    if "flow" not in failed:
+        problems += _flow_problems(str(fields.get("flow") or "").strip())
+    order = list(CampaignInput.model_fields)
+    problems.sort(key=lambda p: order.index(f) if (f := p.field.partition(".")[0]) in order else len(order))
+    refuse_all(problems)
+    assert spec is not None  # no problem: the fields validated
+    return spec
 
 
-def _check_languages(langs: list[str], reason: dict[str, str]) -> None:
-    if not langs:
-        raise Refusal("campaign_languages_missing", "languages: at least one of it, nl, en")
-    for lang in langs:
-        if lang not in LANGUAGES:
-            raise ValueError(f"languages: {lang!r} is not one of {', '.join(LANGUAGES)}")
-    missing = [lang for lang in langs if not (reason or {}).get(lang, "").strip()]
-    if missing:
-        raise Refusal("campaign_reason_missing",
-                      f"reason: say why we call in every campaign language (missing: {', '.join(missing)})",
-                      missing=", ".join(missing))
-
-
-def _check_hours(calling_hours: str, start: str, sep: str, end: str) -> None:
-    if not sep:
-        raise Refusal("campaign_hours_not_range", f"calling_hours: {calling_hours!r} is not a range like 09:00-20:00",
-                      hours=calling_hours or "")
-    if hours.parse_hhmm(start, "calling_hours") >= hours.parse_hhmm(end, "calling_hours"):
-        raise Refusal("campaign_hours_order", "calling_hours: the start must come before the end")
-
-
-def _check_pacing(cps: float, max_concurrent: int, max_attempts: int) -> None:
-    problems = Problems()
-    with problems.check():
-        if not (0 < cps <= MAX_CPS):
-            raise Refusal("campaign_cps", f"cps: calls per second must be above 0 and at most {MAX_CPS:g}",
-                          most=f"{MAX_CPS:g}")
-    with problems.check():
-        if not (1 <= max_concurrent <= 1000):
-            raise Refusal("campaign_concurrency", "max_concurrent: between 1 and 1000")
-    with problems.check():
-        if not (1 <= max_attempts <= 10):
-            raise Refusal("campaign_attempts", "max_attempts: between 1 and 10")
-    problems.raise_any()
-
-
-def _check_retries(busy: int, no_answer: int) -> None:
-    problems = Problems()
-    for value, label in ((busy, "retry_busy_minutes"), (no_answer, "retry_no_answer_minutes")):
-        with problems.check():
-            if not (1 <= value <= 60 * 24 * 14):
-                raise ValueError(f"{label}: between 1 minute and 14 days")
-    problems.raise_any()
-
-
-def _check_machine(machine_policy: str, ring_timeout: int) -> None:
-    problems = Problems()
-    with problems.check():
-        if machine_policy not in MACHINE_POLICIES:
-            raise ValueError(f"machine_policy: {machine_policy!r} is not one of {', '.join(MACHINE_POLICIES)}")
-    with problems.check():
-        if not (MIN_RING_SECONDS <= ring_timeout <= 60):
-            raise ValueError(f"ring_timeout: between {MIN_RING_SECONDS} and 60 seconds (let it ring at least 15 s)")
-    problems.raise_any()
-
-
-def create_campaign(
-    session: Session,
-    *,
-    name: str,
-    purpose: str,
-    flow: str,
-    languages: Iterable[str],
-    reason: dict[str, str],
-    created_by: str,
-    at: datetime,
-    offer_id: str | None = None,
-    details: dict[str, str] | None = None,
-    caller_id: str | None = None,
-    callback_number: str | None = None,
-    calling_days: str | list[str] = "mon-fri",
-    calling_hours: str = "09:00-20:00",
-    cps: float = 1.0,
-    max_concurrent: int = 5,
-    max_attempts: int = 3,
-    retry_busy_minutes: int = 30,
-    retry_no_answer_minutes: int = 120,
-    machine_policy: str = "message",
-    amd_async: bool = True,
-    ring_timeout: int = 25,
-) -> Campaign:
-    """Validate everything and store a draft campaign (with its pacer). Every problem found is
-    raised together as one Refusals (a ValueError), each naming its field."""
-    problems = Problems()
-    name = (name or "").strip()
-    with problems.check():
-        _check_name(session, name)
-    with problems.check():
-        offer_id = _check_offer(purpose, offer_id)
-    with problems.check():
-        _check_flow(flow)
-    langs = [lang.strip() for lang in languages if lang and lang.strip()]
-    with problems.check():
-        _check_languages(langs, reason)
-    with problems.check():
-        days = hours.parse_days(calling_days)
-    start, sep, end = (calling_hours or "").partition("-")
-    with problems.check():
-        _check_hours(calling_hours, start, sep, end)
-    with problems.check():
-        _check_pacing(cps, max_concurrent, max_attempts)
-    with problems.check():
-        _check_retries(retry_busy_minutes, retry_no_answer_minutes)
-    with problems.check():
-        _check_machine(machine_policy, ring_timeout)
-    with problems.check():
-        caller_id = _check_number(caller_id, "caller_id")
-    with problems.check():
-        callback_number = _check_number(callback_number, "callback_number")
-    problems.raise_any()
+def create_campaign(session: Session, *, created_by: str, at: datetime, **fields: Any) -> Campaign:
+    """Check everything (check_campaign) and store a draft campaign with its pacer. `fields`
+    are CampaignInput's: the API, the console and the CLI pass what they were given."""
+    spec = check_campaign(session, fields)
     # Every campaign belongs to an offer or appeal: the courtesy rule "not the same offer again
     # within N days" then holds for a survey or charity appeal run again by another campaign.
-    offer_id = offers.campaign_offer(purpose, offer_id, reason, langs)
+    offer_id = offers.campaign_offer(spec.purpose, spec.offer_id, spec.reason, spec.languages)
+    details = {lang: text.strip() for lang, text in (spec.details or {}).items()
+               if lang in spec.languages and text.strip()}
     campaign = Campaign(
-        name=name, purpose=purpose, offer_id=offer_id, flow=flow, languages=langs,
-        reason={lang: reason[lang].strip() for lang in langs},
-        details={lang: text.strip() for lang, text in (details or {}).items() if lang in langs and text.strip()},
-        caller_id=caller_id, callback_number=callback_number,
-        calling_days=days, calling_start=start.strip(), calling_end=end.strip(), cps=float(cps),
-        max_concurrent=max_concurrent, max_attempts=max_attempts, retry_busy_minutes=retry_busy_minutes,
-        retry_no_answer_minutes=retry_no_answer_minutes, machine_policy=machine_policy,
-        amd_async=amd_async, ring_timeout=ring_timeout, status="draft", claim_seq=0,
-        created_by=created_by, created_at=at, updated_at=at,
+        name=spec.name, purpose=spec.purpose, offer_id=offer_id, flow=spec.flow, languages=spec.languages,
+        reason=spec.reason, details=details, caller_id=spec.caller_id, callback_number=spec.callback_number,
+        calling_days=spec.calling_days, calling_start=spec.calling_start, calling_end=spec.calling_end,
+        cps=spec.cps, max_concurrent=spec.max_concurrent, max_attempts=spec.max_attempts,
+        retry_busy_minutes=spec.retry_busy_minutes, retry_no_answer_minutes=spec.retry_no_answer_minutes,
+        machine_policy=spec.machine_policy, amd_async=spec.amd_async, ring_timeout=spec.ring_timeout,
+        status="draft", claim_seq=0, created_by=created_by, created_at=at, updated_at=at,
     )
     session.add(campaign)
     session.flush()
@@ -280,7 +139,7 @@ def get_campaign(session: Session, ref: str | int) -> Campaign:
     if campaign is None:
         campaign = session.scalars(select(Campaign).where(Campaign.name == text)).first()
     if campaign is None:
-        raise ValueError(f"campaign: no campaign {text!r}")
+        raise Invalid("campaign", f"no campaign {text!r}")
     return campaign
 
 
@@ -316,7 +175,7 @@ def _target(session: Session, campaign: Campaign, contact: Contact, at: datetime
 
 def _check_open(campaign: Campaign) -> None:
     if campaign.status not in OPEN:
-        raise ValueError(f"status: the campaign is {campaign.status}; contacts can no longer be added")
+        raise Invalid("status", f"the campaign is {campaign.status}; contacts can no longer be added")
 
 
 def add_contacts(session: Session, campaign: Campaign, contact_ids: Iterable[int], *, at: datetime) -> TargetReport:
@@ -385,12 +244,12 @@ def _with_source(text: str, source: str | None) -> str:
     """Add a `source` column to a CSV that has none, when the operator named one."""
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
-        raise ValueError("csv: the file is empty (expected a header row with at least `number`)")
+        raise Invalid("csv", "the file is empty (expected a header row with at least `number`)")
     header = [h.strip().lstrip("\ufeff").lower() for h in rows[0]]
     if "source" in header:
         return text
     if not source:
-        raise ValueError("source: the CSV has no source column; say where the numbers come from")
+        raise Invalid("source", "the CSV has no source column; say where the numbers come from")
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*rows[0], "source"])
@@ -415,7 +274,7 @@ def _set_status(campaign: Campaign, event: str, at: datetime, reason: str | None
 def start(session: Session, campaign: Campaign, *, at: datetime, reason: str | None = None) -> Campaign:
     targeted = session.scalar(select(func.count()).where(CampaignContact.campaign_id == campaign.id))
     if campaign.status == "draft" and not targeted:
-        raise ValueError("contacts: the campaign targets nobody yet; add contacts first")
+        raise Invalid("contacts", "the campaign targets nobody yet; add contacts first")
     _set_status(campaign, "start", at, reason)
     session.flush()
     return campaign

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.consent.models import ComplianceDecision, ContactAttempt
+from app.refusals import Invalid
 from app.spreadsheet import write_csv
 
 FIELDS = (
@@ -56,7 +57,7 @@ def write(rows: Iterator[dict[str, Any]], out: IO[str], fmt: str) -> int:
         return write_csv(out, FIELDS, rows)
     count = 0
     if fmt != "json":
-        raise ValueError(f"format: {fmt!r} is not csv or json")
+        raise Invalid("format", f"{fmt!r} is not csv or json")
     out.write("[")
     for row in rows:
         out.write(("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False))

@@ -22,10 +22,14 @@ from app.consent.models import (
     Contact,
     OwnedProduct,
 )
+from app.refusals import Refusal
 
 
-class LedgerError(ValueError):
+class LedgerError(Refusal):
     """Bad input for the ledger; the message says which field."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("consent_ledger", message)
 
 
 @event.listens_for(ConsentRecord, "before_update")

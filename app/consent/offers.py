@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import validates
 
+from app.refusals import Refusal
 from app.yamlfile import load_yaml
 
 CATALOGUE = Path(__file__).resolve().parent / "offers.yaml"
@@ -32,8 +33,11 @@ _VALID = re.compile(r"^[a-z0-9][a-z0-9.:+-]*$")
 _SLUG_DROP = re.compile(r"[^a-z0-9]+")
 
 
-class OfferCodeError(ValueError):
+class OfferCodeError(Refusal):
     """An offer code that cannot be normalised (empty, too long, odd characters)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("offer_code", message)
 
 
 def normalise(code: str | None) -> str | None:

@@ -16,6 +16,7 @@ from app import phone, signals
 from app.consent.contacts import find_by_number
 from app.consent.ledger import record_consent
 from app.consent.models import OptOut
+from app.refusals import Invalid
 
 OPT_OUT_SOURCES = ("voice", "dtmf", "api", "operator", "import", "email", "letter")
 
@@ -25,9 +26,9 @@ def record_opt_out(
 ) -> OptOut:
     """Put a number on the internal do-not-call list and tell every package to stop calling it."""
     if source not in OPT_OUT_SOURCES:
-        raise ValueError(f"source: {source!r} is not one of {', '.join(OPT_OUT_SOURCES)}")
+        raise Invalid("source", f"{source!r} is not one of {', '.join(OPT_OUT_SOURCES)}")
     if not by:
-        raise ValueError("by: say who recorded the opt-out")
+        raise Invalid("by", "say who recorded the opt-out")
     number = phone.parse(e164).e164  # raises phone.InvalidNumber
     contact = find_by_number(session, number)
     optout = OptOut(e164=number, contact_id=contact.id if contact else None, at=at, source=source,

@@ -26,7 +26,7 @@ from app.console.i18n import add_messages, refusal_text, t
 from app.console.web import Pager, bad_lines, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 from app.i18n import LANGUAGES
-from app.refusals import Refusal, Refusals, field_of, message_of
+from app.refusals import Invalid, Refusal, Refusals, field_of
 
 nav_item("console.campaigns_list", "campaigns")
 
@@ -143,31 +143,20 @@ def _form(values: dict[str, Any], errors: dict[str, list[str]] | None, status: i
     return (page, status) if status != 200 else page
 
 
-def field_errors(problems: list[ValueError]) -> dict[str, list[str]]:
+def field_errors(problems: list[Refusal]) -> dict[str, list[str]]:
     """Each problem under the form field it names ("" when the form has no such input)."""
     errors: dict[str, list[str]] = {}
     for problem in problems:
-        name = field_of(problem)
+        name = field_of(problem).partition(".")[0]  # reason.it: the reason inputs
         key = name if name in FORM_FIELDS else ""
-        text = refusal_text(problem) if isinstance(problem, Refusal) else (
-            message_of(problem) if key else str(problem))
+        translated = refusal_text(problem)
+        # Beside its input a problem needs no field name; under the form it keeps it.
+        text = problem.message if key and translated == str(problem) else translated
         errors.setdefault(key, []).append(text)
     return errors
 
 
-def _numbers() -> tuple[dict[str, Any], list[ValueError]]:
-    """The numeric inputs (defaults for blank ones) and a problem for each that is not a number;
-    an unreadable one is checked no further but the rest of the form still is."""
-    values: dict[str, Any] = {}
-    problems: list[ValueError] = []
-    for name, kind, default in (("cps", float, 1.0), ("max_concurrent", int, 5), ("max_attempts", int, 3)):
-        raw = form_str(name, 20)
-        try:
-            values[name] = kind(raw) if raw else default
-        except ValueError:
-            values[name] = default
-            problems.append(Refusal("not_a_number", f"{name}: {raw!r} is not a number", value=raw))
-    return values, problems
+REQUIRED = ("name", "purpose", "flow", "languages", "reason")
 
 
 @bp.post("/campaigns")
@@ -177,20 +166,17 @@ def campaign_create() -> Any:
         "max_attempts", "machine_policy", "callback_number")}
     values["languages"] = [lang for lang in request.form.getlist("languages") if lang in LANGUAGES]
     values["reason"] = {lang: form_str(f"reason_{lang}", 500) for lang in LANGUAGES}
-    numbers, problems = _numbers()
+    # Blank inputs take the campaign's defaults; everything else is checked by the service
+    # (app.campaigns.schema), every problem at once.
+    fields = {name: value for name, value in values.items() if value or name in REQUIRED}
     session = db_session()
+    problems: list[Refusal] = []
     try:
-        campaign = campaigns.create_campaign(
-            session, name=values["name"], purpose=values["purpose"], flow=values["flow"],
-            languages=values["languages"], reason=values["reason"], created_by=_operator(), at=now(),
-            offer_id=values["offer_id"] or None, callback_number=values["callback_number"] or None,
-            calling_days=values["calling_days"] or "mon-fri", calling_hours=values["calling_hours"] or "09:00-20:00",
-            machine_policy=values["machine_policy"] or "message", **numbers,
-        )
+        campaign = campaigns.create_campaign(session, created_by=_operator(), at=now(), **fields)
     except Refusals as many:
-        problems += many.problems
-    except ValueError as exc:
-        problems.append(exc)
+        problems = many.problems
+    except Refusal as exc:
+        problems = [exc]
     if problems:
         session.rollback()
         return _form(values, field_errors(problems), 422)
@@ -260,7 +246,7 @@ def _target(session: Any, row: Campaign) -> Any:
     raw = form_str("contact_ids", 20_000)
     ids = [p.strip() for p in raw.replace(";", ",").split(",") if p.strip()]
     if not ids or not all(p.isdigit() and len(p) < 12 for p in ids):
-        raise ValueError("contact_ids: give contact ids separated by commas, or a CSV file")
+        raise Invalid("contact_ids", "give contact ids separated by commas, or a CSV file")
     return campaigns.add_contacts(session, row, [int(p) for p in ids], at=now())
 
 

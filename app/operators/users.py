@@ -20,6 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import db_session
 from app.operators.models import LoginFailure, OperatorUser
+from app.refusals import Refusal
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
@@ -34,8 +35,11 @@ MAX_FAILURES_PER_ADDRESS = 20
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0000")
 
 
-class UserError(ValueError):
+class UserError(Refusal):
     """A bad username or password given to create_user (message names the field)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("operator_account", message)
 
 
 def find_user(session_: Session, username: str) -> OperatorUser | None:

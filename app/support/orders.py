@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app import inputs, phone
+from app.refusals import Refusal
 from app.support.models import ORDER_STATUSES, Order
 
 REQUIRED_COLUMNS = ("number", "status")
@@ -34,8 +35,11 @@ STATUS_ALIASES = {
 }
 
 
-class OrderDataError(ValueError):
+class OrderDataError(Refusal):
     """One order record that cannot be stored; the message says which field and why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("order_data", message)
 
 
 @dataclass

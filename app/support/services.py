@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app import signals
 from app.calls import is_simulated
+from app.refusals import Invalid
 from app.support import warranty
 from app.support.models import (
     PRIORITIES,
@@ -62,13 +63,13 @@ def create_ticket(
     details: dict[str, Any] | None = None,
 ) -> Ticket:
     if kind not in TICKET_KINDS:
-        raise ValueError(f"kind: {kind!r} is not one of {', '.join(TICKET_KINDS)}")
+        raise Invalid("kind", f"{kind!r} is not one of {', '.join(TICKET_KINDS)}")
     if status not in TICKET_STATUSES:
-        raise ValueError(f"status: {status!r} is not one of {', '.join(TICKET_STATUSES)}")
+        raise Invalid("status", f"{status!r} is not one of {', '.join(TICKET_STATUSES)}")
     if priority not in PRIORITIES:
-        raise ValueError(f"priority: {priority!r} is not one of {', '.join(PRIORITIES)}")
+        raise Invalid("priority", f"{priority!r} is not one of {', '.join(PRIORITIES)}")
     if subject_code is not None and subject_code not in SUBJECTS:
-        raise ValueError(f"subject_code: {subject_code!r} is not one of {', '.join(SUBJECTS)}")
+        raise Invalid("subject_code", f"{subject_code!r} is not one of {', '.join(SUBJECTS)}")
     ticket = Ticket(
         reference=new_reference(session),
         kind=kind,
