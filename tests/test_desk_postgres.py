@@ -92,3 +92,52 @@ def test_two_processes_and_threads_never_double_assign(pg_url, tmp_path):
         priority = {e.id for e in s.scalars(select(QueueEntry).where(QueueEntry.priority.is_(True)))}
         assert priority <= served
     get_engine(app).dispose()
+
+
+class CountingGateway:
+    """Counts Queue Members requests per caller (threads share it)."""
+
+    def __init__(self) -> None:
+        self.dequeued: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def dequeue_member(self, _queue_sid: str, call_sid: str, _url: str) -> None:
+        with self._lock:
+            self.dequeued[call_sid] += 1
+
+
+def test_each_accepted_callers_bridge_is_done_once_whoever_looks_at_it(pg_url, tmp_path):
+    """Accepted offers whose bridge job is due (their webhook's worker died, say): four routing
+    threads on PostgreSQL take each caller out of the queue exactly once."""
+    from app.desk import bridge
+    from app.desk.models import BRIDGE_DONE, BUSY, CONNECTED
+
+    settings = base_settings(tmp_path)
+    settings["DATABASE_URL"] = pg_url
+    app = _app(settings)
+    Base.metadata.create_all(get_engine(app))
+    gateway = CountingGateway()
+    app.extensions["cortese.gateway"] = gateway
+    with session_scope(app) as s:
+        for i in range(30):
+            op = operator(s, f"op{i}", phone=f"+3933311{i:05d}", state=BUSY, since=NOW)
+            entry = waiting(s, at=NOW - timedelta(minutes=1), caller=f"+3934712{i:05d}")
+            entry.status, entry.operator_id, entry.answered_at = CONNECTED, op.id, NOW
+            bridge.schedule(entry, NOW)
+    start = threading.Barrier(4)
+
+    def look() -> None:
+        start.wait(30)
+        for _ in range(3):
+            bridge.retry_due(app, NOW)
+
+    threads = [threading.Thread(target=look) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    with session_scope(app) as s:
+        entries = s.scalars(select(QueueEntry)).all()
+        assert {e.bridge_status for e in entries} == {BRIDGE_DONE}
+        assert gateway.dequeued == Counter({e.call_sid: 1 for e in entries})
+    get_engine(app).dispose()
