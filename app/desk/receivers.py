@@ -5,7 +5,7 @@ pass once the webhook's transaction is committed."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, after_this_request, current_app, g, has_request_context
@@ -95,12 +95,29 @@ def _tell_operator_no_answer(session: Session, entry: QueueEntry) -> None:
     if offer is None or not offer.operator_call_sid:
         return
     language = operator_language(session, offer.operator_id)
-    doc = Twiml(language).say(whisper.text("no_answer", language)).hangup()
-    try:
-        current_app.extensions["cortese.gateway"].update_call(offer.operator_call_sid, twiml=doc.xml())
-    except TelephonyError as exc:
-        log.warning("could not tell operator call %s that the customer did not answer: %s",
-                    offer.operator_call_sid, exc)
+    twiml = Twiml(language).say(whisper.text("no_answer", language)).hangup().xml()
+    call_sid, gateway = offer.operator_call_sid, current_app.extensions["cortese.gateway"]
+
+    def _tell() -> None:
+        try:
+            gateway.update_call(call_sid, twiml=twiml)
+        except TelephonyError as exc:  # they hear the conference's music and hang up themselves
+            log.warning("could not tell operator call %s that the customer did not answer: %s", call_sid, exc)
+
+    _after_response(_tell)
+
+
+def _after_response(work: Callable[[], None]) -> None:
+    """REST work a webhook caused, done once its answer is sent (Twilio gives a webhook 15 s
+    and the gateway's retries may take longer); outside a request, at once."""
+    if not has_request_context():
+        work()
+        return
+
+    @after_this_request
+    def _after_sending(response: Response) -> Response:
+        response.call_on_close(work)
+        return response
 
 
 def connect() -> None:
