@@ -60,6 +60,15 @@ def test_the_year_rule_holds_in_every_language(language, spoken):
     assert str(2027) not in december.render("{d|date}", {"d": "2027-01-15"})
 
 
+def test_italian_says_the_first_of_the_month_as_primo():
+    """"1 dicembre" would be read "uno dicembre"; Italians say "primo dicembre"."""
+    december = Speaker("it", ZoneInfo("Europe/Rome"), datetime(2026, 12, 4, 10, 0, tzinfo=UTC))
+    assert december.render("{d|date}", {"d": "2026-12-01"}) == "martedì primo dicembre"
+    assert december.render("{d|date}", {"d": "2026-05-01"}) == "venerdì primo maggio 2026"
+    assert december.render("{d|date}", {"d": "2026-12-11"}) == "venerdì 11 dicembre"
+    assert Speaker("nl", ZoneInfo("Europe/Rome"), NOW).render("{d|date}", {"d": "2026-12-01"}) == "dinsdag 1 december"
+
+
 def test_references_digit_by_digit_and_missing_slots_are_blank():
     s = speaker("en")
     assert s.render("Ref {r|digits}.", {"r": "T-4K7"}) == "Ref T 4 K 7."
