@@ -82,12 +82,12 @@ def check(directory: Path | None = None) -> list[str]:
     for key in keys:
         missing = [lang for lang in LANGUAGES if key not in catalogues[lang]]
         if missing:
-            problems.append(f"prompts: {key}: no text in {', '.join(m + '.yaml' for m in missing)}")
+            problems.append(f"{key}: no text in {', '.join(m + '.yaml' for m in missing)}")
             continue
         shapes = {lang: placeholders(catalogues[lang][key]) for lang in LANGUAGES}
         if len(set(shapes.values())) > 1:
             said = "; ".join(f"{lang}: {{{', '.join(sorted(names))}}}" for lang, names in shapes.items())
-            problems.append(f"prompts: {key}: placeholders differ between languages ({said})")
+            problems.append(f"{key}: placeholders differ between languages ({said})")
     return problems
 
 

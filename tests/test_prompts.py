@@ -27,7 +27,7 @@ def test_a_key_missing_in_one_language_is_named(tmp_path):
     _write(tmp_path, "it", "desk:\n  gone: Il cliente ha riagganciato.\n  known: Cliente riconosciuto.\n")
     _write(tmp_path, "nl", "desk:\n  gone: De klant heeft opgehangen.\n")
     _write(tmp_path, "en", "desk:\n  gone: The caller hung up.\n  known: A known customer.\n")
-    assert prompts.check(tmp_path) == ["prompts: desk.known: no text in nl.yaml"]
+    assert prompts.check(tmp_path) == ["desk.known: no text in nl.yaml"]
 
 
 def test_a_translation_that_drops_a_placeholder_is_named(tmp_path):
@@ -35,7 +35,7 @@ def test_a_translation_that_drops_a_placeholder_is_named(tmp_path):
     _write(tmp_path, "nl", "queue: U bent de volgende in de wachtrij.\n")  # {position} forgotten
     _write(tmp_path, "en", "queue: You are number {position} in the queue.\n")
     [problem] = prompts.check(tmp_path)
-    assert problem.startswith("prompts: queue: placeholders differ") and "nl: {}" in problem
+    assert problem.startswith("queue: placeholders differ") and "nl: {}" in problem
 
 
 def test_empty_texts_lists_and_missing_files_are_named(tmp_path):
@@ -59,7 +59,7 @@ def test_lint_reports_a_broken_prompts_file(tmp_path, monkeypatch):
     monkeypatch.setattr(prompts, "PROMPTS_DIR", tmp_path)
     result = CliRunner().invoke(flows_cli, ["lint"])
     assert result.exit_code == 1
-    assert "flows/prompts: prompts: x: placeholders differ" in result.output
+    assert "flows/prompts: x: placeholders differ" in result.output
 
 
 @pytest.mark.parametrize("path", sorted(APP.rglob("*.py")), ids=lambda p: str(p.relative_to(APP)))
