@@ -284,6 +284,18 @@ def test_replaced_copies_are_deleted_in_transactions_sized_by_time(app):
         assert session.scalars(select(RegistryEntry.number)).all() == [393479999999]
 
 
+def test_progress_moves_while_a_window_is_read_not_only_when_it_is_stored(app, monkeypatch):
+    # A window of a real copy takes seconds to minutes to read: the bar must not look stuck.
+    monkeypatch.setattr(registries, "PROGRESS_LINES", 10)
+    lines = [f"+39 347 {n:07d}\n" for n in range(25)]
+    text = "".join(lines)
+    seen: list[int] = []
+    with session_scope(app) as session:
+        _import(session, "IT", text, window=100, progress=seen.append)
+    size = len(lines[0])
+    assert seen == [10 * size, 20 * size, 25 * size]  # read 10, read 20, the window stored
+
+
 class Interrupted(Exception):
     pass
 

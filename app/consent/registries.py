@@ -71,6 +71,8 @@ _TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")
 WINDOW = 500_000
 # Rows per INSERT statement inside a transaction; the transaction ends by time after any of them.
 ROWS_PER_STATEMENT = 1_000
+# While a window is read (seconds to minutes), progress is reported every this many lines.
+PROGRESS_LINES = 10_000
 MAX_SAMPLE_ERRORS = 20
 # A regulator's copy should parse completely: refused lines mean a format we misread (numbers
 # that would silently go unprotected) or a damaged file. The operator may raise it per import.
@@ -212,13 +214,16 @@ def _pick(fields: list[str], layout: _Layout, country: str) -> str:
 
 
 def _chunks(stream: IO[bytes], layout: _Layout, country: str, *, line_no: int, offset: int,
-            size: int, errors_room: Callable[[], int]) -> Iterator[_Chunk]:
+            size: int, errors_room: Callable[[], int],
+            reading: Callable[[int], None] | None = None) -> Iterator[_Chunk]:
     chunk = _Chunk([], line_no, offset)
     begun = line_no  # the line the current chunk starts after
     for raw_line in stream:
         line_no += 1
         offset += len(raw_line)
         chunk.lines_end, chunk.bytes_end = line_no, offset
+        if reading is not None and (line_no - begun) % PROGRESS_LINES == 0:
+            reading(offset)
         text = raw_line.decode("utf-8", errors="replace").strip().lstrip("\ufeff")
         if not text or text.startswith("#"):
             continue
@@ -272,7 +277,8 @@ def import_registry(
 
     Commits as it goes (see the module's doc); the report's `status` says whether the copy is
     now in use ("complete") or was refused ("refused", with `note` saying why; the previous
-    copy stays). `progress` is called with the bytes read so far, after each window.
+    copy stays). `progress` is called with the bytes read so far: every `PROGRESS_LINES`
+    lines while a window is read, and once each window is stored.
     `clock` times the transactions (tests pass a fake one).
     """
     country = country.upper()
@@ -367,7 +373,7 @@ def _load(session: Session, record: RegistryImport, report: RegistryImportReport
     stream.seek(offset)
     insert = insert_skipping_duplicates(session, cast(Table, RegistryEntry.__table__))
     for chunk in _chunks(stream, layout, record.country, line_no=line_no, offset=offset, size=pace.window,
-                         errors_room=lambda: MAX_SAMPLE_ERRORS - len(report.errors)):
+                         errors_room=lambda: MAX_SAMPLE_ERRORS - len(report.errors), reading=progress):
         # Parsed before any transaction: the write lock is held only for the inserts.
         _merge(report, chunk)
         keys = sorted(set(chunk.numbers))
