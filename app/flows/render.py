@@ -102,8 +102,9 @@ class Speaker:
     def _day_words(self, day: Day) -> str:
         locale = LOCALES.get(self.language, LOCALES["en"])
         pattern = "EEEE d MMMM y" if needs_year(day, self.now.date()) else "EEEE d MMMM"
-        if self.language == "it" and day.day == 1:  # Italians say "primo dicembre", never "uno"
-            pattern = pattern.replace(" d ", " 'primo' ")
+        if day.day == 1:  # time.first_day: Italians say "primo dicembre", never "uno dicembre"
+            first = prompts.text("time.first_day", self.language).replace("'", "''")  # CLDR quoting
+            pattern = pattern.replace(" d ", f" '{first}' ")
         full = format_date(day, pattern, locale=locale)
         if day == self.now.date():
             return f"{prompts.text('time.today', self.language)}, {full}"
