@@ -60,6 +60,18 @@ def test_the_year_rule_holds_in_every_language(language, spoken):
     assert str(2027) not in december.render("{d|date}", {"d": "2027-01-15"})
 
 
+def test_when_one_date_of_a_sentence_says_its_year_every_date_does():
+    """"Expired on 3 April 2026, covered until 3 April" sounds like one day twice: a listener
+    needs the second year as much as the first."""
+    december = Speaker("nl", ZoneInfo("Europe/Rome"), datetime(2026, 12, 4, 10, 0, tzinfo=UTC))
+    text = "verlopen op {a|date}, gedekt tot {b|date}"
+    assert december.render(text, {"a": "2026-04-03", "b": "2027-04-03"}) == (
+        "verlopen op vrijdag 3 april 2026, gedekt tot zaterdag 3 april 2027")
+    assert december.render(text, {"a": "2026-11-03", "b": "2027-04-03"}) == (
+        "verlopen op dinsdag 3 november, gedekt tot zaterdag 3 april")
+    assert december.render("{b|date}", {"b": "2027-04-03"}) == "zaterdag 3 april"  # nothing kept
+
+
 def test_italian_says_the_first_of_the_month_as_primo():
     """"1 dicembre" would be read "uno dicembre"; Italians say "primo dicembre"."""
     december = Speaker("it", ZoneInfo("Europe/Rome"), datetime(2026, 12, 4, 10, 0, tzinfo=UTC))

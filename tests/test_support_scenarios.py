@@ -352,9 +352,13 @@ def _warranty_call(sim, app, language: str, *, months: int, bought: str, serial:
 # The English line is the London hotline. Today is Monday 2 March 2026.
 def _says(call, key: str, day: date, language: str) -> bool:
     """The sentence with the date in it, its weekday allowed before it ("sabato 15 gennaio 2028";
-    a date this year is said without the year, as people do)."""
+    a date this year is said without the year, as people do, unless another date of the same
+    sentence says its year: "until 15 March 2026, and until 15 March 2027")."""
     before, _, after = T[key][language].partition("{d}")
-    pattern = re.escape(before) + r"(?:\w+ )?" + re.escape(day_words(day, language, year=day.year != MONDAY.year)) + re.escape(after)
+    spoken = re.escape(day_words(day, language, year=day.year != MONDAY.year))
+    if day.year == MONDAY.year:
+        spoken += f"(?: {day.year})?"
+    pattern = re.escape(before) + r"(?:\w+ )?" + spoken + re.escape(after)
     return any(re.search(pattern, said) for said in call.said)
 
 

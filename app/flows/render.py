@@ -39,8 +39,31 @@ class Speaker:
         self.language = language
         self.zone = zone
         self.now = now.astimezone(zone)
+        self.every_year = False  # set while a text with a date that needs its year is rendered
 
     def render(self, text: str, slots: Mapping[str, Any]) -> str:
+        self.every_year = self._a_date_needs_its_year(text, slots)
+        try:
+            return self._render(text, slots)
+        finally:
+            self.every_year = False
+
+    def _a_date_needs_its_year(self, text: str, slots: Mapping[str, Any]) -> bool:
+        """Whether one of the text's dates says its year: then they all do, or "ended on 3 April
+        2026, covered until 3 April" sounds like the same day twice."""
+        today = self.now.date()
+        for match in PLACEHOLDER.finditer(text):
+            value = slots.get(match.group(1))
+            if match.group(2) not in ("date", "datetime") or value is None:
+                continue
+            try:
+                if needs_year(_as_date(value, self.zone), today):
+                    return True
+            except (ValueError, TypeError):
+                continue
+        return False
+
+    def _render(self, text: str, slots: Mapping[str, Any]) -> str:
         def substitute(match: re.Match[str]) -> str:
             name, flt = match.group(1), match.group(2)
             value = slots.get(name)
@@ -101,7 +124,8 @@ class Speaker:
 
     def _day_words(self, day: Day) -> str:
         locale = LOCALES.get(self.language, LOCALES["en"])
-        pattern = "EEEE d MMMM y" if needs_year(day, self.now.date()) else "EEEE d MMMM"
+        with_year = self.every_year or needs_year(day, self.now.date())
+        pattern = "EEEE d MMMM y" if with_year else "EEEE d MMMM"
         if day.day == 1:  # time.first_day: Italians say "primo dicembre", never "uno dicembre"
             first = prompts.text("time.first_day", self.language).replace("'", "''")  # CLDR quoting
             pattern = pattern.replace(" d ", f" '{first}' ")
