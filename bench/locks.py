@@ -129,7 +129,7 @@ def _post_webhook(session: requests.Session, base: str, path: str, params: dict[
         resp = session.post(base + path, data=body, timeout=TWILIO_TIMEOUT, headers={
             "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"})
     except requests.RequestException as exc:
-        samples.add(time.perf_counter() - started, f"no answer in {TWILIO_TIMEOUT:g}s ({type(exc).__name__})")
+        samples.add(time.perf_counter() - started, failure_label(exc, f"no answer in {TWILIO_TIMEOUT:g}s"))
         return None
     elapsed = time.perf_counter() - started
     if resp.status_code != 200:
@@ -142,6 +142,17 @@ def _post_webhook(session: requests.Session, base: str, path: str, params: dict[
     return ET.fromstring(resp.content).find(".//Gather")
 
 
+def failure_label(exc: requests.RequestException, prefix: str = "") -> str:
+    """How a request failed. A connection the server closed as we reused it (gunicorn closes an
+    idle keep-alive connection after 2 s; a client the CPU kept from sending for that long
+    reuses it) is told apart: it is a race of keep-alive, not a request left waiting."""
+    if isinstance(exc, requests.ConnectionError) and "RemoteDisconnected" in repr(exc):
+        name = "idle keep-alive connection closed by the server"
+    else:
+        name = type(exc).__name__
+    return f"{prefix} ({name})" if prefix else name
+
+
 def api_driver(base: str, samples: Samples, stop_at: threading.Event, pause: float) -> None:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {ADMIN}"
@@ -152,7 +163,7 @@ def api_driver(base: str, samples: Samples, stop_at: threading.Event, pause: flo
             resp = session.post(base + "/api/orders", json={"orders": [order]}, timeout=60)
             samples.add(time.perf_counter() - started, None if resp.status_code == 200 else f"HTTP {resp.status_code}")
         except requests.RequestException as exc:
-            samples.add(time.perf_counter() - started, type(exc).__name__)
+            samples.add(time.perf_counter() - started, failure_label(exc))
         stop_at.wait(pause)
 
 

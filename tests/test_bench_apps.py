@@ -78,3 +78,20 @@ def test_the_floor_checks_the_signature(floor: ModuleType, database: str) -> Non
     response = floor.app.test_client().post(PATH, data=params, headers={"X-Twilio-Signature": forged})
     assert response.status_code == 403
     assert _state(database, params["CallSid"]) == (1, 0)
+
+
+def test_the_locks_bench_tells_a_keep_alive_race_from_a_request_left_waiting(monkeypatch):
+    from http.client import RemoteDisconnected
+
+    import requests
+    from urllib3.exceptions import ProtocolError
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    locks = importlib.import_module("locks")
+    closed = requests.ConnectionError(ProtocolError("Connection aborted.", RemoteDisconnected(
+        "Remote end closed connection without response")))
+    assert locks.failure_label(closed) == "idle keep-alive connection closed by the server"
+    assert locks.failure_label(requests.ReadTimeout("read timed out"), "no answer in 15s") == \
+        "no answer in 15s (ReadTimeout)"
+    refused = requests.ConnectionError("[Errno 111] Connection refused")
+    assert locks.failure_label(refused) == "ConnectionError"
