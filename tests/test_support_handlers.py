@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from app import calls
 from app.db import session_scope
+from app.flows.actions import step_row
+from app.consent.models import Contact
 from app.models import Call, CallStep
 from app.support import handlers, references
 from app.support.models import CustomerProduct, Order, Product, Ticket, WarrantyClaim
@@ -51,6 +53,11 @@ class Ctx:
     @property
     def slots(self) -> dict[str, Any]:
         return self.call.slots
+
+    def add_step(self, kind: str, *, input: str | None = None, outcome: str | None = None) -> None:
+        # The engine writes a turn's steps when the turn ends; a handler driven alone has no turn.
+        self.session.add(CallStep(**step_row(self.call.id, self.now, None, None, kind, input=input,
+                                             outcome=outcome)))
 
 
 @pytest.fixture
@@ -97,7 +104,11 @@ def test_known_caller_is_named_and_offered_the_open_order(db):
 
 def test_contact_name_wins_and_open_ticket_is_offered_without_orders(db):
     ctx = make_ctx(db, caller="+393331112222")
-    ctx.contact = SimpleNamespace(id=7, name="Marco Bianchi")
+    # Tickets reference the contacts table, so the contact must be a stored one.
+    ctx.contact = Contact(e164="+393331112222", name="Marco Bianchi", source="consent form",
+                          created_at=MONDAY_10_ROME, updated_at=MONDAY_10_ROME)
+    db.add(ctx.contact)
+    db.flush()
     handlers.create_fault_ticket(ctx)
     other = make_ctx(db, caller="+393331112222")
     other.contact = ctx.contact
