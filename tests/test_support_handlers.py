@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from app import calls
+from app.consent.models import Contact
 from app.db import session_scope
 from app.flows.actions import step_row
-from app.consent.models import Contact
 from app.models import Call, CallStep
 from app.support import handlers, references
 from app.support.models import CustomerProduct, Order, Product, Ticket, WarrantyClaim
@@ -23,18 +23,43 @@ from tests.conftest import voice_params
 MONDAY_10_ROME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SUNDAY_10_ROME = datetime(2026, 3, 8, 9, 0, tzinfo=UTC)
 CALLER = "+393471234567"
-WEEK = {"mon": "09:00-18:00", "tue": "09:00-18:00", "wed": "09:00-18:00", "thu": "09:00-18:00",
-        "fri": "09:00-18:00", "sat": "09:00-13:00", "sun": "closed"}
+WEEK = {
+    "mon": "09:00-18:00",
+    "tue": "09:00-18:00",
+    "wed": "09:00-18:00",
+    "thu": "09:00-18:00",
+    "fri": "09:00-18:00",
+    "sat": "09:00-13:00",
+    "sun": "closed",
+}
 HOTLINES = {
-    "it": SimpleNamespace(number="+390212345678", name="IT", flow="inbound", language="it", country="IT",
-                          time_zone="Europe/Rome",
-                          operator={"queue": "support-it", "max_queue": 2, "hours": WEEK}),
-    "nl": SimpleNamespace(number="+31201234567", name="NL", flow="inbound", language="nl", country="NL",
-                          time_zone="Europe/Amsterdam",
-                          operator={"queue": "support-nl", "max_queue": 2, "hours": WEEK}),
-    "en": SimpleNamespace(number="+442071234567", name="GB", flow="inbound", language="en", country="GB",
-                          time_zone="Europe/London",
-                          operator={"queue": "support-gb", "max_queue": 2, "hours": WEEK}),
+    "it": SimpleNamespace(
+        number="+390212345678",
+        name="IT",
+        flow="inbound",
+        language="it",
+        country="IT",
+        time_zone="Europe/Rome",
+        operator={"queue": "support-it", "max_queue": 2, "hours": WEEK},
+    ),
+    "nl": SimpleNamespace(
+        number="+31201234567",
+        name="NL",
+        flow="inbound",
+        language="nl",
+        country="NL",
+        time_zone="Europe/Amsterdam",
+        operator={"queue": "support-nl", "max_queue": 2, "hours": WEEK},
+    ),
+    "en": SimpleNamespace(
+        number="+442071234567",
+        name="GB",
+        flow="inbound",
+        language="en",
+        country="GB",
+        time_zone="Europe/London",
+        operator={"queue": "support-gb", "max_queue": 2, "hours": WEEK},
+    ),
 }
 LANGS = ["it", "nl", "en"]
 
@@ -56,31 +81,67 @@ class Ctx:
 
     def add_step(self, kind: str, *, input: str | None = None, outcome: str | None = None) -> None:
         # The engine writes a turn's steps when the turn ends; a handler driven alone has no turn.
-        self.session.add(CallStep(**step_row(self.call.id, self.now, None, None, kind, input=input,
-                                             outcome=outcome)))
+        self.session.add(
+            CallStep(
+                **step_row(self.call.id, self.now, None, None, kind, input=input, outcome=outcome)
+            )
+        )
 
 
 @pytest.fixture
 def db(app):
     with session_scope(app) as session:
-        router = Product(sku="FIBRA-BOX-X2", name="Router Fibra X2",
-                         names={"it": "il router", "nl": "het modem", "en": "the router"},
-                         category="router", warranty_months=24)
+        router = Product(
+            sku="FIBRA-BOX-X2",
+            name="Router Fibra X2",
+            names={"it": "il router", "nl": "het modem", "en": "the router"},
+            category="router",
+            warranty_months=24,
+        )
         tv = Product(sku="TV-55", name="Smart TV 55", names={"it": "il televisore"}, category="tv")
         session.add_all([router, tv])
         session.flush()
-        session.add_all([
-            CustomerProduct(serial="SN1001", product_id=router.id, owner_number=CALLER,
-                            owner_name="Giulia Rossi", purchased_on=date(2025, 10, 1), country="IT"),
-            CustomerProduct(serial="SN2002", product_id=tv.id, owner_number=CALLER,
-                            purchased_on=date(2021, 1, 15), country="IT"),
-            Order(number="4711", customer_number=CALLER, customer_name="Giulia Rossi", status="shipped",
-                  expected_on=date(2026, 2, 25), updated_at=MONDAY_10_ROME),
-            Order(number="4800", customer_number="+31612345678", status="shipped",
-                  expected_on=date(2026, 3, 4), updated_at=MONDAY_10_ROME),
-            Order(number="4900", status="delivered", expected_on=date(2026, 2, 1),
-                  delivered_on=date(2026, 2, 1), updated_at=MONDAY_10_ROME),
-        ])
+        session.add_all(
+            [
+                CustomerProduct(
+                    serial="SN1001",
+                    product_id=router.id,
+                    owner_number=CALLER,
+                    owner_name="Giulia Rossi",
+                    purchased_on=date(2025, 10, 1),
+                    country="IT",
+                ),
+                CustomerProduct(
+                    serial="SN2002",
+                    product_id=tv.id,
+                    owner_number=CALLER,
+                    purchased_on=date(2021, 1, 15),
+                    country="IT",
+                ),
+                Order(
+                    number="4711",
+                    customer_number=CALLER,
+                    customer_name="Giulia Rossi",
+                    status="shipped",
+                    expected_on=date(2026, 2, 25),
+                    updated_at=MONDAY_10_ROME,
+                ),
+                Order(
+                    number="4800",
+                    customer_number="+31612345678",
+                    status="shipped",
+                    expected_on=date(2026, 3, 4),
+                    updated_at=MONDAY_10_ROME,
+                ),
+                Order(
+                    number="4900",
+                    status="delivered",
+                    expected_on=date(2026, 2, 1),
+                    delivered_on=date(2026, 2, 1),
+                    updated_at=MONDAY_10_ROME,
+                ),
+            ]
+        )
     with session_scope(app) as session:
         yield session
 
@@ -105,8 +166,13 @@ def test_known_caller_is_named_and_offered_the_open_order(db):
 def test_contact_name_wins_and_open_ticket_is_offered_without_orders(db):
     ctx = make_ctx(db, caller="+393331112222")
     # Tickets reference the contacts table, so the contact must be a stored one.
-    ctx.contact = Contact(e164="+393331112222", name="Marco Bianchi", source="consent form",
-                          created_at=MONDAY_10_ROME, updated_at=MONDAY_10_ROME)
+    ctx.contact = Contact(
+        e164="+393331112222",
+        name="Marco Bianchi",
+        source="consent form",
+        created_at=MONDAY_10_ROME,
+        updated_at=MONDAY_10_ROME,
+    )
     db.add(ctx.contact)
     db.flush()
     handlers.create_fault_ticket(ctx)
@@ -124,8 +190,14 @@ def test_unknown_and_withheld_callers(db, caller):
 # ---------------------------------------------------------------- anger
 
 
-@pytest.mark.parametrize("language, said", [("it", "siete ridicoli, è una vergogna"),
-                                            ("nl", "dit is belachelijk"), ("en", "this is ridiculous")])
+@pytest.mark.parametrize(
+    "language, said",
+    [
+        ("it", "siete ridicoli, è una vergogna"),
+        ("nl", "dit is belachelijk"),
+        ("en", "this is ridiculous"),
+    ],
+)
 def test_angry_words_escalate_to_a_flagged_complaint(db, language, said):
     ctx = make_ctx(db, language)
     ctx.params = {"SpeechResult": said, "Confidence": "0.9"}
@@ -139,11 +211,14 @@ def test_angry_words_escalate_to_a_flagged_complaint(db, language, said):
     assert ctx.slots["complaint_ref"] == t.reference and ctx.slots["priority"] is True
 
 
-@pytest.mark.parametrize(("params", "outcome"), [
-    ({"Digits": "2"}, "calm"),
-    ({"SpeechResult": "il modem non funziona", "Confidence": "0.9"}, "calm"),
-    ({"SpeechResult": "è una vergogna, il modem non funziona", "Confidence": "0.9"}, "angry"),
-])
+@pytest.mark.parametrize(
+    ("params", "outcome"),
+    [
+        ({"Digits": "2"}, "calm"),
+        ({"SpeechResult": "il modem non funziona", "Confidence": "0.9"}, "calm"),
+        ({"SpeechResult": "è una vergogna, il modem non funziona", "Confidence": "0.9"}, "angry"),
+    ],
+)
 def test_venting_is_checked_even_when_the_words_picked_an_option(db, params, outcome):
     ctx = make_ctx(db)
     ctx.params = params
@@ -165,10 +240,14 @@ def test_a_callback_after_a_complaint_is_about_the_complaint(db):
     assert handlers.prefer_callback(calm) == "ok" and calm.slots["callback_reason"] == "operator"
 
 
-@pytest.mark.parametrize(("waiting", "language", "words"), [
-    (0, "it", "Non c'è nessuno in attesa prima di lei."), (1, "nl", "Er is één beller voor u."),
-    (3, "en", "There are 3 callers ahead of you."),
-])
+@pytest.mark.parametrize(
+    ("waiting", "language", "words"),
+    [
+        (0, "it", "Non c'è nessuno in attesa prima di lei."),
+        (1, "nl", "Er is één beller voor u."),
+        (3, "en", "There are 3 callers ahead of you."),
+    ],
+)
 def test_the_queue_position_in_words(waiting, language, words):
     assert handlers._ahead_text(waiting, language) == words
 
@@ -190,17 +269,28 @@ def test_cross_words_escalate(db):
 # ---------------------------------------------------------------- FAQ
 
 
-@pytest.mark.parametrize("language, question, topic", [("it", "a che ora aprite", "opening_hours"),
-                                                       ("nl", "wat is mijn wifi wachtwoord", "wifi_password"),
-                                                       ("en", "3", "wifi_password")])
+@pytest.mark.parametrize(
+    "language, question, topic",
+    [
+        ("it", "a che ora aprite", "opening_hours"),
+        ("nl", "wat is mijn wifi wachtwoord", "wifi_password"),
+        ("en", "3", "wifi_password"),
+    ],
+)
 def test_faq_answers_by_words_or_key(db, language, question, topic):
     ctx = make_ctx(db, language, faq_question=question)
     assert handlers.answer_question(ctx) == "answered"
     assert ctx.slots["faq_topic"] == topic and len(ctx.slots["faq_answer"]) > 40
 
 
-@pytest.mark.parametrize("language, question", [("it", "che tempo fa a Milano"), ("nl", "hoe laat is het in Tokio"),
-                                                ("en", "who won the match yesterday")])
+@pytest.mark.parametrize(
+    "language, question",
+    [
+        ("it", "che tempo fa a Milano"),
+        ("nl", "hoe laat is het in Tokio"),
+        ("en", "who won the match yesterday"),
+    ],
+)
 def test_unanswered_question_is_logged_for_the_team(db, language, question):
     ctx = make_ctx(db, language, faq_question=question)
     assert handlers.answer_question(ctx) == "unanswered"
@@ -221,7 +311,10 @@ def test_angry_question_goes_to_the_complaint_path(db):
 def test_fault_products_offered_from_the_callers_units(db):
     ctx = make_ctx(db, "it")
     assert handlers.offer_products(ctx) == "several"
-    assert "1: il router" in ctx.slots["product_menu"] and "2: il televisore" in ctx.slots["product_menu"]
+    assert (
+        "1: il router" in ctx.slots["product_menu"]
+        and "2: il televisore" in ctx.slots["product_menu"]
+    )
     for bad in ("9", "", "x"):
         ctx.slots["product_choice"] = bad
         assert handlers.pick_product(ctx) == "invalid"
@@ -241,9 +334,15 @@ def test_unknown_caller_picks_a_product_family(db):
     assert ctx.slots["product_name"] == "een ander product"
 
 
-@pytest.mark.parametrize("text, confidence, outcome", [("il router non si accende", "0.92", "ok"),
-                                                       ("", "", "unclear"), ("ruter non", "0.2", "unclear"),
-                                                       ("non funziona, siete dei ladri", "0.9", "angry")])
+@pytest.mark.parametrize(
+    "text, confidence, outcome",
+    [
+        ("il router non si accende", "0.92", "ok"),
+        ("", "", "unclear"),
+        ("ruter non", "0.2", "unclear"),
+        ("non funziona, siete dei ladri", "0.9", "angry"),
+    ],
+)
 def test_description_checked_for_confidence_and_anger(db, text, confidence, outcome):
     ctx = make_ctx(db, "it", fault_description=text)
     ctx.params = {"SpeechResult": text, "Confidence": confidence}
@@ -252,8 +351,14 @@ def test_description_checked_for_confidence_and_anger(db, text, confidence, outc
 
 @pytest.mark.parametrize("language", LANGS)
 def test_fault_ticket_with_reference_and_technician_callback(db, language):
-    ctx = make_ctx(db, language, product_name="the router", fault_description="no lights at all",
-                   urgency="urgent", customer_product_id=None)
+    ctx = make_ctx(
+        db,
+        language,
+        product_name="the router",
+        fault_description="no lights at all",
+        urgency="urgent",
+        customer_product_id=None,
+    )
     assert handlers.create_fault_ticket(ctx) == "ok"
     assert handlers.create_fault_ticket(ctx) == "ok"  # idempotent on retries
     assert handlers.mark_technician_callback(ctx) == "ok"
@@ -275,8 +380,12 @@ def test_recorded_description_is_kept_on_the_ticket(db):
 @pytest.mark.parametrize("language", LANGS)
 @pytest.mark.parametrize(
     "serial, raw_date, expected",
-    [("SN1001", "01102025", "covered"), ("SN2002", "15012021", "expired"),
-     ("SN9999", "01012025", "review"), ("SN1001", None, "covered")],
+    [
+        ("SN1001", "01102025", "covered"),
+        ("SN2002", "15012021", "expired"),
+        ("SN9999", "01012025", "review"),
+        ("SN1001", None, "covered"),
+    ],
 )
 def test_warranty_claims_are_made_whatever_the_outcome(db, language, serial, raw_date, expected):
     ctx = make_ctx(db, language, serial=serial, purchase_date_raw=raw_date)
@@ -309,7 +418,9 @@ def test_future_purchase_date_is_refused_when_unit_has_no_sales_date(db):
 # ---------------------------------------------------------------- delivery
 
 
-@pytest.mark.parametrize("language, words", [("it", "spedito"), ("nl", "verzonden"), ("en", "on its way")])
+@pytest.mark.parametrize(
+    "language, words", [("it", "spedito"), ("nl", "verzonden"), ("en", "on its way")]
+)
 def test_late_order_opens_one_delivery_chase(db, language, words):
     ctx = make_ctx(db, language, order_number="47 11")
     assert handlers.lookup_order(ctx) == "late"
@@ -317,13 +428,19 @@ def test_late_order_opens_one_delivery_chase(db, language, words):
     assert ctx.slots["days_late"] == 5
     assert handlers.open_delivery_chase(ctx) == "ok"
     assert ctx.slots["chase_by"] == "2026-03-03"
-    assert handlers.open_delivery_chase(make_ctx(db, language, order_number="4711", order_id=ctx.slots["order_id"])) \
+    assert (
+        handlers.open_delivery_chase(
+            make_ctx(db, language, order_number="4711", order_id=ctx.slots["order_id"])
+        )
         == "existing"
+    )
     assert len(db.scalars(select(Ticket).where(Ticket.kind == "delivery_chase")).all()) == 1
 
 
-@pytest.mark.parametrize("number, outcome", [("4800", "on_its_way"), ("4900", "delivered"),
-                                             ("1234", "unknown"), ("", "invalid")])
+@pytest.mark.parametrize(
+    "number, outcome",
+    [("4800", "on_its_way"), ("4900", "delivered"), ("1234", "unknown"), ("", "invalid")],
+)
 def test_order_lookup_outcomes(db, number, outcome):
     assert handlers.lookup_order(make_ctx(db, "en", order_number=number)) == outcome
 
@@ -339,7 +456,11 @@ def test_operator_open_closed_and_busy(db, language):
     assert closed.slots["opens_at"].startswith("2026-03-09T")
     for _ in range(2):  # two callers already waiting; max_queue is 2
         waiting = make_ctx(db, language)
-        waiting.call.flow, waiting.call.node, waiting.call.status = "operator", "enqueue", "in-progress"
+        waiting.call.flow, waiting.call.node, waiting.call.status = (
+            "operator",
+            "enqueue",
+            "in-progress",
+        )
     db.flush()
     assert handlers.operator_status(make_ctx(db, language)) == "busy"
     upset = make_ctx(db, language, priority=True)
@@ -351,13 +472,22 @@ def test_operator_closed_on_national_holiday_and_unavailable_without_config(db):
     republic_day = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)  # a Tuesday, Festa della Repubblica
     assert handlers.operator_status(make_ctx(db, "it", now=republic_day)) == "closed"
     ctx = make_ctx(db, "it")
-    ctx.hotline = SimpleNamespace(number="+390212345678", country="IT", time_zone="Europe/Rome", operator=None)
+    ctx.hotline = SimpleNamespace(
+        number="+390212345678", country="IT", time_zone="Europe/Rome", operator=None
+    )
     assert handlers.operator_status(ctx) == "unavailable"
 
 
-@pytest.mark.parametrize("result, timed_out, outcome", [("bridged", False, "bridged"), ("leave", False, "left"),
-                                                        ("leave", True, "timeout"), ("hangup", False, "hangup"),
-                                                        ("system-error", False, "error")])
+@pytest.mark.parametrize(
+    "result, timed_out, outcome",
+    [
+        ("bridged", False, "bridged"),
+        ("leave", False, "left"),
+        ("leave", True, "timeout"),
+        ("hangup", False, "hangup"),
+        ("system-error", False, "error"),
+    ],
+)
 def test_queue_results(db, result, timed_out, outcome):
     ctx = make_ctx(db, "en", queue_timed_out=timed_out)
     ctx.params = {"QueueResult": result}
@@ -368,8 +498,9 @@ def test_queue_results(db, result, timed_out, outcome):
 
 
 def _status(twilio, call_sid: str, status: str, seq: int) -> None:
-    response = twilio.post("/voice/status", voice_params(CallSid=call_sid, CallStatus=status,
-                                                         SequenceNumber=str(seq)))
+    response = twilio.post(
+        "/voice/status", voice_params(CallSid=call_sid, CallStatus=status, SequenceNumber=str(seq))
+    )
     assert response.status_code == 204
 
 
@@ -377,32 +508,50 @@ def _call_in_flow(app, flow: str, node: str, slots: dict[str, Any]) -> str:
     params = voice_params(From=CALLER)
     with session_scope(app) as session:
         call = calls.ensure_call(session, params, MONDAY_10_ROME)
-        call.status, call.flow, call.node, call.language, call.slots = "in-progress", flow, node, "it", slots
+        call.status, call.flow, call.node, call.language, call.slots = (
+            "in-progress",
+            flow,
+            node,
+            "it",
+            slots,
+        )
     return params["CallSid"]
 
 
 def test_hanging_up_mid_fault_report_keeps_a_draft_ticket(app, twilio):
-    sid = _call_in_flow(app, "fault_report", "urgency",
-                        {"product_name": "il router", "fault_description": "non si accende"})
+    sid = _call_in_flow(
+        app,
+        "fault_report",
+        "urgency",
+        {"product_name": "il router", "fault_description": "non si accende"},
+    )
     _status(twilio, sid, "completed", 5)
     _status(twilio, sid, "completed", 5)  # Twilio repeats itself; still one draft
     with session_scope(app) as session:
         (ticket,) = session.scalars(select(Ticket)).all()
-        assert (ticket.kind, ticket.status, ticket.description) == ("fault", "draft", "non si accende")
+        assert (ticket.kind, ticket.status, ticket.description) == (
+            "fault",
+            "draft",
+            "non si accende",
+        )
         assert ticket.caller_number == CALLER and ticket.language == "it" and ticket.call_sid == sid
         assert ticket.details["hung_up_at"] == {"flow": "fault_report", "node": "urgency"}
         call = calls.get_call(session, sid)
         assert any(s.kind == "support.draft" for s in call.steps)
 
 
-@pytest.mark.parametrize("flow, slots", [
-    ("fault_report", {}), ("faq", {"faq_question": "orari"}),
-    ("fault_report", {"fault_description": "x", "ticket_ref": "1234567"}),
-    # The product named from our records (fault report) or from the serial (warranty) is not
-    # something the caller said about a fault.
-    ("fault_report", {"product_name": "il router", "customer_product_id": 1}),
-    ("warranty_claim", {"serial": "20250001", "product_name": "il router", "product_id": 1}),
-])
+@pytest.mark.parametrize(
+    "flow, slots",
+    [
+        ("fault_report", {}),
+        ("faq", {"faq_question": "orari"}),
+        ("fault_report", {"fault_description": "x", "ticket_ref": "1234567"}),
+        # The product named from our records (fault report) or from the serial (warranty) is not
+        # something the caller said about a fault.
+        ("fault_report", {"product_name": "il router", "customer_product_id": 1}),
+        ("warranty_claim", {"serial": "20250001", "product_name": "il router", "product_id": 1}),
+    ],
+)
 def test_no_draft_when_nothing_to_keep_or_already_a_ticket(app, twilio, flow, slots):
     sid = _call_in_flow(app, flow, "n", slots)
     _status(twilio, sid, "completed", 3)
