@@ -161,6 +161,9 @@ def test_one_submit_shows_every_problem_beside_its_field(operator):
     italian = operator.post("/console/campaigns", data=form).get_data(as_text=True)
     assert _beside(italian, "cps") == "«fast» non è un numero."
     assert "Il modulo ha 5 problemi" in italian
+    no_flow = operator.post("/console/campaigns", data={**form, "flow": ""}).get_data(as_text=True)
+    assert _beside(no_flow, "flow") == "Scegli uno dei flussi scritti per le campagne."
+    assert ">lasciare un messaggio</option>" in no_flow and ">riagganciare</option>" in no_flow
 
 
 def test_the_campaign_form_offers_only_campaign_flows_and_preselects_none(operator):

@@ -78,6 +78,7 @@ add_messages({
     "form_error_one": _l("The form has one problem: it is shown beside its field."),
     "form_errors": _l("The form has {count} problems: each is shown beside its field."),
     "refusal_not_a_number": _l("«{value}» is not a number."),
+    "refusal_campaign_flow_name": _l("Choose one of the flows written for campaigns."),
 })
 
 

@@ -20,6 +20,9 @@ CODES: dict[str, LazyString] = {
     "in-progress": _lp("in-progress", "in progress"),
     "completed": _l("completed"),
     "complete": _l("complete"),  # a registry import
+    # what a campaign call does when an answering machine picks up
+    "message": _l("leave a message"),
+    "hangup": _l("hang up"),
     "busy": _l("busy"),
     "no-answer": _l("no answer"),
     "failed": _l("failed"),
