@@ -182,6 +182,10 @@ def gunicorn_settings(host: str, port: int, workers: int) -> dict[str, Any]:
         # gunicorn's default, stated: a reverse proxy must let idle connections go sooner
         # (deploy/nginx.conf), or it may send a request on one this server is closing.
         "keepalive": 2,
+        # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl): a second
+        # instance on the host (several app instances, a bench beside a server) would take it
+        # over. cortese is run by process signals and its own commands, not gunicornc.
+        "control_socket_disable": True,
     }
 
 

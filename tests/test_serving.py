@@ -32,7 +32,9 @@ def _free_port() -> int:
 def served(tmp_path) -> Iterator[int]:
     """`cortese serve --workers 1 --threads 2` (two app threads: fewer than the slow clients)."""
     port = _free_port()
-    env = {**os.environ, **{k: str(v) for k, v in base_settings(tmp_path).items()}}
+    env = {**os.environ, **{k: str(v) for k, v in base_settings(tmp_path).items()},
+           "HOME": str(tmp_path / "home")}
+    env.pop("XDG_RUNTIME_DIR", None)
     code = f"from app.cli import _run_gunicorn; _run_gunicorn('127.0.0.1', {port}, 1, 2)"
     server = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -85,6 +87,12 @@ def test_a_request_is_answered_while_slow_clients_trickle(served):
     finally:
         for conn in slow:
             conn.close()
+
+
+def test_instances_on_one_host_do_not_share_a_control_socket(served, tmp_path):
+    # gunicorn would otherwise bind $HOME/.gunicorn/gunicorn.ctl, one path for every instance.
+    _wait_until_up(served)
+    assert not (tmp_path / "home" / ".gunicorn").exists()
 
 
 def test_environ_follows_pep_3333():
