@@ -66,12 +66,16 @@ def test_ticket_subjects_read_in_the_operators_language_and_the_callers_words_as
                               subject_code="caller_angry").reference
         words = create_ticket(session, kind="unanswered_question", at=clock.now(), caller=caller,
                               subject="a che ora aprite domenica?").reference
-    expected = {"en": ("Order 4712 late", "Caller angry"), "it": ("Ordine 4712 in ritardo", "Chiamante arrabbiato"),
-                "nl": ("Bestelling 4712 te laat", "Beller boos")}
-    for lang, (late_text, upset_text) in expected.items():
+        create_ticket(session, kind="fault", at=clock.now(), caller=caller, subject_code="named",
+                      subject_values={"it": "un altro prodotto", "nl": "een ander product", "en": "another product"})
+    expected = {"en": ("Order 4712 late", "Caller angry", "another product"),
+                "it": ("Ordine 4712 in ritardo", "Chiamante arrabbiato", "un altro prodotto"),
+                "nl": ("Bestelling 4712 te laat", "Beller boos", "een ander product")}
+    for lang, (late_text, upset_text, product) in expected.items():
         client.post("/console/language", data={"lang": lang, "csrf_token": page_csrf(client), "next": "/console/"})
         listing = client.get("/console/tickets").get_data(as_text=True)
         assert late_text in listing and upset_text in listing and "a che ora aprite domenica?" in listing, lang
+        assert f"<td>{product}</td>" in listing, lang
         assert f"<dd>{late_text}</dd>" in client.get(f"/console/tickets/{late}").get_data(as_text=True)
     api = app.test_client().get(f"/api/tickets/{upset}", headers=BEARER).get_json()
     assert (api["subject"], api["subject_code"]) == ("Caller angry", "caller_angry")

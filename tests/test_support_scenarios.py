@@ -282,7 +282,10 @@ def test_a_caller_with_several_products_picks_one_by_number(sim, app):
     call.speak("lo schermo resta nero")
     call.press("2")  # can wait
     [ticket] = rows(app, Ticket, Ticket.kind == "fault")
-    assert ticket.subject == "il televisore" and ticket.priority == "normal"
+    assert ticket.priority == "normal"
+    # The product is kept in every language, so an operator of any language reads it in theirs.
+    assert (ticket.subject, ticket.subject_code, ticket.subject_values["it"]) == (None, "named", "il televisore")
+    assert set(ticket.subject_values) == {"it", "nl", "en"}
 
 
 @pytest.mark.parametrize("language", LANGS)

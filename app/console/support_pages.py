@@ -18,7 +18,7 @@ from app.api.support import (
     ticket_filters,
 )
 from app.clock import now
-from app.console.i18n import add_messages, t
+from app.console.i18n import add_messages, current_language, t
 from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 from app.support import services as support
@@ -42,6 +42,9 @@ def subject_text(ticket: Any) -> str:
     """A ticket's subject for the operator: a coded one in their language, the caller's own
     words (or a product's name) as they are."""
     code = getattr(ticket, "subject_code", None)
+    if code == "named":  # held in every language: the operator's
+        held = ticket.subject_values or {}
+        return str(held.get(current_language()) or held.get("en") or "")
     if code:
         key = f"subject_{code}"
         values = {k: str(v) for k, v in (ticket.subject_values or {}).items()}

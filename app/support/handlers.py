@@ -362,7 +362,8 @@ def offer_products(ctx: Any) -> str:
 
 def _choose_unit(ctx: Any, unit: CustomerProduct) -> None:
     ctx.slots.update(product_name=unit.product.spoken_name(ctx.language), customer_product_id=unit.id,
-                     product_id=unit.product_id, serial=ctx.slots.get("serial") or unit.serial)
+                     product_id=unit.product_id, serial=ctx.slots.get("serial") or unit.serial,
+                     product_names=subjects.names(unit.product.spoken_name))
 
 
 def pick_product(ctx: Any) -> str:
@@ -388,10 +389,12 @@ def set_product_family(ctx: Any) -> str:
         ctx.session.scalar(select(Product).where(Product.category == category).order_by(Product.id))
         if category else None
     )
-    ctx.slots["product_name"] = (
-        product.spoken_name(ctx.language) if product
-        else prompts.text(f"support.product_family.{category or 'other'}", ctx.language)
-    )
+    def name(language: str) -> str:
+        return (product.spoken_name(language) if product
+                else prompts.text(f"support.product_family.{category or 'other'}", language))
+
+    ctx.slots["product_name"] = name(ctx.language)
+    ctx.slots["product_names"] = subjects.names(name)  # the ticket's subject in every language
     ctx.slots["product_id"] = product.id if product else None
     ctx.slots["customer_product_id"] = None
     return "ok"
@@ -445,7 +448,10 @@ def create_fault_ticket(ctx: Any) -> str:
 def _fault_fields(ctx: Any) -> dict[str, Any]:
     s = ctx.slots
     return {
-        "subject": s.get("product_name"),
+        # The product in every language (an Italian operator reads a Dutch caller's ticket);
+        # a call begun before names were kept has only the caller's language.
+        **({"subject_code": "named", "subject_values": s["product_names"]} if s.get("product_names")
+           else {"subject": s.get("product_name")}),
         "description": s.get("fault_description") or s.get("fault_description_unclear"),
         "recording_url": s.get("fault_recording") or None,
         "product_id": s.get("product_id"),

@@ -8,8 +8,10 @@ under the key `subject_<code>`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from app.i18n import LANGUAGES
 
 # code -> English text ({name} placeholders filled from the ticket's subject values).
 SUBJECTS: dict[str, str] = {
@@ -18,7 +20,14 @@ SUBJECTS: dict[str, str] = {
     "caller_abusive": "Caller abusive",
     "ended_by_operator": "Call ended by the operator",
     "order_late": "Order {order} late",
+    # A name we hold in every language (a product, a product family): values are language -> name.
+    "named": "{en}",
 }
+
+
+def names(name_in: Callable[[str], str]) -> dict[str, str]:
+    """A name in every language, as the subject_values of a "named" subject."""
+    return {language: name_in(language) for language in LANGUAGES}
 
 
 def upset(level: str | None) -> str:
