@@ -87,8 +87,9 @@ def test_a_time_outside_the_calling_window_gets_the_nearest_lawful_slots(sim, ap
     call.speak("stasera alle dieci e mezza")  # 22:30: Italy's window closes at 20:00
     # The time understood is said, so a mishearing can be told from a closed window.
     assert call.heard("Mi dispiace, alle 22:30 non possiamo chiamarla.")
-    assert call.heard("per domani, giovedì 26 novembre, alle 9:00 prema 1; per domani, giovedì 26 "
-                      "novembre, alle 9:30 prema 2; per domani, giovedì 26 novembre, alle 10:00 prema 3.")
+    # Three times on one day: the day is said once, as people do.
+    assert call.heard("Posso richiamarla: domani, giovedì 26 novembre, alle 9:00 prema 1; alle 9:30 prema 2; "
+                      "alle 10:00 prema 3.")
     call.press("2")
     assert call.heard("La richiameremo domani, giovedì 26 novembre, alle 9:30.")
     call.press("1")
@@ -122,8 +123,7 @@ def test_a_full_slot_offers_the_nearest_free_ones(two_per_slot, sim, app):
     call.press("3")  # tomorrow 18:00, already holding two callbacks
     assert call.heard("Mi dispiace, domani, giovedì 26 novembre, alle 18:00 le richiamate sono già al completo.")
     # nearest first considered (17:30 and 18:30, then 17:00 before 19:00), said in time order
-    assert call.heard("alle 17:00 prema 1; per domani, giovedì 26 novembre, alle 17:30 prema 2; "
-                      "per domani, giovedì 26 novembre, alle 18:30 prema 3.")
+    assert call.heard("domani, giovedì 26 novembre, alle 17:00 prema 1; alle 17:30 prema 2; alle 18:30 prema 3.")
     assert "alle 18:00 prema" not in call.last_said
     call.press("3")
     call.press("1")

@@ -70,8 +70,7 @@ def test_a_vague_part_of_the_day_leads_to_a_choice_never_a_guess(sim, app):
     call.speak("domani pomeriggio")
     # The window understood, then concrete times inside it; nothing is read back as chosen.
     assert call.heard("Va bene, domani, giovedì 26 novembre, tra le 14:00 e le 18:00.")
-    assert call.heard("per domani, giovedì 26 novembre, alle 14:00 prema 1; per domani, giovedì 26 "
-                      "novembre, alle 16:00 prema 2; per domani, giovedì 26 novembre, alle 17:30 prema 3.")
+    assert call.heard("domani, giovedì 26 novembre, alle 14:00 prema 1; alle 16:00 prema 2; alle 17:30 prema 3.")
     assert not call.heard("La richiameremo")
     call.press("2")
     assert call.heard("La richiameremo domani, giovedì 26 novembre, alle 16:00.")

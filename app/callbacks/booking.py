@@ -224,7 +224,15 @@ def when_text(moment: datetime, zone: ZoneInfo, language: str, now: datetime) ->
 
 
 def options_text(offers: list[datetime], zone: ZoneInfo, language: str, now: datetime) -> str:
-    """"per domani, ... alle 9:00 prema 1; per ... prema 2" (the keys are 1..n)."""
+    """"per domani, ... alle 9:00 prema 1; per ... prema 2" (the keys are 1..n). Times on one
+    day name the day once, as people do: "domani, giovedì 26 novembre, alle 9:00 prema 1; alle
+    9:30 prema 2"."""
+    speaker = Speaker(language, zone, now)
+    days = {offer.astimezone(zone).date() for offer in offers}
+    if len(offers) > 1 and len(days) == 1:
+        times = [prompts.text("callback.option_at", language, when=speaker.at_time(offer), key=index)
+                 for index, offer in enumerate(offers, start=1)]
+        return f"{speaker.day_phrase(days.pop())} " + "; ".join(times) + "."
     parts = []
     for index, offer in enumerate(offers, start=1):
         when = when_text(offer, zone, language, now).rstrip(",")
