@@ -95,7 +95,7 @@ def flow_actions() -> Actions:
 def _init_simulator(app: Flask) -> None:
     # The simulator (the softphone pages) is a development and test tool: production start-up
     # imports none of its modules, so it is imported here, only when it is served.
-    from app.sim import web as sim_web
+    from app.sim import web as sim_web  # noqa: PLC0415 - only when served: see above
 
     sim_web.init_app(app)
 

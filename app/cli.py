@@ -9,12 +9,16 @@ import secrets
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from app import create_app, migrate, serving
 from app.config import ConfigError, load_settings
 from app.db import APP_DIR
+from app.startup import StartupError, preflight
 
 ENV_FILE = Path(".env")
 
@@ -84,8 +88,6 @@ def db_group() -> None:
 @click.argument("revision", default="heads")
 def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
-    from app import migrate
-
     url = load_settings().database_url
     migrate.upgrade(url, revision)
     click.echo(f"Database at {_safe_url(url)} is at {revision}.")
@@ -95,15 +97,11 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION ('base' removes every table)."""
-    from app import migrate
-
     migrate.downgrade(load_settings().database_url, revision)
 
 
 @db_group.command("current")
 def db_current() -> None:
-    from app import migrate
-
     migrate.current(load_settings().database_url)
 
 
@@ -111,14 +109,10 @@ def db_current() -> None:
 @click.option("-m", "--message", required=True)
 def db_revision(message: str) -> None:
     """Autogenerate a migration from the models (for developers)."""
-    from app import migrate
-
     migrate.revision(load_settings().database_url, message)
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -140,8 +134,6 @@ def serve(host: str, port: int | None, workers: int, threads: int | None) -> Non
 def _serving_settings(port: int | None) -> Any:
     """Settings with --port applied everywhere: a local PUBLIC_BASE_URL follows it, and
     gunicorn's workers are built from these settings."""
-    from urllib.parse import urlsplit
-
     settings = load_settings()
     port = port or settings.port
     public = settings.public_base_url
@@ -152,8 +144,6 @@ def _serving_settings(port: int | None) -> Any:
 
 
 def _preflight(settings: Any) -> None:
-    from app.startup import StartupError, preflight
-
     try:
         preflight(settings)
     except StartupError as exc:
@@ -196,8 +186,6 @@ def _print_urls(public: str, host: str, port: int) -> None:
 
 
 def _run_gunicorn(host: str, port: int, workers: int, threads: int, *, settings: Any = None) -> None:
-    from app import create_app, serving
-
     serving.run(lambda: create_app(settings), host=host, port=port, workers=workers, threads=threads)
 
 

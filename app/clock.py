@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app, has_app_context
+
 
 class Clock:
     """Wall-clock time, always timezone-aware UTC."""
@@ -45,8 +47,6 @@ _system_clock = Clock()
 
 def get_clock() -> Clock:
     """The clock of the current Flask app, or the system clock outside an app context."""
-    from flask import current_app, has_app_context
-
     if has_app_context():
         return current_app.extensions.get("cortese.clock", _system_clock)
     return _system_clock

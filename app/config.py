@@ -10,9 +10,14 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -133,8 +138,6 @@ class Settings(BaseSettings):
     @field_validator("twilio_caller_id", "operator_number")
     @classmethod
     def _e164(cls, value: str | None) -> str | None:
-        import phonenumbers
-
         if value is None:
             return None
         if not _E164.match(value):
@@ -158,8 +161,6 @@ class Settings(BaseSettings):
     @field_validator("callback_default_time_zone")
     @classmethod
     def _time_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -197,17 +198,12 @@ class Settings(BaseSettings):
     @property
     def allowed_hosts(self) -> frozenset[str]:
         """Host names (with port when not the default) Twilio's requests may be signed for."""
-        from urllib.parse import urlsplit
-
         extra = (h.strip().lower() for h in self.public_hosts.split(","))
         return frozenset({urlsplit(self.public_base_url).netloc.lower(), *filter(None, extra)})
 
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
         # Heroku, Render, Fly and libpq write postgres:// or postgresql://; SQLAlchemy reads
         # those as the psycopg2 driver (or not at all), and cortese ships psycopg 3.
         for prefix in ("postgres://", "postgresql://"):

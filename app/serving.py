@@ -37,6 +37,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from gunicorn.app.base import BaseApplication
+from gunicorn.util import import_app
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -192,8 +195,6 @@ def gunicorn_settings(host: str, port: int, workers: int) -> dict[str, Any]:
 def run(load: Callable[[], Callable[..., Iterable[bytes]]], *, host: str, port: int, workers: int,
         threads: int) -> None:
     """Serve the WSGI app `load()` returns (called in each worker) until gunicorn is stopped."""
-    from gunicorn.app.base import BaseApplication
-
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for name, value in gunicorn_settings(host, port, workers).items():
@@ -207,8 +208,6 @@ def run(load: Callable[[], Callable[..., Iterable[bytes]]], *, host: str, port: 
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m app.serving MODULE:APP`: serve any WSGI app as `cortese serve` serves cortese."""
-    from gunicorn.util import import_app
-
     parser = argparse.ArgumentParser(prog="python -m app.serving", description=main.__doc__)
     parser.add_argument("target", help="MODULE:APP or MODULE:factory(), as gunicorn takes it")
     parser.add_argument("--host", default="127.0.0.1")

@@ -40,6 +40,8 @@ from app.clock import FakeClock
 from app.consent.models import Contact
 from app.db import Base, get_engine, session_scope
 from app.outbound.pipeline import PACING_MARGIN
+from app.sim.fake_twilio import FakeTwilio
+from app.telephony import CallInfo
 
 ACCOUNT = "AC" + "ab" * 16
 TOKEN = "bench-auth-token-0123456789abcdef"
@@ -69,8 +71,6 @@ class MemoryGateway:
         self._n = 0
 
     def place_call(self, to: str, url: str, **_: object):
-        from app.telephony import CallInfo
-
         with self._lock:
             self._n += 1
             self.dials.append((int(url.rsplit("cb=", 1)[1]), self.clock.now()))
@@ -103,8 +103,6 @@ def run(args: argparse.Namespace) -> None:
     fake = None
     base_url = "https://api.twilio.com"
     if args.transport == "http":
-        from app.sim.fake_twilio import FakeTwilio
-
         fake = FakeTwilio(account_sid=ACCOUNT, auth_token=TOKEN, clock=clock)
         base_url = fake.start()
     database = args.database or f"sqlite:///{tempfile.mkdtemp()}/bench.db"

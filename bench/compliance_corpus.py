@@ -29,7 +29,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app import create_app, phone
+from app.campaigns import service as campaigns
+from app.campaigns.callkind import callback_call_kind, campaign_call_kind
+from app.clock import FakeClock
+from app.consent import check_call, registries
+from app.consent.attempts import record_attempt
+from app.consent.contacts import get_or_create
+from app.consent.gdpr import erase_contact
+from app.consent.ledger import add_owned_product, record_consent
+from app.consent.optouts import record_opt_out
+from app.db import Base, get_engine, session_scope
+from app.flows.model import Flow, Node
 from app.yamlfile import load_yaml
+from tests.conftest import base_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -107,15 +120,11 @@ def _moment(value: Any, now: datetime) -> datetime:
 
 
 def _settings(tmp: str) -> dict[str, Any]:
-    from tests.conftest import base_settings
-
     return base_settings(Path(tmp))
 
 
 def _live_flow(app: Any) -> None:
     """A campaign staffed by agents: the callee goes straight to a person (no synthetic voice)."""
-    from app.flows.model import Flow, Node
-
     agent = Node(name="agent", kind="transfer", transfer={"dial": "+390212345678"})
     flow = Flow(name=LIVE_FLOW, kind="outbound", start="agent", nodes={"agent": agent}, file="corpus",
                 placed_by="campaign")
@@ -124,10 +133,6 @@ def _live_flow(app: Any) -> None:
 
 def run_stories(stories: list[dict[str, Any]]) -> list[Outcome]:
     """Each story on an empty database (one app; every table emptied between stories)."""
-    from app import create_app
-    from app.clock import FakeClock
-    from app.db import Base, get_engine
-
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(_settings(tmp), clock=FakeClock())
         engine = get_engine(app)
@@ -146,13 +151,6 @@ def run_stories(stories: list[dict[str, Any]]) -> list[Outcome]:
 
 
 def _decide(app: Any, story: dict[str, Any]) -> Outcome:
-    from app import phone
-    from app.campaigns import service as campaigns
-    from app.campaigns.callkind import callback_call_kind, campaign_call_kind
-    from app.consent import check_call
-    from app.consent.contacts import get_or_create
-    from app.db import session_scope
-
     parsed = phone.parse(str(story["number"]))
     zone = story.get("zone") or parsed.time_zones[0]
     local = datetime.fromisoformat(str(story["at"])).replace(tzinfo=ZoneInfo(zone))
@@ -205,11 +203,6 @@ def _contact_fields(data: dict[str, Any], now: datetime) -> dict[str, Any]:
 def _history(session: Any, contact: Any, story: dict[str, Any], now: datetime, campaign_offer: str | None) -> None:
     """The story's past: consents, products, registry copy, opt-out, earlier calls ("@campaign":
     the offer the campaign belongs to, as another campaign of the same offer would record it)."""
-    from app.consent import registries
-    from app.consent.attempts import record_attempt
-    from app.consent.ledger import add_owned_product, record_consent
-    from app.consent.optouts import record_opt_out
-
     for item in story.get("consents") or ():
         record_consent(session, contact, action=item.get("action", "given"), purpose=item.get("purpose", "any"),
                        channel=item.get("channel", "voice"), written=bool(item.get("written", False)),
@@ -234,8 +227,6 @@ def _history(session: Any, contact: Any, story: dict[str, Any], now: datetime, c
     if story.get("opted_out"):
         record_opt_out(session, contact.e164, at=_moment(story["opted_out"], now), source="api", by="corpus")
     if story.get("erased"):
-        from app.consent.gdpr import erase_contact
-
         erase_contact(session, contact.e164, at=_moment(story["erased"], now), by="corpus")
     for item in story.get("attempts") or ():
         record_attempt(session, contact.e164, at=_moment(item["at"], now), purpose=item.get("purpose", "sales"),
@@ -245,8 +236,6 @@ def _history(session: Any, contact: Any, story: dict[str, Any], now: datetime, c
 
 def _upload_refused(session: Any, region: str | None, later: dict[str, Any], now: datetime) -> None:
     """Import `later` as an operator would and insist that it was refused."""
-    from app.consent import registries
-
     at = _moment(later.get("at", "-1d"), now)
     obtained = _moment(later.get("obtained", "-1d"), now)
     data = "\n".join(str(line) for line in later.get("lines") or ()).encode()

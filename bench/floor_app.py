@@ -25,6 +25,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from flask import Flask, Response, request
 from twilio.request_validator import RequestValidator
 
@@ -57,8 +58,6 @@ def _connection() -> Any:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         else:
-            import psycopg
-
             conn = psycopg.connect(URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
         _local.conn = conn
     return conn

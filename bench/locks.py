@@ -47,6 +47,8 @@ from webhook_throughput import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import psycopg
+
 from app import i18n
 from app.cli import default_threads
 
@@ -239,8 +241,6 @@ def measure(kind: str, args: argparse.Namespace, tmp: Path, registry: Path, cont
 
 
 def drop_database(url: str) -> None:
-    import psycopg
-
     name = url.rsplit("/", 1)[-1]
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from twilio.request_validator import RequestValidator
 from webhook_throughput import TOKEN, call_params, cortese_env, prepare_db
 
+from app import create_app
+
 BASE = "http://127.0.0.1:5000"
 
 
@@ -50,7 +52,6 @@ def main() -> None:
         url = prepare_db(args.db, Path(tmpdir))
         env = cortese_env(url, BASE)
         settings = {k: v for k, v in env.items() if k.isupper() and not k.startswith(("PATH", "HOME", "PYTHON"))}
-        from app import create_app
 
         app = create_app({k: settings[k] for k in (
             "CORTESE_ENV", "SECRET_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_CALLER_ID",

@@ -23,6 +23,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from app import flow_actions
+from app.callbacks.timeparse import parse_when
+from app.flows import anger as detector
+from app.flows import matching
+from app.flows.loader import load_valid_flows
+from app.support import faq as knowledge
 from app.yamlfile import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +46,6 @@ Evaluator = Callable[[str, str], str]  # (said, language) -> outcome
 
 @lru_cache(maxsize=1)
 def _flows():  # type: ignore[no-untyped-def]
-    from app import flow_actions
-    from app.flows.loader import load_valid_flows
 
     return load_valid_flows(ROOT / "flows", flow_actions())
 
@@ -58,9 +62,6 @@ MENU_OUTCOMES = {"info": "information"}
 def menu(said: str, language: str) -> str:
     """The support menu: an intent (choice name), an FAQ topic ("faq:<id>") or "ask" (a short
     question naming two close options, or "I didn't understand")."""
-    from app.flows import matching
-    from app.support import faq as knowledge
-
     understood = matching.understand(_choices("support_menu", "menu"), said, language, _flows().vocab.get(language))
     if understood.close is not None:
         return "ask"
@@ -76,8 +77,6 @@ def menu(said: str, language: str) -> str:
 
 def faq(said: str, language: str) -> str:
     """The FAQ question: a topic id, or "none" (logged, a person offered)."""
-    from app.support import faq as knowledge
-
     found = knowledge.match(knowledge.load(language), said)
     return found.topic.id if found else "none"
 
@@ -87,8 +86,6 @@ YESNO_OUTCOMES = {"confirm": "yes", "redo": "no"}
 
 def yesno(said: str, language: str) -> str:
     """The callback read-back ("shall I book it?"): yes, no, or ask again."""
-    from app.flows import matching
-
     understood = matching.understand(_choices("callback_booking", "confirm"), said, language,
                                      _flows().vocab.get(language))
     choice = understood.choice
@@ -103,8 +100,6 @@ def times(said: str, language: str) -> str:
     """A callback time: the local minute meant, "choice <day>" for a vague part of a day (the
     caller is offered concrete times in it), "choice <first>..<last>" for a week without its
     day, or "none"."""
-    from app.callbacks.timeparse import parse_when
-
     parsed = parse_when(said, language, TIMES_REFERENCE)
     if parsed is None:
         return "none"
@@ -118,8 +113,6 @@ def times(said: str, language: str) -> str:
 
 def anger(said: str, language: str) -> str:
     """Anger or abuse in a free-text answer: "angry" (apology and complaint) or "calm"."""
-    from app.flows import anger as detector
-
     return "angry" if detector.assess(said, language).escalate else "calm"
 
 

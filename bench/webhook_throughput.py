@@ -36,6 +36,8 @@ import requests
 from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import psycopg
+
 from app.cli import default_threads
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -281,8 +283,6 @@ def prepare_db(kind: str, tmp: Path) -> str:
     if kind == "sqlite":
         url = f"sqlite:///{tmp / 'bench.db'}"
     else:
-        import psycopg
-
         name = f"cortese_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import itertools
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -10,8 +13,10 @@ import responses
 from app.campaigns import service
 from app.campaigns.dialer import Dialer
 from app.clock import FakeClock
+from app.consent import registries
 from app.consent.contacts import get_or_create
 from app.consent.ledger import record_consent
+from app.consent.packs import pack_for
 from app.db import session_scope
 from tests.conftest import ACCOUNT_SID
 
@@ -42,10 +47,6 @@ _UNRELATED = {"IT": "+390612345699", "US": "+12025550199", "CA": "+14165550199",
 def screened(session: Any, regions: set[str | None], at: Any) -> None:
     """A fresh registry copy (not listing the test's numbers) for each region that has none, as
     a campaign's list is screened before it starts: the Italian Registro covers surveys too."""
-    import io
-
-    from app.consent import registries
-    from app.consent.packs import pack_for
 
     for region in sorted(r for r in regions if r in _UNRELATED):
         pack = pack_for(region)
@@ -84,9 +85,6 @@ def fake_dialer(app: Any, clock: FakeClock, **kwargs: Any) -> Dialer:
 
 def twilio_ok(rsps: responses.RequestsMock, count: int = 1) -> None:
     """Twilio accepts `count` calls, each with a fresh CallSid."""
-    import itertools
-    import json
-
     counter = itertools.count(1)
 
     def created(request: Any) -> tuple[int, dict[str, str], str]:

@@ -8,11 +8,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+import psycopg
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
+from app import cli as root_cli
 from app import create_app
 from app.clock import FakeClock
 from app.db import Base, get_engine
@@ -119,8 +122,6 @@ def twilio(client: FlaskClient) -> SignedClient:
 
 def _pg_available() -> str | None:
     try:
-        import psycopg
-
         with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3):
             return None
     except Exception as exc:
@@ -138,8 +139,6 @@ def pg_server() -> str:
 @pytest.fixture
 def pg_url(pg_server: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    import psycopg
-
     name = f"cortese_t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -151,10 +150,6 @@ def pg_url(pg_server: str) -> Iterator[str]:
 @pytest.fixture
 def cli(settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
     """`cortese ARGS...` in-process against the test's database (settings via the environment)."""
-    from click.testing import CliRunner
-
-    import app.consent.cli  # noqa: F401  (adds the contacts and registry groups to the root command)
-    from app import cli as root_cli
 
     for key, value in settings.items():
         monkeypatch.setenv(key, str(value))

@@ -10,8 +10,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import calls
+from app.callbacks import service as callbacks
+from app.campaigns import service as campaigns
+from app.consent.contacts import get_or_create
 from app.db import session_scope
 from app.operators.users import create_user
+from app.support.services import CallerRef, create_ticket
+from tests.campaign_support import automated_consent_given, screened
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -60,8 +65,6 @@ def seed_ticket(app: Flask, *, subject: str = "Router non si accende", number: s
                 kind: str = "fault", status: str = "open", call_sid: str | None = None,
                 **fields: Any) -> str:
     """A ticket made through app.support's service, as a call would make it."""
-    from app.support.services import CallerRef, create_ticket
-
     with session_scope(app) as session:
         ticket = create_ticket(session, kind=kind, status=status, at=app.extensions["cortese.clock"].now(),
                                caller=CallerRef(number=number, language="it", call_sid=call_sid), subject=subject, **fields)
@@ -72,8 +75,6 @@ def seed_callback(app: Flask, *, e164: str = "+393471234567", due_in: timedelta 
                   status: str | None = None, note: str | None = None, language: str = "it",
                   time_zone: str = "Europe/Rome") -> int:
     """A callback booked through app.callbacks' service; `status` then walks its state machine."""
-    from app.callbacks import service as callbacks
-
     clock = app.extensions["cortese.clock"]
     with session_scope(app) as session:
         cb = callbacks.book(session, callbacks.Booking(
@@ -92,10 +93,6 @@ SURVEY_REASON = {"it": "un breve sondaggio sul servizio", "en": "a short survey 
 def seed_campaign(app: Flask, *, name: str = "Sondaggio autunno", numbers: tuple[str, ...] = ("+393471234567",),
                   start: bool = False, **overrides: Any) -> int:
     """A survey campaign made through app.campaigns' services, targeting `numbers`."""
-    from app.campaigns import service as campaigns
-    from app.consent.contacts import get_or_create
-    from tests.campaign_support import automated_consent_given, screened
-
     clock = app.extensions["cortese.clock"]
     args: dict[str, Any] = {"name": name, "purpose": "survey", "flow": "campaign_survey",
                             "languages": ["it", "en"], "reason": SURVEY_REASON, "created_by": "test",

@@ -15,6 +15,8 @@ import sys
 from datetime import datetime, timedelta
 
 from app import create_app
+from app.callbacks.dispatch import Dispatcher
+from app.campaigns.dialer import Dialer
 from app.clock import FakeClock
 
 
@@ -24,16 +26,12 @@ def main(role: str) -> None:
     app = create_app(settings, clock=clock)
     print("ready", flush=True)
     if role == "dispatch":
-        from app.callbacks.dispatch import Dispatcher
-
         dispatcher = Dispatcher(app, worker=f"child-{os.getpid()}", pace=lambda _s: None)
         while True:
             report = dispatcher.run_once(limit=100)
             if not (report.placed or report.recovered or report.released or report.reconciled):
                 break
     else:
-        from app.campaigns.dialer import Dialer
-
         # Pacing waits move the fake clock: the child never sleeps on a CPS slot.
         dialer = Dialer(app, sleep=lambda s: clock.advance(timedelta(seconds=s)), worker=f"child-{os.getpid()}")
         idle = 0

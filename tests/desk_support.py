@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.desk.models import AVAILABLE, WAITING, DeskOperator, QueueEntry
 from app.operators.users import create_user
-from app.telephony import CallInfo
+from app.telephony import CallInfo, InvalidNumberError
 
 PASSWORD = "desk-password-123"
 
@@ -49,8 +49,6 @@ class RingingGateway:
         self._lock = threading.Lock()
 
     def place_call(self, to: str, url: str, **_: Any) -> CallInfo:
-        from app.telephony import InvalidNumberError
-
         if to in self.fail_numbers:
             raise InvalidNumberError("The 'To' number is not a valid phone number.", code=21211, status=400)
         offer = int(url.split("offer=", 1)[1].split("&", 1)[0])

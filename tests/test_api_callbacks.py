@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from app.consent.contacts import get_or_create
+from app.db import session_scope
 from tests.console_support import BEARER, add_operator, login, page_csrf, seed_callback
 
 
@@ -128,9 +130,6 @@ def test_operator_session_moves_with_the_csrf_header_only(app, client, clock):
 
 
 def test_moves_are_checked_like_a_booking_and_slots_are_offered(app, client):
-    from app.consent.contacts import get_or_create
-    from app.db import session_scope
-
     clock = app.extensions["cortese.clock"]
     with session_scope(app) as session:
         get_or_create(session, "+393471234567", source="crm", at=clock.now())

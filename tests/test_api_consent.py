@@ -10,7 +10,7 @@ import pytest
 
 from app.consent.models import ComplianceDecision
 from app.db import session_scope
-from tests.console_support import BEARER, add_operator, login
+from tests.console_support import BEARER, add_operator, login, page_csrf
 
 
 def _contact(client, **body):
@@ -180,8 +180,6 @@ def test_registry_import_through_the_api(client):
 
 
 def test_console_contact_actions_and_imports(app, client):
-    from tests.console_support import page_csrf
-
     contact = _contact(client, name="Maria").get_json()
     add_operator(app)
     login(client)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import text
 
 from app.db import get_engine
-from tests.console_support import BEARER, seed_call, seed_ticket
+from tests.console_support import BEARER, seed_call, seed_callback, seed_campaign, seed_ticket
 
 pytestmark = pytest.mark.postgres
 
@@ -35,9 +37,6 @@ def test_lists_filter_and_page_on_postgres(app, client):
 
 
 def test_callbacks_and_campaigns_on_postgres(app, client):
-    from datetime import timedelta
-
-    from tests.console_support import seed_callback, seed_campaign
 
     soon = seed_callback(app, due_in=timedelta(hours=1))
     missed = seed_callback(app, status="missed")

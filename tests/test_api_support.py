@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.console_support import BEARER, add_operator, login, seed_call, seed_ticket
+from tests.console_support import BEARER, add_operator, login, page_csrf, seed_call, seed_ticket
+from tests.test_support_scenarios import add_product, add_unit
 
 
 def test_tickets_list_filters_and_pages(app, client):
@@ -62,8 +63,6 @@ def test_call_page_links_the_tickets_made_on_the_call(app, client):
 
 
 def test_console_ticket_status_form_keeps_the_history(app, client):
-    from tests.console_support import page_csrf
-
     ref = seed_ticket(app, subject="Router")
     add_operator(app)
     login(client)
@@ -80,8 +79,6 @@ def test_console_ticket_status_form_keeps_the_history(app, client):
 
 
 def test_a_real_calls_transcript_gives_the_caller_only_what_they_pressed(app, client, sim):
-    from tests.test_support_scenarios import add_product, add_unit
-
     add_unit(app, add_product(app, "ROUTER-T", months=36), "20250009")
     call = sim.inbound(from_="+393471234567", to="+390212345678")
     for keys in ("3", "20250009#", "15012025"):

@@ -7,11 +7,14 @@ import importlib
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.client import RemoteDisconnected
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import requests
 from sqlalchemy import func, select
+from urllib3.exceptions import ProtocolError
 
 from app import migrate
 from app.db import make_engine
@@ -81,10 +84,6 @@ def test_the_floor_checks_the_signature(floor: ModuleType, database: str) -> Non
 
 
 def test_the_locks_bench_tells_a_keep_alive_race_from_a_request_left_waiting(monkeypatch):
-    from http.client import RemoteDisconnected
-
-    import requests
-    from urllib3.exceptions import ProtocolError
 
     monkeypatch.syspath_prepend(str(BENCH))
     locks = importlib.import_module("locks")

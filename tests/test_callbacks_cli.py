@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from app.callbacks import service
+from app.callbacks.cli import cli
 from app.callbacks.models import (
     CANCELLED,
     FAILED,
@@ -35,8 +36,6 @@ def run(app, settings, tmp_path, monkeypatch):
         monkeypatch.setenv(key, str(value))
 
     def invoke(*args: str):
-        from app.callbacks.cli import cli
-
         return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
     return invoke

@@ -13,7 +13,8 @@ import requests
 import responses
 from sqlalchemy import select
 
-from app.callbacks.dispatch import Dispatcher
+from app.callbacks import dispatch
+from app.callbacks.dispatch import JOB_ID, Dispatcher, dispatch_job, on_call_status
 from app.callbacks.models import (
     CANCELLED,
     COMPLETED,
@@ -29,8 +30,11 @@ from app.callbacks.models import (
 )
 from app.consent import record_opt_out
 from app.consent.models import ComplianceDecision, ContactAttempt, OptOut
-from app.db import session_scope
-from app.telephony import TwilioGateway
+from app.db import get_engine, session_scope
+from app.models import Call
+from app.outbound import pacing
+from app.scheduler import registered_jobs
+from app.telephony import CallInfo, TwilioGateway
 from tests.callback_support import RecordingGateway, book, no_pause
 from tests.conftest import ACCOUNT_SID, voice_params
 
@@ -469,9 +473,6 @@ def test_a_callee_hanging_up_at_the_opener_is_not_called_again(sim, app, clock):
 
 
 def test_the_job_is_registered_and_one_tick_dispatches(app, clock):
-    from app.callbacks.dispatch import JOB_ID, dispatch_job
-    from app.scheduler import registered_jobs
-
     assert JOB_ID in {job.id for job in registered_jobs(app)}
     cb_id = _book(app)
     gateway = RecordingGateway()
@@ -488,8 +489,6 @@ def test_a_lost_final_status_callback_is_settled_with_twilio(app, clock):
 
     class Gateway(RecordingGateway):
         def fetch_call(self, sid):
-            from app.telephony import CallInfo
-
             return CallInfo(sid=sid, status="no-answer", to=CALLEE, from_="", direction="outbound-api")
 
     gateway = Gateway()
@@ -530,9 +529,6 @@ def test_an_answer_links_a_callback_whose_dial_was_ambiguous(sim, app, clock, tw
 
 
 def test_a_repeated_or_late_final_status_changes_nothing(app, clock):
-    from app.callbacks.dispatch import on_call_status
-    from app.models import Call
-
     cb_id = _book(app)
     clock.set(DUE)
     gateway = RecordingGateway()
@@ -557,8 +553,6 @@ def test_a_repeated_or_late_final_status_changes_nothing(app, clock):
 
 
 def test_a_bug_on_one_callback_does_not_stop_the_others(app, clock, monkeypatch):
-    from app.callbacks import dispatch
-
     broken = _book(app, e164="+393470000001")
     fine = _book(app, e164="+393470000002", due=DUE + timedelta(seconds=1))
     real = dispatch.check_call
@@ -581,9 +575,6 @@ def test_a_bug_on_one_callback_does_not_stop_the_others(app, clock, monkeypatch)
 
 
 def test_a_callback_waits_for_the_accounts_next_slot_after_a_campaign_call(app, clock):
-    from app.db import get_engine
-    from app.outbound import pacing
-
     cb_id = _book(app, due=NOW)
     pacing.reserve(get_engine(app), {pacing.ACCOUNT_KEY: 1.0}, now=NOW, horizon=timedelta(seconds=1))  # a campaign dialled
     waits: list[float] = []
@@ -594,9 +585,6 @@ def test_a_callback_waits_for_the_accounts_next_slot_after_a_campaign_call(app, 
 
 
 def test_a_booked_up_account_gives_the_claim_back_untouched(app, clock):
-    from app.db import get_engine
-    from app.outbound import pacing
-
     cb_id = _book(app, due=NOW)
     pacing.hold(get_engine(app), pacing.ACCOUNT_KEY, NOW + timedelta(minutes=5))  # after a 429 storm
     gateway = RecordingGateway()

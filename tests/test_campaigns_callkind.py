@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.callbacks.dispatch import Dispatcher
 from app.callbacks.models import Callback
 from app.campaigns.callkind import call_kind, callback_call_kind, campaign_call_kind
 from app.campaigns.models import Campaign, CampaignAttempt
@@ -22,6 +23,8 @@ from app.consent.ledger import record_consent
 from app.consent.models import ComplianceDecision, Contact
 from app.db import session_scope
 from app.flows.model import Flow, Node
+from app.telephony import CallInfo
+from tests.callback_support import RecordingGateway, book, no_pause
 from tests.campaign_support import fake_dialer, make_campaign, make_contacts
 
 US_MOBILE = "+12025550143"
@@ -34,8 +37,6 @@ class Gateway:
         self.calls: list[str] = []
 
     def place_call(self, to: str, url: str, **kwargs: object) -> object:
-        from app.telephony import CallInfo
-
         self.calls.append(to)
         return CallInfo(sid=f"CA{len(self.calls):032x}", status="queued", to=to, from_="+12025550100",
                         direction="outbound-api")
@@ -123,9 +124,6 @@ def test_dialer_calls_with_prior_express_written_consent_for_automated_calls(app
 
 
 def test_callback_dispatcher_records_its_calls_as_automated(app, clock):
-    from app.callbacks.dispatch import Dispatcher
-    from tests.callback_support import RecordingGateway, book, no_pause
-
     with session_scope(app) as session:
         cb_id = book(session, "+393471234567", clock.now() + timedelta(hours=1), at=clock.now()).id
     clock.advance(timedelta(hours=1))

@@ -3,15 +3,22 @@ answering machines, dispositions and the abandonment rate."""
 
 from __future__ import annotations
 
+import html
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from app.callbacks.dispatch import Dispatcher
+from app.callbacks.models import COMPLETED, Callback
 from app.campaigns import service
 from app.campaigns.models import Campaign, CampaignAttempt, CampaignContact
 from app.consent.models import ContactAttempt, OptOut
 from app.db import session_scope
+from app.flows import engine
+from app.telephony import CallInfo
 from tests.campaign_support import fake_dialer, make_campaign, make_contacts
 from tests.conftest import voice_params
 
@@ -97,7 +104,6 @@ def test_later_books_a_callback_and_the_disposition_says_so(sim, app, clock):
         call.press("1")
     call.hangup()
     attempt = rows(app, CampaignAttempt)[0]
-    from app.callbacks.models import Callback
 
     booked = rows(app, Callback)
     assert booked and booked[0].origin_call_sid == attempt.call_sid and booked[0].campaign_id == attempt.campaign_id
@@ -195,8 +201,6 @@ def test_abandonment_rate_counts_answered_calls_without_an_opener(app, clock, tw
         n = 0
 
         def place_call(self, to, url, **kwargs):
-            from app.telephony import CallInfo
-
             Gateway.n += 1
             return CallInfo(sid=f"CA{Gateway.n:032x}", status="queued", to=to, from_="+390212345678",
                             direction="outbound-api")
@@ -232,15 +236,11 @@ def test_abandonment_rate_counts_answered_calls_without_an_opener(app, clock, tw
 
 
 def test_broken_flow_start_is_an_apology_and_counts_as_abandoned(app, clock, twilio, monkeypatch):
-    from app.flows import engine
-
     ids = make_contacts(app, [IT_NUMBER], clock)
     make_campaign(app, clock, ids)
 
     class Gateway:
         def place_call(self, to, url, **kwargs):
-            from app.telephony import CallInfo
-
             return CallInfo(sid="CA" + "1" * 32, status="queued", to=to, from_="+39", direction="outbound-api")
 
     fake_dialer(app, clock, gateway=Gateway()).tick()
@@ -332,16 +332,11 @@ def test_opener_understands_spoken_answers(sim, app, clock, number, language, wo
 
 
 def test_a_retried_outbound_webhook_resumes_instead_of_restarting(app, clock, twilio):
-    import html
-    import re
-
     ids = make_contacts(app, [IT_NUMBER], clock)
     make_campaign(app, clock, ids)
 
     class Gateway:
         def place_call(self, to, url, **kwargs):
-            from app.telephony import CallInfo
-
             return CallInfo(sid="CA" + "2" * 32, status="queued", to=to, from_="+39", direction="outbound-api")
 
     fake_dialer(app, clock, gateway=Gateway()).tick()
@@ -372,9 +367,6 @@ def test_a_fax_gets_no_message_whatever_the_policy(sim, app, clock):
 
 def _book_later(sim, app, clock):
     """The survey's callee says "later" and books tomorrow morning; the callback comes due."""
-    from app.callbacks.dispatch import Dispatcher
-    from app.callbacks.models import Callback
-
     campaign_id, (call,) = ring(sim, app, clock, [IT_NUMBER])
     call.press("2")
     call.press("2")  # tomorrow morning
@@ -405,7 +397,6 @@ def test_a_callback_booked_from_the_survey_goes_on_with_the_survey(sim, app, clo
     assert attempt.disposition == "completed" and attempt.status == "ended"
     [row] = rows(app, CampaignContact)
     assert (row.status, row.disposition) == ("done", "completed")
-    from app.callbacks.models import COMPLETED, Callback
 
     assert [(cb.id, cb.status) for cb in rows(app, Callback)] == [(cb_id, COMPLETED)]
     assert len(sim.twilio.calls) == 2  # the campaign call and the callback, nothing more
@@ -422,8 +413,6 @@ def test_a_paused_or_stopped_campaigns_callback_goes_to_a_person(sim, app, clock
 
 
 def test_a_campaign_flow_without_a_resume_node_sends_its_callback_to_a_person(sim, app, clock, monkeypatch):
-    from dataclasses import replace
-
     engine = app.extensions["cortese.flows"]
     monkeypatch.setitem(engine.flows.flows, "campaign_survey",
                         replace(engine.flows.flows["campaign_survey"], resume=None))
@@ -433,9 +422,6 @@ def test_a_campaign_flow_without_a_resume_node_sends_its_callback_to_a_person(si
 
 
 def test_later_said_again_on_the_callback_still_goes_on_with_the_survey_next_time(sim, app, clock):
-    from app.callbacks.dispatch import Dispatcher
-    from app.callbacks.models import Callback
-
     _, first_id, call = _book_later(sim, app, clock)
     call.press("2")  # not now either: book again
     call.press("3")  # tomorrow evening

@@ -14,11 +14,14 @@ import requests
 import responses
 from sqlalchemy import select
 
-from app import create_app
+from app import create_app, scheduler
+from app.campaigns import dialer as dialer_module
 from app.campaigns import service
 from app.campaigns.dialer import Dialer
 from app.campaigns.models import Campaign, CampaignAttempt, CampaignContact
 from app.consent import registries
+from app.consent.contacts import find_by_number
+from app.consent.ledger import add_owned_product
 from app.consent.models import ComplianceDecision, ContactAttempt, OptOut
 from app.consent.optouts import record_opt_out
 from app.db import Base, get_engine, session_scope
@@ -523,9 +526,6 @@ def test_lost_status_callbacks_are_reconciled_from_twilio(app, clock):
 
 
 def test_the_dialer_job_is_registered_and_ticks(app, clock, monkeypatch):
-    from app import scheduler
-    from app.campaigns import dialer as dialer_module
-
     assert "campaigns.dialer" in {job.id for job in scheduler.registered_jobs(app)}
     ids = make_contacts(app, IT[:1], clock)
     make_campaign(app, clock, ids)
@@ -560,9 +560,6 @@ def test_a_long_call_is_not_fetched_every_second(app, clock):
 
 
 def test_existing_owner_of_the_offer_is_not_pitched(app, clock):
-    from app.consent.contacts import find_by_number
-    from app.consent.ledger import add_owned_product
-
     ids = make_contacts(app, IT[:2], clock)
     with session_scope(app) as session:
         registries.import_registry(session, "IT", io.BytesIO(b"+390699999999\n"), at=clock.now(), file_name="rpo.txt")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -140,8 +140,6 @@ def test_scraped_lists_are_refused(app, clock):
 
 
 def test_campaign_hours_in_every_candidate_zone():
-    from datetime import datetime
-
     monday_noon_utc = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     days = parse_days("mon-fri")
     assert inside(monday_noon_utc, ["Europe/Rome"], days, "09:00", "17:00")

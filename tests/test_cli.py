@@ -9,8 +9,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from app import cli as cli_module
 from app.cli import cli, development_env
 from app.config import load_settings
+from app.flows.cli import cli as flows_cli
 from tests.conftest import base_settings
 
 CORTESE = [sys.executable, "-m", "app.cli"]
@@ -70,8 +72,6 @@ def test_malformed_setting_stops_the_command_with_one_line(tmp_path):
 
 
 def test_serve_runs_two_threads_per_worker_on_sqlite_four_on_postgres(monkeypatch, tmp_path):
-    from app import cli as cli_module
-
     started = []
     monkeypatch.setattr(cli_module, "_run_gunicorn", lambda *a, **k: started.append(a))
     monkeypatch.setattr(cli_module, "load_settings", lambda: load_settings(base_settings(tmp_path), env_file=None))
@@ -139,8 +139,6 @@ def test_a_caller_id_that_is_no_real_number_is_refused(tmp_path):
 
 
 def test_one_port_setting_flows_to_env_urls_and_gunicorn(monkeypatch, tmp_path):
-    from app import cli as cli_module
-
     monkeypatch.chdir(tmp_path)
     for key in list(os.environ):
         if key.startswith(("TWILIO_", "PUBLIC_", "ADMIN_", "SECRET_", "DATABASE_", "CORTESE_", "PORT", "FLOWS_")):
@@ -163,8 +161,6 @@ def test_one_port_setting_flows_to_env_urls_and_gunicorn(monkeypatch, tmp_path):
 
 
 def test_flows_lint_reads_flows_dir(monkeypatch, tmp_path):
-    from app.flows.cli import cli as flows_cli
-
     (tmp_path / "bad.yaml").write_text("flow: bad\nkind: inbound\nstart: nowhere\nnodes: {}\n")
     monkeypatch.setenv("FLOWS_DIR", str(tmp_path))
     result = CliRunner().invoke(flows_cli, ["lint"])

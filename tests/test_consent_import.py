@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from app import cli as root_cli
+from app.clock import Clock
+from app.consent import check_call
 from app.consent import cli as consent_cli
 from app.consent.contacts import find_by_number
 from app.consent.importer import ImportRefused, import_contacts_csv, refused_source
@@ -141,9 +143,6 @@ def test_cli_contacts_import_registry_optout_export_erase(run, tmp_path, app):
     assert result.exit_code == 0 and "will not be called again" in result.output
 
     with app.app_context(), session_scope(app) as session:
-        from app.clock import Clock
-        from app.consent import check_call
-
         contact = find_by_number(session, "+12125550123")
         # The CLI ran with the wall clock, so the opt-out is "now", not at the fake clock's time.
         check_call(session, contact, purpose="survey", offer_id=None, at=Clock().now())

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app import phone
 from app.callbacks import service as callbacks
 from app.campaigns import service as campaigns
 from app.campaigns.models import Campaign
@@ -19,6 +20,7 @@ from app.consent.packs import line_type_refusal
 from app.db import session_scope
 from app.refusals import Refusal
 from tests.campaign_support import make_contacts
+from tests.console_support import BEARER, SURVEY_REASON, add_operator, login, seed_campaign
 
 IT_MOBILE = "+393471234567"
 
@@ -129,8 +131,6 @@ SPECIAL = {
 
 
 def test_the_sample_numbers_are_of_the_type_named():
-    from app import phone
-
     assert {n: phone.parse(n).line_type for n in SPECIAL} == SPECIAL
 
 
@@ -161,8 +161,6 @@ def test_a_special_service_number_already_stored_is_refused_at_decision_time(app
 
 
 def test_the_api_says_a_campaign_is_an_automated_call_and_which_offer_it_belongs_to(client):
-    from tests.console_support import BEARER, SURVEY_REASON
-
     body = {"name": "Sondaggio", "purpose": "survey", "flow": "campaign_survey", "languages": ["it", "en"],
             "reason": SURVEY_REASON, "calling_days": "mon-sun", "calling_hours": "08:00-21:00"}
     created = client.post("/api/campaigns", headers=BEARER, json=body).get_json()
@@ -171,8 +169,6 @@ def test_the_api_says_a_campaign_is_an_automated_call_and_which_offer_it_belongs
 
 
 def test_the_api_refuses_a_premium_rate_contact_and_keeps_legal_person(client):
-    from tests.console_support import BEARER
-
     refused = client.post("/api/contacts", headers=BEARER, json={"e164": "+39899123456", "source": "crm"})
     assert refused.status_code == 422 and "premium-rate" in refused.get_data(as_text=True)
     company = client.post("/api/contacts", headers=BEARER,
@@ -181,8 +177,6 @@ def test_the_api_refuses_a_premium_rate_contact_and_keeps_legal_person(client):
 
 
 def test_the_console_campaign_page_says_it_is_an_automated_call(app, client):
-    from tests.console_support import add_operator, login, seed_campaign
-
     add_operator(app, language="en")
     login(client)
     cid = seed_campaign(app)

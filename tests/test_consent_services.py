@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -10,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from app import signals
+from app import create_app, signals
+from app.config import ConfigError, load_settings
 from app.consent import (
     check_call,
     finish_attempt,
@@ -32,8 +34,9 @@ from app.consent.models import (
     RegistryImport,
 )
 from app.consent.optouts import record_opt_out
-from app.db import session_scope
+from app.db import Base, get_engine, session_scope
 from app.models import Call
+from app.support.models import CustomerProduct, Product
 
 NY = ZoneInfo("America/New_York")
 # Wednesday 4 March 2026, 12:00 in New York.
@@ -292,14 +295,11 @@ def test_suppression_hash_is_keyed(app):
         key = gdpr.suppression_key(settings)
         other = gdpr.suppression_key(settings.model_copy(update={"suppression_hash_key": "k" * 40}))
         assert gdpr.number_hash(US_NUMBER, key) != gdpr.number_hash(US_NUMBER, other)
-        import hashlib
 
         assert gdpr.number_hash(US_NUMBER, key) != hashlib.sha256(US_NUMBER.encode()).hexdigest()
 
 
 def test_production_requires_a_suppression_key(settings):
-    from app.config import ConfigError, load_settings
-
     with pytest.raises(ConfigError, match="SUPPRESSION_HASH_KEY"):
         load_settings({**settings, "CORTESE_ENV": "production"}, env_file=None)
     ok = load_settings({**settings, "CORTESE_ENV": "production", "SUPPRESSION_HASH_KEY": "s" * 32}, env_file=None)
@@ -309,9 +309,6 @@ def test_production_requires_a_suppression_key(settings):
 @pytest.mark.postgres
 def test_registry_import_and_check_call_on_postgres(pg_url, settings, clock):
     """ON CONFLICT DO NOTHING, BigInteger keys and the decision JSON on PostgreSQL."""
-    from app import create_app
-    from app.db import Base, get_engine
-
     application = create_app({**settings, "DATABASE_URL": pg_url}, clock=clock)
     Base.metadata.create_all(get_engine(application))
     try:
@@ -328,8 +325,6 @@ def test_registry_import_and_check_call_on_postgres(pg_url, settings, clock):
 
 
 def test_a_product_registered_with_support_counts_as_owned(app):
-    from app.support.models import CustomerProduct, Product
-
     with app.app_context(), session_scope(app) as session:
         _registry(session, "US", "2125559999\n", at=AT)  # not the contact
         contact = _contact(session)

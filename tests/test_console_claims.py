@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from app.db import session_scope
-from app.support.services import CallerRef, make_claim
+from app.support.services import CallerRef, create_ticket, make_claim
 from tests.console_support import BEARER, add_operator, login, page_csrf
 
 
@@ -53,8 +53,6 @@ def test_an_unknown_claim_is_a_404_page(app, client):
 def test_ticket_subjects_read_in_the_operators_language_and_the_callers_words_as_said(app, client):
     """A subject we word ourselves is shown in the reader's language (English in the API); what
     the caller said stays in their words."""
-    from app.support.services import create_ticket
-
     add_operator(app)
     login(client)
     clock = app.extensions["cortese.clock"]

@@ -3,18 +3,23 @@ and do, CSRF on every form, escaping of stored text, and the three languages."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
 
+from app.callbacks import service as callbacks
 from app.campaigns.models import CampaignAttempt, CampaignContact
+from app.consent.contacts import get_or_create
 from app.db import session_scope
+from tests.campaign_support import fake_dialer, make_campaign, make_contacts
 from tests.console_support import (
     BEARER,
     add_operator,
     campaign_form,
     login,
     page_csrf,
+    seed_call,
     seed_callback,
     seed_campaign,
 )
@@ -249,8 +254,6 @@ def test_new_pages_in_three_languages(app, operator, lang, words):
 
 
 def test_campaign_page_follows_a_campaign_dialled_through_the_simulator(sim, app, client, clock):
-    from tests.campaign_support import fake_dialer, make_campaign, make_contacts
-
     person, busy = "+393471234567", "+393471234568"
     cid = make_campaign(app, clock, make_contacts(app, [person, busy], clock), cps=10)
     sim.twilio.script(busy, answer="busy")
@@ -276,9 +279,6 @@ def test_campaign_page_follows_a_campaign_dialled_through_the_simulator(sim, app
 
 
 def test_call_page_links_the_callback_booked_on_it(app, operator):
-    from app.callbacks import service as callbacks
-    from tests.console_support import seed_call
-
     sid = seed_call(app)
     clock = app.extensions["cortese.clock"]
     with session_scope(app) as session:
@@ -292,8 +292,6 @@ def test_call_page_links_the_callback_booked_on_it(app, operator):
 
 
 def test_move_form_refuses_an_unlawful_time_unless_forced_and_offers_lawful_ones(app, operator):
-    from app.consent.contacts import get_or_create
-
     clock = app.extensions["cortese.clock"]
     with session_scope(app) as session:
         get_or_create(session, "+393471234567", source="crm", at=clock.now())
@@ -315,8 +313,6 @@ def test_move_form_refuses_an_unlawful_time_unless_forced_and_offers_lawful_ones
 
 
 def test_campaign_contacts_from_a_csv_upload(app, operator):
-    import io
-
     cid = seed_campaign(app, numbers=())
     token = page_csrf(operator, f"/console/campaigns/{cid}")
     csv = b"number,name\n+393471234567,<b>Anna</b>\nnope,Bob\n"

@@ -5,6 +5,7 @@ API shows the English text (the contract its clients already parse)."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from tests.console_support import (
     page_csrf,
     seed_callback,
     seed_campaign,
+    seed_ticket,
 )
 
 
@@ -35,8 +37,6 @@ def _flashes(client, path: str) -> str:
 
 def _upload(client, path: str, form_page: str, content: bytes, **fields: str) -> str:
     """Post a file from the page `form_page` to `path` as a browser does; the page shown after."""
-    import io
-
     data = {"csrf_token": page_csrf(client, form_page), **fields, "file": (io.BytesIO(content), "upload.csv")}
     return client.post(path, data=data, content_type="multipart/form-data",
                        follow_redirects=True).get_data(as_text=True)
@@ -77,8 +77,6 @@ def test_an_impossible_campaign_step_names_the_possible_ones_in_dutch(app, opera
 
 
 def test_a_ticket_already_in_that_status_is_refused_in_italian(app, operator):
-    from tests.console_support import seed_ticket
-
     reference = seed_ticket(app)
     token = page_csrf(operator)
     operator.post(f"/console/tickets/{reference}/status", data={"status": "open", "csrf_token": token})

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from app import create_app
+from app.console.cli import cli
 from app.db import get_engine
 from tests.console_support import BEARER, PASSWORD, add_operator, csrf_from, login, page_csrf
 
@@ -32,8 +33,6 @@ def _logged_in(client) -> bool:
 @pytest.fixture
 def users(app, settings, tmp_path, monkeypatch):
     """Run `cortese users ...` against the test app's database."""
-    from app.console.cli import cli
-
     monkeypatch.chdir(tmp_path)
     for key, value in settings.items():
         monkeypatch.setenv(key, str(value))
@@ -78,8 +77,6 @@ def test_a_disabled_operator_is_logged_out_and_cannot_log_in(app, client, users)
 
 
 def test_disable_names_an_unknown_operator(app, settings, tmp_path, monkeypatch):
-    from app.console.cli import cli
-
     monkeypatch.chdir(tmp_path)
     for key, value in settings.items():
         monkeypatch.setenv(key, str(value))

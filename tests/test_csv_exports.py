@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
+from app.consent.cli import cli
 from app.consent.models import ComplianceDecision
 from app.db import session_scope
 from app.spreadsheet import safe_cell
@@ -41,8 +42,6 @@ def _assert_neutral(rows: list[dict[str, str]]) -> None:
 
 
 def test_the_cli_compliance_export_neutralises_formulas(app, settings, tmp_path, monkeypatch):
-    from app.consent.cli import cli
-
     _seed(app)
     monkeypatch.chdir(tmp_path)
     for key, value in settings.items():

@@ -16,8 +16,17 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import sessionmaker
 
-from app import i18n
-from app.db import get_engine, is_lock_error, lock_wait, session_scope, write_transaction
+from app import db, i18n, migrate
+from app.consent import importer
+from app.consent.models import Contact
+from app.db import (
+    get_engine,
+    is_lock_error,
+    lock_wait,
+    make_engine,
+    session_scope,
+    write_transaction,
+)
 from app.support.models import Order
 from tests.conftest import SignedClient, voice_params
 from tests.console_support import BEARER
@@ -173,9 +182,6 @@ def _contacts_csv(count: int) -> str:
 
 
 def test_a_contacts_import_commits_in_chunks_another_connection_can_see(app):
-    from app.consent import importer
-    from app.consent.models import Contact
-
     other = sessionmaker(get_engine(app))
     seen: list[int] = []
 
@@ -191,8 +197,6 @@ def test_a_contacts_import_commits_in_chunks_another_connection_can_see(app):
 
 
 def test_a_contacts_import_commits_after_50_ms_of_work_however_many_rows_that_is(app):
-    from app.consent import importer
-
     fake = {"now": 0.0}
 
     def clock() -> float:
@@ -209,8 +213,6 @@ def test_a_contacts_import_commits_after_50_ms_of_work_however_many_rows_that_is
 
 
 def test_the_cli_import_of_a_file_with_a_lock_held_throughout_says_what_to_do(app, cli, tmp_path, monkeypatch):
-    from app import db
-
     monkeypatch.setattr(db, "DEFAULT_LOCK_WAIT_SECONDS", 0.05)
     path = tmp_path / "contacts.csv"
     path.write_text(_contacts_csv(3), encoding="utf-8")
@@ -237,8 +239,6 @@ def test_the_cli_import_waits_for_a_short_write_and_imports_everything(app, cli,
 def test_on_postgres_a_webhook_waits_for_a_locked_row_only_as_long_as_allowed(pg_url):
     """PostgreSQL readers never wait, but a row another transaction updates does: a webhook's
     connection gets lock_timeout, and a connection used afterwards by the API gets no limit."""
-    from app.db import make_engine
-
     engine = make_engine(pg_url)
     try:
         with engine.begin() as conn:
@@ -269,8 +269,6 @@ def test_bulk_work_lets_go_of_the_lock_between_transactions_on_sqlite_only(backe
     """SQLite's busy handler polls (every 1-100 ms): a writer that takes the lock again at once
     can starve it, so bulk work pauses after each commit. PostgreSQL queues waiters and wakes
     them on release: a pause there only slows the import."""
-    from app import db, migrate
-
     url = f"sqlite:///{tmp_path / 'bulk.db'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
     migrate.upgrade(url)
     slept: list[float] = []

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from app import serving
+from app import create_app, serving
+from app.config import load_settings
 from app.flows.safety import VOICE_MAX_BYTES
+from tests.conftest import base_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "deploy" / "nginx.conf"
@@ -73,10 +75,6 @@ def test_nginx_lets_idle_connections_to_cortese_go_before_gunicorn_does():
 
 
 def test_sizes_match_the_apps_limits():
-    from app import create_app
-    from app.config import load_settings
-    from tests.conftest import base_settings
-
     app = create_app(load_settings(base_settings(ROOT / "instance-unused"), env_file=None))
     site = _site()
     assert _size(site["client_max_body_size"][0]) == app.config["MAX_CONTENT_LENGTH"]

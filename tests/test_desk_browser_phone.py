@@ -14,12 +14,12 @@ import pytest
 
 from app.config import ConfigError, load_settings
 from app.db import session_scope
-from app.desk.models import DeskOperator
+from app.desk.models import WAITING, DeskOperator, QueueEntry
 from app.desk.routing import Router
 from app.sim import QueuePlan
 from tests.conftest import base_settings
 from tests.console_support import add_operator, login, page_csrf
-from tests.desk_support import RingingGateway, minutes
+from tests.desk_support import RingingGateway, minutes, waiting
 from tests.test_desk_calls import WEDNESDAY
 
 API_KEY_SID = "SK" + "b" * 32
@@ -71,15 +71,12 @@ def test_the_token_is_twilios_access_token_for_incoming_calls_only(app, client, 
 def test_the_desk_rings_the_browser_phone_and_the_number_once_it_is_off(app, client, olga, monkeypatch):
     gateway = RingingGateway()
     with session_scope(app) as s:
-        from tests.desk_support import waiting
-
         s.query(DeskOperator).update({"state": "available"})
         waiting(s, at=WEDNESDAY - minutes(1))
     Router(app, gateway=gateway).run_once()
     assert gateway.rings[0][0] == f"client:desk-{_olga(app).id}"
     with session_scope(app) as s:
         s.query(DeskOperator).update({"state": "available", "entry_id": None})
-        from app.desk.models import WAITING, QueueEntry
 
         s.query(QueueEntry).update({"status": WAITING, "offer_id": None, "operator_id": None})
     monkeypatch.setattr(app.extensions["cortese.settings"], "desk_browser_phone", False)

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from app.callbacks.dispatch import Dispatcher
-from app.callbacks.models import ANSWERED, FAILED, SCHEDULED, Callback, CallbackEvent
+from app.callbacks.models import ANSWERED, FAILED, REFUSED, SCHEDULED, Callback, CallbackEvent
+from app.consent.models import OptOut
 from app.db import session_scope
 from app.desk.models import AWAY, LEFT, DeskOperator, QueueEntry
 from app.desk.routing import route_now
-from tests.callback_support import book, no_pause
+from tests.callback_support import RecordingGateway, book, no_pause
 from tests.desk_support import minutes, operator
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # 11:00 in Rome: inside the calling window
@@ -62,8 +63,6 @@ def test_the_operator_accepts_then_the_customer_is_called_and_talks_to_them(sim,
 
 
 def test_the_plain_dispatcher_leaves_person_callbacks_to_the_desk(app, clock, due):
-    from tests.callback_support import RecordingGateway
-
     cb_id = due("operator", state=AWAY)
     clock.advance(minutes=21)
     gateway = RecordingGateway()
@@ -97,8 +96,6 @@ def test_nobody_free_the_callback_waits_then_is_rescheduled_then_handed_to_the_c
 
 
 def test_without_any_desk_operator_callbacks_are_dispatched_as_before(app, clock):
-    from tests.callback_support import RecordingGateway
-
     clock.set(NOW)
     with session_scope(app) as s:
         cb_id = book(s, CUSTOMER, NOW + timedelta(minutes=20), at=NOW, reason="operator").id
@@ -110,9 +107,6 @@ def test_without_any_desk_operator_callbacks_are_dispatched_as_before(app, clock
 
 
 def test_consent_is_asked_again_when_the_operator_accepts(sim, app, clock, due):
-    from app.callbacks.models import REFUSED
-    from app.consent.models import OptOut
-
     cb_id = due("operator")
     clock.advance(minutes=21)
     sim.twilio.script(PHONE)  # answers; the test presses for the operator

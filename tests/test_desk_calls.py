@@ -23,6 +23,7 @@ from app.desk.models import (
 )
 from app.desk.routing import route_now
 from app.desk.service import choose_state
+from app.models import Call
 from app.sim import QueuePlan
 from tests.desk_support import minutes, operator
 
@@ -190,7 +191,6 @@ def test_a_caller_whose_hang_up_was_never_reported_is_not_offered_to_anyone(sim,
     op_id = _operator(app, state=AWAY)
     caller = _press_0(sim, "it")
     with session_scope(app) as s:  # the call ended, but its final status callback was lost
-        from app.models import Call
 
         s.query(Call).filter_by(call_sid=caller.sid).one().status = "completed"
     with session_scope(app) as s:

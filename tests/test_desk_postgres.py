@@ -15,7 +15,17 @@ from sqlalchemy import select
 from app import create_app
 from app.clock import FakeClock
 from app.db import Base, get_engine, session_scope
-from app.desk.models import OFFERED, RINGING, DeskOperator, Offer, QueueEntry
+from app.desk import bridge
+from app.desk.models import (
+    BRIDGE_DONE,
+    BUSY,
+    CONNECTED,
+    OFFERED,
+    RINGING,
+    DeskOperator,
+    Offer,
+    QueueEntry,
+)
 from app.desk.routing import Router
 from tests.conftest import base_settings
 from tests.desk_support import RingingGateway, operator, waiting
@@ -109,9 +119,6 @@ class CountingGateway:
 def test_each_accepted_callers_bridge_is_done_once_whoever_looks_at_it(pg_url, tmp_path):
     """Accepted offers whose bridge job is due (their webhook's worker died, say): four routing
     threads on PostgreSQL take each caller out of the queue exactly once."""
-    from app.desk import bridge
-    from app.desk.models import BRIDGE_DONE, BUSY, CONNECTED
-
     settings = base_settings(tmp_path)
     settings["DATABASE_URL"] = pg_url
     app = _app(settings)

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from app.db import session_scope
+from app.config import load_settings
+from app.db import Base, get_engine, session_scope
 from app.desk.models import CONNECTED, WRAPUP, DeskOperator, QueueEntry
-from app.sim.line import LiveLine, install
+from app.sim.line import LiveLine, install, line_of, serve_app
 from tests.desk_support import minutes, operator
 from tests.test_desk_calls import WEDNESDAY
 
@@ -76,10 +77,6 @@ def test_a_softphone_is_the_operators_phone_whisper_accept_talk_hang_up(app, cli
 def test_cortese_sim_serve_builds_the_app_on_a_fake_twilio_with_a_live_line(settings):
     """What `cortese sim serve` runs: the app's REST requests go to the in-process fake Twilio,
     and a call placed from the softphone is one that fake can take out of a queue."""
-    from app.config import load_settings
-    from app.db import Base, get_engine
-    from app.sim.line import line_of, serve_app
-
     app, fake, line = serve_app(load_settings(settings, env_file=None))
     try:
         Base.metadata.create_all(get_engine(app))

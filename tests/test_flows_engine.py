@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app import create_app
+from app import calls, create_app
 from app.consent.contacts import find_by_number, get_or_create
 from app.db import session_scope
 from app.flows.actions import Actions
+from app.flows.engine import start_flow
 from app.models import Call, CallStep
 from tests.voice import Caller
 
@@ -262,9 +263,6 @@ def test_a_webhook_for_a_call_we_do_not_know_starts_it_properly(caller):
 
 
 def test_outbound_start_flow_speaks_the_contacts_language(lab_flows, app, clock):
-    from app import calls
-    from app.flows.engine import start_flow
-
     with app.test_request_context(), session_scope(app) as session:
         contact = get_or_create(session, "+393331112222", source="test", at=clock.now())
         contact.language = "en"

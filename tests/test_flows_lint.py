@@ -8,8 +8,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from app import flow_actions
+from app import create_app, flow_actions
 from app.flows.cli import cli as flows_cli
+from app.flows.diagram import mermaid
 from app.flows.loader import FlowError, load_flows, load_valid_flows
 from app.yamlfile import load_yaml
 
@@ -181,8 +182,6 @@ def test_the_repository_knows_which_outbound_flows_campaigns_may_use():
 
 
 def test_the_app_refuses_to_start_with_an_invalid_flow(tmp_path, settings):
-    from app import create_app
-
     write(tmp_path, "bad", {"menu": ask(one="nowhere"), "bye": {"end": T}})
     settings["FLOWS_DIR"] = str(tmp_path)
     with pytest.raises(FlowError, match="flows/bad.yaml: node 'menu': transition 'one'"):
@@ -235,8 +234,6 @@ def test_a_resume_node_needs_a_flow_that_can_be_resumed_and_no_next(tmp_path):
 
 
 def test_the_survey_resumes_at_its_first_question_and_the_diagram_shows_the_jump():
-    from app.flows.diagram import mermaid
-
     flowset = load_valid_flows(REPO_FLOWS, flow_actions())
     assert flowset.flows["campaign_survey"].resume == "q1"
     assert 'to_campaign>"to_campaign: on with the flow in slot campaign_flow"]' in mermaid(

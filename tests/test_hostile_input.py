@@ -15,11 +15,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from app import signature
+from app.consent.cli import contacts
 from app.consent.contacts import get_or_create
 from app.consent.models import Contact
 from app.db import session_scope
 from app.models import Call
+from app.support.cli import cli as support
 from app.support.models import Order
+from app.telephony import Twiml
 from tests.conftest import PUBLIC_BASE_URL, sign, voice_params
 from tests.console_support import BEARER, PASSWORD, add_operator, csrf_from, login
 
@@ -52,9 +56,6 @@ def test_a_control_character_in_an_order_is_refused_by_the_api(app, client):
 
 
 def test_csv_imports_refuse_the_line_and_keep_the_others(app, settings, tmp_path, monkeypatch):
-    from app.consent.cli import contacts
-    from app.support.cli import cli as support
-
     monkeypatch.chdir(tmp_path)
     for key, value in settings.items():
         monkeypatch.setenv(key, str(value))
@@ -87,8 +88,6 @@ def test_a_stored_control_character_never_breaks_the_callers_calls(app, sim):
 
 
 def test_twiml_never_contains_what_xml_forbids(app):
-    from app.telephony import Twiml
-
     doc = Twiml("it").say("Buongiorno Giu\x01lia\x00\ufffe\x1f, tab\tok").xml()
     root = ET.fromstring(doc.encode())  # would raise on any forbidden character
     assert root.find("Say").text == "Buongiorno Giulia, tab\tok"
@@ -179,8 +178,6 @@ def test_nul_in_the_callers_number_still_gets_the_menu(app, client):
 
 
 def test_an_oversized_webhook_is_refused_before_its_signature_is_checked(app, client, monkeypatch):
-    from app import signature
-
     hashed = []
     monkeypatch.setattr(signature, "is_valid", lambda *a: hashed.append(1) or True)
     many = [*voice_params().items(), *((f"p{i}", "x") for i in range(400_000 // 100))]

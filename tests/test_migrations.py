@@ -9,12 +9,18 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, MetaData, Table, inspect, text
 from sqlalchemy import types as sa_types
 from sqlalchemy.exc import IntegrityError
 
 from app import migrate
+from app.callbacks.models import STATUSES as CALLBACK_STATUSES
+from app.campaigns.models import CONTACT_STATES
 from app.db import Base, import_models, make_engine
+from app.desk.models import OPERATOR_STATES
+from app.models import STATUS_RANK
+from app.support.models import TICKET_STATUSES
 
 
 def _round_trip(url: str) -> None:
@@ -42,8 +48,6 @@ def test_sqlite_up_down_up(tmp_path):
 
 def test_migrations_have_one_head():
     """Two heads make `cortese db revision` fail: a new migration must name the current head."""
-    from alembic.script import ScriptDirectory
-
     heads = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads()
     assert len(heads) == 1, f"migrations have {len(heads)} heads {heads}; add a merge revision"
 
@@ -92,12 +96,6 @@ def _insert(conn, table: str, **values) -> int:
 def test_every_state_column_is_checked_against_the_codes_states(tmp_path):
     """The states a CHECK allows are the tuple the package's code uses; after migrating, the
     database allows exactly those (a state added to the code without a migration fails here)."""
-    from app.callbacks.models import STATUSES as CALLBACK_STATUSES
-    from app.campaigns.models import CONTACT_STATES
-    from app.desk.models import OPERATOR_STATES
-    from app.models import STATUS_RANK
-    from app.support.models import TICKET_STATUSES
-
     expected = _state_columns()
     # The statuses the issue names, from the code that moves them, not from the constraints.
     assert expected[("calls", "status")] == set(STATUS_RANK)

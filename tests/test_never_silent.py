@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from app import calls
 from tests.conftest import voice_params
@@ -43,8 +44,6 @@ class TestWithOperator:
 
 
 def test_database_down_still_speaks(app, twilio, monkeypatch):
-    from sqlalchemy.exc import OperationalError
-
     def db_down(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 

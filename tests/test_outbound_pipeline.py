@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import responses
 from sqlalchemy import select
 
 from app import create_app
@@ -25,13 +26,14 @@ from app.callbacks.dispatch import Dispatcher
 from app.callbacks.models import PLACED, SCHEDULED, Callback
 from app.campaigns.models import CampaignAttempt, CampaignContact
 from app.clock import FakeClock
+from app.consent.gdpr import erase_contact
 from app.consent.models import Contact, ContactAttempt
 from app.db import Base, get_engine, session_scope
 from app.outbound import numbers
 from app.outbound.models import NumberClaim
-from app.telephony import CallInfo
+from app.telephony import CallInfo, TwilioGateway
 from tests.callback_support import book, no_pause
-from tests.campaign_support import fake_dialer, make_campaign, make_contacts
+from tests.campaign_support import fake_dialer, make_campaign, make_contacts, twilio_error
 from tests.conftest import base_settings, voice_params
 
 IT = "+393471234567"
@@ -199,8 +201,6 @@ def test_a_dead_holder_blocks_the_number_only_until_its_claim_runs_out(app, cloc
 
 
 def test_dispatching_a_callback_to_an_erased_number_refuses_it_and_creates_no_contact(app, clock):
-    from app.consent.gdpr import erase_contact
-
     with session_scope(app) as session:
         cb_id = book(session, IT, clock.now(), at=clock.now() - timedelta(hours=1)).id
     with session_scope(app) as session:
@@ -288,10 +288,6 @@ def test_two_processes_dialling_two_campaigns_ring_each_person_once(request, tmp
 def test_a_429_storm_on_a_callback_holds_the_campaigns_back_too(app, clock):
     """Twilio's 429 is about the account (https://www.twilio.com/docs/errors/20429): after the
     gateway's own retries fail, no kind of call may go out until the backoff has passed."""
-    import responses
-
-    from app.telephony import TwilioGateway
-    from tests.campaign_support import twilio_error
 
     with session_scope(app) as session:
         cb_id = book(session, "+393470000001", clock.now(), at=clock.now() - timedelta(hours=1)).id

@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 from app.consent import registries
 from app.consent.models import RegistryEntry, RegistryImport
 from app.db import get_engine, session_scope
+from tests.console_support import BEARER, add_operator, login, page_csrf
 
 AT = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
 LONDON = "+442079460000"
@@ -376,8 +377,6 @@ def test_the_cli_refuses_a_future_obtained_date_and_a_refused_copy_exits_non_zer
 
 
 def test_the_api_refuses_a_future_obtained_date_and_an_implausible_copy(client, clock):
-    from tests.console_support import BEARER
-
     future = (clock.now() + timedelta(hours=1)).isoformat()
     resp = client.post("/api/registries/imports", headers=BEARER, json={
         "country": "GB", "content": "020 7946 0000\n", "obtained_at": future})
@@ -392,8 +391,6 @@ def test_the_api_refuses_a_future_obtained_date_and_an_implausible_copy(client, 
 
 
 def test_the_console_refuses_a_future_obtained_date_and_says_a_refused_copy_stays(app, clock):
-    from tests.console_support import add_operator, login, page_csrf
-
     client = app.test_client()
     add_operator(app)
     login(client)
@@ -422,8 +419,6 @@ def test_the_console_shows_each_copys_validity_and_which_countries_are_blocked(a
     """Operators see, per country whose law requires screening, until when the copy in use may
     be used (TPS: screened within 28 days; US TSR: a copy at most 31 days old) and that a
     country without a usable copy gets no calls of the purposes the registry covers."""
-    from tests.console_support import add_operator, login, page_csrf
-
     client = app.test_client()
     add_operator(app)
     login(client)

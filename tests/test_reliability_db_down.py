@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import OperationalError
@@ -189,7 +190,6 @@ def test_postgres_restart_mid_call_is_survived_by_the_next_turn(app, twilio):
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite has no server to restart")
     params, action = _start(twilio, "+393471234567", "+390212345678")
-    import psycopg
 
     with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "

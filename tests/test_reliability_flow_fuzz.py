@@ -21,7 +21,9 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
+from app.calls import get_call
 from app.db import session_scope
+from app.flows.engine import Engine, get_engine
 from app.flows.safety import VOICE_MAX_BYTES
 from app.models import STATUS_RANK, Call
 from app.sim.twiml import Verb
@@ -273,9 +275,6 @@ def test_a_retried_first_webhook_racing_the_original_says_everything_once(app, t
     """Twilio retries /voice/inbound while the original is still being served: the call's row
     exists (committed at once) but its flow has not started. Both start it; the one that saves
     second hears the whole opening again from the winner's state, and the flow starts once."""
-    from app.calls import get_call
-    from app.flows.engine import Engine, get_engine
-
     params = voice_params(From="+393471234567", To="+390212345678", CallStatus="ringing")
     real_start = Engine.start_inbound
     raced: list[bool] = []
@@ -304,9 +303,6 @@ def test_two_workers_serving_the_same_menu_answer_advance_the_call_once(app, twi
     another worker takes the retry: both compute the turn, the first to save wins. The other
     one's state UPDATE finds the version moved (StaleTurn), rolls back its turn and says the
     node the winner left the call at; the menu choice is applied once."""
-    from app.calls import get_call
-    from app.flows.engine import Engine, get_engine
-
     params = voice_params(From="+393471234567", To="+390212345678", CallStatus="ringing")
     gather = first_gather_action(assert_voice_answer(twilio.post("/voice/inbound", params)))
     assert gather is not None

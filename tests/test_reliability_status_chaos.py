@@ -15,13 +15,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from app.callbacks.dispatch import Dispatcher
+from app.callbacks.dispatch import Dispatcher, DispatchReport
 from app.callbacks.models import Callback, CallbackEvent
 from app.campaigns.models import CampaignAttempt, CampaignContact
 from app.consent.models import ContactAttempt
 from app.db import session_scope
 from tests.callback_support import book, no_pause
 from tests.campaign_support import fake_dialer, make_campaign, make_contacts
+from tests.conftest import voice_params
 
 ROME = ZoneInfo("Europe/Rome")
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=ROME).astimezone(UTC)
@@ -98,8 +99,6 @@ def test_campaign_attempts_end_once_whatever_the_order_and_repeats(chaos, app, c
 
 
 def test_a_late_duplicate_status_does_not_count_as_another_attempt(sim, app, clock, twilio):
-    from tests.conftest import voice_params
-
     number = "+393475550002"
     sim.twilio.script(number, "busy")
     clock.set(NOW)
@@ -117,7 +116,6 @@ def test_a_late_duplicate_status_does_not_count_as_another_attempt(sim, app, clo
     late = voice_params(CallSid=old_sid, CallStatus="busy", SequenceNumber="2", Direction="outbound-api",
                         From="+390212345678", To=number)
     assert twilio.post("/voice/status", late).status_code == 204
-    from app.callbacks.dispatch import DispatchReport
 
     report = DispatchReport()
     retry.process(*claim, report=report)

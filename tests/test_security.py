@@ -16,7 +16,10 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, inspect, select
 
+from app import create_app
 from app.callbacks.models import Callback
+from app.config import ConfigError
+from app.consent.contacts import get_or_create
 from app.consent.models import Contact
 from app.db import get_engine, session_scope
 from app.models import Call, CallEvent, CallStep
@@ -151,9 +154,6 @@ class TestProduction:
         assert client.post("/sim/api/calls", json={"to": "+390212345678"}).status_code == 404
 
     def test_signature_check_cannot_be_skipped(self, settings, tmp_path):
-        from app import create_app
-        from app.config import ConfigError
-
         with pytest.raises(ConfigError):
             create_app({**settings, "DEV_SKIP_SIGNATURE_CHECK": True})
 
@@ -203,8 +203,6 @@ def test_caller_speech_and_number_are_stored_verbatim_and_shown_escaped(app, cli
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_search_parameters_are_bound_not_executed(app, client, payload):
     with session_scope(app) as session:
-        from app.consent.contacts import get_or_create
-
         get_or_create(session, "+393471234567", source="test", at=app.extensions["cortese.clock"].now())
     for path, key in [("/api/contacts", "q"), ("/api/calls", "number"), ("/api/calls", "flow"),
                       ("/api/tickets", "caller"), ("/api/claims", "caller"), ("/api/optouts", "number"),

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
 
 from app.db import session_scope
 from app.models import Call
@@ -139,7 +140,6 @@ class TestDevelopmentSkip:
 def test_signed_client_uses_twilios_validator(client):
     params = voice_params()
     signature = sign(PUBLIC_BASE_URL + "/voice/status", params)
-    from twilio.request_validator import RequestValidator
 
     assert RequestValidator(AUTH_TOKEN).validate(PUBLIC_BASE_URL + "/voice/status", params, signature)
     assert isinstance(SignedClient(client), SignedClient)

@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Flask
+from sqlalchemy import select
 
 from app.callbacks.dispatch import Dispatcher
 from app.clock import FakeClock
+from app.consent.models import OptOut
+from app.db import session_scope
 from app.sim import Simulator
 
 CALLER = "+393471234567"
@@ -90,10 +93,6 @@ def test_callback_opener_silent_callee_gets_a_goodbye(sim: Simulator, app: Flask
 
 def test_callback_opener_opt_out_is_confirmed(sim: Simulator, app: Flask,
                                               clock: FakeClock) -> None:
-    from sqlalchemy import select
-
-    from app.consent.models import OptOut
-    from app.db import session_scope
 
     callee = answered_callback(sim, app, clock)
     callee.press("9")

@@ -27,7 +27,7 @@ from app.telephony import (
     TwilioGateway,
     TwilioUnavailableError,
 )
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, base_settings
 from tests.sim_support import ACCOUNT, BASE, TOKEN, TwimlApp, doc
 
 CALLEE = "+393471234567"
@@ -149,8 +149,6 @@ def test_dropped_fetch_is_retried(fake_twilio: FakeTwilio, app: Flask) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Any) -> dict[str, Any]:
-    from tests.conftest import base_settings
-
     return {**base_settings(tmp_path), "TWILIO_TIMEOUT_SECONDS": 0.3}
 
 

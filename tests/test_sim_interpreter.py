@@ -11,6 +11,8 @@ from twilio.request_validator import RequestValidator
 
 from app.sim import STATUS_EVENTS, CallEnded, QueuePlan
 from app.sim.call import TWILIO_ERROR_MESSAGE, SimulatorError
+from app.sim.courtesy import is_goodbye
+from app.sim.params import signature
 from tests.sim_support import ACCOUNT, BASE, TOKEN, TwimlApp, doc
 
 GOODBYE = "<Say>Grazie e arrivederci.</Say><Hangup/>"
@@ -61,8 +63,6 @@ def test_get_method_signs_the_url_with_query(twiml: TwimlApp) -> None:
 
 
 def test_compute_signature_is_twilios_own() -> None:
-    from app.sim.params import signature
-
     params = {"CallSid": "CA1", "Digits": "1"}
     sig = signature(TOKEN, BASE + "/a?x=1", params)
     assert RequestValidator(TOKEN).validate(BASE + "/a?x=1", params, sig)
@@ -202,8 +202,6 @@ def test_goodbyes_in_three_languages(twiml: TwimlApp, goodbye: str) -> None:
 
 
 def test_dutch_dag_is_a_word_not_a_substring() -> None:
-    from app.sim.courtesy import is_goodbye
-
     assert is_goodbye("Dag!") and not is_goodbye("We bellen u vandaag terug")
 
 

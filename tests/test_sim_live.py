@@ -15,8 +15,13 @@ from typing import Any
 
 import pytest
 import requests
+from twilio.rest import Client
+from werkzeug.serving import make_server
 
+from app.sim.web import CallStore
+from app.telephony import RebasedHttpClient
 from tests.conftest import base_settings
+from tests.sim_support import ACCOUNT, BASE, TOKEN, TwimlApp, doc
 
 ROOT = Path(__file__).resolve().parent.parent
 CORTESE = [sys.executable, "-m", "app.cli"]
@@ -97,11 +102,6 @@ def test_cortese_sim_twilio_standalone_rings_in_the_background(tmp_path: Path,
                                                                softphone: bool) -> None:
     """`cortese sim twilio` as testers run it: the app (here a small TwiML app on a real
     port) creates a call with the REST API; the fake rings it and reports its status."""
-    from twilio.rest import Client
-    from werkzeug.serving import make_server
-
-    from app.telephony import RebasedHttpClient
-    from tests.sim_support import ACCOUNT, BASE, TOKEN, TwimlApp, doc
 
     twiml = TwimlApp().on("/out", doc("<Say>Promemoria: domani alle dieci.</Say>",
                                       '<Gather action="/ok"><Say>Prema 1</Say></Gather>',
@@ -133,8 +133,6 @@ def test_cortese_sim_twilio_standalone_rings_in_the_background(tmp_path: Path,
                 assert time.monotonic() < deadline, "cortese sim twilio never listened"
                 time.sleep(0.2)
         if softphone:
-            from app.sim.web import CallStore
-
             store = CallStore(tmp_path / "calls", "test-secret-key-0123456789")
             while not store.incoming():  # saved once the call waits for the callee
                 assert time.monotonic() < deadline, "the call never reached the softphone"

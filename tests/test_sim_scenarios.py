@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import phonenumbers
 import pytest
 
 from app.sim import Simulator
-from app.sim.scenario import ScenarioError, load, play
+from app.sim.scenario import ScenarioError, fresh_number, load, play
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
 
@@ -57,9 +58,6 @@ def test_unexpected_problems_fail_the_scenario(sim: Simulator, tmp_path: Path) -
 
 
 def test_fresh_callers_keep_the_country() -> None:
-    import phonenumbers
-
-    from app.sim.scenario import fresh_number
 
     numbers = {fresh_number("+447911123456") for _ in range(40)}
     assert all(n.startswith("+447911") and len(n) == 13 for n in numbers) and len(numbers) > 1

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.db import Base, get_engine
 from app.sim.web import CallStore
+from tests.console_support import add_operator, login
 
 
 @pytest.fixture
@@ -101,8 +102,6 @@ def test_served_only_where_allowed(settings: dict[str, Any], env: str, enabled: 
 def test_outbound_calls_rung_for_the_softphone_are_listed_and_answerable(
         sim: Any, app: Flask, tmp_path: Path) -> None:
     """`cortese sim twilio --softphone` stores answered outbound calls; the page picks them up."""
-    from app.sim.web import CallStore
-
     app.config["SIM_STORE_DIR"] = str(tmp_path / "sim-calls")
     phone = app.test_client()
     assert phone.get("/sim/api/incoming").get_json() == {"items": []}
@@ -125,8 +124,6 @@ def test_outbound_calls_rung_for_the_softphone_are_listed_and_answerable(
 
 def test_production_softphone_needs_a_console_login(settings: dict[str, Any],
                                                      tmp_path: Path) -> None:
-    from tests.console_support import add_operator, login
-
     application = create_app({**settings, "CORTESE_ENV": "production", "SIM_ENABLED": True,
                               "SUPPRESSION_HASH_KEY": "k" * 40})
     application.config["SIM_STORE_DIR"] = str(tmp_path / "sim-calls")

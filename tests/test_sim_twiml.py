@@ -6,6 +6,7 @@ import pytest
 
 from app.sim.transport import Fetched
 from app.sim.twiml import TwimlError, UnsupportedTwiml, check_response, parse_document
+from app.telephony import Twiml
 from tests.sim_support import doc
 
 
@@ -114,8 +115,6 @@ def test_known_verbs_nouns_and_ssml_parse() -> None:
 
 
 def test_twiml_built_by_the_app_parses() -> None:
-    from app.telephony import Twiml
-
     xml = (Twiml("it").say("Buongiorno").gather("/a", ["Prema 1"], num_digits=1,
                                                  hints=["sì"]).redirect("/b").xml())
     assert [v.name for v in parse_document(xml)] == ["Say", "Gather", "Redirect"]

@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 
 from app.callbacks.models import Callback
 from app.db import session_scope
+from app.flows import vocab as vocabulary
 from app.flows.matching import normalise
 from app.support.models import Ticket
+from app.telephony import Twiml
 
 # Monday 2 March 2026, 10:00 in Rome: the operators are in.
 MONDAY_10_ROME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -235,9 +237,6 @@ def test_the_language_menu_listens_with_each_language_model(sim):
 def test_a_language_without_a_speech_model_lets_twilio_pick_one():
     """The documented remedy when a language lacks the chosen model (Twilio warning 13331):
     a vocabulary without `speech_model` sends no speechModel at all (Twilio's choice 1)."""
-    from app.flows import vocab as vocabulary
-    from app.telephony import Twiml
-
     parsed = vocabulary.parse({"language": "nl", "concepts": {}}, "nl", "test")
     assert parsed.speech_model is None
     xml = Twiml("nl").gather("https://example.test/in", ["Zeg het maar"], input="dtmf speech",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app import signals
 from app.db import session_scope
 from app.models import Call, CallEvent
 from tests.conftest import voice_params
@@ -71,8 +72,6 @@ def test_status_without_sequence_or_with_garbage_is_accepted(app, twilio):
 
 
 def test_receivers_hear_each_change_once_not_duplicates_or_stale_deliveries(twilio, app):
-    from app import signals
-
     heard: list[str] = []
 
     def receiver(_sender, *, call, params, **_kw):

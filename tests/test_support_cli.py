@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from app.db import session_scope
 from app.support import services
 from app.support.cli import cli
+from app.support.orders import find_order
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -36,8 +37,6 @@ def test_import_orders_prints_counts_and_line_errors(run, tmp_path, app):
     assert "1 created, 0 updated, 1 line(s) with errors" in result.output
     assert "line 3: status" in result.output
     with session_scope(app) as session:
-        from app.support.orders import find_order
-
         assert find_order(session, "4711").customer_number == "+393471234567"
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app import phone
 from app.api.core import (
     PageMeta,
     PageQuery,
@@ -29,9 +30,12 @@ from app.api.core import (
     spec,
 )
 from app.api.problems import ApiProblem, not_found
+from app.callbacks import booking
 from app.callbacks import service as callbacks
 from app.callbacks.models import MISSED, STATUSES, Callback
 from app.clock import as_utc, now
+from app.consent.contacts import find_by_number
+from app.consent.models import Contact
 from app.db import db_session
 from app.refusals import Invalid
 
@@ -134,9 +138,6 @@ WHY = {"past": "is past or too soon", "closed": "calls are not allowed then (cal
 
 def contact_of(row: Callback) -> Any:
     """The callee's consent record (by id, else by number), or None when there is none."""
-    from app.consent.contacts import find_by_number
-    from app.consent.models import Contact
-
     session = db_session()
     contact = session.get(Contact, row.contact_id) if row.contact_id else None
     return contact if contact is not None and contact.erased_at is None else find_by_number(session, row.e164)
@@ -145,8 +146,6 @@ def contact_of(row: Callback) -> Any:
 def offers_for(row: Callback, near: datetime | None = None) -> list[datetime]:
     """The nearest lawful, free slots near `near` (the time asked for; by default the
     callback's own time), as booking.nearest_slots offers them to a caller."""
-    from app.callbacks import booking
-
     contact = contact_of(row)
     if contact is None:
         return []
@@ -159,8 +158,6 @@ def refusal(row: Callback, due: datetime) -> str | None:
     """Why `due` is no lawful, free time for this callback ("past", "closed", "full", "never"),
     checked like a booking with the caller (booking.evaluate); None when it is fine or when the
     number has no contact record to check against."""
-    from app.callbacks import booking
-
     contact = contact_of(row)
     if contact is None:
         return None
@@ -205,8 +202,6 @@ def search(query: CallbacksQuery, at: datetime) -> tuple[list[Callback], int]:
 
 
 def _number_or_422(text: str) -> str:
-    from app import phone
-
     try:
         return phone.parse(text.strip()).e164
     except phone.InvalidNumber as exc:

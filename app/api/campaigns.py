@@ -41,6 +41,7 @@ from app.campaigns.models import (
     CampaignAttempt,
 )
 from app.clock import now
+from app.consent import importer
 from app.db import db_session
 from app.refusals import Invalid
 
@@ -320,8 +321,6 @@ def add_contacts(campaign_id: int) -> TargetOut:
 
 
 def _add_csv(session: Any, row: Campaign, body: TargetIn) -> Any:
-    from app.consent import importer
-
     try:
         return campaigns.add_numbers_csv(session, row, str(body.csv), at=now(), recorded_by=actor(),
                                          source=body.source, default_region=body.default_region)

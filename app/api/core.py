@@ -8,6 +8,7 @@ from here and stay thin: parse, call the owning package's service, serialise.
 from __future__ import annotations
 
 import hmac
+import json as stdlib_json
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 
 from flask import Blueprint, Response, current_app, g, json, request
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import ValidationError, validate_csrf
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from spectree import Response as SpecResponse
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
@@ -35,6 +37,7 @@ from app.api.problems import (
     invalid,
 )
 from app.db import is_lock_error
+from app.operators.users import current_operator
 from app.refusals import Refusal, Refusals, field_of, message_of
 
 log = logging.getLogger(__name__)
@@ -175,8 +178,6 @@ def _bearer_ok() -> bool:
 
 
 def _session_operator() -> Any | None:
-    from app.operators.users import current_operator
-
     return current_operator()
 
 
@@ -230,8 +231,6 @@ def _refuse_bad_text() -> None:
 def _refuse_unparseable_json() -> None:
     """A body that says it is JSON but is not: say so (with where it breaks), rather than let
     validation report every field as missing."""
-    import json as stdlib_json
-
     try:
         stdlib_json.loads(request.get_data(cache=True))
     except (ValueError, RecursionError) as exc:
@@ -240,8 +239,6 @@ def _refuse_unparseable_json() -> None:
 
 
 def _check_csrf_header() -> None:
-    from flask_wtf.csrf import ValidationError, validate_csrf
-
     try:
         validate_csrf(request.headers.get("X-CSRFToken", ""))
     except ValidationError as exc:

@@ -28,10 +28,12 @@ from sqlalchemy.orm import Session
 from app import signals
 from app.callbacks import booking, service
 from app.callbacks.models import SCHEDULED, Callback
+from app.campaigns.models import Campaign
 from app.clock import as_utc
 from app.consent.contacts import find_by_number, get_or_create
 from app.flows import anger, vocab
 from app.flows.actions import ActionContext, Actions
+from app.flows.engine import get_engine
 from app.flows.render import LOCALES
 from app.models import CallStep
 from app.refusals import Refusal
@@ -316,8 +318,6 @@ def _book_or_move(ctx: ActionContext, contact: Any, due: datetime, existing_id: 
 
 def _campaign_id(session: Session, value: Any) -> int | None:
     """The campaign a script's slot names, if it is one we have (a callback refers to it)."""
-    from app.campaigns.models import Campaign
-
     try:
         key = int(str(value))
     except ValueError:
@@ -373,8 +373,6 @@ def _first_call(ctx: ActionContext, cb: Callback, most: int = 10) -> str | None:
 def _campaign_script(ctx: ActionContext, cb: Callback) -> dict[str, Any] | None:
     """The slots to go on with the campaign's flow, if the campaign says so and that flow has a
     `resume:` node to go on from."""
-    from app.flows.engine import get_engine
-
     flows = get_engine().flows
     for _receiver, slots in signals.campaign_resume.send(
             ctx, session=ctx.session, campaign_id=cb.campaign_id, origin_call_sid=_first_call(ctx, cb),

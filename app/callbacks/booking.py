@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app import phone, prompts
 from app.callbacks import service
 from app.callbacks.timeparse import parse_when
+from app.campaigns.models import Campaign
 from app.consent import check_call, next_allowed_slots
 from app.consent.compliance import gather_facts
 from app.consent.decide import decide
@@ -45,8 +46,6 @@ def reason_text(reason: str | None, language: str) -> str:
 def about_text(session: Session, cb: Any, language: str) -> str:
     """What a callback is about, in words: a campaign's booking carries that campaign's reason
     ("un breve sondaggio sul nostro servizio"), anything else its reason code's words."""
-    from app.campaigns.models import Campaign
-
     if cb.reason == "campaign" and cb.campaign_id is not None:
         campaign = session.get(Campaign, cb.campaign_id)
         said = (campaign.reason or {}).get(language) if campaign is not None else None

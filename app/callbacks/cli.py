@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.callbacks import service
+from app.callbacks.dispatch import Dispatcher
 from app.callbacks.models import STATUSES, Callback
 from app.clock import now
 from app.commands import with_app
@@ -149,8 +150,6 @@ def cancel(app: Flask, callback_id: int, by: str, reason: str) -> None:
 def dispatch_now(app: Flask, limit: int) -> None:
     """Run one dispatch pass now (what the scheduler does every CALLBACK_POLL_SECONDS);
     safe while the app's schedulers run too."""
-    from app.callbacks.dispatch import Dispatcher
-
     report = Dispatcher(app).run_once(limit=limit)
     for name in ("placed", "refused", "rescheduled", "released", "failed", "unknown", "recovered", "reconciled"):
         ids = getattr(report, name)

@@ -29,6 +29,7 @@ from app.callbacks.models import (
 from app.callbacks.service import transition
 from app.clock import now
 from app.db import db_session
+from app.flows.engine import start_flow
 from app.flows.render import courtesy, number_zone
 from app.flows.safety import voice_webhook
 from app.telephony import Twiml
@@ -79,7 +80,6 @@ def callback_answered() -> Response:
         doc = Twiml(cb.language).pause(1).say(text).hangup()
         session.commit()
         return doc.response()
-    from app.flows.engine import start_flow
 
     twiml = start_flow(session, call, "callback_opener", language=cb.language, params=request.form,
                        slots={"callback_id": cb.id, "callback_reason": cb.reason, "callback_about": about,

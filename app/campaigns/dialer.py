@@ -35,8 +35,10 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app import scheduler
+from app.calls import get_call
 from app.campaigns import hours
 from app.campaigns.callkind import campaign_call_kind
+from app.campaigns.dispositions import apply_call_status
 from app.campaigns.models import Campaign, CampaignAttempt, CampaignContact
 from app.campaigns.service import cancel_number, pacer_key
 from app.clock import Clock
@@ -444,9 +446,6 @@ def _language(campaign: Campaign, contact: Contact) -> str:
 
 def _catch_up(session: Session, attempt: CampaignAttempt, now: datetime) -> None:
     """Apply a final status that arrived before we stored the CallSid (fast failures)."""
-    from app.calls import get_call
-    from app.campaigns.dispositions import apply_call_status
-
     call = get_call(session, attempt.call_sid or "")
     if call is not None:
         apply_call_status(session, attempt, call, {}, now)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.campaigns.callkind import campaign_call_kind
 from app.consent.offers import NormalOfferId
 from app.db import Base, UTCDateTime, one_of
 
@@ -95,9 +97,6 @@ class Campaign(NormalOfferId, Base):
         return self._kind().why
 
     def _kind(self) -> Any:
-        from flask import current_app
-
-        from app.campaigns.callkind import campaign_call_kind
 
         return campaign_call_kind(current_app, self)
 

@@ -23,8 +23,10 @@ from app.clock import now
 from app.config import Settings
 from app.consent.contacts import find_by_number
 from app.db import db_session
+from app.flows.engine import get_engine, start_flow
 from app.flows.render import courtesy, number_zone
 from app.flows.safety import goodbye, voice_webhook
+from app.i18n import language_for
 from app.models import Call
 from app.telephony import TelephonyError, Twiml
 
@@ -89,7 +91,6 @@ def _machine_twiml(session: Session, campaign: Campaign, attempt: CampaignAttemp
 
 def _goodbye(call: Call) -> Response:
     party = phone.parse_caller(call.to_number)
-    from app.i18n import language_for
 
     language = language_for(party.region if party else None, default=_settings().default_language)
     return Twiml(language).say(goodbye(language, now(), party.e164 if party else None)).hangup().response()
@@ -99,8 +100,6 @@ def _goodbye(call: Call) -> Response:
 @voice_webhook
 def outbound() -> Response:
     """Answered campaign call: the opener at once for a person, the policy for a machine."""
-    from app.flows.engine import start_flow
-
     session = db_session()
     at = now()
     call = calls.ensure_call(session, request.form, at)
@@ -120,7 +119,6 @@ def outbound() -> Response:
         doc = _machine_twiml(session, campaign, attempt, call, at)
     elif call.flow and call.node:
         # Twilio retried this request: go on where the call is, never restart the opener.
-        from app.flows.engine import get_engine
 
         doc = get_engine().resume_retried_start(session, call, now=at, params=request.form)
     else:

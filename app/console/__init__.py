@@ -7,6 +7,20 @@ from pathlib import Path
 
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_babel import Babel
+
+from app.console import (
+    callbacks_pages,
+    campaigns_pages,
+    consent_pages,
+    desk_pages,
+    flows_pages,
+    softphone_page,
+    support_pages,
+    views,
+)
+from app.console.i18n import current_language
+from app.console.web import bp
 
 
 class SessionOnDemand(SecureCookieSessionInterface):
@@ -20,15 +34,16 @@ class SessionOnDemand(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+# The pages: each module declares its routes (and navigation entries) on `bp` (Flask's
+# blueprint pattern), so the blueprint is whole once they are imported, here.
+PAGES = (views, callbacks_pages, campaigns_pages, consent_pages, desk_pages, flows_pages, softphone_page,
+         support_pages)
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 
 def _init_translations(app: Flask) -> None:
     """Flask-Babel reads the compiled catalogs (app/translations/<lang>/LC_MESSAGES/messages.mo,
     committed beside their .po) for the operator's chosen language; English is the source text."""
-    from flask_babel import Babel
-
-    from app.console.i18n import current_language
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     app.config["BABEL_DEFAULT_LOCALE"] = "en"
@@ -36,18 +51,6 @@ def _init_translations(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    # Page modules register their routes (and nav entries) on the blueprint when imported.
-    from app.console import (  # noqa: F401  # noqa: F401
-        callbacks_pages,
-        campaigns_pages,
-        consent_pages,
-        desk_pages,
-        flows_pages,
-        softphone_page,
-        support_pages,
-        views,
-    )
-    from app.console.web import bp
 
     settings = app.extensions["cortese.settings"]
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

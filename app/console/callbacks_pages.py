@@ -26,6 +26,7 @@ from app.clock import now
 from app.console.i18n import add_messages, refusal_text, t
 from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
+from app.operators.users import current_operator
 
 nav_item("console.callbacks_list", "callbacks")
 
@@ -84,8 +85,6 @@ def _missing() -> tuple[str, int]:
 
 
 def _operator() -> str:
-    from app.operators.users import current_operator
-
     user = current_operator()
     return f"operator:{user.username}" if user else "operator"
 

@@ -26,6 +26,7 @@ from app.console.i18n import add_messages, refusal_text, t
 from app.console.web import Pager, bad_lines, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 from app.i18n import LANGUAGES
+from app.operators.users import current_operator
 from app.refusals import Invalid, Refusal, Refusals, field_of
 
 nav_item("console.campaigns_list", "campaigns")
@@ -91,8 +92,6 @@ def _missing() -> tuple[str, int]:
 
 
 def _operator() -> str:
-    from app.operators.users import current_operator
-
     user = current_operator()
     return f"operator:{user.username}" if user else "operator"
 

@@ -29,6 +29,7 @@ from app.consent.packs import load_packs
 from app.console.i18n import add_messages, refusal_text, t
 from app.console.web import Pager, bad_lines, bp, nav_item, notice, offset_arg
 from app.db import db_session
+from app.operators.users import current_operator
 
 nav_item("console.contacts", "contacts")
 nav_item("console.compliance", "compliance")
@@ -112,8 +113,6 @@ def registries() -> str:
 # --- operator actions: forms (CSRF-checked by the blueprint) calling app.consent's services ------
 
 def _operator() -> str:
-    from app.operators.users import current_operator
-
     user = current_operator()
     return f"operator:{user.username}" if user else "operator"
 

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from app.clock import now
-from app.console.i18n import add_messages
+from app.console.i18n import add_messages, t
 from app.console.web import CSP, back, bp, form_str, nav_item, notice, refused
 from app.db import db_session
 from app.desk import board, browser_phone, service
@@ -170,8 +170,6 @@ def desk_state() -> Response:
 
 
 def _state_label(state: str) -> str:
-    from app.console.i18n import t
-
     return t(f"state_{state}")
 
 

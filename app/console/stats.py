@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.api.callbacks import CallbacksQuery, query_args
+from app.api.campaigns import abandonment_by_campaign
+from app.callbacks import service as callbacks
+from app.desk.board import summary
 from app.models import Call
+from app.support.models import Ticket
+from app.support.services import OPEN_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -73,20 +79,11 @@ def build(session: Session, at: datetime) -> Dashboard:
 
 def _add_desk(session: Session, board: Dashboard, at: datetime) -> None:
     """The operator desk's service level, waits, hang-ups per hour and operators' states."""
-    try:
-        from app.desk.board import summary
-    except ImportError:
-        return
     board.desk = summary(session, at)
 
 
 def _add_callbacks(session: Session, board: Dashboard, at: datetime) -> None:
     """Due today (operators' day) and missed, counted by app.callbacks.service like the list."""
-    try:
-        from app.api.callbacks import CallbacksQuery, query_args
-        from app.callbacks import service as callbacks
-    except ImportError:
-        return
     for view, name in (("due_today", "callbacks_due_today"), ("missed", "callbacks_missed")):
         args = query_args(CallbacksQuery(view=view), at)
         _, total = callbacks.list_callbacks(session, limit=1, **args)
@@ -95,19 +92,10 @@ def _add_callbacks(session: Session, board: Dashboard, at: datetime) -> None:
 
 def _add_abandonment(session: Session, board: Dashboard) -> None:
     """Abandonment rate per campaign with live calls (app.campaigns.service.abandonment)."""
-    try:
-        from app.api.campaigns import abandonment_by_campaign
-    except ImportError:
-        return
     board.abandonment = abandonment_by_campaign(session)
 
 
 def _add_tickets(session: Session, board: Dashboard) -> None:
-    try:
-        from app.support.models import Ticket
-        from app.support.services import OPEN_STATUSES
-    except ImportError:
-        return
     board.open_tickets = session.scalar(
         select(func.count()).select_from(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
     ) or 0

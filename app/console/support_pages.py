@@ -21,6 +21,7 @@ from app.clock import now
 from app.console.i18n import add_messages, current_language, t
 from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
+from app.operators.users import current_operator
 from app.support import services as support
 from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES
 
@@ -109,8 +110,6 @@ def ticket_status(reference: str) -> Any:
 
 
 def _operator() -> str:
-    from app.operators.users import current_operator
-
     user = current_operator()
     return f"operator:{user.username}" if user else "operator"
 

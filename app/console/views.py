@@ -11,6 +11,8 @@ from werkzeug.wrappers import Response
 
 from app.api.calls import CallsQuery, call_detail, call_filters
 from app.api.core import paginate
+from app.callbacks.models import Callback
+from app.campaigns.models import Campaign, CampaignAttempt
 from app.clock import now
 from app.console import charts, stats
 from app.console.codes import code_label
@@ -27,6 +29,7 @@ from app.operators.users import (
     current_operator,
     revoke_sessions,
 )
+from app.support.models import Ticket
 
 nav_item("console.dashboard", "dashboard")
 nav_item("console.calls", "calls")
@@ -134,19 +137,11 @@ def call(call_sid: str) -> Any:
 
 def _tickets_of(call_sid: str) -> list[Any]:
     """Tickets made during this call (support package), for the links on the call page."""
-    try:
-        from app.support.models import Ticket
-    except ImportError:
-        return []
     return list(db_session().scalars(select(Ticket).where(Ticket.call_sid == call_sid)))
 
 
 def _callbacks_of(call_sid: str) -> list[Any]:
     """Callbacks booked during this call or dialled by it (callbacks package), for links."""
-    try:
-        from app.callbacks.models import Callback
-    except ImportError:
-        return []
     return list(db_session().scalars(
         select(Callback).where((Callback.origin_call_sid == call_sid) | (Callback.call_sid == call_sid))
         .order_by(Callback.id)))
@@ -154,10 +149,6 @@ def _callbacks_of(call_sid: str) -> list[Any]:
 
 def _campaign_attempt_of(call_sid: str) -> Any | None:
     """The campaign attempt that placed this call (campaigns package), with its campaign."""
-    try:
-        from app.campaigns.models import Campaign, CampaignAttempt
-    except ImportError:
-        return None
     found = db_session().execute(
         select(CampaignAttempt, Campaign).join(Campaign, Campaign.id == CampaignAttempt.campaign_id)
         .where(CampaignAttempt.call_sid == call_sid)).first()

@@ -26,8 +26,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +34,7 @@ from text_to_num import alpha2digit
 
 from app.flows import vocab as vocabulary
 from app.flows.model import Choice
+from app.flows.text import normalise
 
 FUZZY_THRESHOLD = 86
 NEGATION_REACH = 5  # words before a phrase a negator can still deny ("non voglio parlare con un operatore")
@@ -44,17 +43,7 @@ CLOSE = 0.8  # a runner-up scoring this share of the best is too close to call: 
 LONGER = 0.1  # each extra word of a phrase: "onder de garantie" says a little more than "kapot"
 LEAD = 0.5  # the answer a caller leads with counts more: "yes, I've got no service at all"
 PREFACE = 0.5  # a plain yes/no beside a request of another choice: "no, don't call me again"
-_TOKEN = re.compile(r"[\w*]+")
 _KEYS = frozenset("0123456789")
-
-
-def normalise(text: str) -> str:
-    """Lower case, no accents, no punctuation, elisions split: "Sì, dall'abbonamento!" ->
-    "si dall abbonamento" (so "dall'abbonamento" still contains "abbonamento", and "fuck's" is
-    "fuck s", never a new word "fucks")."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(_TOKEN.findall(plain.replace("_", " ")))
 
 
 def match_digits(choices: Iterable[Choice], digits: str) -> Choice | None:

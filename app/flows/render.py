@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_date, format_time
 
 from app import prompts
+from app.phone import parse_caller
 
 log = logging.getLogger(__name__)
 
@@ -217,8 +218,6 @@ def courtesy(language: str, at: datetime, zone: str | ZoneInfo | None) -> dict[s
 def number_zone(e164: str | None) -> str | None:
     """The zone of a phone number when it has exactly one (a mobile may roam; it is our best
     guess when nothing better is known)."""
-    from app.phone import parse_caller
-
     party = parse_caller(e164)
     return party.time_zones[0] if party and len(party.time_zones) == 1 else None
 

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from app.config import PROJECT_ROOT
+from app.flows.text import normalise
 from app.i18n import LANGUAGES
 from app.yamlfile import load_yaml
 
@@ -62,8 +63,6 @@ def _words(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
 
 
 def parse(raw: Any, language: str, where: str) -> Vocabulary:
-    from app.flows.matching import normalise  # matching reads vocabularies; no import cycle at load
-
     if not isinstance(raw, Mapping):
         raise VocabError(f"{where}: expected a mapping")
     concepts_raw = raw.get("concepts") or {}

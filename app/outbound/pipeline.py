@@ -14,11 +14,14 @@ from flask import Flask
 from sqlalchemy import Select, update
 from sqlalchemy.orm import Session
 
+from app import calls, signals
 from app.clock import Clock
 from app.config import Settings
 from app.consent import call_under_way
 from app.db import affected, get_engine, session_scope
+from app.models import TERMINAL_STATUSES
 from app.outbound import numbers, pacing
+from app.phone import mask
 from app.telephony import (
     AmbiguousRequestError,
     AuthenticationError,
@@ -313,9 +316,6 @@ class Pipeline(Generic[J]):
         """Fetch calls whose final status callback never came and replay a final status as if
         Twilio had sent it (every receiver sees it: the kinds', consent's). Returns the CallSids
         settled; a call still going is asked about again after RECHECK_EVERY (per process)."""
-        from app import calls, signals
-        from app.models import TERMINAL_STATUSES
-
         next_check: dict[str, datetime] = self.app.extensions.setdefault("cortese.outbound.next_check", {})
         now = self.now()
         due = [sid for sid in sids if next_check.get(sid, now) <= now][:limit]
@@ -362,6 +362,4 @@ def take_rows(session: Session, candidates: Select[Any], model: Any, *, guard: I
 
 
 def _masked(e164: str) -> str:
-    from app.phone import mask
-
     return mask(e164)

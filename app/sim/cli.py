@@ -11,11 +11,20 @@ from typing import ClassVar
 import click
 from rich.console import Console
 from rich.markup import escape
+from werkzeug.serving import make_server
 
-from app.config import Settings, load_settings
+from app import create_app
+from app.clock import FakeClock
+from app.config import INSTANCE_DIR, Settings, load_settings
 from app.sim.call import Entry, SimCall
+from app.sim.explore import explore
+from app.sim.fake_twilio import Callee, FakeTwilio, _drive_silently
+from app.sim.line import serve_app
+from app.sim.scenario import SIMULATED_START, ScenarioError, play
+from app.sim.scenario import load as load_scenario
 from app.sim.script import apply_step, parse_steps
 from app.sim.simulator import DEFAULT_CALLER, Simulator
+from app.sim.web import CallStore, store_folder
 
 _KEYS = re.compile(r"[0-9#*]+")
 HELP_LINE = ("keys (1, 123#) press them · any other text is said · empty line = silence · "
@@ -48,10 +57,6 @@ def _simulator(settings: Settings, url: str | None, public_url: str | None) -> S
 def _in_process(settings: Settings, *, simulated_clock: bool = False) -> Simulator:
     """The app in this process; with `simulated_clock`, under the clock scenarios marked
     `live: false` are written for (app.sim.scenario.SIMULATED_START), not the wall clock."""
-    from app import create_app
-    from app.clock import FakeClock
-    from app.sim.scenario import SIMULATED_START
-
     clock = FakeClock(SIMULATED_START) if simulated_clock else None
     app = create_app(settings.model_copy(update={"scheduler_enabled": False}), clock=clock)
     return Simulator.for_app(app)
@@ -165,9 +170,6 @@ def run_command(files: tuple[Path, ...], url: str | None, public_url: str | None
 
     The calls are real to the app (they store calls, tickets, bookings): use a scratch
     database or server."""
-    from app.sim.scenario import ScenarioError, play
-    from app.sim.scenario import load as load_scenario
-
     settings = _settings()
     paths = [p for f in files for p in (sorted(f.glob("*.yaml")) if f.is_dir() else [f])]
     simulators: dict[bool, Simulator] = {}  # in process: live scenarios, then simulated-clock ones
@@ -214,8 +216,6 @@ def explore_command(to: str | None, from_: str, depth: int, max_calls: int, url:
 
     Every path is a real call to the app: it stores what callers' calls store (calls,
     draft tickets, bookings), so point it at a scratch database or server."""
-    from app.sim.explore import explore
-
     settings = _settings()
     simulator = _simulator(settings, url, public_url) if url else _in_process(settings)
     result = explore(lambda: simulator.inbound(from_=from_, to=to), depth=depth,
@@ -235,9 +235,6 @@ def serve_command(port: int | None) -> None:
     """The app and a fake Twilio in one process, for the browser softphone: calls it places wait
     in the real queues, and calls the app places (an operator's phone rung by the desk, a
     callback) ring on it, conferences included. Development and test only; one process."""
-    from werkzeug.serving import make_server
-
-    from app.sim.line import serve_app
 
     settings = _settings()
     if settings.cortese_env == "production":
@@ -270,8 +267,6 @@ def serve_command(port: int | None) -> None:
 def twilio_command(port: int, app_url: str | None, public_url: str | None, answer: str,
                    inputs: str, softphone: bool, store: Path | None) -> None:
     """Run a fake Twilio REST API; point the app at it with TWILIO_API_BASE_URL."""
-    from app.sim.fake_twilio import Callee, FakeTwilio
-
     settings = _settings()
     app_url = app_url or _local_url(settings)
     console = Console(highlight=False, soft_wrap=True)
@@ -290,12 +285,7 @@ def twilio_command(port: int, app_url: str | None, public_url: str | None, answe
     console.print(f"set TWILIO_API_BASE_URL={base} in the app's .env and restart it")
 
     def drive(sim: SimCall) -> None:
-        from app.sim.fake_twilio import _drive_silently
-
         if softphone and not sim.ended:
-            from app.config import INSTANCE_DIR
-            from app.sim.web import CallStore, store_folder
-
             calls = CallStore(store or store_folder(INSTANCE_DIR), settings.secret_key)
             calls.save(calls.new_id(), sim)
             console.print(f"call {sim.sid} to {sim.to} is ringing on the softphone")

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
+from app import create_app
 from app.sim.call import QueuePlan, SimCall
+from app.sim.fake_twilio import FakeTwilio
 from app.sim.simulator import Simulator
 
 if TYPE_CHECKING:
@@ -98,9 +100,6 @@ def serve_app(settings: Settings) -> tuple[Flask, FakeTwilio, LiveLine]:
     """The app with a fake Twilio in this process and the softphone on a live line (for
     `cortese sim serve`): every REST request the app makes goes to the fake, every call the
     fake rings rings on the softphone, every webhook comes back in-process, signed."""
-    from app import create_app
-    from app.sim.fake_twilio import FakeTwilio
-
     fake = FakeTwilio(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
                       api_key_sid=settings.twilio_api_key_sid, api_key_secret=settings.twilio_api_key_secret)
     base = fake.start()

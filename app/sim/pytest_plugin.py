@@ -21,6 +21,7 @@ from flask import Flask
 
 from app.sim.fake_twilio import FakeTwilio
 from app.sim.simulator import Simulator
+from app.telephony import TwilioGateway
 
 
 @pytest.fixture
@@ -41,8 +42,6 @@ def fake_twilio(settings: dict[str, Any], clock: Any) -> Iterator[FakeTwilio]:
 
 def point_app_at(app: Flask, fake: FakeTwilio) -> None:
     """Re-point an already built app's gateway at the fake (when `app` was built first)."""
-    from app.telephony import TwilioGateway
-
     settings = app.extensions["cortese.settings"]
     if settings.twilio_api_base_url == fake.base_url:
         return

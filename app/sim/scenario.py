@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import yaml
 
 from app.sim.call import QueuePlan, SimCall
@@ -126,8 +127,6 @@ def load(path: str | Path) -> Scenario:
 def fresh_number(number: str) -> str:
     """The caller's number with its last six digits replaced at random: same country and
     kind of line, but a caller the app has never seen (no open tickets, no language kept)."""
-    import phonenumbers
-
     if not number.startswith("+") or len(number) < 10:
         return number
     try:

@@ -8,6 +8,7 @@ public URL, exactly as Twilio signs what it requested.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -175,6 +176,4 @@ class Requester:
 
 
 def _token() -> str:
-    import uuid
-
     return str(uuid.uuid4())

@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import inputs
+from app.callbacks.models import Callback
+from app.calls import get_call
 from app.clock import now
 from app.commands import with_app
 from app.db import session_scope
@@ -212,9 +214,6 @@ def show(app: Flask, reference: str, full_numbers: bool) -> None:
 @with_app
 def show_call(app: Flask, call_sid: str, full_numbers: bool) -> None:
     """Everything one call made (tickets, warranty claims, callbacks booked), then its steps."""
-    from app.callbacks.models import Callback
-    from app.calls import get_call
-
     with session_scope(app) as session:
         call = get_call(session, call_sid.strip())
         if call is None:
@@ -255,8 +254,6 @@ def _fields(record: Ticket | WarrantyClaim, full_numbers: bool) -> list[tuple[st
 
 
 def _print_steps(session: Session, call_sid: str | None) -> None:
-    from app.calls import get_call
-
     call = get_call(session, call_sid) if call_sid else None
     if call is None:
         return

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -89,8 +90,6 @@ def _today(ctx: Any) -> date:
     """Today where the hotline is (a purchase "today" in Rome is still today at 23:30 UTC)."""
     zone = getattr(getattr(ctx, "hotline", None), "time_zone", None)
     if zone:
-        from zoneinfo import ZoneInfo
-
         try:
             return ctx.now.astimezone(ZoneInfo(zone)).date()
         except Exception:

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, f
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, one_of
+from app.support.subjects import english
 
 TICKET_KINDS = ("fault", "warranty", "delivery_chase", "complaint", "unanswered_question")
 # draft: the caller hung up before the ticket was complete; kept so nothing is lost.
@@ -119,8 +120,6 @@ class Ticket(Base):
     @property
     def subject_english(self) -> str | None:
         """The subject as the API and the CLI show it (English for a coded subject)."""
-        from app.support.subjects import english
-
         return english(self.subject_code, self.subject_values, self.subject)
 
 

@@ -12,6 +12,8 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.support.models import Ticket, WarrantyClaim
+
 # The Damm quasigroup of order 10 (weakly totally anti-symmetric).
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -50,8 +52,6 @@ def make_reference() -> str:
 
 def new_reference(session: Session) -> str:
     """A reference used by no ticket and no claim (the two share one space on purpose)."""
-    from app.support.models import Ticket, WarrantyClaim
-
     for _ in range(50):
         ref = make_reference()
         taken = session.scalar(select(Ticket.id).where(Ticket.reference == ref)) or session.scalar(

@@ -17,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import dateparser
+from dateparser.search import search_dates
 from dateutil.relativedelta import relativedelta
 
 from app.flows import vocab
@@ -156,9 +158,6 @@ def parse_keypad_date(digits: str) -> date | None:
 
 def parse_spoken_date(text: str, language: str, today: date) -> date | None:
     """A date said in words ("il 3 marzo 2024", "vorige maand", "last May"), or None."""
-    import dateparser
-    from dateparser.search import search_dates
-
     first = set(vocab.for_language(language).concepts.get("first_of_month", ()))
     cleaned = " ".join("1" if word in first else word for word in (text or "").lower().split())
     if not cleaned.strip():

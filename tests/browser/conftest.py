@@ -59,7 +59,7 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def browser(chromium_path: str) -> Iterator[Any]:
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional: skip, saying so, when missing
     except ImportError as exc:  # pragma: no cover - the test extra installs it
         pytest.skip(f"playwright is not installed: {exc}")
     profile = tempfile.mkdtemp(prefix="cortese-chromium-")

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from app.consent.contacts import get_or_create
 from app.db import session_scope
+from app.support.services import CallerRef, make_claim
 from tests.browser.conftest import LiveServer, screenshot
 from tests.console_support import (
     PASSWORD,
@@ -34,9 +36,6 @@ OVERFLOW = "document.documentElement.scrollWidth > window.innerWidth"
 
 def _seed(app: Flask) -> dict[str, str]:
     """One of each thing a detail page shows, keyed by the URL argument that opens it."""
-    from app.consent.contacts import get_or_create
-    from app.support.services import CallerRef, make_claim
-
     sid = seed_call(app, flow="support_hotline", steps=[
         {"kind": "say", "node": "welcome", "said": "Buongiorno, sono l'assistente di Cortese."},
         {"kind": "ask", "node": "describe_fault", "said": "Mi descriva il problema.",

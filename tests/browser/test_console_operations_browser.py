@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from app.consent.contacts import get_or_create
 from app.db import session_scope
 from tests.browser.conftest import screenshot
-from tests.console_support import PASSWORD, add_operator, seed_callback
+from tests.console_support import PASSWORD, add_operator, seed_callback, seed_campaign
 
 pytestmark = pytest.mark.timeout(900)  # the first browser test may install chromium with apt-get
 
@@ -130,8 +130,6 @@ def test_flow_page_draws_the_diagram_with_vendored_mermaid(page, live_app):
 
 
 def test_live_campaign_page_refreshes_but_never_under_the_operators_typing(page, live_app):
-    from tests.console_support import seed_campaign
-
     cid = seed_campaign(live_app.app, start=True)
     page.clock.install()  # the page's timers run on Playwright's clock: no real waiting
     _login(page, live_app)

@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 
+from app.db import session_scope
+from app.desk.models import DeskOperator
 from app.sim import QueuePlan
 from app.sim.fake_twilio import FakeTwilio
+from app.sim.line import install
 from app.sim.pytest_plugin import point_app_at
 from app.sim.simulator import Simulator
 from tests.browser.conftest import screenshot
 from tests.console_support import PASSWORD, add_operator
+from tests.desk_support import minutes, operator
 from tests.test_desk_calls import WEDNESDAY
 
 pytestmark = pytest.mark.timeout(900)  # the first test may install chromium with apt-get
@@ -85,11 +89,6 @@ def test_go_available_take_a_caller_see_the_screen_pop_and_wrap_up(page: Any, li
 def test_the_browser_softphone_is_the_operators_phone(page: Any, live_app: Any, phones: Simulator) -> None:
     """The desk rings the operator's number; the softphone (live line, app/sim/line.py) rings,
     answers with the whisper, presses 1, is in the conference with the caller, hangs up."""
-    from app.db import session_scope
-    from app.desk.models import DeskOperator
-    from app.sim.line import install
-    from tests.desk_support import minutes, operator
-
     app = live_app.app
     app.extensions["cortese.clock"].set(WEDNESDAY)
     with session_scope(app) as s:
