@@ -166,11 +166,13 @@ def _decide(app: Any, story: dict[str, Any]) -> Outcome:
                 booked_from = campaigns.create_campaign(
                     session, name=f"corpus {story['id']}", purpose=story["resumes"], offer_id=story.get("offer"),
                     flow="campaign_service", languages=["en"], reason={"en": "our offer"}, created_by="corpus",
-                    at=now - timedelta(days=1)).id
-            # Exactly the callback dispatcher's call (app/callbacks/dispatch.py).
+                    at=now - timedelta(days=1))
+            # Exactly the callback dispatcher's call (app/callbacks/dispatch.py): the campaign a
+            # callback was booked from is named by id, and its purpose is what the call resumes.
             decision = check_call(session, contact, purpose="callback", offer_id=story.get("offer"), at=now,
-                                  campaign_id=None if booked_from is None else str(booked_from), callback_id=1,
-                                  settings=settings, automated=callback_call_kind(app).automated)
+                                  campaign_id=None if booked_from is None else booked_from.id, callback_id=1,
+                                  settings=settings, automated=callback_call_kind(app).automated,
+                                  resumes_purpose=None if booked_from is None else booked_from.purpose)
         else:
             live = story.get("call", "automated") == "live"
             if live:
