@@ -38,7 +38,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Queue states of a targeted contact.
 CONTACT_STATES = ("queued", "claimed", "dialing", "in-call", "done", "cancelled")
 # States of one attempt (consent refused it, dialling, Twilio took it, it ended, it failed).
-ATTEMPT_STATES = ("refused", "dialing", "placed", "ended", "error")
+ATTEMPT_STATES = ("refused", "dialing", "placed", "ended", "error", "cancelled")
 DISPOSITIONS = (
     "answered-human", "machine", "busy", "no-answer", "failed", "opted-out", "callback-booked",
     "completed", "refused", "invalid-number", "blocked", "unknown", "abandoned", "cancelled",
