@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.core import PageMeta, PageQuery, bp, page_of, responses, spec
 from app.api.problems import not_found
+from app.flows import app_actions
 from app.flows.diagram import mermaid
 from app.flows.loader import load_flows
 from app.flows.model import Flow, FlowSet, LintError
@@ -65,7 +66,8 @@ class FlowDetail(FlowOut):
 
 
 def current_flowset() -> FlowSet:
-    return load_flows(current_app.extensions["cortese.settings"].flows_dir)
+    # With the app's actions, so the listing lints what `cortese flows lint` lints.
+    return load_flows(current_app.extensions["cortese.settings"].flows_dir, app_actions(current_app))
 
 
 def problem_out(error: LintError) -> FlowProblem:
