@@ -151,6 +151,14 @@ def advance_status(call: Call, status: str | None, at: datetime, sequence: int |
     return bool(changes)
 
 
+def webhook_call(session: Session, params: Mapping[str, str], at: datetime) -> Call:
+    """What every voice webhook that answers a call does first: the call's record (created
+    the first time we hear of it) with the status this webhook reports applied."""
+    call = ensure_call(session, params, at)
+    advance_status(call, params.get("CallStatus"), at)
+    return call
+
+
 def record_status_callback(session: Session, params: Mapping[str, str], at: datetime) -> Call:
     """Store one status callback (once, however often Twilio sends it) and apply it in order."""
     return apply_status_callback(session, params, at)[0]

@@ -127,3 +127,15 @@ def test_a_status_callback_delivered_twice_is_stored_and_applied_once(db_app):
         call, changed = calls.apply_status_callback(session, params, AT)
         assert not changed and call.status == "completed"
         assert session.scalar(select(func.count()).select_from(CallEvent)) == 1
+
+
+def test_a_webhook_answering_a_known_call_moves_its_status_on(db_app):
+    """Twilio's Url webhook of an answered call says CallStatus=in-progress; the call we heard
+    ringing is now in progress, and an older status arriving late does not move it back."""
+    with session_scope(db_app) as session:
+        calls.webhook_call(session, voice_params(CallSid=SID, CallStatus="ringing"), AT)
+    with session_scope(db_app) as session:
+        assert calls.webhook_call(session, voice_params(CallSid=SID, CallStatus="in-progress"), AT).status == "in-progress"
+    with session_scope(db_app) as session:
+        assert calls.webhook_call(session, voice_params(CallSid=SID, CallStatus="ringing"), AT).status == "in-progress"
+    assert _count(db_app) == 1

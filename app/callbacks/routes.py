@@ -29,7 +29,7 @@ from app.callbacks.models import (
 from app.callbacks.service import transition
 from app.clock import now
 from app.db import db_session
-from app.flows.engine import start_flow
+from app.flows import engine as flow_engine
 from app.flows.render import courtesy, number_zone
 from app.flows.safety import voice_webhook
 from app.telephony import Twiml
@@ -42,8 +42,7 @@ bp = Blueprint("callbacks_voice", __name__)
 def callback_answered() -> Response:
     session = db_session()
     at = now()
-    call = calls.ensure_call(session, request.form, at)
-    calls.advance_status(call, request.form.get("CallStatus"), at)
+    call = calls.webhook_call(session, request.form, at)
     settings = current_app.extensions["cortese.settings"]
     cb_id = request.args.get("cb", "")
     cb = session.get(Callback, int(cb_id)) if cb_id.isdigit() else None
@@ -81,7 +80,7 @@ def callback_answered() -> Response:
         session.commit()
         return doc.response()
 
-    twiml = start_flow(session, call, "callback_opener", language=cb.language, params=request.form,
+    twiml = flow_engine.start_flow(session, call, "callback_opener", language=cb.language, params=request.form,
                        slots={"callback_id": cb.id, "callback_reason": cb.reason, "callback_about": about,
                               "offer_id": cb.offer_id, "campaign_id": cb.campaign_id})
     session.commit()

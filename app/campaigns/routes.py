@@ -23,7 +23,8 @@ from app.clock import now
 from app.config import Settings
 from app.consent.contacts import find_by_number
 from app.db import db_session
-from app.flows.engine import get_engine, start_flow
+from app.flows import engine as flow_engine
+from app.flows.engine import get_engine
 from app.flows.render import courtesy, number_zone
 from app.flows.safety import goodbye, voice_webhook
 from app.i18n import language_for
@@ -102,8 +103,7 @@ def outbound() -> Response:
     """Answered campaign call: the opener at once for a person, the policy for a machine."""
     session = db_session()
     at = now()
-    call = calls.ensure_call(session, request.form, at)
-    calls.advance_status(call, request.form.get("CallStatus"), at)
+    call = calls.webhook_call(session, request.form, at)
     attempt = _attempt(session, call)
     if attempt is None:
         session.commit()
@@ -124,7 +124,7 @@ def outbound() -> Response:
     else:
         attempt.answered_at = attempt.answered_at or at
         attempt.opener_at = attempt.opener_at or at
-        doc = start_flow(session, call, campaign.flow, language=attempt.language, slots=script_slots(campaign, attempt),
+        doc = flow_engine.start_flow(session, call, campaign.flow, language=attempt.language, slots=script_slots(campaign, attempt),
                          params=request.form, contact=find_by_number(session, attempt.e164), now=at)
     session.commit()
     return doc.response()

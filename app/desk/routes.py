@@ -145,8 +145,7 @@ def customer_answered() -> Response:
 
     session = db_session()
     at = now()
-    call = calls.ensure_call(session, request.form, at)
-    calls.advance_status(call, request.form.get("CallStatus"), at)
+    call = calls.webhook_call(session, request.form, at)
     entry = _entry(session)
     cb = session.get(Callback, entry.callback_id) if entry is not None and entry.callback_id else None
     settings = _settings()

@@ -23,8 +23,7 @@ def inbound() -> Response:
     session = db_session()
     at = now()
     engine = get_engine()
-    call = calls.ensure_call(session, request.form, at)
-    calls.advance_status(call, request.form.get("CallStatus"), at)
+    call = calls.webhook_call(session, request.form, at)
     # The call's record is kept whatever its first turn does, and on SQLite the write lock is
     # not held through the whole turn (caller recognition's lookups) for every new call.
     session.commit()
