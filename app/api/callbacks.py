@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -30,18 +30,14 @@ from app.api.core import (
     spec,
 )
 from app.api.problems import ApiProblem, not_found
-from app.callbacks import booking
+from app.callbacks import operations
 from app.callbacks import service as callbacks
-from app.callbacks.models import MISSED, STATUSES, Callback
-from app.clock import as_utc, now
-from app.consent.contacts import find_by_number
-from app.consent.models import Contact
+from app.callbacks.models import STATUSES, Callback
+from app.clock import now
 from app.db import db_session
 from app.refusals import Invalid
 
 CallbackStatus = Literal[STATUSES]  # type: ignore[valid-type]
-# What an operator can still act on: ringing soon, or finished without reaching anyone.
-MISSED_STATUSES = (MISSED,)
 
 
 class CallbacksQuery(PageQuery):
@@ -136,59 +132,25 @@ WHY = {"past": "is past or too soon", "closed": "calls are not allowed then (cal
        "full": "that 15-minute slot is full", "never": "this number may not be called back"}
 
 
-def contact_of(row: Callback) -> Any:
-    """The callee's consent record (by id, else by number), or None when there is none."""
-    session = db_session()
-    contact = session.get(Contact, row.contact_id) if row.contact_id else None
-    return contact if contact is not None and contact.erased_at is None else find_by_number(session, row.e164)
+def _settings() -> Any:
+    return current_app.extensions["cortese.settings"]
 
 
 def offers_for(row: Callback, near: datetime | None = None) -> list[datetime]:
-    """The nearest lawful, free slots near `near` (the time asked for; by default the
-    callback's own time), as booking.nearest_slots offers them to a caller."""
-    contact = contact_of(row)
-    if contact is None:
-        return []
-    at = now()
-    return booking.nearest_slots(db_session(), contact, max(as_utc(near or row.due_at), at), now=at,
-                                 settings=current_app.extensions["cortese.settings"], exclude_id=row.id)
+    """The nearest lawful, free slots near `near` (app.callbacks.operations)."""
+    return operations.offers_for(db_session(), row, settings=_settings(), at=now(), near=near)
 
 
 def refusal(row: Callback, due: datetime) -> str | None:
-    """Why `due` is no lawful, free time for this callback ("past", "closed", "full", "never"),
-    checked like a booking with the caller (booking.evaluate); None when it is fine or when the
-    number has no contact record to check against."""
-    contact = contact_of(row)
-    if contact is None:
-        return None
-    verdict = booking.evaluate(db_session(), contact, as_utc(due), now=now(),
-                               settings=current_app.extensions["cortese.settings"], exclude_id=row.id)
-    return None if verdict.ok else verdict.why
-
-
-def operator_today(at: datetime) -> tuple[datetime, datetime]:
-    """Start and end (UTC) of today in the operators' zone (the callbacks' default zone)."""
-    zone = ZoneInfo(current_app.extensions["cortese.settings"].callback_default_time_zone)
-    local = at.astimezone(zone)
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    # Aware arithmetic on one zone is wall-clock arithmetic: the next local midnight, so a DST
-    # day is 23 or 25 hours long.
-    return as_utc(start), as_utc(start + timedelta(days=1))
+    """Why `due` is no lawful, free time for this callback (app.callbacks.operations)."""
+    return operations.refusal(db_session(), row, due, settings=_settings(), at=now())
 
 
 def query_args(query: CallbacksQuery, at: datetime) -> dict[str, Any]:
     """The service's filters for `query` (a view narrows status and due window)."""
-    statuses: list[str] | None = [query.status] if query.status else None
-    due_from, due_until = query.due_from, query.due_until
-    if query.view == "due_today":
-        start, end = operator_today(at)
-        due_from = max(due_from, start) if due_from else start
-        due_until = min(due_until, end) if due_until else end
-    elif query.view == "missed":
-        statuses = [s for s in (statuses or MISSED_STATUSES) if s in MISSED_STATUSES]
-    elif query.view == "pending":
-        statuses = [s for s in (statuses or sorted(callbacks.PENDING)) if s in callbacks.PENDING]
-    return {"status": statuses, "e164": query.number, "due_from": due_from, "due_until": due_until}
+    return operations.filters(status=query.status, view=query.view, number=query.number,
+                              due_from=query.due_from, due_until=query.due_until, at=at,
+                              zone_name=_settings().callback_default_time_zone)
 
 
 def search(query: CallbacksQuery, at: datetime) -> tuple[list[Callback], int]:
@@ -237,9 +199,8 @@ def detail(row: Callback) -> CallbackDetail:
 
 
 def local_to_utc(row: Callback, text: str) -> datetime:
-    """The callee's wall time in the callback's own zone, as an aware datetime."""
-    moment = datetime.fromisoformat(text.replace(" ", "T"))
-    return in_range(moment.replace(tzinfo=ZoneInfo(row.time_zone)))
+    """The callee's wall time in the callback's own zone, as an aware datetime in range."""
+    return in_range(operations.local_to_utc(row, text))
 
 
 @bp.get("/callbacks")

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.api.callbacks import CallbacksQuery, query_args
 from app.api.campaigns import abandonment_by_campaign
+from app.callbacks import operations
 from app.callbacks import service as callbacks
 from app.desk.board import summary
 from app.models import Call
@@ -85,7 +86,8 @@ def _add_desk(session: Session, board: Dashboard, at: datetime) -> None:
 def _add_callbacks(session: Session, board: Dashboard, at: datetime) -> None:
     """Due today (operators' day) and missed, counted by app.callbacks.service like the list."""
     for view, name in (("due_today", "callbacks_due_today"), ("missed", "callbacks_missed")):
-        args = query_args(CallbacksQuery(view=view), at)
+        args = operations.filters(status=None, view=view, number=None, due_from=None, due_until=None, at=at,
+                                  zone_name=current_app.extensions["cortese.settings"].callback_default_time_zone)
         _, total = callbacks.list_callbacks(session, limit=1, **args)
         setattr(board, name, total)
 
