@@ -22,6 +22,7 @@ from app.clock import now
 from app.commands import with_app
 from app.db import session_scope
 from app.phone import mask
+from app.refusals import Refusal
 
 
 @click.group("callbacks", help="Callbacks booked by callers: list, show, move, cancel, dispatch.")
@@ -56,7 +57,7 @@ def list_cmd(app: Flask, statuses: tuple[str, ...], number: str | None, limit: i
     with session_scope(app) as session:
         try:
             rows, total = service.list_callbacks(session, status=list(statuses) or None, e164=number, limit=limit)
-        except ValueError as exc:
+        except Refusal as exc:
             _fail(str(exc))
             return
         table = Table("id", "number", "due (callee's time)", "zone", "lang", "reason", "status", "tries",
@@ -121,7 +122,7 @@ def move(app: Flask, callback_id: int, when: str, by: str, note: str | None) -> 
         try:
             cb = service.get(session, callback_id)
             cb = service.move(session, callback_id, _parse_when(when, cb.time_zone), at=now(), by=by, note=note)
-        except (ValueError, LookupError) as exc:
+        except (Refusal, LookupError) as exc:
             _fail(str(exc))
             return
         click.echo(f"callback {cb.id}: {cb.status}, due {_local(cb, cb.due_at)} {cb.time_zone}")
@@ -137,7 +138,7 @@ def cancel(app: Flask, callback_id: int, by: str, reason: str) -> None:
     with session_scope(app) as session:
         try:
             cb = service.cancel(session, callback_id, at=now(), by=by, reason=reason)
-        except (ValueError, LookupError) as exc:
+        except (Refusal, LookupError) as exc:
             _fail(str(exc))
             return
         click.echo(f"callback {cb.id}: cancelled")

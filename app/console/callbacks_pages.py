@@ -27,6 +27,7 @@ from app.console.i18n import add_messages, refusal_text, t
 from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 from app.operators.users import current_operator
+from app.refusals import Refusal
 
 nav_item("console.callbacks_list", "callbacks")
 
@@ -146,7 +147,7 @@ def callback_move(callback_id: int) -> Any:
     try:
         moved = callbacks.move(session, row.id, due, at=now(), by=_operator(),
                                note=form_str("note", 500) or None)
-    except ValueError as exc:
+    except Refusal as exc:
         session.rollback()
         refused(exc)
         return redirect(url_for("console.callback", callback_id=callback_id))
@@ -163,7 +164,7 @@ def callback_cancel(callback_id: int) -> Any:
     session = db_session()
     try:
         callbacks.cancel(session, row.id, at=now(), by=_operator(), reason=form_str("reason", 500))
-    except ValueError as exc:
+    except Refusal as exc:
         session.rollback()
         refused(exc)
         return redirect(url_for("console.callback", callback_id=callback_id))

@@ -208,7 +208,7 @@ def campaign_action(campaign_id: int, action: str) -> Any:
     session = db_session()
     try:
         ACTIONS[action](session, row, at=now(), reason=form_str("reason", 500) or None)
-    except ValueError as exc:
+    except Refusal as exc:
         session.rollback()
         refused(exc)
     else:
@@ -225,7 +225,7 @@ def campaign_contacts(campaign_id: int) -> Any:
     session = db_session()
     try:
         report = _target(session, row)
-    except ValueError as exc:
+    except Refusal as exc:
         session.rollback()
         refused(exc)
         return redirect(url_for("console.campaign", campaign_id=campaign_id))

@@ -22,6 +22,7 @@ from app.console.i18n import add_messages, current_language, t
 from app.console.web import Pager, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 from app.operators.users import current_operator
+from app.refusals import Refusal
 from app.support import services as support
 from app.support.models import CLAIM_OUTCOMES, TICKET_KINDS, TICKET_STATUSES
 
@@ -101,7 +102,7 @@ def ticket_status(reference: str) -> Any:
     status = form_str("status", 20)
     try:
         set_ticket_status(row, status, at=now(), by=_operator(), note=form_str("note", 500) or None)
-    except ValueError as exc:
+    except Refusal as exc:
         refused(exc)
     else:
         session.commit()
