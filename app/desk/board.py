@@ -16,9 +16,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.consent.contacts import find_by_number
 from app.desk.models import ABANDONED, ENTRY_WAITING, OPERATOR_STATES, DeskOperator, QueueEntry
 from app.models import Call, CallStep
 from app.operators.models import OperatorUser
+from app.support.models import WarrantyClaim
+from app.support.services import open_tickets_for
 
 SERVICE_LEVEL_SECONDS = 20
 HOURS = 24
@@ -147,10 +150,6 @@ class ScreenPop:
 
 
 def screen_pop(session: Session, entry: QueueEntry) -> ScreenPop:
-    from app.consent.contacts import find_by_number
-    from app.support.models import WarrantyClaim
-    from app.support.services import open_tickets_for
-
     call = session.scalar(select(Call).where(Call.call_sid == entry.call_sid))
     choices = list(session.scalars(select(CallStep).where(CallStep.call_id == call.id, CallStep.input.is_not(None))
                                    .order_by(CallStep.id))) if call else []

@@ -27,6 +27,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import affected, session_scope
+from app.desk import whisper
+from app.desk.callbacks import dial_customer
 from app.desk.models import (
     ABANDONED,
     AVAILABLE,
@@ -42,7 +44,8 @@ from app.desk.models import (
     QueueEntry,
 )
 from app.desk.routing import route_now, set_state
-from app.telephony import TelephonyError, Twiml
+from app.outbound import Outcome
+from app.telephony import AmbiguousRequestError, TelephonyError, Twiml
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +137,7 @@ def retry_due(app: Flask, now: datetime, *, limit: int = 20) -> list[int]:
 
 
 def _take_caller(app: Flask, entry_id: int) -> str:
-    from app.desk.routes import desk_url
+    from app.desk.routes import desk_url  # noqa: PLC0415 - desk ring: routing <-> bridge, callers; routes above
 
     with session_scope(app) as session:
         entry = session.get(QueueEntry, entry_id)
@@ -156,9 +159,6 @@ def _take_caller(app: Flask, entry_id: int) -> str:
 
 
 def _dial_customer(app: Flask, entry_id: int) -> str:
-    from app.desk.callbacks import dial_customer
-    from app.outbound import Outcome
-
     with session_scope(app) as session:
         entry = session.get(QueueEntry, entry_id)
         assert entry is not None
@@ -173,8 +173,6 @@ def _dial_customer(app: Flask, entry_id: int) -> str:
 
 
 def _ambiguous(exc: TelephonyError) -> bool:
-    from app.telephony import AmbiguousRequestError
-
     return isinstance(exc, AmbiguousRequestError)
 
 
@@ -219,8 +217,7 @@ def _fail(app: Flask, entry_id: int, status: str, reason: str, say: str) -> str:
 
 
 def _tell_operator(app: Flask, operator_id: int, call_sid: str, key: str) -> None:
-    from app.desk import whisper
-    from app.desk.routes import operator_language
+    from app.desk.routes import operator_language  # noqa: PLC0415 - desk ring: routing <-> bridge, callers; routes above
 
     with session_scope(app) as session:
         language = operator_language(session, operator_id)

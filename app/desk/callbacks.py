@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from app.callbacks import service as callbacks
 from app.callbacks.dispatch import CallbackKind, Dispatcher, DispatchReport, Job
 from app.callbacks.models import DISPATCHING, FAILED, SCHEDULED, Callback, CallbackEvent
+from app.db import session_scope
 from app.desk.models import LEFT, WAITING, DeskOperator, QueueEntry
 from app.outbound import Dial, Outcome, Patience, take_rows
 
@@ -61,7 +62,6 @@ def skill_of(reason: str) -> str:
 def take_due(app: Flask, now: datetime, *, limit: int = 20) -> list[int]:
     """Claim due person callbacks for the desk and put them in line; returns their entry ids."""
     settings = app.extensions["cortese.settings"]
-    from app.db import session_scope
 
     taken: list[int] = []
     with session_scope(app) as session:
@@ -97,8 +97,6 @@ def take_due(app: Flask, now: datetime, *, limit: int = 20) -> list[int]:
 
 def expire_waits(app: Flask, now: datetime) -> list[int]:
     """Callbacks nobody could take in time: back on the schedule, or to the console at last."""
-    from app.db import session_scope
-
     settings = app.extensions["cortese.settings"]
     limit = now - timedelta(seconds=settings.desk_callback_wait_seconds)
     expired: list[int] = []

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from app import signals
 from app.clock import now
-from app.desk import callers
+from app.desk import callers, whisper
 from app.desk.models import CONNECTED, OFFER_RINGING, Offer, QueueEntry
 from app.desk.routing import conversation_ended, end_offer, route_now
 from app.models import TERMINAL_STATUSES, Call
+from app.telephony import TelephonyError, Twiml
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,7 @@ def _on_status(_sender: Flask, *, session: Session, call: Call, params: Mapping[
 def _tell_operator_no_answer(session: Session, entry: QueueEntry) -> None:
     """An operator-first callback's customer did not take the call: the operator, waiting in
     the conference, is told and released (the callbacks' retry policy calls again later)."""
-    from app.desk import whisper
-    from app.desk.routes import operator_language
-    from app.telephony import TelephonyError, Twiml
+    from app.desk.routes import operator_language  # noqa: PLC0415 - desk ring: routing <-> bridge, callers; routes above
 
     offer = session.get(Offer, entry.offer_id) if entry.offer_id else None
     if offer is None or not offer.operator_call_sid:

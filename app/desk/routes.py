@@ -14,6 +14,11 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
 
 from app import calls
+from app.callbacks import booking
+from app.callbacks.dispatch import link_call
+from app.callbacks.messages import machine_message
+from app.callbacks.models import ANSWERED, DISPATCHING, PLACED, UNKNOWN, Callback
+from app.callbacks.service import transition
 from app.clock import now
 from app.db import db_session
 from app.desk import bridge, whisper
@@ -137,12 +142,6 @@ def offer_decided() -> Response:
 @voice_webhook
 def customer_answered() -> Response:
     """The customer of an operator-first callback answered: who is calling, then the operator."""
-    from app.callbacks import booking
-    from app.callbacks.dispatch import link_call
-    from app.callbacks.messages import machine_message
-    from app.callbacks.models import ANSWERED, DISPATCHING, PLACED, UNKNOWN, Callback
-    from app.callbacks.service import transition
-
     session = db_session()
     at = now()
     call = calls.webhook_call(session, request.form, at)

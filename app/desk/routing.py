@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.db import affected, session_scope
-from app.desk import browser_phone
+from app.desk import browser_phone, callbacks
 from app.desk.models import (
     AVAILABLE,
     AWAY,
@@ -60,6 +60,7 @@ from app.desk.models import (
     Offer,
     QueueEntry,
 )
+from app.models import TERMINAL_STATUSES, Call
 from app.scheduler import JobSpec
 from app.telephony import AmbiguousRequestError, TelephonyError
 
@@ -128,7 +129,7 @@ class Router:
         return self.clock.now()
 
     def run_once(self, limit: int = 50) -> RoutingReport:
-        from app.desk import bridge, callbacks  # operator-first callbacks join the line here
+        from app.desk import bridge  # noqa: PLC0415 - desk ring: routing <-> bridge, callers; routes above
 
         report = RoutingReport()
         report.bridged = bridge.retry_due(self.app, self.now())
@@ -235,8 +236,7 @@ class Router:
     def close_gone_callers(self, report: RoutingReport) -> None:
         """Waiting callers whose call has ended (its status callback was lost, or came while
         this instance was down): nobody must be rung for them."""
-        from app.desk.callers import caller_left
-        from app.models import TERMINAL_STATUSES, Call
+        from app.desk.callers import caller_left  # noqa: PLC0415 - desk ring: routing <-> bridge, callers; routes above
 
         with session_scope(self.app) as session:
             gone = session.execute(

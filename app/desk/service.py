@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import phone as phones
+from app.calls import add_step, get_call
+from app.desk import whisper
 from app.desk.models import (
     AVAILABLE,
     AWAY,
@@ -26,6 +28,9 @@ from app.desk.models import (
 from app.desk.routing import set_state
 from app.i18n import LANGUAGES
 from app.refusals import Refusal
+from app.support.models import Ticket
+from app.support.services import CallerRef, create_ticket, ticket_for_call
+from app.telephony import Twiml
 
 OUTCOMES = ("resolved", "follow_up", "callback", "escalated", "abusive", "other")
 MAX_NOTE = 2000
@@ -106,8 +111,6 @@ def wrap_up(session: Session, operator: DeskOperator, entry: QueueEntry, *, outc
 
 
 def _note_on_call(session: Session, entry: QueueEntry, at: datetime, *, kind: str, outcome: str, text: str) -> None:
-    from app.calls import add_step, get_call
-
     call = get_call(session, entry.call_sid)
     if call is not None:
         add_step(session, call, at, kind, node="desk", input=text[:MAX_NOTE] or None, outcome=outcome)
@@ -115,8 +118,6 @@ def _note_on_call(session: Session, entry: QueueEntry, at: datetime, *, kind: st
 
 def _note_on_tickets(session: Session, entry: QueueEntry, at: datetime, *, by: DeskOperator, outcome: str,
                      note: str, extra: dict[str, Any] | None = None) -> None:
-    from app.support.models import Ticket
-
     for ticket in session.scalars(select(Ticket).where(Ticket.call_sid == entry.call_sid)):
         details = dict(ticket.details or {})
         history = list(details.get("desk", []))
@@ -132,10 +133,6 @@ def end_abusive(session: Session, operator: DeskOperator, entry: QueueEntry, *, 
     """The operator ends an abusive call: the caller hears a polite closing in their language
     and the line closes; the reason is kept on the entry, the call and the complaint ticket
     (made now if the call has none), flagged for review. Returns the ticket's reference."""
-    from app.desk import whisper
-    from app.support.services import CallerRef, create_ticket, ticket_for_call
-    from app.telephony import Twiml
-
     reason = reason.strip()[:MAX_NOTE]
     if not reason:
         raise Refusal("desk_no_reason", "reason: say why the call is ended")
