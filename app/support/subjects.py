@@ -31,7 +31,7 @@ def names(name_in: Callable[[str], str]) -> dict[str, str]:
 
 
 def upset(level: str | None) -> str:
-    """The subject code of a complaint by how upset the caller was (app.support.anger levels)."""
+    """The subject code of a complaint by how upset the caller was (app.flows.anger levels)."""
     code = f"caller_{level or 'angry'}"
     return code if code in SUBJECTS else "caller_angry"
 
