@@ -54,6 +54,38 @@ def test_quick_key_tomorrow_evening_is_read_back_and_booked(sim, app):
     call.assert_courteous()
 
 
+# "This evening" is 18:00 (CALLBACK_EVENING_TIME) and a callback needs 10 minutes' notice: once
+# that has passed in the callee's own zone, the option is not offered, and the keys keep their
+# meaning (2 is still tomorrow morning).
+@pytest.mark.parametrize("caller, line, local, offered, absent", [
+    (IT_CALLER, IT_LINE, datetime(2026, 11, 25, 23, 17, tzinfo=ROME),
+     "Quando preferisce essere richiamato? Per domani mattina prema 2; per domani sera prema 3.", "stasera"),
+    (IT_CALLER, IT_LINE, datetime(2026, 11, 25, 17, 55, tzinfo=ROME),
+     "Quando preferisce essere richiamato? Per domani mattina prema 2;", "stasera"),
+    (NL_CALLER, NL_LINE, datetime(2026, 11, 25, 20, 0, tzinfo=ZoneInfo("Europe/Amsterdam")),
+     "Wanneer wilt u worden teruggebeld? Voor morgenochtend druk op 2;", "vanavond"),
+    (GB_CALLER, GB_LINE, datetime(2026, 11, 25, 19, 0, tzinfo=ZoneInfo("Europe/London")),
+     "When would you like us to call you back? For tomorrow morning, press 2;", "this evening"),
+])
+def test_this_evening_is_not_offered_once_it_has_passed(sim, app, clock, caller, line, local, offered,
+                                                        absent):
+    clock.set(local.astimezone(UTC))
+    call = _to_booking(sim, caller, line)
+    assert call.heard(offered)
+    assert absent not in call.last_said.lower()
+    call.press("2")
+    assert call.heard(" 26 ")  # tomorrow morning, the 26th, read back for confirmation
+
+
+def test_this_evening_follows_the_callees_zone_not_the_servers(sim, app, clock):
+    # 18:30 in Rome is 17:30 in London: a British caller's evening is still ahead.
+    clock.set(datetime(2026, 11, 25, 18, 30, tzinfo=ROME).astimezone(UTC))
+    call = _to_booking(sim, GB_CALLER, GB_LINE)
+    assert call.heard("For this evening, press 1; for tomorrow morning, press 2")
+    call.press("1")
+    assert call.heard("We will call you back today, Wednesday 25 November, at 6:00 pm.")
+
+
 def test_italian_words_domani_alle_sei_di_sera(sim, app):
     call = _to_booking(sim)
     call.speak("domani alle sei di sera")

@@ -142,6 +142,13 @@ def prepare(ctx: ActionContext) -> str:
     return "ok"
 
 
+@ACTIONS.action("callback_when_options", outcomes=("tonight", "tomorrow"))
+def when_options(ctx: ActionContext) -> str:
+    """Which quick times to offer: "this evening" only while it can still be booked, in the
+    callee's own time zone."""
+    return "tonight" if booking.this_evening_open(ctx.now, _zone(ctx), ctx.settings) else "tomorrow"
+
+
 @ACTIONS.action("callback_parse_time", outcomes=("ok", "offer", "unclear", "give_up", "impossible", "angry"))
 def parse_time(ctx: ActionContext) -> str:
     """A quick key (1/2/3) or a day and time in words -> confirm, or the nearest slots. Anger

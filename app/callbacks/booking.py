@@ -92,6 +92,12 @@ def quick_option(key: str, now: datetime, zone: ZoneInfo, settings: Any) -> date
     return _aware(choice[0], choice[1], zone)
 
 
+def this_evening_open(now: datetime, zone: ZoneInfo, settings: Any) -> bool:
+    """Whether "this evening" (key 1) can still be booked: its time is at least MIN_LEAD away.
+    Past it, offering "this evening" would promise what the next answer has to refuse."""
+    return quick_option("1", now, zone, settings) >= now + MIN_LEAD  # type: ignore[operator]
+
+
 @dataclass(frozen=True)
 class Wanted:
     """The time the caller asked for, aware UTC; `until` ends the window of a vague part of a
