@@ -22,8 +22,8 @@ from app.refusals import Reason, Refusal
 
 LANG_KEY = "console_lang"
 
-# A text still written as {"it": ..., "nl": ..., "en": ...} works too (not yet in the catalogs).
-Message: TypeAlias = "LazyString | str | dict[str, str]"
+# Texts per language never sit in Python: tests/test_words_as_data.py keeps it so.
+Message: TypeAlias = "LazyString | str"
 
 M: dict[str, Message] = {
     "app_title": _l("Operator console"),
@@ -230,8 +230,6 @@ def t(key: str, **values: object) -> str:
 
 def message_text(message: Message) -> str:
     """A message in the operator's language (gettext's, through the request's locale)."""
-    if isinstance(message, dict):
-        return message.get(current_language()) or message["en"]
     return str(message)
 
 
