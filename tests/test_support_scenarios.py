@@ -154,10 +154,10 @@ def add_product(app, sku: str, *, months: int | None, category: str = "router",
 
 
 def add_unit(app, product_id: int, serial: str, *, owner: str | None = None, name: str | None = None,
-             country: str | None = None) -> None:
+             country: str | None = None, purchased_on: date | None = None) -> None:
     with session_scope(app) as session:
         session.add(CustomerProduct(serial=serial, product_id=product_id, owner_number=owner,
-                                    owner_name=name, country=country))
+                                    owner_name=name, country=country, purchased_on=purchased_on))
 
 
 def add_order(app, number: str, *, status: str, expected: date | None, customer: str | None = None,
@@ -363,6 +363,20 @@ def _says(call, key: str, day: date, language: str) -> bool:
         spoken += f"(?: {day.year})?"
     pattern = re.escape(before) + r"(?:\w+ )?" + spoken + re.escape(after)
     return any(re.search(pattern, said) for said in call.said)
+
+
+@pytest.mark.parametrize("language", LANGS)
+def test_a_unit_our_sales_record_dates_is_not_asked_its_purchase_date(sim, app, language):
+    # What we know we do not ask: the claim goes by the date of our own sale.
+    add_unit(app, add_product(app, "ROUTER-D", months=36), "20250002", purchased_on=date(2025, 1, 15))
+    call = dial(sim, language)
+    call.press("3")
+    call.press("20250002#")
+    assert not call.heard(t("date", language)), call.format_transcript()
+    [claim] = rows(app, WarrantyClaim)
+    assert claim.purchased_on == date(2025, 1, 15) and claim.covered_until == date(2028, 1, 15)
+    assert _says(call, "covered", date(2028, 1, 15), language), call.format_transcript()
+    call.assert_courteous()
 
 
 @pytest.mark.parametrize("language", LANGS)

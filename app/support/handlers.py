@@ -525,8 +525,9 @@ def mark_technician_callback(ctx: Any) -> str:
 
 
 def check_serial(ctx: Any) -> str:
-    """outcomes: known (slot product_name), unknown (after 2 tries the flow goes on to a claim
-    for review), invalid (nothing usable typed)"""
+    """outcomes: known (slot product_name), dated (known, and our sales record has its purchase
+    date, which the claim uses: the caller is not asked for it), unknown (after 2 tries the flow
+    goes on to a claim for review), invalid (nothing usable typed)"""
     serial = "".join(ch for ch in str(ctx.slots.get("serial") or "") if ch.isalnum()).upper()
     if len(serial) < 4:
         _bump_failures(ctx)
@@ -539,7 +540,7 @@ def check_serial(ctx: Any) -> str:
         return "unknown"
     _choose_unit(ctx, unit)
     _step(ctx, "support.serial", "known", input=serial)
-    return "known"
+    return "dated" if unit.purchased_on is not None else "known"
 
 
 def parse_purchase(ctx: Any) -> str:
@@ -785,7 +786,7 @@ HANDLERS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_set_urgent": (set_urgent, ("ok",)),
     "support_create_fault_ticket": (create_fault_ticket, ("ok",)),
     "support_technician_callback": (mark_technician_callback, ("ok",)),
-    "support_check_serial": (check_serial, ("known", "unknown", "invalid")),
+    "support_check_serial": (check_serial, ("known", "dated", "unknown", "invalid")),
     "support_parse_purchase_date": (parse_purchase, ("ok", "invalid", "angry")),
     "support_decide_warranty": (decide_warranty,
                                 ("covered", "covered_both", "covered_legal", "expired", "expired_both",
