@@ -205,7 +205,7 @@ def test_campaign_target_start_pause_stop_and_live_progress(app, operator, clock
                                         status="ended", disposition=disposition, created_at=clock.now(),
                                         dialled_at=clock.now(), answered_at=clock.now()))
     live = _html(operator, f"/console/campaigns/{cid}")
-    assert 'id="campaign-abandonment">50.0%<' in live and "Above the 3% limit" in live
+    assert 'id="campaign-abandonment">50.0%<' in live and "Over the limit of 3%" in live
     assert "abandoned" in live and "completed" in live
     dashboard = _html(operator, "/console/")
     assert "Sondaggio autunno: 50%" in dashboard  # the abandonment chart's bar title

@@ -46,7 +46,7 @@ add_messages({
     "attempts_by_disposition": _l("Attempts by disposition"),
     "abandonment_rate": _l("Abandonment rate"),
     "abandonment_24h": _l("Abandonment (24 h)"),
-    "abandonment_over": _l("Above the 3% limit: pause and check."),
+    "abandonment_over": _l("Over the limit of 3%: pause and check."),
     "dialled": _l("Dialled"),
     "live_answered": _l("Answered by people"),
     "abandoned": _l("Abandoned"),
