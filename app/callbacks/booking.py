@@ -95,7 +95,8 @@ def quick_option(key: str, now: datetime, zone: ZoneInfo, settings: Any) -> date
 def this_evening_open(now: datetime, zone: ZoneInfo, settings: Any) -> bool:
     """Whether "this evening" (key 1) can still be booked: its time is at least MIN_LEAD away.
     Past it, offering "this evening" would promise what the next answer has to refuse."""
-    return quick_option("1", now, zone, settings) >= now + MIN_LEAD  # type: ignore[operator]
+    evening = quick_option("1", now, zone, settings)
+    return evening is not None and evening >= now + MIN_LEAD
 
 
 @dataclass(frozen=True)
