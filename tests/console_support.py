@@ -115,5 +115,5 @@ def campaign_form(csrf_token: str) -> dict[str, Any]:
     """The new-campaign form as an operator fills it in, with the English reason left empty."""
     return {"csrf_token": csrf_token, "name": "Sondaggio primavera", "purpose": "survey", "flow": "campaign_survey",
             "languages": ["it", "en"], "reason_it": "un breve sondaggio", "reason_en": "",
-            "calling_days": "mon-sat", "calling_hours": "09:00-19:00", "cps": "2", "max_concurrent": "3",
+            "calling_days": ["mon", "tue", "wed", "thu", "fri", "sat"], "calling_hours": "09:00-19:00", "cps": "2", "max_concurrent": "3",
             "max_attempts": "2", "machine_policy": "hangup"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.dates import get_day_names
 from flask import redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -18,11 +19,18 @@ from sqlalchemy import select
 from app.api.campaigns import ACTIONS, abandonment_by_campaign
 from app.api.core import id_ok
 from app.campaigns import service as campaigns
-from app.campaigns.models import MACHINE_POLICIES, PURPOSES, STATUSES, Campaign, CampaignAttempt
+from app.campaigns.models import (
+    DAYS,
+    MACHINE_POLICIES,
+    PURPOSES,
+    STATUSES,
+    Campaign,
+    CampaignAttempt,
+)
 from app.campaigns.states import TRANSITIONS
 from app.clock import now
 from app.console import charts
-from app.console.i18n import add_messages, refusal_text, t
+from app.console.i18n import add_messages, current_language, refusal_text, t
 from app.console.web import Pager, bad_lines, bp, form_str, nav_item, notice, offset_arg, refused
 from app.db import db_session
 from app.i18n import LANGUAGES
@@ -83,6 +91,19 @@ add_messages({
 })
 
 
+def week() -> list[tuple[str, str]]:
+    """Each calling day's code with its name in the operator's language (lunedì, maandag...),
+    Monday first: Babel numbers the days 0 (Monday) to 6, as DAYS lists the codes."""
+    names = get_day_names("wide", locale=current_language())
+    return [(code, names[index]) for index, code in enumerate(DAYS)]
+
+
+def day_names(codes: list[str]) -> list[str]:
+    """A campaign's stored day codes as the operator's language names them."""
+    names = dict(week())
+    return [names.get(code, code) for code in codes]
+
+
 def _load(campaign_id: int) -> Campaign | None:
     return db_session().get(Campaign, campaign_id) if id_ok(campaign_id) else None
 
@@ -125,7 +146,7 @@ def campaigns_list() -> str:
 
 @bp.get("/campaigns/new")
 def campaign_new() -> str:
-    return _form({"calling_days": "mon-fri", "calling_hours": "09:00-20:00", "cps": "1",
+    return _form({"calling_days": list(DAYS[:5]), "calling_hours": "09:00-20:00", "cps": "1",
                   "max_concurrent": "5", "max_attempts": "3", "languages": ["it"],
                   "machine_policy": "message"}, None)
 
@@ -139,7 +160,7 @@ def _form(values: dict[str, Any], errors: dict[str, list[str]] | None, status: i
     """The form; `errors` maps a field (or "" for the rest) to its problems, in the operator's language."""
     flows = campaigns.campaign_flows()
     page = render_template("console/campaign_form.html", values=values, errors=errors or {}, purposes=PURPOSES,
-                           languages=LANGUAGES, flows=flows, policies=MACHINE_POLICIES)
+                           languages=LANGUAGES, flows=flows, policies=MACHINE_POLICIES, week=week())
     return (page, status) if status != 200 else page
 
 
@@ -156,14 +177,17 @@ def field_errors(problems: list[Refusal]) -> dict[str, list[str]]:
     return errors
 
 
-REQUIRED = ("name", "purpose", "flow", "languages", "reason")
+# No day ticked is a problem to show, not the default week (a browser sends no box unticked).
+REQUIRED = ("name", "purpose", "flow", "languages", "reason", "calling_days")
 
 
 @bp.post("/campaigns")
 def campaign_create() -> Any:
     values: dict[str, Any] = {k: form_str(k, 200) for k in (
-        "name", "purpose", "flow", "offer_id", "calling_days", "calling_hours", "cps", "max_concurrent",
+        "name", "purpose", "flow", "offer_id", "calling_hours", "cps", "max_concurrent",
         "max_attempts", "machine_policy", "callback_number")}
+    # The ticked day boxes, as the codes the schema reads (it refuses any other value).
+    values["calling_days"] = [day[:16] for day in request.form.getlist("calling_days")[:len(DAYS)]]
     values["languages"] = [lang for lang in request.form.getlist("languages") if lang in LANGUAGES]
     values["reason"] = {lang: form_str(f"reason_{lang}", 500) for lang in LANGUAGES}
     # Blank inputs take the campaign's defaults; everything else is checked by the service
@@ -193,6 +217,7 @@ def campaign(campaign_id: int) -> Any:
     stats = campaigns.stats(db_session(), row, at=now())
     return render_template(
         "console/campaign.html", campaign=row, stats=stats, actions=actions_for(row.status),
+        days=day_names(row.calling_days),
         attempts=recent_attempts(row.id),
         limit=ABANDONMENT_LIMIT, done=done_share(stats), open=row.status in ("draft", "running", "paused"),
         contacts_chart=charts.bar_chart(sorted((k, float(v)) for k, v in stats["contacts"].items()), height=160),
