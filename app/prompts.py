@@ -1,6 +1,11 @@
 """Spoken texts outside the flows (machine messages, goodbyes, the desk's whisper, callback
-read-backs), one file per language: flows/prompts/<it|nl|en>.yaml, nested groups read as
-dotted keys ("desk.operator.gone"). A translator edits those files; code asks by key.
+read-backs), one file per language: prompts/<it|nl|en>.yaml inside the app's flows directory
+(FLOWS_DIR), nested groups read as dotted keys ("desk.operator.gone"). A translator edits
+those files; code asks by key.
+
+Each app reads the prompts of its own flows directory once, at start (`init_app`): a
+deployment with its own FLOWS_DIR speaks its own texts, and two apps in one process never
+hear each other's. Outside an app (a script, a unit test) the repository's flows/prompts speak.
 
 `check` is what `cortese flows lint` runs: every key in every language, the same
 {placeholders} in each language's text, only strings as leaves.
@@ -15,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from flask import Flask, current_app, has_app_context
 
 from app.config import PROJECT_ROOT
 from app.yamlfile import load_yaml
 
-PROMPTS_DIR = PROJECT_ROOT / "flows" / "prompts"
+FOLDER = "prompts"  # inside a flows directory
+PROMPTS_DIR = PROJECT_ROOT / "flows" / FOLDER  # the repository's: outside an app, and lint's default
+EXTENSION = "cortese.prompts"
 LANGUAGES = ("it", "nl", "en")  # app.i18n.LANGUAGES; not imported: i18n reads its prompts here
 FALLBACK = "en"
 
@@ -70,13 +78,14 @@ def placeholders(text: str) -> frozenset[str]:
         return frozenset({"<unbalanced braces>"})
 
 
-def check(directory: Path | None = None) -> list[str]:
-    """Problems with the prompts files: a key missing in a language, or placeholders that differ
-    from the other languages' (a translation that drops {when} would say nothing there)."""
+def check(directory: Path = PROMPTS_DIR) -> list[str]:
+    """Problems with the prompts files in `directory`: a file missing, a key missing in a
+    language, or placeholders that differ from the other languages' (a translation that drops
+    {when} would say nothing there)."""
     catalogues: dict[str, dict[str, str]] = {}
     problems: list[str] = []
     for language in LANGUAGES:
-        catalogues[language], found = read(directory or PROMPTS_DIR, language)
+        catalogues[language], found = read(directory, language)
         problems += found
     keys = sorted(set().union(*(c.keys() for c in catalogues.values())))
     for key in keys:
@@ -91,13 +100,45 @@ def check(directory: Path | None = None) -> list[str]:
     return problems
 
 
+class Catalogue:
+    """Every language's texts from one prompts directory, read and checked when made."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._texts: dict[str, dict[str, str]] = {}
+        problems: list[str] = []
+        for language in LANGUAGES:
+            self._texts[language], found = read(directory, language)
+            problems += found
+        if problems:
+            raise PromptError("; ".join(problems))
+
+    def texts(self, language: str) -> Mapping[str, str]:
+        """One language's texts; English when the language is not one we speak."""
+        return self._texts[language if language in LANGUAGES else FALLBACK]
+
+
+def init_app(app: Flask, flows_dir: Path) -> None:
+    """The app speaks the prompts of `flows_dir`; raises PromptError when they are unusable."""
+    app.extensions[EXTENSION] = Catalogue(flows_dir / FOLDER)
+
+
 @cache
+def _repository() -> Catalogue:
+    return Catalogue(PROMPTS_DIR)
+
+
+def current() -> Catalogue:
+    """The current app's prompts, or the repository's outside an app."""
+    if has_app_context() and EXTENSION in current_app.extensions:
+        app_prompts: Catalogue = current_app.extensions[EXTENSION]
+        return app_prompts
+    return _repository()
+
+
 def catalogue(language: str) -> Mapping[str, str]:
-    """The texts of one language (read once per process); raises PromptError when unusable."""
-    texts, problems = read(PROMPTS_DIR, language)
-    if problems:
-        raise PromptError("; ".join(problems))
-    return texts
+    """The texts of one language (see `current`); raises PromptError when unusable."""
+    return current().texts(language)
 
 
 def has(key: str) -> bool:
@@ -107,13 +148,11 @@ def has(key: str) -> bool:
 def text(key: str, language: str, /, **values: Any) -> str:
     """The text for `key` in `language` (English when the language is not one we speak), with
     `values` filled in. An unknown key is a KeyError: it is a bug, and lint keeps files whole."""
-    texts = catalogue(language) if language in LANGUAGES else catalogue(FALLBACK)
-    said = texts[key]
+    said = catalogue(language)[key]
     return said.format(**values) if values else said
 
 
 def group(prefix: str, language: str) -> dict[str, str]:
     """The texts under a group, by their last key part: group("support.order_status", "it")."""
-    texts = catalogue(language) if language in LANGUAGES else catalogue(FALLBACK)
     start = prefix + "."
-    return {key[len(start):]: value for key, value in texts.items() if key.startswith(start)}
+    return {key[len(start):]: value for key, value in catalogue(language).items() if key.startswith(start)}

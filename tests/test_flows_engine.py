@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -92,6 +93,7 @@ def lab_flows(tmp_path: Path, settings: dict) -> Path:
     directory.mkdir()
     (directory / "lab.yaml").write_text(LAB, encoding="utf-8")
     (directory / "hotlines.yaml").write_text(HOTLINES, encoding="utf-8")
+    shutil.copytree(Path(__file__).resolve().parent.parent / "flows" / "prompts", directory / "prompts")
     settings["FLOWS_DIR"] = str(directory)
     return directory
 

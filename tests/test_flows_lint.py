@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,13 @@ def ask(**choices: str) -> dict:
                     "choices": {name: {"dtmf": str(i + 1), "speech": WORDS, "next": nxt}
                                 for i, (name, nxt) in enumerate(choices.items())},
                     "no_input": {"reprompt": 1, "then": "bye"}, "invalid": {"reprompt": 1, "then": "menu"}}}
+
+
+@pytest.fixture(autouse=True)
+def _prompts(tmp_path: Path) -> None:
+    """A flows directory carries the texts said outside its flows: these tests write flows
+    into tmp_path, so it gets the repository's prompts/ (its own problems are test_prompts')."""
+    shutil.copytree(REPO_FLOWS / "prompts", tmp_path / "prompts")
 
 
 def write(tmp_path: Path, name: str, nodes: dict, kind: str = "inbound", start: str = "menu",

@@ -61,9 +61,11 @@ def load_flows(directory: Path, actions: Actions | None = None) -> FlowSet:
     _use_vocabulary(flowset, directory / "vocab")
     if actions is not None:
         flowset.errors.extend(lint_flowset(flowset, actions))
-        # The texts said outside the flows (machine messages, the desk, read-backs): the same
-        # keys and placeholders in every language, or a call would fail mid-sentence.
-        flowset.errors.extend(LintError("flows/prompts", None, p) for p in prompts.check())
+        # The texts said outside the flows (machine messages, the desk, read-backs), from this
+        # directory's prompts/: the same keys and placeholders in every language, or a call
+        # would fail mid-sentence.
+        flowset.errors.extend(LintError(f"flows/{prompts.FOLDER}", None, p)
+                              for p in prompts.check(directory / prompts.FOLDER))
     return flowset
 
 
