@@ -24,6 +24,8 @@ _LINE_TYPES = {
     PhoneNumberType.UAN: "uan",
     PhoneNumberType.VOICEMAIL: "voicemail",
 }
+# Every line type a parsed number may have (a pack refuses some of them by name).
+LINE_TYPES = (*_LINE_TYPES.values(), "unknown")
 # libphonenumber gives a UK mobile the zones of Guernsey, Jersey, the Isle of Man and London
 # (the number may be used on any of them); their clocks are London's (tzdata links them to
 # Europe/London), so such a number has London's zone only, not whichever is listed first.

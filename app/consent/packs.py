@@ -14,13 +14,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
-import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    Strict,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from app.yamlfile import load_yaml
+from app.consent.models import PURPOSES
+from app.phone import LINE_TYPES
+from app.yamlfile import Shape, one_of, problems, read_mapping
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -30,7 +41,11 @@ Interval = tuple[datetime, datetime]
 
 
 class RulePackError(ValueError):
-    """A rule pack file is malformed; the message names the file and the field."""
+    """Rule pack files that are malformed: every problem, each naming the file and the key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -176,150 +191,249 @@ def intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
 
 
 # --- loading -------------------------------------------------------------------------------
+# A pack file's shape (its keys, their types, the values allowed) is a pydantic model; what a
+# shape cannot say (a window that ends before it starts, a pack named after another country)
+# is checked beside it. Every problem of every file is reported together.
 
 
-def _ranges(value: Any, where: str) -> tuple[tuple[time, time], ...]:
+def _ranges(value: Any) -> tuple[tuple[time, time], ...]:
+    """`"08:00-21:00"`, a list of such ranges, or `closed`, as sorted (start, end) times."""
     if value in (None, "closed", False):
         return ()
-    items = value if isinstance(value, list) else [value]
     out = []
-    for item in items:
+    for item in value if isinstance(value, list) else [value]:
         try:
             begin_text, end_text = str(item).split("-")
             begin, end = time.fromisoformat(begin_text.strip()), time.fromisoformat(end_text.strip())
         except ValueError:
-            raise RulePackError(f"{where}: {item!r} is not a range like 08:00-21:00") from None
+            raise PydanticCustomError("time_range", "{given} is not a range like 08:00-21:00",
+                                      {"given": repr(item)}) from None
         if end <= begin:
-            raise RulePackError(f"{where}: {item!r} ends before it starts")
+            raise PydanticCustomError("time_range_order", "{given} ends before it starts", {"given": repr(item)})
         out.append((begin, end))
     return tuple(sorted(out))
 
 
-def _status(section: Mapping[str, Any] | None, where: str) -> str:
-    status = (section or {}).get("status", "unverified")
-    if status not in STATUSES:
-        raise RulePackError(f"{where}.status: {status!r} is not one of {', '.join(STATUSES)}")
-    return status
+Ranges = Annotated[tuple[tuple[time, time], ...], PlainValidator(_ranges)]
+Status = Annotated[str, AfterValidator(one_of(STATUSES))]
+Purpose = Annotated[str, AfterValidator(one_of(PURPOSES))]
+Exemption = Annotated[str, AfterValidator(one_of(EXEMPTIONS))]
+Requirement = Annotated[str, AfterValidator(one_of(REQUIREMENTS))]
+LineType = Annotated[str, AfterValidator(one_of(LINE_TYPES))]
 
 
-def _courtesy(data: Mapping[str, Any], base: Courtesy, where: str) -> Courtesy:
-    known = set(Courtesy.__dataclass_fields__)
-    unknown = set(data) - known
-    if unknown:
-        raise RulePackError(f"{where}: unknown courtesy settings {', '.join(sorted(unknown))}")
-    values = dict(data)
-    if "retry_spacing_minutes" in values:
-        values["retry_spacing_minutes"] = {**base.retry_spacing_minutes, **values["retry_spacing_minutes"]}
-    if "refused_line_types" in values:
-        values["refused_line_types"] = {**base.refused_line_types, **(values["refused_line_types"] or {})}
+class _Shape(Shape):
+    # Names and versions are text; an unquoted number is read as the text it looks like.
+    # Built at the first load_packs, not at import: start-up does not read the packs.
+    model_config = ConfigDict(coerce_numbers_to_str=True, defer_build=True)
+
+
+class _Section(_Shape):
+    source: str | None = None
+    status: Status = "unverified"
+
+
+class _Source(_Shape):
+    title: str
+    url: str | None = None
+    status: Status = "unverified"
+
+
+class _Week(_Shape):
+    mon: Ranges
+    tue: Ranges
+    wed: Ranges
+    thu: Ranges
+    fri: Ranges
+    sat: Ranges
+    sun: Ranges
+
+
+class _Windows(_Section):
+    days: _Week
+    pre_holiday: Ranges | None = None
+
+
+class _Holidays(_Section):
+    blocked: bool = True
+
+
+class _Ebr(_Shape):
+    purchase_months: int = 0
+    inquiry_months: int = 0
+
+
+class _Registry(_Section):
+    name: str
+    max_age_days: int
+    applies_to: list[Purpose] | None = None
+    exemptions: list[Exemption] | None = None
+    ebr: _Ebr | None = None
+    contract_grace_days: int = 0
+    business_exempt: bool = False
+
+
+class _Automated(_Section):
+    # Per purpose; `requires: consent` with `purposes: [...]` is read as that requirement for each.
+    requires: dict[Purpose, Requirement]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_for_all(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or isinstance(data.get("requires"), Mapping):
+            return data
+        purposes = data.get("purposes") or []
+        if not isinstance(purposes, list):
+            raise PydanticCustomError("purposes", "purposes must be a list of purposes")
+        rest = {key: value for key, value in data.items() if key != "purposes"}
+        return {**rest, "requires": {str(p): data.get("requires", "written_consent") for p in purposes}}
+
+
+class _OptIn(_Section):
+    purposes: list[Purpose] | None = None
+    consumers_only: bool = True
+    customer_months: int = 0
+    legal_persons_exempt: bool = False
+    customer_purposes: list[Purpose] | None = None
+    similar_only: bool = False
+
+
+class _Courtesy(_Shape):
+    """courtesy.yaml, or a pack's `courtesy:` section: each value set replaces the base one."""
+
+    version: str | None = None
+    same_offer_cooldown_days: int | None = None
+    max_attempts_per_day: int | None = None
+    max_attempts_per_week: int | None = None
+    retry_spacing_minutes: dict[str, int] | None = None
+    abandoned_no_retry_hours: int | None = None
+    refused_line_types: dict[LineType, str] | None = None
+
+
+class _PackFile(_Shape):
+    country: str
+    name: str
+    version: str
+    # A YAML date (unquoted 2025-04-11), never a text that happens to parse.
+    effective_date: Annotated[date, Strict()]
+    sources: dict[str, _Source] | None
+    windows: _Windows
+    holidays: _Holidays | None = None
+    registry: _Registry | None = None
+    automated: _Automated | None = None
+    opt_in: _OptIn | None = None
+    courtesy: _Courtesy | None = None
+
+
+def _courtesy(section: _Courtesy | None, base: Courtesy) -> Courtesy:
+    if section is None:
+        return base
+    values: dict[str, Any] = section.model_dump(exclude_none=True)
+    for merged in ("retry_spacing_minutes", "refused_line_types"):
+        if merged in values:
+            values[merged] = {**getattr(base, merged), **values[merged]}
     return replace(base, **values)
 
 
-def _registry(data: Mapping[str, Any] | None, where: str) -> RegistryRule | None:
-    if not data:
+def _registry(section: _Registry | None) -> RegistryRule | None:
+    if section is None:
         return None
-    exemptions = frozenset(data.get("exemptions") or ())
-    if exemptions - set(EXEMPTIONS):
-        raise RulePackError(f"{where}.exemptions: unknown {sorted(exemptions - set(EXEMPTIONS))}")
-    ebr = data.get("ebr") or {}
-    try:
-        return RegistryRule(
-            name=str(data["name"]),
-            max_age_days=int(data["max_age_days"]),
-            applies_to=frozenset(data.get("applies_to") or ()),
-            exemptions=exemptions,
-            ebr_purchase_months=int(ebr.get("purchase_months", 0)),
-            ebr_inquiry_months=int(ebr.get("inquiry_months", 0)),
-            contract_grace_days=int(data.get("contract_grace_days", 0)),
-            business_exempt=bool(data.get("business_exempt", False)),
-            status=_status(data, where),
-        )
-    except KeyError as exc:
-        raise RulePackError(f"{where}: missing {exc.args[0]}") from None
-
-
-def _automated(data: Mapping[str, Any], where: str) -> AutomatedRule:
-    """`requires` is one requirement for every listed purpose, or a purpose -> requirement map."""
-    requires = data.get("requires", "written_consent")
-    if isinstance(requires, Mapping):
-        by_purpose = {str(k): str(v) for k, v in requires.items()}
-    else:
-        by_purpose = {str(p): str(requires) for p in data.get("purposes") or ()}
-    wrong = sorted(v for v in by_purpose.values() if v not in REQUIREMENTS)
-    if wrong:
-        raise RulePackError(f"{where}.requires: {wrong[0]!r} is not one of {', '.join(REQUIREMENTS)}")
-    return AutomatedRule(requires=by_purpose, status=_status(data, where))
-
-
-def parse_pack(data: Mapping[str, Any], where: str, courtesy: Courtesy) -> RulePack:
-    """Build a RulePack from parsed YAML; raise RulePackError naming what is wrong."""
-    for key in ("country", "name", "version", "effective_date", "sources", "windows"):
-        if key not in data:
-            raise RulePackError(f"{where}: missing {key}")
-    windows = data["windows"] or {}
-    day_map = windows.get("days") or {}
-    if set(day_map) != set(DAYS):
-        raise RulePackError(f"{where}: windows.days must name each of {', '.join(DAYS)}")
-    automated = data.get("automated")
-    opt_in = data.get("opt_in")
-    effective = data["effective_date"]
-    if not isinstance(effective, date):
-        raise RulePackError(f"{where}: effective_date must be a date like 2025-04-11")
-    return RulePack(
-        country=str(data["country"]).upper(),
-        name=str(data["name"]),
-        version=str(data["version"]),
-        effective_date=effective,
-        sources=dict(data["sources"] or {}),
-        days=tuple(_ranges(day_map[d], f"{where}: windows.days.{d}") for d in DAYS),
-        pre_holiday=(
-            _ranges(windows["pre_holiday"], f"{where}: windows.pre_holiday")
-            if windows.get("pre_holiday") else None
-        ),
-        holidays_blocked=bool((data.get("holidays") or {}).get("blocked", True)),
-        registry=_registry(data.get("registry"), f"{where}: registry"),
-        automated=_automated(automated, f"{where}: automated") if automated else None,
-        opt_in=OptInRule(
-            purposes=frozenset(opt_in.get("purposes") or ()),
-            consumers_only=bool(opt_in.get("consumers_only", True)),
-            customer_months=int(opt_in.get("customer_months", 0)),
-            status=_status(opt_in, f"{where}: opt_in"),
-            legal_persons_exempt=bool(opt_in.get("legal_persons_exempt", False)),
-            customer_purposes=(frozenset(opt_in["customer_purposes"])
-                               if opt_in.get("customer_purposes") is not None else None),
-            similar_only=bool(opt_in.get("similar_only", False)),
-        ) if opt_in else None,
-        courtesy=_courtesy(data.get("courtesy") or {}, courtesy, f"{where}: courtesy"),
-        statuses={
-            section: _status(data.get(section), f"{where}: {section}")
-            for section in ("windows", "holidays", "registry", "automated", "opt_in")
-            if data.get(section)
-        },
+    ebr = section.ebr or _Ebr()
+    return RegistryRule(
+        name=section.name,
+        max_age_days=section.max_age_days,
+        applies_to=frozenset(section.applies_to or ()),
+        exemptions=frozenset(section.exemptions or ()),
+        ebr_purchase_months=ebr.purchase_months,
+        ebr_inquiry_months=ebr.inquiry_months,
+        contract_grace_days=section.contract_grace_days,
+        business_exempt=section.business_exempt,
+        status=section.status,
     )
 
 
-def _read_yaml(path: Path) -> Mapping[str, Any]:
+def _opt_in(section: _OptIn | None) -> OptInRule | None:
+    if section is None:
+        return None
+    return OptInRule(
+        purposes=frozenset(section.purposes or ()),
+        consumers_only=section.consumers_only,
+        customer_months=section.customer_months,
+        status=section.status,
+        legal_persons_exempt=section.legal_persons_exempt,
+        customer_purposes=frozenset(section.customer_purposes) if section.customer_purposes is not None else None,
+        similar_only=section.similar_only,
+    )
+
+
+def _pack(file: _PackFile, courtesy: Courtesy) -> RulePack:
+    sections: dict[str, _Section | None] = {
+        "windows": file.windows, "holidays": file.holidays, "registry": file.registry,
+        "automated": file.automated, "opt_in": file.opt_in,
+    }
+    return RulePack(
+        country=file.country.upper(),
+        name=file.name,
+        version=file.version,
+        effective_date=file.effective_date,
+        sources={key: source.model_dump(exclude_unset=True) for key, source in (file.sources or {}).items()},
+        days=tuple(getattr(file.windows.days, day) for day in DAYS),
+        pre_holiday=file.windows.pre_holiday or None,
+        holidays_blocked=file.holidays.blocked if file.holidays is not None else True,
+        registry=_registry(file.registry),
+        automated=AutomatedRule(requires=file.automated.requires, status=file.automated.status)
+        if file.automated is not None else None,
+        opt_in=_opt_in(file.opt_in),
+        courtesy=_courtesy(file.courtesy, courtesy),
+        statuses={name: section.status for name, section in sections.items() if section is not None},
+    )
+
+
+ShapeT = TypeVar("ShapeT", bound=BaseModel)
+
+
+def _read(path: Path, shape: type[ShapeT]) -> ShapeT:
+    """The file checked against its shape; RulePackError naming every problem in it."""
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RulePackError(f"{path.name}: not valid YAML ({exc})") from None
-    if not isinstance(data, Mapping):
-        raise RulePackError(f"{path.name}: expected a mapping at the top")
-    return data
+        data = read_mapping(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise RulePackError([f"{path.name}: {exc}"]) from None
+    try:
+        return shape.model_validate(data)
+    except ValidationError as error:
+        found = problems(error, shape, data)
+        raise RulePackError([f"{path.name}: {where}: {what}" for where, what in found]) from None
+
+
+def _read_pack(path: Path, base: Courtesy) -> RulePack:
+    pack = _pack(_read(path, _PackFile), base)
+    if pack.country != path.stem.upper():
+        raise RulePackError([f"{path.name}: country: {pack.country} does not match the file name"])
+    return pack
 
 
 @functools.lru_cache(maxsize=8)
 def load_packs(directory: Path = RULES_DIR) -> dict[str, RulePack]:
-    """All packs in `directory`, by ISO country code (cached; files are read once)."""
-    base = base_courtesy(directory)
+    """All packs in `directory`, by ISO country code (cached; files are read once). Raises one
+    RulePackError naming every problem in every file."""
+    found: list[str] = []
+    try:
+        base = base_courtesy(directory)
+    except RulePackError as exc:
+        found.extend(exc.problems)
+        base = Courtesy()
     packs: dict[str, RulePack] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name == "courtesy.yaml":
             continue
-        pack = parse_pack(_read_yaml(path), path.name, base)
-        if pack.country != path.stem.upper():
-            raise RulePackError(f"{path.name}: country {pack.country} does not match the file name")
+        try:
+            pack = _read_pack(path, base)
+        except RulePackError as exc:
+            found.extend(exc.problems)
+            continue
         packs[pack.country] = pack
+    if found:
+        raise RulePackError(found)
     return packs
 
 
@@ -327,7 +441,7 @@ def load_packs(directory: Path = RULES_DIR) -> dict[str, RulePack]:
 def base_courtesy(directory: Path = RULES_DIR) -> Courtesy:
     """The courtesy rules every pack starts from (courtesy.yaml)."""
     path = directory / "courtesy.yaml"
-    return _courtesy(_read_yaml(path), Courtesy(), path.name) if path.exists() else Courtesy()
+    return _courtesy(_read(path, _Courtesy), Courtesy()) if path.exists() else Courtesy()
 
 
 def line_type_refusal(country: str | None, line_type: str | None, directory: Path = RULES_DIR) -> str | None:
