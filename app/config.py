@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     callback_max_reschedule_hours: int = Field(default=72, ge=0, le=336)
     # Zone used when neither the contact, the number nor the hotline gives one.
     callback_default_time_zone: str = "Europe/Rome"
+    # Where the operators are: the console shows times on this clock and its "today" is this
+    # zone's day. Empty: CALLBACK_DEFAULT_TIME_ZONE (see console_zone).
+    console_time_zone: str = ""
     # Local wall times of the quick options "this evening", "tomorrow morning/evening".
     callback_morning_time: str = "10:00"
     callback_evening_time: str = "18:00"
@@ -158,9 +161,11 @@ class Settings(BaseSettings):
     def _flows_dir(cls, value: object) -> object:
         return PROJECT_ROOT / "flows" if value in ("", None) else value
 
-    @field_validator("callback_default_time_zone")
+    @field_validator("callback_default_time_zone", "console_time_zone")
     @classmethod
-    def _time_zone(cls, value: str) -> str:
+    def _time_zone(cls, value: str, info: ValidationInfo) -> str:
+        if not value and info.field_name == "console_time_zone":
+            return value
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -188,6 +193,11 @@ class Settings(BaseSettings):
             if not re.match(r"^[A-Za-z0-9.-]+(:\d{1,5})?$", host):
                 raise ValueError(f"{host!r} is not a host name such as cortese.example.com or host:8443")
         return value
+
+    @property
+    def console_zone(self) -> str:
+        """The operators' zone (IANA name): CONSOLE_TIME_ZONE, else the callbacks' default."""
+        return self.console_time_zone or self.callback_default_time_zone
 
     @property
     def simulator_served(self) -> bool:

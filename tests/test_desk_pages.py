@@ -217,14 +217,15 @@ def test_the_dashboard_shows_the_desk_hour_by_hour_and_operators_states(app, cli
     # Waits: 8, 50, 25, 15, 120, 10 s -> 228/6 = 38 s on average, 120 s the longest.
     assert 'id="desk-average-wait">38 s<' in summary and 'id="desk-longest-wait">120 s<' in summary
     assert 'id="desk-abandoned">1<' in summary and 'id="desk-waiting">2<' in summary
-    # Hour by hour: 09:00 1 of 3 in time, waits (8+50+25)/3 = 27.7 s; 10:00 1 of 2, (15+120+10)/3 = 48.3 s.
-    level = _chart(summary, "Livello di servizio per ora (UTC)")
-    assert "<title>09: 33%</title>" in level and "<title>10: 50%</title>" in level
-    assert "<title>08: 0%</title>" in level  # nobody waited: an empty bar, not a missing hour
-    waits = _chart(summary, "Attesa media per ora (secondi, UTC)")
-    assert "<title>09: 28</title>" in waits and "<title>10: 48</title>" in waits
-    hung_up = _chart(summary, "Hanno riagganciato in attesa, per ora (UTC)")
-    assert "<title>09: 1</title>" in hung_up and "<title>10: 0</title>" in hung_up
+    # Hour by hour, on the desk's clock (Rome, UTC+1 in November: 09:00 UTC is "10"): 10:00 1 of
+    # 3 in time, waits (8+50+25)/3 = 27.7 s; 11:00 1 of 2, (15+120+10)/3 = 48.3 s.
+    level = _chart(summary, "Livello di servizio per ora")
+    assert "<title>10: 33%</title>" in level and "<title>11: 50%</title>" in level
+    assert "<title>09: 0%</title>" in level  # nobody waited: an empty bar, not a missing hour
+    waits = _chart(summary, "Attesa media per ora (secondi)")
+    assert "<title>10: 28</title>" in waits and "<title>11: 48</title>" in waits
+    hung_up = _chart(summary, "Hanno riagganciato in attesa, per ora")
+    assert "<title>10: 1</title>" in hung_up and "<title>11: 0</title>" in hung_up
     # Operators' states, named in the operator's language; nobody is being rung or wrapping up.
     assert re.search(r'data-state="available">[^\n]*Disponibile</span><span class="figure">1<', summary)
     assert re.search(r'data-state="busy">[^\n]*In chiamata</span><span class="figure">1<', summary)

@@ -107,7 +107,7 @@ def callbacks_list() -> str:
         rows, total = search(query, now())
     return render_template("console/callbacks.html", callbacks=rows, filters=args, views=VIEWS,
                            statuses=STATUSES, pager=Pager(query.offset, query.limit, total),
-                           operator_zone=current_app.extensions["cortese.settings"].callback_default_time_zone)
+                           operator_zone=current_app.extensions["cortese.settings"].console_zone)
 
 
 @bp.get("/callbacks/<int:callback_id>")

@@ -105,6 +105,7 @@ M: dict[str, Message] = {
     "country": _l("Country"),
     "name": _l("Name"),
     "time_zone": _l("Time zone"),
+    "times_in": _l("Times: {zone}."),
     "source": _l("Source"),
     "erased": _l("Erased"),
     "consent_history": _l("Consent history"),

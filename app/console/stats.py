@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.api.campaigns import abandonment_by_campaign
 from app.callbacks import operations
 from app.callbacks import service as callbacks
+from app.console.times import hour_label
 from app.desk.board import summary
 from app.models import Call
 from app.support.models import Ticket
@@ -39,14 +40,14 @@ class Dashboard:
 
 
 def calls_per_hour(session: Session, at: datetime, hours: int = 24) -> list[tuple[str, float]]:
-    """Calls started in each of the last `hours` hours (UTC), oldest first."""
+    """Calls started in each of the last `hours` hours, oldest first, labelled on the desk's clock."""
     end = at.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=hours)
     started = session.scalars(
         select(Call.started_at).where(Call.started_at >= start, Call.started_at < end)
     ).all()
     buckets = Counter(int((moment - start).total_seconds() // 3600) for moment in started)
-    return [((start + timedelta(hours=i)).strftime("%H"), float(buckets.get(i, 0))) for i in range(hours)]
+    return [(hour_label(start + timedelta(hours=i)), float(buckets.get(i, 0))) for i in range(hours)]
 
 
 def outcomes(session: Session, at: datetime, hours: int = 24) -> list[tuple[str, float]]:
@@ -87,7 +88,7 @@ def _add_callbacks(session: Session, board: Dashboard, at: datetime) -> None:
     """Due today (operators' day) and missed, counted by app.callbacks.service like the list."""
     for view, name in (("due_today", "callbacks_due_today"), ("missed", "callbacks_missed")):
         args = operations.filters(status=None, view=view, number=None, due_from=None, due_until=None, at=at,
-                                  zone_name=current_app.extensions["cortese.settings"].callback_default_time_zone)
+                                  zone_name=current_app.extensions["cortese.settings"].console_zone)
         _, total = callbacks.list_callbacks(session, limit=1, **args)
         setattr(board, name, total)
 

@@ -17,6 +17,7 @@ from app.clock import now
 from app.console import charts, stats
 from app.console.codes import code_label
 from app.console.i18n import LANG_KEY, t
+from app.console.times import hour_label
 from app.console.web import Pager, bp, nav_item, offset_arg
 from app.db import db_session
 from app.i18n import LANGUAGES
@@ -100,10 +101,10 @@ def dashboard() -> str:
 
 
 def _desk_charts(desk: Any) -> dict[str, charts.BarChart]:
-    """The desk's figures hour by hour (UTC, like the calls chart): an hour nobody waited
-    in has no service level or wait, drawn as an empty bar."""
+    """The desk's figures hour by hour (on the desk's clock, like the calls chart): an hour
+    nobody waited in has no service level or wait, drawn as an empty bar."""
     def hourly(value: Any) -> list[tuple[str, float]]:
-        return [(h.start.strftime("%H"), float(value(h) or 0)) for h in desk.hours]
+        return [(hour_label(h.start), float(value(h) or 0)) for h in desk.hours]
 
     return {
         "service_level": charts.bar_chart(hourly(lambda h: h.service_level), percent=True, height=160),

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app import inputs
 from app.console.codes import code_label
 from app.console.i18n import current_language, refusal_text, t
+from app.console.times import local, when, zone_label
 from app.operators.users import current_operator
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
@@ -68,6 +69,11 @@ def _code(value: object) -> str:
 @bp.app_template_global("t")
 def _t(key: str, **values: object) -> str:
     return t(key, **values)
+
+
+# Globals, not context: macros imported without context (the dt macro) see them too.
+for _name, _function in (("when", when), ("local", local), ("zone_label", zone_label)):
+    bp.add_app_template_global(_function, _name)
 
 
 @bp.context_processor
