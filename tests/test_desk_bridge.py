@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from app.db import session_scope
-from app.desk import bridge
+from app.desk import after_response, bridge
 from app.desk.models import (
     ABANDONED,
     AVAILABLE,
@@ -35,16 +35,18 @@ from app.desk.models import (
 from app.desk.routing import Router
 from app.telephony import AmbiguousRequestError, TelephonyError, TwilioUnavailableError
 from tests.conftest import SignedClient, voice_params
-from tests.desk_support import minutes, operator, waiting
+from tests.desk_support import RingingGateway, minutes, operator, waiting
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 OPERATOR_CALL = "CA" + "0" * 31 + "1"
 
 
-class BridgeGateway:
-    """Stands in for the Twilio gateway: records dequeues and call updates; fails on demand."""
+class BridgeGateway(RingingGateway):
+    """Stands in for the Twilio gateway: records rings, dequeues and call updates; a dequeue
+    fails on demand."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.dequeues: list[tuple[str, str, str]] = []
         self.updates: list[tuple[str, str]] = []
         self.failures: list[TelephonyError] = []
@@ -138,10 +140,24 @@ def test_a_caller_gone_from_the_queue_frees_the_operator_who_is_told_why(app, cl
     assert sid == OPERATOR_CALL and "The caller has already hung up" in twiml and "<Hangup" in twiml
 
 
+def test_an_operator_freed_by_a_failed_bridge_is_rung_for_the_next_caller_at_once(app, client, gateway, offered):
+    """The caller hung up as Anna pressed 1: she hears why, and the next caller in line rings
+    her phone straight away, not at the next scheduled pass."""
+    anna, entry_id, offer_id, _ = offered
+    with session_scope(app) as s:
+        next_id = waiting(s, at=NOW - minutes(1)).id
+    gateway.failures.append(TelephonyError("Call is not in the queue", code=20404, status=404))
+    _press_1(client, offer_id).close()
+    assert _entry(app, entry_id).status == ABANDONED
+    following = _entry(app, next_id)
+    assert following.status == RINGING and following.operator_id == anna
+    assert gateway.rings == [("+393331110001", following.offer_id)]
+
+
 def test_a_worker_that_died_holding_the_job_is_taken_over_after_its_lease(app, client, clock, gateway, offered,
                                                                          monkeypatch):
     _anna, entry_id, offer_id, _ = offered
-    monkeypatch.setattr(bridge, "bridge_after_request", lambda _entry_id: None)  # the process dies
+    monkeypatch.setattr(after_response, "bridge_after_request", lambda _entry_id: None)  # the process dies
     _press_1(client, offer_id).close()
     with session_scope(app) as s:
         assert bridge.claim(s, entry_id, NOW)  # it had claimed the job

@@ -21,7 +21,8 @@ from app.desk.models import (
     Offer,
     QueueEntry,
 )
-from app.desk.routing import Router, end_offer
+from app.desk.routing import Router
+from app.desk.states import end_offer
 from tests.desk_support import RingingGateway, minutes, operator, waiting
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday, inside opening hours

@@ -3,7 +3,7 @@
 When the operator presses 1, /voice/desk/answer answers at once: the operator joins the
 conference `desk-<entry>` and hears "connecting" (or "calling the customer"). The REST work
 that brings the other side in is a job on the queue entry, done here once the answer has been
-sent (`after_request`), through the app's one Twilio gateway:
+sent (after_response.bridge_after_request), through the app's one Twilio gateway:
 
 - a caller waiting in a queue: the Queue Members API takes exactly them out into
   /voice/desk/join, which joins the conference;
@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask import Flask, Response, after_this_request, current_app, g, has_request_context
+from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -43,7 +43,8 @@ from app.desk.models import (
     Offer,
     QueueEntry,
 )
-from app.desk.routing import route_now, set_state
+from app.desk.states import set_state
+from app.desk.urls import desk_url
 from app.outbound import Outcome
 from app.telephony import AmbiguousRequestError, TelephonyError, Twiml
 
@@ -60,32 +61,6 @@ MAX_ATTEMPTS = 4
 def schedule(entry: QueueEntry, at: datetime) -> None:
     """The operator accepted: the bridge is due now (in the accepting transaction)."""
     entry.bridge_status, entry.bridge_after, entry.bridge_attempts = BRIDGE_PENDING, at, 0
-
-
-def bridge_after_request(entry_id: int) -> None:
-    """Run the bridge once this request's answer is sent (its transaction committed by then);
-    outside a request, at once."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not has_request_context():
-        run(app, entry_id)
-        return
-    pending: list[int] = g.setdefault("desk_bridges", [])
-    pending.append(entry_id)
-    if len(pending) > 1:
-        return
-
-    def _bridge() -> None:
-        with app.app_context():
-            for queued in pending:
-                try:
-                    run(app, queued)
-                except Exception:  # the routing pass retries it once the lease runs out
-                    log.exception("desk entry %s: bridging failed", queued)
-
-    @after_this_request
-    def _after_sending(response: Response) -> Response:
-        response.call_on_close(_bridge)
-        return response
 
 
 def mark_joined(session: Session, entry: QueueEntry) -> None:
@@ -107,7 +82,8 @@ def claim(session: Session, entry_id: int, now: datetime) -> bool:
 
 def run(app: Flask, entry_id: int) -> str | None:
     """Do the bridge job of one entry if it is due and nobody holds it; its new state, or None
-    when it was not ours to do."""
+    when it was not ours to do. BRIDGE_FAILED frees the operator: whoever ran the job runs a
+    routing pass then (after_response.py; a routing pass goes on to pair them itself)."""
     with app.app_context():  # the webhooks' URLs and the operator's language need the app
         return _run(app, entry_id)
 
@@ -121,10 +97,7 @@ def _run(app: Flask, entry_id: int) -> str | None:
         entry = session.get(QueueEntry, entry_id)
         assert entry is not None
         callback = entry.callback_id is not None
-    state = _dial_customer(app, entry_id) if callback else _take_caller(app, entry_id)
-    if state == BRIDGE_FAILED:
-        route_now(app)  # the operator is free again
-    return state
+    return _dial_customer(app, entry_id) if callback else _take_caller(app, entry_id)
 
 
 def retry_due(app: Flask, now: datetime, *, limit: int = 20) -> list[int]:
@@ -137,8 +110,6 @@ def retry_due(app: Flask, now: datetime, *, limit: int = 20) -> list[int]:
 
 
 def _take_caller(app: Flask, entry_id: int) -> str:
-    from app.desk.routes import desk_url  # noqa: PLC0415 - desk ring: routing <-> bridge, callers; routes above
-
     with session_scope(app) as session:
         entry = session.get(QueueEntry, entry_id)
         assert entry is not None
@@ -217,10 +188,8 @@ def _fail(app: Flask, entry_id: int, status: str, reason: str, say: str) -> str:
 
 
 def _tell_operator(app: Flask, operator_id: int, call_sid: str, key: str) -> None:
-    from app.desk.routes import operator_language  # noqa: PLC0415 - desk ring: routing <-> bridge, callers; routes above
-
     with session_scope(app) as session:
-        language = operator_language(session, operator_id)
+        language = whisper.operator_language(session, operator_id)
     doc = Twiml(language).say(whisper.text(key, language)).hangup()
     try:
         app.extensions["cortese.gateway"].update_call(call_sid, twiml=doc.xml())

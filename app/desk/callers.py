@@ -22,7 +22,7 @@ from app.desk.models import (
     Offer,
     QueueEntry,
 )
-from app.desk.routing import end_offer
+from app.desk.states import end_offer
 from app.models import Call, CallStep
 
 PRIORITY_SUFFIX = "-priority"

@@ -3,7 +3,7 @@ for them (one queue entry per call and queue), and each offer of a caller to an 
 
 The routing decision lives in these tables: an offer exists only after one transaction moved
 an operator from `available` and an entry from `waiting` with conditional UPDATEs (see
-routing.py), so however many app instances route at once, no caller is given to two operators
+pairing.py), so however many app instances route at once, no caller is given to two operators
 and no operator to two callers.
 """
 

@@ -5,18 +5,19 @@ pass once the webhook's transaction is committed."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, after_this_request, current_app, g, has_request_context
+from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import signals
 from app.clock import now
 from app.desk import callers, whisper
+from app.desk.after_response import after_response, route_after_request
 from app.desk.models import CONNECTED, OFFER_RINGING, Offer, QueueEntry
-from app.desk.routing import conversation_ended, end_offer, route_now
+from app.desk.states import conversation_ended, end_offer
 from app.models import TERMINAL_STATUSES, Call
 from app.telephony import TelephonyError, Twiml
 
@@ -25,25 +26,6 @@ log = logging.getLogger(__name__)
 # The operator's phone did not take the call: how the desk records the offer.
 UNANSWERED = {"busy": "busy", "no-answer": "no-answer", "failed": "failed", "canceled": "no-answer",
               "completed": "no-answer"}
-
-
-def route_after_request() -> None:
-    """Run a routing pass once this request's answer has been sent (its transaction is
-    committed by then): ringing an operator through Twilio's REST API must never delay the
-    TwiML a caller is waiting for (Twilio gives a webhook 15 s)."""
-    if not has_request_context() or g.get("desk_route_pending"):
-        return
-    g.desk_route_pending = True
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def _route() -> None:
-        with app.app_context():
-            route_now(app)
-
-    @after_this_request
-    def _after_sending(response: Response) -> Response:
-        response.call_on_close(_route)  # the WSGI server closes the response after sending it
-        return response
 
 
 def _on_waiting(_sender: Flask, *, session: Session, call: Call, params: Mapping[str, str], **_: Any) -> None:
@@ -88,12 +70,10 @@ def _on_status(_sender: Flask, *, session: Session, call: Call, params: Mapping[
 def _tell_operator_no_answer(session: Session, entry: QueueEntry) -> None:
     """An operator-first callback's customer did not take the call: the operator, waiting in
     the conference, is told and released (the callbacks' retry policy calls again later)."""
-    from app.desk.routes import operator_language  # noqa: PLC0415 - desk ring: routing <-> bridge, callers; routes above
-
     offer = session.get(Offer, entry.offer_id) if entry.offer_id else None
     if offer is None or not offer.operator_call_sid:
         return
-    language = operator_language(session, offer.operator_id)
+    language = whisper.operator_language(session, offer.operator_id)
     twiml = Twiml(language).say(whisper.text("no_answer", language)).hangup().xml()
     call_sid, gateway = offer.operator_call_sid, current_app.extensions["cortese.gateway"]
 
@@ -103,20 +83,7 @@ def _tell_operator_no_answer(session: Session, entry: QueueEntry) -> None:
         except TelephonyError as exc:  # they hear the conference's music and hang up themselves
             log.warning("could not tell operator call %s that the customer did not answer: %s", call_sid, exc)
 
-    _after_response(_tell)
-
-
-def _after_response(work: Callable[[], None]) -> None:
-    """REST work a webhook caused, done once its answer is sent (Twilio gives a webhook 15 s
-    and the gateway's retries may take longer); outside a request, at once."""
-    if not has_request_context():
-        work()
-        return
-
-    @after_this_request
-    def _after_sending(response: Response) -> Response:
-        response.call_on_close(work)
-        return response
+    after_response(_tell)
 
 
 def connect() -> None:

@@ -21,20 +21,12 @@ from app.callbacks.models import ANSWERED, DISPATCHING, PLACED, UNKNOWN, Callbac
 from app.callbacks.service import transition
 from app.clock import now
 from app.db import db_session
-from app.desk import bridge, whisper
-from app.desk.models import (
-    CONNECTED,
-    OFFER_CANCELLED,
-    OFFER_RINGING,
-    RINGING,
-    DeskOperator,
-    Offer,
-    QueueEntry,
-)
-from app.desk.receivers import route_after_request
-from app.desk.routing import accept_offer, conversation_ended, end_offer
+from app.desk import after_response, bridge, whisper
+from app.desk.models import CONNECTED, OFFER_CANCELLED, OFFER_RINGING, RINGING, Offer, QueueEntry
+from app.desk.states import accept_offer, conversation_ended, end_offer
+from app.desk.urls import desk_url
+from app.desk.whisper import operator_language
 from app.flows.safety import voice_webhook
-from app.operators.models import OperatorUser
 from app.telephony import Twiml
 
 log = logging.getLogger(__name__)
@@ -47,28 +39,12 @@ def _settings():  # type: ignore[no-untyped-def]
     return current_app.extensions["cortese.settings"]
 
 
-def desk_url(path: str, **query: object) -> str:
-    """The URL of one of the desk's voice webhooks, as Twilio is given it."""
-    args = "&".join(f"{k}={v}" for k, v in query.items())
-    return f"{_settings().public_base_url}/voice/desk/{path}?{args}"
-
-
-_url = desk_url
-
-
 def _offer(session: Session) -> Offer | None:
     raw = request.args.get("offer", "")
     offer = session.get(Offer, int(raw)) if raw.isdigit() else None
     if offer is None or offer.token != request.args.get("t"):
         return None
     return offer
-
-
-def operator_language(session: Session, operator_id: int) -> str:
-    operator = session.get(DeskOperator, operator_id)
-    user = session.get(OperatorUser, operator.user_id) if operator else None
-    language = user.language if user else None
-    return language if language in whisper.LANGUAGES else _settings().default_language
 
 
 @bp.post("/voice/desk/offer")
@@ -87,17 +63,16 @@ def offer_answered() -> Response:
     if offer.status != OFFER_RINGING or entry is None or entry.status != RINGING or entry.offer_id != offer.id:
         if offer.status == OFFER_RINGING:
             end_offer(session, offer, OFFER_CANCELLED, at, note="the caller left before the operator answered")
-            route_after_request()
+            after_response.route_after_request()
         session.commit()
         return Twiml(language).say(whisper.text("gone", language)).hangup().response()
     session.commit()
     doc = Twiml(language)
-    doc.gather(_url("answer", offer=offer.id, t=offer.token), [whisper.summary(entry, language, at),
-                                                                whisper.text("press_callback" if entry.callback_id
-                                                                             else "press", language)],
+    press = whisper.text("press_callback" if entry.callback_id else "press", language)
+    doc.gather(desk_url("answer", offer=offer.id, t=offer.token), [whisper.summary(entry, language, at), press],
                input="dtmf", num_digits=1, timeout=6)
     # No key (a voicemail, or nobody deciding): the offer is not taken.
-    return doc.redirect(_url("answer", offer=offer.id, t=offer.token, silent=1)).response()
+    return doc.redirect(desk_url("answer", offer=offer.id, t=offer.token, silent=1)).response()
 
 
 @bp.post("/voice/desk/answer")
@@ -116,12 +91,12 @@ def offer_decided() -> Response:
                           else f"declined (pressed {digits[:4]!r})")
         session.commit()
         if ended:
-            route_after_request()
+            after_response.route_after_request()
         return Twiml(language).say(whisper.text("declined", language)).hangup().response()
     entry = accept_offer(session, offer, at)
     if entry is None:
         session.commit()
-        route_after_request()
+        after_response.route_after_request()
         return Twiml(language).say(whisper.text("gone", language)).hangup().response()
     if entry.callback_id is None:
         call = calls.get_call(session, entry.call_sid)
@@ -132,10 +107,10 @@ def offer_decided() -> Response:
     # waits in the conference, never in a webhook Twilio gives 15 s (app/desk/bridge.py).
     bridge.schedule(entry, at)
     session.commit()
-    bridge.bridge_after_request(entry.id)
+    after_response.bridge_after_request(entry.id)
     say = "calling_customer" if entry.callback_id is not None else "connecting"
     doc = Twiml(language).say(whisper.text(say, language))
-    return doc.dial_conference(f"desk-{entry.id}", action=_url("operator-done", entry=entry.id)).response()
+    return doc.dial_conference(f"desk-{entry.id}", action=desk_url("operator-done", entry=entry.id)).response()
 
 
 @bp.post("/voice/desk/customer")
@@ -178,7 +153,7 @@ def customer_answered() -> Response:
     session.commit()
     doc = Twiml(cb.language).say(whisper.caller_text("callback_hello", cb.language, company=settings.company_name,
                                                      about=about))
-    return doc.dial_conference(f"desk-{entry.id}", action=_url("caller-done", entry=entry.id)).response()
+    return doc.dial_conference(f"desk-{entry.id}", action=desk_url("caller-done", entry=entry.id)).response()
 
 
 def _entry(session: Session) -> QueueEntry | None:
@@ -198,7 +173,7 @@ def caller_joins() -> Response:
     bridge.mark_joined(session, entry)
     session.commit()
     doc = Twiml(language).say(whisper.caller_text("connecting", language))
-    return doc.dial_conference(f"desk-{entry.id}", action=_url("caller-done", entry=entry.id)).response()
+    return doc.dial_conference(f"desk-{entry.id}", action=desk_url("caller-done", entry=entry.id)).response()
 
 
 @bp.post("/voice/desk/caller-done")

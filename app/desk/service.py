@@ -25,7 +25,7 @@ from app.desk.models import (
     DeskOperator,
     QueueEntry,
 )
-from app.desk.routing import set_state
+from app.desk.states import set_state
 from app.i18n import LANGUAGES
 from app.refusals import Refusal
 from app.support.models import Ticket

@@ -1,15 +1,28 @@
 """What the desk says on the phone: the whisper an operator hears before taking a caller, and
 the few sentences callers hear around the bridge, in Italian, Dutch and English: "desk.*" in
-flows/prompts/<lang>.yaml."""
+flows/prompts/<lang>.yaml; and the language an operator hears it in."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
+from sqlalchemy.orm import Session
+
 from app import prompts
-from app.desk.models import QueueEntry
+from app.desk.models import DeskOperator, QueueEntry
+from app.operators.models import OperatorUser
 
 LANGUAGES = ("it", "nl", "en")
+
+
+def operator_language(session: Session, operator_id: int) -> str:
+    """What the operator hears the desk in: their console language, else the default one."""
+    operator = session.get(DeskOperator, operator_id)
+    user = session.get(OperatorUser, operator.user_id) if operator else None
+    language = user.language if user else None
+    return language if language in LANGUAGES else current_app.extensions["cortese.settings"].default_language
+
 
 def text(key: str, language: str) -> str:
     """What the operator hears: desk.operator.<key>."""
