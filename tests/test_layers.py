@@ -1,8 +1,9 @@
 """The house keeps its shape: packages in layers, the simulator apart, wiring explicit.
 
 The layers are import-linter contracts in pyproject.toml (foundation < flows < domain
-packages < delivery < entry points); these tests run them in the suite, so CI refuses an
-import that reaches up a layer.
+packages < delivery < entry points; inside the operator desk, its modules in layers of their
+own); these tests run them in the suite, so CI refuses an import that reaches up a layer,
+even one hidden inside a function.
 """
 
 from __future__ import annotations
