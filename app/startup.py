@@ -34,7 +34,7 @@ def check_flows(settings: Settings) -> None:
     try:
         load_hotlines(directory / "hotlines.yaml", company=settings.company_name, flows=set(flowset.flows))
     except HotlineError as exc:
-        problems.append(str(exc).splitlines()[0])
+        problems.extend(exc.problems)
     if not flowset.flows and not problems:
         problems.append("no flows (*.yaml) in it")
     if problems:

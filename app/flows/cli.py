@@ -46,7 +46,7 @@ def lint(directory: Path) -> None:
     try:
         load_hotlines(directory / "hotlines.yaml", company="-", flows=set(flowset.flows))
     except HotlineError as exc:
-        problems.append(str(exc))
+        problems.extend(exc.problems)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:

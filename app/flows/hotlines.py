@@ -18,17 +18,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
+from pydantic import AfterValidator, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
 
 from app import phone
 from app.flows.hours import HoursError, hotline_hours
 from app.i18n import LANGUAGES
-from app.yamlfile import load_yaml
-
-FIELDS = {"name", "flow", "language", "time_zone", "country", "company", "operator"}
+from app.refusals import split_field
+from app.yamlfile import Shape, one_of, problems, read_mapping
 
 
 @dataclass(frozen=True)
@@ -59,53 +59,133 @@ class Hotlines:
 
 
 class HotlineError(ValueError):
-    pass
+    """hotlines.yaml cannot be used: every problem, each naming the file and the key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# --- the file's shape ----------------------------------------------------------------------
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError("time_zone", "{given} is not an IANA time zone", {"given": repr(name)}) from None
+    return name
+
+
+class _Shape(Shape):
+    # Names and queues are text; an unquoted number is read as the text it looks like.
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+
+class _Hours(_Shape):
+    """Opening hours per day (app/flows/hours.py reads the ranges); a day left out is closed."""
+
+    mon: Any = None
+    tue: Any = None
+    wed: Any = None
+    thu: Any = None
+    fri: Any = None
+    sat: Any = None
+    sun: Any = None
+
+
+class _Operator(_Shape):
+    queue: str | None = None
+    number: str | None = None
+    max_queue: int | None = None
+    hours: _Hours | None = None
+
+
+class _Hotline(_Shape):
+    """A hotline, or the defaults every hotline starts from: each key it sets replaces them."""
+
+    name: str | None = None
+    flow: str | None = None
+    language: Annotated[str, AfterValidator(one_of(LANGUAGES))] | None = None
+    time_zone: Annotated[str, AfterValidator(_zone)] | None = None
+    country: str | None = None
+    company: str | None = None
+    operator: _Operator | None = None
+
+
+class _HotlinesFile(_Shape):
+    defaults: _Hotline | None = None
+    hotlines: dict[str, _Hotline | None] | None = None
+
+
+# --- loading -------------------------------------------------------------------------------
 
 
 def load_hotlines(path: Path, *, company: str, flows: set[str] | None = None) -> Hotlines:
-    """Read and check hotlines.yaml; a missing file means one default hotline."""
-    raw: Mapping[str, Any] = {}
-    if path.exists():
-        try:
-            raw = load_yaml(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise HotlineError(f"{path.name}: not valid YAML: {exc}") from None
-    defaults = {"flow": "support_hotline", "company": company, "name": "default", **(raw.get("defaults") or {})}
-    default = _build(None, defaults, path.name + ": defaults", flows)
+    """Read and check hotlines.yaml (a missing file means one default hotline); raise one
+    HotlineError naming every problem."""
+    file = _read(path)
+    found: list[str] = []
+    defaults = {"flow": "support_hotline", "company": company, "name": "default",
+                **_given(file.defaults)}
+    default = _build(None, defaults, _origin("defaults", file.defaults), flows, found)
     by_number: dict[str, Hotline] = {}
-    for number, spec in (raw.get("hotlines") or {}).items():
-        where = f"{path.name}: hotline {number}"
+    for number, spec in (file.hotlines or {}).items():
+        where = f"hotlines.{number}"
         try:
-            e164 = phone.parse(str(number)).e164
+            e164 = phone.parse(number).e164
         except phone.InvalidNumber as exc:
-            raise HotlineError(f"{where}: {exc}") from None
-        by_number[e164] = _build(e164, {**defaults, **(spec or {})}, where, flows)
+            found.append(f"{where}: {exc}")
+            continue
+        by_number[e164] = _build(e164, {**defaults, **_given(spec)},
+                                 {**_origin("defaults", file.defaults), **_origin(where, spec)}, flows, found)
+    if found:
+        raise HotlineError([f"{path.name}: {p}" for p in dict.fromkeys(found)])  # an inherited one once
     return Hotlines(default=default, by_number=by_number)
 
 
-def _build(number: str | None, spec: Mapping[str, Any], where: str, flows: set[str] | None) -> Hotline:
-    unknown = set(spec) - FIELDS
-    if unknown:
-        raise HotlineError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(FIELDS)}")
-    zone = str(spec.get("time_zone") or "UTC")
+def _read(path: Path) -> _HotlinesFile:
+    if not path.exists():
+        return _HotlinesFile()
     try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise HotlineError(f"{where}: time_zone {zone!r} is not an IANA zone") from None
-    language = spec.get("language")
-    if language is not None and language not in LANGUAGES:
-        raise HotlineError(f"{where}: language {language!r} must be one of {', '.join(LANGUAGES)}")
+        data = read_mapping(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise HotlineError([f"{path.name}: {exc}"]) from None
+    try:
+        return _HotlinesFile.model_validate(data)
+    except ValidationError as error:
+        found = problems(error, _HotlinesFile, data)
+        raise HotlineError([f"{path.name}: {where}: {what}" for where, what in found]) from None
+
+
+def _given(spec: _Hotline | None) -> dict[str, Any]:
+    """The keys a hotline (or the defaults) sets, as plain data."""
+    return spec.model_dump(exclude_unset=True) if spec is not None else {}
+
+
+def _origin(where: str, spec: _Hotline | None) -> dict[str, str]:
+    """Key -> the path it was written at, so a problem is named where it can be fixed."""
+    return {key: f"{where}.{key}" for key in _given(spec)}
+
+
+def _build(number: str | None, spec: Mapping[str, Any], origin: Mapping[str, str],
+           flows: set[str] | None, found: list[str]) -> Hotline:
+    """The hotline, after the checks the file's shape cannot make: its flow exists, its
+    operator hours can be read in its zone and country."""
     flow = str(spec["flow"])
     if flows is not None and flow not in flows:
-        raise HotlineError(f"{where}: flow {flow!r} does not exist")
+        found.append(f"{origin.get('flow', 'defaults.flow')}: {flow!r} does not exist")
     hotline = Hotline(
         number=number, name=str(spec.get("name") or number or "default"), flow=flow,
-        company=str(spec["company"]), time_zone=zone,
+        company=str(spec["company"]), time_zone=str(spec.get("time_zone") or "UTC"),
         country=(str(spec["country"]).upper() if spec.get("country") else None),
-        language=language, operator=spec.get("operator"),
+        language=spec.get("language"), operator=spec.get("operator"),
     )
     try:
         hotline_hours(hotline)
     except HoursError as exc:
-        raise HotlineError(f"{where}: operator {exc}") from None
+        key, message = split_field(str(exc))
+        # hours.py names "hours.<day>" (inside operator) or the hotline's time_zone or country.
+        at = f"{origin.get('operator', 'operator')}.{key}" if key.startswith("hours") else origin.get(key, key)
+        found.append(f"{at}: {message}")
     return hotline
