@@ -182,3 +182,25 @@ def test_the_console_campaign_page_says_it_is_an_automated_call(app, client):
     cid = seed_campaign(app)
     html = client.get(f"/console/campaigns/{cid}").get_data(as_text=True)
     assert "automated (synthetic voice): needs consent" in html and "survey:" in html
+
+
+# --- offers.yaml ------------------------------------------------------------------------------
+
+
+def test_the_catalogue_groups_offers_into_categories():
+    assert (offers.category("FIBRA-1G"), offers.category("tv"), offers.category("insurance-home")) == (
+        "broadband", "television", None)
+
+
+def test_every_mistake_in_the_catalogue_is_named_with_its_key(tmp_path):
+    path = tmp_path / "offers.yaml"
+    path.write_text('version: "offers-9"\ncategory:\n  tv: ["tv-*"]\n', encoding="utf-8")
+    with pytest.raises(offers.CatalogueError) as caught:
+        offers.read_catalogue(path)
+    [problem] = caught.value.problems
+    assert problem.startswith("offers.yaml: category: unknown key (did you mean 'categories'?)")
+    path.write_text('categories:\n  tv: "tv-*"\n  mobile: {sim: "sim-*"}\n', encoding="utf-8")
+    with pytest.raises(offers.CatalogueError) as caught:
+        offers.read_catalogue(path)
+    assert caught.value.problems == ["offers.yaml: categories.tv: expected a list, got 'tv-*'",
+                                     "offers.yaml: categories.mobile: expected a list, got {'sim': 'sim-*'}"]

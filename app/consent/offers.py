@@ -19,12 +19,12 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
 
+from pydantic import ConfigDict, ValidationError
 from sqlalchemy.orm import validates
 
 from app.refusals import Refusal
-from app.yamlfile import load_yaml
+from app.yamlfile import Shape, problems, read_mapping
 
 CATALOGUE = Path(__file__).resolve().parent / "offers.yaml"
 MAX_LENGTH = 64
@@ -98,18 +98,42 @@ def campaign_offer(purpose: str, offer_id: str | None, reason: Mapping[str, str]
     return normalise(offer_id) or derived_offer(purpose, reason, languages)
 
 
+class CatalogueError(ValueError):
+    """offers.yaml cannot be read: every problem, each naming the file and the key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Catalogue(Shape):
+    # Built at the first look-up, not at import: start-up does not read the catalogue.
+    model_config = ConfigDict(coerce_numbers_to_str=True, defer_build=True)
+
+    version: str = "offers-0"
+    categories: dict[str, list[str] | None] | None = None
+
+
 @functools.lru_cache(maxsize=4)
-def _catalogue(path: Path = CATALOGUE) -> tuple[str, tuple[tuple[str, str], ...]]:
-    data: Any = load_yaml(path.read_text(encoding="utf-8")) if path.exists() else {}
-    patterns: list[tuple[str, str]] = []
-    for name, members in ((data or {}).get("categories") or {}).items():
-        for member in members or ():
-            patterns.append((_SEPARATORS.sub("-", str(member).strip().casefold()), str(name)))
-    return str((data or {}).get("version", "offers-0")), tuple(patterns)
+def read_catalogue(path: Path = CATALOGUE) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The catalogue's version and its (normal-form pattern, category) pairs; raises
+    CatalogueError naming every problem in the file."""
+    try:
+        data = read_mapping(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except ValueError as exc:
+        raise CatalogueError([f"{path.name}: {exc}"]) from None
+    try:
+        catalogue = _Catalogue.model_validate(data)
+    except ValidationError as error:
+        found = problems(error, _Catalogue, data)
+        raise CatalogueError([f"{path.name}: {where}: {what}" for where, what in found]) from None
+    patterns = [(_SEPARATORS.sub("-", member.strip().casefold()), name)
+                for name, members in (catalogue.categories or {}).items() for member in members or ()]
+    return catalogue.version, tuple(patterns)
 
 
 def catalogue_version() -> str:
-    return _catalogue()[0]
+    return read_catalogue()[0]
 
 
 def category(code: str | None) -> str | None:
@@ -117,7 +141,7 @@ def category(code: str | None) -> str | None:
     value = lenient(code)
     if value is None:
         return None
-    for pattern, name in _catalogue()[1]:
+    for pattern, name in read_catalogue()[1]:
         if fnmatchcase(value, pattern):
             return name
     return None
