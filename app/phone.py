@@ -25,11 +25,34 @@ _LINE_TYPES = {
     PhoneNumberType.VOICEMAIL: "voicemail",
 }
 # Every line type a parsed number may have (a pack refuses some of them by name).
-LINE_TYPES = (*_LINE_TYPES.values(), "unknown")
+# "fictional": Ofcom's drama ranges (DRAMA_RANGES), whatever libphonenumber says of them.
+LINE_TYPES = (*_LINE_TYPES.values(), "unknown", "fictional")
 # libphonenumber gives a UK mobile the zones of Guernsey, Jersey, the Isle of Man and London
 # (the number may be used on any of them); their clocks are London's (tzdata links them to
 # Europe/London), so such a number has London's zone only, not whichever is listed first.
 LONDON_CLOCK = frozenset({"Europe/London", "Europe/Guernsey", "Europe/Jersey", "Europe/Isle_of_Man"})
+# Ofcom keeps these UK ranges for TV and radio drama ("Telephone numbers for drama"): never
+# allocated to anyone, so they are real-shaped numbers of a class of their own, "fictional",
+# never dialled (consent's courtesy rules refuse the line type; the desk refuses it as a
+# phone). libphonenumber cannot tell: it calls 07700 900xxx and 01632 960xxx invalid (a caller
+# showing one looked withheld) and most geographic ones valid fixed lines. First and last
+# number of each range, E.164 (in national form: 0113 496 0000 to 0999 ... 07700 900000 to 900999).
+DRAMA_RANGES = tuple((f"+44{first}", f"+44{last}") for first, last in (
+    ("1134960000", "1134960999"), ("1144960000", "1144960999"), ("1154960000", "1154960999"),
+    ("1164960000", "1164960999"), ("1174960000", "1174960999"), ("1184960000", "1184960999"),
+    ("1214960000", "1214960999"), ("1314960000", "1314960999"), ("1414960000", "1414960999"),
+    ("1514960000", "1514960999"), ("1614960000", "1614960999"),
+    ("2079460000", "2079460999"),  # London 020 7946 0xxx
+    ("1914980000", "1914980999"),  # Tyneside, Durham, Sunderland 0191 498 0xxx
+    ("2896496000", "2896496999"),  # Northern Ireland 028 9649 6xxx
+    ("2920180000", "2920180999"),  # Cardiff 029 2018 0xxx
+    ("1632960000", "1632960999"),  # no area 01632 960xxx
+    ("7700900000", "7700900999"),  # mobile 07700 900xxx
+    ("8081570000", "8081570999"),  # freephone 08081 570xxx
+    ("9098790000", "9098790999"),  # premium rate 0909 8790xxx
+    ("3069990000", "3069990999"),  # UK-wide 03069 990xxx
+))
+DRAMA_ZONES = ("Europe/London",)
 # Twilio's placeholders for withheld or unknown caller ID.
 _UNKNOWN_CALLERS = {"anonymous", "+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253", ""}
 
@@ -76,6 +99,9 @@ def parse(raw: str, default_region: str | None = None) -> ParsedNumber:
         number = phonenumbers.parse(text, default_region)
     except NumberParseException as exc:
         raise InvalidNumber(raw, _parse_reason(exc)) from None
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    if is_drama(e164):
+        return ParsedNumber(e164=e164, region="GB", line_type="fictional", time_zones=DRAMA_ZONES)
     if not phonenumbers.is_valid_number(number):
         raise InvalidNumber(raw, "number_invalid_for_country")
     zones = tuple(
@@ -85,11 +111,16 @@ def parse(raw: str, default_region: str | None = None) -> ParsedNumber:
     if len(zones) > 1 and "Europe/London" in zones and LONDON_CLOCK.issuperset(zones):
         zones = ("Europe/London",)
     return ParsedNumber(
-        e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+        e164=e164,
         region=region,
         line_type=_LINE_TYPES.get(phonenumbers.number_type(number), "unknown"),
         time_zones=zones,
     )
+
+
+def is_drama(e164: str) -> bool:
+    """True for a number in one of Ofcom's drama ranges (E.164)."""
+    return any(len(e164) == len(first) and first <= e164 <= last for first, last in DRAMA_RANGES)
 
 
 def _parse_reason(exc: NumberParseException) -> str:

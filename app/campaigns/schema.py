@@ -143,9 +143,13 @@ class CampaignInput(BaseModel):
         if not value:
             return None
         try:
-            return phone.parse(value).e164
+            parsed = phone.parse(value)
         except phone.InvalidNumber as exc:
             raise _no(exc.code, f"{exc.reason} ({value!r})", **exc.values) from None
+        if parsed.line_type == "fictional":  # a number callees would dial in vain
+            raise _no("number_fictional", f"{parsed.e164} is reserved for TV and radio drama: nobody answers it",
+                      value=value)
+        return parsed.e164
 
     @field_validator("calling_days", mode="before")
     @classmethod

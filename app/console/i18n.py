@@ -185,6 +185,7 @@ M: dict[str, Message] = {
     "refusal_number_too_short": _l("«{value}» is too short for a phone number."),
     "refusal_number_too_long": _l("«{value}» is too long for a phone number."),
     "refusal_number_invalid_for_country": _l("«{value}» is not a valid number for its country."),
+    "refusal_number_fictional": _l("«{value}» is a number reserved for TV and radio drama: nobody answers it."),
     # One line of an import (app.refusals.Reason), by code.
     "refusal_line_ref": _l("Line {line}"),
     "refusal_line_not_csv": _l("not valid CSV ({detail})."),

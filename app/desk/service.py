@@ -52,7 +52,8 @@ def update_profile(operator: DeskOperator, *, phone: str, languages: Iterable[st
     """Phone (E.164, any common spelling), the languages spoken and the skills; refused with a
     reason the console translates when something does not parse."""
     parsed = phones.parse_caller(phone.strip()) if phone.strip() else None
-    if phone.strip() and (parsed is None or not parsed.e164):
+    # A drama number (app.phone) is shaped like a phone and rings nowhere.
+    if phone.strip() and (parsed is None or not parsed.e164 or parsed.line_type == "fictional"):
         raise Refusal("desk_bad_phone", "phone: not a phone number; write it as +39 02 1234 5678")
     chosen_languages: list[str] = [lang for lang in LANGUAGES if lang in set(languages)]
     chosen_skills = [skill for skill in SKILLS if skill in set(skills)]
