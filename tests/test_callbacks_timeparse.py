@@ -137,3 +137,52 @@ def test_normalisation_layer():
 
 def test_an_unknown_language_falls_back_to_english():
     assert parse_when("tomorrow at 6pm", "fr", NOW).local == datetime(2026, 11, 26, 18, 0)
+
+
+@pytest.mark.parametrize(("language", "said", "expected"), [
+    # How a time is said on the phone, Wednesday 15:00: an hour from 1 to 7 alone is the
+    # afternoon or evening; a time already past today is tomorrow's.
+    ("it", "alle sei e mezza", "2026-11-25 18:30"),
+    ("it", "le cinque e mezzo", "2026-11-25 17:30"),
+    ("it", "verso le otto di sera", "2026-11-25 20:00"),
+    ("it", "alle sette meno un quarto", "2026-11-25 18:45"),
+    ("it", "alle cinque meno dieci", "2026-11-25 16:50"),
+    ("it", "per le quattro e un quarto", "2026-11-25 16:15"),
+    ("it", "alle quattro del pomeriggio", "2026-11-25 16:00"),
+    ("it", "domani alle nove e venti di mattina", "2026-11-26 09:20"),
+    ("it", "verso mezzogiorno", "2026-11-26 12:00"),
+    ("it", "all'una e mezza", "2026-11-26 13:30"),
+    # A quarter without "un", and three quarters: "le sei e quarto" is 6:15, "le sette e tre
+    # quarti" 7:45, "le sei meno quarto" 5:45.
+    ("it", "alle sei e quarto", "2026-11-25 18:15"),
+    ("it", "alle sette e tre quarti", "2026-11-25 19:45"),
+    ("it", "alle sei meno quarto", "2026-11-25 17:45"),
+    ("it", "alle undici e tre quarti", "2026-11-26 11:45"),
+    # Dutch counts the half hour towards the next hour: "half zeven" is 6:30.
+    ("nl", "om half zeven", "2026-11-25 18:30"),
+    ("nl", "morgen om half negen", "2026-11-26 08:30"),
+    ("nl", "kwart over drie", "2026-11-25 15:15"),
+    ("nl", "om kwart over vier", "2026-11-25 16:15"),
+    ("nl", "kwart voor twaalf", "2026-11-26 11:45"),
+    ("nl", "om tien voor zeven", "2026-11-25 18:50"),
+    ("nl", "om vijf over half acht 's avonds", "2026-11-25 19:35"),
+    ("nl", "rond een uur of vier", "2026-11-25 16:00"),
+    ("nl", "om acht uur 's avonds", "2026-11-25 20:00"),
+    ("nl", "om vier uur 's middags", "2026-11-25 16:00"),
+    ("nl", "morgenochtend om half tien", "2026-11-26 09:30"),
+    ("en", "quarter to five", "2026-11-25 16:45"),
+    ("en", "half past six", "2026-11-25 18:30"),
+    ("en", "half six", "2026-11-25 18:30"),  # British: half past six
+    ("en", "ten past seven", "2026-11-25 19:10"),
+    ("en", "twenty five past five", "2026-11-25 17:25"),
+    ("en", "twenty to eight in the evening", "2026-11-25 19:40"),
+    ("en", "at quarter past four", "2026-11-25 16:15"),
+    ("en", "five o'clock", "2026-11-25 17:00"),
+    ("en", "around eight tonight", "2026-11-25 20:00"),
+    ("en", "at seven in the evening", "2026-11-25 19:00"),
+    ("en", "a quarter past eleven tomorrow morning", "2026-11-26 11:15"),
+])
+def test_clock_times_said_on_the_phone(language, said, expected):
+    parsed = parse_when(said, language, NOW)
+    assert parsed is not None and parsed.time_given, said
+    assert parsed.local.strftime("%Y-%m-%d %H:%M") == expected
