@@ -52,3 +52,49 @@ def test_the_check_sees_a_sentence_and_lets_codes_pass() -> None:
                      'C = {"it": "H:mm", "nl": "H:mm", "en": "h:mm a"}\n'
                      'D = {"it": f"Alle {x} la richiamo", "nl": "x", "en": "y"}\n')
     assert [line for line, _ in _texts_by_language(tree)] == [1, 4]
+
+
+# How a language says a time lives in flows/times/<lang>.yaml; timeparse.py keeps only the
+# structure (how a match makes a clock). A regex literal there is any string with regex syntax;
+# what is left of it once escapes (\b, \d), group syntax ((?P<h>) and character classes ([ap])
+# are taken away must hold no word, but for am/pm, which normalise() writes the same for
+# every language.
+TIMEPARSE = APP / "callbacks" / "timeparse.py"
+REGEX_SYNTAX = re.compile(r"\\[bdswBDSW]|\(\?")
+NOT_WORDS = re.compile(r"\\[A-Za-z]|\(\?P<\w+>|\(\?P=\w+\)|\[[^\]]*\]")
+STRUCTURE = {"am", "pm"}
+
+
+def _regex_words(tree: ast.AST) -> list[tuple[int, str]]:
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    inside_fstrings = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in docstrings or id(node) in inside_fstrings:
+            continue
+        literal = "{}".join(v.value for v in node.values if isinstance(v, ast.Constant)) \
+            if isinstance(node, ast.JoinedStr) else node.value if isinstance(node, ast.Constant) else None
+        if not isinstance(literal, str) or not REGEX_SYNTAX.search(literal):
+            continue
+        words = set(re.findall(r"[^\W\d_]{2,}", NOT_WORDS.sub(" ", literal))) - STRUCTURE
+        if words:
+            found.append((node.lineno, f"{literal!r}: {', '.join(sorted(words))}"))
+    return found
+
+
+def test_no_language_s_words_inside_a_regex_of_the_time_parser() -> None:
+    offenders = [f"{TIMEPARSE.relative_to(APP.parent)}:{line}: {what}"
+                 for line, what in _regex_words(ast.parse(TIMEPARSE.read_text(encoding="utf-8")))]
+    assert offenders == [], ("words of a language belong in flows/times/<lang>.yaml, the regex "
+                             "in the code names only numbers:\n" + "\n".join(offenders))
+
+
+def test_the_regex_check_sees_words_and_lets_structure_pass() -> None:
+    tree = ast.parse('A = re.search(r"\\b(?:alle|verso le) (?P<h>\\d{1,2})\\b", w)\n'
+                     'B = rf"\\b(?:{vocab[\'at\']}) (?P<h>\\d{{1,2}})(?: (?P<ampm>am|pm))?\\b"\n'
+                     'C = re.sub(r"(\\d)\\s*([ap])\\.?\\s?m\\b\\.?", r"\\1 \\2m", w)\n'
+                     'D = re.search(rf"\\b{h} (?:in the|this) (?:morning|evening)\\b", w)\n'
+                     'E = vocab["relative"]\n')
+    assert [line for line, _ in _regex_words(tree)] == [1, 4]

@@ -1,11 +1,13 @@
 """A day and time in the caller's own words -> a wall-clock time in their zone, or a vague part
 of a day that the caller must choose a concrete time in.
 
-Number words become digits with text2num ("tien over half vier" -> "10 over half 4"); a small
-grammar per language then reads the clock the way people say it on the phone ("alle cinque
-meno un quarto", "vijf voor half vier", "half nine", "8 p m"), the part of the day
-("dopo pranzo", "in de loop van de middag", "late afternoon") and the day (today, tomorrow,
-a weekday, or a date, which dateparser reads). The words live in flows/times/<lang>.yaml; the grammar (how numbers combine) is here.
+Number words become digits with text2num ("tien over half vier" -> "10 over half 4"); then the
+clock is read the way people say it on the phone ("alle cinque meno un quarto", "vijf voor half
+vier", "half nine", "8 p m"), the part of the day ("dopo pranzo", "in de loop van de middag",
+"late afternoon") and the day (today, tomorrow, a weekday, or a date, which dateparser reads).
+Every word lives in flows/times/<lang>.yaml, the clock's patterns too, so a translator edits
+YAML only; here is the structure: how the numbers of a match make a time (MEANINGS), and the
+order in which clock, part of the day and day are read.
 
 A part of the day without a clock ("domani pomeriggio") is never turned into a guessed hour:
 the result is `vague`, with the window the caller meant, and the booking offers concrete
@@ -188,80 +190,70 @@ Clock = tuple[int, int, str | None]  # hour, minute, "am"/"pm"/None
 
 def extract_time(words: str, language: str) -> tuple[Clock | None, str]:
     """Find the time of day in normalised words; return it and the words without it."""
-    for pattern, build in _TIME_PATTERNS[language]:
-        match = re.search(pattern, words)
+    for pattern in _clock_patterns(language):
+        match = pattern.regex.search(words)
         if match:
-            clock = build(match)
-            if clock is not None and 0 <= clock[0] <= 24 and 0 <= clock[1] < 60:
+            clock = pattern.read(match)
+            if 0 <= clock[0] <= 24 and 0 <= clock[1] < 60:
                 rest = (words[: match.start()] + " " + words[match.end():]).strip()
                 return clock, re.sub(r"\s+", " ", rest)
     return None, words
 
 
-def _meridiem(match: re.Match[str]) -> str | None:
-    return match.groupdict().get("ampm")
-
-
-def _hm(match: re.Match[str], minute_delta: int = 0, hour_delta: int = 0) -> Clock:
-    hour = int(match.group("h")) + hour_delta
-    minute = int(match.groupdict().get("m") or 0) + minute_delta
-    if minute < 0:
-        hour, minute = hour - 1, minute + 60
-    if minute >= 60:
-        hour, minute = hour + 1, minute - 60
-    return hour, minute, _meridiem(match)
-
-
-def _minus(match: re.Match[str]) -> Clock:
-    return _hm(match, -2 * int(match.group("m")))
-
-
-def _noon(_match: re.Match[str]) -> Clock:
-    return 12, 0, None
-
-
-_AMPM = r"(?: (?P<ampm>am|pm))?"
-_AT_IT = r"(?:alle |le |ore |verso le |dopo le |per le |all |a )"
-_AT_NL = r"(?:om |rond |na |tegen |omstreeks )?"
-_TIME_PATTERNS: dict[str, list[tuple[str, Callable[[re.Match[str]], Clock]]]] = {
-    "it": [
-        (r"\bmezzogiorno\b", _noon),
-        (r"\b(?P<h>\d{1,2}):(?P<m>\d{2})\b", _hm),
-        (rf"\b{_AT_IT}?(?P<h>\d{{1,2}}) e (?P<m>\d{{1,2}})\b", _hm),
-        (rf"\b{_AT_IT}?(?P<h>\d{{1,2}}) meno (?P<m>\d{{1,2}})\b", _minus),
-        (rf"\b{_AT_IT}(?P<h>\d{{1,2}})(?: in punto)?\b", _hm),
-        (r"\b(?P<h>\d{1,2}) (?:del|di) (?:pomeriggio|sera|mattina)\b", _hm),
-    ],
-    "nl": [
-        (r"\b(?:het )?middaguur\b", _noon),
-        (r"\b(?P<h>\d{1,2}):(?P<m>\d{2})(?: uur)?\b", _hm),
-        (rf"\b{_AT_NL}(?P<m>\d{{1,2}}) over half (?P<h>\d{{1,2}})\b", lambda m: _hm(m, 30, -1)),
-        (rf"\b{_AT_NL}(?P<m>\d{{1,2}}) voor half (?P<h>\d{{1,2}})\b", lambda m: _hm(m, 30 - 2 * int(m["m"]), -1)),
-        (rf"\b{_AT_NL}half (?P<h>\d{{1,2}})\b", lambda m: _hm(m, 30, -1)),
-        (rf"\b{_AT_NL}kwart over (?P<h>\d{{1,2}})\b", lambda m: _hm(m, 15)),
-        (rf"\b{_AT_NL}kwart voor (?P<h>\d{{1,2}})\b", lambda m: _hm(m, -15)),
-        (rf"\b{_AT_NL}(?P<m>\d{{1,2}}) over (?P<h>\d{{1,2}})\b", _hm),
-        (rf"\b{_AT_NL}(?P<m>\d{{1,2}}) voor (?P<h>\d{{1,2}})\b", _minus),
-        (r"\b(?:om |rond |na |tegen )?(?:een )?uur of (?P<h>\d{1,2})\b", _hm),
-        (rf"\b{_AT_NL}(?P<h>\d{{1,2}}) uur(?: (?P<m>\d{{1,2}}))?\b", _hm),
-        (r"\b(?:om|rond|na|tegen|omstreeks) (?P<h>\d{1,2})\b", _hm),
-    ],
-    "en": [
-        (r"\b(?:12 )?(?:noon|midday)\b", _noon),
-        (r"\b(?P<h>\d{1,2}):(?P<m>\d{2})" + _AMPM + r"\b", _hm),
-        (r"\bhalf past (?P<h>\d{1,2})" + _AMPM + r"\b", lambda m: _hm(m, 30)),
-        (r"\b(?:a )?quarter past (?P<h>\d{1,2})" + _AMPM + r"\b", lambda m: _hm(m, 15)),
-        (r"\b(?:a )?quarter to (?P<h>\d{1,2})" + _AMPM + r"\b", lambda m: _hm(m, -15)),
-        (r"\b(?P<m>\d{1,2}) past (?P<h>\d{1,2})" + _AMPM + r"\b", _hm),
-        (r"\b(?P<m>\d{1,2}) to (?P<h>\d{1,2})" + _AMPM + r"\b", _minus),
-        (r"\bhalf (?P<h>\d{1,2})" + _AMPM + r"\b", lambda m: _hm(m, 30)),  # British "half nine"
-        (r"\b(?P<h>\d{1,2}) (?P<ampm>am|pm)\b", _hm),
-        (r"\b(?P<h>\d{1,2}) (?P<m>[1-5]\d)" + _AMPM + r"\b", _hm),  # "six thirty"
-        (r"\b(?P<h>\d{1,2}) oclock\b", _hm),
-        (r"\b(?:at|around|about|after|by) (?P<h>\d{1,2})\b", _hm),
-        (r"\b(?P<h>\d{1,2}) (?:in the|this|tomorrow) (?:morning|afternoon|evening)\b", _hm),
-    ],
+# How the numbers of a clock pattern make a time (`means` in flows/times/<lang>.yaml): the
+# hour said and the minutes said (or those a word stands for) -> hour, minute, before the
+# minutes are brought into 0-59.
+MEANINGS: dict[str, Callable[[int, int], tuple[int, int]]] = {
+    "noon": lambda _hour, _minutes: (12, 0),
+    "past": lambda hour, minutes: (hour, minutes),
+    "to": lambda hour, minutes: (hour, -minutes),
+    "past_half_before": lambda hour, minutes: (hour - 1, 30 + minutes),
+    "to_half_before": lambda hour, minutes: (hour - 1, 30 - minutes),
 }
+# The numbers a clock pattern names, by placeholder; the words around them are the language's.
+SLOTS = {
+    "{h}": r"(?P<h>\d{1,2})",
+    "{mm}": r"(?P<m>\d{2})",  # after a colon
+    "{tens}": r"(?P<m>[1-5]\d)",  # minutes 10-59 said after the hour: "six thirty", never "six 05"
+    "{m}": r"(?P<m>\d{1,2})",
+    "{ampm?}": r"(?: (?P<ampm>am|pm))?",  # am/pm as normalise() writes them in every language
+    "{ampm}": r"(?P<ampm>am|pm)",
+}
+
+
+@dataclass(frozen=True)
+class ClockPattern:
+    """One way a language says a clock time, and how its numbers make the time."""
+
+    regex: re.Pattern[str]
+    means: Callable[[int, int], tuple[int, int]]
+    minutes: int  # what a word stands for when no minutes are said ("kwart": 15)
+
+    def read(self, match: re.Match[str]) -> Clock:
+        said = match.groupdict()
+        hour, minute = self.means(int(said.get("h") or 0), int(said.get("m") or self.minutes))
+        if minute < 0:
+            hour, minute = hour - 1, minute + 60
+        if minute >= 60:
+            hour, minute = hour + 1, minute - 60
+        return hour, minute, said.get("ampm")
+
+
+@cache
+def _clock_patterns(language: str) -> tuple[ClockPattern, ...]:
+    """The `clock` patterns of flows/times/<language>.yaml, placeholders filled in."""
+    vocab = vocabulary(language)
+    patterns = []
+    for entry in vocab["clock"]:
+        means = MEANINGS.get(entry.get("means"))
+        if means is None:
+            raise ValueError(f"flows/times/{language}.yaml: clock: {entry.get('say')!r} means "
+                             f"{entry.get('means')!r}, not one of {', '.join(MEANINGS)}")
+        said = entry["say"].replace("{at}", f"(?:(?:{vocab['at']}) )")
+        for slot, regex in SLOTS.items():
+            said = said.replace(slot, regex)
+        patterns.append(ClockPattern(re.compile(rf"\b(?:{said})\b"), means, int(entry.get("minutes", 0))))
+    return tuple(patterns)
 
 
 def _bare_hour(words: str) -> tuple[Clock | None, str]:
@@ -269,7 +261,7 @@ def _bare_hour(words: str) -> tuple[Clock | None, str]:
     match = re.search(r"(?<![\d/:])\b(?P<h>1[0-2]|[1-9])\b(?![\d/:]| \w+ ?\d)", words)
     if match is None:
         return None, words
-    return _hm(match), (words[: match.start()] + words[match.end():]).strip()
+    return (int(match["h"]), 0, None), (words[: match.start()] + words[match.end():]).strip()
 
 
 def _resolve_hour(hour: int, meridiem: str | None, part: Part | None) -> int:
@@ -290,7 +282,8 @@ def _resolve_hour(hour: int, meridiem: str | None, part: Part | None) -> int:
 def _range(words: str, language: str) -> tuple[Part | None, str]:
     """"tra le 14 e le 16", "tussen twee en vier", "between 2 and 4 pm": a window to choose in."""
     vocab = vocabulary(language)["range"]
-    hour = r"(\d{1,2})(?::(\d\d))?(?: uur| (am|pm))?"
+    word = f" (?:{vocab['hour']})|" if vocab.get("hour") else ""  # Dutch "tussen 2 uur en 4 uur"
+    hour = rf"(\d{{1,2}})(?::(\d\d))?(?:{word} (am|pm))?"
     match = re.search(rf"\b(?:{vocab['from']}) {hour} (?:{vocab['to']}) {hour}\b", words)
     if match is None:
         return None, words
@@ -350,7 +343,7 @@ def _day(words: str, language: str, now: datetime) -> tuple[date | None, bool, s
                 return now.date() + timedelta(days=7), False, words
             return now.date() + timedelta(days=ahead), ahead == 0, words
     # Only the date's own tokens go to dateparser: the rest of a sentence confuses it.
-    date_words = [t for t in tokens if re.fullmatch(r"[\d/.-]+(?:st|nd|rd|th|e|o|ste|de)?", t)
+    date_words = [t for t in tokens if re.fullmatch(rf"[\d/.-]+(?:{vocab['ordinal']})?", t)
                   or any(t.startswith(m[:3]) and m.startswith(t[:3]) for m in vocab["months"])]
     if not date_words:
         return None, False, words
