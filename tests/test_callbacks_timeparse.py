@@ -186,3 +186,20 @@ def test_clock_times_said_on_the_phone(language, said, expected):
     parsed = parse_when(said, language, NOW)
     assert parsed is not None and parsed.time_given, said
     assert parsed.local.strftime("%Y-%m-%d %H:%M") == expected
+
+
+@pytest.mark.parametrize(("language", "said", "expected"), [
+    # A day of the month said as an ordinal: Italian says only the first so ("il primo
+    # dicembre", written 1º), Dutch any ("de derde december", written 3e), English any.
+    ("it", "il primo dicembre alle 10", "2026-12-01 10:00"),
+    ("it", "il 1º dicembre alle 10", "2026-12-01 10:00"),
+    ("nl", "de eerste december om 10 uur", "2026-12-01 10:00"),
+    ("nl", "3e december om 10 uur", "2026-12-03 10:00"),
+    ("nl", "op de 2de december om 10 uur", "2026-12-02 10:00"),
+    ("en", "the first of December at 10", "2026-12-01 10:00"),
+    ("en", "on the 3rd of December at 11", "2026-12-03 11:00"),
+])
+def test_a_day_of_the_month_said_as_an_ordinal(language, said, expected):
+    parsed = parse_when(said, language, NOW)
+    assert parsed is not None and parsed.time_given, said
+    assert parsed.local.strftime("%Y-%m-%d %H:%M") == expected

@@ -342,8 +342,11 @@ def _day(words: str, language: str, now: datetime) -> tuple[date | None, bool, s
             if ahead == 0 and re.search(rf"\b(?:{vocab['next']})\b", words):
                 return now.date() + timedelta(days=7), False, words
             return now.date() + timedelta(days=ahead), ahead == 0, words
-    # Only the date's own tokens go to dateparser: the rest of a sentence confuses it.
-    date_words = [t for t in tokens if re.fullmatch(rf"[\d/.-]+(?:{vocab['ordinal']})?", t)
+    # Only the date's own tokens go to dateparser: the rest of a sentence confuses it. An
+    # ordinal's ending goes too: dateparser reads "3 december" but not "3e december".
+    ordinal = rf"(?:{vocab['ordinal']})"
+    date_words = [re.sub(rf"(?<=\d){ordinal}$", "", t) for t in tokens
+                  if re.fullmatch(rf"[\d/.-]+{ordinal}?", t)
                   or any(t.startswith(m[:3]) and m.startswith(t[:3]) for m in vocab["months"])]
     if not date_words:
         return None, False, words
