@@ -6,6 +6,7 @@ Slots these actions share with the flows (JSON values; times as ISO UTC strings)
     callback_at         the time being confirmed;   callback_when_text  it, read back
     callback_offers     offered times;              callback_options   "per ... prema 1; ..."
     callback_why        why the wanted time was not possible (spoken before the offers)
+    callback_refusal    why no callback can be booked to this number at all ("impossible")
     callback_reason     what the callback is about (support's actions set "operator"...)
     callback_existing_id / callback_existing_text   a callback already booked for this number
     callback_id         the booked (or, in the opener, the dialled) callback
@@ -83,12 +84,20 @@ def _set_when(ctx: ActionContext, moment: datetime) -> None:
 def _set_offers(ctx: ActionContext, verdict: booking.Verdict, understood: str) -> str:
     """Offer the verdict's slots, first saying why, with the time we understood."""
     if not verdict.offers:
-        return "impossible"
+        return _impossible(ctx, verdict.rule_id)
     lang = _language(ctx)
     ctx.slots["callback_offers"] = [as_utc(o).isoformat() for o in verdict.offers]
     ctx.slots["callback_options"] = booking.options_text(verdict.offers, _zone(ctx), lang, ctx.now)
     ctx.slots["callback_why"] = booking.why_text(verdict.why, lang, understood)
     return "offer"
+
+
+def _impossible(ctx: ActionContext, rule_id: str | None) -> str:
+    """No callback to this number: the caller is told why (never a bare no), then offered a person."""
+    if rule_id:
+        log.info("callback refused by consent rule %s on call %s", rule_id, ctx.call.call_sid)
+    ctx.slots["callback_refusal"] = booking.refusal_text(rule_id, _language(ctx))
+    return "impossible"
 
 
 def _understood(ctx: ActionContext, moment: datetime) -> str:
@@ -186,7 +195,7 @@ def _unclear(ctx: ActionContext) -> str:
 def _judge(ctx: ActionContext, wanted: booking.Wanted) -> str:
     contact = _contact(ctx)
     if contact is None:
-        return "impossible"
+        return _impossible(ctx, None)
     if wanted.days:
         return _offer_days(ctx, contact, wanted.days)
     if wanted.until is not None:
@@ -277,7 +286,7 @@ def book_callback(ctx: ActionContext) -> str:
     at_iso = ctx.slots.get("callback_at")
     contact = _contact(ctx)
     if not at_iso or contact is None:
-        return "impossible"
+        return _impossible(ctx, None)
     due = datetime.fromisoformat(at_iso)
     existing_id = ctx.slots.get("callback_existing_id")
     verdict = booking.evaluate(ctx.session, contact, due, now=ctx.now, settings=ctx.settings,

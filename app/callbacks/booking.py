@@ -254,6 +254,20 @@ def why_text(why: str, language: str, understood: str) -> str:
     return prompts.text(f"callback.why.{key}", language, when=understood)
 
 
+# A consent rule that leaves no time at all, and the words that say why to the caller
+# (callback.refused.<key> in flows/prompts/<lang>.yaml); any other rule: "other".
+REFUSED_BY_RULE = {
+    "pack.missing": "pack_missing", "number.special_service": "special_service",
+    "optout.internal_dnc": "opted_out", "suppression": "opted_out", "consent.withdrawn": "consent",
+    "registry.missing": "registry", "registry.stale": "registry", "zone.unknown": "zone",
+}
+
+
+def refusal_text(rule_id: str | None, language: str) -> str:
+    """Why no callback can be booked to this number, as the caller hears it."""
+    return prompts.text(f"callback.refused.{REFUSED_BY_RULE.get(rule_id or '', 'other')}", language)
+
+
 def understood_text(moment: datetime, zone: ZoneInfo, language: str, now: datetime) -> str:
     """"alle 21:00" today; "domani, sabato 14 marzo, alle 21:00" on another day."""
     speaker = Speaker(language, zone, now)
