@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 
 import pytest
 
-from app.callbacks.timeparse import normalise, parse_when
+from app.callbacks.timeparse import clock_patterns, normalise, parse_when
 
 NOW = datetime(2026, 11, 25, 15, 0)  # a Wednesday afternoon, local time
 FRIDAY = datetime(2026, 11, 27, 16, 0)  # a Friday afternoon
@@ -203,3 +203,12 @@ def test_a_day_of_the_month_said_as_an_ordinal(language, said, expected):
     parsed = parse_when(said, language, NOW)
     assert parsed is not None and parsed.time_given, said
     assert parsed.local.strftime("%Y-%m-%d %H:%M") == expected
+
+
+def test_a_clock_pattern_with_a_meaning_or_placeholder_the_code_does_not_know_is_named():
+    with pytest.raises(ValueError, match=r"nl\.yaml: clock: 'kwart over \{h\}' means 'pas', not one of noon"):
+        clock_patterns([{"say": "kwart over {h}", "means": "pas", "minutes": 15}], "om", "nl.yaml")
+    with pytest.raises(ValueError, match=r"en\.yaml: clock: '\{hour\} oclock' has \{hour\}"):
+        clock_patterns([{"say": "{hour} oclock", "means": "past"}], "at", "en.yaml")
+    [pattern] = clock_patterns([{"say": "{at}?kwart voor {h}", "means": "to", "minutes": 15}], "om", "nl.yaml")
+    assert pattern.read(pattern.regex.search("om kwart voor 7")) == (6, 45, None)

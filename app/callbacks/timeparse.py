@@ -241,18 +241,28 @@ class ClockPattern:
 
 @cache
 def _clock_patterns(language: str) -> tuple[ClockPattern, ...]:
-    """The `clock` patterns of flows/times/<language>.yaml, placeholders filled in."""
     vocab = vocabulary(language)
+    return clock_patterns(vocab["clock"], vocab["at"], f"flows/times/{language}.yaml")
+
+
+def clock_patterns(entries: list[dict[str, Any]], at: str, where: str) -> tuple[ClockPattern, ...]:
+    """A language's `clock` entries with their placeholders filled in; a ValueError naming
+    `where` for a meaning or a placeholder the code does not know (a typo would otherwise
+    leave a pattern that never matches)."""
     patterns = []
-    for entry in vocab["clock"]:
-        means = MEANINGS.get(entry.get("means"))
+    for entry in entries:
+        said, means = str(entry.get("say") or ""), MEANINGS.get(str(entry.get("means")))
         if means is None:
-            raise ValueError(f"flows/times/{language}.yaml: clock: {entry.get('say')!r} means "
-                             f"{entry.get('means')!r}, not one of {', '.join(MEANINGS)}")
-        said = entry["say"].replace("{at}", f"(?:(?:{vocab['at']}) )")
-        for slot, regex in SLOTS.items():
-            said = said.replace(slot, regex)
-        patterns.append(ClockPattern(re.compile(rf"\b(?:{said})\b"), means, int(entry.get("minutes", 0))))
+            raise ValueError(f"{where}: clock: {said!r} means {entry.get('means')!r}, "
+                             f"not one of {', '.join(MEANINGS)}")
+        regex = said.replace("{at}", f"(?:(?:{at}) )")
+        for slot, numbers in SLOTS.items():
+            regex = regex.replace(slot, numbers)
+        unknown = re.findall(r"\{[^\d,}]*\}", regex)
+        if unknown:
+            raise ValueError(f"{where}: clock: {said!r} has {', '.join(unknown)}, "
+                             f"not one of {{at}}, {', '.join(SLOTS)}")
+        patterns.append(ClockPattern(re.compile(rf"\b(?:{regex})\b"), means, int(entry.get("minutes", 0))))
     return tuple(patterns)
 
 
