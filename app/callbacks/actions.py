@@ -125,9 +125,10 @@ def _origin_flow(ctx: ActionContext) -> str | None:
     ).first()
 
 
-@ACTIONS.action("callback_prepare", outcomes=("ok", "existing", "no_number"))
+@ACTIONS.action("callback_prepare", outcomes=("ok", "existing", "no_number", "impossible"))
 def prepare(ctx: ActionContext) -> str:
-    """Who we would call back, in which zone, and whether they already have a callback."""
+    """Who we would call back, in which zone, whether any callback to them is possible at all,
+    and whether they already have one."""
     e164 = booking.callee_number(ctx.call)
     if e164 is None:
         return "no_number"
@@ -141,6 +142,10 @@ def prepare(ctx: ActionContext) -> str:
     if not ctx.slots.get("callback_reason"):
         ctx.slots["callback_reason"] = ("campaign" if ctx.slots.get("campaign_id")
                                         else REASON_OF_FLOW.get(origin or "", "support"))
+    callee = _contact(ctx)
+    never = booking.final_refusal(ctx.session, callee, now=ctx.now, settings=ctx.settings) if callee else None
+    if never is not None:
+        return _impossible(ctx, never)
     existing = service.pending_for_number(ctx.session, e164)
     if existing is not None and existing.id != ctx.slots.get("callback_id"):
         ctx.slots["callback_existing_id"] = existing.id

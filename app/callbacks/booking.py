@@ -263,6 +263,21 @@ REFUSED_BY_RULE = {
 }
 
 
+# Rules no other time could lift: asked at any moment, a callback to the number is refused.
+FINAL_RULES = frozenset({"pack.missing", "number.special_service", "optout.internal_dnc", "suppression",
+                         "consent.withdrawn", "zone.unknown"})
+
+
+def final_refusal(session: Session, contact: Contact, *, now: datetime, settings: Any) -> str | None:
+    """The rule that refuses every callback to this contact (None: some time may be possible),
+    so the caller is told at once instead of being asked for a time first."""
+    pack = pack_for(contact.region)
+    facts = gather_facts(session, contact, purpose="callback", offer_id=None, at=now, pack=pack,
+                         settings=settings)
+    decision = decide(facts, pack, now)
+    return decision.rule_id if not decision.allowed and decision.rule_id in FINAL_RULES else None
+
+
 def refusal_text(rule_id: str | None, language: str) -> str:
     """Why no callback can be booked to this number, as the caller hears it."""
     return prompts.text(f"callback.refused.{REFUSED_BY_RULE.get(rule_id or '', 'other')}", language)
