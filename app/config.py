@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app import phone
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'cortese.db'}"
@@ -149,6 +151,9 @@ class Settings(BaseSettings):
         # would refuse every call placed from it.
         if not phonenumbers.is_valid_number(phonenumbers.parse(value)):
             raise ValueError(f"{value} is not a valid phone number for its country")
+        # phonenumbers calls most of Ofcom's drama ranges valid lines (app/phone.py).
+        if phone.is_drama(value):
+            raise ValueError(f"{value} is reserved for TV and radio drama: no line answers it")
         return value
 
     @field_validator("operator_number", "suppression_hash_key", mode="before")

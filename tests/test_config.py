@@ -51,6 +51,15 @@ def test_malformed_setting_is_named(tmp_path, name, value, expected):
     assert len(str(info.value).splitlines()) == 1
 
 
+@pytest.mark.parametrize("name", ["TWILIO_CALLER_ID", "OPERATOR_NUMBER"])
+def test_a_drama_number_is_no_number_to_call_from_or_to(tmp_path, name):
+    """Ofcom keeps 020 7946 0000-0999 for TV and radio drama: phonenumbers calls it a valid
+    London line, but nobody answers it and no carrier lets us present it."""
+    with pytest.raises(ConfigError) as info:
+        create_app({**base_settings(tmp_path), name: "+442079460123"})
+    assert str(info.value) == f"{name}: +442079460123 is reserved for TV and radio drama: no line answers it"
+
+
 def test_every_problem_is_listed_at_once(tmp_path, monkeypatch):
     for name in ("TWILIO_AUTH_TOKEN", "TWILIO_CALLER_ID"):
         monkeypatch.delenv(name, raising=False)
