@@ -81,7 +81,8 @@ def _path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if part == "[key]":
             continue
-        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+        index = isinstance(part, int) and not isinstance(part, bool)  # a YAML key no: is False
+        out += f"[{part}]" if index else f".{part}" if out else str(part)
     return out
 
 
@@ -92,7 +93,6 @@ def _shown(value: Any) -> str:
 
 # pydantic's error types, said the way a person editing the file reads them.
 _SAID = {
-    "missing": "missing",
     "int_parsing": "{given} is not a whole number",
     "int_from_float": "{given} is not a whole number",
     "int_type": "{given} is not a whole number",
@@ -115,7 +115,16 @@ def _message(detail: ErrorDetails, shape: type[BaseModel]) -> str:
     kind = detail["type"]
     given = _shown(detail.get("input"))
     if kind == "extra_forbidden":
-        return _unknown_key(str(detail["loc"][-1]), _keys_at(shape, detail["loc"][:-1]))
+        return unknown_key(str(detail["loc"][-1]), _keys_at(shape, detail["loc"][:-1]))
+    if kind == "missing":
+        # A field's description says what the missing value is for.
+        field = _model(_inner_path(shape, detail["loc"][:-1]))
+        info = field.model_fields.get(str(detail["loc"][-1])) if field is not None else None
+        return f"missing: {info.description}" if info is not None and info.description else "missing"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        ctx = detail.get("ctx") or {}
+        limit = f"at least {ctx.get('ge')}" if kind == "greater_than_equal" else f"at most {ctx.get('le')}"
+        return f"{given} is not allowed: {limit}"
     if kind in _SAID:
         return _SAID[kind].format(given=given)
     if kind.startswith("date"):
@@ -126,7 +135,8 @@ def _message(detail: ErrorDetails, shape: type[BaseModel]) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _unknown_key(key: str, known: list[str]) -> str:
+def unknown_key(key: str, known: list[str]) -> str:
+    """The message for an unknown key: the known key it was probably meant to be, and all of them."""
     if not known:
         return "unknown key"
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
@@ -136,13 +146,18 @@ def _unknown_key(key: str, known: list[str]) -> str:
 
 def _keys_at(shape: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
     """The keys the mapping at `loc` may have (its model's fields), [] when unknown."""
+    model = _model(_inner_path(shape, loc))
+    return list(model.model_fields) if model is not None else []
+
+
+def _inner_path(shape: type[BaseModel], loc: Sequence[int | str]) -> Any:
+    """The type of the value at `loc` inside `shape` (None when it cannot be told)."""
     annotation: Any = shape
     for part in loc:
         annotation = _inner(annotation, part)
         if annotation is None:
-            return []
-    model = _model(annotation)
-    return list(model.model_fields) if model is not None else []
+            return None
+    return annotation
 
 
 def _inner(annotation: Any, part: int | str) -> Any:

@@ -246,3 +246,59 @@ def test_the_survey_resumes_at_its_first_question_and_the_diagram_shows_the_jump
     assert flowset.flows["campaign_survey"].resume == "q1"
     assert 'to_campaign>"to_campaign: on with the flow in slot campaign_flow"]' in mermaid(
         flowset.flows["callback_opener"])
+
+
+# --- the shape of a flow file: keys, types and allowed values, named with their key path ------
+
+
+def _menu_ask(**changes: object) -> dict:
+    return {"ask": {**ask(one="bye")["ask"], **changes}}
+
+
+@pytest.mark.parametrize("nodes, expected", [
+    ({"menu": _menu_ask(no_input={"reprompt": 1, "than": "bye"}), "bye": {"end": T}},
+     ["flows/bad.yaml: node 'menu': ask.no_input.than: unknown key (did you mean 'then'?)",
+      "flows/bad.yaml: node 'menu': ask.no_input.then: missing: where to go after the reprompts"]),
+    ({"menu": _menu_ask(invalid={"reprompt": 9, "then": "menu"}), "bye": {"end": T}},
+     ["flows/bad.yaml: node 'menu': ask.invalid.reprompt: 9 is not allowed: at most 5"]),
+    ({"menu": _menu_ask(timeout="5s"), "bye": {"end": T}},
+     ["flows/bad.yaml: node 'menu': ask.timeout: '5s' is not a whole number"]),
+    ({"menu": _menu_ask(choices={"one": {"dtmf": "1", "speech": WORDS, "nxt": "bye"}}), "bye": {"end": T}},
+     ["flows/bad.yaml: node 'menu': ask.choices.one.nxt: unknown key (did you mean 'next'?)",
+      "flows/bad.yaml: node 'menu': ask.choices.one.next: missing: the node this choice leads to"]),
+    ({"menu": _menu_ask(choices=None, input="dtmf",
+                        capture={"slot": "code", "input": "dtmf", "max_digits": "four", "next": "bye"}),
+      "bye": {"end": T}},
+     ["flows/bad.yaml: node 'menu': ask.capture.max_digits: 'four' is not a whole number"]),
+    ({"menu": _menu_ask(choices=None, input="dtmf", capture={"slot": "code", "input": "keys", "next": "bye"}),
+      "bye": {"end": T}},
+     ["flows/bad.yaml: node 'menu': ask.capture.input: 'keys' is not one of dtmf, speech, dtmf speech"]),
+    ({"menu": {"transfer": {"queue": "support", "timout": 20}, "next": {"bridged": "bye"}}, "bye": {"end": T}},
+     ["flows/bad.yaml: node 'menu': transfer.timout: unknown key (did you mean 'timeout'?)"]),
+    ({"menu": {"say": T, "nxt": "bye"}, "bye": {"end": T}},
+     ["flows/bad.yaml: node 'menu': nxt: unknown key (did you mean 'next'?)"]),
+])
+def test_each_shape_problem_is_named_with_file_node_and_key_path(tmp_path, nodes, expected):
+    write(tmp_path, "bad", nodes)
+    found = problems(tmp_path)
+    for line in expected:
+        assert any(p.startswith(line) for p in found), found
+
+
+def test_a_misspelt_top_level_key_is_named(tmp_path):
+    path = write(tmp_path, "bad", {"menu": ask(one="bye"), "bye": {"end": T}}, kind="outbound") / "bad.yaml"
+    spec = load_yaml(path.read_text(encoding="utf-8"))
+    spec["placed_bye"] = spec.pop("placed_by")
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    found = problems(tmp_path)
+    assert any(p.startswith("flows/bad.yaml: placed_bye: unknown key (did you mean 'placed_by'?)") for p in found)
+
+
+def test_shape_and_graph_problems_of_one_file_are_named_together(tmp_path):
+    write(tmp_path, "bad", {"menu": _menu_ask(timeout="long", choices={"one": {"dtmf": "1", "speech": WORDS,
+                                                                              "next": "nowhere"}}),
+                            "bye": {"end": T}, "lost": {"end": T}})
+    found = problems(tmp_path)
+    assert "flows/bad.yaml: node 'menu': ask.timeout: 'long' is not a whole number" in found
+    assert "flows/bad.yaml: node 'menu': transition 'one' goes to unknown node 'nowhere'" in found
+    assert "flows/bad.yaml: node 'lost': unreachable: no transition leads here" in found

@@ -3,12 +3,14 @@ lint` and the tests, so a flow that would strand a caller never reaches a phone 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from app import prompts
 from app.flows import vocab as vocabulary
@@ -29,7 +31,7 @@ from app.flows.model import (
     Retry,
 )
 from app.i18n import LANGUAGES
-from app.yamlfile import load_yaml
+from app.yamlfile import Shape, load_yaml, one_of, problems, unknown_key
 
 NOT_FLOWS = {"hotlines"}  # YAML files in flows/ that configure rather than describe a flow
 
@@ -40,6 +42,102 @@ class FlowError(RuntimeError):
     def __init__(self, errors: list[LintError]) -> None:
         self.errors = errors
         super().__init__("invalid call flows:\n" + "\n".join(f"  {e}" for e in errors))
+
+
+# --- shapes: the keys, types and values a flow file may have (pydantic) -----------------------
+# Prompts and words per language, node kinds and the references between nodes and flows are
+# read by the code below and lint.py, which say what is wrong in a flow's own terms.
+
+Input = Annotated[str, AfterValidator(one_of(INPUTS))]
+
+
+def _keys(value: str) -> str:
+    if not value or not all(ch in "0123456789*#" for ch in value):
+        raise PydanticCustomError("dtmf", "{given}: use the phone's keys 0-9, * and #", {"given": repr(value)})
+    return value
+
+
+class _FlowFile(Shape):
+    flow: str | None = None
+    kind: Annotated[str, AfterValidator(one_of(KINDS))] | None = None
+    start: str | None = None
+    description: str = ""
+    resume: Any = None
+    placed_by: Any = None
+    nodes: Any = None
+
+
+class _Retry(Shape):
+    reprompt: Annotated[int, Field(ge=0, le=5)] = 1
+    then: str = Field(description="where to go after the reprompts")
+
+
+class _Capture(Shape):
+    slot: str = Field(description="the slot the answer is kept in")
+    next: str = Field(description="the node that comes after the answer")
+    input: Input = "dtmf speech"
+    max_digits: Annotated[int, Field(ge=1)] | None = None
+    finish_on_key: str | None = None
+
+
+class _Choice(Shape):
+    # Quoted: an unquoted 1 is a number in YAML, an unquoted # starts a comment.
+    dtmf: Annotated[str, AfterValidator(_keys)] | None = None
+    speech: Any = None
+    next: str = Field(description="the node this choice leads to")
+    label: Any = None
+
+
+class _Ask(Shape):
+    say: Any = None
+    input: Input = "dtmf speech"
+    choices: dict[str, Any] | None = None
+    capture: Any = None
+    no_input: Any = None
+    invalid: Any = None
+    # Twilio's <Gather timeout>: seconds of silence, a positive whole number.
+    timeout: Annotated[int, Field(ge=1)] = 5
+    hints: Any = None
+    other_languages: Any = None
+
+
+class _Transfer(Shape):
+    queue: str | None = None
+    number: str | None = None
+    operator: bool | None = None
+    timeout: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> _Transfer:
+        if self.queue is None and self.number is None and self.operator is None:
+            raise PydanticCustomError("transfer", "transfer needs 'queue', 'number' or 'operator: true'")
+        return self
+
+
+class _Record(Shape):
+    slot: str = Field(description="the slot the recording URL is kept in")
+    max_length: Annotated[int, Field(ge=1)] | None = None
+
+
+ShapeT = TypeVar("ShapeT", bound=BaseModel)
+
+
+def _shaped(shape: type[ShapeT], value: Any, where: str, err: Callable[[str], None]) -> ShapeT | None:
+    """`value` read as `shape`, each problem said through `err` with its key path after `where`.
+    Like the rest of the loader it keeps what it can: keys with a problem are left out (their
+    defaults used); None only when what is left still does not fit."""
+    try:
+        return shape.model_validate(value)
+    except ValidationError as error:
+        for path, message in problems(error, shape, value):
+            err(f"{where}.{path}: {message}" if where and path else f"{where or path}: {message}")
+        if not isinstance(value, Mapping):
+            return None
+        bad = {detail["loc"][0] for detail in error.errors() if detail["loc"]}
+        try:
+            return shape.model_validate({k: v for k, v in value.items() if k not in bad})
+        except ValidationError:
+            return None
 
 
 def load_flows(directory: Path, actions: Actions | None = None) -> FlowSet:
@@ -127,14 +225,17 @@ def _read_flow(path: Path, errors: list[LintError]) -> Flow | None:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("nodes"), Mapping):
         errors.append(LintError(file, None, "a flow needs 'flow', 'kind', 'start' and a 'nodes' mapping"))
         return None
-    name = str(raw.get("flow") or "")
+    top = _shaped(_FlowFile, raw, "", lambda problem: errors.append(LintError(file, None, problem)))
+    if top is None:
+        return None
+    name = top.flow or ""
     if name != path.stem:
         errors.append(LintError(file, None, f"'flow: {name}' must match the file name '{path.stem}'"))
         name = path.stem
-    kind = str(raw.get("kind") or "")
-    if kind not in KINDS:
-        errors.append(LintError(file, None, f"kind {kind!r} must be one of {', '.join(KINDS)}"))
-    start = str(raw.get("start") or "")
+    kind = top.kind or ""
+    if raw.get("kind") is None:
+        errors.append(LintError(file, None, f"kind: missing: one of {', '.join(KINDS)}"))
+    start = top.start or ""
     nodes: dict[str, Node] = {}
     for node_name, spec in raw["nodes"].items():
         node = _read_node(file, str(node_name), spec, errors)
@@ -142,13 +243,13 @@ def _read_flow(path: Path, errors: list[LintError]) -> Flow | None:
             nodes[node.name] = node
     if start not in nodes:
         errors.append(LintError(file, None, f"start node {start!r} does not exist"))
-    resume = raw.get("resume")
+    resume = top.resume
     if resume is not None and not isinstance(resume, str):
         errors.append(LintError(file, None, "'resume' must name a node"))
         resume = None
-    placed_by = _read_placed_by(file, kind, raw.get("placed_by"), errors)
+    placed_by = _read_placed_by(file, kind, top.placed_by, errors)
     return Flow(name=name, kind=kind, start=start, nodes=nodes, file=file,
-                description=str(raw.get("description") or ""), resume=resume, placed_by=placed_by)
+                description=top.description, resume=resume, placed_by=placed_by)
 
 
 def _read_placed_by(file: str, kind: str, value: Any, errors: list[LintError]) -> str | None:
@@ -175,9 +276,9 @@ def _read_node(file: str, name: str, spec: Any, errors: list[LintError]) -> Node
         err(f"a node has exactly one of {', '.join(NODE_KINDS)} (found {kinds or 'none'})")
         return None
     kind = kinds[0]
-    unknown = set(spec) - {kind, "next", "description"}
-    if unknown:
-        err(f"unknown key(s) {sorted(unknown)}")
+    for key in spec:
+        if key not in (kind, "next", "description"):
+            err(f"{key}: {unknown_key(str(key), [kind, 'next', 'description'])}")
     nxt = spec.get("next")
     if nxt is not None and not isinstance(nxt, (str, Mapping)):
         err("'next' must be a node name or a mapping of outcome -> node")
@@ -198,16 +299,13 @@ def _read_node(file: str, name: str, spec: Any, errors: list[LintError]) -> Node
             err("resume needs the name of the slot that names the flow to go on with")
             return None
         return Node(name, kind, resume=value, next=nxt)
-    if not isinstance(value, Mapping):
-        err(f"'{kind}' must be a mapping")
+    shape = _shaped(_Transfer if kind == "transfer" else _Record, value, kind, err)
+    if shape is None:
         return None
+    given = shape.model_dump(exclude_unset=True)
     if kind == "transfer":
-        if not any(k in value for k in ("queue", "number", "operator")):
-            err("transfer needs 'queue', 'number' or 'operator: true'")
-        return Node(name, kind, transfer=dict(value), next=nxt)
-    if not value.get("slot"):
-        err("record needs a 'slot' for the recording URL")
-    return Node(name, kind, record=dict(value), next=nxt)
+        return Node(name, kind, transfer=given, next=nxt)
+    return Node(name, kind, record=given, next=nxt)
 
 
 def _prompt(value: Any, err: Any, what: str) -> dict[str, str]:
@@ -226,33 +324,27 @@ def _prompt(value: Any, err: Any, what: str) -> dict[str, str]:
 
 
 def _read_ask(value: Any, err: Any) -> Ask | None:
-    if not isinstance(value, Mapping):
-        err("'ask' must be a mapping")
+    ask = _shaped(_Ask, value, "ask", err)
+    if ask is None:
         return None
-    unknown = set(value) - {"say", "input", "choices", "capture", "no_input", "invalid", "timeout", "hints",
-                            "other_languages"}
-    if unknown:
-        err(f"ask: unknown key(s) {sorted(unknown)}")
-    input_ = str(value.get("input") or "dtmf speech")
-    if input_ not in INPUTS:
-        err(f"ask: input {input_!r} must be one of {', '.join(INPUTS)}")
-    choices = tuple(_read_choice(str(n), c, input_, err) for n, c in (value.get("choices") or {}).items())
-    capture = _read_capture(value.get("capture"), err)
-    if bool(choices) == bool(capture):
+    choices = tuple(c for c in (_read_choice(str(n), spec, ask.input, err) for n, spec in (ask.choices or {}).items())
+                    if c is not None)
+    capture = _read_capture(ask.capture, err)
+    if bool(ask.choices) == bool(ask.capture):
         err("ask needs either 'choices' or 'capture' (not both)")
     keys = [c.dtmf for c in choices if c.dtmf]
     if len(keys) != len(set(keys)):
         err(f"ask: the same key is used for two choices ({keys})")
-    other = value.get("other_languages")
-    if other is not None and "*" in keys:
+    if ask.other_languages is not None and "*" in keys:
         err("ask: 'other_languages' offers the language menu on *, but a choice uses *")
     return Ask(
-        say=_prompt(value.get("say"), err, "ask.say"), input=input_, choices=choices, capture=capture,
-        no_input=_read_retry(value.get("no_input"), "no_input", err),
-        invalid=_read_retry(value.get("invalid"), "invalid", err),
-        timeout=int(value.get("timeout") or 5),
-        hints=_words_per_language(value.get("hints"), "ask: hints", err),
-        other_languages=_prompt(other, err, "ask.other_languages") if other is not None else {},
+        say=_prompt(ask.say, err, "ask.say"), input=ask.input, choices=choices, capture=capture,
+        no_input=_read_retry(ask.no_input, "no_input", err),
+        invalid=_read_retry(ask.invalid, "invalid", err),
+        timeout=ask.timeout,
+        hints=_words_per_language(ask.hints, "ask: hints", err),
+        other_languages=_prompt(ask.other_languages, err, "ask.other_languages")
+        if ask.other_languages is not None else {},
     )
 
 
@@ -277,45 +369,34 @@ def _words_per_language(value: Any, what: str, err: Any) -> dict[str, tuple[str,
     return out
 
 
-def _read_choice(name: str, spec: Any, input_: str, err: Any) -> Choice:
-    if not isinstance(spec, Mapping) or not spec.get("next"):
-        err(f"choice '{name}' needs a 'next'")
-        spec = spec if isinstance(spec, Mapping) else {}
-    dtmf = spec.get("dtmf")
-    if dtmf is not None and (not isinstance(dtmf, str) or not all(ch in "0123456789*#" for ch in dtmf)):
-        err(f"choice '{name}': dtmf must be quoted keys like \"1\" (got {dtmf!r})")
-        dtmf = str(dtmf)
-    speech = _words_per_language(spec.get("speech"), f"choice '{name}': speech", err)
+def _read_choice(name: str, spec: Any, input_: str, err: Any) -> Choice | None:
+    choice = _shaped(_Choice, spec, f"ask.choices.{name}", err)
+    if choice is None:
+        return None
+    speech = _words_per_language(choice.speech, f"choice '{name}': speech", err)
     if "speech" in input_:
         missing = [lang for lang in LANGUAGES if not speech.get(lang)]
         if missing:
             err(f"choice '{name}': no speech words for {', '.join(missing)}")
-    if dtmf is None and not speech:
+    if choice.dtmf is None and not speech:
         err(f"choice '{name}' has neither a key nor words")
-    label = _prompt(spec["label"], err, f"choice '{name}': label") if "label" in spec else None
-    return Choice(name=name, dtmf=dtmf, speech=speech, next=str(spec.get("next") or ""), label=label)
+    label = _prompt(choice.label, err, f"choice '{name}': label") if choice.label is not None else None
+    return Choice(name=name, dtmf=choice.dtmf, speech=speech, next=choice.next, label=label)
 
 
 def _read_capture(spec: Any, err: Any) -> Capture | None:
     if spec is None:
         return None
-    if not isinstance(spec, Mapping) or not spec.get("slot") or not spec.get("next"):
-        err("capture needs 'slot' and 'next'")
+    capture = _shaped(_Capture, spec, "ask.capture", err)
+    if capture is None:
         return None
-    return Capture(slot=str(spec["slot"]), input=str(spec.get("input") or "dtmf speech"),
-                   next=str(spec["next"]), max_digits=spec.get("max_digits"),
-                   finish_on_key=spec.get("finish_on_key"))
+    return Capture(slot=capture.slot, input=capture.input, next=capture.next, max_digits=capture.max_digits,
+                   finish_on_key=capture.finish_on_key)
 
 
 def _read_retry(spec: Any, what: str, err: Any) -> Retry | None:
     if spec is None:
         err(f"ask without '{what}' handling: a caller who {'says nothing' if what == 'no_input' else 'is not understood'} would be stranded")
         return None
-    if not isinstance(spec, Mapping) or not spec.get("then"):
-        err(f"'{what}' needs 'then' (where to go after the reprompts)")
-        return None
-    reprompt = spec.get("reprompt", 1)
-    if not isinstance(reprompt, int) or reprompt < 0 or reprompt > 5:
-        err(f"'{what}.reprompt' must be a whole number from 0 to 5")
-        reprompt = 1
-    return Retry(reprompt=reprompt, then=str(spec["then"]))
+    retry = _shaped(_Retry, spec, f"ask.{what}", err)
+    return Retry(reprompt=retry.reprompt, then=retry.then) if retry is not None else None
