@@ -15,6 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import flow_actions
 from app.config import Settings
+from app.consent import offers
+from app.consent.packs import RULES_DIR, RulePackError, load_packs
 from app.flows.hotlines import HotlineError, load_hotlines
 from app.flows.loader import load_flows
 
@@ -42,6 +44,23 @@ def check_flows(settings: Settings) -> None:
         raise StartupError(f"FLOWS_DIR {directory}: {problems[0]}{more}")
 
 
+def check_rules(rules: Path = RULES_DIR, catalogue: Path = offers.CATALOGUE) -> None:
+    """The rule packs and the offer catalogue load: read only when a call is decided, a mistake
+    in them would otherwise surface at the first call instead of here."""
+    problems: list[str] = []
+    try:
+        load_packs(rules)
+    except RulePackError as exc:
+        problems.extend(exc.problems)
+    try:
+        offers.read_catalogue(catalogue)
+    except offers.CatalogueError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        more = f" (and {len(problems) - 1} more: run `cortese compliance packs`)" if len(problems) > 1 else ""
+        raise StartupError(f"rule packs: {problems[0]}{more}")
+
+
 def check_database(settings: Settings) -> None:
     """The database answers a query within a few seconds."""
     url = make_url(settings.database_url)
@@ -63,4 +82,5 @@ def check_database(settings: Settings) -> None:
 def preflight(settings: Settings) -> None:
     """Raise StartupError for the first thing that would stop the app from serving calls."""
     check_flows(settings)
+    check_rules()
     check_database(settings)

@@ -4,12 +4,17 @@ fixes them in one go instead of one per start-up."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from app.consent import cli as consent_cli
+from app.consent.offers import CATALOGUE
 from app.consent.packs import RULES_DIR, RulePackError, load_packs
+from app.startup import StartupError, check_rules
 
 
 @pytest.fixture
@@ -132,3 +137,35 @@ def test_a_file_that_is_not_yaml_is_named(rules):
     (rules / "FR.yaml").write_text("country: FR\nname: [France\n", encoding="utf-8")
     [problem] = problems(rules)
     assert problem.startswith("FR.yaml: not valid YAML")
+
+
+def test_start_up_passes_the_repository_packs_and_catalogue():
+    check_rules()
+
+
+def test_start_up_names_the_first_pack_problem_and_where_to_see_them_all(rules):
+    edit(rules, "US.yaml", "business_exempt: false", "busines_exempt: false")
+    edit(rules, "IT.yaml", "contract_grace_days: 30", "contract_grace_days: thirty")
+    with pytest.raises(StartupError) as caught:
+        check_rules(rules, CATALOGUE)
+    assert str(caught.value) == ("rule packs: IT.yaml: registry.contract_grace_days: 'thirty' is not a whole "
+                                 "number (and 1 more: run `cortese compliance packs`)")
+
+
+def test_start_up_names_a_broken_offer_catalogue(rules, tmp_path):
+    catalogue = tmp_path / "offers.yaml"
+    catalogue.write_text("categories:\n  tv: tv-*\n", encoding="utf-8")
+    with pytest.raises(StartupError, match=r"^rule packs: offers.yaml: categories.tv: expected a list"):
+        check_rules(rules, catalogue)
+
+
+def test_compliance_packs_lists_every_problem_and_fails(rules, monkeypatch):
+    edit(rules, "US.yaml", "business_exempt: false", "busines_exempt: false")
+    edit(rules, "IT.yaml", "contract_grace_days: 30", "contract_grace_days: thirty")
+    monkeypatch.setattr(consent_cli, "load_packs", functools.partial(load_packs, rules))
+    result = CliRunner().invoke(consent_cli.cli, ["packs"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "IT.yaml: registry.contract_grace_days: 'thirty' is not a whole number"
+    assert lines[1].startswith("US.yaml: registry.busines_exempt: unknown key")
+    assert lines[-1] == "2 problem(s) in the rule packs"

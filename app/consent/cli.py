@@ -23,9 +23,9 @@ from app import phone
 from app.clock import now
 from app.commands import with_app
 from app.consent import export as exporter
-from app.consent import gdpr, importer, registries
+from app.consent import gdpr, importer, offers, registries
 from app.consent.optouts import OPT_OUT_SOURCES, record_opt_out
-from app.consent.packs import load_packs
+from app.consent.packs import RulePackError, load_packs
 from app.db import is_lock_error, session_scope
 
 
@@ -71,9 +71,24 @@ def export_command(app: Flask, fmt: str, since: str | None, until: str | None, o
 
 @cli.command("packs")
 def packs_command() -> None:
-    """List the rule packs with their versions and the status of each section."""
+    """List the rule packs with their versions and the status of each section; exit 1 listing
+    each problem with file and key when a pack or offers.yaml cannot be read."""
+    problems: list[str] = []
+    try:
+        packs = load_packs()
+    except RulePackError as exc:
+        packs, problems = {}, list(exc.problems)
+    try:
+        offers.read_catalogue()
+    except offers.CatalogueError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        click.echo(f"{len(problems)} problem(s) in the rule packs", err=True)
+        sys.exit(1)
     table = Table("country", "version", "effective", "windows", "registry", "opt-in/automated")
-    for country, pack in sorted(load_packs().items()):
+    for country, pack in sorted(packs.items()):
         registry = f"{pack.registry.name} ≤{pack.registry.max_age_days}d" if pack.registry else "-"
         extra = ", ".join(s for s in ("automated", "opt_in") if s in pack.statuses) or "-"
         table.add_row(country, pack.full_version, str(pack.effective_date),
