@@ -89,6 +89,18 @@ def test_opening_hours_that_cannot_be_read_are_named(hotlines):
         f"hotlines.yaml: {NL}.operator.hours.fri: cannot read '8.30-17.30' (write it as 09:00-18:00)"]
 
 
+@pytest.mark.parametrize(("number", "why"), [
+    ("+3902", "'+3902': "),
+    # Ofcom keeps 020 7946 0000-0999 for TV and radio drama: nobody answers there.
+    ("+442079460123", "'+442079460123' is reserved for TV and radio drama: no line answers it"),
+])
+def test_an_operator_number_no_one_can_answer_is_named(hotlines, number, why):
+    edit(hotlines, "queue: support\n      max_queue: 10\n      hours: {mon: \"08:30",
+         f"queue: support\n      number: \"{number}\"\n      max_queue: 10\n      hours: {{mon: \"08:30")
+    [problem] = problems(hotlines)
+    assert problem.startswith(f"hotlines.yaml: {NL}.operator.number: {why}")
+
+
 def test_a_flow_that_does_not_exist_is_named_once_where_it_is_written(hotlines):
     edit(hotlines, "flow: support_hotline", "flow: support_hotlines")
     assert problems(hotlines) == ["hotlines.yaml: defaults.flow: 'support_hotlines' does not exist"]

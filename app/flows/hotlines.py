@@ -77,6 +77,18 @@ def _zone(name: str) -> str:
     return name
 
 
+def _dialable(number: str) -> str:
+    """A number an operator answers (kept as written): a phone number, not a drama one."""
+    try:
+        e164 = phone.parse(number).e164
+    except phone.InvalidNumber as exc:
+        raise PydanticCustomError("phone", "{given}: {reason}", {"given": repr(number), "reason": exc.reason}) from None
+    if phone.is_drama(e164):
+        raise PydanticCustomError("phone", "{given} is reserved for TV and radio drama: no line answers it",
+                                  {"given": repr(number)})
+    return number
+
+
 class _Shape(Shape):
     # Names and queues are text; an unquoted number is read as the text it looks like.
     model_config = ConfigDict(coerce_numbers_to_str=True)
@@ -96,7 +108,7 @@ class _Hours(_Shape):
 
 class _Operator(_Shape):
     queue: str | None = None
-    number: str | None = None
+    number: Annotated[str, AfterValidator(_dialable)] | None = None
     max_queue: int | None = None
     hours: _Hours | None = None
 
