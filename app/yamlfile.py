@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import types
 from collections.abc import Callable, Mapping, Sequence
-from typing import IO, Annotated, Any, Union, get_args, get_origin
+from typing import IO, Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -47,6 +47,27 @@ def one_of(choices: Sequence[str]) -> Callable[[str], str]:
         return value
 
     return check
+
+
+ShapeT = TypeVar("ShapeT", bound=BaseModel)
+
+
+def read_shape(shape: type[ShapeT], value: Any, where: str = "") -> tuple[ShapeT | None, list[str]]:
+    """`value` read as `shape`, and its problems as "key.path: message" (the path after `where`).
+    With problems it keeps what it can, so the checks that come after still run: the keys with
+    a problem are left out (their defaults used); None only when what is left does not fit."""
+    try:
+        return shape.model_validate(value), []
+    except ValidationError as error:
+        said = [f"{where}.{path}: {message}" if where and path else f"{where or path}: {message}"
+                for path, message in problems(error, shape, value)]
+        if not isinstance(value, Mapping):
+            return None, said
+        bad = {detail["loc"][0] for detail in error.errors() if detail["loc"]}
+        try:
+            return shape.model_validate({k: v for k, v in value.items() if k not in bad}), said
+        except ValidationError:
+            return None, said
 
 
 def problems(error: ValidationError, shape: type[BaseModel], data: Any = None) -> list[tuple[str, str]]:

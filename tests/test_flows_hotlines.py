@@ -123,6 +123,17 @@ def test_every_problem_is_named_at_once_in_the_order_of_the_file(hotlines):
     ]
 
 
+def test_a_mistake_in_one_hotline_does_not_hide_those_of_the_others(hotlines):
+    edit(hotlines, "time_zone: Europe/Amsterdam", "time_zone: Amsterdam")
+    edit(hotlines, 'mon: "09:00-17:30"', 'mon: "9-17.30"')
+    edit(hotlines, "hotlines:", "hotline_numbers: 3\nhotlines:")
+    assert problems(hotlines) == [
+        "hotlines.yaml: hotline_numbers: unknown key (did you mean 'hotlines'?); known: defaults, hotlines",
+        f"hotlines.yaml: {NL}.time_zone: 'Amsterdam' is not an IANA time zone",
+        "hotlines.yaml: hotlines.+442071234567.operator.hours.mon: cannot read '9-17.30' (write it as 09:00-18:00)",
+    ]
+
+
 def test_lint_lists_each_hotline_problem_on_its_own_line(tmp_path):
     directory = tmp_path / "flows"
     shutil.copytree(REPO_FLOWS, directory)

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, ConfigDict, ValidationError
+from pydantic import AfterValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 from app import phone
 from app.flows.hours import HoursError, hotline_hours
 from app.i18n import LANGUAGES
 from app.refusals import split_field
-from app.yamlfile import Shape, one_of, problems, read_mapping
+from app.yamlfile import Shape, one_of, read_mapping, read_shape
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,9 @@ class _Hotline(_Shape):
 
 
 class _HotlinesFile(_Shape):
-    defaults: _Hotline | None = None
-    hotlines: dict[str, _Hotline | None] | None = None
+    # Each hotline is read on its own (_Hotline): a mistake in one leaves the others checked.
+    defaults: Any = None
+    hotlines: dict[str, Any] | None = None
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -136,38 +137,40 @@ class _HotlinesFile(_Shape):
 def load_hotlines(path: Path, *, company: str, flows: set[str] | None = None) -> Hotlines:
     """Read and check hotlines.yaml (a missing file means one default hotline); raise one
     HotlineError naming every problem."""
-    file = _read(path)
-    found: list[str] = []
-    defaults = {"flow": "support_hotline", "company": company, "name": "default",
-                **_given(file.defaults)}
-    default = _build(None, defaults, _origin("defaults", file.defaults), flows, found)
+    file, found = _read(path)
+    given, said = read_shape(_Hotline, file.defaults or {}, "defaults")
+    found.extend(said)
+    defaults = {"flow": "support_hotline", "company": company, "name": "default", **_given(given)}
+    default = _build(None, defaults, _origin("defaults", given), flows, found)
     by_number: dict[str, Hotline] = {}
-    for number, spec in (file.hotlines or {}).items():
+    for number, raw in (file.hotlines or {}).items():
         where = f"hotlines.{number}"
         try:
             e164 = phone.parse(number).e164
         except phone.InvalidNumber as exc:
             found.append(f"{where}: {exc}")
             continue
+        spec, said = read_shape(_Hotline, raw or {}, where)
+        found.extend(said)
+        if said or spec is None:
+            continue  # its own mistakes first: the checks across keys need it whole
         by_number[e164] = _build(e164, {**defaults, **_given(spec)},
-                                 {**_origin("defaults", file.defaults), **_origin(where, spec)}, flows, found)
+                                 {**_origin("defaults", given), **_origin(where, spec)}, flows, found)
     if found:
         raise HotlineError([f"{path.name}: {p}" for p in dict.fromkeys(found)])  # an inherited one once
     return Hotlines(default=default, by_number=by_number)
 
 
-def _read(path: Path) -> _HotlinesFile:
+def _read(path: Path) -> tuple[_HotlinesFile, list[str]]:
+    """The file's top level and its problems (HotlineError when it cannot be read at all)."""
     if not path.exists():
-        return _HotlinesFile()
+        return _HotlinesFile(), []
     try:
         data = read_mapping(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise HotlineError([f"{path.name}: {exc}"]) from None
-    try:
-        return _HotlinesFile.model_validate(data)
-    except ValidationError as error:
-        found = problems(error, _HotlinesFile, data)
-        raise HotlineError([f"{path.name}: {where}: {what}" for where, what in found]) from None
+    file, said = read_shape(_HotlinesFile, data)
+    return file or _HotlinesFile(), said
 
 
 def _given(spec: _Hotline | None) -> dict[str, Any]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from app import prompts
@@ -31,7 +31,7 @@ from app.flows.model import (
     Retry,
 )
 from app.i18n import LANGUAGES
-from app.yamlfile import Shape, load_yaml, one_of, problems, unknown_key
+from app.yamlfile import Shape, ShapeT, load_yaml, one_of, read_shape, unknown_key
 
 NOT_FLOWS = {"hotlines"}  # YAML files in flows/ that configure rather than describe a flow
 
@@ -119,25 +119,13 @@ class _Record(Shape):
     max_length: Annotated[int, Field(ge=1)] | None = None
 
 
-ShapeT = TypeVar("ShapeT", bound=BaseModel)
-
-
 def _shaped(shape: type[ShapeT], value: Any, where: str, err: Callable[[str], None]) -> ShapeT | None:
-    """`value` read as `shape`, each problem said through `err` with its key path after `where`.
-    Like the rest of the loader it keeps what it can: keys with a problem are left out (their
-    defaults used); None only when what is left still does not fit."""
-    try:
-        return shape.model_validate(value)
-    except ValidationError as error:
-        for path, message in problems(error, shape, value):
-            err(f"{where}.{path}: {message}" if where and path else f"{where or path}: {message}")
-        if not isinstance(value, Mapping):
-            return None
-        bad = {detail["loc"][0] for detail in error.errors() if detail["loc"]}
-        try:
-            return shape.model_validate({k: v for k, v in value.items() if k not in bad})
-        except ValidationError:
-            return None
+    """`value` read as `shape` (what could be read: app.yamlfile.read_shape), each problem said
+    through `err`."""
+    read, said = read_shape(shape, value, where)
+    for problem in said:
+        err(problem)
+    return read
 
 
 def load_flows(directory: Path, actions: Actions | None = None) -> FlowSet:
