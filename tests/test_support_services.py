@@ -206,7 +206,8 @@ def test_bad_hours_are_rejected_with_a_clear_message(week, zone, country, messag
      ("this is absolutely ridiculous", "en", "angry"),
      ("you idiots", "en", "abusive"),
      ("my router will not turn on", "en", "none"),
-     ("I already called", "en", "frustrated")],
+     ("I already called", "en", "frustrated"),
+     ("I'm no idiot, I know what I ordered", "en", "none")],  # "no" denies, as "not" does
 )
 def test_anger_lexicon_per_language(text, language, level):
     assert anger.assess(text, language).level == level
