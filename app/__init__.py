@@ -31,6 +31,7 @@ from app import (
 from app.clock import Clock
 from app.config import INSTANCE_DIR, Settings, load_settings
 from app.flows.actions import Actions
+from app.flows.words import WordFiles
 from app.telephony import TwilioGateway
 
 # The domain packages, in the order create_app initialises them: each registers its flow
@@ -38,6 +39,9 @@ from app.telephony import TwilioGateway
 DOMAIN_PACKAGES = (consent, support, callbacks, campaigns, desk)
 # Who calls the flows' `action:` nodes: every domain package's set of actions.
 FLOW_ACTIONS = (consent.ACTIONS, support.ACTIONS, callbacks.ACTIONS, campaigns.ACTIONS)
+# The kinds of word file the app reads from its flows directory besides vocab/: the engine's
+# and each package's, as their init_app registers them.
+WORD_FILES: tuple[WordFiles[Any], ...] = (*flows.WORDS, *support.WORDS, *callbacks.WORDS)
 
 
 def create_app(
@@ -92,6 +96,12 @@ def flow_actions() -> Actions:
     return Actions(*FLOW_ACTIONS)
 
 
+def word_files() -> tuple[WordFiles[Any], ...]:
+    """Every kind of word file the app reads, as create_app's packages register them, for the
+    tools that lint a flows directory without building an app."""
+    return WORD_FILES
+
+
 def _init_simulator(app: Flask) -> None:
     # The simulator (the softphone pages) is a development and test tool: production start-up
     # imports none of its modules, so it is imported here, only when it is served.
@@ -100,4 +110,4 @@ def _init_simulator(app: Flask) -> None:
     sim_web.init_app(app)
 
 
-__all__ = ["DOMAIN_PACKAGES", "create_app", "flow_actions"]
+__all__ = ["DOMAIN_PACKAGES", "create_app", "flow_actions", "word_files"]

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import flow_actions
+from app import flow_actions, word_files
 from app.config import Settings
 from app.consent import offers
 from app.consent.packs import RULES_DIR, RulePackError, load_packs
@@ -29,9 +29,9 @@ class StartupError(RuntimeError):
 
 
 def check_flows(settings: Settings) -> None:
-    """The flows directory loads and lints, hotlines.yaml included."""
+    """The flows directory loads and lints, hotlines.yaml and the word files included."""
     directory = settings.flows_dir
-    flowset = load_flows(directory, flow_actions())
+    flowset = load_flows(directory, flow_actions(), word_files())
     problems = [str(e) for e in flowset.errors]
     try:
         load_hotlines(directory / "hotlines.yaml", company=settings.company_name, flows=set(flowset.flows))

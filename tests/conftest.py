@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +29,18 @@ AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://cortese.example.test"
 ACCOUNT_SID = "AC" + "ab" * 16
 PG_ADMIN_URL = os.environ.get("CORTESE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+REPO_FLOWS = Path(__file__).resolve().parent.parent / "flows"
+# What a flows directory carries besides its flows: the texts said outside them and the words
+# callers are heard with, one file per language in each.
+WORD_FOLDERS = ("prompts", "vocab", "times", "faq", "anger")
+
+
+def copy_word_files(directory: Path) -> None:
+    """Give a test's own flows directory the repository's prompts and word files."""
+    for folder in WORD_FOLDERS:
+        shutil.copytree(REPO_FLOWS / folder, directory / folder)
 
 
 def base_settings(tmp_path: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from app.db import session_scope
 from app.flows.actions import Actions
 from app.flows.engine import start_flow
 from app.models import Call, CallStep
+from tests.conftest import copy_word_files
 from tests.voice import Caller
 
 LAB = """
@@ -93,7 +93,7 @@ def lab_flows(tmp_path: Path, settings: dict) -> Path:
     directory.mkdir()
     (directory / "lab.yaml").write_text(LAB, encoding="utf-8")
     (directory / "hotlines.yaml").write_text(HOTLINES, encoding="utf-8")
-    shutil.copytree(Path(__file__).resolve().parent.parent / "flows" / "prompts", directory / "prompts")
+    copy_word_files(directory)
     settings["FLOWS_DIR"] = str(directory)
     return directory
 

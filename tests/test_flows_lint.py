@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from app.flows.cli import cli as flows_cli
 from app.flows.diagram import mermaid
 from app.flows.loader import FlowError, load_flows, load_valid_flows
 from app.yamlfile import load_yaml
+from tests.conftest import copy_word_files
 
 REPO_FLOWS = Path(__file__).resolve().parent.parent / "flows"
 T = {"it": "Ciao {company}", "nl": "Hallo {company}", "en": "Hello {company}"}
@@ -28,10 +28,11 @@ def ask(**choices: str) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def _prompts(tmp_path: Path) -> None:
-    """A flows directory carries the texts said outside its flows: these tests write flows
-    into tmp_path, so it gets the repository's prompts/ (its own problems are test_prompts')."""
-    shutil.copytree(REPO_FLOWS / "prompts", tmp_path / "prompts")
+def _word_files(tmp_path: Path) -> None:
+    """A flows directory carries the texts said outside its flows and the words callers are
+    heard with: these tests write flows into tmp_path, so it gets the repository's (their own
+    problems are test_prompts' and test_word_files')."""
+    copy_word_files(tmp_path)
 
 
 def write(tmp_path: Path, name: str, nodes: dict, kind: str = "inbound", start: str = "menu",

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.core import PageMeta, PageQuery, bp, page_of, responses, spec
 from app.api.problems import not_found
-from app.flows import app_actions
+from app.flows import app_actions, app_words
 from app.flows.diagram import mermaid
 from app.flows.loader import load_flows
 from app.flows.model import Flow, FlowSet, LintError
@@ -67,7 +67,8 @@ class FlowDetail(FlowOut):
 
 def current_flowset() -> FlowSet:
     # With the app's actions, so the listing lints what `cortese flows lint` lints.
-    return load_flows(current_app.extensions["cortese.settings"].flows_dir, app_actions(current_app))
+    return load_flows(current_app.extensions["cortese.settings"].flows_dir, app_actions(current_app),
+                      app_words(current_app))
 
 
 def problem_out(error: LintError) -> FlowProblem:

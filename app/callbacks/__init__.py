@@ -16,14 +16,19 @@ from __future__ import annotations
 from flask import Flask
 
 from app import flows, scheduler
-from app.callbacks import dispatch, receivers
+from app.callbacks import dispatch, receivers, timeparse
 from app.callbacks.actions import ACTIONS
 from app.callbacks.routes import bp
 
+# The word files this package reads from the flows directory: how callers say a time.
+WORDS = (timeparse.WORDS,)
+
 
 def init_app(app: Flask) -> None:
-    """/voice/callback, the booking flow actions, the receivers and the dispatch job."""
+    """/voice/callback, the booking flow actions and time words, the receivers and the
+    dispatch job."""
     app.register_blueprint(bp)
     flows.register_actions(app, ACTIONS)
+    flows.register_words(app, *WORDS)
     receivers.connect()
     scheduler.add_job(app, dispatch.JOB)

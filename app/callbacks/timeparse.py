@@ -5,9 +5,10 @@ Number words become digits with text2num ("tien over half vier" -> "10 over half
 clock is read the way people say it on the phone ("alle cinque meno un quarto", "vijf voor half
 vier", "half nine", "8 p m"), the part of the day ("dopo pranzo", "in de loop van de middag",
 "late afternoon") and the day (today, tomorrow, a weekday, or a date, which dateparser reads).
-Every word lives in flows/times/<lang>.yaml, the clock's patterns too, so a translator edits
-YAML only; here is the structure: how the numbers of a match make a time (MEANINGS), and the
-order in which clock, part of the day and day are read.
+Every word lives in times/<lang>.yaml of the app's flows directory (app.flows.words: read and
+checked once at start, the repository's outside an app), the clock's patterns too, so a
+translator edits YAML only; here is the structure: how the numbers of a match make a time
+(MEANINGS), and the order in which clock, part of the day and day are read.
 
 A part of the day without a clock ("domani pomeriggio") is never turned into a guessed hour:
 the result is `vague`, with the window the caller meant, and the booking offers concrete
@@ -22,19 +23,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import dateparser
 from text_to_num import alpha2digit
 
-from app.yamlfile import load_yaml
+from app.flows.words import WordFiles
 
-VOCABULARY = Path(__file__).resolve().parents[2] / "flows" / "times"
 LANGUAGES = ("it", "nl", "en")
 
 
@@ -62,11 +60,9 @@ class Part:
     pm: bool | None
 
 
-@cache
-def vocabulary(language: str) -> dict[str, Any]:
-    with open(VOCABULARY / f"{language}.yaml", encoding="utf-8") as handle:
-        data: dict[str, Any] = load_yaml(handle)
-    return data
+def vocabulary(language: str) -> Mapping[str, Any]:
+    """The current app's time words of `language`, as its file says them."""
+    return WORDS.current()[language].said
 
 
 def parse_when(text: str, language: str, now_local: datetime) -> ParsedWhen | None:
@@ -239,10 +235,8 @@ class ClockPattern:
         return hour, minute, said.get("ampm")
 
 
-@cache
 def _clock_patterns(language: str) -> tuple[ClockPattern, ...]:
-    vocab = vocabulary(language)
-    return clock_patterns(vocab["clock"], vocab["at"], f"flows/times/{language}.yaml")
+    return WORDS.current()[language].clock
 
 
 def clock_patterns(entries: list[dict[str, Any]], at: str, where: str) -> tuple[ClockPattern, ...]:
@@ -262,8 +256,75 @@ def clock_patterns(entries: list[dict[str, Any]], at: str, where: str) -> tuple[
         if unknown:
             raise ValueError(f"{where}: clock: {said!r} has {', '.join(unknown)}, "
                              f"not one of {{at}}, {', '.join(SLOTS)}")
-        patterns.append(ClockPattern(re.compile(rf"\b(?:{regex})\b"), means, int(entry.get("minutes", 0))))
+        try:
+            compiled = re.compile(rf"\b(?:{regex})\b")
+        except re.error as exc:
+            raise ValueError(f"{where}: clock: {said!r} is not a regular expression ({exc})") from None
+        patterns.append(ClockPattern(compiled, means, int(entry.get("minutes", 0))))
     return tuple(patterns)
+
+
+# --- a language's file -------------------------------------------------------------------------
+
+# What every times file says (`next_week`, `this_week`, `rewrite`, `after_digits` may be left out).
+REQUIRED = ("at", "clock", "relative", "range", "whole_day", "parts_of_day", "today", "tomorrow",
+            "day_after_tomorrow", "weekdays", "next", "months", "ordinal")
+
+
+@dataclass(frozen=True)
+class TimeWords:
+    """One language's times file: as written, and its clock patterns made."""
+
+    said: Mapping[str, Any]
+    clock: tuple[ClockPattern, ...]
+
+
+def parse(raw: Any, language: str, where: str) -> TimeWords:
+    """A times file checked whole: its keys there, every pattern a regular expression, each clock
+    pattern known; a ValueError naming `where` and the entry (a broken pattern would otherwise
+    fail mid-call, or never match)."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: expected a mapping of the words for times")
+    missing = [key for key in REQUIRED if key not in raw]
+    if missing:
+        raise ValueError(f"{where}: missing {', '.join(missing)}")
+    try:
+        for what, pattern in _patterns(raw):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{where}: {what}: {pattern!r} is not a regular expression ({exc})") from None
+        for window in (raw["whole_day"], *(part["window"] for part in raw["parts_of_day"])):
+            _window(window, where)
+        return TimeWords(raw, clock_patterns(raw["clock"], raw["at"], where))
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"{where}: not in the shape the other times files have ({exc!r})") from None
+
+
+def _patterns(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Every (where, pattern) the parser puts into a regular expression."""
+    for key in ("rewrite", "after_digits"):
+        yield from ((key, str(pattern)) for pattern in (raw.get(key) or {}))
+    for key in ("at", "next", "ordinal", "next_week", "this_week"):
+        if raw.get(key):
+            yield key, str(raw[key])
+    for key in ("relative", "range"):
+        yield from ((f"{key}: {part}", str(pattern)) for part, pattern in raw[key].items())
+    for index, part in enumerate(raw["parts_of_day"]):
+        yield f"parts_of_day[{index}]", str(part["say"])
+    for key in ("today", "tomorrow", "day_after_tomorrow", "weekdays"):
+        yield from ((key, str(word)) for word in raw[key])
+
+
+def _window(window: Any, where: str) -> None:
+    try:
+        start, end = window
+        _wall(start), _wall(end)  # read to be checked
+    except ValueError:
+        raise ValueError(f"{where}: window {window!r} is not two times like [\"09:00\", \"12:00\"]") from None
+
+
+WORDS = WordFiles("times", parse)
 
 
 def _bare_hour(words: str) -> tuple[Clock | None, str]:

@@ -1,4 +1,5 @@
-"""Anger and abuse in what a caller says, from a vocabulary per language (flows/anger/<lang>.yaml).
+"""Anger and abuse in what a caller says, from a vocabulary per language: anger/<lang>.yaml of
+the app's flows directory (app.flows.words: read once at start, the repository's outside an app).
 
 A vocabulary, not a model: it is predictable, explainable on review ("flagged because:
 ridicolo, vergogna") and works on the short, noisy text speech recognition gives us. The glue
@@ -17,16 +18,16 @@ English swearing is common in Dutch and Italian speech, so English abuse counts 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
+from typing import Any
 
 from app.flows.matching import normalise as _normalise
-from app.yamlfile import load_yaml
+from app.flows.words import WordFiles
 
 LEVELS = ("none", "frustrated", "angry", "abusive")
+WORDED = ("abusive", "angry", "frustrated")  # the levels a file lists words and patterns for
 REPEATED_FAILURES = 3
-VOCABULARY = Path(__file__).resolve().parents[2] / "flows" / "anger"
 LANGUAGES = ("it", "nl", "en")
 NEGATION_REACH = 2  # words before a match that can negate it: "I'm not angry", "ik ben niet boos"
 
@@ -64,16 +65,46 @@ class Vocabulary:
     patterns: dict[str, tuple[re.Pattern[str], ...]]
 
 
-@cache
-def vocabulary(language: str) -> Vocabulary:
-    with open(VOCABULARY / f"{language}.yaml", encoding="utf-8") as handle:
-        data = load_yaml(handle)
+def parse(data: Any, language: str, where: str) -> Vocabulary:
+    """One language's file, its patterns compiled; a ValueError naming `where` and the entry
+    for a file that cannot be used (a pattern that never compiles would never flag anyone)."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{where}: expected a mapping of levels to words")
+    for key in ("negators", *WORDED):
+        _texts(data.get(key), f"{where}: {key}")
+    patterns = data.get("patterns") or {}
+    if not isinstance(patterns, Mapping) or set(patterns) - set(WORDED):
+        raise ValueError(f"{where}: patterns must map levels ({', '.join(WORDED)}) to lists of patterns")
     return Vocabulary(
         negators=frozenset(w for n in data.get("negators") or [] for w in _plain(n).split()),
-        phrases={level: _compile(data.get(level) or []) for level in ("abusive", "angry", "frustrated")},
-        patterns={level: tuple(re.compile(p) for p in patterns or [])
-                  for level, patterns in (data.get("patterns") or {}).items()},
+        phrases={level: _compile(data.get(level) or []) for level in WORDED},
+        patterns={level: tuple(_pattern(p, f"{where}: patterns: {level}")
+                               for p in _texts(found, f"{where}: patterns: {level}"))
+                  for level, found in patterns.items()},
     )
+
+
+def _texts(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where}: expected a list of words (quote yes/no/on/off)")
+    return value
+
+
+def _pattern(pattern: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{where}: {pattern!r} is not a regular expression ({exc})") from None
+
+
+WORDS = WordFiles("anger", parse)
+
+
+def vocabulary(language: str) -> Vocabulary:
+    """The current app's anger words of `language`."""
+    return WORDS.current()[language]
 
 
 def _plain(entry: str) -> str:

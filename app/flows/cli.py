@@ -40,8 +40,10 @@ def cli() -> None:
 @cli.command("lint")
 @DIR_OPTION
 def lint(directory: Path) -> None:
-    """Check every flow and hotlines.yaml; exit 1 listing each problem with file and node."""
-    flowset = load_flows(directory, composition_root().flow_actions())
+    """Check every flow, hotlines.yaml, prompts/ and the word files (vocab/, times/, faq/,
+    anger/); exit 1 listing each problem with file and node."""
+    root = composition_root()
+    flowset = load_flows(directory, root.flow_actions(), root.word_files())
     problems = [str(e) for e in flowset.errors]
     try:
         load_hotlines(directory / "hotlines.yaml", company="-", flows=set(flowset.flows))

@@ -1,9 +1,11 @@
 """Read flows/*.yaml into a FlowSet and lint it: the same code backs start-up, `cortese flows
-lint` and the tests, so a flow that would strand a caller never reaches a phone line."""
+lint` and the tests, so a flow that would strand a caller never reaches a phone line. The
+word files beside the flows (vocab/, and those the packages read: app.flows.words) are read
+and checked with them, from the same directory."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +32,7 @@ from app.flows.model import (
     Node,
     Retry,
 )
+from app.flows.words import WordFiles
 from app.i18n import LANGUAGES
 from app.yamlfile import Shape, ShapeT, load_yaml, one_of, read_shape, unknown_key
 
@@ -128,9 +131,12 @@ def _shaped(shape: type[ShapeT], value: Any, where: str, err: Callable[[str], No
     return read
 
 
-def load_flows(directory: Path, actions: Actions | None = None) -> FlowSet:
+def load_flows(directory: Path, actions: Actions | None = None,
+               words: Sequence[WordFiles[Any]] = ()) -> FlowSet:
     """Parse every flow in `directory`; given the app's `actions`, also lint (an action node is
-    checked against them). Without them the flows are only parsed (listing, drawing)."""
+    checked against them). Without them the flows are only parsed (listing, drawing). `words`:
+    the kinds of word file the app reads, read from `directory` into `flowset.words`, each
+    problem an error naming its file."""
     flowset = FlowSet()
     if not directory.is_dir():
         flowset.errors.append(LintError(str(directory), None, "flows directory not found"))
@@ -144,7 +150,7 @@ def load_flows(directory: Path, actions: Actions | None = None) -> FlowSet:
         if flow.name in flowset.flows:
             flowset.errors.append(LintError(flow.file, None, f"flow {flow.name!r} defined twice"))
         flowset.flows[flow.name] = flow
-    _use_vocabulary(flowset, directory / "vocab")
+    _use_vocabulary(flowset, directory)
     if actions is not None:
         flowset.errors.extend(lint_flowset(flowset, actions))
         # The texts said outside the flows (machine messages, the desk, read-backs), from this
@@ -152,15 +158,17 @@ def load_flows(directory: Path, actions: Actions | None = None) -> FlowSet:
         # would fail mid-sentence.
         flowset.errors.extend(LintError(f"flows/{prompts.FOLDER}", None, p)
                               for p in prompts.check(directory / prompts.FOLDER))
+    for kind in words:
+        flowset.words[kind.folder], problems = kind.read(directory)
+        flowset.errors.extend(LintError(f"flows/{kind.folder}", None, p) for p in problems)
     return flowset
 
 
 def _use_vocabulary(flowset: FlowSet, directory: Path) -> None:
     """Replace each "@concept" in choices and hints by that concept's phrases per language."""
-    try:
-        flowset.vocab = vocabulary.load(directory)
-    except vocabulary.VocabError as exc:
-        flowset.errors.append(LintError(str(directory), None, str(exc)))
+    flowset.vocab, problems = vocabulary.WORDS.read(directory)
+    if problems:
+        flowset.errors.extend(LintError(f"flows/{vocabulary.WORDS.folder}", None, p) for p in problems)
         return
     for flow in flowset.flows.values():
         for name, node in list(flow.nodes.items()):
@@ -180,7 +188,7 @@ def _use_vocabulary(flowset: FlowSet, directory: Path) -> None:
                         found = concepts.concepts.get(word[1:]) if concepts else None
                         if not found:
                             flowset.errors.append(LintError(flow.file, name, f"{what}: no vocabulary concept "
-                                                            f"'{word}' for '{lang}' in {directory.name}/"))
+                                                            f"'{word}' for '{lang}' in {vocabulary.WORDS.folder}/"))
                             continue
                         phrases.extend(found)
                         used.append(word[1:])
@@ -196,8 +204,8 @@ def _use_vocabulary(flowset: FlowSet, directory: Path) -> None:
             flow.nodes[name] = replace(node, ask=ask)
 
 
-def load_valid_flows(directory: Path, actions: Actions) -> FlowSet:
-    flowset = load_flows(directory, actions)
+def load_valid_flows(directory: Path, actions: Actions, words: Sequence[WordFiles[Any]] = ()) -> FlowSet:
+    flowset = load_flows(directory, actions, words)
     if flowset.errors:
         raise FlowError(flowset.errors)
     return flowset

@@ -156,6 +156,9 @@ class FlowSet:
     flows: dict[str, Flow] = field(default_factory=dict)
     errors: list[LintError] = field(default_factory=list)
     vocab: Mapping[str, Any] = field(default_factory=dict)  # language -> vocab.Vocabulary
+    # The other word files read with the flows: folder ("times") -> language -> what its
+    # package made of the file (app.flows.words).
+    words: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def get(self, name: str) -> Flow | None:
         return self.flows.get(name)

@@ -1,4 +1,5 @@
-"""What words mean on a call, per language: flows/vocab/<it|nl|en>.yaml, data beside the flows.
+"""What words mean on a call, per language: vocab/<it|nl|en>.yaml of the app's flows directory
+(app.flows.words: read once at start, the repository's outside an app).
 
 A vocabulary file holds:
 - `concepts`: named phrase lists a flow's choices refer to as "@name" (`speech: "@yes"`, or
@@ -20,25 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from app.config import PROJECT_ROOT
 from app.flows.text import normalise
-from app.i18n import LANGUAGES
-from app.yamlfile import load_yaml
-
-VOCAB_DIR = PROJECT_ROOT / "flows" / "vocab"
+from app.flows.words import WordFiles
 
 
 class VocabError(ValueError):
     """A vocabulary file that cannot be used; the message names the file and the field."""
 
 
-@dataclass(frozen=True)
+# eq=False: a vocabulary is itself, hashed by identity, so what is worked out from it can be
+# cached per vocabulary (app.support.faq) without mixing two apps' words.
+@dataclass(frozen=True, eq=False)
 class Vocabulary:
     language: str
     concepts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -85,22 +80,9 @@ def parse(raw: Any, language: str, where: str) -> Vocabulary:
     )
 
 
-@lru_cache(maxsize=8)
-def load(directory: Path = VOCAB_DIR) -> dict[str, Vocabulary]:
-    """Every language's vocabulary; a language without a file gets an empty one."""
-    out: dict[str, Vocabulary] = {}
-    for language in LANGUAGES:
-        path = directory / f"{language}.yaml"
-        if not path.exists():
-            out[language] = Vocabulary(language)
-            continue
-        try:
-            raw = load_yaml(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise VocabError(f"{path}: not valid YAML: {exc}") from exc
-        out[language] = parse(raw, language, str(path))
-    return out
+WORDS = WordFiles("vocab", parse)
 
 
-def for_language(language: str, directory: Path = VOCAB_DIR) -> Vocabulary:
-    return load(directory).get(language) or Vocabulary(language)
+def for_language(language: str) -> Vocabulary:
+    """The current app's vocabulary of `language` (an empty one for a language we do not speak)."""
+    return WORDS.current().get(language) or Vocabulary(language)

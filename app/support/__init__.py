@@ -7,12 +7,17 @@ services callable from the CLI, the console and tests.
 from flask import Flask
 
 from app import flows
-from app.support import drafts, services
+from app.support import drafts, faq, services
 from app.support.actions import ACTIONS
+
+# The word files this package reads from the flows directory: the FAQ's knowledge.
+WORDS = (faq.WORDS,)
 
 
 def init_app(app: Flask) -> None:
-    """Flow actions; draft tickets from calls ended mid report; owned products for consent."""
+    """Flow actions and the FAQ's word files; draft tickets from calls ended mid report; owned
+    products for consent."""
     flows.register_actions(app, ACTIONS)
+    flows.register_words(app, *WORDS)
     drafts.connect()
     services.connect()

@@ -1,4 +1,6 @@
-"""The knowledge callers get answers from: flows/faq/<lang>.yaml, one maintained source.
+"""The knowledge callers get answers from: faq/<lang>.yaml of the app's flows directory, one
+maintained source (app.flows.words: read and checked once at start, the repository's outside
+an app).
 
 Format (validated on load, errors name the file and topic):
     language: it
@@ -19,16 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz
 
-from app.config import PROJECT_ROOT
 from app.flows.matching import normalise, spoken_key
-from app.flows.vocab import for_language
-from app.yamlfile import load_yaml
+from app.flows.vocab import Vocabulary, for_language
+from app.flows.words import WordFiles
 
-FAQ_DIR = PROJECT_ROOT / "flows" / "faq"
 MATCH_THRESHOLD = 68.0
 # At the main menu words are first an option; only a clear question becomes an answer there.
 MENU_THRESHOLD = 80.0
@@ -91,38 +91,49 @@ def _topic(raw: object, where: str) -> Topic:
     )
 
 
-def parse_knowledge(data: object, where: str) -> Knowledge:
+def parse_knowledge(data: object, where: str, language: str | None = None) -> Knowledge:
+    """A knowledge file; `language`: the one its file name says, which `language:` must match."""
     if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
         raise FaqError(f"{where}: expected a mapping with a 'topics' list")
+    said = str(data.get("language") or language or "")
+    if language is not None and said != language:
+        raise FaqError(f"{where}: says 'language: {said}' in the file for {language!r}")
     topics = tuple(_topic(raw, f"{where} topic {i + 1}") for i, raw in enumerate(data["topics"]))
     for attr in ("id", "key"):
         values = [getattr(t, attr) for t in topics if getattr(t, attr) is not None]
         duplicates = {v for v in values if values.count(v) > 1}
         if duplicates:
             raise FaqError(f"{where}: duplicate topic {attr}(s) {sorted(duplicates)}")
-    return Knowledge(language=str(data.get("language", "")), topics=topics)
+    return Knowledge(language=said, topics=topics)
 
 
-@lru_cache(maxsize=16)
-def load(language: str, directory: Path = FAQ_DIR) -> Knowledge:
-    path = directory / f"{language}.yaml"
-    if not path.exists():
-        raise FaqError(f"{path}: no knowledge file for language {language!r}")
-    with path.open(encoding="utf-8") as handle:
-        return parse_knowledge(load_yaml(handle), str(path))
+def _parse_file(data: Any, language: str, where: str) -> Knowledge:
+    return parse_knowledge(data, where, language)
 
 
+WORDS = WordFiles("faq", _parse_file)
+
+
+def load(language: str) -> Knowledge:
+    """The current app's knowledge in `language`."""
+    found = WORDS.current().get(language)
+    if found is None:
+        raise FaqError(f"no knowledge file for language {language!r}")
+    return found
+
+
+# Cached per vocabulary (each app has its own, hashed by identity): a topic's phrasings are
+# reduced to their content once, not at every question.
 @lru_cache(maxsize=4096)
-def _content(text: str, language: str) -> str:
+def _content(text: str, vocab: Vocabulary) -> str:
     """The words that carry the topic: no stopwords, and none the caller denies ("non voglio
     disdire, cambio solo casa" is about moving house, not cancelling). A negation that is
     itself the problem ("non va", "werkt niet", "doesn't work") denies nothing."""
-    vocab = for_language(language)
     words = normalise(text).split()
     kept: list[str] = []
     denied = 0
     for at, word in enumerate(words):
-        if word in vocab.negators and not _in_negative_phrase(words, at, language):
+        if word in vocab.negators and not _in_negative_phrase(words, at, vocab):
             denied = NEGATION_REACH
             continue
         if word in vocab.clause_breaks:
@@ -136,17 +147,16 @@ def _content(text: str, language: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _negative_phrases(language: str) -> tuple[tuple[str, ...], ...]:
+def _negative_phrases(vocab: Vocabulary) -> tuple[tuple[str, ...], ...]:
     """The vocabulary's phrases that say "not" as part of what they mean ("non funziona"). A
     lone negator listed as a word of some concept ("niet" as a one-word no) is no such phrase:
     it still denies what follows."""
-    vocab = for_language(language)
     phrases = {tuple(normalise(p).split()) for ps in vocab.concepts.values() for p in ps}
     return tuple(p for p in phrases if len(p) > 1 and vocab.negators.intersection(p))
 
 
-def _in_negative_phrase(words: list[str], at: int, language: str) -> bool:
-    for phrase in _negative_phrases(language):
+def _in_negative_phrase(words: list[str], at: int, vocab: Vocabulary) -> bool:
+    for phrase in _negative_phrases(vocab):
         for offset, token in enumerate(phrase):
             start = at - offset
             if token == words[at] and start >= 0 and tuple(words[start:start + len(phrase)]) == phrase:
@@ -154,12 +164,12 @@ def _in_negative_phrase(words: list[str], at: int, language: str) -> bool:
     return False
 
 
-def _score(topic: Topic, content: str, language: str) -> float:
+def _score(topic: Topic, content: str, vocab: Vocabulary) -> float:
     # token_set alone scores 100 whenever one side's words are a subset of the other's;
     # averaging with token_sort keeps a one-word question from matching every long phrasing.
     best = max(
         0.5 * fuzz.token_set_ratio(content, c) + 0.5 * fuzz.token_sort_ratio(content, c)
-        for c in (_content(q, language) for q in topic.questions)
+        for c in (_content(q, vocab) for q in topic.questions)
     )
     padded = f" {content} "
     hits = sum(1 for k in topic.keywords if (nk := normalise(k)) and f" {nk} " in padded)
@@ -174,11 +184,12 @@ def match(knowledge: Knowledge, said: str, *, threshold: float = MATCH_THRESHOLD
     keyed = knowledge.by_key(text) or knowledge.by_key(spoken_key(text, knowledge.language) or "")
     if keyed is not None:
         return FaqMatch(keyed, 100.0, "key")
-    content = _content(text, knowledge.language)
+    vocab = for_language(knowledge.language)
+    content = _content(text, vocab)
     if not content:
         return None
     scored = sorted(
-        ((_score(t, content, knowledge.language), t) for t in knowledge.topics), key=lambda st: -st[0]
+        ((_score(t, content, vocab), t) for t in knowledge.topics), key=lambda st: -st[0]
     )
     if not scored or scored[0][0] < threshold:
         return None
