@@ -7,13 +7,14 @@ app (and `cortese flows lint`) with the file named."""
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from app import create_app, word_files
+from app.callbacks.models import Callback
 from app.callbacks.timeparse import parse_when
 from app.flows import anger, app_words
 from app.flows.cli import cli as flows_cli
@@ -21,7 +22,7 @@ from app.flows.loader import FlowError
 from app.flows.matching import spoken_key
 from app.support import faq
 from tests.conftest import base_settings
-from tests.test_support_scenarios import LINES, MONDAY
+from tests.test_support_scenarios import LINES, MONDAY, rows
 
 FLOWS = Path(__file__).resolve().parent.parent / "flows"
 # A Monday at 08:00 on the caller's wall clock: "at 10" alone is today, "tomorrow at 10" is not.
@@ -80,6 +81,16 @@ def test_an_faq_answer_of_the_copy_is_read_out(own_flows, sim, clock):
     call.press("1")  # information
     call.press("1")  # opening hours
     assert call.heard(OWN_OPENING_HOURS)
+
+
+def test_a_callback_time_said_in_the_copy_s_words_is_booked(own_flows, sim, app, clock):
+    clock.set(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))  # a Wednesday, 09:00 in London
+    call = sim.inbound(from_=LINES["en"][0], to=LINES["en"][1])
+    call.press("5")  # support menu: book a callback
+    call.speak("tomoz at 10")
+    call.speak("yes")
+    [callback] = rows(app, Callback)
+    assert callback.local_due == "2026-11-26T10:00"  # Thursday, not this morning at 10
 
 
 def test_each_word_of_the_copy_is_heard_within_its_app(own_flows, app):
