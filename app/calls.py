@@ -9,16 +9,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Executable, Insert, Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from app.db import insert_skipping_duplicates
+from app.db import driver, insert_skipping_duplicates, statements
 from app.models import STATUS_RANK, TERMINAL_STATUSES, Call, CallEvent, CallStep
 
 _MAX_FIELD = 128
+_CALLS = cast(Table, Call.__table__)
 
 
 def _clip(value: str | None, limit: int = _MAX_FIELD) -> str:
@@ -30,6 +32,52 @@ _BY_SID = select(Call).where(Call.call_sid == bindparam("sid"))  # built once: e
 
 def get_call(session: Session, call_sid: str) -> Call | None:
     return session.scalar(_BY_SID, {"sid": call_sid})
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """A call's row as plain data: what a flow turn reads and saves. The hot path of every
+    webhook loads this with one prepared statement instead of an ORM object (app.prepared);
+    code that changes other columns of the call uses the ORM's Call."""
+
+    id: int
+    call_sid: str
+    account_sid: str | None
+    direction: str
+    from_number: str
+    to_number: str
+    status: str
+    last_sequence: int
+    answered_by: str | None
+    duration_seconds: int | None
+    started_at: datetime
+    ended_at: datetime | None
+    updated_at: datetime
+    language: str | None
+    flow: str | None
+    node: str | None
+    slots: dict[str, Any]
+    counters: dict[str, Any]
+    state_version: int
+    simulated: bool
+
+    @classmethod
+    def of(cls, call: Call) -> CallRecord:
+        """The record of an ORM Call (a route that holds one hands it to the flow engine)."""
+        return cls(*(getattr(call, name) for name in RECORD_COLUMNS))
+
+
+RECORD_COLUMNS = tuple(field.name for field in fields(CallRecord))
+
+
+def load_record(session: Session, call_sid: str) -> CallRecord | None:
+    """The call's record by CallSid, or None when we have never heard of the call."""
+    prepared = statements(session).get("calls.by_sid", lambda: select(*(_CALLS.c[n] for n in RECORD_COLUMNS))
+                                       .where(_CALLS.c.call_sid == bindparam("sid")))
+    cursor = prepared.execute(driver(session).cursor(), {"sid": call_sid})
+    raw = cursor.fetchone()
+    cursor.close()
+    return CallRecord(*prepared.row(raw)) if raw is not None else None
 
 
 # Simulated calls (the simulator and the browser softphone) carry this header: an HMAC of the
@@ -92,7 +140,6 @@ def _insert_returning(session: Session, table: Table, *returning: ColumnElement[
     return _INSERTS[key]
 
 
-_CALLS = cast(Table, Call.__table__)
 _EVENTS = cast(Table, CallEvent.__table__)
 
 
@@ -116,7 +163,7 @@ def _known_status(value: str | None) -> str | None:
     return value if value in STATUS_RANK else None
 
 
-def status_changes(call: Call, status: str | None, at: datetime, sequence: int | None = None) -> dict[str, Any]:
+def status_changes(call: Call | CallRecord, status: str | None, at: datetime, sequence: int | None = None) -> dict[str, Any]:
     """The columns moving the call to `status` would write: empty when the update is stale,
     unknown, or (from a webhook, no sequence) repeats the status we already have."""
     return _moves(call.status, call.last_sequence, status, at, sequence)

@@ -17,6 +17,7 @@ import importlib
 import json
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -37,10 +38,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, Engine, Result, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from app.prepared import Statements
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,30 @@ def one_of(name: str, values: Iterable[str]) -> CheckConstraint:
     passes). Built from the code's own tuple, so the model cannot drift from it; a migration
     freezes the list, and tests/test_migrations.py compares the two."""
     return CheckConstraint(column(name).in_(sorted(values)), name=name)
+
+
+class CorteseSession(Session):
+    """A session whose commit and rollback also end what prepared statements did on its
+    connection (app.prepared runs them on the DB-API connection, which the session's own
+    bookkeeping does not see when it has not begun a transaction itself)."""
+
+    def commit(self) -> None:
+        if self.in_transaction() or not isinstance(self.bind, Connection):
+            super().commit()
+        driver = self._driver()
+        if driver is not None:  # the ORM may have done nothing (a webhook's usual turn)
+            driver.commit()
+
+    def rollback(self) -> None:
+        super().rollback()
+        driver = self._driver()
+        if driver is not None:
+            driver.rollback()
+
+    def _driver(self) -> Any:
+        """The DB-API connection of the request's connection (None for other sessions)."""
+        bind = self.bind
+        return bind.connection.driver_connection if isinstance(bind, Connection) and not bind.closed else None
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -258,7 +285,7 @@ def bulk_pause(session: Session) -> float:
 def init_app(app: Flask, url: str) -> None:
     engine = make_engine(url)
     app.extensions["cortese.engine"] = engine
-    app.extensions["cortese.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["cortese.sessionmaker"] = sessionmaker(engine, class_=CorteseSession, expire_on_commit=False)
     app.teardown_appcontext(_close_request_session)
 
 
@@ -267,16 +294,47 @@ def get_engine(app: Flask | None = None) -> Engine:
 
 
 def db_session() -> Session:
-    """The session of the current request/app context (created on first use)."""
+    """The session of the current request/app context (created on first use), on the
+    request's one connection: prepared statements (`driver`) and the ORM share its
+    transaction, and the session's commit and rollback end both."""
     if "cortese_session" not in g:
-        g.cortese_session = current_app.extensions["cortese.sessionmaker"]()
+        connection = get_engine().connect()
+        g.cortese_connection = connection
+        g.cortese_session = current_app.extensions["cortese.sessionmaker"](bind=connection)
     return g.cortese_session
 
 
 def _close_request_session(_exc: BaseException | None) -> None:
     session: Session | None = g.pop("cortese_session", None)
-    if session is not None:
-        session.close()
+    connection: Connection | None = g.pop("cortese_connection", None)
+    try:
+        if session is not None and (session.in_transaction() or session.identity_map):
+            session.close()
+    finally:
+        if connection is not None:
+            connection.close()  # back to the pool, which rolls back what was not committed
+
+
+def driver(session: Session) -> Any:
+    """The DB-API connection under `session`, for prepared statements (app.prepared). A
+    request's session is bound to its connection, so nothing begins on the ORM's side; any
+    other session is asked for its connection (which begins its transaction)."""
+    bind = session.bind
+    connection = bind if isinstance(bind, Connection) else session.connection()
+    return connection.connection.driver_connection
+
+
+_STATEMENTS: weakref.WeakKeyDictionary[Any, Statements] = weakref.WeakKeyDictionary()
+
+
+def statements(session: Session) -> Statements:
+    """The prepared statements for the database `session` talks to (compiled per engine, as
+    the engine's dialect carries its JSON serializer)."""
+    dialect = session.get_bind().dialect
+    found = _STATEMENTS.get(dialect)
+    if found is None:
+        found = _STATEMENTS[dialect] = Statements(dialect)
+    return found
 
 
 @contextmanager

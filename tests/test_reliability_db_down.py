@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from unittest.mock import patch
 
 import psycopg
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy.orm import sessionmaker
 
 from app.db import session_scope
 from app.models import Call, CallStep
+from app.prepared import Prepared
 from tests.conftest import voice_params
 from tests.reliability_support import assert_voice_answer, first_gather_action, path_of, said
 
@@ -49,9 +51,17 @@ def failing_statements(app: Any, *match: str) -> Iterator[list[str]]:
             failed.append(statement)
             raise OperationalError(statement, params, Exception("server closed the connection unexpectedly"))
 
+    def refuse_prepared(real: Any) -> Any:  # the webhooks' prepared statements skip the events
+        def execute(self: Prepared, cursor: Any, values: Any) -> Any:
+            refuse(None, cursor, self.sql, values, None, False)
+            return real(self, cursor, values)
+        return execute
+
     event.listen(engine, "before_cursor_execute", refuse)
     try:
-        yield failed
+        with patch.object(Prepared, "execute", refuse_prepared(Prepared.execute)), \
+                patch.object(Prepared, "executemany", refuse_prepared(Prepared.executemany)):
+            yield failed
     finally:
         event.remove(engine, "before_cursor_execute", refuse)
 

@@ -29,6 +29,8 @@ class SessionOnDemand(SecureCookieSessionInterface):
     get an empty session without the signer (about 3 % of a menu step's CPU)."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/voice/"):
+            return None  # Flask's null session: a webhook has no operator to remember
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)

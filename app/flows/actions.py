@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.models import Call
+from app.calls import CallRecord
 
 Handler = Callable[["ActionContext"], str]
 
@@ -36,7 +36,7 @@ class ActionContext:
     request's transaction."""
 
     session: Session
-    call: Call
+    call: CallRecord
     slots: dict[str, Any]
     language: str
     now: datetime

@@ -19,12 +19,13 @@ from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from app import calls, i18n, phone
-from app.calls import add_step
+from app.calls import CallRecord, add_step
 from app.clock import now as clock_now
+from app.db import driver, statements
 from app.flows import matching
 from app.flows.actions import ActionContext, Actions, step_row
 from app.flows.hotlines import Hotline, Hotlines
@@ -50,16 +51,25 @@ ANGER_ACTION = "support_vent"
 ANGRY = "angry"
 
 
-# Built once: the hot path of every turn skips statement construction and cache-key work.
+# Every turn runs these two: prepared once per database (app.prepared).
 _CALLS = cast(Table, Call.__table__)
-_SAVE_STATE = (
-    update(_CALLS)
-    .where(_CALLS.c.id == bindparam("call_id"), _CALLS.c.state_version == bindparam("expected"))
-    .values({name: bindparam(f"s_{name}") for name in
-             ("flow", "node", "language", "slots", "counters", "state_version", "status", "ended_at",
-              "updated_at")})
-)
-_INSERT_STEPS = cast(Table, CallStep.__table__).insert()
+_STEPS = cast(Table, CallStep.__table__)
+STATE_COLUMNS = ("flow", "node", "language", "slots", "counters", "state_version", "status", "ended_at",
+                 "updated_at")
+STEP_COLUMNS = ("call_id", "at", "flow", "node", "kind", "input", "outcome", "said")
+
+
+def _save_state() -> Any:
+    return (update(_CALLS)
+            .where(_CALLS.c.id == bindparam("call_id"), _CALLS.c.state_version == bindparam("expected"))
+            .values({name: bindparam(name, type_=_CALLS.c[name].type) for name in STATE_COLUMNS}))
+
+
+def _insert_step() -> Any:
+    return insert(_STEPS).values({name: bindparam(name, type_=_STEPS.c[name].type) for name in STEP_COLUMNS})
+
+
+AnyCall = Call | CallRecord  # routes holding an ORM Call hand it over; the hot path a record
 
 
 class FlowStateError(RuntimeError):
@@ -73,7 +83,7 @@ class StaleTurn(RuntimeError):
 @dataclass
 class Turn:
     session: Session
-    call: Call
+    call: CallRecord
     flow: str
     node: str
     language: str
@@ -87,6 +97,7 @@ class Turn:
     steps: list[dict[str, Any]] = field(default_factory=list)  # written in one batch
     lead: list[tuple[str, str]] = field(default_factory=list)  # said before the waiting verb
     doc: Twiml | None = None
+    orm_call: Call | None = None  # the route's ORM object of this call, expired once saved
     _contact: Any = None
     _contact_loaded: bool = False
 
@@ -119,7 +130,7 @@ class Engine:
 
     # -- entry points --------------------------------------------------------------------------
 
-    def start(self, session: Session, call: Call, flow: str, *, now: datetime,
+    def start(self, session: Session, call: AnyCall, flow: str, *, now: datetime,
               params: Mapping[str, str] | None = None, language: str | None = None,
               slots: Mapping[str, Any] | None = None, contact: Any = None,
               hotline: Hotline | None = None) -> Twiml:
@@ -127,9 +138,10 @@ class Engine:
         found = self.flows.get(flow)
         if found is None:
             raise FlowStateError(f"no flow named {flow!r}")
-        hotline = hotline or self.hotline_of(call)
-        turn = Turn(session, call, flow, found.start, "en", dict(call.slots or {}), {},
-                    params or {}, now, hotline, version=(call.state_version or 0) + 1,
+        record, orm_call = _as_record(call)
+        hotline = hotline or self.hotline_of(record)
+        turn = Turn(session, record, flow, found.start, "en", dict(record.slots or {}), {},
+                    params or {}, now, hotline, version=(record.state_version or 0) + 1, orm_call=orm_call,
                     _contact=contact, _contact_loaded=contact is not None)
         turn.language = self._first_language(turn, language)
         turn.counters["tz"] = self._zone_name(turn)
@@ -138,7 +150,7 @@ class Engine:
         self._walk(turn, flow, found.start)
         return self._finish(turn, expected_version=call.state_version or 0)
 
-    def start_inbound(self, session: Session, call: Call, *, now: datetime,
+    def start_inbound(self, session: Session, call: AnyCall, *, now: datetime,
                       params: Mapping[str, str]) -> Twiml:
         """A hotline call: its flow from hotlines.yaml; a retried webhook resumes, not restarts."""
         if call.flow and call.node:
@@ -146,14 +158,14 @@ class Engine:
         hotline = self.hotline_of(call)
         return self.start(session, call, hotline.flow, now=now, params=params, hotline=hotline)
 
-    def resume_retried_start(self, session: Session, call: Call, *, now: datetime,
+    def resume_retried_start(self, session: Session, call: AnyCall, *, now: datetime,
                              params: Mapping[str, str]) -> Twiml:
         """Twilio retried the request that started this call's flow: go on where the call is.
         While it is still where the start left it, our first answer never arrived, so the
         caller hears all of it again (who is calling included), not just the question."""
         return self.resume(session, call, now=now, params=params, replay=call.state_version == 1)
 
-    def resume(self, session: Session, call: Call, *, now: datetime,
+    def resume(self, session: Session, call: AnyCall, *, now: datetime,
                params: Mapping[str, str] | None = None, replay: bool = False) -> Twiml:
         """Say the current node again (a stale or replayed webhook, a lost race). A `replay` of
         the request that led here also repeats what was said on the way (Twilio retried it
@@ -164,7 +176,7 @@ class Engine:
         self._walk(turn, turn.flow, turn.node)
         return self._finish(turn, expected_version=call.state_version)
 
-    def handle(self, session: Session, call: Call, step: str, version: int | None, *,
+    def handle(self, session: Session, call: AnyCall, step: str, version: int | None, *,
                now: datetime, params: Mapping[str, str]) -> Twiml:
         """A webhook from one of the URLs we rendered: input, silence, transfer result..."""
         if version is None or version != call.state_version:
@@ -494,14 +506,14 @@ class Engine:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _load(self, session: Session, call: Call, now: datetime, params: Mapping[str, str]) -> Turn:
-        if not call.flow or not call.node:
-            raise FlowStateError(f"call {call.call_sid} has no flow state")
-        language = call.language if call.language in i18n.LANGUAGES else self.settings.default_language
-        turn = Turn(session, call, call.flow, call.node, language, dict(call.slots or {}),
-                    dict(call.counters or {}), params, now, self.hotline_of(call),
-                    version=call.state_version + 1)
-        return turn
+    def _load(self, session: Session, call: AnyCall, now: datetime, params: Mapping[str, str]) -> Turn:
+        record, orm_call = _as_record(call)
+        if not record.flow or not record.node:
+            raise FlowStateError(f"call {record.call_sid} has no flow state")
+        language = record.language if record.language in i18n.LANGUAGES else self.settings.default_language
+        return Turn(session, record, record.flow, record.node, language, dict(record.slots or {}),
+                    dict(record.counters or {}), params, now, self.hotline_of(record),
+                    version=record.state_version + 1, orm_call=orm_call)
 
     def _current(self, turn: Turn) -> Node:
         node = self.flows.node(turn.flow, turn.node)
@@ -520,24 +532,28 @@ class Engine:
                  "counters": turn.counters, "state_version": expected_version + 1,
                  "status": status.get("status", call.status), "ended_at": status.get("ended_at", call.ended_at),
                  "updated_at": turn.now}
+        if turn.orm_call is not None:
+            # The UPDATE below writes these columns past the ORM: forget the object's copies
+            # (and any change made to them before the turn, which the turn took in), so the
+            # session never writes them back and a later read loads what was saved.
+            turn.session.expire(turn.orm_call, list(state))
+        turn.session.flush()  # rows an action added (a ticket...) go first, on the same connection
+        prepared = statements(turn.session)
+        save = prepared.get("engine.save_state", _save_state)
+        cursor = driver(turn.session).cursor()
         # One conditional UPDATE saves the state and detects a concurrent turn on this call.
-        result = turn.session.connection().execute(
-            _SAVE_STATE, {"call_id": call.id, "expected": expected_version, **{f"s_{k}": v for k, v in state.items()}}
-        )
-        if result.rowcount != 1:
+        save.execute(cursor, {"call_id": call.id, "expected": expected_version, **state})
+        if cursor.rowcount != 1:
+            cursor.close()
             raise StaleTurn(call.call_sid)
-        # The UPDATE wrote these columns past the ORM: forget the object's copies (and any
-        # change made to them before the turn, which the turn took in), so the session never
-        # writes them back and a later read loads what was saved.
-        turn.session.expire(call, list(state))
-        self._write_steps(turn)
-        return turn.doc or self._doc(turn).hangup()
-
-    def _write_steps(self, turn: Turn) -> None:
+        for name, value in state.items():
+            setattr(call, name, value)
         if turn.steps:
-            turn.session.flush()  # rows an action added (a ticket...) before the steps
-            turn.session.connection().execute(_INSERT_STEPS, list(turn.steps))
+            steps = prepared.get("engine.insert_step", _insert_step)
+            steps.executemany(cursor, turn.steps)
             turn.steps.clear()
+        cursor.close()
+        return turn.doc or self._doc(turn).hangup()
 
     def _doc(self, turn: Turn) -> Twiml:
         doc = Twiml(turn.language)
@@ -588,11 +604,11 @@ class Engine:
         prefix = f"{turn.flow}.{turn.node}."
         turn.counters["retries"] = {k: v for k, v in retries.items() if not k.startswith(prefix)}
 
-    def _other_party(self, call: Call) -> phone.ParsedNumber | None:
+    def _other_party(self, call: CallRecord) -> phone.ParsedNumber | None:
         outbound = (call.direction or "").startswith("outbound")
         return phone.parse_caller(call.to_number if outbound else call.from_number)
 
-    def hotline_of(self, call: Call) -> Hotline:
+    def hotline_of(self, call: AnyCall) -> Hotline:
         outbound = (call.direction or "").startswith("outbound")
         return self.hotlines.for_number(call.from_number if outbound else call.to_number)
 
@@ -644,6 +660,13 @@ class Engine:
     def _operator_number(self, turn: Turn) -> str | None:
         operator = turn.hotline.operator or {}
         return operator.get("number") or self.settings.operator_number
+
+
+def _as_record(call: AnyCall) -> tuple[CallRecord, Call | None]:
+    """The turn's plain record of the call, and the route's ORM object if it gave one."""
+    if isinstance(call, CallRecord):
+        return call, None
+    return CallRecord.of(call), call
 
 
 def _zone(name: Any) -> ZoneInfo:

@@ -82,7 +82,8 @@ def _refuse_what_twilio_never_sends() -> Response | None:
         form = request.form
     except RequestEntityTooLarge:
         return _plain(413, f"Content Too Large: a voice webhook carries at most {VOICE_MAX_BYTES} bytes")
-    if sum(len(values) for values in form.listvalues()) > VOICE_MAX_PARAMETERS:
+    values = [value for values in form.listvalues() for value in values]
+    if len(values) > VOICE_MAX_PARAMETERS:
         return _plain(413, f"Content Too Large: a voice webhook carries at most {VOICE_MAX_PARAMETERS} parameters")
     if not signature.check(request):
         log.warning("rejected webhook with missing or invalid signature on %s", request.path)
@@ -90,11 +91,13 @@ def _refuse_what_twilio_never_sends() -> Response | None:
     if not CALL_SID.match(form.get("CallSid", "")):
         log.warning("rejected signed webhook on %s: malformed CallSid", request.path)
         return _plain(400, "Bad Request: CallSid must be 'CA' followed by 32 lower-case hex digits")
-    pairs = [(name, inputs.xml_safe(value)) for name, value in form.items(multi=True)
-             if name != SIMULATED_PARAM]
-    if _simulated(form["CallSid"]):
-        pairs.append((SIMULATED_PARAM, "true"))
-    request.form = ImmutableMultiDict(pairs)  # type: ignore[misc]
+    simulated = _simulated(form["CallSid"])
+    if simulated or SIMULATED_PARAM in form or inputs.forbidden_in(" ".join(values)):
+        pairs = [(name, inputs.xml_safe(value)) for name, value in form.items(multi=True)
+                 if name != SIMULATED_PARAM]
+        if simulated:
+            pairs.append((SIMULATED_PARAM, "true"))
+        request.form = ImmutableMultiDict(pairs)  # type: ignore[misc]
     return None
 
 

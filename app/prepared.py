@@ -1,0 +1,75 @@
+"""Statements SQLAlchemy compiles once and the DB-API cursor runs: the webhook hot path.
+
+A voice webhook runs the same three or four statements for every caller. Through the ORM or
+even Core, each costs hundreds of Python calls per execution (cache keys, parameter
+processing, result wrappers); a menu step spent more than half its CPU there. A `Prepared`
+statement is written with SQLAlchemy (so its SQL, its parameter style and its type handling
+are the dialect's own: JSON, aware datetimes, booleans), compiled once per dialect, and then
+executed on the raw DB-API cursor with only the type conversions its columns need.
+
+Only plain statements belong here: no statement-level defaults, no ORM events. Everything
+else keeps using the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement, Select
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any]
+
+
+class Prepared:
+    """One statement compiled for one dialect; `parameters()` turns named Python values into
+    what the driver takes (in the dialect's order for positional parameter styles)."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        self.sql = str(compiled)
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ()) if compiled.positional else ()
+        self.positional = compiled.positional
+        self._bind: dict[str, Processor] = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                self._bind[name] = process
+        self._result: list[Processor | None] = []
+        if isinstance(statement, Select) or getattr(statement, "_returning", None):
+            self._result = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                            for column in statement.selected_columns]  # type: ignore[attr-defined]
+
+    def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        bind = self._bind
+        if self.positional:
+            return [bind[n](values[n]) if n in bind else values[n] for n in self.names]
+        return {n: bind[n](v) if n in bind else v for n, v in values.items()}
+
+    def execute(self, cursor: Any, values: Mapping[str, Any]) -> Any:
+        cursor.execute(self.sql, self.parameters(values))
+        return cursor
+
+    def executemany(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> Any:
+        cursor.executemany(self.sql, [self.parameters(row) for row in rows])
+        return cursor
+
+    def row(self, raw: Sequence[Any]) -> list[Any]:
+        """A result row with each column's type conversion applied (JSON parsed, datetimes aware)."""
+        return [p(v) if p is not None else v for p, v in zip(self._result, raw, strict=True)]
+
+
+class Statements:
+    """The prepared statements of one database, compiled on first use: `get(key, build)`."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._compiled: dict[str, Prepared] = {}
+
+    def get(self, key: str, build: Callable[[], ClauseElement]) -> Prepared:
+        found = self._compiled.get(key)
+        if found is None:
+            found = self._compiled[key] = Prepared(build(), self.dialect)
+        return found
