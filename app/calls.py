@@ -98,6 +98,25 @@ def is_simulated(session: Session, call_sid: str | None) -> bool:
     return bool(session.scalar(select(Call.simulated).where(Call.call_sid == call_sid)))
 
 
+def webhook_record(session: Session, params: Mapping[str, str], at: datetime) -> CallRecord:
+    """What a webhook that starts a flow reads first (the hot path of a new call): the call's
+    record, inserted with this webhook's status the first time we hear of it (one prepared
+    statement), else as stored (the turn saves this webhook's status with its state)."""
+    values = _new_call(params, at, with_status=True)
+    prepared = statements(session).get("calls.insert", lambda: insert_skipping_duplicates(session, _CALLS)
+                                       .values({n: bindparam(n, type_=_CALLS.c[n].type) for n in values})
+                                       .returning(*(_CALLS.c[n] for n in RECORD_COLUMNS)))
+    cursor = prepared.execute(driver(session).cursor(), values)
+    raw = cursor.fetchone()
+    cursor.close()
+    if raw is not None:
+        return CallRecord(*prepared.row(raw))
+    record = load_record(session, values["call_sid"])  # Twilio retried the request: we have it
+    if record is None:
+        raise LookupError(f"call {values['call_sid']} neither inserted nor found")
+    return record
+
+
 def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, with_status: bool = True) -> Call:
     """Return the Call for params['CallSid'], creating it if this is the first we hear of it
     (in the status params['CallStatus'] gives, unless `with_status` is False)."""
@@ -107,6 +126,22 @@ def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, wi
     call = get_call(session, call_sid)
     if call is not None:
         return call
+    values = _new_call(params, at, with_status=with_status)
+    # No SAVEPOINT and no flush: the ORM makes the Call from the INSERT's RETURNING, and a
+    # retried webhook that another worker has just created the call for inserts nothing.
+    call = session.scalars(_insert_call(session), values).first()
+    if call is None:
+        call = get_call(session, call_sid)
+        if call is None:
+            raise LookupError(f"call {call_sid} neither inserted nor found")
+    return call
+
+
+def _new_call(params: Mapping[str, str], at: datetime, *, with_status: bool) -> dict[str, Any]:
+    """The columns of a call we hear of for the first time."""
+    call_sid = _clip(params.get("CallSid"), 64)
+    if not call_sid:
+        raise ValueError("webhook without CallSid")
     values: dict[str, Any] = {
         "call_sid": call_sid,
         "account_sid": _clip(params.get("AccountSid"), 64) or None,
@@ -120,14 +155,7 @@ def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, wi
     }
     if with_status:  # one INSERT, not INSERT + UPDATE; status callbacks apply theirs in order
         values.update(_moves("queued", -1, params.get("CallStatus"), at, None))
-    # No SAVEPOINT and no flush: the ORM makes the Call from the INSERT's RETURNING, and a
-    # retried webhook that another worker has just created the call for inserts nothing.
-    call = session.scalars(_insert_call(session), values).first()
-    if call is None:
-        call = get_call(session, call_sid)
-        if call is None:
-            raise LookupError(f"call {call_sid} neither inserted nor found")
-    return call
+    return values
 
 
 _INSERTS: dict[tuple[str, str], Insert] = {}

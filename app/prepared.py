@@ -17,17 +17,19 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ClauseElement, Select
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
 
 Processor = Callable[[Any], Any]
+Statement = Select[Any] | UpdateBase
 
 
 class Prepared:
     """One statement compiled for one dialect; `parameters()` turns named Python values into
     what the driver takes (in the dialect's order for positional parameter styles)."""
 
-    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+    def __init__(self, statement: Statement, dialect: Dialect) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = str(compiled)
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ()) if compiled.positional else ()
@@ -37,10 +39,10 @@ class Prepared:
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 self._bind[name] = process
-        self._result: list[Processor | None] = []
-        if isinstance(statement, Select) or getattr(statement, "_returning", None):
-            self._result = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                            for column in statement.selected_columns]  # type: ignore[attr-defined]
+        # What a SELECT or a RETURNING gives back, converted per column.
+        self._result: list[Processor | None] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.exported_columns]
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         bind = self._bind
@@ -68,7 +70,7 @@ class Statements:
         self.dialect = dialect
         self._compiled: dict[str, Prepared] = {}
 
-    def get(self, key: str, build: Callable[[], ClauseElement]) -> Prepared:
+    def get(self, key: str, build: Callable[[], Statement]) -> Prepared:
         found = self._compiled.get(key)
         if found is None:
             found = self._compiled[key] = Prepared(build(), self.dialect)

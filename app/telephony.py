@@ -288,6 +288,22 @@ def _info(call: Any) -> CallInfo:
 # TwiML
 
 
+class HintText(str):
+    """Hints already joined for <Gather hints="...">."""
+
+
+def hint_text(hints: Iterable[str]) -> HintText:
+    """Twilio reads hints as one comma-separated list of at most 1,000 characters; the words
+    in order, each once, and never a phrase cut in half (it would mislead the recogniser)."""
+    text = ""
+    for hint in dict.fromkeys(h.strip() for h in hints if h and h.strip() and not h.startswith("@")):
+        joined = f"{text}, {hint}" if text else hint
+        if len(joined) > 1000:
+            break
+        text = joined
+    return HintText(text)
+
+
 class Twiml:
     """Builds a voice TwiML document; `say` and friends speak in the document's language."""
 
@@ -320,10 +336,12 @@ class Twiml:
         num_digits: int | None = None,
         timeout: int = 5,
         finish_on_key: str | None = None,
-        hints: Iterable[str] = (),
+        hints: Iterable[str] | HintText = (),
         language: str | None = None,
         speech_model: str | None = None,
     ) -> Twiml:
+        """`hints`: words to listen for, or the HintText `hint_text` joined from them before
+        (a flow's question listens for the same words on every call)."""
         lang = language or self.language
         attrs: dict[str, Any] = {
             "action": action,
@@ -335,15 +353,9 @@ class Twiml:
         if "speech" in input:
             attrs["language"] = TWILIO_LANGUAGE.get(lang, "en-GB")
             attrs["speech_timeout"] = "auto"
-            # Twilio reads hints as a comma-separated list; a phrase cut in half would mislead it.
-            hint_text = ""
-            for hint in dict.fromkeys(h.strip() for h in hints if h and h.strip() and not h.startswith("@")):
-                joined = f"{hint_text}, {hint}" if hint_text else hint
-                if len(joined) > 1000:
-                    break
-                hint_text = joined
-            if hint_text:
-                attrs["hints"] = hint_text
+            joined = hints if isinstance(hints, HintText) else hint_text(hints)
+            if joined:
+                attrs["hints"] = str(joined)
             if speech_model:
                 attrs["speech_model"] = speech_model
         if num_digits:
@@ -372,7 +384,7 @@ class Twiml:
         """One <Gather> per (text, language): each said in its voice and listened to in its
         language (one Gather has one recognition language). Silence after one goes on to the
         next after `gap` seconds; after the last, to the verb that follows."""
-        hint_list = list(hints)
+        hint_list = hint_text(hints)
         for i, (text, lang) in enumerate(prompts):
             last = i == len(prompts) - 1
             self.gather(action, [(text, lang)], input=input, num_digits=num_digits,

@@ -32,7 +32,7 @@ from app.flows.hotlines import Hotline, Hotlines
 from app.flows.model import FlowSet, Node
 from app.flows.render import Speaker, courtesy
 from app.models import Call, CallStep
-from app.telephony import Twiml
+from app.telephony import HintText, Twiml, hint_text
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ class Engine:
         self.contacts = contacts
         self.base = settings.public_base_url
         self._own_anger: dict[tuple[str, str], bool] = {}  # (flow, ask): its flow checks anger itself
+        self._hint_texts: dict[tuple[str, str, str, bool], HintText] = {}
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -289,9 +290,7 @@ class Engine:
         prompts = [*turn.says, *others, (text, turn.language)]
         turn.lead.extend(turn.says)
         turn.says.clear()
-        hints = [*ask.hints.get(turn.language, ()), *(w for c in ask.choices for w in c.speech.get(turn.language, ()))]
-        if others:  # a caller may answer the offer by naming a language ("English")
-            hints.extend(LANGUAGE_WORDS)
+        hints = self._hints(turn.flow, node, turn.language, bool(others))
         capture = ask.capture
         doc = Twiml(turn.language)
         doc.gather(
@@ -300,6 +299,21 @@ class Engine:
             finish_on_key=capture.finish_on_key if capture else None, speech_model=self._speech_model(turn),
         )
         turn.doc = doc.redirect(self._url("silence", turn.version, turn.language))
+
+    def _hints(self, flow: str, node: Node, language: str, offers_languages: bool) -> HintText:
+        """What a question listens for: its hints and its choices' words (and the languages'
+        names when it offers them: "English"). Flows are data loaded once, so each question's
+        list is joined once."""
+        key = (flow, node.name, language, offers_languages)
+        found = self._hint_texts.get(key)
+        if found is None:
+            ask = node.ask
+            assert ask is not None
+            words = [*ask.hints.get(language, ()), *(w for c in ask.choices for w in c.speech.get(language, ()))]
+            if offers_languages:
+                words.extend(LANGUAGE_WORDS)
+            found = self._hint_texts[key] = hint_text(words)
+        return found
 
     def _speech_model(self, turn: Turn) -> str | None:
         vocab = self.flows.vocab.get(turn.language)

@@ -23,7 +23,7 @@ def inbound() -> Response:
     session = db_session()
     at = now()
     engine = get_engine()
-    call = calls.webhook_call(session, request.form, at)
+    call = calls.webhook_record(session, request.form, at)
     # The call's record is kept whatever its first turn does, and on SQLite the write lock is
     # not held through the whole turn (caller recognition's lookups) for every new call.
     session.commit()
@@ -32,7 +32,7 @@ def inbound() -> Response:
     except StaleTurn:
         # Twilio's retry of this request won the race to start the flow: say what it said.
         session.rollback()
-        call = calls.ensure_call(session, request.form, at)
+        call = calls.webhook_record(session, request.form, at)
         doc = engine.resume_retried_start(session, call, now=at, params=request.form)
     session.commit()
     return doc.response()
