@@ -17,12 +17,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import CompoundSelect, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
 Processor = Callable[[Any], Any]
-Statement = Select[Any] | UpdateBase
+Statement = Select[Any] | CompoundSelect | UpdateBase
 
 
 class Prepared:
@@ -31,12 +31,19 @@ class Prepared:
 
     def __init__(self, statement: Statement, dialect: Dialect) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
-        self.sql = str(compiled)
-        self.names: tuple[str, ...] = tuple(compiled.positiontup or ()) if compiled.positional else ()
+        # The parameters each execution gives; the others are the statement's own constants
+        # (literals, IN lists: expanded into one parameter per value, once, here).
+        free = {name for name, bind in compiled.binds.items() if bind.required}
+        expanded = compiled.construct_expanded_state(dict.fromkeys(free))
+        self.sql = expanded.statement
         self.positional = compiled.positional
+        self.names: tuple[str, ...] = tuple(expanded.positiontup or ()) if compiled.positional else ()
+        self._constants = {name: value for name, value in expanded.parameters.items() if name not in free}
         self._bind: dict[str, Processor] = {}
-        for name, bind in compiled.binds.items():
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        for name in expanded.parameters:
+            bind = compiled.binds.get(name)
+            process = (bind.type.dialect_impl(dialect).bind_processor(dialect) if bind is not None
+                       else expanded.processors.get(name))  # one value of an expanded IN list
             if process is not None:
                 self._bind[name] = process
         # What a SELECT or a RETURNING gives back, converted per column.
@@ -46,6 +53,8 @@ class Prepared:
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         bind = self._bind
+        if self._constants:
+            values = {**self._constants, **values}
         if self.positional:
             return [bind[n](values[n]) if n in bind else values[n] for n in self.names]
         return {n: bind[n](v) if n in bind else v for n, v in values.items()}

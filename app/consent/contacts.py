@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import phone
 from app.consent.models import Contact
+from app.db import driver, statements
 
 # Fields a caller may set through get_or_create/update_contact (everything but bookkeeping).
 CONTACT_FIELDS = frozenset(
@@ -20,15 +21,19 @@ CONTACT_FIELDS = frozenset(
 )
 
 
-_BY_NUMBER = select(Contact).where(Contact.e164 == bindparam("e164"))  # built once: every call asks
+def _live_id() -> Any:
+    return select(Contact.id).where(Contact.e164 == bindparam("e164"), Contact.erased_at.is_(None))
 
 
 def find_by_number(session: Session, e164: str) -> Contact | None:
-    """The live contact with this E.164 number, or None (erased contacts are never found)."""
-    contact = session.scalars(_BY_NUMBER, {"e164": e164}).first()
-    if contact is None or contact.erased_at is not None:
-        return None
-    return contact
+    """The live contact with this E.164 number, or None (erased contacts are never found).
+    Every call asks, and most callers are nobody we know: a prepared statement says whether
+    there is one before the ORM loads it."""
+    prepared = statements(session).get("consent.contact_by_number", _live_id)
+    cursor = prepared.execute(driver(session).cursor(), {"e164": e164})
+    found = cursor.fetchone()
+    cursor.close()
+    return session.get(Contact, found[0]) if found is not None else None
 
 
 def get_or_create(session: Session, e164: str, *, source: str, at: datetime, simulated: bool = False,

@@ -27,6 +27,7 @@ from app.models import TERMINAL_STATUSES, Call
 from app.phone import parse_caller
 from app.support import faq, orders, services, subjects, warranty
 from app.support.models import CustomerProduct, Product, Ticket
+from app.support.recognition import recognise
 
 log = logging.getLogger(__name__)
 
@@ -129,23 +130,17 @@ def identify_caller(ctx: Any) -> str:
 
     outcomes: order (slot open_order), ticket (slot open_ticket), known (slot caller_name), unknown
     """
-    number = _caller_number(ctx)
+    known = recognise(ctx.session, _caller_number(ctx))
     contact = getattr(ctx, "contact", None)
-    open_orders = orders.open_orders_for(ctx.session, number)
-    tickets = services.open_tickets_for(ctx.session, number)
-    units = services.products_of(ctx.session, number)
-    name = getattr(contact, "name", None) or next(
-        (o.customer_name for o in open_orders if o.customer_name), None
-    ) or next((u.owner_name for u in units if u.owner_name), None)
+    name = getattr(contact, "name", None) or known.name
     # First name only: "buongiorno Giulia", not "buongiorno Giulia Rossi"; always set, so a
     # prompt with {caller_name} never meets a missing slot.
     ctx.slots["caller_name"] = name.split()[0] if name else ""
-    if open_orders:
-        ctx.slots["open_order"] = open_orders[0].number
+    if known.open_order:
+        ctx.slots["open_order"] = known.open_order
         outcome = "order"
-    elif tickets:
-        ctx.slots["open_ticket"] = tickets[0].reference
-        ctx.slots["open_ticket_kind"] = tickets[0].kind
+    elif known.open_ticket:
+        ctx.slots["open_ticket"], ctx.slots["open_ticket_kind"] = known.open_ticket
         outcome = "ticket"
     else:
         outcome = "known" if name else "unknown"

@@ -1,0 +1,63 @@
+"""Who is calling: what we hold for a caller's number, in one statement.
+
+Every call to the hotline starts here (greet known callers by name, offer their open order or
+ticket first), so it is one prepared statement over orders, tickets and registered products,
+not three ORM queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import CompoundSelect, String, bindparam, func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from app.db import driver, statements
+from app.support.models import CustomerProduct, Order, Ticket
+from app.support.orders import CLOSED_STATUSES
+from app.support.services import OPEN_STATUSES
+
+ORDER, TICKET, PRODUCT = 0, 1, 2  # the rows' sources, in the order they are read
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """The newest open order (number), the newest open ticket (reference, kind), and the name
+    the number's orders or products were registered under (an order's first)."""
+
+    open_order: str | None = None
+    open_ticket: tuple[str, str] | None = None
+    name: str | None = None
+
+
+def _statement() -> CompoundSelect:
+    number = bindparam("number", type_=String)
+
+    def newest(*order_by: Any) -> Any:
+        return func.row_number().over(order_by=order_by).label("position")
+
+    orders = (select(literal(ORDER).label("source"), Order.number.label("ref"), Order.customer_name.label("name"),
+                     newest(Order.ordered_on.desc().nulls_last(), Order.id.desc()))
+              .where(Order.customer_number == number, Order.status.not_in(sorted(CLOSED_STATUSES))))
+    tickets = (select(literal(TICKET), Ticket.reference, Ticket.kind, newest(Ticket.created_at.desc(), Ticket.id.desc()))
+               .where(Ticket.caller_number == number, Ticket.status.in_(OPEN_STATUSES)))
+    products = (select(literal(PRODUCT), literal(None, String), CustomerProduct.owner_name,
+                       newest(CustomerProduct.purchased_on.desc().nulls_last(), CustomerProduct.id))
+                .where(CustomerProduct.owner_number == number))
+    return union_all(orders, tickets, products).order_by("source", "position")
+
+
+def recognise(session: Session, number: str | None) -> Recognition:
+    """What we know of `number` (an E.164 number; None, a withheld caller, is nobody)."""
+    if not number:
+        return Recognition()
+    prepared = statements(session).get("support.recognise", _statement)
+    cursor = prepared.execute(driver(session).cursor(), {"number": number})
+    rows = cursor.fetchall()
+    cursor.close()
+    order = next((ref for source, ref, _name, _pos in rows if source == ORDER), None)
+    ticket = next(((ref, kind) for source, ref, kind, _pos in rows if source == TICKET), None)
+    name = (next((name for source, _ref, name, _pos in rows if source == ORDER and name), None)
+            or next((name for source, _ref, name, _pos in rows if source == PRODUCT and name), None))
+    return Recognition(open_order=order, open_ticket=ticket, name=name)
