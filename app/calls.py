@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Executable, Insert, Table, bindparam, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Executable,
+    Insert,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.db import driver, insert_skipping_duplicates, statements
@@ -295,3 +307,58 @@ def _int(value: str | None) -> int | None:
         return int(value) if value not in (None, "") else None
     except ValueError:
         return None
+
+
+# A flow turn's save: the call's state, if nobody moved the call since it was read, and the
+# turn's lines of history. Prepared once per database (app.prepared).
+STATE_COLUMNS = ("flow", "node", "language", "slots", "counters", "state_version", "status", "ended_at",
+                 "updated_at")
+STEP_COLUMNS = ("call_id", "at", "flow", "node", "kind", "input", "outcome", "said")
+_STEPS = cast(Table, CallStep.__table__)
+
+
+def save_turn(session: Session, call_id: int, expected_version: int, state: Mapping[str, Any],
+              steps: Sequence[Mapping[str, Any]]) -> bool:
+    """Save a turn: False (and nothing written) when the call is no longer at
+    `expected_version`, because another webhook's turn moved it first."""
+    prepared = statements(session)
+    cursor = driver(session).cursor()
+    values = {"call_id": call_id, "expected": expected_version, **state}
+    try:
+        if steps and session.get_bind().dialect.name == "postgresql":
+            # One round trip: the UPDATE and the steps it allows, in one statement.
+            both = prepared.get("calls.save_turn_and_steps", _save_state_and_steps)
+            both.execute(cursor, {**values, **{f"step_{n}": [row[n] for row in steps] for n in STEP_COLUMNS[1:]}})
+            return bool(cursor.fetchone()[0])
+        prepared.get("calls.save_state", _save_state).execute(cursor, values)
+        if cursor.rowcount != 1:
+            return False
+        if steps:
+            prepared.get("calls.insert_step", _insert_step).executemany(cursor, steps)
+        return True
+    finally:
+        cursor.close()
+
+
+def _save_state() -> Any:
+    return (update(_CALLS)
+            .where(_CALLS.c.id == bindparam("call_id"), _CALLS.c.state_version == bindparam("expected"))
+            .values({name: bindparam(name, type_=_CALLS.c[name].type) for name in STATE_COLUMNS}))
+
+
+def _insert_step() -> Any:
+    return insert(_STEPS).values({name: bindparam(name, type_=_STEPS.c[name].type) for name in STEP_COLUMNS})
+
+
+def _save_state_and_steps() -> Any:
+    """PostgreSQL: WITH moved AS (UPDATE ... RETURNING id), written AS (INSERT the steps from
+    parallel arrays, for the moved row only) SELECT count(*) FROM moved."""
+    moved = _save_state().returning(_CALLS.c.id).cte("moved")
+    names = STEP_COLUMNS[1:]
+    arrays = func.unnest(*(bindparam(f"step_{n}", type_=ARRAY(_STEPS.c[n].type)) for n in names))
+    rows = arrays.table_valued(*names, with_ordinality="ordinal").render_derived()
+    written = (insert(_STEPS)
+               .from_select(STEP_COLUMNS, select(moved.c.id, *(rows.c[n] for n in names))
+                            .select_from(moved).join(rows, true()).order_by(rows.c.ordinal))
+               .cte("written"))
+    return select(func.count()).select_from(moved).add_cte(written)

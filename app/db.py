@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import select
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -39,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -139,16 +140,30 @@ def make_engine(url: str) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": DEFAULT_LOCK_WAIT_SECONDS}
-    else:
-        kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "savepoint", _sqlite_write_lock_before_savepoint)
         event.listen(engine, "checkout", _sqlite_lock_wait)
     elif parsed.get_backend_name() == "postgresql":
+        event.listen(engine, "checkout", _postgres_alive)
         event.listen(engine, "checkout", _postgres_lock_wait)
     return engine
+
+
+def _postgres_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection whose server went away (a restart, a failover, an idle timeout) is
+    replaced before use. An idle connection has nothing to read: if its socket is readable,
+    the server has closed it (or sent what only a dying session sends). Unlike a pre-ping this
+    costs no round trip, which every webhook would pay; the pool retries the checkout with a
+    fresh connection when this raises (SQLAlchemy's documented disconnect handling)."""
+    if dbapi_connection.closed or _readable(dbapi_connection.fileno()):
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+def _readable(fd: int) -> bool:
+    ready, _, _ = select.select([fd], [], [], 0)
+    return bool(ready)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

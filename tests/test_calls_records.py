@@ -16,8 +16,8 @@ from sqlalchemy import event, func, inspect, select
 from app import calls, create_app
 from app.clock import FakeClock
 from app.consent.models import Contact
-from app.db import Base, get_engine, session_scope
-from app.models import Call, CallEvent
+from app.db import Base, db_session, get_engine, session_scope
+from app.models import Call, CallEvent, CallStep
 from tests.conftest import base_settings, voice_params
 
 AT = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
@@ -139,3 +139,66 @@ def test_a_webhook_answering_a_known_call_moves_its_status_on(db_app):
     with session_scope(db_app) as session:
         assert calls.webhook_call(session, voice_params(CallSid=SID, CallStatus="ringing"), AT).status == "in-progress"
     assert _count(db_app) == 1
+
+
+# -- the hot path's plain records and the turn's save (app.prepared), on both databases ------
+
+
+def _a_new_call(app: Any, sid: str = SID) -> calls.CallRecord:
+    with app.test_request_context():
+        session = db_session()
+        record = calls.webhook_record(session, voice_params(CallSid=sid, CallStatus="ringing"), AT)
+        session.commit()
+        return record
+
+
+def test_a_new_call_is_read_back_as_the_orm_sees_it(db_app):
+    record = _a_new_call(db_app)
+    with session_scope(db_app) as session:
+        call = calls.get_call(session, SID)
+        assert calls.CallRecord.of(call) == record
+        loaded = calls.load_record(session, SID)
+    assert loaded == record
+    assert record.status == "ringing" and record.started_at == AT and record.slots == {}
+    assert record.simulated is False and record.state_version == 0
+
+
+def test_a_retried_first_webhook_finds_the_call_it_made(db_app):
+    first = _a_new_call(db_app)
+    assert _a_new_call(db_app) == first
+    with session_scope(db_app) as session:
+        assert session.scalar(select(func.count()).select_from(Call)) == 1
+
+
+def _steps(n: int, call_id: int) -> list[dict[str, Any]]:
+    return [{"call_id": call_id, "at": AT, "flow": "f", "node": f"n{i}", "kind": "say", "input": None,
+             "outcome": None, "said": f"line {i} è già"} for i in range(n)]
+
+
+def _state(version: int) -> dict[str, Any]:
+    return {"flow": "f", "node": "n9", "language": "it", "slots": {"a": [1, "è"]}, "counters": {"seen": 2},
+            "state_version": version, "status": "in-progress", "ended_at": None, "updated_at": AT}
+
+
+@pytest.mark.parametrize("steps", [0, 1, 5])
+def test_a_turn_saves_its_state_and_its_steps_in_order(db_app, steps):
+    record = _a_new_call(db_app)
+    with session_scope(db_app) as session:
+        assert calls.save_turn(session, record.id, 0, _state(1), _steps(steps, record.id))
+    with session_scope(db_app) as session:
+        saved = calls.load_record(session, SID)
+        written = session.scalars(select(CallStep.said).where(CallStep.call_id == record.id)
+                                  .order_by(CallStep.id)).all()
+    assert (saved.node, saved.slots, saved.counters, saved.state_version) == ("n9", {"a": [1, "è"]}, {"seen": 2}, 1)
+    assert written == [f"line {i} è già" for i in range(steps)]
+
+
+def test_a_turn_another_worker_beat_writes_nothing(db_app):
+    record = _a_new_call(db_app)
+    with session_scope(db_app) as session:
+        assert calls.save_turn(session, record.id, 0, _state(1), _steps(1, record.id))
+    with session_scope(db_app) as session:  # a second turn computed from version 0
+        assert not calls.save_turn(session, record.id, 0, {**_state(1), "node": "elsewhere"}, _steps(3, record.id))
+    with session_scope(db_app) as session:
+        assert calls.load_record(session, SID).node == "n9"
+        assert session.scalar(select(func.count()).select_from(CallStep)) == 1

@@ -205,4 +205,4 @@ def test_postgres_restart_mid_call_is_survived_by_the_next_turn(app, twilio):
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
                       "AND pid <> pg_backend_pid()", (engine.url.database,))
     verbs = assert_voice_answer(twilio.post(action, {**params, "CallStatus": "in-progress", "Digits": "1"}))
-    assert APOLOGY["it"] not in said(verbs)  # pool_pre_ping reconnected: the call simply goes on
+    assert APOLOGY["it"] not in said(verbs)  # the pool replaced the dead connections: the call goes on

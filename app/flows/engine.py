@@ -15,23 +15,21 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from app import calls, i18n, phone
 from app.calls import CallRecord, add_step
 from app.clock import now as clock_now
-from app.db import driver, statements
 from app.flows import matching
 from app.flows.actions import ActionContext, Actions, step_row
 from app.flows.hotlines import Hotline, Hotlines
 from app.flows.model import FlowSet, Node
 from app.flows.render import Speaker, courtesy
-from app.models import Call, CallStep
+from app.models import Call
 from app.telephony import HintText, Twiml, hint_text
 
 log = logging.getLogger(__name__)
@@ -49,24 +47,6 @@ LANGUAGE_MENU_WORDS = frozenset({"lingua", "lingue", "taal", "talen", "language"
 # engine stays free of support code). It returns ANGRY when it recorded a complaint.
 ANGER_ACTION = "support_vent"
 ANGRY = "angry"
-
-
-# Every turn runs these two: prepared once per database (app.prepared).
-_CALLS = cast(Table, Call.__table__)
-_STEPS = cast(Table, CallStep.__table__)
-STATE_COLUMNS = ("flow", "node", "language", "slots", "counters", "state_version", "status", "ended_at",
-                 "updated_at")
-STEP_COLUMNS = ("call_id", "at", "flow", "node", "kind", "input", "outcome", "said")
-
-
-def _save_state() -> Any:
-    return (update(_CALLS)
-            .where(_CALLS.c.id == bindparam("call_id"), _CALLS.c.state_version == bindparam("expected"))
-            .values({name: bindparam(name, type_=_CALLS.c[name].type) for name in STATE_COLUMNS}))
-
-
-def _insert_step() -> Any:
-    return insert(_STEPS).values({name: bindparam(name, type_=_STEPS.c[name].type) for name in STEP_COLUMNS})
 
 
 AnyCall = Call | CallRecord  # routes holding an ORM Call hand it over; the hot path a record
@@ -552,21 +532,11 @@ class Engine:
             # session never writes them back and a later read loads what was saved.
             turn.session.expire(turn.orm_call, list(state))
         turn.session.flush()  # rows an action added (a ticket...) go first, on the same connection
-        prepared = statements(turn.session)
-        save = prepared.get("engine.save_state", _save_state)
-        cursor = driver(turn.session).cursor()
-        # One conditional UPDATE saves the state and detects a concurrent turn on this call.
-        save.execute(cursor, {"call_id": call.id, "expected": expected_version, **state})
-        if cursor.rowcount != 1:
-            cursor.close()
+        if not calls.save_turn(turn.session, call.id, expected_version, state, turn.steps):
             raise StaleTurn(call.call_sid)
         for name, value in state.items():
             setattr(call, name, value)
-        if turn.steps:
-            steps = prepared.get("engine.insert_step", _insert_step)
-            steps.executemany(cursor, turn.steps)
-            turn.steps.clear()
-        cursor.close()
+        turn.steps.clear()
         return turn.doc or self._doc(turn).hangup()
 
     def _doc(self, turn: Turn) -> Twiml:
