@@ -164,3 +164,46 @@ def test_huge_numbers_are_422_not_500(app, client):
         assert resp.status_code == 422 and resp.get_json()["field"] == f"body.{field}"
     assert client.get(f"/api/campaigns/{10**30}", headers=BEARER).status_code == 404
     assert client.get(f"/api/callbacks/{10**30}", headers=BEARER).status_code == 404
+
+
+@pytest.mark.parametrize("days, stored", [
+    (["mon", "wed"], ["mon", "wed"]),
+    (["fri", "Mon"], ["mon", "fri"]),  # the order and case a person happens to type in
+    ("mon,wed", ["mon", "wed"]), ("mon-fri", ["mon", "tue", "wed", "thu", "fri"]),
+])
+def test_calling_days_as_a_list_or_a_string(client, days, stored):
+    """The console ticks day boxes and the campaign schema takes the codes: a JSON list is the
+    natural form for an API client too, and the string form keeps working."""
+    created = client.post("/api/campaigns", headers=BEARER, json={**NEW, "calling_days": days})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert created.get_json()["calling_days"] == stored
+
+
+@pytest.mark.parametrize("days, said", [
+    (["mon", "mnd"], "'mnd' is not one of mon, tue, wed, thu, fri, sat, sun"),
+    ([], "at least one day is needed"),
+    (["mon", 3], "'3' is not one of mon, tue, wed, thu, fri, sat, sun"),
+])
+def test_a_bad_day_in_the_list_is_a_422_naming_calling_days(client, days, said):
+    resp = client.post("/api/campaigns", headers=BEARER, json={**NEW, "calling_days": days})
+    assert resp.status_code == 422, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["field"] == "body.calling_days" and said in body["detail"]
+
+
+def test_the_openapi_document_shows_both_forms_of_calling_days(client):
+    schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    days = next(s for name, s in schemas.items() if name.startswith("CampaignIn"))["properties"]["calling_days"]
+    kinds = {option["type"]: option for option in days["anyOf"]}
+    assert set(kinds) == {"string", "array"}
+    assert kinds["array"]["items"]["enum"] == ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    assert "mon-fri" in days["description"] and "[" in days["description"]
+
+
+@pytest.mark.parametrize("days, said", [(5, "list of day codes"), (None, "list of day codes"),
+                                        ("mon," * 20, "at most 64 characters")])
+def test_calling_days_of_another_shape_is_one_problem_naming_the_field(client, days, said):
+    resp = client.post("/api/campaigns", headers=BEARER, json={**NEW, "calling_days": days})
+    body = resp.get_json()
+    assert resp.status_code == 422 and [e["field"] for e in body["errors"]] == ["body.calling_days"]
+    assert said in body["detail"]

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func, select
 
 from app.api.core import (
@@ -31,6 +31,7 @@ from app.api.core import (
     spec,
 )
 from app.api.problems import ApiProblem, not_found
+from app.campaigns import hours
 from app.campaigns import service as campaigns
 from app.campaigns.models import (
     DISPOSITIONS,
@@ -49,6 +50,10 @@ Purpose = Literal[PURPOSES]  # type: ignore[valid-type]
 CampaignStatus = Literal[STATUSES]  # type: ignore[valid-type]
 MachinePolicy = Literal[MACHINE_POLICIES]  # type: ignore[valid-type]
 Language = Literal["it", "nl", "en"]
+# The schema lists the codes; CampaignInput checks them (with ranges and any case) and says
+# which one is wrong, so a typo is a 422 naming calling_days like every other field.
+DayCode = Annotated[str, Field(json_schema_extra={"enum": list(hours.DAYS)})]
+MAX_DAYS_TEXT = 64
 ACTIONS = {"start": campaigns.start, "pause": campaigns.pause, "resume": campaigns.resume,
            "stop": campaigns.stop}
 
@@ -66,7 +71,8 @@ class CampaignIn(BaseModel):
     details: dict[Language, str] | None = None
     caller_id: str | None = Field(None, max_length=32)
     callback_number: str | None = Field(None, max_length=32)
-    calling_days: str = Field("mon-fri", max_length=64, description="e.g. mon-fri or mon,wed,sat")
+    calling_days: Annotated[str, Field(json_schema_extra={"maxLength": MAX_DAYS_TEXT})] | list[DayCode] = Field(
+        "mon-fri", description='a string ("mon-fri", "mon,wed,sat") or a list of day codes (["mon", "wed"])')
     calling_hours: str = Field("09:00-20:00", max_length=11, description="local time range")
     cps: float = Field(1.0, description="calls per second (above 0, at most 100)")
     # Bounds here only keep numbers sane for the database; the service says what is allowed.
@@ -77,6 +83,19 @@ class CampaignIn(BaseModel):
     machine_policy: MachinePolicy = "message"  # type: ignore[valid-type]
     amd_async: bool = True
     ring_timeout: int = Field(25, ge=-2**31, le=2**31, description="seconds to let it ring (15 to 60)")
+
+    @field_validator("calling_days", mode="before")
+    @classmethod
+    def _days_shape(cls, value: Any) -> Any:
+        """Either form, or one problem named calling_days (not one per form tried); a list's
+        items go on as text so a wrong one is refused by name with the other day checks."""
+        if isinstance(value, list):
+            return [str(item) for item in value]
+        if not isinstance(value, str):
+            raise ValueError('a string like "mon-fri" or a list of day codes like ["mon", "wed"]')
+        if len(value) > MAX_DAYS_TEXT:
+            raise ValueError(f"at most {MAX_DAYS_TEXT} characters")
+        return value
 
 
 class CampaignOut(BaseModel):
