@@ -113,7 +113,7 @@ def profile(client, args: argparse.Namespace) -> None:
     print(f"Python function calls per step: {calls_per_step:.0f}")
     breakdown(profiler, len(answers))
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).strip_dirs().print_callees("_run_action|_finish|ensure_call")
+    pstats.Stats(profiler, stream=out).strip_dirs().print_callees("_run_action|_finish|load_record|webhook_record")
     print("\n--- what the engine's action, state save and call load call ---")
     print("\n".join(line for line in out.getvalue().splitlines() if line.strip() and "{" not in line[:40]))
     for order in ("tottime", "cumulative"):
@@ -127,23 +127,25 @@ def profile(client, args: argparse.Namespace) -> None:
 STAGES = [
     ("app.py", "wsgi_app", "whole request inside Flask"),
     ("safety.py", "wrapper", "voice_webhook (everything below)"),
-    ("signature.py", "check", "X-Twilio-Signature check"),
+    ("safety.py", "_refuse_what_twilio_never_sends", "  form, size and signature checks"),
+    ("signature.py", "check", "    X-Twilio-Signature check"),
+    ("db.py", "db_session", "  the request's connection and session"),
     ("routes.py", "inbound", "/voice/inbound (everything below)"),
-    ("calls.py", "ensure_call", "load (or create) the call by CallSid"),
-    ("calls.py", "advance_status", "status bookkeeping"),
+    ("calls.py", "webhook_record", "  insert (or find) the new call (prepared)"),
+    ("calls.py", "load_record", "  load the call by CallSid (prepared)"),
     ("engine.py", "start", "engine start (the flow's first nodes)"),
-    ("handlers.py", "identify_caller", "  caller recognition (orders, tickets, products)"),
+    ("recognition.py", "recognise", "  caller recognition (orders, tickets, products)"),
     ("engine.py", "_first_language", "  the caller's language (contact lookup)"),
     ("engine.py", "handle", "engine turn (all of it)"),
     ("engine.py", "_load", "  state -> Turn"),
     ("engine.py", "_on_input", "  match input, walk to the next waiting node"),
     ("engine.py", "_run_action", "    flow actions"),
     ("engine.py", "_text", "    prompt rendering"),
-    ("engine.py", "_finish", "  save state (conditional UPDATE) + steps"),
-    ("engine.py", "_write_steps", "    INSERT call_steps"),
+    ("engine.py", "_finish", "  save state + steps"),
+    ("calls.py", "save_turn", "    the UPDATE and the steps (prepared)"),
     ("telephony.py", "response", "TwiML to XML"),
-    ("session.py", "commit", "COMMIT"),
-    ("ctx.py", "pop", "request teardown (session close)"),
+    ("db.py", "commit", "COMMIT"),
+    ("ctx.py", "pop", "request teardown (connection back to the pool)"),
 ]
 
 

@@ -8,7 +8,8 @@ requests/s, p50 and p99 for each, and cortese's ratio to the ceiling measured in
 
 Workloads: `first step` = a new call hitting /voice/inbound (call created, flow started, TwiML);
 `menu step` = a signed answer to that call's first Gather (signature check, state load/save,
-TwiML render). Each request is a distinct call so nothing is served from a warm duplicate.
+TwiML render). Each request is a distinct call so nothing is served from a warm duplicate: enough
+calls are prepared for the run (--calls), and a run that had to send one again says so.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Result:
     rss_mb: float
     cpu_ms: float  # gunicorn CPU time (master + workers) per request: robust on a busy machine
     threads: int
+    replayed: int = 0  # requests sent again after every prepared call had had its turn
     ceiling: Result | None = None  # the bare-Flask run with the same gunicorn configuration
     floor: Result | None = None  # the raw-driver floor on the same database, same round
 
@@ -259,7 +261,13 @@ def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, ma
         cpu_before = cpu_seconds(proc.pid)
         rps, p50, p99, errors, total = run_wrk(wrk, base, script, args.duration, args.connections)
         cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / max(total, 1)
-        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid), cpu_ms, threads)
+        # wrk starts the list again when it runs out: a call answering the same question twice
+        # is a retried webhook (a stale turn), not the workload named, so it is counted.
+        replayed = max(0, total - len(reqs)) if name != "bare flask" else 0
+        if replayed:
+            print(f"  {name}: {replayed} of {total} requests replayed a call's step: raise --calls",
+                  flush=True)
+        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid), cpu_ms, threads, replayed)
     finally:
         stop(proc)
 
@@ -297,7 +305,8 @@ def main() -> None:
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--calls", type=int, default=4000, help="distinct calls prepared per workload")
+    parser.add_argument("--calls", type=int, help="distinct calls prepared per workload, at least as "
+                        "many as requests sent [default: 2,500 a second of --duration]")
     parser.add_argument("--steps", nargs="+", default=["first", "menu"], choices=["first", "menu"],
                         help="cortese workloads to run (the floor runs with the menu step)")
     parser.add_argument("--rounds", type=int, default=1,
@@ -308,6 +317,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="gunicorn threads per worker, for the ceiling and "
                         "cortese alike [default: what `cortese serve` picks for the database]")
     args = parser.parse_args()
+    args.calls = args.calls or 2500 * args.duration
     wrk = ensure_wrk()
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -392,6 +402,14 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
               f"{r.rss_mb:14.1f} {r.rps / ceiling.rps:10.2f} {r.cpu_ms:11.2f} {r.cpu_ms / ceiling.cpu_ms:14.1f}x "
               f"{_ratio(vs_floor(r))}")
     print(goal_line())
+    _replays(results)
+
+
+def _replays(results: list[Result]) -> None:
+    replayed = [r for r in results if r.replayed]
+    if replayed:
+        print("NOT VALID: " + ", ".join(f"{r.name} replayed {r.replayed}" for r in replayed) +
+              " requests (each call's step is meant to be sent once): raise --calls")
 
 
 def summary(results: list[Result], args: argparse.Namespace) -> None:
@@ -410,6 +428,7 @@ def summary(results: list[Result], args: argparse.Namespace) -> None:
               f"{med(lambda r: r.rps / (r.ceiling or r).rps):10.2f} {med(lambda r: r.cpu_ms):11.2f} "
               f"{med(lambda r: r.cpu_ms / (r.ceiling or r).cpu_ms):14.1f}x {_ratio(_median_floor(runs))}")
     print(goal_line())
+    _replays(results)
 
 
 def _median_floor(runs: list[Result]) -> float | None:
