@@ -129,11 +129,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# JSON columns (a call's slots and counters, steps' details): one encoder for every value,
+# not a new one per json.dumps call with `default=`; a value JSON cannot hold is written as text.
+_JSON = json.JSONEncoder(default=str)
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     # hide_parameters: a database error's text must never carry bound values (callers' numbers,
     # what they said) into the logs; the SQL is kept, the values are not.
-    kwargs: dict[str, Any] = {"future": True, "json_serializer": lambda o: json.dumps(o, default=str),
+    kwargs: dict[str, Any] = {"future": True, "json_serializer": _JSON.encode,
                               "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database

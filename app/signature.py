@@ -6,6 +6,7 @@ from PUBLIC_BASE_URL, or from X-Forwarded-* headers (ProxyFix) when TRUST_PROXY_
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 
@@ -42,13 +43,18 @@ def is_valid(request: Request, settings: Settings) -> bool:
         log.warning("rejected webhook for host %r (not PUBLIC_BASE_URL or PUBLIC_HOSTS)", request.host[:100])
         return False
     params = request.form if request.method == "POST" else {}
-    validator = RequestValidator(settings.twilio_auth_token)
+    validator = _validator(settings.twilio_auth_token)
     url = public_url(request, settings)
     # The URL exactly as configured matches almost always: one HMAC. Only then try the
     # variants Twilio's validator knows (with/without an explicit port).
     if hmac.compare_digest(validator.compute_signature(url, params), signature):
         return True
     return validator.validate(url, params, signature)
+
+
+@functools.lru_cache(maxsize=4)
+def _validator(auth_token: str) -> RequestValidator:
+    return RequestValidator(auth_token)
 
 
 def check(request: Request) -> bool:
