@@ -4,6 +4,7 @@ abusive call politely with the reason kept on the complaint ticket; the board's 
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -18,8 +19,13 @@ from app.desk.models import (
     AWAY,
     BUSY,
     DONE,
+    OFFER_ACCEPTED,
+    OFFER_DECLINED,
+    OFFER_RINGING,
+    RINGING,
     WAITING,
     DeskOperator,
+    Offer,
     QueueEntry,
 )
 from app.models import CallStep
@@ -232,3 +238,70 @@ def test_the_dashboard_shows_the_desk_hour_by_hour_and_operators_states(app, cli
     assert re.search(r'data-state="away">[^\n]*Assente</span><span class="figure">1<', summary)
     assert re.search(r'data-state="wrapup">[^\n]*Chiusura scheda</span><span class="figure">0<', summary)
     assert re.search(r'data-state="offered">[^\n]*Il telefono squilla</span><span class="figure">0<', summary)
+
+
+def _offer(s, entry, op, status, *, fallback: bool) -> None:
+    """An offer as routing leaves it: a skill fallback is noted so (see test_desk_routing)."""
+    note = f"skill fallback: no {entry.skill} operator free" if fallback else None
+    s.add(Offer(entry_id=entry.id, operator_id=op.id, token=f"t{entry.id}-{op.id}", status=status,
+                created_at=entry.enqueued_at + timedelta(seconds=61), note=note))
+    entry.offers += 1
+
+
+def _fallback_morning(s, at):
+    """Six callers. Taken by a support operator after waiting (skill fallback): a fault report
+    whose technician did not answer first, and an upset caller whose call is over. Not taken by
+    a fallback: an upset caller whose support operator declined and whom a complaints operator
+    then took; a fault report whose support operator is still being rung; a plain support call
+    (no fallback); and a fault report taken by a fallback the day before, outside the 24 hours."""
+    sara = operator(s, "sara", phone="+393331110002", since=at - timedelta(hours=30))
+    tino = operator(s, "tino", phone="+393331110004", skills=("technician",), since=at - timedelta(hours=30))
+    cleo = operator(s, "cleo", phone="+393331110005", skills=("complaints",), since=at - timedelta(hours=30))
+    fault = waiting(s, at=at - timedelta(hours=2), skill="technician", reason="fault")
+    _offer(s, fault, tino, "no-answer", fallback=False)
+    _offer(s, fault, sara, OFFER_ACCEPTED, fallback=True)
+    fault.status, fault.answered_at = DONE, fault.enqueued_at + timedelta(seconds=75)
+    upset = waiting(s, at=at - timedelta(hours=3), priority=True)
+    _offer(s, upset, sara, OFFER_ACCEPTED, fallback=True)
+    upset.status, upset.answered_at = DONE, upset.enqueued_at + timedelta(seconds=65)
+    declined = waiting(s, at=at - timedelta(hours=4), priority=True)
+    _offer(s, declined, sara, OFFER_DECLINED, fallback=True)
+    _offer(s, declined, cleo, OFFER_ACCEPTED, fallback=False)
+    declined.status, declined.answered_at = DONE, declined.enqueued_at + timedelta(seconds=90)
+    ringing = waiting(s, at=at - timedelta(seconds=70), skill="technician", reason="fault")
+    _offer(s, ringing, sara, OFFER_RINGING, fallback=True)
+    ringing.status = RINGING
+    plain = waiting(s, at=at - timedelta(hours=1))
+    _offer(s, plain, sara, OFFER_ACCEPTED, fallback=False)
+    plain.status, plain.answered_at = DONE, plain.enqueued_at + timedelta(seconds=10)
+    yesterday = waiting(s, at=at - timedelta(hours=25), skill="technician", reason="fault")
+    _offer(s, yesterday, sara, OFFER_ACCEPTED, fallback=True)
+    yesterday.status, yesterday.answered_at = DONE, yesterday.enqueued_at + timedelta(seconds=80)
+    s.flush()
+
+
+def test_the_figures_count_callers_a_fallback_skill_took(app, clock):
+    clock.set(WEDNESDAY)
+    with session_scope(app) as s:
+        _fallback_morning(s, WEDNESDAY)
+        total = board.totals(board.per_hour(s, WEDNESDAY))
+    assert total.joined == 5  # yesterday's caller is outside the 24 hours
+    assert total.taken_by_fallback == 2  # the fault report and the upset caller, nobody else
+
+
+@pytest.mark.parametrize("language, label", [
+    ("en", "Taken by an operator of another skill"),
+    ("it", "Presi da un operatore di un'altra competenza"),
+    ("nl", "Aangenomen door een medewerker met een andere vaardigheid"),
+])
+def test_the_dashboard_and_board_show_callers_taken_by_a_fallback_skill(app, client, clock, language, label):
+    clock.set(WEDNESDAY)
+    with session_scope(app) as s:
+        _fallback_morning(s, WEDNESDAY)
+    add_operator(app, "olga", language=language)
+    login(client, "olga")
+    summary = html.unescape(client.get("/console/").get_data(as_text=True))
+    summary = summary[summary.index('id="desk-summary"'):]
+    assert 'id="desk-fallback">2<' in summary and label in summary
+    page = html.unescape(client.get("/console/desk/board").get_data(as_text=True))
+    assert 'id="total-fallback">2<' in page and label in page

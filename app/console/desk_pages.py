@@ -61,6 +61,7 @@ add_messages({
     "average_wait": _l("Average wait"),
     "longest_wait": _l("Longest wait"),
     "abandoned_waiting": _l("Hung up while waiting"),
+    "taken_by_fallback": _l("Taken by an operator of another skill"),
     "service_level_per_hour": _l("Service level per hour"),
     "average_wait_per_hour": _l("Average wait per hour (seconds)"),
     "abandoned_per_hour": _l("Hung up while waiting, per hour"),

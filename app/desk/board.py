@@ -1,5 +1,6 @@
 """What the desk shows: who waits now (per queue), the screen pop of the caller an operator
-talks to, and the figures per hour (service level, waits, callers who hung up waiting).
+talks to, and the figures per hour (service level, waits, callers who hung up waiting,
+callers an operator of a fallback skill took).
 
 Service level is the share of callers answered by an operator within SERVICE_LEVEL_SECONDS of
 joining the queue, out of every caller who joined in the period, except those still waiting
@@ -17,7 +18,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.consent.contacts import find_by_number
-from app.desk.models import ABANDONED, ENTRY_WAITING, OPERATOR_STATES, DeskOperator, QueueEntry
+from app.desk.models import (
+    ABANDONED,
+    ENTRY_WAITING,
+    OFFER_ACCEPTED,
+    OPERATOR_STATES,
+    SKILL_FALLBACK_NOTE,
+    DeskOperator,
+    Offer,
+    QueueEntry,
+)
 from app.models import Call, CallStep
 from app.operators.models import OperatorUser
 from app.support.models import WarrantyClaim
@@ -42,6 +52,7 @@ class HourFigures:
     answered_in_time: int = 0
     abandoned: int = 0
     counted: int = 0  # the service level's denominator
+    taken_by_fallback: int = 0  # answered by an operator of a fallback skill (pairing.FALLBACK_SKILLS)
     waits: list[int] = field(default_factory=list)
 
     @property
@@ -82,6 +93,7 @@ def per_hour(session: Session, at: datetime, hours: int = HOURS) -> list[HourFig
     start = at.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
     buckets = [HourFigures(start + timedelta(hours=i)) for i in range(hours)]
     threshold = timedelta(seconds=SERVICE_LEVEL_SECONDS)
+    by_fallback = _taken_by_fallback(session, start)
     for entry in session.scalars(select(QueueEntry).where(QueueEntry.enqueued_at >= start)):
         index = int((entry.enqueued_at - start).total_seconds() // 3600)
         if not 0 <= index < hours:
@@ -93,9 +105,19 @@ def per_hour(session: Session, at: datetime, hours: int = HOURS) -> list[HourFig
             bucket.answered += 1
             bucket.answered_in_time += entry.answered_at - entry.enqueued_at <= threshold
         bucket.abandoned += entry.status == ABANDONED
+        bucket.taken_by_fallback += entry.id in by_fallback
         still_can = entry.status in ENTRY_WAITING and at - entry.enqueued_at <= threshold
         bucket.counted += not still_can
     return buckets
+
+
+def _taken_by_fallback(session: Session, since: datetime) -> set[int]:
+    """Queue entries (joined since `since`) whose accepted offer was a skill fallback: an offer
+    declined or still ringing took nobody."""
+    return set(session.scalars(
+        select(Offer.entry_id).join(QueueEntry, QueueEntry.id == Offer.entry_id)
+        .where(QueueEntry.enqueued_at >= since, Offer.status == OFFER_ACCEPTED,
+               Offer.note.startswith(SKILL_FALLBACK_NOTE, autoescape=True))))
 
 
 def totals(hours: list[HourFigures]) -> HourFigures:
@@ -105,6 +127,7 @@ def totals(hours: list[HourFigures]) -> HourFigures:
         total.answered += hour.answered
         total.answered_in_time += hour.answered_in_time
         total.abandoned += hour.abandoned
+        total.taken_by_fallback += hour.taken_by_fallback
         total.counted += hour.counted
         total.waits.extend(hour.waits)
     return total

@@ -48,6 +48,9 @@ BRIDGE_OPEN = (BRIDGE_PENDING, BRIDGE_WORKING)
 # Offer outcomes.
 OFFER_RINGING, OFFER_ACCEPTED, OFFER_DECLINED = "ringing", "accepted", "declined"
 OFFER_NO_ANSWER, OFFER_FAILED, OFFER_CANCELLED = "no-answer", "failed", "cancelled"
+# The note on an offer routing made to an operator of a fallback skill (app.desk.pairing);
+# the board counts the callers taken that way.
+SKILL_FALLBACK_NOTE = "skill fallback"
 OFFER_STATES = (OFFER_RINGING, OFFER_ACCEPTED, OFFER_DECLINED, OFFER_NO_ANSWER, OFFER_FAILED, OFFER_CANCELLED)
 
 

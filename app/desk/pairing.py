@@ -38,6 +38,7 @@ from app.desk.models import (
     OFFER_RINGING,
     OFFERED,
     RINGING,
+    SKILL_FALLBACK_NOTE,
     WAITING,
     DeskOperator,
     Offer,
@@ -110,7 +111,7 @@ def _try_claim(session: Session, settings: Any, clock: Clock) -> Claim | bool | 
         if picked is None:
             continue
         operator, fallback = picked
-        note = f"skill fallback: no {entry.skill} operator free" if fallback else None
+        note = f"{SKILL_FALLBACK_NOTE}: no {entry.skill} operator free" if fallback else None
         return _claim_pair(session, operator, entry, clock.now(), settings, note=note)
     return None
 
