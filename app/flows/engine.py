@@ -78,6 +78,7 @@ class Turn:
     lead: list[tuple[str, str]] = field(default_factory=list)  # said before the waiting verb
     doc: Twiml | None = None
     orm_call: Call | None = None  # the route's ORM object of this call, expired once saved
+    courtesy: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (language, zone)
     _contact: Any = None
     _contact_loaded: bool = False
 
@@ -556,10 +557,10 @@ class Engine:
         lang = language or turn.language
         text = prompt.get(lang) or prompt.get("en") or ""
         zone = _zone(turn.counters.get("tz"))
-        slots = {
-            **courtesy(lang, turn.now, zone),
-            "company": turn.hotline.company, "caller_name": "", **turn.slots,
-        }
+        wishes = turn.courtesy.get((lang, zone.key))
+        if wishes is None:  # one turn, one moment: the greeting is worked out once per language
+            wishes = turn.courtesy[(lang, zone.key)] = courtesy(lang, turn.now, zone)
+        slots = {**wishes, "company": turn.hotline.company, "caller_name": "", **turn.slots}
         return Speaker(lang, zone, turn.now).render(text, slots)
 
     def _step(self, turn: Turn, kind: str, *, input: str | None = None, outcome: str | None = None,
