@@ -48,21 +48,17 @@ def get_call(session: Session, call_sid: str) -> Call | None:
 
 @dataclass(slots=True)
 class CallRecord:
-    """A call's row as plain data: what a flow turn reads and saves. The hot path of every
-    webhook loads this with one prepared statement instead of an ORM object (app.prepared);
-    code that changes other columns of the call uses the ORM's Call."""
+    """The columns of a call's row a flow turn reads and saves, as plain data. The hot path of
+    every webhook loads this with one prepared statement instead of an ORM object
+    (app.prepared); code that reads or changes other columns of the call uses the ORM's Call."""
 
     id: int
     call_sid: str
-    account_sid: str | None
     direction: str
     from_number: str
     to_number: str
     status: str
     last_sequence: int
-    answered_by: str | None
-    duration_seconds: int | None
-    started_at: datetime
     ended_at: datetime | None
     updated_at: datetime
     language: str | None
