@@ -306,7 +306,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--calls", type=int, help="distinct calls prepared per workload, at least as "
-                        "many as requests sent [default: 2,500 a second of --duration]")
+                        "many as requests sent [default: 4,000 a second of --duration]")
     parser.add_argument("--steps", nargs="+", default=["first", "menu"], choices=["first", "menu"],
                         help="cortese workloads to run (the floor runs with the menu step)")
     parser.add_argument("--rounds", type=int, default=1,
@@ -317,7 +317,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="gunicorn threads per worker, for the ceiling and "
                         "cortese alike [default: what `cortese serve` picks for the database]")
     args = parser.parse_args()
-    args.calls = args.calls or 2500 * args.duration
+    args.calls = args.calls or 4000 * args.duration
     wrk = ensure_wrk()
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmpdir:
