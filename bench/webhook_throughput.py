@@ -4,7 +4,7 @@ Drives signed Twilio webhooks with wrk (installed from Debian's packages if miss
 requests/s, p50 and p99 for each, and cortese's ratio to the ceiling measured in the same run.
 
     .venv/bin/python bench/webhook_throughput.py [--db sqlite postgres] [--duration 10]
-        [--connections 16] [--calls 4000]
+        [--connections 16] [--calls N] [--rounds 3]
 
 Workloads: `first step` = a new call hitting /voice/inbound (call created, flow started, TwiML);
 `menu step` = a signed answer to that call's first Gather (signature check, state load/save,
