@@ -1,6 +1,9 @@
 """Languages we speak, their Twilio voice/language codes, and the few prompts the
-foundation itself needs (apologies, goodbyes: "machine.*" in flows/prompts/<lang>.yaml).
-Flow prompts live in flows/*.yaml."""
+foundation itself needs (apologies, goodbyes: the "machine.*" keys of prompts/<lang>.yaml).
+
+Those texts are read by app.prompts from the app's flows directory (FLOWS_DIR, the
+repository's flows/ by default), like the flows' own prompts (its *.yaml) and the word files
+(app.flows.words): a deployment with its own FLOWS_DIR speaks its own words."""
 
 from __future__ import annotations
 
@@ -36,5 +39,6 @@ def language_for(country: str | None, preferred: str | None = None, default: str
 
 
 def prompt(key: str, language: str) -> str:
-    """A machine prompt ("apology", "not_heard", ...) from flows/prompts/<language>.yaml."""
+    """A machine prompt ("apology", "not_heard", ...) from prompts/<language>.yaml of the
+    app's flows directory (app.prompts)."""
     return prompts.text(f"machine.{key}", language)
