@@ -45,6 +45,18 @@ def page_csrf(client: FlaskClient, path: str = "/console/") -> str:
     return csrf_from(client.get(path).get_data(as_text=True))
 
 
+def signed_in(app: Flask, client: FlaskClient, **fields: Any) -> FlaskClient:
+    """The client of an operator (added with `fields`) who has signed in to the console."""
+    add_operator(app, **fields)
+    login(client)
+    return client
+
+
+def speak(client: FlaskClient, lang: str) -> None:
+    """The signed-in operator picks the console's language."""
+    client.post("/console/language", data={"lang": lang, "csrf_token": page_csrf(client), "next": "/console/"})
+
+
 def seed_call(app: Flask, *, sid: str = "CA" + "1" * 32, at: datetime | None = None,
               status: str = "completed", steps: list[dict[str, Any]] | None = None,
               from_: str = "+393471234567", flow: str | None = "inbound") -> str:

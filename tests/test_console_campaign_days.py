@@ -7,7 +7,13 @@ import re
 
 import pytest
 
-from tests.console_support import BEARER, add_operator, campaign_form, login, page_csrf
+from tests.console_support import (
+    BEARER,
+    campaign_form,
+    page_csrf,
+    signed_in,
+    speak,
+)
 
 # How each language writes the days of the week, Monday first (as a calendar in that
 # language prints them), and the codes the campaign stores.
@@ -22,13 +28,7 @@ _BOX = re.compile(r'<input type="checkbox" name="calling_days" value="(\w+)"[^>]
 
 @pytest.fixture
 def operator(app, client):
-    add_operator(app)
-    login(client)
-    return client
-
-
-def _speak(client, lang: str) -> None:
-    client.post("/console/language", data={"lang": lang, "csrf_token": page_csrf(client), "next": "/console/"})
+    return signed_in(app, client)
 
 
 def _boxes(html: str) -> list[tuple[str, bool, str]]:
@@ -38,14 +38,14 @@ def _boxes(html: str) -> list[tuple[str, bool, str]]:
 
 @pytest.mark.parametrize("lang", ["it", "nl", "en"])
 def test_the_days_are_boxes_named_in_the_operators_language(operator, lang):
-    _speak(operator, lang)
+    speak(operator, lang)
     html = operator.get("/console/campaigns/new").get_data(as_text=True)
     assert _boxes(html) == [(code, code not in ("sat", "sun"), name) for code, name in zip(CODES, WEEK[lang])]
     assert 'placeholder="mon-fri"' not in html and 'name="calling_days" id="campaign-days" value=' not in html
 
 
 def test_the_ticked_days_are_the_campaigns_days(operator):
-    _speak(operator, "it")
+    speak(operator, "it")
     form = {**campaign_form(page_csrf(operator, "/console/campaigns/new")), "reason_en": "a survey",
             "calling_days": ["mon", "wed", "sat"]}
     created = operator.post("/console/campaigns", data=form)
@@ -58,7 +58,7 @@ def test_the_ticked_days_are_the_campaigns_days(operator):
 
 
 def test_no_day_ticked_is_said_beside_the_days_and_nothing_typed_is_lost(operator):
-    _speak(operator, "it")
+    speak(operator, "it")
     form = {**campaign_form(page_csrf(operator, "/console/campaigns/new")), "reason_en": "a survey"}
     del form["calling_days"]  # a browser sends nothing for boxes left empty
     refused = operator.post("/console/campaigns", data=form)

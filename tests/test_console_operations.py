@@ -22,6 +22,7 @@ from tests.console_support import (
     seed_call,
     seed_callback,
     seed_campaign,
+    signed_in,
 )
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -35,9 +36,7 @@ def settings(settings):
 
 @pytest.fixture
 def operator(app, client):
-    add_operator(app)
-    login(client)
-    return client
+    return signed_in(app, client)
 
 
 def _html(client, path):

@@ -13,21 +13,19 @@ import pytest
 from app.refusals import Refusal
 from tests.console_support import (
     BEARER,
-    add_operator,
     campaign_form,
-    login,
     page_csrf,
     seed_callback,
     seed_campaign,
     seed_ticket,
+    signed_in,
+    speak,
 )
 
 
 @pytest.fixture
 def operator(app, client):
-    add_operator(app, language="it")
-    login(client)
-    return client
+    return signed_in(app, client, language="it")
 
 
 def _flashes(client, path: str) -> str:
@@ -42,16 +40,12 @@ def _upload(client, path: str, form_page: str, content: bytes, **fields: str) ->
                        follow_redirects=True).get_data(as_text=True)
 
 
-def _speak(client, lang: str) -> None:
-    client.post("/console/language", data={"lang": lang, "csrf_token": page_csrf(client), "next": "/console/"})
-
-
 def test_cancelling_a_cancelled_callback_is_refused_in_the_operators_language(app, operator):
     cb = seed_callback(app, status="cancelled")
     token = page_csrf(operator)
     for lang, words in (("it", "non si può annullare"), ("nl", "kan niet worden geannuleerd"),
                         ("en", "cannot be cancelled")):
-        _speak(operator, lang)
+        speak(operator, lang)
         operator.post(f"/console/callbacks/{cb}/cancel", data={"reason": "doppione", "csrf_token": token})
         shown = _flashes(operator, f"/console/callbacks/{cb}")
         assert words in shown and "cancelled" in shown, (lang, shown)
@@ -68,7 +62,7 @@ def test_moving_a_finished_callback_is_refused_in_italian(app, operator):
 
 def test_an_impossible_campaign_step_names_the_possible_ones_in_dutch(app, operator):
     cid = seed_campaign(app)
-    _speak(operator, "nl")
+    speak(operator, "nl")
     token = page_csrf(operator)
     operator.post(f"/console/campaigns/{cid}/stop", data={"csrf_token": token})
     operator.post(f"/console/campaigns/{cid}/resume", data={"csrf_token": token})
@@ -134,7 +128,7 @@ def test_a_refused_contacts_file_says_why_in_italian(app, operator, text, words)
 
 
 def test_a_registry_file_without_a_number_column_says_why_in_dutch(app, operator):
-    _speak(operator, "nl")
+    speak(operator, "nl")
     page = _upload(operator, "/console/registries/import", "/console/registries",
                    b"nome,cognome\nGiulia,Rossi\n", country="IT")
     assert "de kopregel heeft geen nummerkolom" in page, page[page.find("flash"):][:300]
@@ -174,7 +168,7 @@ BAD_LINE_WORDS = {
 
 @pytest.mark.parametrize("lang", sorted(BAD_LINE_WORDS))
 def test_each_bad_line_of_a_contacts_file_is_explained_in_the_operators_language(app, operator, lang):
-    _speak(operator, lang)
+    speak(operator, lang)
     page = _upload(operator, "/console/contacts/import", "/console/contacts", BAD_LINES.encode())
     for words in BAD_LINE_WORDS[lang]:
         assert words in page, (words, page[page.find("flash"):][:2000])
@@ -214,7 +208,7 @@ def test_targeting_reports_lines_and_unknown_contacts_in_italian(app, operator):
 
 def test_a_callbacks_filter_number_that_does_not_parse_is_explained_in_dutch(app, operator):
     seed_callback(app)
-    _speak(operator, "nl")
+    speak(operator, "nl")
     page = operator.get("/console/callbacks?number=ciao").get_data(as_text=True)
     assert "«ciao» is geen telefoonnummer." in page or "«ciao»: de landcode ontbreekt" in page, \
         page[page.find("flash"):][:600]

@@ -12,7 +12,12 @@ from app import create_app
 from app.config import ConfigError
 from app.db import session_scope
 from tests.conftest import base_settings
-from tests.console_support import add_operator, login, page_csrf, seed_call, seed_callback
+from tests.console_support import (
+    seed_call,
+    seed_callback,
+    signed_in,
+    speak,
+)
 from tests.desk_support import waiting
 
 # 22:05:09 UTC on 14 July is five past midnight on the 15th in Rome (CEST, UTC+2) and five
@@ -22,13 +27,7 @@ SUMMER_NIGHT = datetime(2026, 7, 14, 22, 5, 9, tzinfo=UTC)
 
 @pytest.fixture
 def operator(app, client):
-    add_operator(app)
-    login(client)
-    return client
-
-
-def _speak(client, lang: str) -> None:
-    client.post("/console/language", data={"lang": lang, "csrf_token": page_csrf(client), "next": "/console/"})
+    return signed_in(app, client)
 
 
 def _html(client, path: str) -> str:
@@ -44,7 +43,7 @@ def _html(client, path: str) -> str:
 ])
 def test_the_call_list_shows_the_desks_time_in_the_operators_language(app, operator, lang, shown, zone):
     sid = seed_call(app, at=SUMMER_NIGHT)
-    _speak(operator, lang)
+    speak(operator, lang)
     for path in ("/console/calls", f"/console/calls/{sid}"):
         html = _html(operator, path)
         assert shown in html and zone in html, path
@@ -57,7 +56,7 @@ def in_london(settings):
 
 
 def test_a_desk_elsewhere_sets_its_zone(in_london, app, operator):
-    _speak(operator, "nl")
+    speak(operator, "nl")
     seed_call(app, at=SUMMER_NIGHT)
     html = _html(operator, "/console/calls")
     assert "14 jul 2026, 23:05:09" in html and "tijd in Verenigd Koninkrijk (Europe/London)" in html
@@ -68,7 +67,7 @@ def test_a_callback_shows_the_callees_wall_time_and_the_desks(app, operator, clo
     # A Londoner's callback at 18:30 their time is 19:30 for a desk in Rome (both winter time).
     cb = seed_callback(app, e164="+447911123456", time_zone="Europe/London", language="en",
                        due_in=timedelta(hours=9, minutes=30))
-    _speak(operator, "it")
+    speak(operator, "it")
     for path in ("/console/callbacks", f"/console/callbacks/{cb}"):
         html = _html(operator, path)
         assert "2026-11-25 18:30" in html and "Europe/London" in html, path
