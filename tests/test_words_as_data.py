@@ -1,6 +1,7 @@
-"""Words are data: what a caller hears lives in the flows or flows/prompts/<lang>.yaml, and what
-an operator reads in the console's Babel catalogs (app/translations), so a translator never has
-to read Python. This keeps a sentence per language from creeping back into the code."""
+"""Words are data: what a caller hears lives in the flows or in prompts/<lang>.yaml of the flows
+directory, and what an operator reads in the console's Babel catalogs (app/translations), so a
+translator never has to read Python. This keeps a sentence per language from creeping back into
+the code."""
 
 from __future__ import annotations
 
@@ -42,8 +43,9 @@ def test_no_sentence_is_written_per_language_in_python() -> None:
     offenders = [f"{path.relative_to(APP.parent)}:{line}: {text[:60]!r}"
                  for path in sorted(APP.rglob("*.py"))
                  for line, text in _texts_by_language(ast.parse(path.read_text(encoding="utf-8")))]
-    assert offenders == [], ("texts per language belong in flows/prompts/<lang>.yaml (said on a call) "
-                             "or app/translations (console):\n" + "\n".join(offenders))
+    assert offenders == [], ("texts per language belong in prompts/<lang>.yaml of the flows "
+                             "directory (said on a call) or app/translations (console):\n"
+                             + "\n".join(offenders))
 
 
 def test_the_check_sees_a_sentence_and_lets_codes_pass() -> None:
@@ -54,10 +56,10 @@ def test_the_check_sees_a_sentence_and_lets_codes_pass() -> None:
     assert [line for line, _ in _texts_by_language(tree)] == [1, 4]
 
 
-# How a language says a time lives in flows/times/<lang>.yaml; timeparse.py keeps only the
-# structure (how a match makes a clock). A regex literal there is any string with regex syntax;
-# what is left of it once escapes (\b, \d), group syntax ((?P<h>) and character classes ([ap])
-# are taken away must hold no word, but for am/pm, which normalise() writes the same for
+# How a language says a time lives in times/<lang>.yaml of the flows directory; timeparse.py keeps
+# only the structure (how a match makes a clock). A regex literal there is any string with regex
+# syntax; what is left of it once escapes (\b, \d), group syntax ((?P<h>) and character classes
+# ([ap]) are taken away must hold no word, but for am/pm, which normalise() writes the same for
 # every language.
 TIMEPARSE = APP / "callbacks" / "timeparse.py"
 REGEX_SYNTAX = re.compile(r"\\[bdswBDSW]|\(\?")
@@ -87,8 +89,9 @@ def _regex_words(tree: ast.AST) -> list[tuple[int, str]]:
 def test_no_language_s_words_inside_a_regex_of_the_time_parser() -> None:
     offenders = [f"{TIMEPARSE.relative_to(APP.parent)}:{line}: {what}"
                  for line, what in _regex_words(ast.parse(TIMEPARSE.read_text(encoding="utf-8")))]
-    assert offenders == [], ("words of a language belong in flows/times/<lang>.yaml, the regex "
-                             "in the code names only numbers:\n" + "\n".join(offenders))
+    assert offenders == [], ("words of a language belong in times/<lang>.yaml of the flows "
+                             "directory, the regex in the code names only numbers:\n"
+                             + "\n".join(offenders))
 
 
 def test_the_regex_check_sees_words_and_lets_structure_pass() -> None:

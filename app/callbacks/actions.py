@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 MAX_UNCLEAR = 3
 # The words for "the first/second/third" offered time and for "another time" are the concepts
-# first, second, third and other_time of flows/vocab/<lang>.yaml.
+# first, second, third and other_time of vocab/<lang>.yaml of the flows directory.
 ORDINALS = ("first", "second", "third")
 
 

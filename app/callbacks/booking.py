@@ -255,7 +255,7 @@ def why_text(why: str, language: str, understood: str) -> str:
 
 
 # A consent rule that leaves no time at all, and the words that say why to the caller
-# (callback.refused.<key> in flows/prompts/<lang>.yaml); any other rule: "other".
+# (callback.refused.<key> in prompts/<lang>.yaml of the flows directory); any other rule: "other".
 REFUSED_BY_RULE = {
     "pack.missing": "pack_missing", "number.special_service": "special_service",
     "optout.internal_dnc": "opted_out", "suppression": "opted_out", "consent.withdrawn": "consent",

@@ -1,7 +1,7 @@
 """What a callback call says that is not a flow: the message left on an answering machine and
 the apology for a callback cancelled while it rang. Every webhook that answers a callback's
 call (/voice/callback, and the operator desk's /voice/desk/customer) says the same words, from
-flows/prompts/<lang>.yaml (callback.machine_message, callback.no_longer)."""
+prompts/<lang>.yaml of the flows directory (callback.machine_message, callback.no_longer)."""
 
 from __future__ import annotations
 

@@ -196,9 +196,9 @@ def extract_time(words: str, language: str) -> tuple[Clock | None, str]:
     return None, words
 
 
-# How the numbers of a clock pattern make a time (`means` in flows/times/<lang>.yaml): the
-# hour said and the minutes said (or those a word stands for) -> hour, minute, before the
-# minutes are brought into 0-59.
+# How the numbers of a clock pattern make a time (`means` in times/<lang>.yaml of the flows
+# directory): the hour said and the minutes said (or those a word stands for) -> hour, minute,
+# before the minutes are brought into 0-59.
 MEANINGS: dict[str, Callable[[int, int], tuple[int, int]]] = {
     "noon": lambda _hour, _minutes: (12, 0),
     "past": lambda hour, minutes: (hour, minutes),

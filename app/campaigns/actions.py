@@ -26,7 +26,7 @@ ACTIONS = Actions()
 
 MAX_TRIES = 2
 # Scores and one-word yes/no answers in words are the concepts one..five, yes_word and no_word
-# of flows/vocab/<lang>.yaml.
+# of vocab/<lang>.yaml of the flows directory.
 SCORES = ("one", "two", "three", "four", "five")
 
 

@@ -1,6 +1,6 @@
 """What the desk says on the phone: the whisper an operator hears before taking a caller, and
 the few sentences callers hear around the bridge, in Italian, Dutch and English: "desk.*" in
-flows/prompts/<lang>.yaml; and the language an operator hears it in."""
+prompts/<lang>.yaml of the flows directory; and the language an operator hears it in."""
 
 from __future__ import annotations
 

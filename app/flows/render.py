@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?:\|([a-zA-Z_]+))?\}")
 LOCALES = {"it": "it_IT", "nl": "nl_NL", "en": "en_GB"}
 # The words around dates and times ("oggi", "alle", "tra le ... e le ...") are "time.*" in
-# flows/prompts/<lang>.yaml; time.at_one is said before 1 o'clock (Italian: "all'1:15").
+# prompts/<lang>.yaml of the flows directory; time.at_one is said before 1 o'clock
+# (Italian: "all'1:15").
 # Spoken clock times: 24-hour in Italian and Dutch, "6:30 pm" in English.
 TIME_PATTERNS = {"it": "H:mm", "nl": "H:mm", "en": "h:mm a"}
 
@@ -224,8 +225,8 @@ def number_zone(e164: str | None) -> str | None:
 
 def greeting(language: str, local: datetime) -> str:
     """Buongiorno/buonasera, goedemorgen/-middag/-avond, good morning/afternoon/evening: the
-    words are time.greeting.* in flows/prompts/<lang>.yaml, one per part of the day (Italian
-    says "buonasera" from 14:00, Dutch and English change at noon)."""
+    words are time.greeting.* in prompts/<lang>.yaml of the flows directory, one per part of
+    the day (Italian says "buonasera" from 14:00, Dutch and English change at noon)."""
     hour = local.hour
     part = ("morning" if 4 <= hour < 12 else "midday" if 12 <= hour < 14
             else "afternoon" if 14 <= hour < 18 else "evening")

@@ -140,7 +140,7 @@ def decide(
 # Purchase dates
 
 # "Il primo marzo": the words for the first day of a month are the concept first_of_month of
-# flows/vocab/<lang>.yaml; dateparser reads the "1" they become.
+# vocab/<lang>.yaml of the flows directory; dateparser reads the "1" they become.
 
 
 def parse_keypad_date(digits: str) -> date | None:
