@@ -57,9 +57,11 @@ def _validator(auth_token: str) -> RequestValidator:
     return RequestValidator(auth_token)
 
 
-def check(request: Request) -> bool:
-    """True when the request may be served; logs a warning for every unchecked request."""
-    settings: Settings = current_app.extensions["cortese.settings"]
+def check(request: Request, settings: Settings | None = None) -> bool:
+    """True when the request may be served; logs a warning for every unchecked request.
+    `request` is best the request itself, not Flask's proxy (every attribute read through
+    the proxy is a context look-up)."""
+    settings = settings or current_app.extensions["cortese.settings"]
     if settings.dev_skip_signature_check:
         log.warning("signature check SKIPPED (DEV_SKIP_SIGNATURE_CHECK) for %s", request.path)
         return True

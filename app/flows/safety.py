@@ -15,7 +15,7 @@ from functools import wraps
 from typing import Any
 
 import structlog
-from flask import Response, current_app, g, request
+from flask import Request, Response, current_app, g, request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -49,19 +49,21 @@ CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
 def voice_webhook(view: Callable[..., Response]) -> Callable[..., Response]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        refused = _refuse_what_twilio_never_sends()
-        if refused is not None:
-            return refused
-        call_sid = request.form.get("CallSid", "")
-        structlog.contextvars.bind_contextvars(call_sid=call_sid or None)
+        # The request and the settings looked up once: each use of Flask's `request` or
+        # `current_app` proxy is a context-variable look-up, and every webhook runs this.
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
         settings: Settings = current_app.extensions["cortese.settings"]
+        call_sid = _refuse_what_twilio_never_sends(req, settings)
+        if isinstance(call_sid, Response):
+            return call_sid
+        structlog.contextvars.bind_contextvars(call_sid=call_sid)
         # A caller must not wait on someone else's long write: connections checked out here
         # wait a short while for a lock, then the apology below answers in time.
         with lock_wait(settings.webhook_lock_wait_seconds):
             try:
                 return view(*args, **kwargs)
             except Exception:
-                log.exception("voice webhook %s failed", request.path)
+                log.exception("voice webhook %s failed", req.path)
                 _discard_session()
                 return apology_response(call_sid)
             finally:
@@ -70,8 +72,8 @@ def voice_webhook(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
-def _refuse_what_twilio_never_sends() -> Response | None:
-    """A plain-text 4xx for a request Twilio could not have sent; None when it may be served.
+def _refuse_what_twilio_never_sends(request: Request, settings: Settings) -> Response | str:
+    """A plain-text 4xx for a request Twilio could not have sent; else its CallSid.
 
     Order matters: size before the signature (hashing is the cost), the signature before
     anything is read for use, the CallSid (Twilio's is always CA + 32 hex) before a call row
@@ -85,28 +87,28 @@ def _refuse_what_twilio_never_sends() -> Response | None:
     values = [value for values in form.listvalues() for value in values]
     if len(values) > VOICE_MAX_PARAMETERS:
         return _plain(413, f"Content Too Large: a voice webhook carries at most {VOICE_MAX_PARAMETERS} parameters")
-    if not signature.check(request):
+    if not signature.check(request, settings):
         log.warning("rejected webhook with missing or invalid signature on %s", request.path)
         return _plain(403, "Forbidden: invalid X-Twilio-Signature")
-    if not CALL_SID.match(form.get("CallSid", "")):
+    call_sid = form.get("CallSid", "")
+    if not CALL_SID.match(call_sid):
         log.warning("rejected signed webhook on %s: malformed CallSid", request.path)
         return _plain(400, "Bad Request: CallSid must be 'CA' followed by 32 lower-case hex digits")
-    simulated = _simulated(form["CallSid"])
+    simulated = _simulated(request, settings, call_sid)
     if simulated or SIMULATED_PARAM in form or inputs.forbidden_in(" ".join(values)):
         pairs = [(name, inputs.xml_safe(value)) for name, value in form.items(multi=True)
                  if name != SIMULATED_PARAM]
         if simulated:
             pairs.append((SIMULATED_PARAM, "true"))
         request.form = ImmutableMultiDict(pairs)  # type: ignore[misc]
-    return None
+    return call_sid
 
 
-def _simulated(call_sid: str) -> bool:
+def _simulated(request: Request, settings: Settings, call_sid: str) -> bool:
     mark = request.headers.get(SIMULATED_HEADER)
     if not mark:
         return False
-    token = current_app.extensions["cortese.settings"].twilio_auth_token
-    return hmac.compare_digest(mark, simulated_mark(token, call_sid))
+    return hmac.compare_digest(mark, simulated_mark(settings.twilio_auth_token, call_sid))
 
 
 def _plain(status: int, text: str) -> Response:
