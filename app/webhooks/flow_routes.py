@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Request, Response, current_app, request
 from sqlalchemy.orm import Session
 
 from app import calls, signals
@@ -24,42 +24,45 @@ QUEUE_STEPS = ("queue-wait", "queue-leave")
 @bp.post("/voice/flow/<step>")
 @voice_webhook
 def flow_step(step: str) -> Response:
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]  # one look-up, not one per use
+    form = req.form
     session = db_session()
     engine = get_engine()
     at = now()
-    record = calls.load_record(session, request.form["CallSid"]) if step in STEPS else None
+    record = calls.load_record(session, form["CallSid"]) if step in STEPS else None
     if record is not None and record.node:
-        doc = _turn(session, engine, step, record, at)  # the hot path: a plain record, no ORM
+        doc = _turn(session, engine, req, step, record, at)  # the hot path: a plain record, no ORM
     else:
-        call = calls.ensure_call(session, request.form, at)
+        call = calls.ensure_call(session, form, at)
         if step in QUEUE_STEPS:
             # A turn saves the webhook's CallStatus with the call's state (one UPDATE); the
             # queue steps save no state, so theirs is applied here.
-            calls.advance_status(call, request.form.get("CallStatus"), at)
+            calls.advance_status(call, form.get("CallStatus"), at)
         if step == "queue-wait":
-            doc = engine.queue_wait(session, call, now=at, params=request.form)
+            doc = engine.queue_wait(session, call, now=at, params=form)
             signals.caller_waiting.send(current_app._get_current_object(),  # type: ignore[attr-defined]
-                                        session=session, call=call, params=request.form)
+                                        session=session, call=call, params=form)
         elif step == "queue-leave":
-            doc = engine.queue_leave(call, request.form)
+            doc = engine.queue_leave(call, form)
         else:
             # A step we never render, or a call we hold no state for (a database restored from
             # backup, a webhook replayed from elsewhere): start it the way its hotline would.
-            doc = engine.start_inbound(session, call, now=at, params=request.form)
+            doc = engine.start_inbound(session, call, now=at, params=form)
     session.commit()
     return doc.response()
 
 
-def _turn(session: Session, engine: Engine, step: str, call: CallRecord, at: datetime) -> Twiml:
+def _turn(session: Session, engine: Engine, req: Request, step: str, call: CallRecord, at: datetime) -> Twiml:
     """One turn of the call's flow; a turn another worker beat us to repeats where it is."""
+    form = req.form
     try:
-        doc = engine.handle(session, call, step, request.args.get("v", type=int), now=at, params=request.form)
+        doc = engine.handle(session, call, step, req.args.get("v", type=int), now=at, params=form)
     except StaleTurn:
         session.rollback()
         record = calls.load_record(session, call.call_sid)
         assert record is not None  # it existed a moment ago; calls are never deleted mid-call
-        return engine.resume(session, record, now=at, params=request.form)
-    if step == "transfer" and request.form.get("QueueResult"):
+        return engine.resume(session, record, now=at, params=form)
+    if step == "transfer" and form.get("QueueResult"):
         signals.caller_left_queue.send(current_app._get_current_object(),  # type: ignore[attr-defined]
-                                       session=session, call=call, result=request.form["QueueResult"])
+                                       session=session, call=call, result=form["QueueResult"])
     return doc

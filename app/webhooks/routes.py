@@ -20,20 +20,21 @@ bp = Blueprint("voice", __name__)
 @voice_webhook
 def inbound() -> Response:
     """The hotline number's Voice URL: the flow hotlines.yaml names for the called number."""
+    form = request.form  # one look-up through Flask's proxy, not one per use
     session = db_session()
     at = now()
     engine = get_engine()
-    call = calls.webhook_record(session, request.form, at)
+    call = calls.webhook_record(session, form, at)
     # The call's record is kept whatever its first turn does, and on SQLite the write lock is
     # not held through the whole turn (caller recognition's lookups) for every new call.
     session.commit()
     try:
-        doc = engine.start_inbound(session, call, now=at, params=request.form)
+        doc = engine.start_inbound(session, call, now=at, params=form)
     except StaleTurn:
         # Twilio's retry of this request won the race to start the flow: say what it said.
         session.rollback()
-        call = calls.webhook_record(session, request.form, at)
-        doc = engine.resume_retried_start(session, call, now=at, params=request.form)
+        call = calls.webhook_record(session, form, at)
+        doc = engine.resume_retried_start(session, call, now=at, params=form)
     session.commit()
     return doc.response()
 
