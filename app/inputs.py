@@ -11,8 +11,11 @@ written (app.telephony), for what was stored before this check existed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+import flask
+from werkzeug.datastructures import ImmutableMultiDict
 
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -88,3 +91,27 @@ def check_json(value: Any, prefix: str = "body") -> None:
 
 def _printable(name: str) -> str:
     return xml_safe(name)[:64]
+
+
+class Parameters(ImmutableMultiDict[str, str]):
+    """A request's form or query string: werkzeug's ImmutableMultiDict, whose `get` answers an
+    absent key without raising and catching a BadRequestKeyError (werkzeug's `get` looks up
+    with `self[key]`, which builds one). A voice webhook asks for several parameters Twilio
+    sends only sometimes (SpeechResult, QueueResult, ...), and every webhook pays for each."""
+
+    def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:  # type: ignore[override]
+        values = dict.get(self, key)
+        if not values:
+            return default
+        if type is None:
+            return values[0]
+        try:
+            return type(values[0])
+        except (ValueError, TypeError):
+            return default
+
+
+class Request(flask.Request):
+    """The app's requests: forms and query strings parse into `Parameters`."""
+
+    parameter_storage_class = Parameters

@@ -16,7 +16,6 @@ from typing import Any
 
 import structlog
 from flask import Request, Response, current_app, g, request
-from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import i18n, inputs, phone, prompts, signature
@@ -100,7 +99,7 @@ def _refuse_what_twilio_never_sends(request: Request, settings: Settings) -> Res
                  if name != SIMULATED_PARAM]
         if simulated:
             pairs.append((SIMULATED_PARAM, "true"))
-        request.form = ImmutableMultiDict(pairs)  # type: ignore[misc]
+        request.form = inputs.Parameters(pairs)  # type: ignore[misc]
     return call_sid
 
 
