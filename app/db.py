@@ -359,6 +359,28 @@ def driver(session: Session) -> Any:
     return connection.connection.dbapi_connection
 
 
+def first_statement(session: Session, work: Callable[[Any], T]) -> T:
+    """Run a request's first statement, `work(dbapi_connection)`. A pooled connection the
+    server dropped just before (a restart or failover the checkout check could not see yet:
+    the server closes the socket a moment after it is told to) is replaced, and `work` runs
+    once more; nothing has happened in the transaction yet, so nothing is lost."""
+    try:
+        return work(driver(session))
+    except Exception:
+        bind = session.bind
+        if not isinstance(bind, Connection) or session.in_transaction() or not _lost(bind):
+            raise
+        log.warning("the database connection was lost; trying once more on a new one")
+        bind.invalidate()
+        return work(driver(session))
+
+
+def _lost(connection: Connection) -> bool:
+    """The server has dropped this (PostgreSQL) connection; SQLite's never are."""
+    dbapi: Any = connection.connection.dbapi_connection
+    return dbapi is not None and hasattr(dbapi, "fileno") and (bool(dbapi.closed) or _readable(dbapi.fileno()))
+
+
 _STATEMENTS: weakref.WeakKeyDictionary[Any, Statements] = weakref.WeakKeyDictionary()
 
 

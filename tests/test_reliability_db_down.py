@@ -8,6 +8,7 @@ half-done turn leaves nothing behind, and once the database is back the call goe
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from app import db
 from app.db import session_scope
 from app.models import Call, CallStep
 from app.prepared import Prepared
@@ -206,3 +208,24 @@ def test_postgres_restart_mid_call_is_survived_by_the_next_turn(app, twilio):
                       "AND pid <> pg_backend_pid()", (engine.url.database,))
     verbs = assert_voice_answer(twilio.post(action, {**params, "CallStatus": "in-progress", "Digits": "1"}))
     assert APOLOGY["it"] not in said(verbs)  # the pool replaced the dead connections: the call goes on
+
+
+def test_a_connection_dropped_after_the_checkout_check_is_replaced_once(app, twilio, monkeypatch):
+    """The server closes a terminated session's socket a moment after it is told to, so the
+    checkout check can hand out a connection that is already dead: the first statement finds
+    out, and the webhook goes on with a new connection instead of apologising."""
+    engine = app.extensions["cortese.engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no server to drop a connection")
+    params, action = _start(twilio, "+393471234567", "+390212345678")
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                      "AND pid <> pg_backend_pid()", (engine.url.database,))
+        for _ in range(100):  # until the server has really let them go
+            if not admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                                 (engine.url.database,)).fetchone()[0]:
+                break
+            time.sleep(0.02)
+    monkeypatch.setattr(db, "_readable", lambda _fd: False)  # the checkout check saw nothing yet
+    verbs = assert_voice_answer(twilio.post(action, {**params, "CallStatus": "in-progress", "Digits": "1"}))
+    assert APOLOGY["it"] not in said(verbs)
