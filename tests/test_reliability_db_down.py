@@ -196,36 +196,31 @@ def test_language_chosen_in_the_call_is_kept_when_the_database_dies(app, twilio)
     _assert_apology(response, "en", operator=False)
 
 
-def test_postgres_restart_mid_call_is_survived_by_the_next_turn(app, twilio):
-    """Server-side disconnect of every pooled connection (a PostgreSQL restart or failover)."""
+def _drop_every_session(engine: Any, *, until_gone: bool = False) -> None:
+    """What a PostgreSQL restart or failover does to the pool: the server ends every session of
+    the app's database (`until_gone`: and waits until it has really let them go)."""
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                      "AND pid <> pg_backend_pid()", (engine.url.database,))
+        for _ in range(100 if until_gone else 0):
+            if not admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                                 (engine.url.database,)).fetchone()[0]:
+                return
+            time.sleep(0.02)
+
+
+@pytest.mark.parametrize("checkout_sees_it", [True, False])
+def test_postgres_restart_mid_call_is_survived_by_the_next_turn(app, twilio, monkeypatch, checkout_sees_it):
+    """Server-side disconnect of every pooled connection (a PostgreSQL restart or failover).
+    The server closes a session's socket a moment after it is told to end it, so the checkout
+    check may hand out a connection that is already dead (`checkout_sees_it` False makes that
+    certain): then the request's first statement finds out and runs again on a new one."""
     engine = app.extensions["cortese.engine"]
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite has no server to restart")
     params, action = _start(twilio, "+393471234567", "+390212345678")
-
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-                      "AND pid <> pg_backend_pid()", (engine.url.database,))
+    _drop_every_session(engine, until_gone=not checkout_sees_it)
+    if not checkout_sees_it:
+        monkeypatch.setattr(db, "_readable", lambda _fd: False)
     verbs = assert_voice_answer(twilio.post(action, {**params, "CallStatus": "in-progress", "Digits": "1"}))
-    assert APOLOGY["it"] not in said(verbs)  # the pool replaced the dead connections: the call goes on
-
-
-def test_a_connection_dropped_after_the_checkout_check_is_replaced_once(app, twilio, monkeypatch):
-    """The server closes a terminated session's socket a moment after it is told to, so the
-    checkout check can hand out a connection that is already dead: the first statement finds
-    out, and the webhook goes on with a new connection instead of apologising."""
-    engine = app.extensions["cortese.engine"]
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite has no server to drop a connection")
-    params, action = _start(twilio, "+393471234567", "+390212345678")
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-                      "AND pid <> pg_backend_pid()", (engine.url.database,))
-        for _ in range(100):  # until the server has really let them go
-            if not admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
-                                 (engine.url.database,)).fetchone()[0]:
-                break
-            time.sleep(0.02)
-    monkeypatch.setattr(db, "_readable", lambda _fd: False)  # the checkout check saw nothing yet
-    verbs = assert_voice_answer(twilio.post(action, {**params, "CallStatus": "in-progress", "Digits": "1"}))
-    assert APOLOGY["it"] not in said(verbs)
+    assert APOLOGY["it"] not in said(verbs)  # the dead connections were replaced: the call goes on
