@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from app.db import driver, first_statement, insert_skipping_duplicates, statements
 from app.models import STATUS_RANK, TERMINAL_STATUSES, Call, CallEvent, CallStep
-from app.prepared import Prepared
 
 _MAX_FIELD = 128
 _CALLS = cast(Table, Call.__table__)
@@ -83,16 +82,8 @@ def load_record(session: Session, call_sid: str) -> CallRecord | None:
     """The call's record by CallSid, or None when we have never heard of the call."""
     prepared = statements(session).get("calls.by_sid", lambda: select(*(_CALLS.c[n] for n in RECORD_COLUMNS))
                                        .where(_CALLS.c.call_sid == bindparam("sid")))
-    raw = first_statement(session, lambda db: _fetch_one(prepared, db, {"sid": call_sid}))
+    raw = first_statement(session, lambda db: prepared.fetch_one(db, {"sid": call_sid}))
     return CallRecord(*prepared.row(raw)) if raw is not None else None
-
-
-def _fetch_one(prepared: Prepared, db: Any, values: Mapping[str, Any]) -> Any:
-    cursor = prepared.execute(db.cursor(), values)
-    try:
-        return cursor.fetchone()
-    finally:
-        cursor.close()
 
 
 # Simulated calls (the simulator and the browser softphone) carry this header: an HMAC of the
@@ -121,7 +112,7 @@ def webhook_record(session: Session, params: Mapping[str, str], at: datetime) ->
     prepared = statements(session).get("calls.insert", lambda: insert_skipping_duplicates(session, _CALLS)
                                        .values({n: bindparam(n, type_=_CALLS.c[n].type) for n in values})
                                        .returning(*(_CALLS.c[n] for n in RECORD_COLUMNS)))
-    raw = first_statement(session, lambda db: _fetch_one(prepared, db, values))
+    raw = first_statement(session, lambda db: prepared.fetch_one(db, values))
     if raw is not None:
         return CallRecord(*prepared.row(raw))
     record = load_record(session, values["call_sid"])  # Twilio retried the request: we have it

@@ -63,6 +63,22 @@ class Prepared:
         cursor.execute(self.sql, self.parameters(values))
         return cursor
 
+    def fetch_one(self, db: Any, values: Mapping[str, Any]) -> Any:
+        """The first row of this statement on DB-API connection `db` (None when there is none),
+        as the driver gives it (`row()` converts it); the cursor is closed whatever happens."""
+        cursor = self.execute(db.cursor(), values)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def fetch_all(self, db: Any, values: Mapping[str, Any]) -> list[Any]:
+        cursor = self.execute(db.cursor(), values)
+        try:
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
     def executemany(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> Any:
         cursor.executemany(self.sql, [self.parameters(row) for row in rows])
         return cursor

@@ -30,9 +30,7 @@ def find_by_number(session: Session, e164: str) -> Contact | None:
     Every call asks, and most callers are nobody we know: a prepared statement says whether
     there is one before the ORM loads it."""
     prepared = statements(session).get("consent.contact_by_number", _live_id)
-    cursor = prepared.execute(driver(session).cursor(), {"e164": e164})
-    found = cursor.fetchone()
-    cursor.close()
+    found = prepared.fetch_one(driver(session), {"e164": e164})
     return session.get(Contact, found[0]) if found is not None else None
 
 

@@ -53,9 +53,7 @@ def recognise(session: Session, number: str | None) -> Recognition:
     if not number:
         return Recognition()
     prepared = statements(session).get("support.recognise", _statement)
-    cursor = prepared.execute(driver(session).cursor(), {"number": number})
-    rows = cursor.fetchall()
-    cursor.close()
+    rows = prepared.fetch_all(driver(session), {"number": number})
     order = next((ref for source, ref, _name, _pos in rows if source == ORDER), None)
     ticket = next(((ref, kind) for source, ref, kind, _pos in rows if source == TICKET), None)
     name = (next((name for source, _ref, name, _pos in rows if source == ORDER and name), None)
