@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -287,7 +288,10 @@ def _info(call: Any) -> CallInfo:
 
 
 class HintText(str):
-    """Hints already joined for <Gather hints="...">."""
+    """Hints already joined for <Gather hints="...">, written as an attribute once (a flow's
+    question listens for the same words on every call: its engine keeps one per question)."""
+
+    xml: str  # the text as a TwiML attribute value
 
 
 def hint_text(hints: Iterable[str]) -> HintText:
@@ -299,51 +303,39 @@ def hint_text(hints: Iterable[str]) -> HintText:
         if len(joined) > 1000:
             break
         text = joined
-    return HintText(text)
-
-
-@dataclass(slots=True)
-class Verb:
-    """One TwiML element: its attributes named as TwiML names them (camelCase), its text and
-    the verbs nested in it."""
-
-    name: str
-    attrs: dict[str, Any] = field(default_factory=dict)
-    text: str | None = None
-    verbs: list[Verb] = field(default_factory=list)
-
-    def add(self, name: str, text: str | None = None, **attrs: Any) -> Verb:
-        verb = Verb(name, {k: v for k, v in attrs.items() if v is not None}, text)
-        self.verbs.append(verb)
-        return verb
+    joined_hints = HintText(text)
+    joined_hints.xml = _attribute_text(text)
+    return joined_hints
 
 
 class Twiml:
     """Builds a voice TwiML document; `say` and friends speak in the document's language.
 
-    Every webhook answers with one, so it is built as plain elements and written straight to
-    text (a third of a menu step's CPU went to twilio's TwiML classes and ElementTree); the
+    Every webhook answers with one, so each verb is written straight to text as it is added
+    (a third of a menu step's CPU once went to twilio's TwiML classes and ElementTree); the
     bytes are twilio's own `str(VoiceResponse)`, which tests/test_telephony.py checks against
     the library for every verb we use."""
 
     def __init__(self, language: str = "en") -> None:
         self.language = language
-        self._doc = Verb("Response")
+        self._parts: list[str] = []
 
-    def _say_into(self, target: Verb, text: str, language: str | None) -> None:
-        lang = language or self.language
-        target.add("Say", text, language=TWILIO_LANGUAGE.get(lang, "en-GB"), voice=TWILIO_VOICE.get(lang))
+    def _say(self, text: str, language: str | None) -> str:
+        return _say_tag(language or self.language) + _text(text) + "</Say>"
+
+    def _add(self, name: str, text: str | None = None, **attrs: Any) -> None:
+        self._parts.append(_element(name, attrs, text))
 
     def say(self, text: str, language: str | None = None) -> Twiml:
-        self._say_into(self._doc, text, language)
+        self._parts.append(self._say(text, language) if text else _say_tag(language or self.language)[:-1] + " />")
         return self
 
     def pause(self, seconds: int = 1) -> Twiml:
-        self._doc.add("Pause", length=seconds)
+        self._add("Pause", length=seconds)
         return self
 
     def play(self, url: str) -> Twiml:
-        self._doc.add("Play", url)
+        self._add("Play", url)
         return self
 
     def gather(
@@ -369,18 +361,19 @@ class Twiml:
             attrs["speechTimeout"] = "auto"
             joined = hints if isinstance(hints, HintText) else hint_text(hints)
             if joined:
-                attrs["hints"] = str(joined)
+                attrs["hints"] = joined
             if speech_model:
                 attrs["speechModel"] = speech_model
         if num_digits:
             attrs["numDigits"] = num_digits
         if finish_on_key is not None:
             attrs["finishOnKey"] = finish_on_key
-        gather = self._doc.add("Gather", **attrs)
+        says = []
         for prompt in prompts:  # a (text, language) pair speaks in that language's voice
             text, say_lang = prompt if isinstance(prompt, tuple) else (prompt, lang)
             if text:
-                self._say_into(gather, text, say_lang)
+                says.append(self._say(text, say_lang))
+        self._parts.append(_open_tag("Gather", attrs) + (">" + "".join(says) + "</Gather>" if says else " />"))
         return self
 
     def gather_in_turn(
@@ -407,80 +400,112 @@ class Twiml:
         return self
 
     def redirect(self, url: str) -> Twiml:
-        self._doc.add("Redirect", url, method="POST")
+        self._add("Redirect", url, method="POST")
         return self
 
     def dial_number(
         self, number: str, *, action: str | None = None, timeout: int = 30, caller_id: str | None = None
     ) -> Twiml:
-        dial = self._doc.add("Dial", action=action, method="POST" if action else None, timeout=timeout,
-                             callerId=caller_id)
-        dial.add("Number", number)
+        attrs = {"action": action, "method": "POST" if action else None, "timeout": timeout, "callerId": caller_id}
+        self._parts.append(_element("Dial", attrs, children=_element("Number", {}, number)))
         return self
 
     def dial_conference(self, name: str, *, action: str, end_on_exit: bool = True,
                         time_limit: int | None = None) -> Twiml:
         """Join a two-party conference (the desk's bridge); either side leaving ends it."""
-        dial = self._doc.add("Dial", action=action, method="POST", timeLimit=time_limit)
-        dial.add("Conference", name, startConferenceOnEnter=True, endConferenceOnExit=end_on_exit, beep=False)
+        room = _element("Conference", {"startConferenceOnEnter": True, "endConferenceOnExit": end_on_exit,
+                                       "beep": False}, name)
+        self._parts.append(_element("Dial", {"action": action, "method": "POST", "timeLimit": time_limit},
+                                    children=room))
         return self
 
     def enqueue(self, queue: str, *, action: str, wait_url: str) -> Twiml:
-        self._doc.add("Enqueue", queue, action=action, method="POST", waitUrl=wait_url, waitUrlMethod="POST")
+        self._add("Enqueue", queue, action=action, method="POST", waitUrl=wait_url, waitUrlMethod="POST")
         return self
 
     def leave(self) -> Twiml:
-        self._doc.add("Leave")
+        self._add("Leave")
         return self
 
     def record(
         self, *, action: str, max_length: int = 120, finish_on_key: str = "#", play_beep: bool = True
     ) -> Twiml:
-        self._doc.add("Record", action=action, method="POST", maxLength=max_length, finishOnKey=finish_on_key,
-                      playBeep=play_beep)
+        self._add("Record", action=action, method="POST", maxLength=max_length, finishOnKey=finish_on_key,
+                  playBeep=play_beep)
         return self
 
     def hangup(self) -> Twiml:
-        self._doc.add("Hangup")
+        self._add("Hangup")
         return self
 
     def reject(self, reason: str = "rejected") -> Twiml:
-        self._doc.add("Reject", reason=reason)
+        self._add("Reject", reason=reason)
         return self
 
     def xml(self) -> str:
-        # Stored text (a contact's name, an order's customer) may hold a character XML forbids;
-        # one of them makes Twilio refuse the whole document (12100) and end the call.
-        return _XML_DECLARATION + xml_safe("".join(_serialize(self._doc, [])))
+        return _DOCUMENT_START + "".join(self._parts) + "</Response>" if self._parts else _EMPTY_DOCUMENT
 
     def response(self, status: int = 200) -> Response:
         return Response(self.xml(), status=status, mimetype="text/xml")
 
 
-_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
-_CDATA = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_ATTRIB = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
-                         "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"})
+# -- writing TwiML as twilio's library does (ElementTree's escaping, attributes sorted) -------
+
+_DOCUMENT_START = '<?xml version="1.0" encoding="UTF-8"?><Response>'
+_EMPTY_DOCUMENT = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 
-def _serialize(verb: Verb, out: list[str]) -> list[str]:
-    """The element as twilio's TwiML writes it: attributes sorted, booleans lower case."""
-    out.append("<" + verb.name)
-    for key in sorted(verb.attrs):
-        value = verb.attrs[key]
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        out.append(f' {key}="{text.translate(_ATTRIB)}"')
-    if not verb.text and not verb.verbs:
-        out.append(" />")
-        return out
-    out.append(">")
-    if verb.text:
-        out.append(verb.text.translate(_CDATA))
-    for child in verb.verbs:
-        _serialize(child, out)
-    out.append(f"</{verb.name}>")
-    return out
+def _text(text: str) -> str:
+    """Element text escaped as ElementTree escapes it. Every value written goes through here or
+    `_attribute_text`, which also drop what XML 1.0 forbids: stored text (a contact's name, an
+    order's customer) may hold such a character, and one of them makes Twilio refuse the whole
+    document (12100) and end the call. `str.replace` only where needed: `str.translate` with
+    a table looks every character of a non-ASCII text up one by one, ten times slower."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text if text.isprintable() else xml_safe(text)
 
+
+def _attribute_text(text: str) -> str:
+    """An attribute value escaped as ElementTree escapes it (see `_text`)."""
+    text = _text(text)
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if text.isprintable():  # no line break or tab to write as a character reference
+        return text
+    return text.replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;")
+
+
+def _attribute(value: Any) -> str:
+    if value is True or value is False:  # booleans as twilio writes them: "true", "false"
+        return "true" if value else "false"
+    if isinstance(value, HintText):
+        return value.xml
+    return _attribute_text(str(value))
+
+
+def _open_tag(name: str, attrs: Mapping[str, Any]) -> str:
+    """`<Name a="..." b="..."`: attributes sorted by name, those set to None left out."""
+    return "<" + name + "".join([f' {key}="{_attribute(attrs[key])}"' for key in sorted(attrs)
+                                 if attrs[key] is not None])
+
+
+def _element(name: str, attrs: Mapping[str, Any], text: str | None = None, children: str = "") -> str:
+    opened = _open_tag(name, attrs)
+    if not text and not children:
+        return opened + " />"
+    return opened + ">" + (_text(text) if text else "") + children + "</" + name + ">"
+
+
+@lru_cache(maxsize=64)
+def _say_tag(language: str) -> str:
+    """`<Say language=".." voice="..">` of a language (its voice too, when it has one)."""
+    return _open_tag("Say", {"language": TWILIO_LANGUAGE.get(language, "en-GB"),
+                             "voice": TWILIO_VOICE.get(language)}) + ">"
 
 def apology_twiml(
     language: str, apology: str, next_step: str, goodbye: str, operator_number: str | None
