@@ -28,7 +28,7 @@ from app.flows import matching
 from app.flows.actions import ActionContext, Actions, step_row
 from app.flows.hotlines import Hotline, Hotlines
 from app.flows.model import FlowSet, Node
-from app.flows.render import Speaker, courtesy
+from app.flows.render import COURTESY_SLOTS, Speaker, courtesy, placeholders, tidy
 from app.models import Call
 from app.telephony import HintText, Twiml, hint_text
 
@@ -556,11 +556,16 @@ class Engine:
         """A prompt in `language` (default: the caller's), its slots spoken in that language."""
         lang = language or turn.language
         text = prompt.get(lang) or prompt.get("en") or ""
+        found = placeholders(text)
+        if not found:
+            return tidy(text)  # most prompts: the same words on every call
         zone = _zone(turn.counters.get("tz"))
-        wishes = turn.courtesy.get((lang, zone.key))
-        if wishes is None:  # one turn, one moment: the greeting is worked out once per language
-            wishes = turn.courtesy[(lang, zone.key)] = courtesy(lang, turn.now, zone)
-        slots = {**wishes, "company": turn.hotline.company, "caller_name": "", **turn.slots}
+        slots = {"company": turn.hotline.company, "caller_name": "", **turn.slots}
+        if any(name in COURTESY_SLOTS and name not in turn.slots for name, _ in found):
+            wishes = turn.courtesy.get((lang, zone.key))
+            if wishes is None:  # one turn, one moment: the greeting is worked out once per language
+                wishes = turn.courtesy[(lang, zone.key)] = courtesy(lang, turn.now, zone)
+            slots = {**wishes, **slots}
         return Speaker(lang, zone, turn.now).render(text, slots)
 
     def _step(self, turn: Turn, kind: str, *, input: str | None = None, outcome: str | None = None,

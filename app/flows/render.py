@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +33,26 @@ TIME_PATTERNS = {"it": "H:mm", "nl": "H:mm", "en": "h:mm a"}
 
 
 Day = date  # Speaker.date (the filter) shadows the type inside the class body
+SPACES = re.compile(r"\s{2,}")
+COMMA_BEFORE_STOP = re.compile(r",([.?!;:])")
+
+
+@lru_cache(maxsize=4096)
+def placeholders(text: str) -> tuple[tuple[str, str | None], ...]:
+    """The (slot, filter) pairs a prompt fills in, in order. Prompts are the flows' and the
+    prompts files' texts, read once: each is parsed once."""
+    return tuple((match.group(1), match.group(2)) for match in PLACEHOLDER.finditer(text))
+
+
+def _tidy(spoken: str) -> str:
+    """Spaces and punctuation left around an empty slot: "Good afternoon, {caller_name}." with
+    no name known reads "Good afternoon."."""
+    spoken = SPACES.sub(" ", spoken).replace(" ,", ",").replace(" .", ".")
+    return COMMA_BEFORE_STOP.sub(r"\1", spoken).strip()
+
+
+# A prompt without slots is said the same on every call.
+tidy = lru_cache(maxsize=4096)(_tidy)
 
 
 class Speaker:
@@ -44,7 +65,13 @@ class Speaker:
         self.every_year = False  # set while a text with a date that needs its year is rendered
 
     def render(self, text: str, slots: Mapping[str, Any]) -> str:
-        self.every_year = self._a_date_needs_its_year(text, slots)
+        """`text` (a prompt of the flows or the prompts files, whose parsed form is kept) with
+        its slots filled in from `slots`."""
+        found = placeholders(text)
+        if not found:
+            return tidy(text)
+        dated = any(flt in ("date", "datetime") for _, flt in found)
+        self.every_year = dated and self._a_date_needs_its_year(text, slots)
         try:
             return self._render(text, slots)
         finally:
@@ -54,9 +81,9 @@ class Speaker:
         """Whether one of the text's dates says its year: then they all do, or "ended on 3 April
         2026, covered until 3 April" sounds like the same day twice."""
         today = self.now.date()
-        for match in PLACEHOLDER.finditer(text):
-            value = slots.get(match.group(1))
-            if match.group(2) not in ("date", "datetime") or value is None:
+        for name, flt in placeholders(text):
+            value = slots.get(name)
+            if flt not in ("date", "datetime") or value is None:
                 continue
             try:
                 if needs_year(_as_date(value, self.zone), today):
@@ -79,10 +106,7 @@ class Speaker:
                 log.warning("slot %r=%r cannot be spoken with filter %r", name, value, flt)
                 return _plain(value)
 
-        spoken = PLACEHOLDER.sub(substitute, text)
-        spoken = re.sub(r"\s{2,}", " ", spoken).replace(" ,", ",").replace(" .", ".")
-        # "Good afternoon, {caller_name}." with no name known reads "Good afternoon."
-        return re.sub(r",([.?!;:])", r"\1", spoken).strip()
+        return _tidy(PLACEHOLDER.sub(substitute, text))
 
     # -- filters -----------------------------------------------------------------------------
 
@@ -204,6 +228,9 @@ def _as_time(value: Any, zone: ZoneInfo) -> time:
 
 # -- courtesy -------------------------------------------------------------------------------
 
+COURTESY_SLOTS = frozenset({"greeting", "farewell"})  # the slots `courtesy` fills
+
+
 def courtesy(language: str, at: datetime, zone: str | ZoneInfo | None) -> dict[str, str]:
     """`greeting` and `farewell` for the hour where the other party is: every text said on a
     call (flows, machine messages, apologies) takes them from here, never a fixed "good day".
@@ -213,7 +240,8 @@ def courtesy(language: str, at: datetime, zone: str | ZoneInfo | None) -> dict[s
     except (ZoneInfoNotFoundError, ValueError):
         tz = ZoneInfo("UTC")
     local = at.astimezone(tz)
-    return {"greeting": greeting(language, local), "farewell": farewell(language, local)}
+    texts = prompts.catalogue(language)
+    return {"greeting": texts[_greeting_key(local)], "farewell": texts[_farewell_key(local)]}
 
 
 def number_zone(e164: str | None) -> str | None:
@@ -227,14 +255,21 @@ def greeting(language: str, local: datetime) -> str:
     """Buongiorno/buonasera, goedemorgen/-middag/-avond, good morning/afternoon/evening: the
     words are time.greeting.* in prompts/<lang>.yaml of the flows directory, one per part of
     the day (Italian says "buonasera" from 14:00, Dutch and English change at noon)."""
-    hour = local.hour
-    part = ("morning" if 4 <= hour < 12 else "midday" if 12 <= hour < 14
-            else "afternoon" if 14 <= hour < 18 else "evening")
-    return prompts.text(f"time.greeting.{part}", language)
+    return prompts.text(_greeting_key(local), language)
 
 
 def farewell(language: str, local: datetime) -> str:
     """The wish at goodbye: a good day until late afternoon, a good evening after
     (time.farewell.day / time.farewell.evening)."""
+    return prompts.text(_farewell_key(local), language)
+
+
+def _greeting_key(local: datetime) -> str:
+    hour = local.hour
+    return ("time.greeting.morning" if 4 <= hour < 12 else "time.greeting.midday" if 12 <= hour < 14
+            else "time.greeting.afternoon" if 14 <= hour < 18 else "time.greeting.evening")
+
+
+def _farewell_key(local: datetime) -> str:
     evening = local.hour >= 17 or local.hour < 4
-    return prompts.text("time.farewell.evening" if evening else "time.farewell.day", language)
+    return "time.farewell.evening" if evening else "time.farewell.day"
