@@ -14,21 +14,24 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     Executable,
     Insert,
     Table,
     bindparam,
+    column,
     func,
     insert,
+    literal_column,
     select,
     true,
     update,
 )
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from app.db import driver, first_statement, insert_skipping_duplicates, statements
+from app.db import driver, first_statement, insert_skipping_duplicates, statements, utc_text
 from app.models import STATUS_RANK, TERMINAL_STATUSES, Call, CallEvent, CallStep
 
 _MAX_FIELD = 128
@@ -320,7 +323,7 @@ def save_turn(session: Session, call_id: int, expected_version: int, state: Mapp
         if steps and session.get_bind().dialect.name == "postgresql":
             # One round trip: the UPDATE and the steps it allows, in one statement.
             both = prepared.get("calls.save_turn_and_steps", _save_state_and_steps)
-            both.execute(cursor, {**values, **{f"step_{n}": [row[n] for row in steps] for n in STEP_COLUMNS[1:]}})
+            both.execute(cursor, {**values, "steps": _step_rows(steps)})
             return bool(cursor.fetchone()[0])
         prepared.get("calls.save_state", _save_state).execute(cursor, values)
         if cursor.rowcount != 1:
@@ -343,14 +346,25 @@ def _insert_step() -> Any:
 
 
 def _save_state_and_steps() -> Any:
-    """PostgreSQL: WITH moved AS (UPDATE ... RETURNING id), written AS (INSERT the steps from
-    parallel arrays, for the moved row only) SELECT count(*) FROM moved."""
+    """PostgreSQL: WITH moved AS (UPDATE ... RETURNING id), written AS (INSERT the steps, for
+    the moved row only) SELECT count(*) FROM moved. The steps come as one JSON array of rows
+    (`_step_rows`), each value cast to its column's type: one parameter for the driver to
+    send instead of an array per column, each element of which it would quote one by one."""
     moved = _save_state().returning(_CALLS.c.id).cte("moved")
-    names = STEP_COLUMNS[1:]
-    arrays = func.unnest(*(bindparam(f"step_{n}", type_=ARRAY(_STEPS.c[n].type)) for n in names))
-    rows = arrays.table_valued(*names, with_ordinality="ordinal").render_derived()
+    rows = (func.json_array_elements(bindparam("steps", type_=postgresql.JSON))
+            .table_valued(column("value", postgresql.JSON), with_ordinality="ordinal").render_derived())
+    # The positions are the SQL's own constants, not parameters the driver would send each time.
+    values = [sql_cast(rows.c.value[literal_column(str(i))].astext, _STEPS.c[n].type)
+              for i, n in enumerate(STEP_COLUMNS[1:])]
     written = (insert(_STEPS)
-               .from_select(STEP_COLUMNS, select(moved.c.id, *(rows.c[n] for n in names))
+               .from_select(STEP_COLUMNS, select(moved.c.id, *values)
                             .select_from(moved).join(rows, true()).order_by(rows.c.ordinal))
                .cte("written"))
     return select(func.count()).select_from(moved).add_cte(written)
+
+
+def _step_rows(steps: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    """The turn's steps as _save_state_and_steps reads them: a list per row in STEP_COLUMNS'
+    order after call_id, the time as UTC ISO text (PostgreSQL's cast reads it back)."""
+    return [[utc_text(row["at"]), row["flow"], row["node"], row["kind"], row["input"], row["outcome"],
+             row["said"]] for row in steps]

@@ -39,7 +39,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine, Result, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -115,18 +115,101 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTCDateTime column")
-        return value.astimezone(UTC)
+        return _to_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return _as_utc(value)
+
+    # Prepared statements (app.prepared) convert with these: the same values as the type's
+    # bind and result processors (tests/test_prepared_types.py holds them to SQLAlchemy's),
+    # in one call per value instead of three or four. Every webhook's turn writes several.
+    def prepared_bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        inner = self.impl_instance.dialect_impl(dialect).bind_processor(dialect)
+        if inner is None:
+            return _to_utc
+        composed = self.dialect_impl(dialect).bind_processor(dialect)
+        if dialect.name == "sqlite" and _agree(_sqlite_text, composed, _SAMPLES):
+            return _sqlite_text
+        return composed
+
+    def prepared_result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        inner = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+        if inner is None:
+            return _as_utc
+        composed = self.dialect_impl(dialect).result_processor(dialect, coltype)
+        if composed is not None and dialect.name == "sqlite":
+            stored = [_sqlite_text(value) for value in _SAMPLES]
+            if _agree(_sqlite_datetime(composed), composed, stored):
+                return _sqlite_datetime(composed)
+        return composed
+
+
+def _to_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTCDateTime column")
+    return value.astimezone(UTC)
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def utc_text(value: datetime | None) -> str | None:
+    """ISO 8601 text of an aware datetime in UTC (None for None), for a time sent inside JSON."""
+    utc = _to_utc(value)
+    return None if utc is None else utc.isoformat()
+
+
+# The last value _sqlite_text converted, and its text: a turn writes the same `now` in the
+# call's row and in each of its steps. One tuple, so a thread never sees half of a pair.
+_last_text: list[tuple[Any, str | None]] = [(None, None)]
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """SQLite's DATETIME text of `value` in UTC ("YYYY-MM-DD HH:MM:SS.ffffff")."""
+    last = _last_text[0]
+    if value is last[0]:  # datetimes are immutable: the same object, the same text
+        return last[1]
+    utc = _to_utc(value)
+    if utc is None:
+        return None
+    text = utc.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+    _last_text[0] = (value, text)
+    return text
+
+
+def _sqlite_datetime(slow: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An aware UTC datetime from the text _sqlite_text writes; any other text is left to
+    SQLAlchemy's own processor (`slow`)."""
+    parse = datetime.fromisoformat
+
+    def process(value: str | None) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        if len(value) == 26 and value[10] == " ":  # the shape _sqlite_text writes
+            try:  # parses only when the text has no offset of its own
+                return parse(value + "+00:00")
+            except ValueError:
+                pass
+        return cast("datetime | None", slow(value))
+
+    return process
+
+
+# Values the fast conversions must agree on with SQLAlchemy's before they are used: a dialect
+# configured another way (a custom storage format) keeps SQLAlchemy's.
+_SAMPLES = (datetime(2026, 11, 25, 14, 0, 0, 123456, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC),
+            datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), None)
+
+
+def _agree(fast: Callable[[Any], Any], slow: Callable[[Any], Any] | None, values: Iterable[Any]) -> bool:
+    return slow is not None and all(fast(value) == slow(value) for value in values)
 
 
 # JSON columns (a call's slots and counters, steps' details): one encoder for every value,

@@ -7,7 +7,7 @@ winner's row back, with its transaction (and whatever else it holds) intact.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -202,3 +202,23 @@ def test_a_turn_another_worker_beat_writes_nothing(db_app):
     with session_scope(db_app) as session:
         assert calls.load_record(session, SID).node == "n9"
         assert session.scalar(select(func.count()).select_from(CallStep)) == 1
+
+
+def test_a_turns_steps_are_stored_value_for_value(db_app):
+    """Whatever a step holds (no value, quotes, backslashes, any script, the longest words,
+    a time with microseconds in another zone) is what the database gives back, in order."""
+    record = _a_new_call(db_app)
+    rome = timezone(timedelta(hours=1))
+    odd = ['say "ciao"', "a\\b\nc\td", "è già 👋 日本", "x" * 2000, "", "{}", "[1, null]"]
+    steps = [{"call_id": record.id, "at": datetime(2026, 11, 25, 15, 0, 0, 123456, tzinfo=rome), "flow": "f" * 64,
+              "node": "n" * 64, "kind": "k" * 32, "input": said, "outcome": None if i % 2 else "o", "said": said}
+             for i, said in enumerate(odd)]
+    steps.append({"call_id": record.id, "at": AT, "flow": None, "node": None, "kind": "say", "input": None,
+                  "outcome": None, "said": None})
+    with session_scope(db_app) as session:
+        assert calls.save_turn(session, record.id, 0, _state(1), steps)
+    with session_scope(db_app) as session:
+        stored = session.scalars(select(CallStep).where(CallStep.call_id == record.id).order_by(CallStep.id)).all()
+        got = [{name: getattr(step, name) for name in calls.STEP_COLUMNS} for step in stored]
+    assert got == steps
+    assert all(step["at"].tzinfo is UTC for step in got)
