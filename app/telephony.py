@@ -354,26 +354,17 @@ class Twiml:
         """`hints`: words to listen for, or the HintText `hint_text` joined from them before
         (a flow's question listens for the same words on every call)."""
         lang = language or self.language
-        attrs: dict[str, Any] = {"action": action, "method": "POST", "input": input, "timeout": timeout,
-                                 "actionOnEmptyResult": False}
-        if "speech" in input:
-            attrs["language"] = TWILIO_LANGUAGE.get(lang, "en-GB")
-            attrs["speechTimeout"] = "auto"
-            joined = hints if isinstance(hints, HintText) else hint_text(hints)
-            if joined:
-                attrs["hints"] = joined
-            if speech_model:
-                attrs["speechModel"] = speech_model
-        if num_digits:
-            attrs["numDigits"] = num_digits
-        if finish_on_key is not None:
-            attrs["finishOnKey"] = finish_on_key
+        speech = "speech" in input
+        joined = (hints if isinstance(hints, HintText) else hint_text(hints)) if speech else None
+        opened = '<Gather action="' + _attribute_text(action) + '"' + _gather_attributes(
+            input, timeout, TWILIO_LANGUAGE.get(lang, "en-GB") if speech else None, joined or None,
+            (speech_model or None) if speech else None, num_digits or None, finish_on_key)
         says = []
         for prompt in prompts:  # a (text, language) pair speaks in that language's voice
             text, say_lang = prompt if isinstance(prompt, tuple) else (prompt, lang)
             if text:
                 says.append(self._say(text, say_lang))
-        self._parts.append(_open_tag("Gather", attrs) + (">" + "".join(says) + "</Gather>" if says else " />"))
+        self._parts.append(opened + (">" + "".join(says) + "</Gather>" if says else " />"))
         return self
 
     def gather_in_turn(
@@ -400,7 +391,8 @@ class Twiml:
         return self
 
     def redirect(self, url: str) -> Twiml:
-        self._add("Redirect", url, method="POST")
+        self._parts.append('<Redirect method="POST">' + _text(url) + "</Redirect>" if url
+                           else '<Redirect method="POST" />')
         return self
 
     def dial_number(
@@ -490,8 +482,21 @@ def _attribute(value: Any) -> str:
 
 def _open_tag(name: str, attrs: Mapping[str, Any]) -> str:
     """`<Name a="..." b="..."`: attributes sorted by name, those set to None left out."""
-    return "<" + name + "".join([f' {key}="{_attribute(attrs[key])}"' for key in sorted(attrs)
-                                 if attrs[key] is not None])
+    return "<" + name + _attributes(attrs)
+
+
+def _attributes(attrs: Mapping[str, Any]) -> str:
+    return "".join([f' {key}="{_attribute(attrs[key])}"' for key in sorted(attrs) if attrs[key] is not None])
+
+
+@lru_cache(maxsize=256)
+def _gather_attributes(input: str, timeout: int, language: str | None, hints: HintText | None,
+                       speech_model: str | None, num_digits: int | None, finish_on_key: str | None) -> str:
+    """A <Gather>'s attributes after its action, which sorts first: a question is asked with
+    the same ones on every call, only the action's state version changes."""
+    return _attributes({"actionOnEmptyResult": False, "method": "POST", "input": input, "timeout": timeout,
+                        "language": language, "speechTimeout": "auto" if language else None, "hints": hints,
+                        "speechModel": speech_model, "numDigits": num_digits, "finishOnKey": finish_on_key})
 
 
 def _element(name: str, attrs: Mapping[str, Any], text: str | None = None, children: str = "") -> str:

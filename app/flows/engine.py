@@ -47,6 +47,9 @@ LANGUAGE_MENU_WORDS = frozenset({"lingua", "lingue", "taal", "talen", "language"
 # engine stays free of support code). It returns ANGRY when it recorded a complaint.
 ANGER_ACTION = "support_vent"
 ANGRY = "angry"
+# The webhooks of the URLs a turn renders (/voice/flow/<step>) and the methods answering them.
+STEP_HANDLERS = {"input": "_on_input", "silence": "_on_silence", "transfer": "_on_transfer",
+                 "recorded": "_on_recorded", "language": "_on_language"}
 
 
 AnyCall = Call | CallRecord  # routes holding an ORM Call hand it over; the hot path a record
@@ -167,13 +170,10 @@ class Engine:
             replay = version is not None and version == call.state_version - 1
             return self.resume(session, call, now=now, params=params, replay=replay)
         turn = self._load(session, call, now, params)
-        handler = {
-            "input": self._on_input, "silence": self._on_silence, "transfer": self._on_transfer,
-            "recorded": self._on_recorded, "language": self._on_language,
-        }.get(step)
+        handler = STEP_HANDLERS.get(step)
         if handler is None:
             raise FlowStateError(f"unknown flow step {step!r}")
-        handler(turn)
+        getattr(self, handler)(turn)
         return self._finish(turn, expected_version=version)
 
     def queue_wait(self, session: Session, call: Call, *, now: datetime,
