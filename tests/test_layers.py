@@ -89,6 +89,33 @@ def test_the_softphone_when_enabled_is_what_brings_the_simulator_in(tmp_path: Pa
     assert "app.sim.web" in _simulator_modules_after_start_up(tmp_path, SIM_ENABLED="true")
 
 
+UNCONFIGURED = """
+import json
+from app import create_app, db
+{start}
+print(json.dumps(sorted(m.class_.__name__ for m in db.Base.registry.mappers if not m.configured)))
+"""
+
+
+def _unconfigured_models(tmp_path: Path, start: str) -> list[str]:
+    config: dict[str, Any] = {**PRODUCTION, "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.db'}"}
+    result = subprocess.run([sys.executable, "-c", UNCONFIGURED.format(start=start.format(config=config))],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return list(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_a_started_app_has_its_models_configured_before_any_request(tmp_path: Path) -> None:
+    """SQLAlchemy configures mappers on first use: a worker's first request would pay for it."""
+    assert _unconfigured_models(tmp_path, "create_app({config!r})") == []
+
+
+def test_imported_models_alone_are_not_configured(tmp_path: Path) -> None:
+    """The check above sees unconfigured models when there are some to see."""
+    assert "Contact" in _unconfigured_models(tmp_path, "db.import_models()")
+
+
 def test_the_app_runs_the_actions_its_packages_register(app: Any) -> None:
     """What `cortese flows lint` checks flows against is what the app runs: the actions every
     domain package registers at init_app, each a function of a module that exists."""
