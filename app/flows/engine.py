@@ -612,10 +612,10 @@ class Engine:
 
     def _first_language(self, turn: Turn, explicit: str | None) -> str:
         contact = self._contact(turn)
-        party = self._other_party(turn.call)
         for candidate in (explicit, getattr(contact, "language", None), turn.hotline.language):
             if candidate in i18n.LANGUAGES:
                 return str(candidate)
+        party = self._other_party(turn.call)  # only a hotline without a language needs it
         return i18n.language_for(party.region if party else None, default=self.settings.default_language)
 
     def _zone_name(self, turn: Turn) -> str:
