@@ -293,6 +293,11 @@ class HintText(str):
 
     xml: str  # the text as a TwiML attribute value
 
+    def __new__(cls, text: str = "") -> HintText:
+        joined = super().__new__(cls, text)
+        joined.xml = _attribute_text(text)
+        return joined
+
 
 def hint_text(hints: Iterable[str]) -> HintText:
     """Twilio reads hints as one comma-separated list of at most 1,000 characters; the words
@@ -303,9 +308,7 @@ def hint_text(hints: Iterable[str]) -> HintText:
         if len(joined) > 1000:
             break
         text = joined
-    joined_hints = HintText(text)
-    joined_hints.xml = _attribute_text(text)
-    return joined_hints
+    return HintText(text)
 
 
 class Twiml:
