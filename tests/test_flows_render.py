@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from app.flows.matching import match_speech, normalise
 from app.flows.model import Choice
@@ -111,3 +115,15 @@ def test_speech_matching_whole_words_fuzzy_and_longest_phrase():
     assert match_speech(choices, "yesterday", "en") is None  # not a whole word
     assert match_speech(choices, "cal me bak", "en") is later  # misheard, fuzzily
     assert normalise("Sì, così!") == "si cosi"
+
+
+@hypothesis_settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from(list("a ,.?!;:\t\n\r\xa0\u2003\x1c")), max_size=12)
+       | st.text(st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_a_slotless_prompt_is_tidied_as_the_regexes_say(text):
+    """Rendering skips each tidying regex when it cannot match: the text comes out as the three
+    passes (runs of whitespace to one space, no space before a comma or stop, no comma before
+    a stop) applied in full would leave it, on any text."""
+    text = text.replace("{", "(")  # no slot
+    spoken = re.sub(r"\s{2,}", " ", text).replace(" ,", ",").replace(" .", ".")
+    assert speaker("en").render(text, {}) == re.sub(r",([.?!;:])", r"\1", spoken).strip()

@@ -47,8 +47,14 @@ def placeholders(text: str) -> tuple[tuple[str, str | None], ...]:
 def _tidy(spoken: str) -> str:
     """Spaces and punctuation left around an empty slot: "Good afternoon, {caller_name}." with
     no name known reads "Good afternoon."."""
-    spoken = SPACES.sub(" ", spoken).replace(" ,", ",").replace(" .", ".")
-    return COMMA_BEFORE_STOP.sub(r"\1", spoken).strip()
+    # Each regex only when it can match (most texts have nothing to tidy, and a regex pass costs
+    # more than these checks): the only whitespace `isprintable` lets through is the space.
+    if "  " in spoken or not spoken.isprintable():
+        spoken = SPACES.sub(" ", spoken)
+    spoken = spoken.replace(" ,", ",").replace(" .", ".")
+    if ",." in spoken or ",?" in spoken or ",!" in spoken or ",;" in spoken or ",:" in spoken:
+        spoken = COMMA_BEFORE_STOP.sub(r"\1", spoken)
+    return spoken.strip()
 
 
 # A prompt without slots is said the same on every call.
