@@ -16,7 +16,9 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import select
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
@@ -229,6 +231,7 @@ def make_engine(url: str) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": DEFAULT_LOCK_WAIT_SECONDS}
     engine = create_engine(url, **kwargs)
+    event.listen(engine, "engine_disposed", _release_held)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "savepoint", _sqlite_write_lock_before_savepoint)
@@ -413,10 +416,77 @@ def db_session() -> Session:
     session: Session | None = context.get("cortese_session")
     if session is None:
         extensions = current_app.extensions
-        connection = extensions["cortese.engine"].connect()
+        engine = extensions["cortese.engine"]
+        # Held between requests only by the threads that serve requests (a fixed few); a
+        # scheduler job's or a command's app context checks one out for its own time.
+        connection = _request_connection(engine) if has_request_context() else engine.connect()
         context.cortese_connection = connection
         session = context.cortese_session = extensions["cortese.sessionmaker"](bind=connection)
     return session
+
+
+class _Held:
+    """A thread's request connection, kept checked out between its requests: a pool checkout
+    and checkin per request cost a webhook more than its own SQL does on SQLite."""
+
+    __slots__ = ("busy", "connection", "engine", "pool")
+
+    def __init__(self, engine: Engine, connection: Connection) -> None:
+        self.engine, self.pool, self.busy = engine, engine.pool, True
+        self.connection: Connection | None = connection
+
+    def __del__(self) -> None:
+        # A thread ends (its thread-local storage goes): back to the pool, not to the garbage
+        # collector, which would warn about a connection never checked in.
+        self.release()
+
+    def release(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        if self.engine.pool is not self.pool:
+            # The engine was disposed since: its old pool would keep the connection open
+            # until garbage collection. Closed now instead, as dispose() closes idle ones.
+            connection.invalidate()
+        connection.close()
+
+
+# One held connection per thread, for the engine it last served: an app the tests (or a
+# dead-database drill) replace lets go of its connection at the next request on another one.
+_held = threading.local()
+
+
+def _request_connection(engine: Engine) -> Connection:
+    """The connection for a request: the thread's held one when it is free and still right
+    for `engine` (else a new one, held from then on). What a checkout guarantees is done here
+    for every request: the checkout listeners run (the lock wait bound, a dead PostgreSQL
+    connection noticed), and one that fails is replaced as the pool would replace it."""
+    held: _Held | None = getattr(_held, "held", None)
+    if held is not None and not held.busy:
+        connection = held.connection
+        if connection is not None and held.engine is engine and held.pool is engine.pool and _checked(connection):
+            held.busy = True
+            return connection
+        held.release()
+    if held is not None and held.busy:  # a request inside a request (one thread): its own
+        return engine.connect()
+    connection = engine.connect()
+    _held.held = _Held(engine, connection)
+    return connection
+
+
+def _checked(connection: Connection) -> bool:
+    """Run the pool's checkout listeners on a held connection; False when it must be replaced
+    (invalidated, closed, or a listener found it disconnected)."""
+    if connection.closed or connection.invalidated:
+        return False
+    fairy: Any = connection.connection
+    try:
+        connection.engine.pool.dispatch.checkout(fairy.dbapi_connection, fairy._connection_record, fairy)
+    except DisconnectionError:
+        connection.invalidate()
+        return False
+    return True
 
 
 def _close_request_session(_exc: BaseException | None) -> None:
@@ -428,7 +498,51 @@ def _close_request_session(_exc: BaseException | None) -> None:
             session.close()
     finally:
         if connection is not None:
-            connection.close()  # back to the pool, which rolls back what was not committed
+            _end_request(connection)
+
+
+def _end_request(connection: Connection) -> None:
+    """Roll back what the request did not commit, as the pool does on checkin, and free the
+    thread's held connection for its next request (any other goes back to the pool)."""
+    held: _Held | None = getattr(_held, "held", None)
+    if held is None or held.connection is not connection:
+        connection.close()  # back to the pool, which rolls back what was not committed
+        return
+    try:
+        if connection.in_transaction():
+            connection.rollback()
+        elif not connection.invalidated:
+            connection.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+    except Exception:
+        # What the pool does when its reset fails: this connection is not used again.
+        log.warning("could not roll back the request's connection; replacing it", exc_info=True)
+        connection.invalidate()
+        held.release()
+    finally:
+        held.busy = False
+
+
+def _release_held(engine: Engine) -> None:
+    """engine.dispose() lets go of this thread's held connection too (other threads' go at
+    their next request, or when they end)."""
+    held: _Held | None = getattr(_held, "held", None)
+    if held is not None and held.engine is engine and not held.busy:
+        held.release()
+        _held.held = None
+
+
+def _forget_held_after_fork() -> None:
+    # A forked child must not use, roll back or close its parent's connection (the socket is
+    # shared): it keeps the object, unused, for as long as the process lives.
+    held: _Held | None = getattr(_held, "held", None)
+    if held is not None:
+        _INHERITED.append(held.connection)
+        held.connection = None
+        _held.held = None
+
+
+_INHERITED: list[Connection | None] = []
+os.register_at_fork(after_in_child=_forget_held_after_fork)
 
 
 def driver(session: Session) -> Any:
