@@ -279,12 +279,14 @@ def test_bulk_work_lets_go_of_the_lock_between_transactions_on_sqlite_only(backe
         fake["now"] += 0.03
         return fake["now"]
 
-    with sessionmaker(db.make_engine(url))() as session:
+    engine = db.make_engine(url)
+    with sessionmaker(engine)() as session:
         def step(start: int, _end: int) -> None:
             session.add(Order(number=f"bulk-{start}", status="received", updated_at=AT))
             session.flush()
 
         db.write_in_slices(session, 4, step, per_step=1, clock=clock)
         assert session.scalar(select(func.count()).select_from(Order)) == 4
+    engine.dispose()  # its pooled connection closed now, not by the garbage collector later
     # Two orders a transaction (30 ms each, 50 ms a transaction): one pause between the two.
     assert slept == ([db.BULK_PAUSE_SECONDS] if backend == "sqlite" else [])
