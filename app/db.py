@@ -417,23 +417,48 @@ def db_session() -> Session:
     if session is None:
         extensions = current_app.extensions
         engine = extensions["cortese.engine"]
+        factory = extensions["cortese.sessionmaker"]
         # Held between requests only by the threads that serve requests (a fixed few); a
         # scheduler job's or a command's app context checks one out for its own time.
-        connection = _request_connection(engine) if has_request_context() else engine.connect()
+        if has_request_context():
+            connection = _request_connection(engine)
+            held: _Held | None = getattr(_held, "held", None)
+            session = (held.session_for(factory) if held is not None and held.connection is connection
+                       else factory(bind=connection))
+        else:
+            connection = engine.connect()
+            session = factory(bind=connection)
         context.cortese_connection = connection
-        session = context.cortese_session = extensions["cortese.sessionmaker"](bind=connection)
+        context.cortese_session = session
     return session
+
+
+def _used(session: Session) -> bool:
+    """The session holds something of a request: a transaction, objects, or objects added."""
+    return session.in_transaction() or bool(session.identity_map) or bool(session.new)
 
 
 class _Held:
     """A thread's request connection, kept checked out between its requests: a pool checkout
     and checkin per request cost a webhook more than its own SQL does on SQLite."""
 
-    __slots__ = ("busy", "connection", "engine", "pool")
+    __slots__ = ("busy", "connection", "engine", "factory", "pool", "session")
 
     def __init__(self, engine: Engine, connection: Connection) -> None:
         self.engine, self.pool, self.busy = engine, engine.pool, True
         self.connection: Connection | None = connection
+        self.factory: Any = None
+        self.session: Session | None = None
+
+    def session_for(self, factory: Any) -> Session:
+        """The session on this connection: the one the last request used, when it came from
+        `factory` and was left as new (closed, or never given anything); else a new one. A
+        Session costs a webhook more to make than the ORM work it usually does (none)."""
+        session = self.session
+        if session is None or self.factory is not factory or _used(session):
+            session = self.session = factory(bind=self.connection)
+            self.factory = factory
+        return session
 
     def __del__(self) -> None:
         # A thread ends (its thread-local storage goes): back to the pool, not to the garbage
@@ -442,6 +467,7 @@ class _Held:
 
     def release(self) -> None:
         connection, self.connection = self.connection, None
+        self.session = None
         if connection is None:
             return
         if self.engine.pool is not self.pool:
@@ -494,8 +520,8 @@ def _close_request_session(_exc: BaseException | None) -> None:
     session: Session | None = context.pop("cortese_session", None)
     connection: Connection | None = context.pop("cortese_connection", None)
     try:
-        if session is not None and (session.in_transaction() or session.identity_map):
-            session.close()
+        if session is not None and _used(session):
+            session.close()  # also what lets the next request on this connection reuse it
     finally:
         if connection is not None:
             _end_request(connection)
@@ -537,7 +563,7 @@ def _forget_held_after_fork() -> None:
     held: _Held | None = getattr(_held, "held", None)
     if held is not None:
         _INHERITED.append(held.connection)
-        held.connection = None
+        held.connection, held.session = None, None
         _held.held = None
 
 
