@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -111,17 +111,25 @@ def webhook_record(session: Session, params: Mapping[str, str], at: datetime) ->
     """What a webhook that starts a flow reads first (the hot path of a new call): the call's
     record, inserted with this webhook's status the first time we hear of it (one prepared
     statement), else as stored (the turn saves this webhook's status with its state)."""
-    values = _new_call(params, at, with_status=True)
-    prepared = statements(session).get("calls.insert", lambda: insert_skipping_duplicates(session, _CALLS)
-                                       .values({n: bindparam(n, type_=_CALLS.c[n].type) for n in values})
-                                       .returning(*(_CALLS.c[n] for n in RECORD_COLUMNS)))
-    raw = first_statement(session, lambda db: prepared.fetch_one(db, values))
+    arriving = _arriving(params, at, with_status=True)
+    prepared = statements(session).get("calls.insert_new", lambda: _insert_new_call(session, arriving))
+    raw = first_statement(session, lambda db: prepared.fetch_one(db, arriving))
     if raw is not None:
-        return CallRecord(*prepared.row(raw))
-    record = load_record(session, values["call_sid"])  # Twilio retried the request: we have it
+        # The row holds what was sent: only its id is read back, not the row to convert again.
+        row = {**arriving, **_unmoved()}
+        return CallRecord(raw[0], *(row[name] for name in RECORD_COLUMNS[1:]))
+    record = load_record(session, arriving["call_sid"])  # Twilio retried the request: we have it
     if record is None:
-        raise LookupError(f"call {values['call_sid']} neither inserted nor found")
+        raise LookupError(f"call {arriving['call_sid']} neither inserted nor found")
     return record
+
+
+def _insert_new_call(session: Session, arriving: Mapping[str, Any]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: what the webhook says as parameters,
+    the unmoved state as the statement's constants (converted once, app.prepared)."""
+    columns = {name: bindparam(name, type_=_CALLS.c[name].type) for name in arriving}
+    columns.update({name: bindparam(name, value, type_=_CALLS.c[name].type) for name, value in _unmoved().items()})
+    return insert_skipping_duplicates(session, _CALLS).values(columns).returning(_CALLS.c.id)
 
 
 def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, with_status: bool = True) -> Call:
@@ -146,23 +154,35 @@ def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, wi
 
 def _new_call(params: Mapping[str, str], at: datetime, *, with_status: bool) -> dict[str, Any]:
     """The columns of a call we hear of for the first time."""
+    return {**_arriving(params, at, with_status=with_status), **_unmoved()}
+
+
+def _arriving(params: Mapping[str, str], at: datetime, *, with_status: bool) -> dict[str, Any]:
+    """The columns of a new call its first webhook gives (in UTC, as the database gives times
+    back: a new call's record is made from these without reading the row)."""
     call_sid = _clip(params.get("CallSid"), 64)
     if not call_sid:
         raise ValueError("webhook without CallSid")
+    if at.tzinfo is not UTC and at.tzinfo is not None:  # a naive time: the column's type refuses it
+        at = at.astimezone(UTC)
     values: dict[str, Any] = {
         "call_sid": call_sid,
         "account_sid": _clip(params.get("AccountSid"), 64) or None,
         "direction": _clip(params.get("Direction") or "inbound", 20),
         "from_number": _clip(params.get("From")),
         "to_number": _clip(params.get("To")),
-        "status": "queued", "last_sequence": -1, "answered_by": None, "duration_seconds": None,
-        "started_at": at, "ended_at": None, "updated_at": at, "language": None, "flow": None,
-        "node": None, "slots": {}, "counters": {}, "state_version": 0,
+        "status": "queued", "started_at": at, "ended_at": None, "updated_at": at,
         "simulated": params.get(SIMULATED_PARAM) == "true",
     }
     if with_status:  # one INSERT, not INSERT + UPDATE; status callbacks apply theirs in order
         values.update(_moves("queued", -1, params.get("CallStatus"), at, None))
     return values
+
+
+def _unmoved() -> dict[str, Any]:
+    """The columns of a call no status callback or flow turn has moved yet."""
+    return {"last_sequence": -1, "answered_by": None, "duration_seconds": None, "language": None, "flow": None,
+            "node": None, "slots": {}, "counters": {}, "state_version": 0}
 
 
 _INSERTS: dict[tuple[str, str], Insert] = {}

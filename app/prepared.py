@@ -28,8 +28,9 @@ Statement = Select[Any] | CompoundSelect | UpdateBase
 
 
 class Prepared:
-    """One statement compiled for one dialect; `parameters()` turns named Python values into
-    what the driver takes (in the dialect's order for positional parameter styles)."""
+    """One statement compiled for one dialect; `parameters()` turns named Python values of its
+    free parameters into what the driver takes (in the dialect's order for positional parameter
+    styles), with the statement's own constants (bind parameters given a value) added."""
 
     def __init__(self, statement: Statement, dialect: Dialect) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
@@ -40,7 +41,6 @@ class Prepared:
         self.sql = expanded.statement
         self.positional = compiled.positional
         self.names: tuple[str, ...] = tuple(expanded.positiontup or ()) if compiled.positional else ()
-        self._constants = {name: value for name, value in expanded.parameters.items() if name not in free}
         self._bind: dict[str, Processor] = {}
         for name in expanded.parameters:
             bind = compiled.binds.get(name)
@@ -48,6 +48,9 @@ class Prepared:
                        else expanded.processors.get(name))  # one value of an expanded IN list
             if process is not None:
                 self._bind[name] = process
+        # The constants are converted here, once, not at every execution.
+        self._constants = {name: self._bind.pop(name, _same)(value)
+                           for name, value in expanded.parameters.items() if name not in free}
         # What a SELECT or a RETURNING gives back, converted per column.
         self._result: list[Processor | None] = [
             _result_processor(column.type, dialect) for column in statement.exported_columns]
@@ -55,11 +58,12 @@ class Prepared:
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         bind = self._bind
-        if self._constants:
-            values = {**self._constants, **values}
         if self.positional:
+            if self._constants:
+                values = {**self._constants, **values}
             return [values[n] if p is None else p(values[n]) for n, p in self._order]
-        return {n: bind[n](v) if n in bind else v for n, v in values.items()}
+        given = {n: bind[n](v) if n in bind else v for n, v in values.items()}
+        return {**self._constants, **given} if self._constants else given
 
     def execute(self, cursor: Any, values: Mapping[str, Any]) -> Any:
         cursor.execute(self.sql, self.parameters(values))
@@ -88,6 +92,10 @@ class Prepared:
     def row(self, raw: Sequence[Any]) -> list[Any]:
         """A result row with each column's type conversion applied (JSON parsed, datetimes aware)."""
         return [p(v) if p is not None else v for p, v in zip(self._result, raw, strict=True)]
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor | None:

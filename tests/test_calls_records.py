@@ -144,10 +144,10 @@ def test_a_webhook_answering_a_known_call_moves_its_status_on(db_app):
 # -- the hot path's plain records and the turn's save (app.prepared), on both databases ------
 
 
-def _a_new_call(app: Any, sid: str = SID) -> calls.CallRecord:
+def _a_new_call(app: Any, sid: str = SID, at: datetime = AT, **params: str) -> calls.CallRecord:
     with app.test_request_context():
         session = db_session()
-        record = calls.webhook_record(session, voice_params(CallSid=sid, CallStatus="ringing"), AT)
+        record = calls.webhook_record(session, voice_params(**{"CallSid": sid, "CallStatus": "ringing", **params}), at)
         session.commit()
         return record
 
@@ -161,6 +161,22 @@ def test_a_new_call_is_read_back_as_the_orm_sees_it(db_app):
     assert loaded == record
     assert record.status == "ringing" and record.ended_at is None and record.slots == {}
     assert record.simulated is False and record.state_version == 0
+
+
+@pytest.mark.parametrize(("params", "at"), [
+    ({"CallStatus": "in-progress", "From": "+39 02 1234 5678 " + "9" * 200}, AT),
+    ({"CallStatus": "completed", calls.SIMULATED_PARAM: "true"}, AT),  # terminal: ended_at set
+    ({"CallStatus": "made-up", "Direction": "outbound-api"}, AT.astimezone(timezone(timedelta(hours=-5)))),
+])
+def test_a_new_calls_record_is_the_row_the_database_holds(db_app, params, at):
+    """The record a new call's first webhook returns is the stored row as the ORM reads it back
+    (clipped texts, aware UTC times, the simulated mark, the state no turn has moved yet)."""
+    record = _a_new_call(db_app, at=at, **params)
+    with session_scope(db_app) as session:
+        stored = calls.CallRecord.of(calls.get_call(session, SID))
+    assert record == stored
+    assert [(v, str(v)) for v in (record.updated_at, record.ended_at)] == \
+        [(v, str(v)) for v in (stored.updated_at, stored.ended_at)]
 
 
 def test_a_retried_first_webhook_finds_the_call_it_made(db_app):
