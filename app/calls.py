@@ -31,8 +31,9 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from app.db import driver, first_statement, insert_skipping_duplicates, statements, utc_text
+from app.db import final_write, first_statement, insert_skipping_duplicates, statements, utc_text
 from app.models import STATUS_RANK, TERMINAL_STATUSES, Call, CallEvent, CallStep
+from app.prepared import Statements
 
 _MAX_FIELD = 128
 _CALLS = cast(Table, Call.__table__)
@@ -335,16 +336,22 @@ _STEPS = cast(Table, CallStep.__table__)
 def save_turn(session: Session, call_id: int, expected_version: int, state: Mapping[str, Any],
               steps: Sequence[Mapping[str, Any]]) -> bool:
     """Save a turn: False (and nothing written) when the call is no longer at
-    `expected_version`, because another webhook's turn moved it first."""
+    `expected_version`, because another webhook's turn moved it first. The request's last
+    write (`final_write`): inside `commits_after()` it may commit by itself."""
     prepared = statements(session)
-    cursor = driver(session).cursor()
     values = {"call_id": call_id, "expected": expected_version, **state}
+    if steps and session.get_bind().dialect.name == "postgresql":
+        # One round trip: the UPDATE and the steps it allows, in one statement.
+        both = prepared.get("calls.save_turn_and_steps", _save_state_and_steps)
+        row = final_write(session, lambda db: both.fetch_one(db, {**values, "steps": _step_rows(steps)}))
+        return bool(row[0])
+    return final_write(session, lambda db: _save_each(db, prepared, values, steps))
+
+
+def _save_each(db: Any, prepared: Statements, values: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> bool:
+    """The call's UPDATE, then its steps' INSERT (when the UPDATE found the call as read)."""
+    cursor = db.cursor()
     try:
-        if steps and session.get_bind().dialect.name == "postgresql":
-            # One round trip: the UPDATE and the steps it allows, in one statement.
-            both = prepared.get("calls.save_turn_and_steps", _save_state_and_steps)
-            both.execute(cursor, {**values, "steps": _step_rows(steps)})
-            return bool(cursor.fetchone()[0])
         prepared.get("calls.save_state", _save_state).execute(cursor, values)
         if cursor.rowcount != 1:
             return False

@@ -583,19 +583,76 @@ def driver(session: Session) -> Any:
 
 
 def first_statement(session: Session, work: Callable[[Any], T]) -> T:
-    """Run a request's first statement, `work(dbapi_connection)`. A pooled connection the
-    server dropped just before (a restart or failover the checkout check could not see yet:
-    the server closes the socket a moment after it is told to) is replaced, and `work` runs
-    once more; nothing has happened in the transaction yet, so nothing is lost."""
+    """Run a request's first statement, `work(dbapi_connection)`, on its own (`alone`). A
+    pooled connection the server dropped just before (a restart or failover the checkout
+    check could not see yet: the server closes the socket a moment after it is told to) is
+    replaced, and `work` runs once more; nothing has happened in the transaction yet, so
+    nothing is lost."""
     try:
-        return work(driver(session))
+        return alone(session, work)
     except Exception:
         bind = session.bind
         if not isinstance(bind, Connection) or session.in_transaction() or not _lost(bind):
             raise
         log.warning("the database connection was lost; trying once more on a new one")
         bind.invalidate()
-        return work(driver(session))
+        return alone(session, work)
+
+
+def alone(session: Session, work: Callable[[Any], T]) -> T:
+    """Run `work(dbapi_connection)`, one statement, as a transaction of its own when none is
+    open on the request's connection (else as part of the open one): for a read, or a write
+    the request commits at once anyway (`final_write`).
+
+    On PostgreSQL, psycopg otherwise sends BEGIN before the statement and the commit sends
+    COMMIT, a round trip each: a webhook's load and save made four round trips instead of
+    two. The statement runs in psycopg's autocommit mode, switched on only while the
+    connection is idle (which psycopg requires) and off again at once, so SQLAlchemy and the
+    pool never see it. A read alone sees what a read in a transaction would: at PostgreSQL's
+    READ COMMITTED (the engine's), each statement takes its own snapshot either way."""
+    db = driver(session)
+    bind = session.bind
+    if (not isinstance(bind, Connection) or bind.dialect.name != "postgresql" or session.in_transaction()
+            or bind.in_transaction() or db.pgconn.transaction_status != _PG_IDLE):
+        return work(db)
+    db.autocommit = True
+    try:
+        return work(db)
+    finally:
+        # Not idle after an autocommitted statement only when the connection broke (status
+        # UNKNOWN): it is replaced before its next use (`_checked`, `first_statement`).
+        if db.pgconn.transaction_status == _PG_IDLE:
+            db.autocommit = False
+
+
+_PG_IDLE = 0  # libpq's PQTRANS_IDLE (psycopg.pq.TransactionStatus.IDLE): no transaction open
+
+# Set inside `commits_after()`: the request commits once the block ends, writing nothing
+# after a `final_write`.
+_commits_after: ContextVar[bool] = ContextVar("cortese_commits_after", default=False)
+
+
+class commits_after:  # lower case: used like a function, `with commits_after():`
+    """The request commits as soon as this block ends, and writes nothing in it after its
+    `final_write`: that write, when nothing was written before it (no transaction open),
+    may then commit by itself (`alone`). Anything the request wrote before it opened a
+    transaction, which the final write joins, so the two stay atomic."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _commits_after.set(True)
+
+    def __exit__(self, *_exc: object) -> None:
+        _commits_after.reset(self._token)
+
+
+def final_write(session: Session, work: Callable[[Any], T]) -> T:
+    """Run `work(dbapi_connection)`, a write after which the request commits: on its own
+    inside `commits_after()` when nothing else is open, else in the request's transaction."""
+    if _commits_after.get():
+        return alone(session, work)
+    return work(driver(session))
 
 
 def _lost(connection: Connection) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import phone
 from app.consent.models import Contact
-from app.db import driver, statements
+from app.db import alone, statements
 
 # Fields a caller may set through get_or_create/update_contact (everything but bookkeeping).
 CONTACT_FIELDS = frozenset(
@@ -30,7 +30,7 @@ def find_by_number(session: Session, e164: str) -> Contact | None:
     Every call asks, and most callers are nobody we know: a prepared statement says whether
     there is one before the ORM loads it."""
     prepared = statements(session).get("consent.contact_by_number", _live_id)
-    found = prepared.fetch_one(driver(session), {"e164": e164})
+    found = alone(session, lambda db: prepared.fetch_one(db, {"e164": e164}))
     return session.get(Contact, found[0]) if found is not None else None
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import CompoundSelect, String, bindparam, desc, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from app.db import driver, statements
+from app.db import alone, statements
 from app.support.models import CustomerProduct, Order, Ticket
 from app.support.orders import CLOSED_STATUSES
 from app.support.services import OPEN_STATUSES
@@ -51,7 +51,7 @@ def recognise(session: Session, number: str | None) -> Recognition:
     if not number:
         return Recognition()
     prepared = statements(session).get("support.recognise", _statement)
-    rows = prepared.fetch_all(driver(session), {"number": number})
+    rows = alone(session, lambda db: prepared.fetch_all(db, {"number": number}))
     order = next((ref for source, ref, *_ in rows if source == ORDER), None)
     ticket = next(((ref, kind) for source, ref, kind, *_ in rows if source == TICKET), None)
     name = (next((name for source, _ref, name, *_ in rows if source == ORDER and name), None)

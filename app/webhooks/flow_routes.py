@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 
 from flask import Blueprint, Request, Response, current_app, request
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from app import calls, signals
 from app.calls import CallRecord
 from app.clock import now
-from app.db import db_session
+from app.db import commits_after, db_session
 from app.flows.engine import Engine, StaleTurn, get_engine
 from app.flows.safety import voice_webhook
 from app.telephony import Twiml
@@ -55,14 +56,18 @@ def flow_step(step: str) -> Response:
 def _turn(session: Session, engine: Engine, req: Request, step: str, call: CallRecord, at: datetime) -> Twiml:
     """One turn of the call's flow; a turn another worker beat us to repeats where it is."""
     form = req.form
+    left_queue = step == "transfer" and bool(form.get("QueueResult"))
     try:
-        doc = engine.handle(session, call, step, req.args.get("v", type=int), now=at, params=form)
+        # The turn's save is the last write before the route commits, but when the signal
+        # below may write too (in the turn's transaction).
+        with nullcontext() if left_queue else commits_after():
+            doc = engine.handle(session, call, step, req.args.get("v", type=int), now=at, params=form)
     except StaleTurn:
         session.rollback()
         record = calls.load_record(session, call.call_sid)
         assert record is not None  # it existed a moment ago; calls are never deleted mid-call
         return engine.resume(session, record, now=at, params=form)
-    if step == "transfer" and form.get("QueueResult"):
+    if left_queue:
         signals.caller_left_queue.send(current_app._get_current_object(),  # type: ignore[attr-defined]
                                        session=session, call=call, result=form["QueueResult"])
     return doc

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from app import calls, signals
 from app.clock import now
-from app.db import db_session, ping
+from app.db import commits_after, db_session, ping
 from app.flows.engine import StaleTurn, get_engine
 from app.flows.safety import apology_response, voice_webhook
 
@@ -29,7 +29,8 @@ def inbound() -> Response:
     # not held through the whole turn (caller recognition's lookups) for every new call.
     session.commit()
     try:
-        doc = engine.start_inbound(session, call, now=at, params=form)
+        with commits_after():  # the turn's save is the last write before the commit below
+            doc = engine.start_inbound(session, call, now=at, params=form)
     except StaleTurn:
         # Twilio's retry of this request won the race to start the flow: say what it said.
         session.rollback()
