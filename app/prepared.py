@@ -13,7 +13,6 @@ else keeps using the session.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
@@ -21,7 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import CompoundSelect, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
-from sqlalchemy.types import JSON, TypeEngine
+from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
 Statement = Select[Any] | CompoundSelect | UpdateBase
@@ -104,60 +103,14 @@ def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor | Non
     offered = getattr(type_, "prepared_bind_processor", None)
     if offered is not None:
         return cast("Processor | None", offered(dialect))
-    impl = type_.dialect_impl(dialect)
-    slow = impl.bind_processor(dialect)
-    if slow is not None and isinstance(impl, JSON):
-        fast = _json_bind(dialect, slow)
-        if _agree(fast, slow, _JSON_VALUES):
-            return fast
-    return slow
+    return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor | None:
     offered = getattr(type_, "prepared_result_processor", None)
     if offered is not None:
         return cast("Processor | None", offered(dialect, None))
-    impl = type_.dialect_impl(dialect)
-    slow = impl.result_processor(dialect, None)
-    if slow is not None and isinstance(impl, JSON):
-        fast = _json_result(dialect, slow)
-        if _agree(fast, slow, [json.dumps(value) for value in _JSON_VALUES]):
-            return fast
-    return slow
-
-
-# JSON columns (a call's slots and counters) are written and read on every webhook. For a
-# dict or list, and for text read back, SQLAlchemy's processors come down to the dialect's
-# serializer and deserializer when the dialect converts no strings (SQLite): called directly
-# here, one call per value instead of three. Anything else, and any dialect on which they
-# would give another result than SQLAlchemy's (checked on these values), keeps SQLAlchemy's.
-_JSON_VALUES: tuple[Any, ...] = ({}, [], {"a": [1, 2.5, None, True, "é"], "b": {"c": "x\"y"}}, [{"lead": []}])
-
-
-def _json_bind(dialect: Dialect, slow: Processor) -> Processor:
-    serialize: Processor = getattr(dialect, "_json_serializer", None) or json.dumps
-
-    def process(value: Any) -> Any:
-        kind = type(value)
-        return serialize(value) if kind is dict or kind is list else slow(value)
-
-    return process
-
-
-def _json_result(dialect: Dialect, slow: Processor) -> Processor:
-    deserialize: Processor = getattr(dialect, "_json_deserializer", None) or json.loads
-
-    def process(value: Any) -> Any:
-        return deserialize(value) if type(value) is str else slow(value)
-
-    return process
-
-
-def _agree(fast: Processor, slow: Processor, values: Sequence[Any]) -> bool:
-    try:
-        return all(type(fast(value)) is type(slow(value)) and fast(value) == slow(value) for value in values)
-    except Exception:  # a processor that cannot take the samples at all: SQLAlchemy's, then
-        return False
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
 
 
 class Statements:

@@ -3,18 +3,15 @@ SQLAlchemy's own processors for the type give (app.db.UTCDateTime.prepared_*_pro
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import JSON, Column, Integer, MetaData, Table, bindparam, null, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.db import UTCDateTime, make_engine
-from app.prepared import Prepared
+from app.db import UTCDateTime
 
 DIALECTS = [sqlite.dialect(), postgresql.psycopg.dialect()]
 TYPE = UTCDateTime()
@@ -92,44 +89,3 @@ def test_sqlite_reads_odd_text_as_sqlalchemy_does(text):
 def test_postgresql_reads_back_what_sqlalchemy_reads(value):
     fast, slow = _result(postgresql.psycopg.dialect())
     assert _outcome(fast, value) == _outcome(slow, value)
-
-
-# JSON columns: the processors prepared statements use are SQLAlchemy's own results, on the
-# engine cortese makes (its JSON serializer), for any value a column may be given or hold.
-JSON_ENGINES = [make_engine("sqlite://"), make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")]
-json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text()),
-    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=5), children, max_size=4)),
-    max_leaves=12)
-odd_values = st.one_of(st.datetimes(), st.just(null()), st.just(JSON.NULL), st.binary(max_size=4),
-                       st.builds(lambda d: {"at": d}, st.datetimes()), st.tuples(st.integers()))
-
-
-def _json(engine: Any) -> tuple[Prepared, Any]:
-    table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("doc", JSON))
-    prepared = Prepared(update(table).values(doc=bindparam("doc", type_=table.c.doc.type)).returning(table.c.doc),
-                        engine.dialect)
-    return prepared, table.c.doc.type.dialect_impl(engine.dialect)
-
-
-def _outcome_of(process: Any, value: Any) -> Any:
-    try:
-        return process(value) if process is not None else value
-    except Exception as exc:
-        return type(exc)
-
-
-@pytest.mark.parametrize("engine", JSON_ENGINES, ids=lambda e: e.dialect.name)
-@given(value=st.one_of(json_values, odd_values))
-def test_json_bound_values_are_sqlalchemys(engine, value):
-    prepared, impl = _json(engine)
-    fast, slow = prepared._bind["doc"], impl.bind_processor(engine.dialect)
-    assert repr(_outcome_of(fast, value)) == repr(_outcome_of(slow, value))
-
-
-@pytest.mark.parametrize("engine", JSON_ENGINES, ids=lambda e: e.dialect.name)
-@given(value=st.one_of(json_values.map(json.dumps), st.text(max_size=8), st.none(), st.integers(), st.floats()))
-def test_json_read_values_are_sqlalchemys(engine, value):
-    prepared, impl = _json(engine)
-    fast, slow = prepared._result[0], impl.result_processor(engine.dialect, None)
-    assert repr(_outcome_of(fast, value)) == repr(_outcome_of(slow, value))
