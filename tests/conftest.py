@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -59,6 +60,19 @@ def base_settings(tmp_path: Any) -> dict[str, Any]:
         "SCHEDULER_ENABLED": False,
         "LOG_FORMAT": "console",
     }
+
+
+def app_on_each_database(request: Any, tmp_path: Any, at: datetime) -> Iterator[Flask]:
+    """For a fixture parametrized ["sqlite", "postgresql"]: an app on that database (the
+    PostgreSQL one from the `pg_url` fixture, skipping with its reason when there is none),
+    its tables created, its clock at `at`; the engine disposed afterwards."""
+    settings = base_settings(tmp_path)
+    if request.param == "postgresql":
+        settings["DATABASE_URL"] = request.getfixturevalue("pg_url")
+    app = create_app(settings, clock=FakeClock(at))
+    Base.metadata.create_all(get_engine(app))
+    yield app
+    get_engine(app).dispose()
 
 
 @pytest.fixture

@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, inspect, select
 
-from app import calls, create_app
-from app.clock import FakeClock
+from app import calls
 from app.consent.models import Contact
-from app.db import Base, db_session, get_engine, session_scope
+from app.db import db_session, get_engine, session_scope
 from app.models import Call, CallEvent, CallStep
-from tests.conftest import base_settings, voice_params
+from tests.conftest import app_on_each_database, voice_params
 
 AT = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
 SID = "CA" + "7" * 32
@@ -26,13 +25,7 @@ SID = "CA" + "7" * 32
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_app(request, tmp_path):
-    settings = base_settings(tmp_path)
-    if request.param == "postgresql":
-        settings["DATABASE_URL"] = request.getfixturevalue("pg_url")
-    app = create_app(settings, clock=FakeClock(AT))
-    Base.metadata.create_all(get_engine(app))
-    yield app
-    get_engine(app).dispose()
+    yield from app_on_each_database(request, tmp_path, AT)
 
 
 _recorders: dict[int, Any] = {}

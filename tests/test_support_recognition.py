@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 
-from app import create_app
-from app.clock import FakeClock
-from app.db import Base, get_engine, session_scope
+from app.db import session_scope
 from app.support.models import CustomerProduct, Order, Product, Ticket
 from app.support.recognition import Recognition, recognise
-from tests.conftest import base_settings
+from tests.conftest import app_on_each_database
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NUMBER = "+393471234567"
@@ -22,13 +20,7 @@ OWNER = "+31612345678"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_app(request, tmp_path):
-    settings = base_settings(tmp_path)
-    if request.param == "postgresql":
-        settings["DATABASE_URL"] = request.getfixturevalue("pg_url")
-    app = create_app(settings, clock=FakeClock(AT))
-    Base.metadata.create_all(get_engine(app))
-    yield app
-    get_engine(app).dispose()
+    yield from app_on_each_database(request, tmp_path, AT)
 
 
 def _add_one_by_one(session: Any, rows: list[Any]) -> None:
