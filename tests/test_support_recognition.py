@@ -40,6 +40,14 @@ def _ticket(reference: str, kind: str, status: str, created_at: datetime) -> Tic
                   created_at=created_at, updated_at=created_at)
 
 
+def _add_product(session: Any) -> None:
+    """The product the `_owned` rows are of (its id kept in the session's info)."""
+    product = Product(sku="X2", name="Router X2", names={})
+    session.add(product)
+    session.flush()
+    session.info["product"] = product.id
+
+
 def _owned(session: Any, serial: str, purchased_on: date | None, name: str | None) -> CustomerProduct:
     return CustomerProduct(serial=serial, product_id=session.info["product"], owner_number=OWNER,
                            owner_name=name, purchased_on=purchased_on)
@@ -66,10 +74,7 @@ def test_the_newest_open_order_and_ticket_and_the_first_order_name_there_is(db_a
 
 def test_a_number_with_products_only_is_named_by_its_latest_purchase(db_app):
     with session_scope(db_app) as session:
-        product = Product(sku="X2", name="Router X2", names={})
-        session.add(product)
-        session.flush()
-        session.info["product"] = product.id
+        _add_product(session)
         _add_one_by_one(session, [
             _owned(session, "S1", date(2024, 5, 1), "Dora"),
             _owned(session, "S2", None, "Bea"),
@@ -84,10 +89,7 @@ def test_a_number_with_products_only_is_named_by_its_latest_purchase(db_app):
 
 def test_an_order_name_comes_before_a_product_name(db_app):
     with session_scope(db_app) as session:
-        product = Product(sku="X2", name="Router X2", names={})
-        session.add(product)
-        session.flush()
-        session.info["product"] = product.id
+        _add_product(session)
         _add_one_by_one(session, [
             _owned(session, "S1", date(2026, 1, 1), "Anna"),
             _order("200", "processing", date(2025, 1, 1), "Giulia Rossi", caller=OWNER),
