@@ -140,9 +140,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             return _as_utc
         composed = self.dialect_impl(dialect).result_processor(dialect, coltype)
         if composed is not None and dialect.name == "sqlite":
-            stored = [_sqlite_text(value) for value in _SAMPLES]
-            if _agree(_sqlite_datetime(composed), composed, stored):
-                return _sqlite_datetime(composed)
+            fast = _sqlite_datetime(composed)
+            if _agree(fast, composed, [_sqlite_text(value) for value in _SAMPLES]):
+                return fast
         return composed
 
 
