@@ -11,6 +11,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -355,11 +356,24 @@ def _save_each(db: Any, prepared: Statements, values: Mapping[str, Any], steps: 
         prepared.get("calls.save_state", _save_state).execute(cursor, values)
         if cursor.rowcount != 1:
             return False
-        if steps:
-            prepared.get("calls.insert_step", _insert_step).executemany(cursor, steps)
+        for start in range(0, len(steps), STEPS_PER_INSERT):
+            rows = steps[start:start + STEPS_PER_INSERT]
+            prepared.get(*_STEP_INSERTS[len(rows)]).execute(
+                cursor, {key: row[name] for row, keys in zip(rows, _STEP_KEYS, strict=False)
+                         for name, key in keys})
         return True
     finally:
         cursor.close()
+
+
+# SQLite: a turn's steps (five on a menu step) go in as one multi-row INSERT rather than one
+# execution per step. The write lock is held from the UPDATE to the COMMIT, and each
+# statement executed lets go of the GIL and must wait to get it back (up to the interpreter's
+# switch interval, while the worker's other threads run): one statement per step made that
+# wait, and the lock's hold, several times longer under load. Longer turns take several.
+STEPS_PER_INSERT = 16
+# Row i's parameter names in the multi-row INSERT: (column, "column_i") per step column.
+_STEP_KEYS = [tuple((name, f"{name}_{i}") for name in STEP_COLUMNS) for i in range(STEPS_PER_INSERT)]
 
 
 def _save_state() -> Any:
@@ -368,8 +382,13 @@ def _save_state() -> Any:
             .values({name: bindparam(name, type_=_CALLS.c[name].type) for name in STATE_COLUMNS}))
 
 
-def _insert_step() -> Any:
-    return insert(_STEPS).values({name: bindparam(name, type_=_STEPS.c[name].type) for name in STEP_COLUMNS})
+def _insert_steps(count: int) -> Any:
+    return insert(_STEPS).values([{name: bindparam(key, type_=_STEPS.c[name].type) for name, key in keys}
+                                  for keys in _STEP_KEYS[:count]])
+
+
+# The INSERT of n steps: its name among the prepared statements, and how to build it.
+_STEP_INSERTS = [(f"calls.insert_steps.{n}", partial(_insert_steps, n)) for n in range(STEPS_PER_INSERT + 1)]
 
 
 def _save_state_and_steps() -> Any:

@@ -649,10 +649,30 @@ class commits_after:  # lower case: used like a function, `with commits_after():
 
 def final_write(session: Session, work: Callable[[Any], T]) -> T:
     """Run `work(dbapi_connection)`, a write after which the request commits: on its own
-    inside `commits_after()` when nothing else is open, else in the request's transaction."""
-    if _commits_after.get():
-        return alone(session, work)
-    return work(driver(session))
+    inside `commits_after()` when nothing else is open, else in the request's transaction.
+
+    On SQLite, on its own means committed at once: the write lock, which every other writer
+    of every worker waits for, is then held for the write's statements only, not while the
+    request finishes its turn (and waits for the GIL between them)."""
+    if not _commits_after.get():
+        return work(driver(session))
+    bind = session.bind
+    if isinstance(bind, Connection) and bind.dialect.name == "sqlite":
+        return _sqlite_alone(session, bind, work)
+    return alone(session, work)
+
+
+def _sqlite_alone(session: Session, bind: Connection, work: Callable[[Any], T]) -> T:
+    db = driver(session)
+    if session.in_transaction() or bind.in_transaction() or db.in_transaction:
+        return work(db)
+    try:
+        result = work(db)
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
+    return result
 
 
 def _lost(connection: Connection) -> bool:

@@ -189,7 +189,7 @@ def _state(version: int) -> dict[str, Any]:
             "state_version": version, "status": "in-progress", "ended_at": None, "updated_at": AT}
 
 
-@pytest.mark.parametrize("steps", [0, 1, 5])
+@pytest.mark.parametrize("steps", [0, 1, 5, 2 * calls.STEPS_PER_INSERT + 1])
 def test_a_turn_saves_its_state_and_its_steps_in_order(db_app, steps):
     record = _a_new_call(db_app)
     with session_scope(db_app) as session:
