@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import column, event, literal_column, select, text
+from sqlalchemy import table as sql_table
 
 from app.db import alone, commits_after, db_session, driver, final_write, get_engine
+from app.prepared import Prepared
 from tests.conftest import voice_params
 from tests.reliability_support import assert_voice_answer, first_gather_action, path_of
 
@@ -125,3 +127,24 @@ def test_a_menu_step_makes_two_round_trips_and_a_first_step_sends_no_begin(app, 
 
     sent = _round_trips(app, tmp_path, menu)
     assert len(sent) == 2 and all(sync for _query, sync in sent), sent  # the load and the save
+
+
+def test_prepared_statements_keep_one_cursor_per_connection_and_survive_a_failure(app):
+    """psycopg's cursors cost to make: one is kept with the connection, and a statement that
+    failed leaves it usable for the next (after the rollback a failed transaction needs)."""
+    with app.test_request_context("/"):
+        session = db_session()
+        dialect = session.get_bind().dialect
+        one = Prepared(select(literal_column("1")), dialect)
+        missing = Prepared(select(column("n")).select_from(sql_table("prepared_missing")), dialect)
+        db = driver(session)
+        assert one.fetch_one(db, {}) == (1,)
+        kept = db.cortese_cursor
+        assert one.fetch_all(db, {}) == [(1,)] and db.cortese_cursor is kept
+        with pytest.raises(Exception, match="prepared_missing"):
+            missing.fetch_one(db, {})
+        session.rollback()
+        assert one.fetch_one(db, {}) == (1,) and db.cortese_cursor is kept
+        kept.close()  # e.g. closed with its connection: a new one is made
+        assert one.fetch_one(db, {}) == (1,) and db.cortese_cursor is not kept
+        app.do_teardown_appcontext()
