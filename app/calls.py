@@ -412,4 +412,6 @@ def _save_state_and_steps() -> Any:
 def _step_rows(steps: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
     """The turn's steps as _save_state_and_steps reads them: a list per row in STEP_COLUMNS'
     order after call_id, the time as UTC ISO text (PostgreSQL's cast reads it back)."""
-    return [[utc_text(row["at"]), *(row[name] for name in STEP_COLUMNS[2:])] for row in steps]
+    texts: dict[Any, str | None] = {}  # a turn's steps share its time: converted once
+    return [[texts[at] if (at := row["at"]) in texts else texts.setdefault(at, utc_text(at)),
+             *(row[name] for name in STEP_COLUMNS[2:])] for row in steps]
