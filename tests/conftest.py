@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
 from app import cli as root_cli
@@ -60,6 +61,23 @@ def base_settings(tmp_path: Any) -> dict[str, Any]:
         "SCHEDULER_ENABLED": False,
         "LOG_FORMAT": "console",
     }
+
+
+SCRATCH_TABLE = "scratch_t"
+
+
+@pytest.fixture
+def scratch_table(app: Flask) -> str:
+    """An empty table of one integer column `n`, for tests of how statements commit."""
+    with get_engine(app).begin() as connection:
+        connection.execute(text(f"CREATE TABLE {SCRATCH_TABLE} (n integer)"))
+    return SCRATCH_TABLE
+
+
+def scratch_rows(app: Flask) -> int:
+    """How many rows the scratch table holds, read on a connection of its own."""
+    with get_engine(app).connect() as connection:
+        return int(connection.execute(text(f"SELECT count(*) FROM {SCRATCH_TABLE}")).scalar_one())
 
 
 def app_on_each_database(request: Any, tmp_path: Any, at: datetime) -> Iterator[Flask]:

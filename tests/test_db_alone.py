@@ -15,7 +15,7 @@ from sqlalchemy import table as sql_table
 
 from app.db import alone, commits_after, db_session, driver, final_write, get_engine
 from app.prepared import Prepared
-from tests.conftest import voice_params
+from tests.conftest import scratch_rows, voice_params
 from tests.reliability_support import assert_voice_answer, first_gather_action, path_of
 
 IDLE, INTRANS = 0, 2  # libpq's PQTRANS_IDLE and PQTRANS_INTRANS
@@ -25,17 +25,6 @@ IDLE, INTRANS = 0, 2  # libpq's PQTRANS_IDLE and PQTRANS_INTRANS
 def settings(pg_url: str, settings: dict[str, Any]) -> dict[str, Any]:
     settings["DATABASE_URL"] = pg_url
     return settings
-
-
-@pytest.fixture
-def table(app: Any) -> None:
-    with get_engine(app).begin() as connection:
-        connection.execute(text("CREATE TABLE alone_t (n integer)"))
-
-
-def _count(app: Any) -> int:
-    with get_engine(app).connect() as connection:
-        return int(connection.execute(text("SELECT count(*) FROM alone_t")).scalar_one())
 
 
 def test_a_read_alone_leaves_no_transaction_open(app):
@@ -49,29 +38,29 @@ def test_a_read_alone_leaves_no_transaction_open(app):
         app.do_teardown_appcontext()
 
 
-def test_a_statement_inside_an_open_transaction_stays_in_it(app, table):
+def test_a_statement_inside_an_open_transaction_stays_in_it(app, scratch_table):
     with app.test_request_context("/"):
         session = db_session()
-        session.execute(text("INSERT INTO alone_t VALUES (1)"))
+        session.execute(text("INSERT INTO scratch_t VALUES (1)"))
         with commits_after():
-            final_write(session, lambda db: db.execute("INSERT INTO alone_t VALUES (2)"))
-        alone(session, lambda db: db.execute("INSERT INTO alone_t VALUES (3)"))
+            final_write(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (2)"))
+        alone(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (3)"))
         session.rollback()
         app.do_teardown_appcontext()
-    assert _count(app) == 0
+    assert scratch_rows(app) == 0
 
 
-def test_a_final_write_is_its_own_transaction_only_inside_commits_after(app, table):
+def test_a_final_write_is_its_own_transaction_only_inside_commits_after(app, scratch_table):
     with app.test_request_context("/"):
         session = db_session()
-        final_write(session, lambda db: db.execute("INSERT INTO alone_t VALUES (1)"))
+        final_write(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (1)"))
         session.rollback()  # outside commits_after(): the request's transaction, rolled back
         with commits_after():
-            final_write(session, lambda db: db.execute("INSERT INTO alone_t VALUES (2)"))
+            final_write(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (2)"))
         assert driver(session).pgconn.transaction_status == IDLE
         session.rollback()  # nothing left to roll back: it committed by itself
         app.do_teardown_appcontext()
-    assert _count(app) == 1
+    assert scratch_rows(app) == 1
 
 
 def test_a_failed_statement_alone_leaves_the_connection_as_it_was(app):

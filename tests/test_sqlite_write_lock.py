@@ -10,69 +10,58 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from app.db import commits_after, db_session, driver, final_write, get_engine
-from tests.conftest import voice_params
+from tests.conftest import scratch_rows, voice_params
 from tests.reliability_support import assert_voice_answer, first_gather_action, path_of
 
 
-@pytest.fixture
-def table(app: Any) -> None:
-    with get_engine(app).begin() as connection:
-        connection.execute(text("CREATE TABLE lock_t (n integer)"))
-
-
-def _count(app: Any) -> int:
-    with get_engine(app).connect() as connection:
-        return int(connection.execute(text("SELECT count(*) FROM lock_t")).scalar_one())
-
-
-def test_a_final_write_inside_commits_after_is_committed_at_once(app, table):
+def test_a_final_write_inside_commits_after_is_committed_at_once(app, scratch_table):
     with app.test_request_context("/"):
         session = db_session()
         with commits_after():
-            final_write(session, lambda db: db.execute("INSERT INTO lock_t VALUES (1)"))
+            final_write(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (1)"))
             assert not driver(session).in_transaction  # committed before the block ends
         session.rollback()  # nothing left to roll back
         app.do_teardown_appcontext()
-    assert _count(app) == 1
+    assert scratch_rows(app) == 1
 
 
-def test_a_final_write_joins_what_the_request_wrote_before(app, table):
+def test_a_final_write_joins_what_the_request_wrote_before(app, scratch_table):
     with app.test_request_context("/"):
         session = db_session()
-        driver(session).execute("INSERT INTO lock_t VALUES (1)")
+        driver(session).execute("INSERT INTO scratch_t VALUES (1)")
         with commits_after():
-            final_write(session, lambda db: db.execute("INSERT INTO lock_t VALUES (2)"))
+            final_write(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (2)"))
             assert driver(session).in_transaction
         session.rollback()  # both go: they were one transaction
         app.do_teardown_appcontext()
-    assert _count(app) == 0
+    assert scratch_rows(app) == 0
 
 
-def test_a_final_write_outside_commits_after_waits_for_the_requests_commit(app, table):
+def test_a_final_write_outside_commits_after_waits_for_the_requests_commit(app, scratch_table):
     with app.test_request_context("/"):
         session = db_session()
-        final_write(session, lambda db: db.execute("INSERT INTO lock_t VALUES (1)"))
+        final_write(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (1)"))
         assert driver(session).in_transaction
         session.rollback()
         app.do_teardown_appcontext()
-    assert _count(app) == 0
+    assert scratch_rows(app) == 0
 
 
-def test_a_final_write_that_fails_half_way_leaves_nothing_and_no_lock(app, table):
+def test_a_final_write_that_fails_half_way_leaves_nothing_and_no_lock(app, scratch_table):
     def two_statements(db: Any) -> None:
-        db.execute("INSERT INTO lock_t VALUES (1)")
-        db.execute("INSERT INTO lock_t_missing VALUES (2)")
+        db.execute("INSERT INTO scratch_t VALUES (1)")
+        db.execute("INSERT INTO scratch_t_missing VALUES (2)")
 
     with app.test_request_context("/"):
         session = db_session()
-        with commits_after(), pytest.raises(Exception, match="lock_t_missing"):
+        with commits_after(), pytest.raises(Exception, match="scratch_t_missing"):
             final_write(session, two_statements)
         assert not driver(session).in_transaction  # rolled back: the lock is not held
         app.do_teardown_appcontext()
-    assert _count(app) == 0
+    assert scratch_rows(app) == 0
 
 
 @contextmanager
