@@ -368,9 +368,9 @@ def _save_each(db: Any, prepared: Statements, values: Mapping[str, Any], steps: 
 
 # SQLite: a turn's steps (five on a menu step) go in as one multi-row INSERT rather than one
 # execution per step. The write lock is held from the UPDATE to the COMMIT, and each
-# statement executed lets go of the GIL and must wait to get it back (up to the interpreter's
-# switch interval, while the worker's other threads run): one statement per step made that
-# wait, and the lock's hold, several times longer under load. Longer turns take several.
+# execution lets go of the GIL and must wait to get it back (while the worker's other
+# threads run): one per step made that wait five times a menu step instead of once. A turn
+# of more steps takes one INSERT per STEPS_PER_INSERT.
 STEPS_PER_INSERT = 16
 # Row i's parameter names in the multi-row INSERT: (column, "column_i") per step column.
 _STEP_KEYS = [tuple((name, f"{name}_{i}") for name in STEP_COLUMNS) for i in range(STEPS_PER_INSERT)]

@@ -72,7 +72,7 @@ class Prepared:
         """The first row of this statement on DB-API connection `db` (None when there is none),
         as the driver gives it (`row()` converts it)."""
         kept = _kept_cursor(db)
-        cursor = self.execute(kept or db.cursor(), values)
+        cursor = self.execute(db.cursor() if kept is None else kept, values)
         try:
             return cursor.fetchone()
         finally:
@@ -81,16 +81,12 @@ class Prepared:
 
     def fetch_all(self, db: Any, values: Mapping[str, Any]) -> list[Any]:
         kept = _kept_cursor(db)
-        cursor = self.execute(kept or db.cursor(), values)
+        cursor = self.execute(db.cursor() if kept is None else kept, values)
         try:
             return list(cursor.fetchall())
         finally:
             if kept is None:
                 cursor.close()
-
-    def executemany(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> Any:
-        cursor.executemany(self.sql, [self.parameters(row) for row in rows])
-        return cursor
 
     def row(self, raw: Sequence[Any]) -> list[Any]:
         """A result row with each column's type conversion applied (JSON parsed, datetimes aware)."""

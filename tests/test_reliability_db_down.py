@@ -61,8 +61,7 @@ def failing_statements(app: Any, *match: str) -> Iterator[list[str]]:
 
     event.listen(engine, "before_cursor_execute", refuse)
     try:
-        with patch.object(Prepared, "execute", refuse_prepared(Prepared.execute)), \
-                patch.object(Prepared, "executemany", refuse_prepared(Prepared.executemany)):
+        with patch.object(Prepared, "execute", refuse_prepared(Prepared.execute)):
             yield failed
     finally:
         event.remove(engine, "before_cursor_execute", refuse)
