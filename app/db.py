@@ -600,20 +600,27 @@ def first_statement(session: Session, work: Callable[[Any], T]) -> T:
 
 
 def alone(session: Session, work: Callable[[Any], T]) -> T:
-    """Run `work(dbapi_connection)`, one statement, as a transaction of its own when none is
-    open on the request's connection (else as part of the open one): for a read, or a write
-    the request commits at once anyway (`final_write`).
+    """Run `work(dbapi_connection)` as a transaction of its own when none is open on the
+    request's connection (else as part of the open one): for a read, or a write the request
+    commits at once anyway (`final_write`).
 
-    On PostgreSQL, psycopg otherwise sends BEGIN before the statement and the commit sends
-    COMMIT, a round trip each: a webhook's load and save made four round trips instead of
-    two. The statement runs in psycopg's autocommit mode, switched on only while the
+    On PostgreSQL `work` runs one statement, in psycopg's autocommit mode: psycopg otherwise
+    sends BEGIN before it and the commit sends COMMIT, a round trip each (a webhook's load and
+    save made four round trips instead of two). The mode is switched on only while the
     connection is idle (which psycopg requires) and off again at once, so SQLAlchemy and the
-    pool never see it. A read alone sees what a read in a transaction would: at PostgreSQL's
-    READ COMMITTED (the engine's), each statement takes its own snapshot either way."""
+    pool never see it. A read alone sees what a read in a transaction would: at
+    PostgreSQL's READ COMMITTED (the engine's), each statement takes its own snapshot either way.
+
+    On SQLite a write is committed as soon as `work` returns (rolled back if it raises): the
+    write lock, which every other writer of every worker waits for, is held for its statements
+    only, not while the request goes on (and waits for the GIL between them)."""
     db = driver(session)
     bind = session.bind
-    if (not isinstance(bind, Connection) or bind.dialect.name != "postgresql" or session.in_transaction()
-            or bind.in_transaction() or db.pgconn.transaction_status != _PG_IDLE):
+    if not isinstance(bind, Connection) or session.in_transaction() or bind.in_transaction():
+        return work(db)
+    if bind.dialect.name == "sqlite":
+        return _sqlite_alone(db, work)
+    if bind.dialect.name != "postgresql" or db.pgconn.transaction_status != _PG_IDLE:
         return work(db)
     db.autocommit = True
     try:
@@ -623,6 +630,18 @@ def alone(session: Session, work: Callable[[Any], T]) -> T:
         # UNKNOWN): it is replaced before its next use (`_checked`, `first_statement`).
         if db.pgconn.transaction_status == _PG_IDLE:
             db.autocommit = False
+
+
+def _sqlite_alone(db: Any, work: Callable[[Any], T]) -> T:
+    if db.in_transaction:  # what the request wrote before (on the DB-API connection): join it
+        return work(db)
+    try:
+        result = work(db)
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()  # nothing to do after a read: sqlite3 commits only an open transaction
+    return result
 
 
 _PG_IDLE = 0  # libpq's PQTRANS_IDLE (psycopg.pq.TransactionStatus.IDLE): no transaction open
@@ -649,30 +668,10 @@ class commits_after:  # lower case: used like a function, `with commits_after():
 
 def final_write(session: Session, work: Callable[[Any], T]) -> T:
     """Run `work(dbapi_connection)`, a write after which the request commits: on its own
-    inside `commits_after()` when nothing else is open, else in the request's transaction.
-
-    On SQLite, on its own means committed at once: the write lock, which every other writer
-    of every worker waits for, is then held for the write's statements only, not while the
-    request finishes its turn (and waits for the GIL between them)."""
-    if not _commits_after.get():
-        return work(driver(session))
-    bind = session.bind
-    if isinstance(bind, Connection) and bind.dialect.name == "sqlite":
-        return _sqlite_alone(session, bind, work)
-    return alone(session, work)
-
-
-def _sqlite_alone(session: Session, bind: Connection, work: Callable[[Any], T]) -> T:
-    db = driver(session)
-    if session.in_transaction() or bind.in_transaction() or db.in_transaction:
-        return work(db)
-    try:
-        result = work(db)
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
-    return result
+    (`alone`) inside `commits_after()`, else in the request's transaction."""
+    if _commits_after.get():
+        return alone(session, work)
+    return work(driver(session))
 
 
 def _lost(connection: Connection) -> bool:
