@@ -66,12 +66,10 @@ def base_settings(tmp_path: Any) -> dict[str, Any]:
 SCRATCH_TABLE = "scratch_t"
 
 
-@pytest.fixture
-def scratch_table(app: Flask) -> str:
+def make_scratch_table(app: Flask) -> None:
     """An empty table of one integer column `n`, for tests of how statements commit."""
     with get_engine(app).begin() as connection:
         connection.execute(text(f"CREATE TABLE {SCRATCH_TABLE} (n integer)"))
-    return SCRATCH_TABLE
 
 
 def scratch_rows(app: Flask) -> int:

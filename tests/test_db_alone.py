@@ -1,7 +1,8 @@
-"""Statements run on their own (app.db.alone, final_write): on PostgreSQL a read, or the write
+"""Statements run on their own (app.db.alone, final_write) on PostgreSQL: a read, or the write
 a request commits right after, is its own transaction (no BEGIN, no COMMIT round trip), and
 a write after another one stays in that one's transaction. libpq's own protocol trace and
-transaction status are the witnesses."""
+transaction status are the witnesses. What final_write does on both databases:
+tests/test_db_final_write.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import table as sql_table
 
 from app.db import alone, commits_after, db_session, driver, final_write, get_engine
 from app.prepared import Prepared
-from tests.conftest import scratch_rows, voice_params
+from tests.conftest import make_scratch_table, scratch_rows, voice_params
 from tests.reliability_support import assert_voice_answer, first_gather_action, path_of
 
 IDLE, INTRANS = 0, 2  # libpq's PQTRANS_IDLE and PQTRANS_INTRANS
@@ -38,7 +39,8 @@ def test_a_read_alone_leaves_no_transaction_open(app):
         app.do_teardown_appcontext()
 
 
-def test_a_statement_inside_an_open_transaction_stays_in_it(app, scratch_table):
+def test_a_statement_inside_an_open_transaction_stays_in_it(app):
+    make_scratch_table(app)
     with app.test_request_context("/"):
         session = db_session()
         session.execute(text("INSERT INTO scratch_t VALUES (1)"))
@@ -48,19 +50,6 @@ def test_a_statement_inside_an_open_transaction_stays_in_it(app, scratch_table):
         session.rollback()
         app.do_teardown_appcontext()
     assert scratch_rows(app) == 0
-
-
-def test_a_final_write_is_its_own_transaction_only_inside_commits_after(app, scratch_table):
-    with app.test_request_context("/"):
-        session = db_session()
-        final_write(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (1)"))
-        session.rollback()  # outside commits_after(): the request's transaction, rolled back
-        with commits_after():
-            final_write(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (2)"))
-        assert driver(session).pgconn.transaction_status == IDLE
-        session.rollback()  # nothing left to roll back: it committed by itself
-        app.do_teardown_appcontext()
-    assert scratch_rows(app) == 1
 
 
 def test_a_failed_statement_alone_leaves_the_connection_as_it_was(app):

@@ -1,65 +1,88 @@
-"""SQLite has one writer at a time: every webhook of every worker waits for the write lock the
-others hold. A webhook's save takes it for two statements (the call's UPDATE, its steps'
-INSERT) and commits at once, whatever the turn does afterwards. SQLite's own statement trace
+"""A request's last write (app.db.final_write): inside `commits_after()` it is its own
+transaction when nothing else is open, committed before the request goes on; else part of
+the request's. Both databases; the DB-API connection's own transaction state is the witness.
+
+On SQLite, which has one writer at a time, that is what keeps the write lock held for the
+save alone: a webhook's save takes it for two statements (the call's UPDATE, its steps'
+INSERT) and commits at once, whatever the turn does afterwards; SQLite's own statement trace
 (the DB-API connection's trace callback) is the witness."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import event
 
 from app.db import commits_after, db_session, driver, final_write, get_engine
-from tests.conftest import scratch_rows, voice_params
+from tests.conftest import app_on_each_database, make_scratch_table, scratch_rows, voice_params
 from tests.reliability_support import assert_voice_answer, first_gather_action, path_of
 
+IDLE = 0  # libpq's PQTRANS_IDLE
 
-def test_a_final_write_inside_commits_after_is_committed_at_once(app, scratch_table):
-    with app.test_request_context("/"):
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def each_app(request: Any, tmp_path: Any) -> Iterator[Flask]:
+    yield from app_on_each_database(request, tmp_path, datetime(2026, 12, 5, 9, 0, tzinfo=UTC))
+
+
+def _open(db: Any) -> bool:
+    """A transaction is open on this DB-API connection (psycopg's or sqlite3's)."""
+    return db.pgconn.transaction_status != IDLE if hasattr(db, "pgconn") else bool(db.in_transaction)
+
+
+def test_a_final_write_inside_commits_after_is_committed_at_once(each_app):
+    make_scratch_table(each_app)
+    with each_app.test_request_context("/"):
         session = db_session()
         with commits_after():
             final_write(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (1)"))
-            assert not driver(session).in_transaction  # committed before the block ends
+            assert not _open(driver(session))  # committed before the block ends
         session.rollback()  # nothing left to roll back
-        app.do_teardown_appcontext()
-    assert scratch_rows(app) == 1
+        each_app.do_teardown_appcontext()
+    assert scratch_rows(each_app) == 1
 
 
-def test_a_final_write_joins_what_the_request_wrote_before(app, scratch_table):
-    with app.test_request_context("/"):
+def test_a_final_write_joins_what_the_request_wrote_before(each_app):
+    make_scratch_table(each_app)
+    with each_app.test_request_context("/"):
         session = db_session()
         driver(session).execute("INSERT INTO scratch_t VALUES (1)")
         with commits_after():
             final_write(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (2)"))
-            assert driver(session).in_transaction
+            assert _open(driver(session))
         session.rollback()  # both go: they were one transaction
-        app.do_teardown_appcontext()
-    assert scratch_rows(app) == 0
+        each_app.do_teardown_appcontext()
+    assert scratch_rows(each_app) == 0
 
 
-def test_a_final_write_outside_commits_after_waits_for_the_requests_commit(app, scratch_table):
-    with app.test_request_context("/"):
+def test_a_final_write_outside_commits_after_waits_for_the_requests_commit(each_app):
+    make_scratch_table(each_app)
+    with each_app.test_request_context("/"):
         session = db_session()
         final_write(session, lambda db: db.execute("INSERT INTO scratch_t VALUES (1)"))
-        assert driver(session).in_transaction
+        assert _open(driver(session))
         session.rollback()
-        app.do_teardown_appcontext()
-    assert scratch_rows(app) == 0
+        each_app.do_teardown_appcontext()
+    assert scratch_rows(each_app) == 0
 
 
-def test_a_final_write_that_fails_half_way_leaves_nothing_and_no_lock(app, scratch_table):
+def test_a_final_write_of_two_statements_that_fails_half_way_leaves_nothing_on_sqlite(app):
+    """(On PostgreSQL a final write is one statement, atomic by itself.)"""
     def two_statements(db: Any) -> None:
         db.execute("INSERT INTO scratch_t VALUES (1)")
         db.execute("INSERT INTO scratch_t_missing VALUES (2)")
 
+    make_scratch_table(app)
     with app.test_request_context("/"):
         session = db_session()
         with commits_after(), pytest.raises(Exception, match="scratch_t_missing"):
             final_write(session, two_statements)
-        assert not driver(session).in_transaction  # rolled back: the lock is not held
+        assert not _open(driver(session))  # rolled back: the lock is not held
         app.do_teardown_appcontext()
     assert scratch_rows(app) == 0
 
