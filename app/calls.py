@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Executable,
     Insert,
+    Integer,
+    MetaData,
     Table,
+    Text,
     bindparam,
     column,
     func,
@@ -338,42 +343,46 @@ def save_turn(session: Session, call_id: int, expected_version: int, state: Mapp
               steps: Sequence[Mapping[str, Any]]) -> bool:
     """Save a turn: False (and nothing written) when the call is no longer at
     `expected_version`, because another webhook's turn moved it first. The request's last
-    write (`final_write`): inside `commits_after()` it may commit by itself."""
+    write (`final_write`): inside `commits_after()` it may commit by itself.
+
+    One statement on either database (the UPDATE and the steps it allows), so a save that
+    commits by itself holds the write lock within one call into the driver: SQLite's lock,
+    which every writer of every worker waits for, is not held while the thread waits to get
+    the GIL back between statements."""
     prepared = statements(session)
     values = {"call_id": call_id, "expected": expected_version, **state}
-    if steps and session.get_bind().dialect.name == "postgresql":
-        # One round trip: the UPDATE and the steps it allows, in one statement.
+    if session.get_bind().dialect.name == "postgresql":
         both = prepared.get("calls.save_turn_and_steps", _save_state_and_steps)
         row = final_write(session, lambda db: both.fetch_one(db, {**values, "steps": _step_rows(steps)}))
         return bool(row[0])
-    return final_write(session, lambda db: _save_each(db, prepared, values, steps))
+    return final_write(session, lambda db: _save_through_view(db, prepared, values, steps))
 
 
-def _save_each(db: Any, prepared: Statements, values: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> bool:
-    """The call's UPDATE, then its steps' INSERT (when the UPDATE found the call as read)."""
+def _save_through_view(db: Any, prepared: Statements, values: Mapping[str, Any],
+                       steps: Sequence[Mapping[str, Any]]) -> bool:
+    """SQLite: one INSERT into the connection's TURN_VIEW, whose trigger does the UPDATE and
+    the steps' INSERT (SQLite has no writable CTE). The view and its trigger are the
+    connection's own (TEMP): made the first time a connection saves, or again after a
+    rollback undid their making."""
+    save = prepared.get("calls.save_turn_view", _insert_turn)
+    # Each step's values converted as their columns store them (an INSERT of one step's
+    # values, never run, knows how), in STEP_COLUMNS' order after call_id.
+    row = prepared.get("calls.step_values", _insert_step_values)
+    parameters = {**values, "steps": _JSON_ROWS([row.parameters(step) for step in steps])}
+    before = db.total_changes
     cursor = db.cursor()
     try:
-        prepared.get("calls.save_state", _save_state).execute(cursor, values)
-        if cursor.rowcount != 1:
-            return False
-        for start in range(0, len(steps), STEPS_PER_INSERT):
-            rows = steps[start:start + STEPS_PER_INSERT]
-            prepared.get(*_STEP_INSERTS[len(rows)]).execute(
-                cursor, {key: row[name] for row, keys in zip(rows, _STEP_KEYS, strict=False)
-                         for name, key in keys})
-        return True
+        try:
+            save.execute(cursor, parameters)
+        except sqlite3.OperationalError as exc:
+            if TURN_VIEW not in str(exc):
+                raise
+            for ddl in _TURN_VIEW_DDL:
+                cursor.execute(ddl)
+            save.execute(cursor, parameters)
     finally:
         cursor.close()
-
-
-# SQLite: a turn's steps (five on a menu step) go in as one multi-row INSERT rather than one
-# execution per step. The write lock is held from the UPDATE to the COMMIT, and each
-# execution lets go of the GIL and must wait to get it back (while the worker's other
-# threads run): one per step made that wait five times a menu step instead of once. A turn
-# of more steps takes one INSERT per STEPS_PER_INSERT.
-STEPS_PER_INSERT = 16
-# Row i's parameter names in the multi-row INSERT: (column, "column_i") per step column.
-_STEP_KEYS = [tuple((name, f"{name}_{i}") for name in STEP_COLUMNS) for i in range(STEPS_PER_INSERT)]
+    return db.total_changes != before  # the trigger changed nothing when the call had moved
 
 
 def _save_state() -> Any:
@@ -382,13 +391,33 @@ def _save_state() -> Any:
             .values({name: bindparam(name, type_=_CALLS.c[name].type) for name in STATE_COLUMNS}))
 
 
-def _insert_steps(count: int) -> Any:
-    return insert(_STEPS).values([{name: bindparam(key, type_=_STEPS.c[name].type) for name, key in keys}
-                                  for keys in _STEP_KEYS[:count]])
+def _insert_step_values() -> Any:
+    return insert(_STEPS).values({name: bindparam(name, type_=_STEPS.c[name].type) for name in STEP_COLUMNS[1:]})
 
 
-# The INSERT of n steps: its name among the prepared statements, and how to build it.
-_STEP_INSERTS = [(f"calls.insert_steps.{n}", partial(_insert_steps, n)) for n in range(STEPS_PER_INSERT + 1)]
+# SQLite: the turn's save as one statement (see _save_through_view). The view has the save's
+# parameters as columns; the steps come as one JSON array of rows in STEP_COLUMNS' order
+# after call_id, each value already converted as its column stores it.
+TURN_VIEW = "cortese_turn_save"
+_TURN_TABLE = Table(TURN_VIEW, MetaData(), Column("call_id", Integer), Column("expected", Integer),
+                    *(Column(name, _CALLS.c[name].type) for name in STATE_COLUMNS), Column("steps", Text))
+_TURN_VIEW_DDL = (
+    f"CREATE TEMP VIEW IF NOT EXISTS {TURN_VIEW} AS SELECT "
+    + ", ".join(f"NULL AS {column.name}" for column in _TURN_TABLE.columns),
+    f"CREATE TEMP TRIGGER IF NOT EXISTS {TURN_VIEW} INSTEAD OF INSERT ON {TURN_VIEW} BEGIN "
+    f"UPDATE {_CALLS.name} SET " + ", ".join(f"{name} = NEW.{name}" for name in STATE_COLUMNS)
+    + " WHERE id = NEW.call_id AND state_version = NEW.expected; "
+    "SELECT RAISE(IGNORE) WHERE changes() = 0; "
+    f"INSERT INTO {_STEPS.name} ({', '.join(STEP_COLUMNS)}) SELECT NEW.call_id, "
+    + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(STEP_COLUMNS) - 1))
+    + " FROM json_each(NEW.steps) ORDER BY key; END",
+)
+_JSON_ROWS = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _insert_turn() -> Any:
+    return insert(_TURN_TABLE).values({column.name: bindparam(column.name, type_=column.type)
+                                       for column in _TURN_TABLE.columns})
 
 
 def _save_state_and_steps() -> Any:

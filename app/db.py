@@ -600,20 +600,21 @@ def first_statement(session: Session, work: Callable[[Any], T]) -> T:
 
 
 def alone(session: Session, work: Callable[[Any], T]) -> T:
-    """Run `work(dbapi_connection)` as a transaction of its own when none is open on the
-    request's connection (else as part of the open one): for a read, or a write the request
-    commits at once anyway (`final_write`).
+    """Run `work(dbapi_connection)`, one statement, as a transaction of its own when none is
+    open on the request's connection (else as part of the open one): for a read, or a write
+    the request commits at once anyway (`final_write`). Alone, the statement runs in the
+    driver's autocommit mode, switched on only while no transaction is open and off again at
+    once, so SQLAlchemy and the pool never see it.
 
-    On PostgreSQL `work` runs one statement, in psycopg's autocommit mode: psycopg otherwise
-    sends BEGIN before it and the commit sends COMMIT, a round trip each (a webhook's load and
-    save made four round trips instead of two). The mode is switched on only while the
-    connection is idle (which psycopg requires) and off again at once, so SQLAlchemy and the
-    pool never see it. A read alone sees what a read in a transaction would: at
-    PostgreSQL's READ COMMITTED (the engine's), each statement takes its own snapshot either way.
+    On PostgreSQL psycopg otherwise sends BEGIN before the statement and the commit sends
+    COMMIT, a round trip each (a webhook's load and save made four round trips instead of
+    two). A read alone sees what a read in a transaction would: at PostgreSQL's READ
+    COMMITTED (the engine's), each statement takes its own snapshot either way.
 
-    On SQLite a write is committed as soon as `work` returns (rolled back if it raises): the
-    write lock, which every other writer of every worker waits for, is held for its statements
-    only, not while the request goes on (and waits for the GIL between them)."""
+    On SQLite the statement takes the write lock, which every other writer of every worker
+    waits for, and lets it go within the one call into SQLite: the lock is never held while
+    the thread waits for the GIL (as it did between an UPDATE, an INSERT and a COMMIT, while
+    the worker's other threads ran), nor while the request goes on."""
     db = driver(session)
     bind = session.bind
     if not isinstance(bind, Connection) or session.in_transaction() or bind.in_transaction():
@@ -635,13 +636,14 @@ def alone(session: Session, work: Callable[[Any], T]) -> T:
 def _sqlite_alone(db: Any, work: Callable[[Any], T]) -> T:
     if db.in_transaction:  # what the request wrote before (on the DB-API connection): join it
         return work(db)
+    # sqlite3's autocommit mode: the statement is its own transaction, committed inside the
+    # same call into SQLite (no BEGIN before it, no COMMIT after it for the GIL to wait on).
+    level = db.isolation_level
+    db.isolation_level = None
     try:
-        result = work(db)
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()  # nothing to do after a read: sqlite3 commits only an open transaction
-    return result
+        return work(db)
+    finally:
+        db.isolation_level = level
 
 
 _PG_IDLE = 0  # libpq's PQTRANS_IDLE (psycopg.pq.TransactionStatus.IDLE): no transaction open

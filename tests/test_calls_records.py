@@ -189,7 +189,7 @@ def _state(version: int) -> dict[str, Any]:
             "state_version": version, "status": "in-progress", "ended_at": None, "updated_at": AT}
 
 
-@pytest.mark.parametrize("steps", [0, 1, 5, 2 * calls.STEPS_PER_INSERT + 1])
+@pytest.mark.parametrize("steps", [0, 1, 5, 40])
 def test_a_turn_saves_its_state_and_its_steps_in_order(db_app, steps):
     record = _a_new_call(db_app)
     with session_scope(db_app) as session:
@@ -211,6 +211,40 @@ def test_a_turn_another_worker_beat_writes_nothing(db_app):
     with session_scope(db_app) as session:
         assert calls.load_record(session, SID).node == "n9"
         assert session.scalar(select(func.count()).select_from(CallStep)) == 1
+
+
+def test_a_turn_saved_in_an_open_transaction_goes_with_its_rollback(db_app):
+    """A save joins what the request wrote before it; a rollback takes both, and the next
+    turn on the same connection saves as usual. On SQLite the first save on a connection
+    also makes its turn view (calls.TURN_VIEW): the rollback undoes that too, and the next
+    save makes it again."""
+    record = _a_new_call(db_app)
+    engine = get_engine(db_app)
+    engine.dispose()  # a new connection: no turn view yet
+    with engine.connect() as connection:
+        session = db_app.extensions["cortese.sessionmaker"](bind=connection)
+        connection.begin()
+        connection.exec_driver_sql(f"UPDATE calls SET answered_by = 'human' WHERE id = {record.id}")
+        assert calls.save_turn(session, record.id, 0, _state(1), _steps(2, record.id))
+        connection.rollback()
+        assert _turn_views(connection) in ([], None)
+        connection.begin()
+        assert calls.save_turn(session, record.id, 0, _state(1), _steps(3, record.id))
+        connection.commit()
+        assert _turn_views(connection) in ([calls.TURN_VIEW], None)
+        session.close()
+    with session_scope(db_app) as session:
+        assert calls.load_record(session, SID).state_version == 1
+        assert session.scalar(select(func.count()).select_from(CallStep)) == 3
+        assert session.get(Call, record.id).answered_by is None
+
+
+def _turn_views(connection: Any) -> list[str] | None:
+    """The connection's own views on SQLite (None on PostgreSQL, which needs none)."""
+    if connection.dialect.name != "sqlite":
+        return None
+    dbapi = connection.connection.dbapi_connection
+    return [name for (name,) in dbapi.execute("SELECT name FROM sqlite_temp_master WHERE type = 'view'")]
 
 
 def test_a_turns_steps_are_stored_value_for_value(db_app):

@@ -68,6 +68,37 @@ def failing_statements(app: Any, *match: str) -> Iterator[list[str]]:
 
 
 @contextmanager
+def failing_writes(app: Any, verb: str, table: str) -> Iterator[list[str]]:
+    """Every `verb` (INSERT, UPDATE) on `table` fails, inside the statement that makes it: on
+    SQLite a write a trigger makes (a turn's save is one statement, through a view's trigger)
+    fails where it is made; on PostgreSQL the statement doing it fails (`failing_statements`)."""
+    engine = app.extensions["cortese.engine"]
+    if engine.dialect.name == "postgresql":
+        phrases = ("UPDATE calls SET", "state_version") if verb == "UPDATE" else (f"{verb} INTO {table}",)
+        with failing_statements(app, *phrases) as failed:
+            yield failed
+        return
+    failed = []
+
+    def fail(what: str) -> None:
+        failed.append(what)
+        raise RuntimeError("disk I/O error")  # SQLite aborts the statement that ran into it
+
+    def install(dbapi: Any, _record: Any) -> None:
+        dbapi.create_function("injected_failure", 1, fail)
+        dbapi.execute(f"CREATE TEMP TRIGGER injected_failure BEFORE {verb} ON {table} "
+                      f"BEGIN SELECT injected_failure('{verb} {table}'); END")
+
+    engine.dispose()  # the request's connection is a new one, with the trigger
+    event.listen(engine, "connect", install)
+    try:
+        yield failed
+    finally:
+        event.remove(engine, "connect", install)
+        engine.dispose()
+
+
+@contextmanager
 def dead_database(app: Any) -> Iterator[None]:
     """Point the app at a database nobody answers for (refused port / unopenable file)."""
     real_engine, real_factory = app.extensions["cortese.engine"], app.extensions["cortese.sessionmaker"]
@@ -126,12 +157,11 @@ def test_every_statement_failing_mid_call_apologises_in_the_callers_language(app
     assert _snapshot(app, params["CallSid"]) == before
 
 
-@pytest.mark.parametrize("statement", [("UPDATE calls SET", "state_version"), ("INSERT INTO call_steps",)],
-                         ids=["state-save", "steps-insert"])
-def test_failure_while_saving_the_turn_leaves_no_half_written_state(app, twilio, statement):
+@pytest.mark.parametrize("write", [("UPDATE", "calls"), ("INSERT", "call_steps")], ids=["state-save", "steps-insert"])
+def test_failure_while_saving_the_turn_leaves_no_half_written_state(app, twilio, write):
     params, action = _start(twilio, "+31612345678", "+31201234567")
     before = _snapshot(app, params["CallSid"])
-    with failing_statements(app, *statement) as failed:
+    with failing_writes(app, *write) as failed:
         response = twilio.post(action, {**params, "CallStatus": "in-progress", "Digits": "1"})
     assert failed
     _assert_apology(response, "nl", operator=False)
