@@ -3,9 +3,11 @@
 Flask, the X-Twilio-Signature check over the parsed form, then through the raw DB-API driver
 (no SQLAlchemy, one connection per thread, no pool): read the call's state by CallSid, decode
 its JSON, write the new state and one step row, commit, and answer a constant TwiML document.
-On SQLite: SELECT, UPDATE, INSERT, COMMIT. On PostgreSQL the fewest round trips there are:
-the SELECT, then one autocommitted statement that updates the call and inserts the step
-(`WITH ... UPDATE ... RETURNING` feeding the INSERT).
+The write is one autocommitted statement that updates the call and inserts the step, as
+cortese's is: on PostgreSQL the fewest round trips there are (`WITH ... UPDATE ... RETURNING`
+feeding the INSERT); on SQLite an INSERT into a TEMP view whose trigger does both, so the
+write lock is taken and let go within one call into SQLite, never held while the thread waits
+for the GIL between statements (SQLite has no writable CTE).
 
 It is not a product (no flow, no language, no error handling, no state check). It shows what
 the machine, gunicorn, Flask and the database cost for the work a menu step cannot avoid, so
@@ -42,7 +44,16 @@ TWIML = (
 SELECT = "SELECT id, slots, counters, state_version FROM calls WHERE call_sid = ?"
 UPDATE = ("UPDATE calls SET slots = ?, counters = ?, state_version = ?, updated_at = ? "
           "WHERE id = ? AND state_version = ?")
-INSERT = "INSERT INTO call_steps (call_id, at, flow, node, kind, input, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)"
+SQLITE_SETUP = (
+    "CREATE TEMP VIEW floor_save AS SELECT NULL AS slots, NULL AS counters, NULL AS version, NULL AS at, "
+    "NULL AS id, NULL AS expected, NULL AS flow, NULL AS node, NULL AS kind, NULL AS input, NULL AS outcome",
+    "CREATE TEMP TRIGGER floor_save INSTEAD OF INSERT ON floor_save BEGIN "
+    "UPDATE calls SET slots = NEW.slots, counters = NEW.counters, state_version = NEW.version, updated_at = NEW.at "
+    "WHERE id = NEW.id AND state_version = NEW.expected; "
+    "INSERT INTO call_steps (call_id, at, flow, node, kind, input, outcome) "
+    "SELECT NEW.id, NEW.at, NEW.flow, NEW.node, NEW.kind, NEW.input, NEW.outcome WHERE changes() = 1; END",
+)
+SQLITE_WRITE = "INSERT INTO floor_save VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 PG_SELECT = SELECT.replace("?", "%s")
 PG_WRITE = ("WITH moved AS (" + UPDATE.replace("?", "%s") + " RETURNING id) "
             "INSERT INTO call_steps (call_id, at, flow, node, kind, input, outcome) "
@@ -54,9 +65,12 @@ def _connection() -> Any:
     conn = getattr(_local, "conn", None)
     if conn is None:
         if SQLITE:
-            conn = sqlite3.connect(URL.split(":///", 1)[1], timeout=30, check_same_thread=False)
+            conn = sqlite3.connect(URL.split(":///", 1)[1], timeout=30, check_same_thread=False,
+                                   isolation_level=None)  # autocommit: each statement commits itself
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            for ddl in SQLITE_SETUP:
+                conn.execute(ddl)
         else:
             conn = psycopg.connect(URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
         _local.conn = conn
@@ -80,9 +94,7 @@ def menu_step(step: str) -> Response:
     state = (json.dumps(slots), json.dumps(counters), version + 1, at, call_id, version)
     step_row = ("support_menu", "menu", "input", request.form.get("Digits"), "info")
     if SQLITE:
-        cur.execute(UPDATE, state)
-        cur.execute(INSERT, (call_id, at, *step_row))
-        conn.commit()
+        cur.execute(SQLITE_WRITE, (*state, *step_row))
     else:
         cur.execute(PG_WRITE, (*state, at, *step_row))
     return Response(TWIML, mimetype="text/xml")
