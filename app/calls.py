@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from app.db import final_write, first_statement, insert_skipping_duplicates, statements, utc_text
 from app.models import STATUS_RANK, TERMINAL_STATUSES, Call, CallEvent, CallStep
-from app.prepared import Statements
+from app.prepared import Prepared, Statements
 
 _MAX_FIELD = 128
 _CALLS = cast(Table, Call.__table__)
@@ -119,24 +119,43 @@ def webhook_record(session: Session, params: Mapping[str, str], at: datetime) ->
     record, inserted with this webhook's status the first time we hear of it (one prepared
     statement), else as stored (the turn saves this webhook's status with its state)."""
     arriving = _arriving(params, at, with_status=True)
-    prepared = statements(session).get("calls.insert_new", lambda: _insert_new_call(session, arriving))
-    raw = first_statement(session, lambda db: prepared.fetch_one(db, arriving))
-    if raw is not None:
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    prepared = statements(session).get("calls.insert_new", lambda: _insert_new_call(session, arriving, sqlite))
+    new_id = first_statement(session, lambda db: _inserted_id(db, prepared, arriving, sqlite))
+    if new_id is not None:
         # The row holds what was sent: only its id is read back, not the row to convert again.
         row = {**arriving, **_unmoved()}
-        return CallRecord(raw[0], *(row[name] for name in RECORD_COLUMNS[1:]))
+        return CallRecord(new_id, *(row[name] for name in RECORD_COLUMNS[1:]))
     record = load_record(session, arriving["call_sid"])  # Twilio retried the request: we have it
     if record is None:
         raise LookupError(f"call {arriving['call_sid']} neither inserted nor found")
     return record
 
 
-def _insert_new_call(session: Session, arriving: Mapping[str, Any]) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: what the webhook says as parameters,
-    the unmoved state as the statement's constants (converted once, app.prepared)."""
+def _insert_new_call(session: Session, arriving: Mapping[str, Any], sqlite: bool) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id (without RETURNING on SQLite, see
+    `_inserted_id`): what the webhook says as parameters, the unmoved state as the
+    statement's constants (converted once, app.prepared)."""
     columns = {name: bindparam(name, type_=_CALLS.c[name].type) for name in arriving}
     columns.update({name: bindparam(name, value, type_=_CALLS.c[name].type) for name, value in _unmoved().items()})
-    return insert_skipping_duplicates(session, _CALLS).values(columns).returning(_CALLS.c.id)
+    statement = insert_skipping_duplicates(session, _CALLS).values(columns)
+    return statement if sqlite else statement.returning(_CALLS.c.id)
+
+
+def _inserted_id(db: Any, prepared: Prepared, arriving: Mapping[str, Any], sqlite: bool) -> int | None:
+    """The new call's id, None when the call was there already. On SQLite the id is the
+    cursor's last row id: a RETURNING row is handed back before the statement ends, and the
+    autocommitted INSERT would commit (and let go of the write lock) only at the next step,
+    after the thread has waited for the GIL again."""
+    if not sqlite:
+        raw = prepared.fetch_one(db, arriving)
+        return None if raw is None else int(raw[0])
+    cursor = db.cursor()
+    try:
+        prepared.execute(cursor, arriving)
+        return cursor.lastrowid if cursor.rowcount == 1 else None  # 0 rows: a duplicate, skipped
+    finally:
+        cursor.close()
 
 
 def ensure_call(session: Session, params: Mapping[str, str], at: datetime, *, with_status: bool = True) -> Call:
