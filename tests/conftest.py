@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from twilio.request_validator import RequestValidator
 
 from app import cli as root_cli
@@ -64,6 +65,20 @@ def base_settings(tmp_path: Any) -> dict[str, Any]:
 
 
 SCRATCH_TABLE = "scratch_t"
+
+
+@contextmanager
+def on_new_connections(app: Flask, setup: Callable[[Any, Any], None]) -> Iterator[None]:
+    """`setup(dbapi_connection, record)` runs on each connection the app opens in the block;
+    the engine's connections go before and after, so the next request's is a new one."""
+    engine = get_engine(app)
+    engine.dispose()
+    event.listen(engine, "connect", setup)
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", setup)
+        engine.dispose()
 
 
 def make_scratch_table(app: Flask) -> None:

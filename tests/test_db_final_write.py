@@ -18,11 +18,16 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
 
 from app.calls import TURN_VIEW
-from app.db import commits_after, db_session, driver, final_write, get_engine
-from tests.conftest import app_on_each_database, make_scratch_table, scratch_rows, voice_params
+from app.db import commits_after, db_session, driver, final_write
+from tests.conftest import (
+    app_on_each_database,
+    make_scratch_table,
+    on_new_connections,
+    scratch_rows,
+    voice_params,
+)
 from tests.reliability_support import assert_voice_answer, first_gather_action, path_of
 
 IDLE = 0  # libpq's PQTRANS_IDLE
@@ -91,18 +96,12 @@ def test_a_final_write_that_fails_leaves_nothing_and_no_transaction(each_app):
 def _traced(app: Any) -> Iterator[list[str]]:
     """Every statement SQLite runs on the request connections during the block."""
     seen: list[str] = []
-    engine = get_engine(app)
-    engine.dispose()  # the next request's connection is a new one, traced from its start
 
     def trace(dbapi: Any, _record: Any) -> None:
         dbapi.set_trace_callback(seen.append)
 
-    event.listen(engine, "connect", trace)
-    try:
+    with on_new_connections(app, trace):
         yield seen
-    finally:
-        event.remove(engine, "connect", trace)
-        engine.dispose()
 
 
 def _top_level(statements: list[str]) -> list[str]:

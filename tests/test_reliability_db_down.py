@@ -24,7 +24,7 @@ from app import db
 from app.db import session_scope
 from app.models import Call, CallStep
 from app.prepared import Prepared
-from tests.conftest import voice_params
+from tests.conftest import on_new_connections, voice_params
 from tests.reliability_support import assert_voice_answer, first_gather_action, path_of, said
 
 APOLOGY = {"it": "Ci scusi", "nl": "Excuses", "en": "We are sorry"}
@@ -89,13 +89,8 @@ def failing_writes(app: Any, verb: str, table: str) -> Iterator[list[str]]:
         dbapi.execute(f"CREATE TEMP TRIGGER injected_failure BEFORE {verb} ON {table} "
                       f"BEGIN SELECT injected_failure('{verb} {table}'); END")
 
-    engine.dispose()  # the request's connection is a new one, with the trigger
-    event.listen(engine, "connect", install)
-    try:
+    with on_new_connections(app, install):
         yield failed
-    finally:
-        event.remove(engine, "connect", install)
-        engine.dispose()
 
 
 @contextmanager
