@@ -162,12 +162,6 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def utc_text(value: datetime | None) -> str | None:
-    """ISO 8601 text of an aware datetime in UTC (None for None), for a time sent inside JSON."""
-    utc = _to_utc(value)
-    return None if utc is None else utc.isoformat()
-
-
 # The last value _sqlite_text converted, and its text: a turn writes the same `now` in the
 # call's row and in each of its steps. One tuple, so a thread never sees half of a pair.
 _last_text: list[tuple[Any, str | None]] = [(None, None)]
