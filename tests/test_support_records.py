@@ -3,6 +3,8 @@ made, with caller, language and references, in the DB, through the API and `cort
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -97,6 +99,24 @@ def test_every_step_of_the_call_is_stored_with_inputs_and_outcomes(sim, app):
         kinds = {s.kind for s in steps}
     assert inputs[:4] == ["2", "1", "het modem knippert rood", "2"]
     assert {"support.ticket", "support.serial", "support.claim", "jump", "ask", "action"} <= kinds
+
+
+def test_a_line_of_history_says_its_thing_once(sim, app):
+    """An action that writes its own line (the caller recognised, a claim filed) is not
+    followed by the engine's line saying the same outcome at the same node; where its own line
+    says something else (the claim's reference and reason), the engine's outcome is kept."""
+    call = _one_call_three_records(sim)
+    with session_scope(app) as session:
+        stored = session.scalar(select(Call).where(Call.call_sid == call.sid))
+        steps = list(session.scalars(select(CallStep).where(CallStep.call_id == stored.id).order_by(CallStep.id)))
+    repeated = [(a.kind, b.kind, a.node, a.outcome) for a, b in pairwise(steps)
+                if a.outcome is not None and (a.node, a.outcome) == (b.node, b.outcome)]
+    assert repeated == []
+    assert [(s.kind, s.outcome) for s in steps if s.node == "identify"] == [("support.identify", "unknown")]
+    claim = next(s for s in steps if s.kind == "support.claim")
+    at_claim = [(s.kind, s.outcome) for s in steps if s.node == claim.node]
+    assert at_claim[0] == ("support.claim", claim.outcome) and at_claim[1][0] == "action"
+    assert at_claim[1][1] != claim.outcome
 
 
 def test_the_shop_pushes_orders_through_the_api_and_callers_hear_them(sim, app, client):

@@ -51,8 +51,8 @@ class ActionContext:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
     def add_step(self, kind: str, *, input: str | None = None, outcome: str | None = None) -> None:
-        """A line in the call's history, beyond the engine's own node/outcome step; it is
-        written with the turn's other steps, in order."""
+        """A line in the call's history, written with the turn's other steps, in order. The
+        engine adds its own line with the action's outcome unless one of these says it."""
         self.steps.append(step_row(self.call.id, self.now, self.flow, self.node, kind, input=input,
                                    outcome=outcome))
 

@@ -214,8 +214,9 @@ class Engine:
                 self._step(turn, "say", said=text)
                 node_name = str(node.next)
             elif node.kind == "action":
+                written = len(turn.steps)
                 outcome = self._run_action(turn, node)
-                self._step(turn, "action", outcome=outcome)
+                self._action_step(turn, written, outcome)
                 target = node.next_for(outcome)
                 if target is None:
                     raise FlowStateError(f"{flow}.{node.name}: no transition for outcome {outcome!r}")
@@ -394,8 +395,9 @@ class Engine:
         fault description, a callback time) checks it there, with its own words."""
         if self._checks_anger_itself(turn.flow, node) or ANGER_ACTION not in self.actions:
             return
+        written = len(turn.steps)
         if self._run_named(turn, ANGER_ACTION, node.name) == ANGRY:
-            self._step(turn, "action", outcome=ANGRY)
+            self._action_step(turn, written, ANGRY)
             turn.say(self._text(turn, {turn.language: i18n.prompt("anger_heard", turn.language)}))
 
     def _checks_anger_itself(self, flow: str, node: Node) -> bool:
@@ -572,6 +574,14 @@ class Engine:
               said: str | None = None) -> None:
         turn.steps.append(step_row(turn.call.id, turn.now, turn.flow, turn.node, kind,
                                                    input=input, outcome=outcome, said=said))
+
+    def _action_step(self, turn: Turn, written: int, outcome: str) -> None:
+        """The outcome of the action that ran at the turn's node, unless a line the action
+        wrote itself (`written` is where its lines begin) already says that outcome there: a
+        history line says a thing once."""
+        node = turn.node
+        if not any(row["outcome"] == outcome and row["node"] == node for row in turn.steps[written:]):
+            self._step(turn, "action", outcome=outcome)
 
     def _run_action(self, turn: Turn, node: Node) -> str:
         return self._run_named(turn, str(node.action), node.name)
