@@ -10,6 +10,10 @@ Workloads: `first step` = a new call hitting /voice/inbound (call created, flow 
 `menu step` = a signed answer to that call's first Gather (signature check, state load/save,
 TwiML render). Each request is a distinct call so nothing is served from a warm duplicate: enough
 calls are prepared for the run (--calls), and a run that had to send one again says so.
+
+`CPU ms/req` is the gunicorn processes' CPU time per request; on PostgreSQL `DB CPU ms` adds the
+database server's (every postgres process on the machine), which shares the same cores: a
+statement cortese makes the server work harder for slows it as much as its own Python does.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class Result:
     errors: int
     rss_mb: float
     cpu_ms: float  # gunicorn CPU time (master + workers) per request: robust on a busy machine
+    db_cpu_ms: float | None  # the PostgreSQL server's CPU time per request (None: SQLite, in the workers)
     threads: int
     replayed: int = 0  # requests sent again after every prepared call had had its turn
     ceiling: Result | None = None  # the bare-Flask run with the same gunicorn configuration
@@ -221,11 +226,22 @@ end
 
 def cpu_seconds(master_pid: int) -> float:
     """utime + stime of the gunicorn master and its workers, from /proc."""
+    return _cpu_seconds(lambda pid, fields: pid == master_pid or int(fields[1]) == master_pid)
+
+
+def postgres_cpu_seconds() -> float:
+    """utime + stime of every PostgreSQL server process on this machine (the bench's sessions
+    and its background writers): the database's share of what a request costs the two cores."""
+    return _cpu_seconds(lambda _pid, fields: False, name="postgres")
+
+
+def _cpu_seconds(chosen, name: str | None = None) -> float:
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().split(") ")[-1].split()
-            if int(stat.parent.name) == master_pid or int(fields[1]) == master_pid:
+            text = stat.read_text()
+            fields = text.split(") ")[-1].split()
+            if (name is not None and f"({name})" in text) or chosen(int(stat.parent.name), fields):
                 ticks += int(fields[11]) + int(fields[12])
         except (OSError, ValueError, IndexError):
             continue
@@ -248,7 +264,7 @@ def run_wrk(wrk: str, url: str, script: Path, duration: int,
 
 
 def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, make_reqs,
-            args: argparse.Namespace, tmp: Path, threads: int) -> Result | None:
+            args: argparse.Namespace, tmp: Path, threads: int, postgres: bool = False) -> Result | None:
     proc = start_gunicorn(target, port, env, threads=threads)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -258,16 +274,17 @@ def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, ma
             return None
         script = tmp / f"{name.replace(' ', '_')}.lua"
         lua_script(reqs, script)
-        cpu_before = cpu_seconds(proc.pid)
+        cpu_before, db_before = cpu_seconds(proc.pid), postgres_cpu_seconds() if postgres else 0.0
         rps, p50, p99, errors, total = run_wrk(wrk, base, script, args.duration, args.connections)
         cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / max(total, 1)
+        db_cpu_ms = (postgres_cpu_seconds() - db_before) * 1000 / max(total, 1) if postgres else None
         # wrk starts the list again when it runs out: a call answering the same question twice
         # is a retried webhook (a stale turn), not the workload named, so it is counted.
         replayed = max(0, total - len(reqs)) if name != "bare flask" else 0
         if replayed:
             print(f"  {name}: {replayed} of {total} requests replayed a call's step: raise --calls",
                   flush=True)
-        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid), cpu_ms, threads, replayed)
+        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid), cpu_ms, db_cpu_ms, threads, replayed)
     finally:
         stop(proc)
 
@@ -360,11 +377,13 @@ def run_round(kind: str, url: str, wrk: str, args: argparse.Namespace, tmp: Path
             if name.split()[0] in args.steps:
                 keep = variant is None and name == "menu step"
                 out.append(measure(f"{label} {name}", wrk, CORTESE, run_env, port,
-                                   lambda base, m=maker, k=keep: prepare(base, m, k), args, tmp, threads))
+                                   lambda base, m=maker, k=keep: prepare(base, m, k), args, tmp, threads,
+                                   postgres=kind == "postgres"))
     # The floor serves cortese's own menu-step requests (the calls exist in its table).
     if menu and not args.no_floor:
         out.append(measure(f"floor {kind} menu step", wrk, "floor_app:app",
-                           floor_env(url, env["PUBLIC_BASE_URL"]), port, lambda base: menu, args, tmp, threads))
+                           floor_env(url, env["PUBLIC_BASE_URL"]), port, lambda base: menu, args, tmp, threads,
+                           postgres=kind == "postgres"))
     results = [r for r in out if r is not None]
     floor = next((r for r in results if r.name.startswith("floor ")), None)
     for r in results[1:]:
@@ -374,13 +393,23 @@ def run_round(kind: str, url: str, wrk: str, args: argparse.Namespace, tmp: Path
 
 
 HEADER = (f"{'workload':44} {'threads':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
-          f"{'worker RSS MB':>14} {'vs ceiling':>10} {'CPU ms/req':>11} {'CPU vs ceiling':>15} {'vs floor':>9}")
+          f"{'worker RSS MB':>14} {'vs ceiling':>10} {'CPU ms/req':>11} {'DB CPU ms':>10} {'CPU vs ceiling':>15} "
+          f"{'vs floor':>9}")
 # Issue 21's goal, in req/s against the raw-driver floor measured in the same round.
 GOAL = {"menu step": 0.8, "first step": 0.6}
 
 
 def vs_floor(r: Result) -> float | None:
     return r.rps / r.floor.rps if r.floor is not None and r.floor.rps else None
+
+
+def _db(value: float | None) -> str:
+    return f"{value:10.2f}" if value is not None else f"{'-':>10}"
+
+
+def _median_db(runs: list[Result]) -> float | None:
+    values = [r.db_cpu_ms for r in runs if r.db_cpu_ms is not None]
+    return statistics.median(values) if values else None
 
 
 def _ratio(value: float | None) -> str:
@@ -399,7 +428,8 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     for r in results:
         ceiling = r.ceiling or r
         print(f"{r.name:44} {r.threads:7d} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:8d} "
-              f"{r.rss_mb:14.1f} {r.rps / ceiling.rps:10.2f} {r.cpu_ms:11.2f} {r.cpu_ms / ceiling.cpu_ms:14.1f}x "
+              f"{r.rss_mb:14.1f} {r.rps / ceiling.rps:10.2f} {r.cpu_ms:11.2f} {_db(r.db_cpu_ms)} "
+              f"{r.cpu_ms / ceiling.cpu_ms:14.1f}x "
               f"{_ratio(vs_floor(r))}")
     print(goal_line())
     _replays(results)
@@ -426,6 +456,7 @@ def summary(results: list[Result], args: argparse.Namespace) -> None:
         print(f"{name:44} {threads:7d} {med(lambda r: r.rps):9.0f} {med(lambda r: r.p50_ms):8.2f} "
               f"{med(lambda r: r.p99_ms):8.2f} {sum(r.errors for r in runs):8d} {med(lambda r: r.rss_mb):14.1f} "
               f"{med(lambda r: r.rps / (r.ceiling or r).rps):10.2f} {med(lambda r: r.cpu_ms):11.2f} "
+              f"{_db(_median_db(runs))} "
               f"{med(lambda r: r.cpu_ms / (r.ceiling or r).cpu_ms):14.1f}x {_ratio(_median_floor(runs))}")
     print(goal_line())
     _replays(results)
