@@ -11,7 +11,7 @@ import hmac
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -34,6 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import values as sql_values
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.db import final_write, first_statement, insert_skipping_duplicates, statements
@@ -61,7 +62,7 @@ class CallRecord:
     every webhook loads this with one prepared statement instead of an ORM object
     (app.prepared); code that reads or changes other columns of the call uses the ORM's Call."""
 
-    id: int
+    id: int | None  # None: a call not in the database yet (NewCall)
     call_sid: str
     direction: str
     from_number: str
@@ -84,7 +85,22 @@ class CallRecord:
         return cls(*(getattr(call, name) for name in RECORD_COLUMNS))
 
 
-RECORD_COLUMNS = tuple(field.name for field in fields(CallRecord))
+RECORD_COLUMNS = tuple(f.name for f in fields(CallRecord))
+
+
+@dataclass(slots=True)
+class NewCall(CallRecord):
+    """A call heard of for the first time, not in the database yet: its first turn's save
+    inserts it with that turn's state and steps (`start_turn`), one write where an INSERT, its
+    commit and the turn's UPDATE were three. `columns`: the row as this webhook gives it."""
+
+    columns: dict[str, Any] = field(default_factory=dict)
+
+
+def new_call(params: Mapping[str, str], at: datetime) -> NewCall:
+    """The record of a call whose first webhook this is (its status as the webhook says)."""
+    row = {**_arriving(params, at, with_status=True), **_unmoved()}
+    return NewCall(id=None, **{name: row[name] for name in RECORD_COLUMNS[1:]}, columns=row)
 
 
 def load_record(session: Session, call_sid: str) -> CallRecord | None:
@@ -354,7 +370,18 @@ def _int(value: str | None) -> int | None:
 STATE_COLUMNS = ("flow", "node", "language", "slots", "counters", "state_version", "status", "ended_at",
                  "updated_at")
 STEP_COLUMNS = ("call_id", "at", "flow", "node", "kind", "input", "outcome", "said")
+NEW_CALL_COLUMNS = tuple(c.name for c in _CALLS.columns if c.name != "id")
 _STEPS = cast(Table, CallStep.__table__)
+
+
+def save(session: Session, call: CallRecord, expected_version: int, state: Mapping[str, Any],
+         steps: Sequence[Mapping[str, Any]]) -> bool:
+    """A turn's save: the first turn of a call not in the database yet inserts it
+    (`start_turn`), any other moves it on (`save_turn`)."""
+    if isinstance(call, NewCall):
+        return start_turn(session, call, state, steps)
+    assert call.id is not None  # only a NewCall has none
+    return save_turn(session, call.id, expected_version, state, steps)
 
 
 def save_turn(session: Session, call_id: int, expected_version: int, state: Mapping[str, Any],
@@ -372,19 +399,89 @@ def save_turn(session: Session, call_id: int, expected_version: int, state: Mapp
     if session.get_bind().dialect.name == "postgresql":
         count = len(steps)
         both = prepared.get(f"calls.save_turn_and_steps.{count}", lambda: _save_state_and_steps(count))
-        numbered = {f"{name}_{i}": step[name] for i, step in enumerate(steps) for name in STEP_COLUMNS[1:]}
-        row = final_write(session, lambda db: both.fetch_one(db, {**values, **numbered}))
+        row = final_write(session, lambda db: both.fetch_one(db, {**values, **_numbered(steps)}))
         return bool(row[0])
-    return final_write(session, lambda db: _save_through_view(db, prepared, values, steps))
+    return final_write(session, lambda db: _through_view(db, prepared, _TURN, values, steps))
 
 
-def _save_through_view(db: Any, prepared: Statements, values: Mapping[str, Any],
-                       steps: Sequence[Mapping[str, Any]]) -> bool:
-    """SQLite: one INSERT into the connection's TURN_VIEW, whose trigger does the UPDATE and
-    the steps' INSERT (SQLite has no writable CTE). The view and its trigger are the
-    connection's own (TEMP): made the first time a connection saves, or again after a
-    rollback undid their making."""
-    save = prepared.get("calls.save_turn_view", _insert_turn)
+def start_turn(session: Session, call: NewCall, state: Mapping[str, Any],
+               steps: Sequence[Mapping[str, Any]]) -> bool:
+    """Insert a new call with its first turn's state and steps, in one statement as
+    `save_turn` saves: False (and nothing written) when a call with its CallSid is there
+    already (Twilio's retry of the same webhook, or a status callback, made it first). On
+    PostgreSQL the record gets its id; SQLite's trigger cannot say it (nothing after the
+    first turn needs it)."""
+    prepared = statements(session)
+    values = {**call.columns, **state}
+    if session.get_bind().dialect.name == "postgresql":
+        count = len(steps)
+        both = prepared.get(f"calls.start_call_and_steps.{count}", lambda: _start_call_and_steps(count))
+        row = final_write(session, lambda db: both.fetch_one(db, {**values, **_numbered(steps)}))
+        if row is None:
+            return False
+        call.id = int(row[0])
+        return True
+    return final_write(session, lambda db: _through_view(db, prepared, _START, values, steps))
+
+
+def _numbered(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The steps' values as the VALUES list of `_with_steps` names them: `<column>_<i>`."""
+    return {f"{name}_{i}": step[name] for i, step in enumerate(steps) for name in STEP_COLUMNS[1:]}
+
+
+class _View:
+    """SQLite: a TEMP view whose INSTEAD OF trigger does a whole write, `body` and then the
+    steps' INSERT for the call `call_id` names (SQLite has no writable CTE). An INSERT into it
+    is one statement: the write lock is taken and let go within one call into SQLite. The view
+    has the write's values as columns, and `steps`: one JSON array of rows in STEP_COLUMNS'
+    order after call_id, each value already converted as its column stores it. View and
+    trigger are the connection's own: made the first time it writes through them, or again
+    after a rollback undid their making (`_through_view`)."""
+
+    def __init__(self, name: str, columns: Sequence[Column[Any]], body: str, call_id: str) -> None:
+        self.name = name
+        self.table = Table(name, MetaData(), *columns, Column("steps", Text))
+        self.ddl = (
+            f"CREATE TEMP VIEW IF NOT EXISTS {name} AS SELECT "
+            + ", ".join(f"NULL AS {column.name}" for column in self.table.columns),
+            f"CREATE TEMP TRIGGER IF NOT EXISTS {name} INSTEAD OF INSERT ON {name} BEGIN {body} "
+            "SELECT RAISE(IGNORE) WHERE changes() = 0; "
+            f"INSERT INTO {_STEPS.name} ({', '.join(STEP_COLUMNS)}) SELECT {call_id}, "
+            + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(STEP_COLUMNS) - 1))
+            + " FROM json_each(NEW.steps) ORDER BY key; END",
+        )
+
+    def insert(self) -> Any:
+        return insert(self.table).values({column.name: bindparam(column.name, type_=column.type)
+                                          for column in self.table.columns})
+
+
+def _typed(names: Sequence[str]) -> list[Column[Any]]:
+    return [Column(name, _CALLS.c[name].type) for name in names]
+
+
+# A turn's save: the UPDATE, if nobody moved the call since it was read.
+TURN_VIEW = "cortese_turn_save"
+_TURN = _View(
+    TURN_VIEW, [Column("call_id", Integer), Column("expected", Integer), *_typed(STATE_COLUMNS)],
+    f"UPDATE {_CALLS.name} SET " + ", ".join(f"{name} = NEW.{name}" for name in STATE_COLUMNS)
+    + " WHERE id = NEW.call_id AND state_version = NEW.expected;",
+    "NEW.call_id")
+# A new call's first turn: the call's row, unless its CallSid is there already.
+START_VIEW = "cortese_call_start"
+_START = _View(
+    START_VIEW, _typed(NEW_CALL_COLUMNS),
+    f"INSERT INTO {_CALLS.name} ({', '.join(NEW_CALL_COLUMNS)}) "
+    f"VALUES ({', '.join(f'NEW.{name}' for name in NEW_CALL_COLUMNS)}) ON CONFLICT DO NOTHING;",
+    f"(SELECT id FROM {_CALLS.name} WHERE call_sid = NEW.call_sid)")
+_JSON_ROWS = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _through_view(db: Any, prepared: Statements, view: _View, values: Mapping[str, Any],
+                  steps: Sequence[Mapping[str, Any]]) -> bool:
+    """One INSERT into `view`: True when its trigger wrote (it writes nothing when the call
+    had moved, or was there already)."""
+    write = prepared.get(f"calls.{view.name}", view.insert)
     # Each step's values converted as their columns store them (an INSERT of one step's
     # values, never run, knows how), in STEP_COLUMNS' order after call_id.
     row = prepared.get("calls.step_values", _insert_step_values)
@@ -393,16 +490,16 @@ def _save_through_view(db: Any, prepared: Statements, values: Mapping[str, Any],
     cursor = db.cursor()
     try:
         try:
-            save.execute(cursor, parameters)
+            write.execute(cursor, parameters)
         except sqlite3.OperationalError as exc:
-            if TURN_VIEW not in str(exc):
+            if view.name not in str(exc):
                 raise
-            for ddl in _TURN_VIEW_DDL:
+            for ddl in view.ddl:
                 cursor.execute(ddl)
-            save.execute(cursor, parameters)
+            write.execute(cursor, parameters)
     finally:
         cursor.close()
-    return db.total_changes != before  # the trigger changed nothing when the call had moved
+    return db.total_changes != before
 
 
 def _save_state() -> Any:
@@ -415,47 +512,36 @@ def _insert_step_values() -> Any:
     return insert(_STEPS).values({name: bindparam(name, type_=_STEPS.c[name].type) for name in STEP_COLUMNS[1:]})
 
 
-# SQLite: the turn's save as one statement (see _save_through_view). The view has the save's
-# parameters as columns; the steps come as one JSON array of rows in STEP_COLUMNS' order
-# after call_id, each value already converted as its column stores it.
-TURN_VIEW = "cortese_turn_save"
-_TURN_TABLE = Table(TURN_VIEW, MetaData(), Column("call_id", Integer), Column("expected", Integer),
-                    *(Column(name, _CALLS.c[name].type) for name in STATE_COLUMNS), Column("steps", Text))
-_TURN_VIEW_DDL = (
-    f"CREATE TEMP VIEW IF NOT EXISTS {TURN_VIEW} AS SELECT "
-    + ", ".join(f"NULL AS {column.name}" for column in _TURN_TABLE.columns),
-    f"CREATE TEMP TRIGGER IF NOT EXISTS {TURN_VIEW} INSTEAD OF INSERT ON {TURN_VIEW} BEGIN "
-    f"UPDATE {_CALLS.name} SET " + ", ".join(f"{name} = NEW.{name}" for name in STATE_COLUMNS)
-    + " WHERE id = NEW.call_id AND state_version = NEW.expected; "
-    "SELECT RAISE(IGNORE) WHERE changes() = 0; "
-    f"INSERT INTO {_STEPS.name} ({', '.join(STEP_COLUMNS)}) SELECT NEW.call_id, "
-    + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(STEP_COLUMNS) - 1))
-    + " FROM json_each(NEW.steps) ORDER BY key; END",
-)
-_JSON_ROWS = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def _insert_turn() -> Any:
-    return insert(_TURN_TABLE).values({column.name: bindparam(column.name, type_=column.type)
-                                       for column in _TURN_TABLE.columns})
-
-
 def _save_state_and_steps(count: int) -> Any:
     """PostgreSQL: WITH moved AS (UPDATE ... RETURNING id), written AS (INSERT the `count`
-    steps, for the moved row only) SELECT count(*) FROM moved. The steps are a VALUES list of
-    typed parameters (`<column>_<i>`), one statement per number of steps: the server reads
-    them as they are, where a JSON array of the same rows cost it about a quarter more CPU for
-    a menu step's five (parsed, taken apart and cast again per value)."""
+    steps, for the moved row only) SELECT count(*) FROM moved."""
     moved = _save_state().returning(_CALLS.c.id).cte("moved")
+    return _with_steps(moved, count, select(func.count()).select_from(moved))
+
+
+def _start_call_and_steps(count: int) -> Any:
+    """PostgreSQL: WITH new AS (INSERT ... ON CONFLICT DO NOTHING RETURNING id), written AS
+    (INSERT the `count` steps, for the new row only) SELECT id FROM new."""
+    new = (postgresql.insert(_CALLS).on_conflict_do_nothing()
+           .values({name: bindparam(name, type_=_CALLS.c[name].type) for name in NEW_CALL_COLUMNS})
+           .returning(_CALLS.c.id).cte("new"))
+    return _with_steps(new, count, select(new.c.id))
+
+
+def _with_steps(written_for: Any, count: int, result: Any) -> Any:
+    """`result`, with a CTE inserting `count` steps for the row `written_for` returns. The
+    steps are a VALUES list of typed parameters (`_numbered`), one statement per number of
+    steps: the server reads them as they are, where a JSON array of the same rows cost it
+    about a quarter more CPU for a menu step's five (parsed, taken apart and cast again)."""
     if count == 0:
-        return select(func.count()).select_from(moved)
+        return result
     names = STEP_COLUMNS[1:]
     # The row's position is the SQL's own constant: the steps' ids follow the turn's order.
     rows = sql_values(*(column(n, _STEPS.c[n].type) for n in names), column("position", Integer), name="steps").data(
         [(*(bindparam(f"{n}_{i}", type_=_STEPS.c[n].type) for n in names), literal_column(str(i)))
          for i in range(count)])
     written = (insert(_STEPS)
-               .from_select(STEP_COLUMNS, select(moved.c.id, *(rows.c[n] for n in names))
-                            .select_from(moved).join(rows, true()).order_by(rows.c.position))
+               .from_select(STEP_COLUMNS, select(written_for.c.id, *(rows.c[n] for n in names))
+                            .select_from(written_for).join(rows, true()).order_by(rows.c.position))
                .cte("written"))
-    return select(func.count()).select_from(moved).add_cte(written)
+    return result.add_cte(written)

@@ -179,7 +179,7 @@ def test_a_retried_first_webhook_finds_the_call_it_made(db_app):
         assert session.scalar(select(func.count()).select_from(Call)) == 1
 
 
-def _steps(n: int, call_id: int) -> list[dict[str, Any]]:
+def _steps(n: int, call_id: int | None) -> list[dict[str, Any]]:
     return [{"call_id": call_id, "at": AT, "flow": "f", "node": f"n{i}", "kind": "say", "input": None,
              "outcome": None, "said": f"line {i} è già"} for i in range(n)]
 
@@ -200,6 +200,38 @@ def test_a_turn_saves_its_state_and_its_steps_in_order(db_app, steps):
                                   .order_by(CallStep.id)).all()
     assert (saved.node, saved.slots, saved.counters, saved.state_version) == ("n9", {"a": [1, "è"]}, {"seen": 2}, 1)
     assert written == [f"line {i} è già" for i in range(steps)]
+
+
+@pytest.mark.parametrize("steps", [0, 1, 4])
+def test_a_new_calls_first_turn_inserts_it_with_its_state_and_steps(db_app, steps):
+    """The first webhook's record is not in the database until its first turn saves: then the
+    call, its state and its steps are written together, and the call is as the webhook said."""
+    record = calls.new_call(voice_params(CallSid=SID, CallStatus="ringing", From="+393471234567"), AT)
+    assert record.id is None and _count(db_app) == 0
+    with session_scope(db_app) as session:
+        assert calls.start_turn(session, record, _state(1), _steps(steps, None))
+    with session_scope(db_app) as session:
+        call = calls.get_call(session, SID)
+        written = session.scalars(select(CallStep.said).where(CallStep.call_id == call.id)
+                                  .order_by(CallStep.id)).all()
+    assert (call.from_number, call.direction, call.started_at, call.answered_by) == ("+393471234567", "inbound", AT, None)
+    assert (call.node, call.slots, call.state_version, call.status) == ("n9", {"a": [1, "è"]}, 1, "in-progress")
+    assert written == [f"line {i} è già" for i in range(steps)]
+    postgres = get_engine(db_app).dialect.name == "postgresql"
+    assert record.id == (call.id if postgres else None)  # SQLite's trigger cannot say it
+
+
+def test_a_first_turn_for_a_call_already_written_writes_nothing(db_app):
+    """Twilio's retry of the first webhook (or a status callback) wrote the call first: the
+    second first turn writes neither the call nor its steps."""
+    _a_new_call(db_app)
+    again = calls.new_call(voice_params(CallSid=SID, CallStatus="ringing"), AT)
+    with session_scope(db_app) as session:
+        assert not calls.start_turn(session, again, _state(1), _steps(3, None))
+    with session_scope(db_app) as session:
+        assert calls.load_record(session, SID).state_version == 0
+        assert session.scalar(select(func.count()).select_from(CallStep)) == 0
+    assert _count(db_app) == 1
 
 
 def test_a_turn_another_worker_beat_writes_nothing(db_app):

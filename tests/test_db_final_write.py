@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app.calls import TURN_VIEW
+from app.calls import START_VIEW, TURN_VIEW
 from app.db import commits_after, db_session, driver, final_write
 from tests.conftest import (
     app_on_each_database,
@@ -133,6 +133,5 @@ def test_a_webhook_holds_the_write_lock_within_one_statement(app, twilio, kind):
     statements = _top_level(seen)
     assert not [s for s in statements if s.upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT"))], seen
     writes = [s.split(" (", 1)[0] for s in statements if s.upper().startswith(WRITES)]
-    # A first step also inserts the call (the row must survive a turn that fails).
-    expected = ["INSERT INTO calls"] if kind == "first" else []
-    assert writes == [*expected, f"INSERT INTO {TURN_VIEW}"], seen
+    # A new call is inserted by its first turn's save, with that turn's state and steps.
+    assert writes == [f"INSERT INTO {START_VIEW if kind == 'first' else TURN_VIEW}"], seen

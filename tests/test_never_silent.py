@@ -17,7 +17,8 @@ def broken(monkeypatch):
         raise RuntimeError("simulated failure")
 
     monkeypatch.setattr(calls, "ensure_call", boom)
-    monkeypatch.setattr(calls, "webhook_record", boom)  # a new call's first webhook
+    monkeypatch.setattr(calls, "new_call", boom)  # a new call's first webhook
+    monkeypatch.setattr(calls, "webhook_record", boom)
 
 
 @pytest.mark.parametrize(("caller", "words"), [
@@ -48,7 +49,7 @@ def test_database_down_still_speaks(app, twilio, monkeypatch):
     def db_down(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    for reader in ("ensure_call", "webhook_record", "load_record", "get_call"):
+    for reader in ("ensure_call", "new_call", "webhook_record", "load_record", "get_call"):
         monkeypatch.setattr(calls, reader, db_down)
     response = twilio.post("/voice/inbound", voice_params(From="+31612345678"))
     assert response.status_code == 200 and "Excuses" in response.get_data(as_text=True)

@@ -21,7 +21,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from app.calls import get_call
+from app.calls import get_call, new_call
 from app.db import session_scope
 from app.flows.engine import Engine, get_engine
 from app.flows.safety import VOICE_MAX_BYTES
@@ -272,9 +272,9 @@ def test_outbound_webhooks_for_unknown_or_malformed_callbacks_and_attempts(app, 
 
 
 def test_a_retried_first_webhook_racing_the_original_says_everything_once(app, twilio, monkeypatch):
-    """Twilio retries /voice/inbound while the original is still being served: the call's row
-    exists (committed at once) but its flow has not started. Both start it; the one that saves
-    second hears the whole opening again from the winner's state, and the flow starts once."""
+    """Twilio retries /voice/inbound while the original is still being served: both start the
+    new call; the one whose save (the call's INSERT with its first turn) comes second finds the
+    call written, and hears the whole opening again from the winner's state. The flow starts once."""
     params = voice_params(From="+393471234567", To="+390212345678", CallStatus="ringing")
     real_start = Engine.start_inbound
     raced: list[bool] = []
@@ -283,7 +283,7 @@ def test_a_retried_first_webhook_racing_the_original_says_everything_once(app, t
         if not raced:
             raced.append(True)
             with session_scope(app) as other:  # the original request, served meanwhile
-                real_start(get_engine(), other, get_call(other, call.call_sid), now=now, params=params)
+                real_start(get_engine(), other, new_call(params, now), now=now, params=params)
         return real_start(self, session, call, now=now, params=params)
 
     monkeypatch.setattr(Engine, "start_inbound", original_finishes_first)
@@ -296,6 +296,34 @@ def test_a_retried_first_webhook_racing_the_original_says_everything_once(app, t
     with session_scope(app) as session:
         kinds = [s.kind for s in get_call(session, params["CallSid"]).steps]
     assert kinds.count("support.identify") == 1, kinds
+
+
+def test_a_first_turn_that_fails_keeps_the_calls_record(app, twilio, monkeypatch):
+    """A new call is written by its first turn's save; when the turn fails instead, the call's
+    record is written anyway (from, to, status as the webhook said) and the caller hears an
+    apology, so the call is in the records and its status callbacks find it."""
+    params = voice_params(From="+393471234567", To="+390212345678", CallStatus="ringing")
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("a flow action failed")
+
+    monkeypatch.setattr(Engine, "start", broken)
+    verbs = assert_voice_answer(twilio.post("/voice/inbound", params))
+    assert "Ci scusi" in said(verbs)
+    state = _state(app, params["CallSid"])
+    assert (state.from_number, state.to_number, state.status, state.node) == (
+        "+393471234567", "+390212345678", "ringing", None)
+
+
+def test_a_first_webhook_after_the_calls_status_callback_starts_its_flow(app, twilio):
+    """A status callback can reach us before the call's first webhook and write the call
+    without a flow: the first webhook then starts the flow on that row."""
+    params = voice_params(From="+393471234567", To="+390212345678", CallStatus="ringing")
+    assert twilio.post("/voice/status", {**params, "SequenceNumber": "0"}).status_code == 204
+    verbs = assert_voice_answer(twilio.post("/voice/inbound", params))
+    assert first_gather_action(verbs) is not None and said(verbs).strip()
+    state = _state(app, params["CallSid"])
+    assert (state.flow, state.node, state.state_version) == ("support_menu", "menu", 1)
 
 
 def test_two_workers_serving_the_same_menu_answer_advance_the_call_once(app, twilio, monkeypatch):

@@ -61,9 +61,10 @@ class ActionContext:
         return self.contact_loader() if self.contact_loader else None
 
 
-def step_row(call_id: int, at: datetime, flow: str | None, node: str | None, kind: str, *,
+def step_row(call_id: int | None, at: datetime, flow: str | None, node: str | None, kind: str, *,
              input: str | None = None, outcome: str | None = None, said: str | None = None) -> dict[str, Any]:
-    """One call_steps row as the turn writes it (the caller's words cut at 2,000 characters)."""
+    """One call_steps row as the turn writes it (the caller's words cut at 2,000 characters;
+    no call_id yet in a new call's first turn, whose save inserts the call and its steps)."""
     return {"call_id": call_id, "at": at, "flow": flow, "node": node, "kind": kind,
             "input": input[:2000] if input else None, "outcome": outcome, "said": said}
 

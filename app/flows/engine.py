@@ -535,7 +535,7 @@ class Engine:
             # session never writes them back and a later read loads what was saved.
             turn.session.expire(turn.orm_call, list(state))
         turn.session.flush()  # rows an action added (a ticket...) go first, on the same connection
-        if not calls.save_turn(turn.session, call.id, expected_version, state, turn.steps):
+        if not calls.save(turn.session, call, expected_version, state, turn.steps):
             raise StaleTurn(call.call_sid)
         for name, value in state.items():
             setattr(call, name, value)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.orm import Session
 
 from app import calls, signals
 from app.clock import now
 from app.db import commits_after, db_session, ping
 from app.flows.engine import StaleTurn, get_engine
 from app.flows.safety import apology_response, voice_webhook
+from app.telephony import Twiml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__)
@@ -24,20 +28,38 @@ def inbound() -> Response:
     session = db_session()
     at = now()
     engine = get_engine()
-    call = calls.webhook_record(session, form, at)
-    # The call's record is kept whatever its first turn does, and on SQLite the write lock is
-    # not held through the whole turn (caller recognition's lookups) for every new call.
-    session.commit()
     try:
-        with commits_after():  # the turn's save is the last write before the commit below
-            doc = engine.start_inbound(session, call, now=at, params=form)
+        # A new call is written once, by its first turn's save (the call, its state and its
+        # steps in one statement): nothing is written, and no lock held, before.
+        with commits_after():
+            doc = engine.start_inbound(session, calls.new_call(form, at), now=at, params=form)
     except StaleTurn:
-        # Twilio's retry of this request won the race to start the flow: say what it said.
+        # The call is known already: Twilio's retry of this request, or a status callback,
+        # wrote it first.
         session.rollback()
-        call = calls.webhook_record(session, form, at)
-        doc = engine.resume_retried_start(session, call, now=at, params=form)
+        doc = _start_known_call(session, form, at)
+    except Exception:
+        # The call's record is kept whatever its first turn does (the caller hears an apology).
+        session.rollback()
+        calls.webhook_record(session, form, at)
+        session.commit()
+        raise
     session.commit()
     return doc.response()
+
+
+def _start_known_call(session: Session, form: Mapping[str, str], at: datetime) -> Twiml:
+    """A first webhook for a call we have a row for: Twilio retried it (the flow goes on where
+    the winner left it, saying again what it said) or the row has no flow yet (start it)."""
+    engine = get_engine()
+    call = calls.webhook_record(session, form, at)
+    try:
+        with commits_after():  # the turn's save is the last write before the route commits
+            return engine.start_inbound(session, call, now=at, params=form)
+    except StaleTurn:  # another request started the flow meanwhile: say what it said
+        session.rollback()
+        call = calls.webhook_record(session, form, at)
+        return engine.resume_retried_start(session, call, now=at, params=form)
 
 
 @bp.post("/voice/status")
