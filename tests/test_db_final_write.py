@@ -119,8 +119,9 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 @pytest.mark.parametrize("kind", ["first", "menu"])
 def test_a_webhook_holds_the_write_lock_within_one_statement(app, twilio, kind):
-    """No BEGIN, no COMMIT: each write is a statement of its own, autocommitted; the turn's
-    save (five steps here) is one of them, into the turn view."""
+    """No BEGIN, no COMMIT: each write is a statement of its own, autocommitted. A webhook
+    writes once: its turn's save (five steps here), into the turn view, or for a new call into
+    the start view, which inserts the call with its first turn."""
     caller = "+393471234599"
     params = voice_params(From=caller, Caller=caller)
     if kind == "first":
