@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -26,7 +26,6 @@ from sqlalchemy import (
     Text,
     bindparam,
     column,
-    func,
     insert,
     literal_column,
     select,
@@ -397,10 +396,8 @@ def save_turn(session: Session, call_id: int, expected_version: int, state: Mapp
     prepared = statements(session)
     values = {"call_id": call_id, "expected": expected_version, **state}
     if session.get_bind().dialect.name == "postgresql":
-        count = len(steps)
-        both = prepared.get(f"calls.save_turn_and_steps.{count}", lambda: _save_state_and_steps(count))
-        row = final_write(session, lambda db: both.fetch_one(db, {**values, **_numbered(steps)}))
-        return bool(row[0])
+        return _written_id(session, prepared, "calls.save_turn_and_steps", _save_state_and_steps, values,
+                           steps) is not None
     return final_write(session, lambda db: _through_view(db, prepared, _TURN, values, steps))
 
 
@@ -414,14 +411,19 @@ def start_turn(session: Session, call: NewCall, state: Mapping[str, Any],
     prepared = statements(session)
     values = {**call.columns, **state}
     if session.get_bind().dialect.name == "postgresql":
-        count = len(steps)
-        both = prepared.get(f"calls.start_call_and_steps.{count}", lambda: _start_call_and_steps(count))
-        row = final_write(session, lambda db: both.fetch_one(db, {**values, **_numbered(steps)}))
-        if row is None:
-            return False
-        call.id = int(row[0])
-        return True
+        call.id = _written_id(session, prepared, "calls.start_call_and_steps", _start_call_and_steps, values, steps)
+        return call.id is not None
     return final_write(session, lambda db: _through_view(db, prepared, _START, values, steps))
+
+
+def _written_id(session: Session, prepared: Statements, key: str, build: Callable[[int], Any],
+                values: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> int | None:
+    """PostgreSQL: run the statement `build` makes for this many steps (prepared once per
+    count): the id of the call it wrote, None when it wrote nothing."""
+    count = len(steps)
+    statement = prepared.get(f"{key}.{count}", lambda: build(count))
+    row = final_write(session, lambda db: statement.fetch_one(db, {**values, **_numbered(steps)}))
+    return None if row is None else int(row[0])
 
 
 def _numbered(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -514,9 +516,9 @@ def _insert_step_values() -> Any:
 
 def _save_state_and_steps(count: int) -> Any:
     """PostgreSQL: WITH moved AS (UPDATE ... RETURNING id), written AS (INSERT the `count`
-    steps, for the moved row only) SELECT count(*) FROM moved."""
+    steps, for the moved row only) SELECT id FROM moved."""
     moved = _save_state().returning(_CALLS.c.id).cte("moved")
-    return _with_steps(moved, count, select(func.count()).select_from(moved))
+    return _with_steps(moved, count, select(moved.c.id))
 
 
 def _start_call_and_steps(count: int) -> Any:

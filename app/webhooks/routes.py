@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app import calls, signals
 from app.clock import now
 from app.db import commits_after, db_session, ping
-from app.flows.engine import StaleTurn, get_engine
+from app.flows.engine import Engine, StaleTurn, get_engine
 from app.flows.safety import apology_response, voice_webhook
 from app.telephony import Twiml
 
@@ -37,7 +37,7 @@ def inbound() -> Response:
         # The call is known already: Twilio's retry of this request, or a status callback,
         # wrote it first.
         session.rollback()
-        doc = _start_known_call(session, form, at)
+        doc = _start_known_call(session, engine, form, at)
     except Exception:
         # The call's record is kept whatever its first turn does (the caller hears an apology).
         session.rollback()
@@ -48,10 +48,9 @@ def inbound() -> Response:
     return doc.response()
 
 
-def _start_known_call(session: Session, form: Mapping[str, str], at: datetime) -> Twiml:
+def _start_known_call(session: Session, engine: Engine, form: Mapping[str, str], at: datetime) -> Twiml:
     """A first webhook for a call we have a row for: Twilio retried it (the flow goes on where
     the winner left it, saying again what it said) or the row has no flow yet (start it)."""
-    engine = get_engine()
     call = calls.webhook_record(session, form, at)
     try:
         with commits_after():  # the turn's save is the last write before the route commits
