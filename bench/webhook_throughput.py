@@ -32,6 +32,7 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,22 +227,24 @@ end
 
 def cpu_seconds(master_pid: int) -> float:
     """utime + stime of the gunicorn master and its workers, from /proc."""
-    return _cpu_seconds(lambda pid, fields: pid == master_pid or int(fields[1]) == master_pid)
+    return _cpu_seconds(lambda pid, _name, parent: master_pid in (pid, parent))
 
 
 def postgres_cpu_seconds() -> float:
     """utime + stime of every PostgreSQL server process on this machine (the bench's sessions
     and its background writers): the database's share of what a request costs the two cores."""
-    return _cpu_seconds(lambda _pid, fields: False, name="postgres")
+    return _cpu_seconds(lambda _pid, name, _parent: name == "postgres")
 
 
-def _cpu_seconds(chosen, name: str | None = None) -> float:
+def _cpu_seconds(chosen: Callable[[int, str, int], bool]) -> float:
+    """The CPU seconds of the processes `chosen(pid, name, parent pid)` picks."""
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
-            fields = text.split(") ")[-1].split()
-            if (name is not None and f"({name})" in text) or chosen(int(stat.parent.name), fields):
+            name, _, rest = text[text.index("(") + 1:].rpartition(") ")
+            fields = rest.split()
+            if chosen(int(stat.parent.name), name, int(fields[1])):
                 ticks += int(fields[11]) + int(fields[12])
         except (OSError, ValueError, IndexError):
             continue
