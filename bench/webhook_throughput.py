@@ -8,8 +8,9 @@ requests/s, p50 and p99 for each, and cortese's ratio to the ceiling measured in
 
 Workloads: `first step` = a new call hitting /voice/inbound (call created, flow started, TwiML);
 `menu step` = a signed answer to that call's first Gather (signature check, state load/save,
-TwiML render). Each request is a distinct call so nothing is served from a warm duplicate: enough
-calls are prepared for the run (--calls), and a run that had to send one again says so.
+TwiML render). Each request to cortese is a distinct call so nothing is served from a warm
+duplicate: enough calls are prepared for the run (--calls), and a run that had to send one again
+says so. The floor serves the same calls and may go past them: a replay is the same work to it.
 
 `CPU ms/req` is the gunicorn processes' CPU time per request; on PostgreSQL `DB CPU ms` adds the
 database server's (every postgres process on the machine), which shares the same cores: a
