@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -414,8 +414,13 @@ def _db(value: float | None) -> str:
 
 
 def _median_db(runs: list[Result]) -> float | None:
-    values = [r.db_cpu_ms for r in runs if r.db_cpu_ms is not None]
-    return statistics.median(values) if values else None
+    return _median_known(r.db_cpu_ms for r in runs)
+
+
+def _median_known(values: Iterable[float | None]) -> float | None:
+    """The median of the values that were measured (None: not measured in that run)."""
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def _ratio(value: float | None) -> str:
@@ -469,8 +474,7 @@ def summary(results: list[Result], args: argparse.Namespace) -> None:
 
 
 def _median_floor(runs: list[Result]) -> float | None:
-    ratios = [v for v in map(vs_floor, runs) if v is not None]
-    return statistics.median(ratios) if ratios else None
+    return _median_known(map(vs_floor, runs))
 
 
 if __name__ == "__main__":
