@@ -15,6 +15,8 @@ says so. The floor serves the same calls and may go past them: a replay is the s
 `CPU ms/req` is the gunicorn processes' CPU time per request; on PostgreSQL `DB CPU ms` adds the
 database server's (every postgres process on the machine), which shares the same cores: a
 statement cortese makes the server work harder for slows it as much as its own Python does.
+`switches` is the workers' context switches per request (every thread, from /proc): a run whose
+threads keep handing the GIL to each other shows it there, a run that is merely slower does not.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class Result:
     cpu_ms: float  # gunicorn CPU time (master + workers) per request: robust on a busy machine
     db_cpu_ms: float | None  # the PostgreSQL server's CPU time per request (None: SQLite, in the workers)
     threads: int
+    switches: float = 0.0  # the workers' threads' context switches per request (voluntary + forced)
     replayed: int = 0  # requests sent again after every prepared call had had its turn
     ceiling: Result | None = None  # the bare-Flask run with the same gunicorn configuration
     floor: Result | None = None  # the raw-driver floor on the same database, same round
@@ -231,6 +234,25 @@ def cpu_seconds(master_pid: int) -> float:
     return _cpu_seconds(lambda pid, _name, parent: master_pid in (pid, parent))
 
 
+def context_switches(master_pid: int) -> int:
+    """Context switches of every thread of the gunicorn master and its workers, from /proc.
+
+    A thread that waits for the GIL, a lock or the database sleeps and is woken: each such
+    hand-off is two switches and the cache misses after them, which CPU time per request shows
+    but cannot name."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            if int(text.rpartition(") ")[2].split()[1]) != master_pid and int(stat.parent.name) != master_pid:
+                continue
+            for status in stat.parent.glob("task/*/status"):
+                total += sum(int(n) for n in re.findall(r"ctxt_switches:\s+(\d+)", status.read_text()))
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def postgres_cpu_seconds() -> float:
     """utime + stime of every PostgreSQL server process on this machine (the bench's sessions
     and its background writers): the database's share of what a request costs the two cores."""
@@ -279,8 +301,10 @@ def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, ma
         script = tmp / f"{name.replace(' ', '_')}.lua"
         lua_script(reqs, script)
         cpu_before, db_before = cpu_seconds(proc.pid), postgres_cpu_seconds() if postgres else 0.0
+        switches_before = context_switches(proc.pid)
         rps, p50, p99, errors, total = run_wrk(wrk, base, script, args.duration, args.connections)
         cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / max(total, 1)
+        switches = (context_switches(proc.pid) - switches_before) / max(total, 1)
         db_cpu_ms = (postgres_cpu_seconds() - db_before) * 1000 / max(total, 1) if postgres else None
         # wrk starts the list again when it runs out: a call answering the same question twice
         # is a retried webhook to cortese (a stale turn), not the workload named, so it is
@@ -290,7 +314,8 @@ def measure(name: str, wrk: str, target: str, env: dict[str, str], port: int, ma
         if replayed:
             print(f"  {name}: {replayed} of {total} requests replayed a call's step: raise --calls",
                   flush=True)
-        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid), cpu_ms, db_cpu_ms, threads, replayed)
+        return Result(name, rps, p50, p99, errors, worker_rss_mb(proc.pid), cpu_ms, db_cpu_ms, threads,
+                      switches, replayed)
     finally:
         stop(proc)
 
@@ -400,7 +425,7 @@ def run_round(kind: str, url: str, wrk: str, args: argparse.Namespace, tmp: Path
 
 HEADER = (f"{'workload':44} {'threads':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
           f"{'worker RSS MB':>14} {'vs ceiling':>10} {'CPU ms/req':>11} {'DB CPU ms':>10} {'CPU vs ceiling':>15} "
-          f"{'vs floor':>9}")
+          f"{'vs floor':>9} {'switches':>9}")
 # Issue 21's goal, in req/s against the raw-driver floor measured in the same round.
 GOAL = {"menu step": 0.8, "first step": 0.6}
 
@@ -441,7 +466,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         print(f"{r.name:44} {r.threads:7d} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:8d} "
               f"{r.rss_mb:14.1f} {r.rps / ceiling.rps:10.2f} {r.cpu_ms:11.2f} {_db(r.db_cpu_ms)} "
               f"{r.cpu_ms / ceiling.cpu_ms:14.1f}x "
-              f"{_ratio(vs_floor(r))}")
+              f"{_ratio(vs_floor(r))} {r.switches:9.1f}")
     print(goal_line())
     _replays(results)
 
@@ -468,7 +493,8 @@ def summary(results: list[Result], args: argparse.Namespace) -> None:
               f"{med(lambda r: r.p99_ms):8.2f} {sum(r.errors for r in runs):8d} {med(lambda r: r.rss_mb):14.1f} "
               f"{med(lambda r: r.rps / (r.ceiling or r).rps):10.2f} {med(lambda r: r.cpu_ms):11.2f} "
               f"{_db(_median_db(runs))} "
-              f"{med(lambda r: r.cpu_ms / (r.ceiling or r).cpu_ms):14.1f}x {_ratio(_median_floor(runs))}")
+              f"{med(lambda r: r.cpu_ms / (r.ceiling or r).cpu_ms):14.1f}x {_ratio(_median_floor(runs))} "
+              f"{med(lambda r: r.switches):9.1f}")
     print(goal_line())
     _replays(results)
 
