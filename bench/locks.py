@@ -37,17 +37,16 @@ import requests
 from webhook_throughput import (
     CORTESE,
     VENV_BIN,
+    bench_database,
     call_params,
     cortese_env,
     free_port,
-    prepare_db,
     signed,
     start_gunicorn,
     stop,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import psycopg
 
 from app import i18n
 from app.cli import default_threads
@@ -196,7 +195,11 @@ def run_import(name: str, argv: list[str], env: dict[str, str], run: ImportRun, 
 # --- one database ---------------------------------------------------------------------------
 
 def measure(kind: str, args: argparse.Namespace, tmp: Path, registry: Path, contacts: Path) -> None:
-    url = prepare_db(kind, tmp)
+    with bench_database(kind, tmp) as url:
+        _measure(url, kind, args, tmp, registry, contacts)
+
+
+def _measure(url: str, kind: str, args: argparse.Namespace, tmp: Path, registry: Path, contacts: Path) -> None:
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
     env = cortese_env(url, base)
@@ -236,14 +239,6 @@ def measure(kind: str, args: argparse.Namespace, tmp: Path, registry: Path, cont
         print(f"server log: {len(errors)} error line(s)" + "".join(f"\n    {e[:200]}" for e in errors[:5]))
     finally:
         stop(server)
-        if kind == "postgres":
-            drop_database(url)
-
-
-def drop_database(url: str) -> None:
-    name = url.rsplit("/", 1)[-1]
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def percentile(values: list[float], q: float) -> float:

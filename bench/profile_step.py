@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from twilio.request_validator import RequestValidator
-from webhook_throughput import TOKEN, call_params, cortese_env, prepare_db
+from webhook_throughput import TOKEN, bench_database, call_params, cortese_env
 
 from app import create_app
 
@@ -48,8 +48,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--speech", default=None, help="answer the menu with these words instead of 1")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmpdir:
-        url = prepare_db(args.db, Path(tmpdir))
+    with tempfile.TemporaryDirectory() as tmpdir, bench_database(args.db, Path(tmpdir)) as url:
         env = cortese_env(url, BASE)
         settings = {k: v for k, v in env.items() if k.isupper() and not k.startswith(("PATH", "HOME", "PYTHON"))}
 

@@ -35,8 +35,9 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -335,17 +336,29 @@ def cortese_env(db_url: str, port_hint: str) -> dict[str, str]:
     return env
 
 
-def prepare_db(kind: str, tmp: Path) -> str:
+@contextmanager
+def bench_database(kind: str, tmp: Path) -> Iterator[str]:
+    """A migrated database for one bench run, as a SQLAlchemy URL: SQLite in `tmp`, or a new
+    PostgreSQL database, dropped again however the run ends (a bench is run again and again)."""
     if kind == "sqlite":
         url = f"sqlite:///{tmp / 'bench.db'}"
     else:
         name = f"cortese_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as conn:
+        with _postgres() as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    subprocess.run([str(VENV_BIN / "python"), "-c", f"from app import migrate; migrate.upgrade({url!r})"],
-                   cwd=ROOT, check=True)
-    return url
+    try:
+        subprocess.run([str(VENV_BIN / "python"), "-c", f"from app import migrate; migrate.upgrade({url!r})"],
+                       cwd=ROOT, check=True)
+        yield url
+    finally:
+        if kind != "sqlite":
+            with _postgres() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres() -> psycopg.Connection:
+    return psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True)
 
 
 def main() -> None:
@@ -368,9 +381,9 @@ def main() -> None:
     args.calls = args.calls or 4000 * args.duration
     wrk = ensure_wrk()
     results: list[Result] = []
-    with tempfile.TemporaryDirectory() as tmpdir:
+    with tempfile.TemporaryDirectory() as tmpdir, ExitStack() as databases:
         tmp = Path(tmpdir)
-        urls = {kind: prepare_db(kind, tmp) for kind in args.db}
+        urls = {kind: databases.enter_context(bench_database(kind, tmp)) for kind in args.db}
         for round_no in range(1, args.rounds + 1):
             if args.rounds > 1:
                 print(f"round {round_no} of {args.rounds} ...", flush=True)

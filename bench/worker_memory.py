@@ -36,9 +36,9 @@ from webhook_throughput import (
     CORTESE,
     HOTLINE,
     TOKEN,
+    bench_database,
     cortese_env,
     free_port,
-    prepare_db,
     start_gunicorn,
     stop,
 )
@@ -115,8 +115,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--clients", type=int, default=8, help="client threads")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmpdir:
-        url = prepare_db(args.db, Path(tmpdir))
+    with tempfile.TemporaryDirectory() as tmpdir, bench_database(args.db, Path(tmpdir)) as url:
         port = free_port()
         env = cortese_env(url, f"http://127.0.0.1:{port}")
         proc = start_gunicorn(CORTESE, port, env, workers=1, threads=default_threads(url))
