@@ -148,13 +148,11 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def worker_rss_mb(master_pid: int) -> float:
+    """The largest resident set of the gunicorn master's workers."""
     total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc, _fields in _processes(lambda _pid, _name, parent: parent == master_pid):
         try:
-            fields = stat.read_text().split(") ")[-1].split()
-            if int(fields[1]) == master_pid:
-                status = (stat.parent / "status").read_text()
-                total = max(total, int(re.search(r"VmRSS:\s+(\d+)", status).group(1)))
+            total = max(total, int(re.search(r"VmRSS:\s+(\d+)", (proc / "status").read_text()).group(1)))
         except (OSError, AttributeError, ValueError):
             continue
     return total / 1024
@@ -242,15 +240,12 @@ def context_switches(master_pid: int) -> int:
     hand-off is two switches and the cache misses after them, which CPU time per request shows
     but cannot name."""
     total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-            if int(text.rpartition(") ")[2].split()[1]) != master_pid and int(stat.parent.name) != master_pid:
-                continue
-            for status in stat.parent.glob("task/*/status"):
+    for proc, _fields in _processes(lambda pid, _name, parent: master_pid in (pid, parent)):
+        for status in proc.glob("task/*/status"):
+            try:
                 total += sum(int(n) for n in re.findall(r"ctxt_switches:\s+(\d+)", status.read_text()))
-        except (OSError, ValueError, IndexError):
-            continue
+            except OSError:  # the thread ended meanwhile
+                continue
     return total
 
 
@@ -262,17 +257,23 @@ def postgres_cpu_seconds() -> float:
 
 def _cpu_seconds(chosen: Callable[[int, str, int], bool]) -> float:
     """The CPU seconds of the processes `chosen(pid, name, parent pid)` picks."""
-    ticks = 0
+    ticks = sum(int(fields[11]) + int(fields[12]) for _proc, fields in _processes(chosen))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _processes(chosen: Callable[[int, str, int], bool]) -> Iterator[tuple[Path, list[str]]]:
+    """The /proc directory and the stat fields after the name (state, parent pid, ...) of each
+    process `chosen(pid, name, parent pid)` picks; one that ends while being read is skipped."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
             name, _, rest = text[text.index("(") + 1:].rpartition(") ")
             fields = rest.split()
-            if chosen(int(stat.parent.name), name, int(fields[1])):
-                ticks += int(fields[11]) + int(fields[12])
+            picked = chosen(int(stat.parent.name), name, int(fields[1]))
         except (OSError, ValueError, IndexError):
             continue
-    return ticks / os.sysconf("SC_CLK_TCK")
+        if picked:
+            yield stat.parent, fields
 
 
 def run_wrk(wrk: str, url: str, script: Path, duration: int,
