@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+# Run as a script, the repository root is not on the path: the stories import tests.conftest.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from app import create_app, phone
 from app.campaigns import service as campaigns
 from app.campaigns.callkind import callback_call_kind, campaign_call_kind
@@ -45,7 +48,6 @@ from app.yamlfile import load_yaml
 from tests.conftest import base_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 CORPUS = ROOT / "tests" / "corpus" / "compliance"
 LIVE_FLOW = "corpus_live_agents"

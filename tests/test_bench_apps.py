@@ -4,6 +4,8 @@ a real menu step's writes on both databases, or its figure means nothing."""
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -94,3 +96,23 @@ def test_the_locks_bench_tells_a_keep_alive_race_from_a_request_left_waiting(mon
         "no answer in 15s (ReadTimeout)"
     refused = requests.ConnectionError("[Errno 111] Connection refused")
     assert locks.failure_label(refused) == "ConnectionError"
+
+
+# The scripts bench/README.md gives a command for, run as it says: from the repository root with
+# the project's Python, nothing added to the path. A script that imports what only pytest puts
+# on the path (tests.conftest) works in the suite and fails for whoever runs it.
+SCRIPTS = sorted(p.name for p in BENCH.glob("*.py") if p.name not in ("bare_app.py", "floor_app.py"))
+
+
+def test_every_bench_script_is_listed_in_the_bench_readme():
+    readme = (BENCH / "README.md").read_text()
+    assert [name for name in SCRIPTS if f"`{name}`" not in readme] == []
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_bench_script_starts_as_its_readme_says(script: str):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, f"bench/{script}", "--help"], cwd=BENCH.parent, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("usage:"), result.stdout[:300]
