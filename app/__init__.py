@@ -32,6 +32,7 @@ from app import (
 )
 from app.clock import Clock
 from app.config import INSTANCE_DIR, Settings, load_settings
+from app.datafiles import DataFile
 from app.flows.actions import Actions
 from app.flows.words import WordFiles
 from app.telephony import TwilioGateway
@@ -44,6 +45,9 @@ FLOW_ACTIONS = (consent.ACTIONS, support.ACTIONS, callbacks.ACTIONS, campaigns.A
 # The kinds of word file the app reads from its flows directory besides vocab/: the engine's
 # and each package's, as their init_app registers them.
 WORD_FILES: tuple[WordFiles[Any], ...] = (*flows.WORDS, *support.WORDS, *callbacks.WORDS)
+# The company's data files in the flows directory (offers.yaml, warranty.yaml), as each package's
+# init_app reads them.
+DATA_FILES: tuple[DataFile[Any], ...] = (*consent.DATA_FILES, *support.DATA_FILES)
 
 
 def create_app(
@@ -108,6 +112,12 @@ def word_files() -> tuple[WordFiles[Any], ...]:
     return WORD_FILES
 
 
+def data_files() -> tuple[DataFile[Any], ...]:
+    """The company's data files the app reads from its flows directory, for the tools that
+    check a flows directory without building an app."""
+    return DATA_FILES
+
+
 def _init_simulator(app: Flask) -> None:
     # The simulator (the softphone pages) is a development and test tool: production start-up
     # imports none of its modules, so it is imported here, only when it is served.
@@ -116,4 +126,4 @@ def _init_simulator(app: Flask) -> None:
     sim_web.init_app(app)
 
 
-__all__ = ["DOMAIN_PACKAGES", "create_app", "flow_actions", "word_files"]
+__all__ = ["DOMAIN_PACKAGES", "create_app", "data_files", "flow_actions", "word_files"]

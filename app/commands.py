@@ -9,16 +9,27 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from app.config import load_settings
+from dotenv import dotenv_values
+
+from app.config import PROJECT_ROOT, load_settings
 
 
 def composition_root() -> ModuleType:
     """The `app` package itself: create_app and flow_actions."""
     return importlib.import_module("app")
+
+
+def configured_flows_dir() -> Path:
+    """FLOWS_DIR from the environment or .env (what the app would load), else the repository's
+    flows/: for the commands that read a flows directory without building an app."""
+    configured = os.environ.get("FLOWS_DIR") or dotenv_values(".env").get("FLOWS_DIR")
+    return Path(configured) if configured else PROJECT_ROOT / "flows"
 
 
 def with_app(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -13,9 +13,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import flow_actions, word_files
+from app import data_files, flow_actions, word_files
 from app.config import Settings
-from app.consent import offers
 from app.consent.packs import RULES_DIR, RulePackError, load_packs
 from app.flows.hotlines import HotlineError, load_hotlines
 from app.flows.loader import load_flows
@@ -29,7 +28,8 @@ class StartupError(RuntimeError):
 
 
 def check_flows(settings: Settings) -> None:
-    """The flows directory loads and lints, hotlines.yaml and the word files included."""
+    """The flows directory loads and lints, hotlines.yaml, the word files and the company data
+    (offers.yaml, warranty.yaml) included."""
     directory = settings.flows_dir
     flowset = load_flows(directory, flow_actions(), word_files())
     problems = [str(e) for e in flowset.errors]
@@ -37,6 +37,8 @@ def check_flows(settings: Settings) -> None:
         load_hotlines(directory / "hotlines.yaml", company=settings.company_name, flows=set(flowset.flows))
     except HotlineError as exc:
         problems.extend(exc.problems)
+    for data in data_files():
+        problems.extend(data.problems(directory))
     if not flowset.flows and not problems:
         problems.append("no flows (*.yaml) in it")
     if problems:
@@ -44,17 +46,13 @@ def check_flows(settings: Settings) -> None:
         raise StartupError(f"FLOWS_DIR {directory}: {problems[0]}{more}")
 
 
-def check_rules(rules: Path = RULES_DIR, catalogue: Path = offers.CATALOGUE) -> None:
-    """The rule packs and the offer catalogue load: read only when a call is decided, a mistake
-    in them would otherwise surface at the first call instead of here."""
+def check_rules(rules: Path = RULES_DIR) -> None:
+    """The rule packs load: read only when a call is decided, a mistake in them would otherwise
+    surface at the first call instead of here."""
     problems: list[str] = []
     try:
         load_packs(rules)
     except RulePackError as exc:
-        problems.extend(exc.problems)
-    try:
-        offers.read_catalogue(catalogue)
-    except offers.CatalogueError as exc:
         problems.extend(exc.problems)
     if problems:
         more = f" (and {len(problems) - 1} more: run `cortese compliance packs`)" if len(problems) > 1 else ""

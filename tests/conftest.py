@@ -38,12 +38,16 @@ REPO_FLOWS = Path(__file__).resolve().parent.parent / "flows"
 # What a flows directory carries besides its flows: the texts said outside them and the words
 # callers are heard with, one file per language in each.
 WORD_FOLDERS = ("prompts", "vocab", "times", "faq", "anger")
+# ... and the company's data: which offers are alike, the warranty terms.
+DATA_FILES = ("offers.yaml", "warranty.yaml")
 
 
 def copy_word_files(directory: Path) -> None:
-    """Give a test's own flows directory the repository's prompts and word files."""
+    """Give a test's own flows directory the repository's prompts, word files and company data."""
     for folder in WORD_FOLDERS:
         shutil.copytree(REPO_FLOWS / folder, directory / folder)
+    for name in DATA_FILES:
+        shutil.copy(REPO_FLOWS / name, directory / name)
 
 
 def base_settings(tmp_path: Any) -> dict[str, Any]:

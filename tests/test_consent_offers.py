@@ -17,6 +17,7 @@ from app.consent.importer import import_contacts_text
 from app.consent.ledger import add_owned_product, has_product, record_consent
 from app.consent.models import ConsentRecord, Contact, OwnedProduct
 from app.consent.packs import line_type_refusal
+from app.datafiles import DataFileError
 from app.db import session_scope
 from app.refusals import Refusal
 from tests.campaign_support import make_contacts
@@ -195,12 +196,12 @@ def test_the_catalogue_groups_offers_into_categories():
 def test_every_mistake_in_the_catalogue_is_named_with_its_key(tmp_path):
     path = tmp_path / "offers.yaml"
     path.write_text('version: "offers-9"\ncategory:\n  tv: ["tv-*"]\n', encoding="utf-8")
-    with pytest.raises(offers.CatalogueError) as caught:
+    with pytest.raises(DataFileError) as caught:
         offers.read_catalogue(path)
     [problem] = caught.value.problems
-    assert problem.startswith("offers.yaml: category: unknown key (did you mean 'categories'?)")
+    assert problem.startswith(f"{path}: category: unknown key (did you mean 'categories'?)")
     path.write_text('categories:\n  tv: "tv-*"\n  mobile: {sim: "sim-*"}\n', encoding="utf-8")
-    with pytest.raises(offers.CatalogueError) as caught:
+    with pytest.raises(DataFileError) as caught:
         offers.read_catalogue(path)
-    assert caught.value.problems == ["offers.yaml: categories.tv: expected a list, got 'tv-*'",
-                                     "offers.yaml: categories.mobile: expected a list, got {'sim': 'sim-*'}"]
+    assert caught.value.problems == [f"{path}: categories.tv: expected a list, got 'tv-*'",
+                                     f"{path}: categories.mobile: expected a list, got {{'sim': 'sim-*'}}"]

@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from app.consent import cli as consent_cli
-from app.consent.offers import CATALOGUE
 from app.consent.packs import RULES_DIR, RulePackError, load_packs
 from app.startup import StartupError, check_rules
 
@@ -147,16 +146,9 @@ def test_start_up_names_the_first_pack_problem_and_where_to_see_them_all(rules):
     edit(rules, "US.yaml", "business_exempt: false", "busines_exempt: false")
     edit(rules, "IT.yaml", "contract_grace_days: 30", "contract_grace_days: thirty")
     with pytest.raises(StartupError) as caught:
-        check_rules(rules, CATALOGUE)
+        check_rules(rules)
     assert str(caught.value) == ("rule packs: IT.yaml: registry.contract_grace_days: 'thirty' is not a whole "
                                  "number (and 1 more: run `cortese compliance packs`)")
-
-
-def test_start_up_names_a_broken_offer_catalogue(rules, tmp_path):
-    catalogue = tmp_path / "offers.yaml"
-    catalogue.write_text("categories:\n  tv: tv-*\n", encoding="utf-8")
-    with pytest.raises(StartupError, match=r"^rule packs: offers.yaml: categories.tv: expected a list"):
-        check_rules(rules, catalogue)
 
 
 def test_compliance_packs_lists_every_problem_and_fails(rules, monkeypatch):

@@ -92,7 +92,7 @@ def test_each_cover_keeps_its_own_end_and_a_country_without_a_period_has_none():
                          terms=terms)
     assert (gb.covered, gb.reason, gb.covered_until, gb.legal_until) == (False, warranty.REASON_EXPIRED,
                                                                          date(2026, 1, 10), None)
-    assert warranty.load_terms().legal_months("GB") is None
+    assert warranty.TERMS.current().legal_months("GB") is None
 
 
 def test_last_day_is_covered_and_future_purchase_is_refused():
@@ -103,7 +103,7 @@ def test_last_day_is_covered_and_future_purchase_is_refused():
 
 
 def test_shipped_terms_file_loads():
-    terms = warranty.load_terms()
+    terms = warranty.TERMS.current()
     assert terms.legal_months("it") == 24 and terms.legal_months("XX") == terms.legal_guarantee_months["default"]
 
 

@@ -13,7 +13,7 @@ Public API:
 from flask import Flask
 
 from app import flows
-from app.consent import attempts
+from app.consent import attempts, offers
 from app.consent.actions import ACTIONS
 from app.consent.attempts import call_under_way, finish_attempt, outcome_from_twilio, record_attempt
 from app.consent.compliance import check_call, gather_facts, next_allowed_slots
@@ -22,6 +22,9 @@ from app.consent.decide import AttemptFact, ConsentFact, Decision, Facts, decide
 from app.consent.ledger import add_owned_product, has_product, record_consent, record_relationship
 from app.consent.optouts import is_opted_out, record_opt_out
 from app.consent.packs import RulePack, load_packs, pack_for
+
+# The company data this package reads from the flows directory: which offers are alike.
+DATA_FILES = (offers.CATALOGUE,)
 
 
 class CallerContacts:
@@ -32,14 +35,17 @@ class CallerContacts:
 
 
 def init_app(app: Flask) -> None:
-    """Flow actions (opt-out), the engine's contact look-ups, finishing attempts on status."""
+    """Flow actions (opt-out), the engine's contact look-ups, finishing attempts on status, and
+    the offer catalogue of the app's flows directory (raises DataFileError when unusable)."""
+    for data in DATA_FILES:
+        data.use(app, app.extensions["cortese.settings"].flows_dir)
     flows.register_actions(app, ACTIONS)
     flows.use_contacts(app, CallerContacts())
     attempts.connect()
 
 
 __all__ = [
-    "AttemptFact", "ConsentFact", "Decision", "Facts", "RulePack", "add_owned_product", "call_under_way",
+    "DATA_FILES", "AttemptFact", "ConsentFact", "Decision", "Facts", "RulePack", "add_owned_product", "call_under_way",
     "check_call", "decide", "find_by_number", "finish_attempt", "gather_facts", "get_or_create",
     "has_product", "init_app", "is_opted_out", "load_packs", "next_allowed_slots", "outcome_from_twilio",
     "pack_for", "record_attempt", "record_consent", "record_opt_out", "record_relationship",

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import phone
 from app.clock import now
-from app.commands import with_app
+from app.commands import configured_flows_dir, with_app
 from app.consent import export as exporter
 from app.consent import gdpr, importer, offers, registries
 from app.consent.optouts import OPT_OUT_SOURCES, record_opt_out
@@ -72,16 +72,14 @@ def export_command(app: Flask, fmt: str, since: str | None, until: str | None, o
 @cli.command("packs")
 def packs_command() -> None:
     """List the rule packs with their versions and the status of each section; exit 1 listing
-    each problem with file and key when a pack or offers.yaml cannot be read."""
+    each problem with file and key when a pack or the offer catalogue (offers.yaml of FLOWS_DIR)
+    cannot be read."""
     problems: list[str] = []
     try:
         packs = load_packs()
     except RulePackError as exc:
         packs, problems = {}, list(exc.problems)
-    try:
-        offers.read_catalogue()
-    except offers.CatalogueError as exc:
-        problems.extend(exc.problems)
+    problems.extend(offers.CATALOGUE.problems(configured_flows_dir()))
     if problems:
         for problem in problems:
             click.echo(problem, err=True)

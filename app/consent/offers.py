@@ -5,14 +5,13 @@ which offers are similar (the Dutch customer exception).
 validators) and again wherever codes are compared, so `FIBRA-1G`, ` fibra-1g ` and `fibra_1g`
 are one offer. `campaign_offer` gives every campaign an offer or appeal: the one it names, or
 one derived from its purpose and reason, so the courtesy rule "not the same offer again within
-N days" holds for surveys and charity appeals too. `category` reads offers.yaml (data: which
-offers are of one kind), used for "the company's own similar products" (Telecommunicatiewet
-art. 11.7 and sector self-regulation).
+N days" holds for surveys and charity appeals too. `category` reads offers.yaml of the app's
+flows directory (company data: which offers are of one kind), used for "the company's own
+similar products" (Telecommunicatiewet art. 11.7 and sector self-regulation).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import unicodedata
@@ -23,10 +22,10 @@ from pathlib import Path
 from pydantic import ConfigDict, ValidationError
 from sqlalchemy.orm import validates
 
+from app.datafiles import DataFile, DataFileError
 from app.refusals import Refusal
 from app.yamlfile import Shape, problems, read_mapping
 
-CATALOGUE = Path(__file__).resolve().parent / "offers.yaml"
 MAX_LENGTH = 64
 _SEPARATORS = re.compile(r"[\s_/]+")
 _VALID = re.compile(r"^[a-z0-9][a-z0-9.:+-]*$")
@@ -98,42 +97,32 @@ def campaign_offer(purpose: str, offer_id: str | None, reason: Mapping[str, str]
     return normalise(offer_id) or derived_offer(purpose, reason, languages)
 
 
-class CatalogueError(ValueError):
-    """offers.yaml cannot be read: every problem, each naming the file and the key."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
 class _Catalogue(Shape):
-    # Built at the first look-up, not at import: start-up does not read the catalogue.
+    # Built when a catalogue is first read, not at import (commands that never read one).
     model_config = ConfigDict(coerce_numbers_to_str=True, defer_build=True)
 
-    version: str = "offers-0"
+    version: str = "offers-0"  # the file's own edition, for whoever edits it
     categories: dict[str, list[str] | None] | None = None
 
 
-@functools.lru_cache(maxsize=4)
-def read_catalogue(path: Path = CATALOGUE) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """The catalogue's version and its (normal-form pattern, category) pairs; raises
-    CatalogueError naming every problem in the file."""
+def read_catalogue(path: Path) -> tuple[tuple[str, str], ...]:
+    """The catalogue's (normal-form pattern, category) pairs; raises DataFileError naming every
+    problem in the file. No file: no categories (the customer exception then never applies)."""
     try:
         data = read_mapping(path.read_text(encoding="utf-8")) if path.exists() else {}
     except ValueError as exc:
-        raise CatalogueError([f"{path.name}: {exc}"]) from None
+        raise DataFileError([f"{path}: {exc}"]) from None
     try:
         catalogue = _Catalogue.model_validate(data)
     except ValidationError as error:
         found = problems(error, _Catalogue, data)
-        raise CatalogueError([f"{path.name}: {where}: {what}" for where, what in found]) from None
-    patterns = [(_SEPARATORS.sub("-", member.strip().casefold()), name)
-                for name, members in (catalogue.categories or {}).items() for member in members or ()]
-    return catalogue.version, tuple(patterns)
+        raise DataFileError([f"{path}: {where}: {what}" for where, what in found]) from None
+    return tuple((_SEPARATORS.sub("-", member.strip().casefold()), name)
+                 for name, members in (catalogue.categories or {}).items() for member in members or ())
 
 
-def catalogue_version() -> str:
-    return read_catalogue()[0]
+# The app's catalogue: offers.yaml of its flows directory, read at start (app.consent.init_app).
+CATALOGUE = DataFile("offers.yaml", read_catalogue)
 
 
 def category(code: str | None) -> str | None:
@@ -141,7 +130,7 @@ def category(code: str | None) -> str | None:
     value = lenient(code)
     if value is None:
         return None
-    for pattern, name in read_catalogue()[1]:
+    for pattern, name in CATALOGUE.current():
         if fnmatchcase(value, pattern):
             return name
     return None

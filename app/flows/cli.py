@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
-from dotenv import dotenv_values
 from rich.console import Console
 from rich.table import Table
 
-from app.commands import composition_root
-from app.config import PROJECT_ROOT
+from app.commands import composition_root, configured_flows_dir
 from app.flows.diagram import mermaid
 from app.flows.hotlines import HotlineError, load_hotlines
 from app.flows.loader import load_flows
@@ -22,10 +19,7 @@ from app.i18n import LANGUAGES
 def _flows_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
     """--dir, else FLOWS_DIR from the environment or .env (what the app would load), else
     the repository's flows/."""
-    if value is not None:
-        return value
-    configured = os.environ.get("FLOWS_DIR") or dotenv_values(".env").get("FLOWS_DIR")
-    return Path(configured) if configured else PROJECT_ROOT / "flows"
+    return value if value is not None else configured_flows_dir()
 
 
 DIR_OPTION = click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
@@ -40,8 +34,9 @@ def cli() -> None:
 @cli.command("lint")
 @DIR_OPTION
 def lint(directory: Path) -> None:
-    """Check every flow, hotlines.yaml, prompts/ and the word files (vocab/, times/, faq/,
-    anger/); exit 1 listing each problem with file and node."""
+    """Check every flow, hotlines.yaml, prompts/, the word files (vocab/, times/, faq/, anger/)
+    and the company data (offers.yaml, warranty.yaml); exit 1 listing each problem with file
+    and node."""
     root = composition_root()
     flowset = load_flows(directory, root.flow_actions(), root.word_files())
     problems = [str(e) for e in flowset.errors]
@@ -49,6 +44,8 @@ def lint(directory: Path) -> None:
         load_hotlines(directory / "hotlines.yaml", company="-", flows=set(flowset.flows))
     except HotlineError as exc:
         problems.extend(exc.problems)
+    for data in root.data_files():
+        problems.extend(data.problems(directory))
     for problem in problems:
         click.echo(problem, err=True)
     if problems:

@@ -14,7 +14,7 @@ import yaml
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from app import prompts
+from app import datafiles, prompts
 from app.flows import vocab as vocabulary
 from app.flows.actions import Actions
 from app.flows.lint import lint_flowset
@@ -36,7 +36,9 @@ from app.flows.words import WordFiles
 from app.i18n import LANGUAGES
 from app.yamlfile import Shape, ShapeT, load_yaml, one_of, read_shape, unknown_key
 
-NOT_FLOWS = {"hotlines"}  # YAML files in flows/ that configure rather than describe a flow
+# YAML files in a flows directory that configure rather than describe a flow: which flow answers
+# which number, and the company data (app.datafiles).
+NOT_FLOWS = {"hotlines", *(Path(name).stem for name in datafiles.NAMES)}
 
 
 class FlowError(RuntimeError):

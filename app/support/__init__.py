@@ -7,16 +7,21 @@ services callable from the CLI, the console and tests.
 from flask import Flask
 
 from app import flows
-from app.support import drafts, faq, services
+from app.support import drafts, faq, services, warranty
 from app.support.actions import ACTIONS
 
 # The word files this package reads from the flows directory: the FAQ's knowledge.
 WORDS = (faq.WORDS,)
+# The company data it reads from there: the warranty terms.
+DATA_FILES = (warranty.TERMS,)
 
 
 def init_app(app: Flask) -> None:
     """Flow actions and the FAQ's word files; draft tickets from calls ended mid report; owned
-    products for consent."""
+    products for consent; the warranty terms of the app's flows directory (raises DataFileError
+    when they are unusable)."""
+    for data in DATA_FILES:
+        data.use(app, app.extensions["cortese.settings"].flows_dir)
     flows.register_actions(app, ACTIONS)
     flows.register_words(app, *WORDS)
     drafts.connect()

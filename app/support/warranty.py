@@ -1,6 +1,7 @@
 """Warranty decisions: is this unit still covered, and why (or why not)?
 
-Pure functions over configurable terms (warranty.yaml beside this module): the commercial
+Pure functions over configurable terms (warranty.yaml of the app's flows directory, company
+data read at start like offers.yaml: app.datafiles): the commercial
 warranty of the product (SKU override, product row, category, default) and the consumer legal
 guarantee of the country of sale (none where the law sets no fixed period, as in the UK). The
 unit is covered while either runs, and each cover is said with its own end date. Purchase dates come from the keypad
@@ -13,18 +14,17 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import dateparser
+import yaml
 from dateparser.search import search_dates
 from dateutil.relativedelta import relativedelta
 
+from app.datafiles import DataFile, DataFileError
 from app.flows import vocab
 from app.yamlfile import load_yaml
-
-TERMS_FILE = Path(__file__).with_name("warranty.yaml")
 
 # Outcome reasons (stored on the claim and spoken back through the flow's prompts).
 REASON_COMMERCIAL = "commercial_warranty"
@@ -91,10 +91,26 @@ def parse_terms(data: dict[str, Any]) -> WarrantyTerms:
     )
 
 
-@lru_cache(maxsize=4)
-def load_terms(path: Path = TERMS_FILE) -> WarrantyTerms:
-    with path.open(encoding="utf-8") as handle:
-        return parse_terms(load_yaml(handle) or {})
+def read_terms(path: Path) -> WarrantyTerms:
+    """The terms in `path`; raises DataFileError naming the file and the problem. Required: no
+    default could say the legal guarantee of the countries a company sells in."""
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise DataFileError([f"{path}: missing (the warranty terms a warranty claim is decided by; "
+                             "start from the repository's flows/warranty.yaml)"]) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataFileError([f"{path}: not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise DataFileError([f"{path}: the top level must be a mapping of terms"])
+    try:
+        return parse_terms(data)
+    except ValueError as exc:
+        raise DataFileError([f"{path}: {exc}"]) from None
+
+
+# The app's terms: warranty.yaml of its flows directory, read at start (app.support.init_app).
+TERMS = DataFile("warranty.yaml", read_terms)
 
 
 @dataclass(frozen=True)
@@ -121,7 +137,7 @@ def decide(
     terms: WarrantyTerms | None = None,
 ) -> WarrantyDecision:
     """Covered while the longer of commercial warranty and legal guarantee still runs (inclusive)."""
-    terms = terms or load_terms()
+    terms = terms or TERMS.current()
     if purchased_on > today:
         return WarrantyDecision(False, REASON_FUTURE_DATE, None)
     commercial_end = purchased_on + relativedelta(months=terms.commercial_months(sku, product_months, category))
