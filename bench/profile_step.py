@@ -3,8 +3,10 @@
     .venv/bin/python bench/profile_step.py [--step menu|first] [--calls 500] [--db sqlite|postgres]
         [--top 30] [--speech "il modem non funziona"]
 
-In-process (Flask's WSGI test client, no gunicorn, no sockets) so the profile shows the app's
-own costs. `menu` (the default): N calls are started first (/voice/inbound, not profiled), then
+In-process (no gunicorn, no sockets) so the profile shows the app's own costs: the measured
+requests go straight to the app's WSGI callable with their environ built beforehand, so neither
+Flask's test client nor the request's building is in the figures (the test client alone would
+add about a third). `menu` (the default): N calls are started first (/voice/inbound, not profiled), then
 each call's answer to the support menu (/voice/flow/input?v=N, Digits=1) is profiled: signature
 check, call load, engine turn, state save, TwiML, commit. `first`: N new calls' /voice/inbound
 (call created, caller recognised, flow started). `--speech TEXT`: the menu is answered in words
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import io
 import os
 import pstats
@@ -27,13 +30,16 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from flask import Flask
 from twilio.request_validator import RequestValidator
 from webhook_throughput import TOKEN, bench_database, call_params, cortese_env
+from werkzeug.test import EnvironBuilder
 
 from app import create_app
 
@@ -56,7 +62,9 @@ def main() -> None:
             "CORTESE_ENV", "SECRET_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_CALLER_ID",
             "PUBLIC_BASE_URL", "ADMIN_API_TOKEN", "DATABASE_URL", "SCHEDULER_ENABLED", "LOG_LEVEL",
             "SUPPRESSION_HASH_KEY")})
-        profile(app.test_client(), args)
+        # The floor (imported when first needed) reads these at import.
+        os.environ.update(FLOOR_DATABASE_URL=url, FLOOR_TOKEN=TOKEN, FLOOR_BASE=BASE)
+        profile(app, args)
 
 
 def first_steps(validator: RequestValidator, calls: int) -> list[tuple[str, dict[str, str], str]]:
@@ -87,28 +95,61 @@ def _post(client, validator: RequestValidator, path: str, params: dict[str, str]
                        headers={"X-Twilio-Signature": signature})
 
 
-def profile(client, args: argparse.Namespace) -> None:
-    validator = RequestValidator(TOKEN)
+def environ(path: str, params: dict[str, str], signature: str) -> dict[str, Any]:
+    """The WSGI environ of one signed webhook, as a server would hand it to the app."""
+    return EnvironBuilder(path, base_url=BASE, method="POST", data=urlencode(params),
+                          content_type="application/x-www-form-urlencoded",
+                          headers={"X-Twilio-Signature": signature}).get_environ()
+
+
+def serve(app: Flask, environ: dict[str, Any]) -> bytes:
+    """One request through the app's WSGI callable: its body, or AssertionError unless 200."""
+    status: list[str] = []
+    body = b"".join(app.wsgi_app(environ, lambda s, _headers, _exc=None: status.append(s)))
+    assert status[0].startswith("200"), body[:300]
+    return body
+
+
+def floor_cpu_ms(answers: list[tuple[str, dict[str, str], str]]) -> float:
+    """CPU ms per step of the raw-driver floor answering the same menu steps in-process (the
+    calls are in its table; a replayed step is the same work to it), after a warm-up."""
+    floor = importlib.import_module("floor_app").app
+    for request in [environ(*answer) for answer in answers[:50]]:
+        serve(floor, request)
+    requests = [environ(*answer) for answer in answers]
+    cpu = time.process_time()
+    for request in requests:
+        serve(floor, request)
+    return (time.process_time() - cpu) / len(requests) * 1000
+
+
+def profile(app: Flask, args: argparse.Namespace) -> None:
+    client, validator = app.test_client(), RequestValidator(TOKEN)
     answers = first_steps(validator, args.calls) if args.step == "first" else menu_steps(client, validator, args.calls, args.speech)
-    plain, answers = answers[:args.calls], answers[args.calls:]
+    plain = [environ(*answer) for answer in answers[:args.calls]]
+    profiled = [environ(*answer) for answer in answers[args.calls:]]
     started, cpu = time.perf_counter(), time.process_time()
-    for path, params, signature in plain:  # the same work without the profiler's overhead
-        assert _post(client, validator, path, params, signature).status_code == 200
+    for request in plain:  # the same work without the profiler's overhead
+        serve(app, request)
     unprofiled = (time.perf_counter() - started) / len(plain) * 1000
     cpu_ms = (time.process_time() - cpu) / len(plain) * 1000
+    floor_ms = floor_cpu_ms(answers[:args.calls]) if args.step == "menu" else None
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
-    for path, params, signature in answers:
-        response = _post(client, validator, path, params, signature)
-        assert response.status_code == 200, response.data[:300]
+    for request in profiled:
+        serve(app, request)
     profiler.disable()
     elapsed = time.perf_counter() - started
-    calls_per_step = pstats.Stats(profiler).total_calls / len(answers)  # type: ignore[attr-defined]
+    calls_per_step = pstats.Stats(profiler).total_calls / len(profiled)  # type: ignore[attr-defined]
     print(f"{args.step} step ({args.db}, in-process): {unprofiled:.2f} ms per step without the profiler "
           f"({cpu_ms:.2f} ms CPU), "
-          f"{elapsed / len(answers) * 1000:.2f} ms under cProfile, {len(answers)} steps each; "
+          f"{elapsed / len(profiled) * 1000:.2f} ms under cProfile, {len(profiled)} steps each; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if floor_ms is not None:
+        print(f"the floor (bench/floor_app.py) on the same steps: {floor_ms:.2f} ms CPU; its CPU is "
+              f"{floor_ms / cpu_ms:.2f}x cortese's (served, the serving's own cost, shared, makes the "
+              "ratio of req/s higher: bench/README.md)")
     print(f"Python function calls per step: {calls_per_step:.0f}")
     breakdown(profiler, len(answers))
     out = io.StringIO()
