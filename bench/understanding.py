@@ -1,6 +1,6 @@
 """How well cortese understands what callers say: the corpus in tests/corpus/understanding/.
 
-    .venv/bin/python bench/understanding.py [--part tune|held|all] [--wrong]
+    .venv/bin/python bench/understanding.py [--part tune|held|all] [--wrong] [--corpus DIR]
 
 Each `<category>.yaml` is a list of `{lang, said, expect, held}`, written as callers talk and
 independently of the vocabularies. Every item goes through the same code a call uses, via the
@@ -8,8 +8,9 @@ category's evaluator in EVALUATORS (said, language -> outcome). Prints accuracy 
 language for the tune part and the held part (never tuned on), overall figures, anger
 precision/recall when that category is there, and the confident wrong actions: an action taken
 (an intent, a topic, a yes or a no) that is not what the caller meant. Those that came from a
-refused or negated answer (the caller expected "ask", "no" or "none") are counted apart: the
-floor for them is zero.
+refused or negated answer (the caller expected "ask", "no", "none", "later" or "opt_out") are
+counted apart: the floor for them is zero. `--corpus DIR` runs a corpus of the same shape kept
+outside the project (write it before reading the vocabularies; report its held part).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ LANGUAGES = ("it", "nl", "en")
 # Outcomes that take no action: the caller is asked again, or told we have no answer.
 NOT_ACTIONS = frozenset({"ask", "none"})
 # What a caller who refuses or negates expects: never a confident action of another kind.
-REFUSALS = frozenset({"ask", "none", "no"})
+REFUSALS = frozenset({"ask", "none", "no", "later", "opt_out"})
 
 Evaluator = Callable[[str, str], str]  # (said, language) -> outcome
 
@@ -92,6 +93,18 @@ def yesno(said: str, language: str) -> str:
     return YESNO_OUTCOMES.get(choice.name, choice.name) if choice else "ask"
 
 
+OPENER_OUTCOMES = {"good_time": "yes"}
+
+
+def opener(said: str, language: str) -> str:
+    """An outbound call's opener, "is this a good time to talk?" (a campaign's; the callback
+    opener asks the same): yes, later (a callback), opt_out, or ask again."""
+    understood = matching.understand(_choices("campaign_service", "opener"), said, language,
+                                     _flows().vocab.get(language))
+    choice = understood.choice
+    return OPENER_OUTCOMES.get(choice.name, choice.name) if choice else "ask"
+
+
 # The instant the times corpus is written against (stated in tests/corpus/understanding/times.yaml).
 TIMES_REFERENCE = datetime(2026, 3, 13, 15, 10)
 
@@ -116,8 +129,8 @@ def anger(said: str, language: str) -> str:
     return "angry" if detector.assess(said, language).escalate else "calm"
 
 
-EVALUATORS: dict[str, Evaluator] = {"menu": menu, "faq": faq, "yesno": yesno, "times": times,
-                                    "anger": anger}
+EVALUATORS: dict[str, Evaluator] = {"menu": menu, "faq": faq, "yesno": yesno, "opener": opener,
+                                    "times": times, "anger": anger}
 
 
 @dataclass(frozen=True)
@@ -227,8 +240,11 @@ def main() -> None:
     parser.add_argument("--part", choices=["tune", "held", "all"], default="all")
     parser.add_argument("--wrong", action="store_true",
                         help="list the tune part's items understood wrongly (never the held part's)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS,
+                        help="a directory of <category>.yaml files in this shape (default: the project's); "
+                             "for a corpus kept outside the project")
     args = parser.parse_args()
-    items = load_corpus()
+    items = load_corpus(args.corpus)
     if args.part != "all":
         items = [i for i in items if i.held == (args.part == "held")]
     results = evaluate(items)

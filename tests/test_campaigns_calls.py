@@ -315,6 +315,17 @@ def test_stats_after_pause_keep_the_reason(app, clock):
     (NL_NUMBER, "nl", "nee, bel me niet meer", "opt_out"),
     (UK_NUMBER, "en", "no, don't call me again", "opt_out"),
     (UK_NUMBER, "en", "nah, not now", "later"),
+    # busy, in the callee's own words: a call later, never the question again
+    (UK_NUMBER, "en", "Sorry, I'm driving.", "later"),
+    (IT_NUMBER, "it", "sono in riunione", "later"),
+    (NL_NUMBER, "nl", "we zitten net aan tafel", "later"),
+    # never again, however it is put
+    (UK_NUMBER, "en", "take me off your list", "opt_out"),
+    (IT_NUMBER, "it", "toglietemi dalla vostra lista", "opt_out"),
+    (NL_NUMBER, "nl", "haal me uit jullie bestand", "opt_out"),
+    # a good time, said in so many words
+    (UK_NUMBER, "en", "Yes, I've got a few minutes.", "good_time"),
+    (NL_NUMBER, "nl", "Ja, ik heb even tijd.", "good_time"),
 ])
 def test_opener_understands_spoken_answers(sim, app, clock, number, language, words, expected):
     clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=UTC))  # Tuesday, within every window

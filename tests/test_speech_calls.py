@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.callbacks.models import Callback
 from app.db import session_scope
 from app.flows import vocab as vocabulary
-from app.flows.matching import normalise
+from app.flows.matching import clause_starts, normalise
 from app.support.models import Ticket
 from app.telephony import Twiml
 
@@ -155,6 +155,28 @@ def test_words_at_the_menu_lead_where_the_caller_meant(sim, language, said, hear
     assert call.heard(heard), call.format_transcript()
 
 
+@pytest.mark.parametrize("language, said, heard", [
+    # the recogniser's comma ends the clause the "not" belongs to: the call is asked for
+    ("it", "Adesso non posso, mi chiamate voi dopo?", "Quando preferisce essere richiamato"),
+    ("nl", "Ik heb nu geen tijd, kunt u mij straks bellen?", "Wanneer wilt u worden teruggebeld"),
+    ("en", "I can't talk now, can someone call me this afternoon?", "When would you like us to call you back?"),
+])
+def test_a_negation_does_not_reach_past_the_end_of_its_clause(sim, language, said, heard):
+    call = sim.inbound(from_=LINES[language][0], to=LINES[language][1])
+    call.speak(said)
+    assert call.heard(heard), call.format_transcript()
+
+
+def test_without_the_comma_the_same_words_stay_denied():
+    """Only the written clause break lets the request through: unpunctuated, "non posso mi
+    chiamate voi" keeps its negation (asked again, never taken as a request)."""
+    assert clause_starts("Adesso non posso, mi chiamate voi dopo?", 7) == {3}
+    assert clause_starts("adesso non posso mi chiamate voi dopo", 7) == frozenset()
+    # a time or a decimal is one word, not a clause break
+    assert clause_starts("alle 10:30, va bene", 5) == {3}
+    assert clause_starts("costa 2.5 euro", 4) == frozenset()
+
+
 def test_a_number_inside_a_sentence_is_no_key(sim):
     call = sim.inbound(from_=EN[0], to=EN[1])
     call.speak("I've been waiting two weeks for my parcel")
@@ -225,6 +247,19 @@ def test_the_callback_time_and_the_fault_description_carry_hints(sim):
     fault.press("1")
     hints = fault.gather_attr("hints") or ""
     assert "non funziona" in hints and "modem" in hints
+
+
+@pytest.mark.parametrize("language, words", [
+    ("it", ["informazioni", "guasto", "garanzia", "consegna", "richiamata", "operatore"]),
+    ("nl", ["informatie", "storing", "garantie", "bezorging", "terugbellen", "medewerker"]),
+    ("en", ["information", "fault", "warranty", "delivery", "callback", "operator"]),
+])
+def test_the_menu_s_hints_name_every_option_not_only_the_first_ones(sim, language, words):
+    """Twilio reads 1,000 characters of hints: taken option by option, the long list of ways to
+    say "fault" left no room for delivery, callback or operator."""
+    call = sim.inbound(from_=LINES[language][0], to=LINES[language][1])
+    hints = (call.gather_attr("hints") or "").split(", ")
+    assert [w for w in words if w not in hints] == [] and len(", ".join(hints)) <= 1000
 
 
 def test_the_language_menu_listens_with_each_language_model(sim):

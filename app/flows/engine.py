@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import zip_longest
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -283,15 +284,17 @@ class Engine:
         turn.doc = doc.redirect(self._url("silence", turn.version, turn.language))
 
     def _hints(self, flow: str, node: Node, language: str, offers_languages: bool) -> HintText:
-        """What a question listens for: its hints and its choices' words (and the languages'
-        names when it offers them: "English"). Flows are data loaded once, so each question's
-        list is joined once."""
+        """What a question listens for: its hints, then its choices' words taken in turns, the
+        first of each choice, then the second of each... (Twilio reads 1,000 characters: the last
+        choice must be heard as well as the first), and the languages' names when it offers them
+        ("English"). Flows are data loaded once, so each question's list is joined once."""
         key = (flow, node.name, language, offers_languages)
         found = self._hint_texts.get(key)
         if found is None:
             ask = node.ask
             assert ask is not None
-            words = [*ask.hints.get(language, ()), *(w for c in ask.choices for w in c.speech.get(language, ()))]
+            in_turns = zip_longest(*(c.speech.get(language, ()) for c in ask.choices))
+            words = [*ask.hints.get(language, ()), *(w for turn in in_turns for w in turn if w)]
             if offers_languages:
                 words.extend(LANGUAGE_WORDS)
             found = self._hint_texts[key] = hint_text(words)

@@ -11,7 +11,9 @@
   not fine" are not "va bene", "klopt", "fine". A negated "yes" phrase is a "no" (the choice that
   uses the vocabulary's `@no`); any other negated phrase is dropped ("I don't want an agent, where
   is my parcel" is about the parcel). Phrases that carry their own negation ("non funziona",
-  "werkt niet", "don't call me again") are taken as they are.
+  "werkt niet", "don't call me again") are taken as they are. A negation ends with its clause:
+  at the vocabulary's `clause_breaks` ("but", "ma") and at the punctuation the recogniser writes
+  between clauses ("Adesso non posso, mi chiamate voi dopo?" asks for a call).
 - Doubt is no answer: where a question offers yes or no, a caller who says they do not know
   ("non so se va bene", "geen idee of dat klopt") or denies a word of certainty ("not sure",
   "non ne sono sicura", "ik weet het niet zeker") is asked again, unless they also asked for
@@ -26,6 +28,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -44,6 +47,9 @@ LONGER = 0.1  # each extra word of a phrase: "onder de garantie" says a little m
 LEAD = 0.5  # the answer a caller leads with counts more: "yes, I've got no service at all"
 PREFACE = 0.5  # a plain yes/no beside a request of another choice: "no, don't call me again"
 _KEYS = frozenset("0123456789")
+# Punctuation between clauses, as speech recognisers write it: only before a space or the end,
+# so "10:30" and "2.5" stay one word.
+_CLAUSE_END = re.compile(r"[,;:.!?]+(?=\s|$)")
 
 
 def match_digits(choices: Iterable[Choice], digits: str) -> Choice | None:
@@ -89,7 +95,8 @@ def understand(choices: Sequence[Choice], said: str, language: str,
             return Understood(keyed, how="key")
     index = _index(choices, language, vocab)
     words = heard.split()
-    scores = _scores(index, words, vocab, _doubt(words, vocab) if index.yes_or_no else None)
+    breaks = clause_starts(said, len(words))
+    scores = _scores(index, words, vocab, _doubt(words, vocab, breaks) if index.yes_or_no else None, breaks)
     ranked = sorted(((s, i) for i, s in enumerate(scores) if s > 0), reverse=True)
     if not ranked:
         return Understood(None)
@@ -190,11 +197,25 @@ def _hits(index: _Index, words: list[str], negators: frozenset[str]) -> list[tup
     return list(found.values())
 
 
+def clause_starts(said: str, count: int) -> frozenset[int]:
+    """Where each clause after the first begins among the `count` words of `said`, by the
+    punctuation written between them (none when the counts disagree: then words alone tell)."""
+    starts: set[int] = set()
+    seen = 0
+    for clause in _CLAUSE_END.split(said):
+        size = len(normalise(clause).split())
+        if size and seen:
+            starts.add(seen)
+        seen += size
+    return frozenset(starts) if seen == count else frozenset()
+
+
 def _negator_before(words: list[str], start: int, vocab: vocabulary.Vocabulary,
-                    skip: frozenset[int] = frozenset()) -> int | None:
-    """Where the negator that denies the words from `start` stands, if one does."""
+                    skip: frozenset[int] = frozenset(), breaks: frozenset[int] = frozenset()) -> int | None:
+    """Where the negator that denies the words from `start` stands, if one does: in the same
+    clause (`breaks`: where clauses begin), within NEGATION_REACH words."""
     for i in range(start - 1, max(-1, start - 1 - NEGATION_REACH), -1):
-        if words[i] in vocab.clause_breaks:
+        if i + 1 in breaks or words[i] in vocab.clause_breaks:
             break
         if words[i] in vocab.negators and i not in skip:
             return i
@@ -202,9 +223,9 @@ def _negator_before(words: list[str], start: int, vocab: vocabulary.Vocabulary,
 
 
 def _negated(words: list[str], start: int, end: int, vocab: vocabulary.Vocabulary,
-             skip: frozenset[int] = frozenset()) -> bool:
-    return (_negator_before(words, start, vocab, skip) is not None
-            or (end < len(words) and words[end] in vocab.post_negators))
+             skip: frozenset[int] = frozenset(), breaks: frozenset[int] = frozenset()) -> bool:
+    return (_negator_before(words, start, vocab, skip, breaks) is not None
+            or (end < len(words) and end not in breaks and words[end] in vocab.post_negators))
 
 
 @dataclass(frozen=True)
@@ -217,7 +238,7 @@ class _Doubt:
     doubted: frozenset[int]
 
 
-def _doubt(words: list[str], vocab: vocabulary.Vocabulary) -> _Doubt | None:
+def _doubt(words: list[str], vocab: vocabulary.Vocabulary, breaks: frozenset[int] = frozenset()) -> _Doubt | None:
     """None unless the caller says they do not know or denies their certainty. "Not sure,
     maybe change it" still asks for a change; "not sure if I want to change it" does not (the
     vocabulary's `doubt_links`, "if", "se", "of", tie what follows to the doubt, up to the end
@@ -232,7 +253,7 @@ def _doubt(words: list[str], vocab: vocabulary.Vocabulary) -> _Doubt | None:
                 ends.append(i + size)
                 owned.update(j for j in range(i, i + size) if words[j] in vocab.negators)
     for i, word in enumerate(words):
-        if word in vocab.certainty and (at := _negator_before(words, i, vocab)) is not None:
+        if word in vocab.certainty and (at := _negator_before(words, i, vocab, breaks=breaks)) is not None:
             ends.append(i + 1)
             owned.add(at)
     if not ends:
@@ -240,13 +261,14 @@ def _doubt(words: list[str], vocab: vocabulary.Vocabulary) -> _Doubt | None:
     doubted: set[int] = set()
     for end in ends:
         if end < len(words) and words[end] in vocab.doubt_links:
-            stop = next((j for j in range(end + 1, len(words)) if words[j] in vocab.clause_breaks), len(words))
+            stop = next((j for j in range(end + 1, len(words)) if words[j] in vocab.clause_breaks or j in breaks),
+                        len(words))
             doubted.update(range(end, stop))
     return _Doubt(frozenset(owned), frozenset(doubted))
 
 
 def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary,
-            doubt: _Doubt | None = None) -> list[float]:
+            doubt: _Doubt | None = None, breaks: frozenset[int] = frozenset()) -> list[float]:
     """Per choice, the weight of the phrases heard for it. Phrases never share words: the
     longest (then the most similar) takes them, so "absolutely not" is not also "absolutely"
     and "don't call me again" not also "call me". A doubting caller gave no yes or no: only a
@@ -261,7 +283,7 @@ def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary,
         if taken.intersection(range(start, end)):
             continue
         choice = phrase.choice
-        if not phrase.denies and _negated(words, start, end, vocab, owned):
+        if not phrase.denies and _negated(words, start, end, vocab, owned, breaks):
             if not phrase.yes or index.no_choice is None or doubting:
                 continue
             choice = index.no_choice
