@@ -148,6 +148,10 @@ def test_a_question_with_an_elision_finds_its_answer(sim):
     # a question the FAQ answers goes to its answer
     ("it", "a che ora aprite", "I nostri operatori sono disponibili dal lunedì al venerdì"),
     ("nl", "ik heb een vraag over mijn factuur", "Uw facturen staan in uw online account"),
+    # "information" is the catch-all: the words callers put before what they want yield to it
+    ("it", "volevo chiedere quando arriva il mio ordine", "Digiti il numero dell'ordine"),
+    ("nl", "ik wilde even vragen wanneer mijn bestelling komt", "Toets uw bestelnummer in"),
+    ("en", "I'm calling to find out where my parcel is", "Please key in your order number"),
 ])
 def test_words_at_the_menu_lead_where_the_caller_meant(sim, language, said, heard):
     call = sim.inbound(from_=LINES[language][0], to=LINES[language][1])

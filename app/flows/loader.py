@@ -91,6 +91,7 @@ class _Choice(Shape):
     speech: Any = None
     next: str = Field(description="the node this choice leads to")
     label: Any = None
+    general: bool = False
 
 
 class _Ask(Shape):
@@ -379,7 +380,8 @@ def _read_choice(name: str, spec: Any, input_: str, err: Any) -> Choice | None:
     if choice.dtmf is None and not speech:
         err(f"choice '{name}' has neither a key nor words")
     label = _prompt(choice.label, err, f"choice '{name}': label") if choice.label is not None else None
-    return Choice(name=name, dtmf=choice.dtmf, speech=speech, next=choice.next, label=label)
+    return Choice(name=name, dtmf=choice.dtmf, speech=speech, next=choice.next, label=label,
+                  general=choice.general)
 
 
 def _read_capture(spec: Any, err: Any) -> Capture | None:

@@ -19,6 +19,8 @@
   "non ne sono sicura", "ik weet het niet zeker") is asked again, unless they also asked for
   something ("maybe another time"). A denied "sure" is not a "no": the vocabulary's `doubts`
   and `certainty` say which words these are.
+- A `general` choice (the menu's "information") is heard only when no other choice is: its
+  words are those callers put before what they want ("volevo chiedere quando arriva il pacco").
 - Each choice scores the phrases it hears (not overlapping; a fuzzy hit counts by its
   similarity, a longer phrase a little more, the first thing said more), so "the internet keeps
   dropping out" gathers several small cues. The best choice wins; a runner-up close to it
@@ -97,6 +99,8 @@ def understand(choices: Sequence[Choice], said: str, language: str,
     words = heard.split()
     breaks = clause_starts(said, len(words))
     scores = _scores(index, words, vocab, _doubt(words, vocab, breaks) if index.yes_or_no else None, breaks)
+    if any(s > 0 for i, s in enumerate(scores) if not choices[i].general):
+        scores = [0.0 if choices[i].general else s for i, s in enumerate(scores)]
     ranked = sorted(((s, i) for i, s in enumerate(scores) if s > 0), reverse=True)
     if not ranked:
         return Understood(None)

@@ -49,6 +49,9 @@ class Choice:
     next: str
     concepts: tuple[str, ...] = ()  # the vocabulary concepts ("@yes") its words came from
     label: Prompt | None = None  # how a short "this or that?" question names it
+    # A catch-all ("information"): its words are the generic ones callers put before what they
+    # want ("I wanted to ask when my order comes"), so it is heard only when no other choice is.
+    general: bool = False
 
 
 @dataclass(frozen=True)
