@@ -7,12 +7,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
 
 from app import create_app
 from app.config import ConfigError
+from app.console.cli import cli as users_cli
 from app.db import session_scope
+from app.operators.models import OperatorUser
 from tests.conftest import base_settings
 from tests.console_support import (
+    add_operator,
+    page_csrf,
     seed_call,
     seed_callback,
     signed_in,
@@ -93,3 +99,67 @@ def test_the_zone_must_be_a_real_one(tmp_path):
 def test_without_its_own_zone_the_console_follows_the_callbacks_default(tmp_path):
     app = create_app({**base_settings(tmp_path), "CALLBACK_DEFAULT_TIME_ZONE": "Europe/Amsterdam"})
     assert app.extensions["cortese.settings"].console_zone == "Europe/Amsterdam"
+
+
+# --- an operator's own zone ---------------------------------------------------------------
+
+
+def test_an_operator_who_works_elsewhere_sees_their_own_clock(app, client):
+    london = signed_in(app, client, time_zone="Europe/London")
+    speak(london, "en")
+    seed_call(app, at=SUMMER_NIGHT)
+    html = _html(london, "/console/calls")
+    assert "Jul 14, 2026, 11:05:09\u202fPM" in html and "(Europe/London)" in html
+    assert "Europe/Rome" not in html.split("<main>", 1)[1].split("</main>")[0]
+
+
+def test_an_operator_sets_their_zone_and_can_go_back_to_the_consoles(app, operator):
+    speak(operator, "it")
+    seed_call(app, at=SUMMER_NIGHT)
+    token = page_csrf(operator, "/console/me")
+    saved = operator.post("/console/me/time-zone", data={"time_zone": "Europe/London", "csrf_token": token},
+                          follow_redirects=True)
+    assert saved.status_code == 200 and "Gli orari sono ora mostrati nel fuso Europe/London." in saved.get_data(as_text=True)
+    assert "14 lug 2026, 23:05:09" in _html(operator, "/console/calls")
+    with session_scope(app) as session:
+        assert session.scalar(select(OperatorUser.time_zone)) == "Europe/London"
+    back = operator.post("/console/me/time-zone", data={"time_zone": "", "csrf_token": token}, follow_redirects=True)
+    assert "Europe/Rome" in back.get_data(as_text=True)
+    assert "15 lug 2026, 00:05:09" in _html(operator, "/console/calls")
+
+
+def test_a_zone_that_is_no_zone_is_refused_and_nothing_changes(app, operator):
+    speak(operator, "nl")
+    token = page_csrf(operator, "/console/me")
+    resp = operator.post("/console/me/time-zone", data={"time_zone": "Mars/Olympus", "csrf_token": token})
+    assert resp.status_code == 400
+    assert "«Mars/Olympus» is geen tijdzone" in resp.get_data(as_text=True)
+    with session_scope(app) as session:
+        assert session.scalar(select(OperatorUser.time_zone)) is None
+    unsigned = operator.post("/console/me/time-zone", data={"time_zone": "Europe/London"})
+    assert unsigned.status_code == 400  # no CSRF token: refused, as every console form
+
+
+def test_callbacks_due_today_are_the_operators_day_on_the_list_and_the_dashboard(app, client, clock):
+    # 23:30 in London on 25 November is already the 26th in Rome: a callback due at 08:00 UTC
+    # on the 26th is due today for a desk in Rome, tomorrow for an operator in London.
+    clock.set(datetime(2026, 11, 25, 23, 30, tzinfo=UTC))
+    seed_callback(app, e164="+447911123456", time_zone="Europe/London", language="en",
+                  due_in=timedelta(hours=8, minutes=30))
+    london = signed_in(app, client, time_zone="Europe/London")
+    assert "/console/callbacks/" not in _html(london, "/console/callbacks?view=due_today")
+    token = page_csrf(london, "/console/me")
+    london.post("/console/me/time-zone", data={"time_zone": "", "csrf_token": token})
+    assert "/console/callbacks/" in _html(london, "/console/callbacks?view=due_today")
+
+
+def test_the_users_command_sets_and_clears_an_operators_zone(app, monkeypatch):
+    add_operator(app, "piet")
+    monkeypatch.setattr("app.commands.load_settings", lambda: app.extensions["cortese.settings"])
+    runner = CliRunner()
+    set_ = runner.invoke(users_cli, ["zone", "piet", "Europe/Amsterdam"])
+    assert set_.exit_code == 0 and "piet sees the console's times in Europe/Amsterdam." in set_.output
+    bad = runner.invoke(users_cli, ["zone", "piet", "Europe/Atlantis"])
+    assert bad.exit_code == 2 and "is not an IANA time zone" in bad.output
+    cleared = runner.invoke(users_cli, ["zone", "piet"])
+    assert cleared.exit_code == 0 and "the console's zone (Europe/Rome)" in cleared.output

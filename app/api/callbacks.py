@@ -146,15 +146,16 @@ def refusal(row: Callback, due: datetime) -> str | None:
     return operations.refusal(db_session(), row, due, settings=_settings(), at=now())
 
 
-def query_args(query: CallbacksQuery, at: datetime) -> dict[str, Any]:
-    """The service's filters for `query` (a view narrows status and due window)."""
+def query_args(query: CallbacksQuery, at: datetime, zone: str | None = None) -> dict[str, Any]:
+    """The service's filters for `query` (a view narrows status and due window); "today" is the
+    day in `zone`, by default the operators' (CONSOLE_TIME_ZONE), as the console counts it."""
     return operations.filters(status=query.status, view=query.view, number=query.number,
                               due_from=query.due_from, due_until=query.due_until, at=at,
-                              zone_name=_settings().callback_default_time_zone)
+                              zone_name=zone or _settings().console_zone)
 
 
-def search(query: CallbacksQuery, at: datetime) -> tuple[list[Callback], int]:
-    args = query_args(query, at)
+def search(query: CallbacksQuery, at: datetime, zone: str | None = None) -> tuple[list[Callback], int]:
+    args = query_args(query, at, zone)
     if args["status"] == []:  # a status outside the view: nothing can match
         return [], 0
     with service_errors("query"):

@@ -10,7 +10,14 @@ from app.clock import now
 from app.commands import with_app
 from app.db import session_scope
 from app.operators.models import OperatorUser
-from app.operators.users import UserError, create_user, find_user, set_active, set_password
+from app.operators.users import (
+    UserError,
+    create_user,
+    find_user,
+    set_active,
+    set_password,
+    set_time_zone,
+)
 
 
 @click.group("users")
@@ -22,14 +29,17 @@ def cli() -> None:
 @click.argument("username")
 @click.option("--name", "display_name", default=None, help="Name shown in the console.")
 @click.option("--language", type=click.Choice(["it", "nl", "en"]), default=None)
+@click.option("--time-zone", default=None,
+              help="Where the operator works (IANA name, e.g. Europe/London) [default: CONSOLE_TIME_ZONE].")
 @click.password_option(help="At least 10 characters; asked twice when not given.")
 @with_app
-def add(app: Flask, username: str, password: str, display_name: str | None, language: str | None) -> None:
+def add(app: Flask, username: str, password: str, display_name: str | None, language: str | None,
+        time_zone: str | None) -> None:
     """Create operator USERNAME (the password is stored hashed)."""
     try:
         with session_scope(app) as session:
             create_user(session, username, password, at=now(), display_name=display_name,
-                        language=language)
+                        language=language, time_zone=time_zone)
     except UserError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"Operator {username.strip().lower()} created; log in at /console/login.")
@@ -50,6 +60,24 @@ def passwd(app: Flask, username: str, password: str) -> None:
         except UserError as exc:
             raise click.UsageError(str(exc)) from None
     click.echo(f"Password of {username} changed; every session of {username} has ended.")
+
+
+@cli.command("zone")
+@click.argument("username")
+@click.argument("zone", required=False)
+@with_app
+def zone(app: Flask, username: str, zone: str | None) -> None:
+    """Set where USERNAME works (IANA ZONE, e.g. Europe/London); without ZONE, the console's."""
+    with session_scope(app) as session:
+        user = find_user(session, username)
+        if user is None:
+            raise click.UsageError(f"username: no operator {username!r}")
+        try:
+            set_time_zone(user, zone)
+        except UserError as exc:
+            raise click.UsageError(str(exc)) from None
+        shown = user.time_zone or f"the console's zone ({app.extensions['cortese.settings'].console_zone})"
+    click.echo(f"{username} sees the console's times in {shown}.")
 
 
 @cli.command("disable")
@@ -85,4 +113,5 @@ def list_users(app: Flask) -> None:
     with session_scope(app) as session:
         for user in session.scalars(select(OperatorUser).order_by(OperatorUser.username)):
             state = "active" if user.active else "disabled"
-            click.echo(f"{user.username}\t{user.display_name or ''}\t{user.language or ''}\t{state}")
+            click.echo(f"{user.username}\t{user.display_name or ''}\t{user.language or ''}\t{state}\t"
+                       f"{user.time_zone or ''}")

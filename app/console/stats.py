@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.api.campaigns import abandonment_by_campaign
 from app.callbacks import operations
 from app.callbacks import service as callbacks
-from app.console.times import hour_label
+from app.console.times import desk_zone, hour_label
 from app.desk.board import summary
 from app.models import Call
 from app.support.models import Ticket
@@ -88,7 +87,7 @@ def _add_callbacks(session: Session, board: Dashboard, at: datetime) -> None:
     """Due today (operators' day) and missed, counted by app.callbacks.service like the list."""
     for view, name in (("due_today", "callbacks_due_today"), ("missed", "callbacks_missed")):
         args = operations.filters(status=None, view=view, number=None, due_from=None, due_until=None, at=at,
-                                  zone_name=current_app.extensions["cortese.settings"].console_zone)
+                                  zone_name=desk_zone().key)
         _, total = callbacks.list_callbacks(session, limit=1, **args)
         setattr(board, name, total)
 

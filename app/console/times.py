@@ -1,6 +1,7 @@
-"""Times on console pages: stored in UTC, shown where the operators are (the setting
-CONSOLE_TIME_ZONE, by default the callbacks' default zone), written the way the operator's
-language writes dates and times (Babel's CLDR formats), with that zone named on the page.
+"""Times on console pages: stored in UTC, shown where the operator is (their own zone when
+they set one, else the setting CONSOLE_TIME_ZONE, by default the callbacks' default zone),
+written the way the operator's language writes dates and times (Babel's CLDR formats), with
+that zone named on the page.
 
 A callee's own wall time (a callback booked for 18:30 in London) is the callee's business
 and stays as booked, beside it."""
@@ -14,10 +15,14 @@ from babel.dates import format_datetime, get_timezone_location
 from flask import current_app
 
 from app.console.i18n import current_language
+from app.operators.users import current_operator
 
 
 def desk_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.extensions["cortese.settings"].console_zone)
+    """The zone of the operator logged in: their own, else the console's."""
+    operator = current_operator()
+    own = operator.time_zone if operator is not None else None
+    return ZoneInfo(own or current_app.extensions["cortese.settings"].console_zone)
 
 
 def local(value: datetime) -> datetime:

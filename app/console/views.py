@@ -1,11 +1,12 @@
-"""Core console pages: login/logout, language switch, dashboard, calls."""
+"""Core console pages: login/logout, language switch, the operator's time zone, dashboard, calls."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
-from flask import redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -17,8 +18,8 @@ from app.clock import now
 from app.console import charts, stats
 from app.console.codes import code_label
 from app.console.i18n import LANG_KEY, t
-from app.console.times import hour_label
-from app.console.web import Pager, bp, nav_item, offset_arg
+from app.console.times import desk_zone, hour_label
+from app.console.web import Pager, bp, nav_item, notice, offset_arg
 from app.db import db_session
 from app.i18n import LANGUAGES
 from app.models import STATUS_RANK, Call
@@ -26,9 +27,11 @@ from app.operators.users import (
     GENERATION_KEY,
     SESSION_KEY,
     LoginThrottled,
+    UserError,
     authenticate,
     current_operator,
     revoke_sessions,
+    set_time_zone,
 )
 from app.support.models import Ticket
 
@@ -85,6 +88,34 @@ def language() -> Response:
     if chosen in LANGUAGES:
         session[LANG_KEY] = chosen
     return redirect(_safe_next(request.form.get("next")))
+
+
+# Every zone the machine knows, for the operator's choice; "Etc/..." and the old aliases are
+# left out of the list (typed in, they are still accepted).
+ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/")))
+
+
+@bp.get("/me")
+def me() -> str:
+    """The operator's own settings: where they work (the console's times follow it)."""
+    return render_template("console/me.html", zones=ZONES, own=current_operator().time_zone,  # type: ignore[union-attr]
+                           console_zone=current_app.extensions["cortese.settings"].console_zone)
+
+
+@bp.post("/me/time-zone")
+def time_zone() -> Any:
+    operator = current_operator()
+    assert operator is not None  # the console's pages are for operators logged in
+    chosen = request.form.get("time_zone", "")
+    try:
+        set_time_zone(operator, chosen)
+    except UserError:
+        notice("time_zone_unknown", "error", zone=chosen.strip()[:64])
+        return render_template("console/me.html", zones=ZONES, own=operator.time_zone,
+                               console_zone=current_app.extensions["cortese.settings"].console_zone), 400
+    db_session().commit()
+    notice("time_zone_saved", zone=desk_zone().key)
+    return redirect(url_for("console.me"))
 
 
 @bp.get("/")

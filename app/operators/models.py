@@ -19,6 +19,9 @@ class OperatorUser(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     display_name: Mapped[str | None] = mapped_column(String(120))
     language: Mapped[str | None] = mapped_column(String(8))
+    # Where this operator works (IANA name): the console's times and "today" on their clock.
+    # None: the console's zone (CONSOLE_TIME_ZONE).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import g, session
 from sqlalchemy import delete, select
@@ -47,7 +48,8 @@ def find_user(session_: Session, username: str) -> OperatorUser | None:
 
 
 def create_user(session_: Session, username: str, password: str, *, at: datetime,
-                display_name: str | None = None, language: str | None = None) -> OperatorUser:
+                display_name: str | None = None, language: str | None = None,
+                time_zone: str | None = None) -> OperatorUser:
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise UserError("username: 2-64 characters, lower-case letters, digits, '.', '_' or '-'")
@@ -58,7 +60,8 @@ def create_user(session_: Session, username: str, password: str, *, at: datetime
     if find_user(session_, username) is not None:
         raise UserError(f"username: {username!r} already exists")
     user = OperatorUser(username=username, password_hash=generate_password_hash(password),
-                        display_name=display_name, language=language, active=True, created_at=at)
+                        display_name=display_name, language=language, active=True, created_at=at,
+                        time_zone=valid_zone(time_zone))
     session_.add(user)
     session_.flush()
     return user
@@ -130,6 +133,23 @@ def authenticate(session_: Session, username: str, password: str, *, at: datetim
 def revoke_sessions(user: OperatorUser) -> None:
     """End every console session of `user` (the caller commits)."""
     user.session_generation = (user.session_generation or 0) + 1
+
+
+def valid_zone(name: str | None) -> str | None:
+    """An operator's time zone as stored: an IANA name, or None (the console's own zone) for
+    none given; UserError for a name that is no zone."""
+    name = (name or "").strip()
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name).key
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(f"time_zone: {name!r} is not an IANA time zone such as Europe/London") from None
+
+
+def set_time_zone(user: OperatorUser, name: str | None) -> None:
+    """Where the operator works, or None for the console's zone."""
+    user.time_zone = valid_zone(name)
 
 
 def set_active(user: OperatorUser, active: bool) -> None:
