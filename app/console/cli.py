@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import click
 from flask import Flask
 from sqlalchemy import select
@@ -51,14 +54,8 @@ def add(app: Flask, username: str, password: str, display_name: str | None, lang
 @with_app
 def passwd(app: Flask, username: str, password: str) -> None:
     """Set a new password for USERNAME."""
-    with session_scope(app) as session:
-        user = find_user(session, username)
-        if user is None:
-            raise click.UsageError(f"username: no operator {username!r}")
-        try:
-            set_password(user, password)
-        except UserError as exc:
-            raise click.UsageError(str(exc)) from None
+    with _operator(app, username) as user:
+        set_password(user, password)
     click.echo(f"Password of {username} changed; every session of {username} has ended.")
 
 
@@ -68,14 +65,8 @@ def passwd(app: Flask, username: str, password: str) -> None:
 @with_app
 def zone(app: Flask, username: str, zone: str | None) -> None:
     """Set where USERNAME works (IANA ZONE, e.g. Europe/London); without ZONE, the console's."""
-    with session_scope(app) as session:
-        user = find_user(session, username)
-        if user is None:
-            raise click.UsageError(f"username: no operator {username!r}")
-        try:
-            set_time_zone(user, zone)
-        except UserError as exc:
-            raise click.UsageError(str(exc)) from None
+    with _operator(app, username) as user:
+        set_time_zone(user, zone)
         shown = user.time_zone or f"the console's zone ({app.extensions['cortese.settings'].console_zone})"
     click.echo(f"{username} sees the console's times in {shown}.")
 
@@ -99,11 +90,22 @@ def enable(app: Flask, username: str) -> None:
 
 
 def _set_active(app: Flask, username: str, active: bool) -> None:
+    with _operator(app, username) as user:
+        set_active(user, active)
+
+
+@contextmanager
+def _operator(app: Flask, username: str) -> Iterator[OperatorUser]:
+    """USERNAME's account, changed in the block and saved after it; a usage error for a name
+    nobody has or a change the account refuses (UserError)."""
     with session_scope(app) as session:
         user = find_user(session, username)
         if user is None:
             raise click.UsageError(f"username: no operator {username!r}")
-        set_active(user, active)
+        try:
+            yield user
+        except UserError as exc:
+            raise click.UsageError(str(exc)) from None
 
 
 @cli.command("list")
