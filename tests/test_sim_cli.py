@@ -54,6 +54,17 @@ def test_scripted_call_fails_on_a_missing_prompt(live: str) -> None:
 def test_bad_script_is_a_usage_error(live: str) -> None:
     result = CliRunner().invoke(cli, ["call", "--url", live, "--script", "1,dance"])
     assert result.exit_code == 2 and "unknown step" in result.output
+    unclosed = CliRunner().invoke(cli, ["call", "--url", live, "--script", '1,"say:no, grazie'])
+    assert unclosed.exit_code == 2 and "quote a step that holds a comma whole" in unclosed.output
+
+
+def test_a_quoted_step_says_words_with_their_commas(live: str) -> None:
+    """Speech as the recogniser writes it, punctuation and all: the comma ends the clause the
+    "non" belongs to, so the caller asked for a call back."""
+    result = run("call", "--url", live, "--to", "+390212345678", "--script",
+                 '"say:Adesso non posso, mi chiamate voi dopo?",expect:Quando preferisce essere richiamato,hangup')
+    assert result.exit_code == 0, result.output
+    assert "Adesso non posso, mi chiamate voi dopo?" in result.output
 
 
 def test_interactive_call_reads_keys_speech_and_silence(live: str) -> None:

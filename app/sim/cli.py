@@ -122,7 +122,8 @@ def _interactive(call: SimCall, printer: Printer, console: Console) -> None:
 @click.option("--public-url", help="The URL Twilio would use (default PUBLIC_BASE_URL): "
               "signatures are computed over it.")
 @click.option("--path", default="/voice/inbound", show_default=True, help="The Voice URL path.")
-@click.option("--script", help='Non-interactive steps, e.g. "1,say:il modem,silence,hangup".')
+@click.option("--script", help='Non-interactive steps, e.g. "1,say:il modem,silence,hangup"; quote a step '
+              'holding a comma: \'1,"say:no, grazie",hangup\'.')
 @click.option("-v", "--verbose", is_flag=True, help="Also show requests and status callbacks.")
 def call_command(to: str | None, from_: str, url: str, public_url: str | None, path: str,
                  script: str | None, verbose: bool) -> None:

@@ -3,11 +3,14 @@
 A step is one of: ``1`` / ``123#`` (keys), ``say:il modem non funziona`` (speech; also
 ``speak:``), ``silence``, ``hangup``, ``expect:buongiorno`` (assert it was heard so far),
 ``record:message text`` (same as say:, reads better at a <Record>).
-Written as a list, or as one comma-separated string: ``"1,say:il modem,silence"``.
+Written as a list, or as one comma-separated string: ``"1,say:il modem,silence"``; a step
+that holds a comma is quoted, as in CSV, since speech is written with punctuation as the
+recogniser gives it: ``'1,"say:Adesso non posso, mi chiamate voi dopo?",hangup'``.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,8 +52,16 @@ def parse_step(text: str) -> Step:
 
 
 def parse_steps(steps: str | Iterable[str]) -> list[Step]:
-    items = steps.split(",") if isinstance(steps, str) else list(steps)
+    items = _csv_fields(steps) if isinstance(steps, str) else list(steps)
     return [parse_step(str(item)) for item in items if str(item).strip()]
+
+
+def _csv_fields(line: str) -> list[str]:
+    try:
+        return next(csv.reader([line], skipinitialspace=True, strict=True), [])
+    except csv.Error as exc:
+        raise ValueError(f"steps {line!r}: {exc} (quote a step that holds a comma whole: "
+                         '"say:no, grazie")') from None
 
 
 def apply_step(call: SimCall, step: Step) -> None:
