@@ -323,6 +323,8 @@ def test_stats_after_pause_keep_the_reason(app, clock):
     (UK_NUMBER, "en", "take me off your list", "opt_out"),
     (IT_NUMBER, "it", "toglietemi dalla vostra lista", "opt_out"),
     (NL_NUMBER, "nl", "haal me uit jullie bestand", "opt_out"),
+    # Dutch says "never" after the verb, past a "please": never a call back
+    (NL_NUMBER, "nl", "Bel me alstublieft nooit meer.", "opt_out"),
     # a good time, said in so many words
     (UK_NUMBER, "en", "Yes, I've got a few minutes.", "good_time"),
     (NL_NUMBER, "nl", "Ja, ik heb even tijd.", "good_time"),

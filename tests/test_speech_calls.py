@@ -70,6 +70,8 @@ def test_a_casual_yes_or_the_key_said_as_a_word_books_it(sim, app, language, sai
 @pytest.mark.parametrize("language, said", [
     ("it", "non sono sicura"), ("it", "non so se va bene"), ("nl", "ik weet het niet zeker"),
     ("nl", "geen idee of dat klopt"), ("en", "I'm not sure that's right"), ("en", "not too sure"),
+    # "sinceramente" is near "certamente" (a yes), but the caller said they do not know
+    ("it", "Sinceramente non lo so."),
 ])
 def test_a_doubt_at_the_read_back_is_no_answer_the_question_comes_again(sim, app, language, said):
     """Doubt is neither a yes (book it) nor a no (ask the time again): the read-back is repeated."""

@@ -228,8 +228,17 @@ def _negator_before(words: list[str], start: int, vocab: vocabulary.Vocabulary,
 
 def _negated(words: list[str], start: int, end: int, vocab: vocabulary.Vocabulary,
              skip: frozenset[int] = frozenset(), breaks: frozenset[int] = frozenset()) -> bool:
-    return (_negator_before(words, start, vocab, skip, breaks) is not None
-            or (end < len(words) and end not in breaks and words[end] in vocab.post_negators))
+    return _negator_before(words, start, vocab, skip, breaks) is not None or _post_negated(words, end, vocab, breaks)
+
+
+def _post_negated(words: list[str], end: int, vocab: vocabulary.Vocabulary, breaks: frozenset[int]) -> bool:
+    """A post-negator right after the phrase, in its clause, past the fillers only: "bel me
+    alstublieft nooit meer" denies "bel me"; "de bezorger is niet geweest" does not deny
+    "bezorger" (the "niet" belongs to "geweest")."""
+    i = end
+    while i < len(words) and i not in breaks and words[i] in vocab.fillers:
+        i += 1
+    return i < len(words) and i not in breaks and words[i] in vocab.post_negators
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ A vocabulary file holds:
 - `concepts`: named phrase lists a flow's choices refer to as "@name" (`speech: "@yes"`, or
   `"@yes"` inside a language's list), so "yes" is one list per language, not one per question;
 - `negators`, `post_negators`, `clause_breaks`: how this language says "not" (before the words
-  it denies, or after them as Dutch "dat klopt niet"), and which words end its reach;
+  it denies, or after them as Dutch "dat klopt niet", past `fillers` only: "bel me alstublieft
+  nooit meer"), and which words end its reach;
 - `key_words`, `fillers`: the words around a number that still mean "this key" ("optie twee",
   "press five", "ehm uno");
 - `doubts`, `certainty`, `doubt_links`: how this language says "I don't know" ("non lo so",
