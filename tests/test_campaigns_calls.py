@@ -325,6 +325,10 @@ def test_stats_after_pause_keep_the_reason(app, clock):
     (NL_NUMBER, "nl", "haal me uit jullie bestand", "opt_out"),
     # Dutch says "never" after the verb, past a "please": never a call back
     (NL_NUMBER, "nl", "Bel me alstublieft nooit meer.", "opt_out"),
+    # a polite "no" before it, a "please" inside it: still never again
+    (UK_NUMBER, "en", "no thanks, and don't ring again", "opt_out"),
+    (IT_NUMBER, "it", "no grazie, e non richiamate", "opt_out"),
+    (NL_NUMBER, "nl", "Ik heb geen interesse, stop alstublieft met bellen.", "opt_out"),
     # a good time, said in so many words
     (UK_NUMBER, "en", "Yes, I've got a few minutes.", "good_time"),
     (NL_NUMBER, "nl", "Ja, ik heb even tijd.", "good_time"),

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.callbacks.models import Callback
 from app.db import session_scope
 from app.flows import vocab as vocabulary
-from app.flows.matching import clause_starts, normalise
+from app.flows.matching import heard_words, normalise
 from app.support.models import Ticket
 from app.telephony import Twiml
 
@@ -168,11 +168,14 @@ def test_words_at_the_menu_lead_where_the_caller_meant(sim, language, said, hear
 def test_without_the_comma_the_same_words_stay_denied():
     """Only the written clause break lets the request through: unpunctuated, "non posso mi
     chiamate voi" keeps its negation (asked again, never taken as a request)."""
-    assert clause_starts("Adesso non posso, mi chiamate voi dopo?", 7) == {3}
-    assert clause_starts("adesso non posso mi chiamate voi dopo", 7) == frozenset()
+    italian, dutch = vocabulary.for_language("it"), vocabulary.for_language("nl")
+    assert heard_words("Adesso non posso, mi chiamate voi dopo?", italian)[1] == {3}
+    assert heard_words("adesso non posso mi chiamate voi dopo", italian)[1] == frozenset()
     # a time or a decimal is one word, not a clause break
-    assert clause_starts("alle 10:30, va bene", 5) == {3}
-    assert clause_starts("costa 2.5 euro", 4) == frozenset()
+    assert heard_words("alle 10:30, va bene", italian)[1] == {3}
+    assert heard_words("costa 2.5 euro", italian)[1] == frozenset()
+    # a courtesy is left out, also inside what the phrase says
+    assert heard_words("Stop alstublieft met bellen.", dutch) == (["stop", "met", "bellen"], frozenset())
 
 
 def test_a_number_inside_a_sentence_is_no_key(sim):

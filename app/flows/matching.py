@@ -96,8 +96,7 @@ def understand(choices: Sequence[Choice], said: str, language: str,
         if keyed is not None:
             return Understood(keyed, how="key")
     index = _index(choices, language, vocab)
-    words = heard.split()
-    breaks = clause_starts(said, len(words))
+    words, breaks = heard_words(said, vocab)
     scores = _scores(index, words, vocab, _doubt(words, vocab, breaks) if index.yes_or_no else None, breaks)
     if any(s > 0 for i, s in enumerate(scores) if not choices[i].general):
         scores = [0.0 if choices[i].general else s for i, s in enumerate(scores)]
@@ -153,7 +152,7 @@ def _build_index(choices: Sequence[Choice], language: str, vocab: vocabulary.Voc
     negators = vocab.negators | vocab.post_negators
     phrases = []
     for i, choice in enumerate(choices):
-        for text in dict.fromkeys(normalise(p) for p in choice.speech.get(language, ())):
+        for text in dict.fromkeys(_without_courtesies(normalise(p), vocab) for p in choice.speech.get(language, ())):
             if not text:
                 continue
             tokens = tuple(text.split())
@@ -171,6 +170,13 @@ def _build_index(choices: Sequence[Choice], language: str, vocab: vocabulary.Voc
     return _Index(tuple(phrases), {k: tuple(v) for k, v in by_first.items()},
                   {n: (tuple(" ".join(p.tokens) for p in ps), tuple(ps)) for n, ps in sized.items()},
                   no_choice, yes_or_no)
+
+
+def _without_courtesies(text: str, vocab: vocabulary.Vocabulary) -> str:
+    """A phrase as it is matched: its courtesies left out, as they are from what callers say
+    ("yes please" is "yes"); a phrase of courtesies only is kept whole."""
+    kept = " ".join(w for w in text.split() if w not in vocab.courtesies)
+    return kept or text
 
 
 def _hits(index: _Index, words: list[str], negators: frozenset[str]) -> list[tuple[_Phrase, int, float]]:
@@ -201,17 +207,17 @@ def _hits(index: _Index, words: list[str], negators: frozenset[str]) -> list[tup
     return list(found.values())
 
 
-def clause_starts(said: str, count: int) -> frozenset[int]:
-    """Where each clause after the first begins among the `count` words of `said`, by the
-    punctuation written between them (none when the counts disagree: then words alone tell)."""
+def heard_words(said: str, vocab: vocabulary.Vocabulary) -> tuple[list[str], frozenset[int]]:
+    """The words a choice is matched against, courtesies left out ("stop alstublieft met
+    bellen"), and where each clause after the first begins among them."""
+    words: list[str] = []
     starts: set[int] = set()
-    seen = 0
     for clause in _CLAUSE_END.split(said):
-        size = len(normalise(clause).split())
-        if size and seen:
-            starts.add(seen)
-        seen += size
-    return frozenset(starts) if seen == count else frozenset()
+        kept = [w for w in normalise(clause).split() if w not in vocab.courtesies]
+        if kept and words:
+            starts.add(len(words))
+        words += kept
+    return words, frozenset(starts)
 
 
 def _negator_before(words: list[str], start: int, vocab: vocabulary.Vocabulary,

@@ -9,6 +9,8 @@ A vocabulary file holds:
   nooit meer"), and which words end its reach;
 - `key_words`, `fillers`: the words around a number that still mean "this key" ("optie twee",
   "press five", "ehm uno");
+- `courtesies`: words of politeness that mean nothing to a choice and are left out of what the
+  caller said and of the phrases, so "stop alstublieft met bellen" is "stop met bellen";
 - `doubts`, `certainty`, `doubt_links`: how this language says "I don't know" ("non lo so",
   "geen idee", "no idea"), its words of certainty, which negated are doubt too ("non sono
   sicura", "niet zeker", "not sure"), and the words that tie what follows to a doubt ("se",
@@ -43,6 +45,7 @@ class Vocabulary:
     clause_breaks: frozenset[str] = frozenset()
     key_words: frozenset[str] = frozenset()
     fillers: frozenset[str] = frozenset()
+    courtesies: frozenset[str] = frozenset()  # "please", "alstublieft": heard nowhere, inside phrases too
     stopwords: frozenset[str] = frozenset()
     doubts: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
     certainty: frozenset[str] = frozenset()
@@ -72,7 +75,8 @@ def parse(raw: Any, language: str, where: str) -> Vocabulary:
     return Vocabulary(
         language=language, concepts=concepts, negators=norm("negators"),
         post_negators=norm("post_negators"), clause_breaks=norm("clause_breaks"),
-        key_words=norm("key_words"), fillers=norm("fillers"), stopwords=norm("stopwords"),
+        key_words=norm("key_words"), fillers=norm("fillers"), courtesies=norm("courtesies"),
+        stopwords=norm("stopwords"),
         doubts=tuple(dict.fromkeys(tuple(normalise(p).split()) for p in _words(raw, "doubts", where)
                                    if normalise(p))),
         certainty=norm("certainty"), doubt_links=norm("doubt_links"),
