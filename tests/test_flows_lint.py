@@ -106,6 +106,12 @@ def test_each_problem_is_named_with_file_and_node(tmp_path, nodes, expected):
     assert any(expected in p for p in found), found
 
 
+def test_a_flow_may_not_take_a_name_the_api_reserves(tmp_path):
+    """GET /api/flows/lint is the linter's verdict: a flow named "lint" could never be read there."""
+    write(tmp_path, "lint", {"menu": ask(one="bye"), "bye": {"end": T}})
+    assert any("flow name 'lint' is reserved" in p for p in problems(tmp_path))
+
+
 def test_unquoted_yes_in_yaml_is_caught(tmp_path):
     (tmp_path / "b.yaml").write_text(
         "flow: b\nkind: inbound\nstart: menu\nnodes:\n"

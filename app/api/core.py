@@ -341,10 +341,21 @@ def media_type(path: str, method: str, mime: str, schema: dict[str, Any] | None 
     MEDIA_TYPES.setdefault((path, method.lower()), {})[mime] = {"schema": schema or {"type": "string"}}
 
 
+# Path parameters narrower than their converter (spectree documents only its type).
+PATH_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def path_parameter(path: str, name: str, schema: dict[str, Any]) -> None:
+    PATH_PARAMETERS[(path, name)] = schema
+
+
 def _problem_media_types(doc: dict[str, Any]) -> dict[str, Any]:
     """spectree documents every body as application/json; our errors are problem+json."""
     for path, operations in doc.get("paths", {}).items():
         for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and (path, parameter["name"]) in PATH_PARAMETERS:
+                    parameter["schema"] = {**parameter.get("schema", {}), **PATH_PARAMETERS[(path, parameter["name"])]}
             if (path, method) in MEDIA_TYPES:
                 ok = operation["responses"].setdefault("200", {"description": "OK"})
                 ok["content"] = MEDIA_TYPES[(path, method)]

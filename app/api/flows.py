@@ -13,11 +13,11 @@ from typing import Literal
 from flask import current_app, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.core import PageMeta, PageQuery, bp, page_of, responses, spec
+from app.api.core import PageMeta, PageQuery, bp, page_of, path_parameter, responses, spec
 from app.api.problems import not_found
 from app.flows import app_actions, app_words
 from app.flows.diagram import mermaid
-from app.flows.loader import load_flows
+from app.flows.loader import RESERVED_NAMES, load_flows
 from app.flows.model import Flow, FlowSet, LintError
 
 
@@ -111,6 +111,10 @@ def lint_flows() -> LintOut:
     flowset = current_flowset()
     return LintOut(ok=not flowset.errors, flows=len(flowset.flows),
                    problems=[problem_out(e) for e in flowset.errors])
+
+
+# /api/flows/lint is the linter's verdict: no flow is named so (the loader refuses the name).
+path_parameter("/api/flows/{name}", "name", {"not": {"enum": sorted(RESERVED_NAMES)}})
 
 
 @bp.get("/flows/<string:name>")

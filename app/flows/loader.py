@@ -39,6 +39,9 @@ from app.yamlfile import Shape, ShapeT, load_yaml, one_of, read_shape, unknown_k
 # YAML files in a flows directory that configure rather than describe a flow: which flow answers
 # which number, and the company data (app.datafiles).
 NOT_FLOWS = {"hotlines", *(Path(name).stem for name in datafiles.NAMES)}
+# Flow names a flow may not take: GET /api/flows/lint is the linter's verdict, so a flow of that
+# name could never be read at /api/flows/<name>.
+RESERVED_NAMES = frozenset({"lint"})
 
 
 class FlowError(RuntimeError):
@@ -152,6 +155,9 @@ def load_flows(directory: Path, actions: Actions | None = None,
             continue
         if flow.name in flowset.flows:
             flowset.errors.append(LintError(flow.file, None, f"flow {flow.name!r} defined twice"))
+        if flow.name in RESERVED_NAMES:
+            flowset.errors.append(LintError(flow.file, None, f"flow name {flow.name!r} is reserved "
+                                                             "(GET /api/flows/lint is the linter's verdict)"))
         flowset.flows[flow.name] = flow
     _use_vocabulary(flowset, directory)
     if actions is not None:
