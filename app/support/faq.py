@@ -164,7 +164,7 @@ def _in_negative_phrase(words: list[str], at: int, vocab: Vocabulary) -> bool:
     return False
 
 
-def _score(topic: Topic, content: str, vocab: Vocabulary) -> float:
+def _score(topic: Topic, content: str, vocab: Vocabulary, spread: dict[str, int]) -> float:
     # token_set alone scores 100 whenever one side's words are a subset of the other's;
     # averaging with token_sort keeps a one-word question from matching every long phrasing.
     best = max(
@@ -172,8 +172,21 @@ def _score(topic: Topic, content: str, vocab: Vocabulary) -> float:
         for c in (_content(q, vocab) for q in topic.questions)
     )
     padded = f" {content} "
-    hits = sum(1 for k in topic.keywords if (nk := normalise(k)) and f" {nk} " in padded)
-    return best + KEYWORD_BONUS * min(hits, 2)
+    # A keyword counts by how much it singles its topic out: "saturday" (opening hours, but
+    # also deliveries and visits) less than "engineer" (a visit only).
+    weights = sorted((1 / spread.get(nk, 1) for k in topic.keywords if (nk := normalise(k)) and f" {nk} " in padded),
+                     reverse=True)
+    return best + KEYWORD_BONUS * sum(weights[:2])
+
+
+@lru_cache(maxsize=64)
+def _spread(knowledge: Knowledge) -> dict[str, int]:
+    """For each keyword, how many topics name it: among their keywords or in their questions."""
+    said = {t.id: f" {' '.join(normalise(q) for q in t.questions)} " for t in knowledge.topics}
+    keywords = {normalise(k) for t in knowledge.topics for k in t.keywords} - {""}
+    return {k: sum(1 for t in knowledge.topics
+                   if k in {normalise(x) for x in t.keywords} or f" {k} " in said[t.id]) or 1
+            for k in keywords}
 
 
 def match(knowledge: Knowledge, said: str, *, threshold: float = MATCH_THRESHOLD) -> FaqMatch | None:
@@ -188,8 +201,9 @@ def match(knowledge: Knowledge, said: str, *, threshold: float = MATCH_THRESHOLD
     content = _content(text, vocab)
     if not content:
         return None
+    spread = _spread(knowledge)
     scored = sorted(
-        ((_score(t, content, vocab), t) for t in knowledge.topics), key=lambda st: -st[0]
+        ((_score(t, content, vocab, spread), t) for t in knowledge.topics), key=lambda st: -st[0]
     )
     if not scored or scored[0][0] < threshold:
         return None
