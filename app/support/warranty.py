@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import dateparser
-import yaml
 from dateparser.search import search_dates
 from dateutil.relativedelta import relativedelta
 
 from app.datafiles import DataFile, DataFileError
 from app.flows import vocab
-from app.yamlfile import load_yaml
+from app.yamlfile import read_mapping
 
 # Outcome reasons (stored on the claim and spoken back through the flow's prompts).
 REASON_COMMERCIAL = "commercial_warranty"
@@ -95,17 +94,11 @@ def read_terms(path: Path) -> WarrantyTerms:
     """The terms in `path`; raises DataFileError naming the file and the problem. Required: no
     default could say the legal guarantee of the countries a company sells in."""
     try:
-        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+        return parse_terms(dict(read_mapping(path.read_text(encoding="utf-8"))))
     except FileNotFoundError:
         raise DataFileError([f"{path}: missing (the warranty terms a warranty claim is decided by; "
                              "start from the repository's flows/warranty.yaml)"]) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise DataFileError([f"{path}: not valid YAML: {exc}"]) from None
-    if not isinstance(data, dict):
-        raise DataFileError([f"{path}: the top level must be a mapping of terms"])
-    try:
-        return parse_terms(data)
-    except ValueError as exc:
+    except ValueError as exc:  # read_mapping's, parse_terms' and a file that is not UTF-8
         raise DataFileError([f"{path}: {exc}"]) from None
 
 
