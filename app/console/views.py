@@ -98,7 +98,13 @@ ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith
 @bp.get("/me")
 def me() -> str:
     """The operator's own settings: where they work (the console's times follow it)."""
-    return render_template("console/me.html", zones=ZONES, own=current_operator().time_zone,  # type: ignore[union-attr]
+    return _me_page()
+
+
+def _me_page() -> str:
+    operator = current_operator()
+    assert operator is not None  # the console's pages are for operators logged in
+    return render_template("console/me.html", zones=ZONES, own=operator.time_zone,
                            console_zone=current_app.extensions["cortese.settings"].console_zone)
 
 
@@ -111,8 +117,7 @@ def time_zone() -> Any:
         set_time_zone(operator, chosen)
     except UserError:
         notice("time_zone_unknown", "error", zone=chosen.strip()[:64])
-        return render_template("console/me.html", zones=ZONES, own=operator.time_zone,
-                               console_zone=current_app.extensions["cortese.settings"].console_zone), 400
+        return _me_page(), 400
     db_session().commit()
     notice("time_zone_saved", zone=desk_zone().key)
     return redirect(url_for("console.me"))

@@ -182,11 +182,10 @@ def _score(topic: Topic, content: str, vocab: Vocabulary, spread: dict[str, int]
 @lru_cache(maxsize=64)
 def _spread(knowledge: Knowledge) -> dict[str, int]:
     """For each keyword, how many topics name it: among their keywords or in their questions."""
+    named = {t.id: {normalise(k) for k in t.keywords} - {""} for t in knowledge.topics}
     said = {t.id: f" {' '.join(normalise(q) for q in t.questions)} " for t in knowledge.topics}
-    keywords = {normalise(k) for t in knowledge.topics for k in t.keywords} - {""}
-    return {k: sum(1 for t in knowledge.topics
-                   if k in {normalise(x) for x in t.keywords} or f" {k} " in said[t.id]) or 1
-            for k in keywords}
+    return {k: sum(1 for t in knowledge.topics if k in named[t.id] or f" {k} " in said[t.id]) or 1
+            for k in set().union(*named.values())}
 
 
 def match(knowledge: Knowledge, said: str, *, threshold: float = MATCH_THRESHOLD) -> FaqMatch | None:
