@@ -235,6 +235,14 @@ GB_AT = local("Europe/London", "2026-03-04 12:00")
                                                   customer_until=IT_AT - timedelta(days=20)), IT_AT, True),
         ("IT contract ended 40 days ago", _listed("IT", "Europe/Rome", is_customer=True,
                                                   customer_until=IT_AT - timedelta(days=40)), IT_AT, False),
+        # A former customer (no longer `is_customer`): the contract's end date decides. L. 5/2018
+        # art. 1(5): contracts ended "da non più di trenta giorni".
+        ("IT former customer, ended 30 days ago", _listed("IT", "Europe/Rome",
+                                                           customer_until=IT_AT - timedelta(days=30)), IT_AT, True),
+        ("IT former customer, ended 31 days ago", _listed("IT", "Europe/Rome",
+                                                           customer_until=IT_AT - timedelta(days=31)), IT_AT, False),
+        ("IT contract ending next month", _listed("IT", "Europe/Rome", is_customer=True,
+                                                  customer_until=IT_AT + timedelta(days=30)), IT_AT, True),
         # Codice privacy art. 130(3-bis): the Registro covers "ricerche di mercato" too.
         ("IT survey to a listed number", replace(_listed("IT", "Europe/Rome"), purpose="survey"), IT_AT, False),
         ("GB listed", _listed("GB", "Europe/London"), GB_AT, False),
@@ -387,6 +395,30 @@ def test_italy_waits_seven_days_after_an_abandoned_call():
     f = facts(country="IT", zones=("Europe/Rome",), purpose="service", attempts=(answered(at0, outcome="abandoned"),))
     assert check(f, at0 + timedelta(hours=100)).rule_id == "courtesy.abandoned"
     assert check(f, at0 + timedelta(hours=169)).allowed
+
+
+@pytest.mark.parametrize(
+    ("label", "automated", "later", "allowed", "rule"),
+    [
+        ("an automated call after the wait", True, (), False, "courtesy.abandoned_operator"),
+        ("a call with an operator after the wait", False, (), True, "allowed"),
+        ("an automated call once an operator has reached the person", True, ("completed",), True, "allowed"),
+        ("an automated call after later unanswered tries", True, ("no-answer",), False, "courtesy.abandoned_operator"),
+        ("an automated call after a later answering machine", True, ("machine",), False, "courtesy.abandoned_operator"),
+    ],
+)
+def test_italy_calls_again_after_a_silent_call_only_with_an_operator(label, automated, later, allowed, rule):
+    # Garante, 20 Feb 2014 (silent calls): the number not called again for days, "then only with
+    # a guaranteed operator" (COMPLIANCE.md, Italy).
+    at0 = local("Europe/Rome", "2026-03-02 12:00")
+    attempts = (answered(at0, outcome="abandoned"),
+                *(answered(at0 + timedelta(days=8, hours=i), outcome=o) for i, o in enumerate(later)))
+    consents = (consent(channel="automated_voice", purpose="service", at=at0 - timedelta(days=30)),)
+    f = facts(country="IT", zones=("Europe/Rome",), purpose="service", automated=automated,
+              attempts=attempts, consents=consents)
+    decision = check(f, at0 + timedelta(days=9))
+    assert (decision.allowed, decision.rule_id) == (allowed, rule), f"{label}: {decision.reason}"
+    assert decision.next_allowed_at is None
 
 
 def test_callbacks_skip_courtesy_but_not_opt_outs():

@@ -122,6 +122,7 @@ def decide(facts: Facts, rules: RulePack | None, at: datetime) -> Decision:
         _check_owned_product(facts)
         _check_registry(facts, rules, at)
         _check_automated(facts, rules, at)
+        _check_after_silent_call(facts, rules, at)
         _check_opt_in(facts, rules, at)
     except _Refusal as refusal:
         return Decision(False, refusal.rule_id, refusal.reason)
@@ -218,6 +219,22 @@ def _registry_exemption(facts: Facts, rules: RulePack, at: datetime) -> str | No
         if name == "active_contract" and _contract_active(facts, registry.contract_grace_days, at):
             return name
     return None
+
+
+def _check_after_silent_call(facts: Facts, rules: RulePack, at: datetime) -> None:
+    """Where the pack says so, a number that got an abandoned (silent) call is called next only
+    with a person on the line: no automated call until an attempt has reached the person."""
+    if not facts.automated or not rules.courtesy.abandoned_then_operator or facts.purpose == "callback":
+        return
+    # The silent calls, and the attempts that reached the person (not a machine, not nobody).
+    telling = [a for a in facts.attempts if a.at <= at and a.outcome is not None
+               and (a.outcome == "abandoned" or a.outcome not in UNANSWERED | ABANDONED)]
+    last = max(telling, key=lambda a: a.at, default=None)
+    if last is not None and last.outcome == "abandoned":
+        raise _Refusal(
+            "courtesy.abandoned_operator",
+            f"an abandoned call on {last.at:%Y-%m-%d %H:%M} UTC: the next call must have an operator on the line",
+        )
 
 
 def _check_automated(facts: Facts, rules: RulePack, at: datetime) -> None:
@@ -321,9 +338,11 @@ def _has_ebr(facts: Facts, purchase_months: int, inquiry_months: int, at: dateti
 
 
 def _contract_active(facts: Facts, grace_days: int, at: datetime) -> bool:
-    if not facts.is_customer:
-        return False
-    return facts.customer_until is None or at <= facts.customer_until + timedelta(days=grace_days)
+    """A contract in force, or ended at most `grace_days` ago: its end date decides, whether or
+    not the person is still marked a customer (a former customer is not)."""
+    if facts.customer_until is None:
+        return facts.is_customer
+    return at <= facts.customer_until + timedelta(days=grace_days)
 
 
 def _customer_within(facts: Facts, months: int, at: datetime) -> bool:

@@ -56,6 +56,9 @@ class Courtesy:
     max_attempts_per_week: int = 5
     retry_spacing_minutes: Mapping[str, int] = field(default_factory=dict)
     abandoned_no_retry_hours: int = 72
+    # After an abandoned (silent) call, the next call to the number only with a person on the
+    # line: an automated call is refused until an attempt has reached the person.
+    abandoned_then_operator: bool = False
     # Line types (app.phone) never called, with the reason: premium-rate, shared-cost and
     # service numbers are not a person's line (courtesy.yaml says why for each).
     refused_line_types: Mapping[str, str] = field(default_factory=dict)
@@ -307,6 +310,7 @@ class _Courtesy(_Shape):
     max_attempts_per_week: int | None = None
     retry_spacing_minutes: dict[str, int] | None = None
     abandoned_no_retry_hours: int | None = None
+    abandoned_then_operator: bool | None = None
     refused_line_types: dict[LineType, str] | None = None
 
 
