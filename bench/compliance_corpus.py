@@ -1,6 +1,6 @@
 """Adversarial contact stories against the consent check: tests/corpus/compliance/*.yaml.
 
-    .venv/bin/python bench/compliance_corpus.py [--part tune|held|all] [--list]
+    .venv/bin/python bench/compliance_corpus.py [--part tune|held|all] [--list] [--corpus DIR]
 
 Each story says, from the law (the article it cites) or COMPLIANCE.md, whether one call is
 lawful; it was written before looking at how the code decides. A story builds its facts in a
@@ -97,9 +97,9 @@ class Tally:
         return [o for o in self.lawful_refused if o.deliberate != o.rule_id]
 
 
-def load(part: str = "all") -> list[dict[str, Any]]:
+def load(part: str = "all", corpus: Path = CORPUS) -> list[dict[str, Any]]:
     stories: list[dict[str, Any]] = []
-    for path in sorted(CORPUS.glob("*.yaml")):
+    for path in sorted(corpus.glob("*.yaml")):
         data = load_yaml(path.read_text(encoding="utf-8"))
         defaults = data.get("defaults") or {}
         for story in data["stories"]:
@@ -226,8 +226,8 @@ def _history(session: Any, contact: Any, story: dict[str, Any], now: datetime, c
         registries.import_registry(session, contact.region, io.BytesIO("\n".join(lines).encode()),
                                    at=obtained, obtained_at=obtained, file_name="corpus.txt")
         later = registry.get("later")
-        if later:  # a newer upload that must not replace the good copy (empty, garbage, future date)
-            _upload_refused(session, contact.region, later, now)
+        if later:  # a newer upload: refused (empty, garbage, future date) unless `accepted`
+            _upload_later(session, contact.region, later, now)
     if story.get("opted_out"):
         record_opt_out(session, contact.e164, at=_moment(story["opted_out"], now), source="api", by="corpus")
     if story.get("erased"):
@@ -238,8 +238,9 @@ def _history(session: Any, contact: Any, story: dict[str, Any], now: datetime, c
                        outcome=item.get("outcome", "completed"))
 
 
-def _upload_refused(session: Any, region: str | None, later: dict[str, Any], now: datetime) -> None:
-    """Import `later` as an operator would and insist that it was refused."""
+def _upload_later(session: Any, region: str | None, later: dict[str, Any], now: datetime) -> None:
+    """Import `later` as an operator would and insist that it was refused, or, when the story
+    says `accepted: true` (a good newer copy), that it was taken."""
     at = _moment(later.get("at", "-1d"), now)
     obtained = _moment(later.get("obtained", "-1d"), now)
     data = "\n".join(str(line) for line in later.get("lines") or ()).encode()
@@ -247,9 +248,10 @@ def _upload_refused(session: Any, region: str | None, later: dict[str, Any], now
         report = registries.import_registry(session, str(region), io.BytesIO(data), at=at,
                                             obtained_at=obtained, file_name="corpus-later.txt")
     except registries.RegistryError:
-        return
-    if report.status != "refused":
-        raise AssertionError(f"the later upload {later} was not refused: {report}")
+        report = None
+    wanted = "complete" if later.get("accepted") else "refused"
+    if (report.status if report is not None else "refused") != wanted:
+        raise AssertionError(f"the later upload {later} was not {wanted}: {report}")
 
 
 def _other_number(region: str | None) -> str:
@@ -258,8 +260,8 @@ def _other_number(region: str | None) -> str:
             "NL": "+31201234599"}.get(region or "", "+12025550199")
 
 
-def run(part: str = "all") -> Tally:
-    return Tally(run_stories(load(part)))
+def run(part: str = "all", corpus: Path = CORPUS) -> Tally:
+    return Tally(run_stories(load(part, corpus)))
 
 
 def _report(name: str, tally: Tally, *, listing: bool) -> None:
@@ -284,10 +286,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", choices=("tune", "held", "all"), default="all")
     parser.add_argument("--list", action="store_true", help="list every lawful refusal with its rule")
+    parser.add_argument("--corpus", type=Path, default=CORPUS,
+                        help="a directory of stories of the same shape kept outside the project")
     args = parser.parse_args()
+    if not any(args.corpus.glob("*.yaml")):
+        parser.error(f"no *.yaml stories in {args.corpus}")
     parts = ("tune", "held") if args.part == "all" else (args.part,)
     for part in parts:
-        _report(part, run(part), listing=args.list)
+        _report(part, run(part, args.corpus), listing=args.list)
 
 
 if __name__ == "__main__":
