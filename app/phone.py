@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 from phonenumbers import timezone as pn_timezone
+from pydantic import AfterValidator
 
 from app.refusals import Refusal
+from app.yamlfile import Shape, read_mapping, read_shape
 
 _LINE_TYPES = {
     PhoneNumberType.FIXED_LINE: "fixed",
@@ -107,6 +112,8 @@ def parse(raw: str, default_region: str | None = None) -> ParsedNumber:
     zones = tuple(
         z for z in pn_timezone.time_zones_for_number(number) if z != pn_timezone.UNKNOWN_TIMEZONE
     )
+    if number.country_code == 1:
+        zones = tuple(dict.fromkeys((*zones, *nanp_extra_zones().get(e164[2:5], ()))))
     region = phonenumbers.region_code_for_number(number)
     if len(zones) > 1 and "Europe/London" in zones and LONDON_CLOCK.issuperset(zones):
         zones = ("Europe/London",)
@@ -116,6 +123,46 @@ def parse(raw: str, default_region: str | None = None) -> ParsedNumber:
         line_type=_LINE_TYPES.get(phonenumbers.number_type(number), "unknown"),
         time_zones=zones,
     )
+
+
+NUMBER_ZONES_FILE = Path(__file__).with_name("number_zones.yaml")
+
+
+def _zone_name(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone") from None
+    return name
+
+
+def _area_code(code: str) -> str:
+    if not (len(code) == 3 and code.isdigit() and code[0] not in "01"):
+        raise ValueError(f"{code!r} is not a North American area code (three digits, not starting 0 or 1)")
+    return code
+
+
+class _Area(Shape):
+    codes: list[Annotated[str, AfterValidator(_area_code)]]
+    zones: list[Annotated[str, AfterValidator(_zone_name)]]
+    where: str
+
+
+class _NumberZones(Shape):
+    areas: list[_Area]
+
+
+@lru_cache(maxsize=1)
+def nanp_extra_zones(path: Path = NUMBER_ZONES_FILE) -> dict[str, tuple[str, ...]]:
+    """Area code -> the zones number_zones.yaml adds to libphonenumber's for it (why: there)."""
+    shape, problems = read_shape(_NumberZones, read_mapping(path.read_text(encoding="utf-8")))
+    if shape is None or problems:
+        raise ValueError(f"{path.name}: " + "; ".join(problems))
+    extra: dict[str, tuple[str, ...]] = {}
+    for area in shape.areas:
+        for code in area.codes:
+            extra[code] = tuple(dict.fromkeys((*extra.get(code, ()), *area.zones)))
+    return extra
 
 
 def is_drama(e164: str) -> bool:

@@ -338,3 +338,18 @@ def test_a_product_registered_with_support_counts_as_owned(app):
         pitch = check_call(session, contact, purpose="sales", offer_id="ROUTER-X", at=AT)
         assert pitch.rule_id == "courtesy.owned_product" and not pitch.allowed
         assert check_call(session, contact, purpose="sales", offer_id="TV-1", at=AT).allowed
+
+
+def test_a_panhandle_number_is_called_only_when_pensacola_is_open_too(app):
+    # 850 spans Tallahassee (Eastern) and Pensacola (Central); 47 CFR 64.1200(c)(1): from 08:00
+    # at the called person's location. libphonenumber gives 850 Eastern time only.
+    eastern = ZoneInfo("America/New_York")
+    with app.app_context(), session_scope(app) as session:
+        _registry(session, "US", "2125550199\n", at=AT - timedelta(days=1))
+        contact = _contact(session, "+18505550143")
+        early = check_call(session, contact, purpose="sales", offer_id="fiber",
+                           at=datetime(2026, 3, 4, 8, 30, tzinfo=eastern))
+        assert (early.allowed, early.rule_id) == (False, "window")
+        assert early.next_allowed_at == datetime(2026, 3, 4, 9, 0, tzinfo=eastern)
+        assert check_call(session, contact, purpose="sales", offer_id="fiber",
+                          at=datetime(2026, 3, 4, 9, 0, tzinfo=eastern)).allowed

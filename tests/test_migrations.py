@@ -243,3 +243,40 @@ def test_sqlite_ticket_subjects_become_codes(tmp_path):
 @pytest.mark.postgres
 def test_postgres_ticket_subjects_become_codes(pg_url):
     _ticket_subjects_become_codes(pg_url)
+
+
+# -- 0024: contacts' candidate zones include every zone their area code spans -----------------
+
+
+def _contacts_gain_their_areas_zones(url: str) -> None:
+    migrate.upgrade(url, "0023_operator_time_zone")
+    stored = {
+        "pensacola": ("+18505550143", ["America/New_York"]),      # libphonenumber's only zone
+        "by_hand": ("+18505550144", ["America/Chicago"]),         # set by an operator: kept
+        "new_york": ("+12125550143", ["America/New_York"]),       # one zone, nothing to add
+        "rome": ("+390612345678", ["Europe/Rome"]),
+    }
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            ids = {name: _insert(conn, "contacts", e164=e164, time_zones=zones, source="crm")
+                   for name, (e164, zones) in stored.items()}
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            rows = {r.id: r.time_zones for r in conn.execute(text("SELECT id, time_zones FROM contacts"))}
+        zones = {name: rows[i] if not isinstance(rows[i], str) else json.loads(rows[i]) for name, i in ids.items()}
+        assert zones["pensacola"] == ["America/New_York", "America/Chicago"]
+        assert zones["by_hand"] == ["America/Chicago"]
+        assert zones["new_york"] == ["America/New_York"]
+        assert zones["rome"] == ["Europe/Rome"]
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_contacts_gain_their_areas_zones(tmp_path):
+    _contacts_gain_their_areas_zones(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+@pytest.mark.postgres
+def test_postgres_contacts_gain_their_areas_zones(pg_url):
+    _contacts_gain_their_areas_zones(pg_url)

@@ -44,3 +44,42 @@ def test_a_uk_mobile_keeps_london_time_not_guernsey():
     assert phone.parse("+447911123456").time_zones == ("Europe/London",)
     assert phone.parse("+447700123456").time_zones == ("Europe/London",)
     assert phone.parse("+441481712345").time_zones == ("Europe/Guernsey",)  # a Guernsey landline
+
+
+# Where each area keeps a second clock (49 CFR Part 71; the provinces' time laws): written from
+# those places, not from app/number_zones.yaml. libphonenumber gives each of these one zone only.
+@pytest.mark.parametrize(("raw", "place", "zone"), [
+    ("+1 850 555 0143", "Pensacola, Florida", "America/Chicago"),
+    ("+1 423 555 0143", "Chattanooga, Tennessee", "America/New_York"),
+    ("+1 219 555 0143", "Gary, Indiana", "America/Chicago"),
+    ("+1 270 555 0143", "Paducah, Kentucky", "America/Chicago"),
+    ("+1 928 555 0143", "Window Rock, Navajo Nation", "America/Denver"),
+    ("+1 541 555 0143", "Ontario, Oregon", "America/Boise"),
+    ("+1 308 555 0143", "Scottsbluff, Nebraska", "America/Denver"),
+    ("+1 807 555 0143", "Kenora, Ontario", "America/Winnipeg"),
+    ("+1 418 555 0143", "the Magdalen Islands, Quebec", "America/Halifax"),
+    ("+1 250 555 0143", "Cranbrook, British Columbia", "America/Edmonton"),
+    ("+1 867 555 0143", "Iqaluit, Nunavut", "America/Iqaluit"),
+    ("+1 867 555 0143", "Whitehorse, Yukon", "America/Whitehorse"),
+])
+def test_an_area_code_spanning_two_zones_has_both(raw, place, zone):
+    parsed = phone.parse(raw)
+    assert zone in parsed.time_zones, place
+    assert len(parsed.time_zones) >= 2
+
+
+def test_libphonenumbers_zone_stays_first_and_one_zone_areas_keep_one():
+    # The first zone is the one greetings and booked times default to (app/callbacks/booking.py).
+    assert phone.parse("+1 850 555 0143").time_zones[0] == "America/New_York"
+    assert phone.parse("+1 212 555 0143").time_zones == ("America/New_York",)
+    assert phone.parse("+1 416 555 0143").time_zones == ("America/Toronto",)
+
+
+def test_the_zone_table_says_what_is_wrong_with_it(tmp_path):
+    bad = tmp_path / "number_zones.yaml"
+    bad.write_text("areas:\n  - {codes: ['85'], zones: [America/Pensacola], where: x}\n", encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        phone.nanp_extra_zones.__wrapped__(bad)
+    assert "number_zones.yaml" in str(info.value)
+    assert "'America/Pensacola' is not an IANA time zone" in str(info.value)
+    assert "areas[0].codes[0]: '85' is not a North American area code" in str(info.value)
