@@ -123,6 +123,22 @@ def test_opt_out_is_recorded_confirmed_and_cancels_other_campaigns(sim, app, clo
     assert (queued.status, queued.disposition) == ("cancelled", "opted-out")
 
 
+@pytest.mark.parametrize("said", [
+    "Nou, ik heb me al twee keer afgemeld, zet me nou eens op de bel-me-niet-lijst",
+    "ik wil me uitschrijven",
+])
+def test_a_dutch_callee_asking_for_the_do_not_call_list_is_opted_out(sim, app, clock, said):
+    clock.set(datetime(2026, 3, 2, 18, 0, tzinfo=UTC))  # Monday 19:00 in Amsterdam
+    _, (call,) = ring(sim, app, clock, [NL_NUMBER], languages=["it", "nl"], purpose="service",
+                      flow="campaign_service",
+                      reason={"it": "la manutenzione della caldaia", "nl": "het onderhoud van uw ketel"},
+                      details={"it": "Il tecnico passerà martedì.", "nl": "De monteur komt dinsdag langs."})
+    call.speak(said)
+    assert call.ended, call.format_transcript()
+    assert rows(app, OptOut)[0].e164 == NL_NUMBER
+    assert rows(app, CampaignAttempt)[0].disposition == "opted-out"
+
+
 def test_dutch_callee_hears_dutch_when_the_campaign_speaks_it(sim, app, clock):
     clock.set(datetime(2026, 3, 2, 18, 0, tzinfo=UTC))  # Monday 19:00 in Amsterdam
     _, (call,) = ring(sim, app, clock, [NL_NUMBER], languages=["it", "nl"], purpose="service",

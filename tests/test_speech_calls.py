@@ -158,6 +158,10 @@ def test_a_question_with_an_elision_finds_its_answer(sim):
     ("it", "Adesso non posso, mi chiamate voi dopo?", "Quando preferisce essere richiamato"),
     ("nl", "Ik heb nu geen tijd, kunt u mij straks bellen?", "Wanneer wilt u worden teruggebeld"),
     ("en", "I can't talk now, can someone call me this afternoon?", "When would you like us to call you back?"),
+    # a Dutch separable verb split by its modals at the end of a clause; a visit asked for
+    ("nl", "als iemand mij vanavond even terug zou kunnen bellen, graag", "Wanneer wilt u worden teruggebeld"),
+    ("nl", "we zitten zonder internet, kan er een monteur langskomen?", "Om welk product gaat het?"),
+    ("en", "we've been without internet since Sunday, can an engineer come out?", "What kind of product is it?"),
 ])
 def test_words_at_the_menu_lead_where_the_caller_meant(sim, language, said, heard):
     call = sim.inbound(from_=LINES[language][0], to=LINES[language][1])
@@ -208,6 +212,20 @@ def test_two_close_intents_get_a_short_question_not_i_did_not_understand(sim, la
     assert not call.heard("didn't understand") and not call.heard("non ho capito")
     call.speak(answer)
     assert call.heard(then), call.format_transcript()
+
+
+@pytest.mark.parametrize("language, said, question", [
+    ("nl", "het is eigenlijk allebei, mijn internet doet het niet en ik wacht op een pakket",
+     "Wilt u een storing melden, of weten waar uw bestelling blijft?"),
+    ("it", "sono due cose, internet non funziona e aspetto un pacco",
+     "Vuole segnalare un guasto, oppure sapere a che punto è una consegna?"),
+    ("en", "it's both really, my internet is down and I'm waiting for a parcel",
+     "Would you like to report a fault, or check on a delivery?"),
+])
+def test_a_caller_who_wants_both_is_asked_which_first(sim, language, said, question):
+    call = sim.inbound(from_=LINES[language][0], to=LINES[language][1])
+    call.speak(said)
+    assert call.heard(question), call.format_transcript()
 
 
 def test_a_close_call_is_asked_once_never_in_a_loop(sim):

@@ -104,10 +104,15 @@ def understand(choices: Sequence[Choice], said: str, language: str,
     if not ranked:
         return Understood(None)
     best, first = ranked[0]
-    if len(ranked) > 1 and ranked[1][0] >= CLOSE * best:
+    if len(ranked) > 1 and (ranked[1][0] >= CLOSE * best or _says(words, vocab.both)):
         a, b = sorted((first, ranked[1][1]))  # named in the order the question offers them
         return Understood(None, close=(choices[a], choices[b]))
     return Understood(choices[first], how="words")
+
+
+def _says(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether one of `phrases` is among the words, as said."""
+    return any(tuple(words[i:i + len(p)]) == p for p in phrases for i in range(len(words) - len(p) + 1))
 
 
 @dataclass(frozen=True)
@@ -302,7 +307,9 @@ def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary,
         if taken.intersection(range(start, end)):
             continue
         choice = phrase.choice
-        if not phrase.denies and _negated(words, start, end, vocab, owned, breaks):
+        # A negator inside a phrase already heard is that phrase's own ("il modem non funziona
+        # e aspetto un pacco": the "non" says the modem fails, it denies no parcel).
+        if not phrase.denies and _negated(words, start, end, vocab, owned | taken, breaks):
             if not phrase.yes or index.no_choice is None or doubting:
                 continue
             choice = index.no_choice

@@ -15,6 +15,8 @@ A vocabulary file holds:
   "geen idee", "no idea"), its words of certainty, which negated are doubt too ("non sono
   sicura", "niet zeker", "not sure"), and the words that tie what follows to a doubt ("se",
   "of", "if"): a doubting caller has not answered a yes/no question, never refused it;
+- `both`: how this language says it wants two things at once ("allebei", "tutti e due"): when
+  two choices are heard with it, the caller is asked which comes first, never given one;
 - `stopwords`: words that carry no topic in a question to the FAQ;
 - `clarify`: the short question asked when two choices are equally likely, with {a} and {b};
 - `speech_model`: the Twilio <Gather> speechModel used for this language.
@@ -50,6 +52,7 @@ class Vocabulary:
     doubts: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
     certainty: frozenset[str] = frozenset()
     doubt_links: frozenset[str] = frozenset()
+    both: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
     clarify: str = "{a}, {b}?"
     speech_model: str | None = None
 
@@ -59,6 +62,10 @@ def _words(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise VocabError(f"{where}: '{key}' must be a list of quoted words")
     return tuple(value)
+
+
+def _phrases(raw: Mapping[str, Any], key: str, where: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(dict.fromkeys(tuple(normalise(p).split()) for p in _words(raw, key, where) if normalise(p)))
 
 
 def parse(raw: Any, language: str, where: str) -> Vocabulary:
@@ -77,8 +84,7 @@ def parse(raw: Any, language: str, where: str) -> Vocabulary:
         post_negators=norm("post_negators"), clause_breaks=norm("clause_breaks"),
         key_words=norm("key_words"), fillers=norm("fillers"), courtesies=norm("courtesies"),
         stopwords=norm("stopwords"),
-        doubts=tuple(dict.fromkeys(tuple(normalise(p).split()) for p in _words(raw, "doubts", where)
-                                   if normalise(p))),
+        doubts=_phrases(raw, "doubts", where), both=_phrases(raw, "both", where),
         certainty=norm("certainty"), doubt_links=norm("doubt_links"),
         clarify=str(raw.get("clarify") or "{a}, {b}?"),
         speech_model=str(raw["speech_model"]) if raw.get("speech_model") else None,
