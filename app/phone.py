@@ -136,14 +136,15 @@ def _zone_name(name: str) -> str:
     return name
 
 
-def _area_code(code: str) -> str:
+def nanp_area_code(code: str) -> str:
+    """`code` if it is a North American area code (three digits, not 0 or 1 first)."""
     if not (len(code) == 3 and code.isdigit() and code[0] not in "01"):
         raise ValueError(f"{code!r} is not a North American area code (three digits, not starting 0 or 1)")
     return code
 
 
 class _Area(Shape):
-    codes: list[Annotated[str, AfterValidator(_area_code)]]
+    codes: list[Annotated[str, AfterValidator(nanp_area_code)]]
     zones: list[Annotated[str, AfterValidator(_zone_name)]]
     where: str
 

@@ -66,6 +66,41 @@ def test_number_spanning_two_zones_must_be_lawful_in_both(zone_clock, allowed):
         assert decision.next_allowed_at.astimezone(ZoneInfo("America/Los_Angeles")).strftime("%H:%M") == "08:00"
 
 
+# --- US states stricter than the TCPA --------------------------------------------------------
+# Fla. Stat. 501.616 (2021 SB 1120), the Oklahoma Telephone Solicitation Act of 2022 and
+# Maryland's Stop the Spam Calls Act of 2023: sales calls from 8 a.m. to 8 p.m. in the called
+# person's time; a call to one of the state's area codes is presumed to reach a resident.
+
+
+@pytest.mark.parametrize(
+    ("e164", "zone", "clock", "purpose", "allowed"),
+    [
+        ("+13055550123", "America/New_York", "2026-03-04 19:59", "sales", True),     # Miami
+        ("+13055550123", "America/New_York", "2026-03-04 20:00", "sales", False),
+        ("+13055550123", "America/New_York", "2026-03-04 20:30", "service", True),   # not a sales call
+        ("+13055550123", "America/New_York", "2026-03-04 07:59", "sales", False),
+        ("+14055550123", "America/Chicago", "2026-03-07 20:15", "sales", False),     # Oklahoma City
+        ("+14105550123", "America/New_York", "2026-03-08 20:00", "sales", False),    # Baltimore
+        ("+14105550123", "America/New_York", "2026-03-08 19:30", "sales", True),
+        ("+12125550123", "America/New_York", "2026-03-04 20:30", "sales", True),     # New York: the TCPA's 9 p.m.
+    ],
+)
+def test_a_states_own_hours_narrow_the_federal_window(e164, zone, clock, purpose, allowed):
+    f = facts(zones=(zone,), e164=e164, purpose=purpose, consents=(consent(purpose=purpose),),
+              registry_listed=False, registry_obtained_at=local(zone, clock) - timedelta(days=2))
+    decision = check(f, local(zone, clock))
+    assert decision.allowed is allowed, decision.reason
+
+
+def test_a_state_refusal_names_the_state_and_reopens_at_eight():
+    f = facts(e164="+18505550123", zones=("America/New_York", "America/Chicago"), purpose="sales",
+              registry_listed=False, registry_obtained_at=local("America/New_York", "2026-03-02 12:00"))
+    decision = check(f, local("America/Chicago", "2026-03-04 19:30"))  # 20:30 in Tallahassee
+    assert (decision.allowed, decision.rule_id) == (False, "window")
+    assert "US pack, Florida (FL)" in decision.reason
+    assert decision.next_allowed_at == local("America/Chicago", "2026-03-05 08:00")
+
+
 # --- DST start/end days --------------------------------------------------------------------
 
 

@@ -112,6 +112,15 @@ def test_a_calling_window_that_ends_before_it_starts_is_named(rules):
     assert problems(rules) == ["IT.yaml: windows.days.sat: '19:00-10:00' ends before it starts"]
 
 
+def test_a_state_rule_s_mistakes_are_named_with_their_path(rules):
+    edit(rules, "US.yaml", '"239", "305"', '"239", "05"')
+    edit(rules, "US.yaml", "    purposes: [sales]\n", "    purposes: [sale]\n")  # the first region's: Florida
+    found = problems(rules)
+    assert found[0] == ("US.yaml: regions.FL.area_codes[1]: '05' is not a North American area code "
+                        "(three digits, not starting 0 or 1)")
+    assert found[1].startswith("US.yaml: regions.FL.purposes[0]: 'sale' is not one of ")
+
+
 def test_a_week_without_sunday_is_named(rules):
     edit(rules, "NL.yaml", ", sun: closed}", "}")
     assert problems(rules) == ["NL.yaml: windows.days.sun: missing"]

@@ -115,6 +115,8 @@ def decide(facts: Facts, rules: RulePack | None, at: datetime) -> Decision:
     """Yes or no for one call at `at`, with the rule that decided and why."""
     if at.tzinfo is None:
         raise ValueError("decide() needs a timezone-aware `at`")
+    if rules is not None:
+        rules = rules.for_call(facts.e164, facts.purpose)  # a region's stricter law (US states)
     try:
         _check_identity(facts, rules, at)
         assert rules is not None  # _check_identity refuses a missing pack
@@ -422,7 +424,7 @@ def _closed_reason(facts: Facts, rules: RulePack, at: datetime) -> tuple[str, st
             shown = ", ".join(f"{b:%H:%M}-{e:%H:%M}" for b, e in ranges) or "no calls that day"
             status = rules.statuses.get("windows", "unverified")
             return "window", (f"{local:%a %H:%M} in {zone} is outside the calling window "
-                              f"({shown}; {rules.country} pack, {status})")
+                              f"({shown}; {rules.label}, {status})")
     return "window", "outside the calling window"
 
 

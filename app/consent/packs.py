@@ -30,7 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.consent.models import PURPOSES
-from app.phone import LINE_TYPES
+from app.phone import LINE_TYPES, nanp_area_code
 from app.yamlfile import Shape, one_of, problems, read_mapping
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
@@ -107,6 +107,23 @@ class OptInRule:
 
 
 @dataclass(frozen=True)
+class RegionRule:
+    """A part of a country with stricter rules of its own (a US state's telemarketing law),
+    told by the number's area code, as those laws presume ("a call to a Florida area code is
+    made to a Florida resident")."""
+
+    code: str
+    name: str
+    area_codes: frozenset[str]
+    purposes: frozenset[str]
+    # Per weekday (0 = Monday) the ranges the region allows; the call needs the country's too.
+    days: tuple[tuple[tuple[time, time], ...], ...]
+    max_calls_per_day: int | None = None
+    source: str | None = None
+    status: str = "unverified"
+
+
+@dataclass(frozen=True)
 class RulePack:
     country: str
     name: str
@@ -122,11 +139,42 @@ class RulePack:
     opt_in: OptInRule | None
     courtesy: Courtesy
     statuses: Mapping[str, str]
+    regions: tuple[RegionRule, ...] = ()
+    # Set on the pack `for_call` returns: the region whose rules it carries.
+    region: RegionRule | None = None
 
     @property
     def full_version(self) -> str:
         """Pack and courtesy versions together: what a stored decision was judged by."""
-        return f"{self.version}+{self.courtesy.version}"
+        region = f"/{self.region.code}" if self.region is not None else ""
+        return f"{self.version}{region}+{self.courtesy.version}"
+
+    @property
+    def label(self) -> str:
+        """The country, and the region whose rules apply: "US pack, Florida (FL)"."""
+        region = f", {self.region.name} ({self.region.code})" if self.region is not None else ""
+        return f"{self.country} pack{region}"
+
+    def for_call(self, e164: str, purpose: str) -> RulePack:
+        """The rules for a call to this number for this purpose: the country's, narrowed by a
+        region's where the number's area code lies in one whose law covers the purpose."""
+        if self.region is not None or not e164.startswith("+1"):
+            return self
+        region = next((r for r in self.regions if e164[2:5] in r.area_codes and purpose in r.purposes), None)
+        if region is None:
+            return self
+        courtesy = self.courtesy
+        if region.max_calls_per_day is not None:
+            limit = min(filter(None, (courtesy.max_attempts_per_day, region.max_calls_per_day)))
+            courtesy = replace(courtesy, max_attempts_per_day=limit)
+        return replace(
+            self, region=region, courtesy=courtesy,
+            days=tuple(_within(day, allowed) for day, allowed in zip(self.days, region.days, strict=True)),
+            pre_holiday=_within(self.pre_holiday, region.days[0]) if self.pre_holiday is not None else None,
+            # The window is as sure as the less sure of the two rules that make it.
+            statuses={**self.statuses, "windows": self.statuses.get("windows", "unverified")
+                      if region.status == "checked" else region.status},
+        )
 
     def is_holiday(self, day: date) -> bool:
         return day in _holiday_calendar(self.country, day.year)
@@ -155,6 +203,12 @@ class RulePack:
                 if hi > lo:
                     out.append((lo, hi))
         return out
+
+
+def _within(ranges: tuple[tuple[time, time], ...],
+            allowed: tuple[tuple[time, time], ...]) -> tuple[tuple[time, time], ...]:
+    """The parts of `ranges` inside `allowed` (local times of one day)."""
+    return tuple((max(b, ab), min(e, ae)) for b, e in ranges for ab, ae in allowed if max(b, ab) < min(e, ae))
 
 
 @functools.lru_cache(maxsize=256)
@@ -276,6 +330,14 @@ class _Registry(_Section):
     business_exempt: bool = False
 
 
+class _Region(_Section):
+    name: str
+    area_codes: list[Annotated[str, AfterValidator(nanp_area_code)]]
+    purposes: list[Purpose]
+    days: _Week
+    max_calls_per_day: int | None = None
+
+
 class _Automated(_Section):
     # Per purpose; `requires: consent` with `purposes: [...]` is read as that requirement for each.
     requires: dict[Purpose, Requirement]
@@ -327,6 +389,7 @@ class _PackFile(_Shape):
     automated: _Automated | None = None
     opt_in: _OptIn | None = None
     courtesy: _Courtesy | None = None
+    regions: dict[str, _Region] | None = None
 
 
 def _courtesy(section: _Courtesy | None, base: Courtesy) -> Courtesy:
@@ -390,6 +453,11 @@ def _pack(file: _PackFile, courtesy: Courtesy) -> RulePack:
         opt_in=_opt_in(file.opt_in),
         courtesy=_courtesy(file.courtesy, courtesy),
         statuses={name: section.status for name, section in sections.items() if section is not None},
+        regions=tuple(
+            RegionRule(code=code, name=region.name, area_codes=frozenset(region.area_codes),
+                       purposes=frozenset(region.purposes), days=tuple(getattr(region.days, d) for d in DAYS),
+                       max_calls_per_day=region.max_calls_per_day, source=region.source, status=region.status)
+            for code, region in (file.regions or {}).items()),
     )
 
 
