@@ -41,7 +41,7 @@ from app.consent.attempts import record_attempt
 from app.consent.contacts import get_or_create
 from app.consent.gdpr import erase_contact
 from app.consent.ledger import add_owned_product, record_consent
-from app.consent.optouts import record_opt_out
+from app.consent.optouts import lift_opt_out, record_opt_out
 from app.db import Base, get_engine, session_scope
 from app.flows.model import Flow, Node
 from app.yamlfile import load_yaml
@@ -53,7 +53,7 @@ CORPUS = ROOT / "tests" / "corpus" / "compliance"
 LIVE_FLOW = "corpus_live_agents"
 # Every key a story may have (a stray key is usually a YAML comma that cut a sentence).
 KEYS = frozenset({"id", "rule", "source", "number", "at", "zone", "purpose", "offer", "reason", "call", "contact",
-                  "consents", "owned", "registry", "opted_out", "erased", "attempts", "lawful", "deliberate", "known_gap",
+                  "consents", "owned", "registry", "opted_out", "opt_out_lifted", "erased", "attempts", "lawful", "deliberate", "known_gap",
                   "held", "resumes", "file"})
 _RELATIVE = re.compile(r"^([+-])(\d+)([dh])$")
 
@@ -230,6 +230,9 @@ def _history(session: Any, contact: Any, story: dict[str, Any], now: datetime, c
             _upload_later(session, contact.region, later, now)
     if story.get("opted_out"):
         record_opt_out(session, contact.e164, at=_moment(story["opted_out"], now), source="api", by="corpus")
+    if story.get("opt_out_lifted"):  # at the person's own request, as an operator records it
+        lift_opt_out(session, contact.e164, at=_moment(story["opt_out_lifted"], now), by="corpus",
+                     proof="the person asked to be called again")
     if story.get("erased"):
         erase_contact(session, contact.e164, at=_moment(story["erased"], now), by="corpus")
     for item in story.get("attempts") or ():

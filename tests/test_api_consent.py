@@ -208,3 +208,21 @@ def test_an_over_long_contacts_csv_is_a_422_naming_the_field_even_json_escaped(c
     long = client.post("/api/contacts/import", headers={"Authorization": "Bearer test-admin-token-0123456789"},
                        json={"csv": "\U0001F600" * 100_001})
     assert long.status_code == 422 and long.get_json()["field"] == "body.csv"
+
+
+def test_an_opt_out_is_lifted_only_at_the_persons_request_with_proof(client):
+    contact = _contact(client, name="Maria").get_json()
+    assert client.post("/api/optouts", json={"e164": "+393471234567"}, headers=BEARER).status_code == 201
+    no_proof = client.post("/api/optouts/lift", json={"e164": "+393471234567", "proof": " "}, headers=BEARER)
+    assert no_proof.status_code == 422 and no_proof.get_json()["field"] == "body.proof"
+    lifted = client.post("/api/optouts/lift", json={"e164": "+39 347 123 4567",
+                                                    "proof": "she called on 5 Dec asking for our offers again"},
+                         headers=BEARER)
+    assert lifted.status_code == 200, lifted.get_data(as_text=True)
+    [row] = lifted.get_json()["lifted"]
+    assert row["lifted_by"] == "api-token" and row["lift_proof"].startswith("she called") and row["lifted_at"]
+    # Kept, marked lifted; lifting again says there is nothing left to lift.
+    again = client.post("/api/optouts/lift", json={"e164": "+393471234567", "proof": "x"}, headers=BEARER)
+    assert again.status_code == 422 and "not on the do-not-call list" in again.get_json()["detail"]
+    detail = client.get(f"/api/contacts/{contact['id']}", headers=BEARER).get_json()
+    assert len(detail["opt_outs"]) == 1

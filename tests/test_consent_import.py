@@ -14,9 +14,10 @@ from app import cli as root_cli
 from app.clock import Clock
 from app.consent import check_call
 from app.consent import cli as consent_cli
-from app.consent.contacts import find_by_number
+from app.consent.contacts import find_by_number, get_or_create
 from app.consent.importer import ImportRefused, import_contacts_csv, refused_source
 from app.consent.models import ComplianceDecision, ConsentRecord, Contact, OwnedProduct
+from app.consent.optouts import opted_out_at
 from app.db import session_scope
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -164,3 +165,20 @@ def test_cli_contacts_import_registry_optout_export_erase(run, tmp_path, app):
 
     bad = run("optout", "12", "--by", "x")
     assert bad.exit_code == 2 and "NUMBER" in bad.output
+
+
+def test_cli_lifts_an_opt_out_only_with_the_persons_proof(run, app):
+    root_cli.cli.add_command(consent_cli.cli)
+    assert run("optout", "+12125550123", "--by", "ann").exit_code == 0
+    no_proof = run("optout", "+12125550123", "--by", "ann", "--lift")
+    assert no_proof.exit_code == 1 and "proof: say how the person asked to be called again" in no_proof.output
+    lifted = run("optout", "+12125550123", "--by", "ann", "--lift", "--proof", "letter of 3 Dec")
+    assert lifted.exit_code == 0 and "is off the do-not-call list" in lifted.output
+    with app.app_context(), session_scope(app) as session:
+        assert opted_out_at(session, "+12125550123") is None
+        decision = check_call(session, get_or_create(session, "+12125550123", source="crm", at=Clock().now()),
+                              purpose="survey", offer_id=None, at=Clock().now())
+        # The ledger's withdrawal stays the latest word until the person's consent is recorded anew.
+        assert decision.rule_id != "optout.internal_dnc"
+    again = run("optout", "+12125550123", "--by", "ann", "--lift", "--proof", "x")
+    assert again.exit_code == 1 and "is not on the do-not-call list" in again.output

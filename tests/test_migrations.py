@@ -280,3 +280,24 @@ def test_sqlite_contacts_gain_their_areas_zones(tmp_path):
 @pytest.mark.postgres
 def test_postgres_contacts_gain_their_areas_zones(pg_url):
     _contacts_gain_their_areas_zones(pg_url)
+
+
+# -- 0025: an opt-out may be lifted; going back removes the lifted ones, never the others ------
+
+
+def test_sqlite_lifted_opt_outs_do_not_come_back_on_downgrade(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            held = _insert(conn, "consent_optouts", e164="+12125550123", at=datetime(2026, 1, 1, tzinfo=UTC),
+                           source="api", recorded_by="x")
+            _insert(conn, "consent_optouts", e164="+12125550124", at=datetime(2026, 1, 1, tzinfo=UTC),
+                    source="api", recorded_by="x", lifted_at=datetime(2026, 2, 1, tzinfo=UTC),
+                    lifted_by="ann", lift_proof="her letter")
+        migrate.downgrade(url, "0024_number_zones")
+        with engine.connect() as conn:
+            assert [r.id for r in conn.execute(text("SELECT id FROM consent_optouts"))] == [held]
+    finally:
+        engine.dispose()

@@ -132,6 +132,9 @@ class OptOutOut(BaseModel):
     source: str
     recorded_by: str
     call_sid: str | None
+    lifted_at: datetime | None = None
+    lifted_by: str | None = None
+    lift_proof: str | None = None
 
 
 class DecisionOut(BaseModel):
@@ -431,6 +434,33 @@ def add_optout() -> tuple[OptOutOut, int]:
             raise invalid("body.e164", str(exc)) from None
     session.commit()
     return OptOutOut.model_validate(record), 201
+
+
+class OptOutLiftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    e164: str = Field(min_length=3, max_length=32)
+    proof: str = Field(min_length=1, max_length=2000, description="how the person asked to be called again")
+
+
+class OptOutLiftOut(BaseModel):
+    lifted: list[OptOutOut]
+
+
+@bp.post("/optouts/lift")
+@spec.validate(json=OptOutLiftIn, resp=responses(OptOutLiftOut), tags=["consent"])
+def lift_optout() -> OptOutLiftOut:
+    """Take a number off the internal do-not-call list at the person's own later request: its
+    opt-outs are kept, marked lifted with who did it and the proof."""
+    body: OptOutLiftIn = json_body()
+    session = db_session()
+    with service_errors():
+        try:
+            lifted = optouts.lift_opt_out(session, body.e164, at=now(), by=actor(), proof=body.proof)
+        except phone.InvalidNumber as exc:
+            raise invalid("body.e164", str(exc)) from None
+    session.commit()
+    return OptOutLiftOut(lifted=[OptOutOut.model_validate(o) for o in lifted])
 
 
 class ErasureOut(BaseModel):

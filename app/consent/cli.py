@@ -24,9 +24,10 @@ from app.clock import now
 from app.commands import configured_flows_dir, with_app
 from app.consent import export as exporter
 from app.consent import gdpr, importer, offers, registries
-from app.consent.optouts import OPT_OUT_SOURCES, record_opt_out
+from app.consent.optouts import OPT_OUT_SOURCES, lift_opt_out, record_opt_out
 from app.consent.packs import RulePackError, load_packs
 from app.db import is_lock_error, session_scope
+from app.refusals import Refusal
 
 
 def _progress() -> Progress:
@@ -241,11 +242,21 @@ def registry_status(app: Flask) -> None:
 @click.argument("number")
 @click.option("--by", required=True, help="who took the request (operator name)")
 @click.option("--source", type=click.Choice(OPT_OUT_SOURCES), default="operator", show_default=True)
+@click.option("--lift", is_flag=True, help="take the number off the list instead, at the person's own request")
+@click.option("--proof", default="", help="with --lift: how the person asked to be called again")
 @with_app
-def optout(app: Flask, number: str, by: str, source: str) -> None:
-    """Put a number on the internal do-not-call list now (cancels pending callbacks/attempts)."""
+def optout(app: Flask, number: str, by: str, source: str, lift: bool, proof: str) -> None:
+    """Put a number on the internal do-not-call list now (cancels pending callbacks/attempts),
+    or with --lift take it off at the person's own request (--proof says how they asked)."""
     e164 = _number(number)
     with session_scope(app) as session:
+        if lift:
+            try:
+                lift_opt_out(session, e164, at=now(), by=by, proof=proof)
+            except Refusal as exc:
+                raise click.ClickException(str(exc)) from None
+            click.echo(f"{phone.mask(e164)} is off the do-not-call list; the lift is kept with its proof")
+            return
         record_opt_out(session, e164, at=now(), source=source, by=by)
     click.echo(f"{phone.mask(e164)} will not be called again")
 

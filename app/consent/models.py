@@ -125,6 +125,10 @@ class OptOut(Base):
     source: Mapped[str] = mapped_column(String(32))  # voice | dtmf | api | operator | import
     recorded_by: Mapped[str] = mapped_column(String(100))
     call_sid: Mapped[str | None] = mapped_column(String(64))
+    # Lifted at the person's own later request (optouts.lift_opt_out): who took it and its proof.
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_by: Mapped[str | None] = mapped_column(String(100))
+    lift_proof: Mapped[str | None] = mapped_column(Text)
 
 
 class Suppression(Base):

@@ -46,10 +46,29 @@ def record_opt_out(
 
 
 def opted_out_at(session: Session, e164: str) -> datetime | None:
-    """When the number first opted out, or None."""
+    """When the number first opted out of what still holds (an opt-out not lifted), or None."""
     return session.scalars(
-        select(OptOut.at).where(OptOut.e164 == e164).order_by(OptOut.at).limit(1)
+        select(OptOut.at).where(OptOut.e164 == e164, OptOut.lifted_at.is_(None)).order_by(OptOut.at).limit(1)
     ).first()
+
+
+def lift_opt_out(session: Session, e164: str, *, at: datetime, by: str, proof: str) -> list[OptOut]:
+    """Take a number off the internal do-not-call list at the person's own later request: its
+    opt-outs stay, saying when they were lifted, by whom and on what proof (a call, a letter).
+    Only the person can ask for this, so the proof is required. A consent given before the
+    opt-out does not come back: the ledger's withdrawal stays the latest word until a new one."""
+    if not by.strip():
+        raise Invalid("by", "say who took the person's request")
+    if not proof.strip():
+        raise Invalid("proof", "say how the person asked to be called again (a call, a letter, an email)")
+    number = phone.parse(e164).e164  # raises phone.InvalidNumber
+    held = list(session.scalars(select(OptOut).where(OptOut.e164 == number, OptOut.lifted_at.is_(None))))
+    if not held:
+        raise Invalid("e164", f"{phone.mask(number)} is not on the do-not-call list")
+    for optout in held:
+        optout.lifted_at, optout.lifted_by, optout.lift_proof = at, by.strip(), proof.strip()[:2000]
+    session.flush()
+    return held
 
 
 def is_opted_out(session: Session, e164: str) -> bool:
