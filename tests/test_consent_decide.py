@@ -92,6 +92,37 @@ def test_a_states_own_hours_narrow_the_federal_window(e164, zone, clock, purpose
     assert decision.allowed is allowed, decision.reason
 
 
+@pytest.mark.parametrize(
+    ("e164", "zone", "clock", "automated", "allowed", "rule"),
+    [
+        # Tex. Bus. & Com. Code 301.051: Sundays from noon.
+        ("+15125550123", "America/Chicago", "2026-03-08 11:30", False, False, "window"),
+        ("+15125550123", "America/Chicago", "2026-03-08 12:30", False, True, "allowed"),
+        # Ala. Admin. Code r. 770-X-5-.17: never on Sundays; Alabama's own holidays (Confederate
+        # Memorial Day, the fourth Monday of April) closed too.
+        ("+12055550123", "America/Chicago", "2026-03-08 12:00", False, False, "window"),
+        ("+12055550123", "America/Chicago", "2026-04-27 12:00", False, False, "holiday"),
+        # R.I. Gen. Laws 5-61-2: Saturdays 10 a.m. to 5 p.m.
+        ("+14015550123", "America/New_York", "2026-03-07 17:30", False, False, "window"),
+        # Utah Code 13-25a-103(3): no calls on a legal holiday (Pioneer Day, 24 July).
+        ("+18015550123", "America/Denver", "2026-07-24 12:00", False, False, "holiday"),
+        # NRS 597.814: prerecorded messages from 9 a.m. only; a live call keeps the TCPA's 8 a.m.
+        ("+17025550123", "America/Los_Angeles", "2026-03-04 08:30", True, False, "window"),
+        ("+17025550123", "America/Los_Angeles", "2026-03-04 08:30", False, True, "allowed"),
+        # SDCL 37-30-28: automated dialing on weekdays only.
+        ("+16055550123", "America/Chicago", "2026-03-07 12:00", True, False, "window"),
+    ],
+)
+def test_more_states_hours_days_and_holidays(e164, zone, clock, automated, allowed, rule):
+    at = local(zone, clock)
+    kind = "automated_voice" if automated else "voice"
+    f = facts(zones=(zone,), e164=e164, purpose="sales", automated=automated,
+              consents=(consent(written=True, channel=kind, at=at - timedelta(days=10)),),
+              registry_listed=False, registry_obtained_at=at - timedelta(days=2))
+    decision = check(f, at)
+    assert (decision.allowed, decision.rule_id) == (allowed, rule), decision.reason
+
+
 def test_a_state_refusal_names_the_state_and_reopens_at_eight():
     f = facts(e164="+18505550123", zones=("America/New_York", "America/Chicago"), purpose="sales",
               registry_listed=False, registry_obtained_at=local("America/New_York", "2026-03-02 12:00"))

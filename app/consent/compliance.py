@@ -123,7 +123,7 @@ def check_call(
         callback_id=None if callback_id is None else str(callback_id), automated=automated,
         allowed=decision.allowed, rule_id=decision.rule_id, reason=decision.reason,
         next_allowed_at=decision.next_allowed_at,
-        pack_version=pack.for_call(contact.e164, purpose).full_version if pack else None, inputs=facts.to_json(),
+        pack_version=pack.for_call(contact.e164, purpose, automated).full_version if pack else None, inputs=facts.to_json(),
     )
     session.add(row)
     session.flush()

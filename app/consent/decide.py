@@ -116,7 +116,7 @@ def decide(facts: Facts, rules: RulePack | None, at: datetime) -> Decision:
     if at.tzinfo is None:
         raise ValueError("decide() needs a timezone-aware `at`")
     if rules is not None:
-        rules = rules.for_call(facts.e164, facts.purpose)  # a region's stricter law (US states)
+        rules = rules.for_call(facts.e164, facts.purpose, facts.automated)  # a region's stricter law (US states)
     try:
         _check_identity(facts, rules, at)
         assert rules is not None  # _check_identity refuses a missing pack
@@ -415,8 +415,8 @@ def first_lawful(rules: RulePack, zones: tuple[str, ...], after: datetime) -> da
 def _closed_reason(facts: Facts, rules: RulePack, at: datetime) -> tuple[str, str]:
     for zone in facts.time_zones:
         local = at.astimezone(zone_info(zone))
-        if rules.holidays_blocked and rules.is_holiday(local.date()):
-            return "holiday", f"{local:%Y-%m-%d} is a public holiday in {rules.country} ({zone}): no calls"
+        if rules.is_holiday(local.date()):
+            return "holiday", f"{local:%Y-%m-%d} is a public holiday ({rules.label}, {zone}): no calls"
     for zone in facts.time_zones:
         local = at.astimezone(zone_info(zone))
         ranges = rules.local_ranges(local.date())

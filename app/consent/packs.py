@@ -121,6 +121,10 @@ class RegionRule:
     max_calls_per_day: int | None = None
     source: str | None = None
     status: str = "unverified"
+    # No calls on the region's own public holidays (python-holidays' subdivision), too.
+    holidays: bool = False
+    # The region's law covers automated (artificial or prerecorded voice) calls only.
+    automated_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,12 +159,13 @@ class RulePack:
         region = f", {self.region.name} ({self.region.code})" if self.region is not None else ""
         return f"{self.country} pack{region}"
 
-    def for_call(self, e164: str, purpose: str) -> RulePack:
+    def for_call(self, e164: str, purpose: str, automated: bool = False) -> RulePack:
         """The rules for a call to this number for this purpose: the country's, narrowed by a
-        region's where the number's area code lies in one whose law covers the purpose."""
+        region's where the number's area code lies in one whose law covers the call."""
         if self.region is not None or not e164.startswith("+1"):
             return self
-        region = next((r for r in self.regions if e164[2:5] in r.area_codes and purpose in r.purposes), None)
+        region = next((r for r in self.regions if e164[2:5] in r.area_codes and purpose in r.purposes
+                       and (automated or not r.automated_only)), None)
         if region is None:
             return self
         courtesy = self.courtesy
@@ -177,11 +182,17 @@ class RulePack:
         )
 
     def is_holiday(self, day: date) -> bool:
-        return day in _holiday_calendar(self.country, day.year)
+        """A public holiday on which no calls are made: the country's (when the pack blocks
+        them) or the region's own (when its law does)."""
+        if self.holidays_blocked and day in _holiday_calendar(self.country, day.year):
+            return True
+        region = self.region
+        return region is not None and region.holidays and day in _holiday_calendar(self.country, day.year,
+                                                                                  region.code)
 
     def local_ranges(self, day: date) -> tuple[tuple[time, time], ...]:
         """The calling ranges on a local calendar day (empty when no calls are allowed)."""
-        if self.holidays_blocked and self.is_holiday(day):
+        if self.is_holiday(day):
             return ()
         if self.pre_holiday is not None and self.is_holiday(day + timedelta(days=1)):
             regular = self.days[day.weekday()]
@@ -212,8 +223,8 @@ def _within(ranges: tuple[tuple[time, time], ...],
 
 
 @functools.lru_cache(maxsize=256)
-def _holiday_calendar(country: str, year: int) -> holidays_lib.HolidayBase:
-    return holidays_lib.country_holidays(country, years=[year, year + 1])
+def _holiday_calendar(country: str, year: int, subdivision: str | None = None) -> holidays_lib.HolidayBase:
+    return holidays_lib.country_holidays(country, subdiv=subdivision, years=[year, year + 1])
 
 
 @functools.lru_cache(maxsize=512)
@@ -336,6 +347,8 @@ class _Region(_Section):
     purposes: list[Purpose]
     days: _Week
     max_calls_per_day: int | None = None
+    holidays: bool = False
+    automated_only: bool = False
 
 
 class _Automated(_Section):
@@ -456,7 +469,8 @@ def _pack(file: _PackFile, courtesy: Courtesy) -> RulePack:
         regions=tuple(
             RegionRule(code=code, name=region.name, area_codes=frozenset(region.area_codes),
                        purposes=frozenset(region.purposes), days=tuple(getattr(region.days, d) for d in DAYS),
-                       max_calls_per_day=region.max_calls_per_day, source=region.source, status=region.status)
+                       max_calls_per_day=region.max_calls_per_day, source=region.source, status=region.status,
+                       holidays=region.holidays, automated_only=region.automated_only)
             for code, region in (file.regions or {}).items()),
     )
 
