@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.db import session_scope
+from app.models import Call
 from app.desk.models import (
     AVAILABLE,
     AWAY,
@@ -248,3 +249,46 @@ def test_the_fallback_wait_is_a_setting(app, router, monkeypatch):
         fault = waiting(s, at=NOW, skill="technician").id
     r.run_once()
     assert _offers(app)[fault][0] == sara
+
+
+class _KindGateway(RingingGateway):
+    """Records whether each ring was asked for a simulated caller."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.simulated: list[bool] = []
+
+    def place_call(self, to: str, url: str, **kwargs):
+        self.simulated.append(kwargs.get("simulated", False))
+        return super().place_call(to, url, **kwargs)
+
+
+@pytest.mark.parametrize("simulated", [True, False])
+def test_an_operator_is_rung_for_a_simulated_caller_only_as_a_simulated_call(app, clock, simulated):
+    """The gateway refuses to reach Twilio for a simulated call (app.telephony): the desk must say
+    so when it rings an operator for a caller the simulator made."""
+    clock.set(NOW)
+    gateway = _KindGateway()
+    with session_scope(app) as s:
+        operator(s, "anna", phone="+393331110001", since=NOW - minutes(5))
+        entry = waiting(s, at=NOW - minutes(1))
+        s.add(Call(call_sid=entry.call_sid, direction="inbound", from_number=entry.caller, to_number="+390212345678",
+                   status="in-progress", started_at=NOW - minutes(2), updated_at=NOW, simulated=simulated))
+    Router(app, gateway=gateway).run_once()
+    assert gateway.simulated == [simulated]
+
+
+def test_a_simulated_caller_never_rings_an_operator_through_twilio(app, clock, tmp_path):
+    from tests.test_simulated_calls import _real_twilio
+
+    clock.set(NOW)
+    gateway, stub = _real_twilio(tmp_path)
+    with session_scope(app) as s:
+        anna = operator(s, "anna", phone="+393331110001", since=NOW - minutes(5)).id
+        entry = waiting(s, at=NOW - minutes(1))
+        s.add(Call(call_sid=entry.call_sid, direction="inbound", from_number=entry.caller, to_number="+390212345678",
+                   status="in-progress", started_at=NOW - minutes(2), updated_at=NOW, simulated=True))
+    report = Router(app, gateway=gateway).run_once()
+    assert stub.created == [] and len(report.failed) == 1
+    with session_scope(app) as s:
+        assert "simulated" in (s.get(DeskOperator, anna).state_reason or "")

@@ -30,6 +30,8 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.callbacks.models import Callback
+from app.calls import is_simulated
 from app.clock import Clock
 from app.db import affected, session_scope
 from app.desk import browser_phone
@@ -58,6 +60,9 @@ class Claim:
     offer_id: int
     token: str
     phone: str
+    # For a simulated caller (or a callback booked on a simulated call) the gateway refuses to
+    # ring through Twilio: only the simulator's own REST API may (app.telephony).
+    simulated: bool = False
 
 
 def matches(operator: DeskOperator, entry: QueueEntry, *, fallback: bool = False) -> bool:
@@ -137,4 +142,11 @@ def _claim_pair(session: Session, operator: DeskOperator, entry: QueueEntry, now
     session.flush()
     session.execute(update(QueueEntry).where(QueueEntry.id == entry.id).values(offer_id=offer.id)
                     .execution_options(synchronize_session=False))
-    return Claim(offer.id, token, browser_phone.destination(operator, settings))
+    return Claim(offer.id, token, browser_phone.destination(operator, settings), _simulated(session, entry))
+
+
+def _simulated(session: Session, entry: QueueEntry) -> bool:
+    """Whether the caller the operator is rung for came from the simulator."""
+    if entry.callback_id is not None:
+        return bool(session.scalar(select(Callback.simulated).where(Callback.id == entry.callback_id)))
+    return is_simulated(session, entry.call_sid)

@@ -97,6 +97,7 @@ class Router:
             info = self.gateway.place_call(
                 claim.phone, f"{base}/voice/desk/offer?offer={claim.offer_id}&t={claim.token}",
                 status_callback=f"{base}/voice/status", ring_timeout=self.settings.desk_ring_seconds,
+                simulated=claim.simulated,
             )
         except AmbiguousRequestError:
             # The phone may be ringing: the offer stays ringing until its webhooks or its expiry.
