@@ -87,15 +87,34 @@ def test_old_calls_are_pruned(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("env,enabled,status", [
-    ("production", False, 404), ("production", True, 404), ("development", False, 200),
+    ("production", False, 404), ("production", True, 404), ("development", False, 302), ("test", False, 200),
 ])
 def test_served_only_where_allowed(settings: dict[str, Any], env: str, enabled: bool,
                                    status: int) -> None:
     application = create_app({**settings, "CORTESE_ENV": env, "SIM_ENABLED": enabled,
                               "SUPPRESSION_HASH_KEY": "k" * 40})
     Base.metadata.create_all(get_engine(application))
-    # production + SIM_ENABLED still needs a console login, so an anonymous visitor gets 404
+    # An anonymous visitor: production hides it (404), development sends them to the console's
+    # login (a development server is often reachable from outside), the test suite lets them in.
     assert application.test_client().get("/sim/softphone").status_code == status
+    get_engine(application).dispose()
+
+
+def test_in_development_the_softphone_needs_a_console_login(settings: dict[str, Any], tmp_path: Path) -> None:
+    """Whoever reaches it calls as any caller and hears their name and orders: not anonymously."""
+    application = create_app({**settings, "CORTESE_ENV": "development", "SUPPRESSION_HASH_KEY": "k" * 40})
+    application.config["SIM_STORE_DIR"] = str(tmp_path / "sim-calls")
+    Base.metadata.create_all(get_engine(application))
+    add_operator(application)
+    client = application.test_client()
+    page = client.get("/sim/softphone")
+    assert page.status_code == 302 and page.location == "/console/login?next=/sim/softphone"
+    denied = client.post("/sim/api/calls", json={"from": "+393471234567", "to": "+390212345678"})
+    assert denied.status_code == 401 and "log in to the console" in denied.get_json()["detail"]
+    assert client.get("/sim/api/incoming").status_code == 401
+    login(client)
+    assert client.get("/sim/softphone").status_code == 200
+    assert client.post("/sim/api/calls", json={}).status_code == 201
     get_engine(application).dispose()
 
 

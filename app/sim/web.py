@@ -22,7 +22,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from app.operators.users import current_operator
 from app.sim.call import SimCall, SimulatorError
@@ -53,9 +64,16 @@ def init_app(app: Flask) -> None:
 
 @bp.before_request
 def _guard() -> Response | None:
+    # Whoever reaches the softphone can call as any caller and hear what the line tells them
+    # (their name, their orders): a console login, except in the test suite. A development
+    # server is often reachable from outside (ngrok); production hides the softphone entirely.
     settings = current_app.extensions["cortese.settings"]
-    if settings.cortese_env == "production" and current_operator() is None:
-        abort(404)
+    if settings.cortese_env != "test" and current_operator() is None:
+        if settings.cortese_env == "production":
+            abort(404)
+        if request.path.startswith("/sim/api/"):
+            return _problem(401, "log in to the console first (/console/login)")
+        return redirect(url_for("console.login", next=request.path))
     if request.method == "POST" and not request.is_json:
         return _problem(415, "send JSON (Content-Type: application/json)")
     return None
