@@ -69,6 +69,16 @@ def test_the_profile_is_kept_and_a_bad_phone_is_explained_in_the_operators_langu
     assert _olga(app).phone == PHONE  # nothing lost
 
 
+@pytest.mark.parametrize("number", ["+44 901 234 5678", "+44 70 1234 5678", "+39 899 123456"])
+def test_a_premium_or_forwarding_number_is_never_the_desk_phone(app, client, desk, number):
+    """Every caller routed to such a number would be a call charged to us at a premium."""
+    page = client.post("/console/desk/profile", data={"csrf_token": desk, "phone": number,
+                                                      "languages": ["en"], "skills": ["support"]},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "never a premium-rate, shared-cost, forwarding, pager or voicemail number" in page
+    assert _olga(app).phone == PHONE  # the old phone is kept
+
+
 def test_going_available_without_a_phone_is_refused(app, client, clock):
     clock.set(WEDNESDAY)
     add_operator(app, "nina", language="nl")

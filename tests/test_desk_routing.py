@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.db import session_scope
-from app.models import Call
 from app.desk.models import (
     AVAILABLE,
     AWAY,
@@ -24,7 +23,9 @@ from app.desk.models import (
 )
 from app.desk.routing import Router
 from app.desk.states import end_offer
+from app.models import Call
 from tests.desk_support import RingingGateway, minutes, operator, waiting
+from tests.test_simulated_calls import _real_twilio
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday, inside opening hours
 
@@ -279,8 +280,6 @@ def test_an_operator_is_rung_for_a_simulated_caller_only_as_a_simulated_call(app
 
 
 def test_a_simulated_caller_never_rings_an_operator_through_twilio(app, clock, tmp_path):
-    from tests.test_simulated_calls import _real_twilio
-
     clock.set(NOW)
     gateway, stub = _real_twilio(tmp_path)
     with session_scope(app) as s:

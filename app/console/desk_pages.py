@@ -90,6 +90,8 @@ add_messages({
     "call_ended": _l("Call ended politely; reason kept on ticket {ref}."),
     "twilio_failed": _l("Twilio did not answer: please try again."),
     "refusal_desk_bad_phone": _l("Not a phone number: write it as +44 20 7123 4567."),
+    "refusal_desk_costly_phone": _l("The desk rings a person's own line (mobile, landline or VoIP), never a "
+                                    "premium-rate, shared-cost, forwarding, pager or voicemail number."),
     "refusal_desk_no_language": _l("Choose at least one language."),
     "refusal_desk_no_skill": _l("Choose at least one skill."),
     "refusal_desk_no_phone": _l("Give the phone the desk rings first."),
