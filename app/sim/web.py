@@ -34,6 +34,7 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.operators.users import current_operator
 from app.sim.call import SimCall, SimulatorError
@@ -63,7 +64,7 @@ def init_app(app: Flask) -> None:
 
 
 @bp.before_request
-def _guard() -> Response | None:
+def _guard() -> Response | BaseResponse | None:
     # Whoever reaches the softphone can call as any caller and hear what the line tells them
     # (their name, their orders): a console login, except in the test suite. A development
     # server is often reachable from outside (ngrok); production hides the softphone entirely.
