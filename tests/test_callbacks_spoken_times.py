@@ -147,3 +147,28 @@ def test_the_rest_of_this_week_offers_times_from_today_to_friday(sim, app):
     call.press("1")
     [due] = _booked(app)
     assert due[:10] == "2026-11-27"
+
+
+@pytest.mark.parametrize(("language", "said", "heard"), [
+    ("en", "in 9999999 hours", "we book callbacks at most three months ahead"),
+    ("en", "on 31/12/9999 at 23:59", "we book callbacks at most three months ahead"),
+    ("it", "tra sei mesi alle 10", "fissiamo richiamate al massimo tre mesi in anticipo"),
+])
+def test_a_time_months_or_centuries_away_is_explained_and_nearer_times_offered(sim, app, language, said, heard):
+    call = _to_booking(sim, language)
+    call.speak(said)
+    assert call.heard(heard), call.format_transcript()
+    assert not call.ended and _booked(app) == []
+    call.press("1")  # the first time offered instead
+    call.press("1")  # confirm
+    [due] = _booked(app)
+    assert due < "2026-12-01", due
+
+
+@pytest.mark.parametrize("said", ["tra 100000000 ore", "in 100000000000 minutes"])
+def test_a_number_of_hours_past_the_calendar_is_asked_again_never_a_dropped_call(sim, app, said):
+    call = _to_booking(sim, "it" if said.startswith("tra") else "en")
+    call.speak(said)
+    assert not call.ended and not call.heard("problema tecnico") and not call.heard("technical problem")
+    assert _booked(app) == []
+    call.assert_courteous()

@@ -212,3 +212,30 @@ def test_a_clock_pattern_with_a_meaning_or_placeholder_the_code_does_not_know_is
         clock_patterns([{"say": "{hour} oclock", "means": "past"}], "at", "en.yaml")
     [pattern] = clock_patterns([{"say": "{at}?kwart voor {h}", "means": "to", "minutes": 15}], "om", "nl.yaml")
     assert pattern.read(pattern.regex.search("om kwart voor 7")) == (6, 45, None)
+
+
+# A span of days said outright: "in three days", "tra due settimane", "over een maand" (a month as
+# the calendar counts it). Before, the span was dropped and "at 11" read as tomorrow's 11:00.
+@pytest.mark.parametrize(("language", "said", "expected", "vague"), [
+    ("en", "in 3 days at 11", "2026-11-28 11:00", False),
+    ("en", "in two weeks at 10 am", "2026-12-09 10:00", False),
+    ("en", "in a month", "2026-12-25", True),
+    ("it", "tra tre giorni alle 11", "2026-11-28 11:00", False),
+    ("it", "fra una settimana alle 9", "2026-12-02 09:00", False),
+    ("it", "tra sei mesi alle 10", "2027-05-25 10:00", False),
+    ("nl", "over twee weken om 10 uur", "2026-12-09 10:00", False),
+    ("nl", "over een maand", "2026-12-25", True),
+    # an hour or a few minutes stay what they were
+    ("it", "tra un'ora", "2026-11-25 16:00", False),
+    ("nl", "over een uurtje", "2026-11-25 16:00", False),
+])
+def test_a_span_of_days_weeks_or_months(language, said, expected, vague):
+    parsed = parse_when(said, language, NOW)
+    assert parsed is not None, said
+    assert parsed.local.strftime("%Y-%m-%d %H:%M" if not vague else "%Y-%m-%d") == expected
+    assert parsed.vague is vague
+
+
+@pytest.mark.parametrize(("language", "said"), [("it", "tra 100000000 ore"), ("en", "in 100000000 days")])
+def test_a_span_past_the_calendar_is_no_time_never_a_crash(language, said):
+    assert parse_when(said, language, NOW) is None

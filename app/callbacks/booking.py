@@ -29,6 +29,9 @@ from app.flows.render import Speaker
 
 # A callback sooner than this is not worth booking: we offer the next slots instead.
 MIN_LEAD = timedelta(minutes=10)
+# How far ahead a caller may book: a time further off is more likely misheard than meant
+# ("in 9999999 hours"), and nobody waits a year for a call they asked for.
+BOOKING_HORIZON = timedelta(days=92)
 # Offered slots are this far apart, and we look this far before the wanted time for nearer ones.
 OFFER_SPACING = timedelta(minutes=30)
 LOOK_BEFORE = timedelta(hours=2)
@@ -146,7 +149,7 @@ def _aware(day: date, at: time, zone: ZoneInfo) -> datetime:
 @dataclass
 class Verdict:
     ok: bool
-    why: str = ""  # "", "past", "closed", "full", "never"
+    why: str = ""  # "", "past", "far", "closed", "full", "never"
     offers: list[datetime] = field(default_factory=list)
     rule_id: str | None = None
 
@@ -155,9 +158,10 @@ def evaluate(session: Session, contact: Contact, wanted: datetime, *, now: datet
              exclude_id: int | None = None) -> Verdict:
     """Can we call back at `wanted`? If not, up to three nearest lawful slots with room."""
     capacity = settings.callback_slot_capacity
-    if wanted < now + MIN_LEAD:
-        return Verdict(False, "past", nearest_slots(session, contact, now + MIN_LEAD, now=now,
-                                                    settings=settings, exclude_id=exclude_id))
+    if wanted < now + MIN_LEAD or wanted > now + BOOKING_HORIZON:
+        return Verdict(False, "past" if wanted < now + MIN_LEAD else "far",
+                       nearest_slots(session, contact, now + MIN_LEAD, now=now, settings=settings,
+                                     exclude_id=exclude_id))
     pack = pack_for(contact.region)
     facts = gather_facts(session, contact, purpose="callback", offer_id=None, at=wanted, pack=pack,
                          settings=settings)

@@ -29,6 +29,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import dateparser
+from dateutil.relativedelta import relativedelta
 from text_to_num import alpha2digit
 
 from app.flows.words import WordFiles
@@ -76,6 +77,13 @@ def parse_when(text: str, language: str, now_local: datetime) -> ParsedWhen | No
     words = normalise(text, language)
     if not words:
         return None
+    try:
+        return _parse(words, language, now)
+    except OverflowError:  # "in 100000000 hours": past the calendar's last year, no time at all
+        return None
+
+
+def _parse(words: str, language: str, now: datetime) -> ParsedWhen | None:
     relative = _relative(words, language)
     if relative is not None:
         return ParsedWhen(now + relative, True)
@@ -167,6 +175,22 @@ def normalise(text: str, language: str) -> str:
     for pattern, replacement in vocab.get("after_digits", {}).items():
         words = re.sub(rf"(?<![\w'])(?:{pattern})(?![\w'])", replacement, words)
     return re.sub(r"\s+", " ", words).strip()
+
+
+def _days_ahead(words: str, relative: Mapping[str, str], today: date) -> date | None:
+    """The day "in three days", "tra due settimane", "over een maand" means (a month as the
+    calendar counts it); None when no such span is said."""
+    if not relative.get("days"):
+        return None
+    units = f"{relative['days']}|{relative['weeks']}|{relative['months']}"
+    match = re.search(rf"\b(?:{relative['in']})(?: (?:{relative['about']}))? (\d+|{relative['one']}) ({units})\b", words)
+    if match is None:
+        return None
+    count = int(match.group(1)) if match.group(1).isdigit() else 1
+    unit = match.group(2)
+    if re.fullmatch(relative["months"], unit):
+        return today + relativedelta(months=count)
+    return today + timedelta(days=count * (7 if re.fullmatch(relative["weeks"], unit) else 1))
 
 
 def _relative(words: str, language: str) -> timedelta | None:
@@ -403,6 +427,9 @@ def _day(words: str, language: str, now: datetime) -> tuple[date | None, bool, s
     the vocabulary; a date ("il 3 aprile", "3/4") by dateparser."""
     vocab = vocabulary(language)
     tokens = words.split()
+    spanned = _days_ahead(words, vocab["relative"], now.date())
+    if spanned is not None:
+        return spanned, False, words
     for word, offset in (*((w, 2) for w in vocab["day_after_tomorrow"]), *((w, 0) for w in vocab["today"]),
                          *((w, 1) for w in vocab["tomorrow"])):
         if re.search(rf"\b{word}\b", words):
