@@ -167,6 +167,10 @@ def environ(scope: Scope, body: bytes) -> dict[str, Any]:
         value = raw_value.decode("latin-1")
         key = name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{name}"
         env[key] = f"{env[key]},{value}" if key in env else value
+    # The body is complete: its length is known whatever the client sent (a chunked upload has
+    # no Content-Length, and a WSGI app reads nothing without one).
+    env["CONTENT_LENGTH"] = str(len(body))
+    env.pop("HTTP_TRANSFER_ENCODING", None)
     return env
 
 

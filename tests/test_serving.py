@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from werkzeug.wrappers import Request
 
 from app.serving import environ
 from tests.conftest import base_settings
@@ -108,6 +109,17 @@ def test_environ_follows_pep_3333():
     assert env["CONTENT_TYPE"] == "application/x-www-form-urlencoded" and env["CONTENT_LENGTH"] == "3"
     assert env["HTTP_X_TWILIO_SIGNATURE"] == "abc=" and env["HTTP_X_FORWARDED_FOR"] == "1.1.1.1,2.2.2.2"
     assert env["REMOTE_ADDR"] == "203.0.113.7" and env["wsgi.input"].read() == b"a=b"
+
+
+def test_a_chunked_body_reaches_the_app_with_its_length():
+    """A client that streams its body (Transfer-Encoding: chunked) sends no Content-Length; the
+    server has the whole body by then, so the app reads all of it instead of nothing."""
+    scope = {"type": "http", "method": "POST", "path": "/api/optouts", "headers": [
+        (b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]}
+    body = b'{"e164": "+393471234567"}'
+    env = environ(scope, body)
+    assert env["CONTENT_LENGTH"] == str(len(body)) and "HTTP_TRANSFER_ENCODING" not in env
+    assert Request(env).get_json() == {"e164": "+393471234567"}
 
 
 # --- the benches serve what production serves ---------------------------------------------------
