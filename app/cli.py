@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import importlib
 import secrets
+import socket
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from app import create_app, migrate, serving
-from app.config import ConfigError, load_settings
+from app.config import ConfigError, follow_local_port, load_settings
 from app.db import APP_DIR
 from app.startup import StartupError, preflight
 
@@ -126,6 +126,7 @@ def serve(host: str, port: int | None, workers: int, threads: int | None) -> Non
     """Serve webhooks, API and scheduler with gunicorn (after checking flows and database)."""
     settings = _serving_settings(port)
     _preflight(settings)
+    _port_free(host, settings.port)
     _print_urls(settings.public_base_url, host, settings.port)
     _run_gunicorn(host, settings.port, workers, threads or default_threads(settings.database_url),
                   settings=settings)
@@ -136,11 +137,8 @@ def _serving_settings(port: int | None) -> Any:
     gunicorn's workers are built from these settings."""
     settings = load_settings()
     port = port or settings.port
-    public = settings.public_base_url
-    parts = urlsplit(public)
-    if parts.hostname in ("127.0.0.1", "localhost") and parts.port != port:
-        public = f"{parts.scheme}://{parts.hostname}:{port}{parts.path}"
-    return settings.model_copy(update={"port": port, "public_base_url": public})
+    return settings.model_copy(update={"port": port,
+                                       "public_base_url": follow_local_port(settings.public_base_url, port)})
 
 
 def _preflight(settings: Any) -> None:
@@ -167,9 +165,23 @@ def up(ctx: click.Context, host: str, port: int | None) -> None:
     ctx.invoke(init_env, force=False, port=port)
     settings = _serving_settings(port)
     _preflight(settings)
+    _port_free(host, settings.port)
     ctx.invoke(db_upgrade, revision="heads")
     _print_urls(settings.public_base_url, host, settings.port)
     _run_gunicorn(host, settings.port, 2, default_threads(settings.database_url), settings=settings)
+
+
+def _port_free(host: str, port: int) -> None:
+    """Refuse to start, in one line, when something already listens on the port: otherwise the
+    URLs are printed, gunicorn gives up seconds later, and /health answers from the other one."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            click.echo(f"start-up error: cannot listen on {host}:{port} ({exc.strerror}): another server "
+                       "(an earlier `cortese up`?) has it; stop it or choose another --port", err=True)
+            sys.exit(2)
 
 
 def _print_urls(public: str, host: str, port: int) -> None:

@@ -248,6 +248,16 @@ class Settings(BaseSettings):
         return self
 
 
+def follow_local_port(public_base_url: str, port: int) -> str:
+    """A local PUBLIC_BASE_URL (127.0.0.1, localhost) on `port`: where the app listens is what
+    it signs for when nothing but this machine reaches it (`cortese up --port`, `sim call`).
+    Any other public URL (an ngrok address) is left as it is."""
+    parts = urlsplit(public_base_url)
+    if parts.hostname in ("127.0.0.1", "localhost") and parts.port != port:
+        return f"{parts.scheme}://{parts.hostname}:{port}{parts.path}"
+    return public_base_url
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     name = "_".join(str(part) for part in error.get("loc", ())).upper() or "SETTINGS"
     if error.get("type") == "missing":

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from app import cli as cli_module
 from app.cli import cli, development_env
-from app.config import load_settings
+from app.config import follow_local_port, load_settings
 from app.flows.cli import cli as flows_cli
 from tests.conftest import base_settings
 
@@ -74,6 +76,7 @@ def test_malformed_setting_stops_the_command_with_one_line(tmp_path):
 def test_serve_runs_two_threads_per_worker_on_sqlite_four_on_postgres(monkeypatch, tmp_path):
     started = []
     monkeypatch.setattr(cli_module, "_run_gunicorn", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(cli_module, "_port_free", lambda *_: None)  # nothing listens in this test
     monkeypatch.setattr(cli_module, "load_settings", lambda: load_settings(base_settings(tmp_path), env_file=None))
     runner = CliRunner()
     assert runner.invoke(cli, ["serve", "--port", "5055"]).exit_code == 0
@@ -146,6 +149,7 @@ def test_one_port_setting_flows_to_env_urls_and_gunicorn(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")
     started = []
     monkeypatch.setattr(cli_module, "_run_gunicorn", lambda *a, **k: started.append((a, k["settings"])))
+    monkeypatch.setattr(cli_module, "_port_free", lambda *_: None)  # nothing listens in this test
     result = CliRunner().invoke(cli, ["up", "--port", "5055"])
     assert result.exit_code == 0, result.output
     env = (tmp_path / ".env").read_text()
@@ -158,6 +162,29 @@ def test_one_port_setting_flows_to_env_urls_and_gunicorn(monkeypatch, tmp_path):
     again = CliRunner().invoke(cli, ["up", "--port", "5066"])
     assert "`cortese init --force` would replace it" in again.output and "--force to" not in again.output
     assert "http://127.0.0.1:5066/voice/status" in again.output and started[1][1].port == 5066
+
+
+def test_a_port_another_server_holds_stops_serve_in_one_line(monkeypatch, tmp_path):
+    """Else the URLs are printed, gunicorn gives up seconds later, and /health answers from
+    whatever holds the port."""
+    monkeypatch.setattr(cli_module, "_run_gunicorn", lambda *a, **k: pytest.fail("must not start"))
+    monkeypatch.setattr(cli_module, "load_settings", lambda: load_settings(base_settings(tmp_path), env_file=None))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"start-up error: cannot listen on 127.0.0.1:{port}" in result.output
+    assert "listening" not in result.output
+
+
+def test_sim_call_signs_for_the_port_a_local_server_moved_to():
+    """`cortese up --port 5077` moves a local PUBLIC_BASE_URL; `sim call --url` follows it, and
+    an ngrok address stays what it is."""
+    assert follow_local_port("http://127.0.0.1:5000", 5077) == "http://127.0.0.1:5077"
+    assert follow_local_port("http://localhost:5000/", 5000) == "http://localhost:5000/"
+    assert follow_local_port("https://abc.ngrok.app", 5077) == "https://abc.ngrok.app"
 
 
 def test_flows_lint_reads_flows_dir(monkeypatch, tmp_path):

@@ -74,13 +74,15 @@ def cli(app: Flask) -> None:
     """Load demo customers, products and orders (dated from today) to try every menu branch."""
     with session_scope(app) as session:
         load(session, now())
-    click.echo("Demo data loaded (again: it updates the same rows). With `cortese up` running, try:")
+    click.echo("Demo data loaded (loading it again updates the same rows). With `cortese up` running, try:")
     for line in (
         f"cortese sim call --to {LINE} --from {GIULIA}   # Giulia: recognised by her products",
         "  1 information (a question by key or in words), 2 fault (\"Il guasto riguarda il router?\"),",
         "  3 warranty: serial 100001# (manufacturer), 100002# (legal guarantee), 100003# (ended),",
-        "  4 delivery: order 4711# (on its way), 4712# (late), 4713# (delivered), 4714# (cancelled),",
+        "  4 delivery: order 4711# (on its way), 4713# (delivered), 4714# (cancelled), 4712# (late),",
         "  5 callback, 0 operator, * language",
+        "  (a fault, a late order or a claim opens a ticket: the caller's next calls ask about it",
+        "  first; press 2 there for the menu)",
         f"cortese sim call --to {LINE} --from {MARCO}   # Marco: asked about his open order 4711 first",
     ):
         click.echo(f"  {line}")

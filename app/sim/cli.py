@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -15,7 +16,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.clock import FakeClock
-from app.config import INSTANCE_DIR, Settings, load_settings
+from app.config import INSTANCE_DIR, Settings, follow_local_port, load_settings
 from app.sim.call import Entry, SimCall
 from app.sim.explore import explore
 from app.sim.fake_twilio import Callee, FakeTwilio, _drive_silently
@@ -46,8 +47,13 @@ def _local_url(settings: Settings) -> str:
 
 
 def _simulator(settings: Settings, url: str | None, public_url: str | None) -> Simulator:
-    """Over HTTP to `url` (a running server), signing over the public URL the app checks."""
-    public = (public_url or settings.public_base_url).rstrip("/")
+    """Over HTTP to `url` (a running server), signing over the public URL the app checks: by
+    default PUBLIC_BASE_URL, which, when it is local, follows the server's port as `cortese up
+    --port` makes it (else a server on another port refuses every signature)."""
+    if public_url is None:
+        port = urlsplit(url).port if url else None
+        public_url = follow_local_port(settings.public_base_url, port or settings.port)
+    public = public_url.rstrip("/")
     return Simulator.over_http(public_base_url=public, send_to=url,
                                account_sid=settings.twilio_account_sid,
                                auth_token=settings.twilio_auth_token,
