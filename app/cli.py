@@ -127,7 +127,7 @@ def serve(host: str, port: int | None, workers: int, threads: int | None) -> Non
     settings = _serving_settings(port)
     _preflight(settings)
     _port_free(host, settings.port)
-    _print_urls(settings.public_base_url, host, settings.port)
+    _print_urls(settings.public_base_url, host, settings.port, settings.trust_proxy_headers)
     _run_gunicorn(host, settings.port, workers, threads or default_threads(settings.database_url),
                   settings=settings)
 
@@ -167,7 +167,7 @@ def up(ctx: click.Context, host: str, port: int | None) -> None:
     _preflight(settings)
     _port_free(host, settings.port)
     ctx.invoke(db_upgrade, revision="heads")
-    _print_urls(settings.public_base_url, host, settings.port)
+    _print_urls(settings.public_base_url, host, settings.port, settings.trust_proxy_headers)
     _run_gunicorn(host, settings.port, 2, default_threads(settings.database_url), settings=settings)
 
 
@@ -184,7 +184,7 @@ def _port_free(host: str, port: int) -> None:
             sys.exit(2)
 
 
-def _print_urls(public: str, host: str, port: int) -> None:
+def _print_urls(public: str, host: str, port: int, trust_proxy_headers: bool = False) -> None:
     click.echo(f"cortese listening on http://{host}:{port}  (health: http://{host}:{port}/health)")
     click.echo("Paste these into your Twilio number's Voice configuration:")
     click.echo(f"  A call comes in (Voice URL, HTTP POST): {public}/voice/inbound")
@@ -195,6 +195,11 @@ def _print_urls(public: str, host: str, port: int) -> None:
                   else f"ngrok http {port}")
         click.echo(f"  PUBLIC_BASE_URL is local: run `{tunnel}` and")
         click.echo("  set PUBLIC_BASE_URL in .env to the https URL ngrok prints, then restart.")
+    elif not trust_proxy_headers:
+        # Behind ngrok or a proxy every request comes from 127.0.0.1 unless its headers are
+        # trusted: one stranger's wrong passwords would then lock the console for everyone.
+        click.echo("  Behind ngrok or a reverse proxy? Set TRUST_PROXY_HEADERS=true in .env so each")
+        click.echo("  client's own address is seen (console login throttling, logs).")
 
 
 def _run_gunicorn(host: str, port: int, workers: int, threads: int, *, settings: Any = None) -> None:

@@ -160,3 +160,21 @@ def test_the_throttle_window_slides(app, client, clock):
     assert _try(client, "olga", PASSWORD).status_code == 429
     clock.advance(timedelta(minutes=5, seconds=1))  # the first four have left the window
     assert _try(client, "olga", PASSWORD).status_code == 302
+
+
+def test_wrong_passwords_from_elsewhere_do_not_keep_the_owner_out(app, client):
+    """Anyone who knows a username could otherwise lock its owner out for good, five tries every
+    fifteen minutes: the five count for the address they came from."""
+    add_operator(app)
+    for _ in range(5):
+        _try(client, "olga", "guess", address="203.0.113.66")
+    assert _try(client, "olga", PASSWORD, address="203.0.113.66").status_code == 429
+    assert _try(client, "olga", PASSWORD, address="198.51.100.7").status_code == 302 and _logged_in(client)
+
+
+def test_guessing_one_account_from_many_addresses_is_stopped_too(app, client):
+    add_operator(app)
+    for n in range(100):
+        _try(client, "olga", "guess", address=f"10.0.{n // 250}.{n % 250}")
+    assert _try(client, "olga", PASSWORD, address="198.51.100.7").status_code == 429
+    assert _try(client, "someone-else", "guess", address="198.51.100.7").status_code == 401

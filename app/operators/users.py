@@ -27,11 +27,15 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
 SESSION_KEY = "operator_id"
 GENERATION_KEY = "operator_generation"
-# OWASP's guidance for a login a person uses: a handful of tries per account, more per address
-# (one office shares an address), over a window long enough to make guessing useless.
+# OWASP's guidance for a login a person uses: a handful of tries per account from one address,
+# more per address (one office shares an address), over a window long enough to make guessing
+# useless. An account is only locked for everyone at a far higher count: five wrong passwords
+# from anywhere must not keep its owner out (a lock-out anyone could cause by typing a name),
+# while guessing from many addresses is still stopped.
 FAILURE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_USER = 5  # from one address
 MAX_FAILURES_PER_ADDRESS = 20
+MAX_FAILURES_PER_ACCOUNT = 100  # from every address together
 # Checked when the username is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0000")
 
@@ -87,7 +91,11 @@ class LoginThrottled(Exception):
 
 
 def _keys(username: str, address: str | None) -> list[tuple[str, int]]:
-    keys = [(f"user:{username.strip().lower()[:64]}", MAX_FAILURES_PER_USER)]
+    """The counters a failure adds to, with their limits: the account from this address, the
+    address, and the account from everywhere."""
+    user = username.strip().lower()[:64]
+    keys = [(f"user:{user}|{(address or '')[:50]}", MAX_FAILURES_PER_USER),  # fits the 120 of the key
+            (f"user:{user}", MAX_FAILURES_PER_ACCOUNT)]
     if address:
         keys.append((f"addr:{address[:100]}", MAX_FAILURES_PER_ADDRESS))
     return keys
@@ -126,7 +134,8 @@ def authenticate(session_: Session, username: str, password: str, *, at: datetim
         _record_failure(session_, username, address, at)
         return None
     user.last_login_at = at
-    session_.execute(delete(LoginFailure).where(LoginFailure.key == _keys(username, None)[0][0]))
+    mine = [key for key, _ in _keys(username, address) if key.startswith("user:")]
+    session_.execute(delete(LoginFailure).where(LoginFailure.key.in_(mine)))
     return user
 
 
