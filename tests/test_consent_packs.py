@@ -121,6 +121,11 @@ def test_a_state_rule_s_mistakes_are_named_with_their_path(rules):
     assert found[1].startswith("US.yaml: regions.FL.purposes[0]: 'sale' is not one of ")
 
 
+def test_a_region_closed_on_holidays_needs_a_calendar_python_holidays_knows(rules):
+    edit(rules, "US.yaml", "  AL:\n", "  XX:\n")
+    assert problems(rules) == ["US.yaml: regions.XX.holidays: python-holidays has no calendar for US-XX"]
+
+
 def test_a_week_without_sunday_is_named(rules):
     edit(rules, "NL.yaml", ", sun: closed}", "}")
     assert problems(rules) == ["NL.yaml: windows.days.sun: missing"]

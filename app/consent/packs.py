@@ -174,8 +174,6 @@ class RulePack:
             courtesy = replace(courtesy, max_attempts_per_day=limit)
         return replace(
             self, region=region, courtesy=courtesy,
-            days=tuple(_within(day, allowed) for day, allowed in zip(self.days, region.days, strict=True)),
-            pre_holiday=_within(self.pre_holiday, region.days[0]) if self.pre_holiday is not None else None,
             # The window is as sure as the less sure of the two rules that make it.
             statuses={**self.statuses, "windows": self.statuses.get("windows", "unverified")
                       if region.status == "checked" else region.status},
@@ -191,14 +189,15 @@ class RulePack:
                                                                                   region.code)
 
     def local_ranges(self, day: date) -> tuple[tuple[time, time], ...]:
-        """The calling ranges on a local calendar day (empty when no calls are allowed)."""
+        """The calling ranges on a local calendar day (empty when no calls are allowed): the
+        country's, inside the region's when the pack is for one."""
         if self.is_holiday(day):
             return ()
+        ranges = self.days[day.weekday()]
         if self.pre_holiday is not None and self.is_holiday(day + timedelta(days=1)):
-            regular = self.days[day.weekday()]
             # A pre-holiday window never opens a day that is closed anyway (e.g. Sunday).
-            return self.pre_holiday if regular else ()
-        return self.days[day.weekday()]
+            ranges = self.pre_holiday if ranges else ()
+        return _within(ranges, self.region.days[day.weekday()]) if self.region is not None else ranges
 
     def open_intervals(self, zone: str, start: datetime, days: int) -> list[Interval]:
         """UTC intervals, from the local day of `start` for `days` days, when calls are lawful."""
@@ -495,7 +494,19 @@ def _read_pack(path: Path, base: Courtesy) -> RulePack:
     pack = _pack(_read(path, _PackFile), base)
     if pack.country != path.stem.upper():
         raise RulePackError([f"{path.name}: country: {pack.country} does not match the file name"])
+    unknown = [r.code for r in pack.regions if r.holidays and not _knows_holidays(pack.country, r.code)]
+    if unknown:
+        raise RulePackError([f"{path.name}: regions.{code}.holidays: python-holidays has no calendar for "
+                             f"{pack.country}-{code}" for code in unknown])
     return pack
+
+
+def _knows_holidays(country: str, subdivision: str) -> bool:
+    try:
+        holidays_lib.country_holidays(country, subdiv=subdivision)
+    except NotImplementedError:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=8)
