@@ -162,6 +162,12 @@ def test_a_question_with_an_elision_finds_its_answer(sim):
     ("nl", "als iemand mij vanavond even terug zou kunnen bellen, graag", "Wanneer wilt u worden teruggebeld"),
     ("nl", "we zitten zonder internet, kan er een monteur langskomen?", "Om welk product gaat het?"),
     ("en", "we've been without internet since Sunday, can an engineer come out?", "What kind of product is it?"),
+    # a word nearly like a phrase's is not that phrase: "waarom is mijn" is no "waar is mijn"
+    # (a parcel), "chiamare questo numero" no "richiamare" (a callback)
+    ("nl", "waarom is mijn factuur deze maand zo veel hoger dan normaal?", "Uw facturen staan in uw online account"),
+    ("it", "mi ha detto mia figlia di chiamare questo numero", "Per informazioni prema 1"),
+    # an introduction asks for nothing: "mi chiamo" is no "mi chiami"
+    ("it", "buongiorno, mi chiamo Giulia e mi servirebbero delle informazioni", "Mi dica in poche parole la sua domanda"),
 ])
 def test_words_at_the_menu_lead_where_the_caller_meant(sim, language, said, heard):
     call = sim.inbound(from_=LINES[language][0], to=LINES[language][1])

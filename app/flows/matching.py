@@ -42,6 +42,8 @@ from app.flows.model import Choice
 from app.flows.text import normalise
 
 FUZZY_THRESHOLD = 86
+NEAR_WORD_LETTERS = 5  # shorter words differ in meaning by a letter ("waar", "waarom"; "una", "in")
+NEAR_WORD_RATIO = 75  # of one word against a phrase's word, once the whole phrase is near
 NEGATION_REACH = 5  # words before a phrase a negator can still deny ("non voglio parlare con un operatore")
 KEY_ANSWER_WORDS = 4  # longer answers are sentences, never a key said as a word
 CLOSE = 0.8  # a runner-up scoring this share of the best is too close to call: ask which
@@ -49,6 +51,7 @@ LONGER = 0.1  # each extra word of a phrase: "onder de garantie" says a little m
 LEAD = 0.5  # the answer a caller leads with counts more: "yes, I've got no service at all"
 PREFACE = 0.5  # a plain yes/no beside a request of another choice: "no, don't call me again"
 _KEYS = frozenset("0123456789")
+NEUTRAL = -1  # the choice of a `neutral` phrase: none
 # Punctuation between clauses, as speech recognisers write it: only before a space or the end,
 # so "10:30" and "2.5" stay one word.
 _CLAUSE_END = re.compile(r"[,;:.!?]+(?=\s|$)")
@@ -164,6 +167,9 @@ def _build_index(choices: Sequence[Choice], language: str, vocab: vocabulary.Voc
             # A denied phrase of a yes-choice ("non è urgente") is a no too, not only a denied "sì".
             phrases.append(_Phrase(tokens, i, len(text) >= 4, bool(negators & set(tokens)) or text in no_words,
                                    text in yes_words or "yes" in choice.concepts, text in yes_words | no_words))
+    # Said for no choice, heard exactly so no choice hears them nearly ("mi chiamo Giulia" is
+    # no "mi chiami"): the vocabulary's `neutral` phrases.
+    phrases.extend(_Phrase(tokens, NEUTRAL, False, False, False, False) for tokens in vocab.neutral)
     by_first: dict[str, list[_Phrase]] = {}
     sized: dict[int, list[_Phrase]] = {}
     for p in phrases:
@@ -207,9 +213,24 @@ def _hits(index: _Index, words: list[str], negators: frozenset[str]) -> list[tup
                 phrase = phrases[at]
                 if denying and not denying.issubset(phrase.tokens):
                     continue
+                if not all(map(_near_word, window_words, phrase.tokens)):
+                    continue
                 if (phrase, start) not in exact:
                     found.setdefault((id(phrase), start), (phrase, start, score / 100))
     return list(found.values())
+
+
+def _near_word(said: str, phrase_word: str) -> bool:
+    """A word heard nearly as a phrase's word: the same word, or the same stem inflected or
+    spelt a little differently ("lampeggiano" / "lampeggia", "chiamarmi" / "chiamare"): both
+    words of five letters or more, beginning alike. Nearness
+    of the whole phrase alone let a different word through: "waarom is mijn" for "waar is
+    mijn", "una macchina" for "in macchina", "chiamare" for "richiamare", "può chiamare più"
+    for "non chiamare più" (a denial nobody said)."""
+    if said == phrase_word:
+        return True
+    return (min(len(said), len(phrase_word)) >= NEAR_WORD_LETTERS and said[:3] == phrase_word[:3]
+            and fuzz.ratio(said, phrase_word) >= NEAR_WORD_RATIO)
 
 
 def heard_words(said: str, vocab: vocabulary.Vocabulary) -> tuple[list[str], frozenset[int]]:
@@ -306,6 +327,9 @@ def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary,
         end = start + len(phrase.tokens)
         if taken.intersection(range(start, end)):
             continue
+        if phrase.choice == NEUTRAL:
+            taken.update(range(start, end))
+            continue
         choice = phrase.choice
         # A negator inside a phrase already heard is that phrase's own ("il modem non funziona
         # e aspetto un pacco": the "non" says the modem fails, it denies no parcel).
@@ -321,7 +345,7 @@ def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary,
     # chiamatemi più" opts out); between yes and no alone, the one said first is the answer.
     requests = {choice for phrase, choice, _s, _x in heard if not phrase.answer}
     answers = [(start, choice, sim) for phrase, choice, start, sim in heard if phrase.answer]
-    scores = [0.0] * (1 + max((p.choice for p in index.phrases), default=0))
+    scores = [0.0] * (1 + max((p.choice for p in index.phrases), default=0))  # NEUTRAL is below 0
     for phrase, choice, _start, similarity in heard:
         weight = 1 + LONGER * (len(phrase.tokens) - 1)
         if phrase.answer and requests - {choice}:

@@ -15,6 +15,8 @@ A vocabulary file holds:
   "geen idee", "no idea"), its words of certainty, which negated are doubt too ("non sono
   sicura", "niet zeker", "not sure"), and the words that tie what follows to a doubt ("se",
   "of", "if"): a doubting caller has not answered a yes/no question, never refused it;
+- `neutral`: phrases that ask for nothing but look like a request nearly ("mi chiamo Giulia",
+  my name is, beside "mi chiami", call me): heard as themselves, they are no choice's words;
 - `both`: how this language says it wants two things at once ("allebei", "tutti e due"): when
   two choices are heard with it, the caller is asked which comes first, never given one;
 - `stopwords`: words that carry no topic in a question to the FAQ;
@@ -53,6 +55,7 @@ class Vocabulary:
     certainty: frozenset[str] = frozenset()
     doubt_links: frozenset[str] = frozenset()
     both: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
+    neutral: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
     clarify: str = "{a}, {b}?"
     speech_model: str | None = None
 
@@ -85,6 +88,7 @@ def parse(raw: Any, language: str, where: str) -> Vocabulary:
         key_words=norm("key_words"), fillers=norm("fillers"), courtesies=norm("courtesies"),
         stopwords=norm("stopwords"),
         doubts=_phrases(raw, "doubts", where), both=_phrases(raw, "both", where),
+        neutral=_phrases(raw, "neutral", where),
         certainty=norm("certainty"), doubt_links=norm("doubt_links"),
         clarify=str(raw.get("clarify") or "{a}, {b}?"),
         speech_model=str(raw["speech_model"]) if raw.get("speech_model") else None,
