@@ -172,6 +172,13 @@ def test_wrong_passwords_from_elsewhere_do_not_keep_the_owner_out(app, client):
     assert _try(client, "olga", PASSWORD, address="198.51.100.7").status_code == 302 and _logged_in(client)
 
 
+def test_a_made_up_username_never_counts_as_another_owners_address(app, client):
+    add_operator(app)
+    for _ in range(6):
+        _try(client, "olga|198.51.100.7", "guess", address="203.0.113.99")
+    assert _try(client, "olga", PASSWORD, address="198.51.100.7").status_code == 302
+
+
 def test_guessing_one_account_from_many_addresses_is_stopped_too(app, client):
     add_operator(app)
     for n in range(100):

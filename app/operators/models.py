@@ -38,5 +38,5 @@ class LoginFailure(Base):
     __table_args__ = (Index("ix_console_login_failures_key_at", "key", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(120))  # "user:olga|203.0.113.7", "user:olga" or "addr:203.0.113.7"
+    key: Mapped[str] = mapped_column(String(120))  # "pair:olga|203.0.113.7", "user:olga" or "addr:203.0.113.7"
     at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -94,7 +94,9 @@ def _keys(username: str, address: str | None) -> list[tuple[str, int]]:
     """The counters a failure adds to, with their limits: the account from this address, the
     address, and the account from everywhere."""
     user = username.strip().lower()[:64]
-    keys = [(f"user:{user}|{(address or '')[:50]}", MAX_FAILURES_PER_USER),  # fits the 120 of the key
+    # Prefixes of their own: a made-up username ("olga|10.0.0.1") never counts as another
+    # key. The pair's key fits the column's 120 characters.
+    keys = [(f"pair:{user}|{(address or '')[:50]}", MAX_FAILURES_PER_USER),
             (f"user:{user}", MAX_FAILURES_PER_ACCOUNT)]
     if address:
         keys.append((f"addr:{address[:100]}", MAX_FAILURES_PER_ADDRESS))
@@ -134,7 +136,7 @@ def authenticate(session_: Session, username: str, password: str, *, at: datetim
         _record_failure(session_, username, address, at)
         return None
     user.last_login_at = at
-    mine = [key for key, _ in _keys(username, address) if key.startswith("user:")]
+    mine = [key for key, _ in _keys(username, address) if not key.startswith("addr:")]
     session_.execute(delete(LoginFailure).where(LoginFailure.key.in_(mine)))
     return user
 
