@@ -166,6 +166,9 @@ def test_a_question_with_an_elision_finds_its_answer(sim):
     # (a parcel), "chiamare questo numero" no "richiamare" (a callback)
     ("nl", "waarom is mijn factuur deze maand zo veel hoger dan normaal?", "Uw facturen staan in uw online account"),
     ("it", "mi ha detto mia figlia di chiamare questo numero", "Per informazioni prema 1"),
+    # what the caller asks for outweighs what they describe: the breakage is why they claim
+    ("en", "my tablet's screen stopped working, I'd like it repaired under the warranty", "serial number"),
+    ("nl", "mijn koptelefoon doet het niet meer, ik wil graag een garantieclaim indienen", "serienummer"),
     # an introduction asks for nothing: "mi chiamo" is no "mi chiami"
     ("it", "buongiorno, mi chiamo Giulia e mi servirebbero delle informazioni", "Mi dica in poche parole la sua domanda"),
 ])

@@ -50,6 +50,8 @@ CLOSE = 0.8  # a runner-up scoring this share of the best is too close to call: 
 LONGER = 0.1  # each extra word of a phrase: "onder de garantie" says a little more than "kapot"
 LEAD = 0.5  # the answer a caller leads with counts more: "yes, I've got no service at all"
 PREFACE = 0.5  # a plain yes/no beside a request of another choice: "no, don't call me again"
+ASKED = 0.5  # a phrase the caller asks for ("I'd like it repaired under the warranty") over one they tell
+ASK_REACH = 3  # words between the asking ("vorrei", "ik wil graag") and what is asked for
 _KEYS = frozenset("0123456789")
 NEUTRAL = -1  # the choice of a `neutral` phrase: none
 # Punctuation between clauses, as speech recognisers write it: only before a space or the end,
@@ -233,6 +235,21 @@ def _near_word(said: str, phrase_word: str) -> bool:
             and fuzz.ratio(said, phrase_word) >= NEAR_WORD_RATIO)
 
 
+def _asking_ends(words: list[str], vocab: vocabulary.Vocabulary) -> list[int]:
+    """Where each of the vocabulary's `asks` ("vorrei", "ik wil graag", "I'd like") ends."""
+    return [i + len(p) for p in vocab.asks for i in range(len(words) - len(p) + 1) if tuple(words[i:i + len(p)]) == p]
+
+
+def _asked_for(start: int, asked: list[int], breaks: frozenset[int], vocab: vocabulary.Vocabulary,
+               words: list[str]) -> bool:
+    """A phrase the caller asks for: an asking ends at most ASK_REACH words before it, in its clause."""
+    for end in asked:
+        if end <= start <= end + ASK_REACH and not any(
+                i in breaks or words[i] in vocab.clause_breaks for i in range(end, start + 1) if i < len(words)):
+            return True
+    return False
+
+
 def heard_words(said: str, vocab: vocabulary.Vocabulary) -> tuple[list[str], frozenset[int]]:
     """The words a choice is matched against, courtesies left out ("stop alstublieft met
     bellen"), and where each clause after the first begins among them."""
@@ -346,10 +363,13 @@ def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary,
     requests = {choice for phrase, choice, _s, _x in heard if not phrase.answer}
     answers = [(start, choice, sim) for phrase, choice, start, sim in heard if phrase.answer]
     scores = [0.0] * (1 + max((p.choice for p in index.phrases), default=0))  # NEUTRAL is below 0
-    for phrase, choice, _start, similarity in heard:
+    asked = _asking_ends(words, vocab)
+    for phrase, choice, start, similarity in heard:
         weight = 1 + LONGER * (len(phrase.tokens) - 1)
         if phrase.answer and requests - {choice}:
             weight *= PREFACE
+        elif not phrase.answer and _asked_for(start, asked, breaks, vocab, words):
+            weight += ASKED
         scores[choice] += similarity * weight
     if not requests and len({choice for _s, choice, _x in answers}) > 1:
         _start, choice, similarity = min(answers)

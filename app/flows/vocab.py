@@ -17,6 +17,9 @@ A vocabulary file holds:
   "of", "if"): a doubting caller has not answered a yes/no question, never refused it;
 - `neutral`: phrases that ask for nothing but look like a request nearly ("mi chiamo Giulia",
   my name is, beside "mi chiami", call me): heard as themselves, they are no choice's words;
+- `asks`: how this language asks for something ("vorrei", "ik wil graag", "I'd like"): a choice's
+  phrase asked for outweighs one only told ("...it stopped working, I'd like it repaired under
+  the warranty" is a claim);
 - `both`: how this language says it wants two things at once ("allebei", "tutti e due"): when
   two choices are heard with it, the caller is asked which comes first, never given one;
 - `stopwords`: words that carry no topic in a question to the FAQ;
@@ -56,6 +59,7 @@ class Vocabulary:
     doubt_links: frozenset[str] = frozenset()
     both: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
     neutral: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
+    asks: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
     clarify: str = "{a}, {b}?"
     speech_model: str | None = None
 
@@ -88,7 +92,7 @@ def parse(raw: Any, language: str, where: str) -> Vocabulary:
         key_words=norm("key_words"), fillers=norm("fillers"), courtesies=norm("courtesies"),
         stopwords=norm("stopwords"),
         doubts=_phrases(raw, "doubts", where), both=_phrases(raw, "both", where),
-        neutral=_phrases(raw, "neutral", where),
+        neutral=_phrases(raw, "neutral", where), asks=_phrases(raw, "asks", where),
         certainty=norm("certainty"), doubt_links=norm("doubt_links"),
         clarify=str(raw.get("clarify") or "{a}, {b}?"),
         speech_model=str(raw["speech_model"]) if raw.get("speech_model") else None,
