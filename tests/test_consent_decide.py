@@ -104,8 +104,15 @@ def test_a_states_own_hours_narrow_the_federal_window(e164, zone, clock, purpose
         ("+12055550123", "America/Chicago", "2026-04-27 12:00", False, False, "holiday"),
         # R.I. Gen. Laws 5-61-2: Saturdays 10 a.m. to 5 p.m.
         ("+14015550123", "America/New_York", "2026-03-07 17:30", False, False, "window"),
-        # Utah Code 13-25a-103(3): no calls on a legal holiday (Pioneer Day, 24 July).
+        # Utah Code 13-25a-103(3): no calls on a legal holiday (Pioneer Day, 24 July), and
+        # Juneteenth on a Friday is kept the Monday before (63G-1-301 as amended in 2025).
         ("+18015550123", "America/Denver", "2026-07-24 12:00", False, False, "holiday"),
+        ("+18015550123", "America/Denver", "2026-06-15 12:00", False, False, "holiday"),
+        ("+18015550123", "America/Denver", "2026-06-16 12:00", False, True, "allowed"),
+        # 73 P.S. 2245(a)(10): no calls on legal holidays; Good Friday and Flag Day are
+        # Pennsylvania's (44 P.S. 11), not in python-holidays.
+        ("+12155550123", "America/New_York", "2026-04-03 12:00", False, False, "holiday"),
+        ("+12155550123", "America/New_York", "2026-06-15 12:00", False, True, "allowed"),
         # NRS 597.814: prerecorded messages from 9 a.m. only; a live call keeps the TCPA's 8 a.m.
         ("+17025550123", "America/Los_Angeles", "2026-03-04 08:30", True, False, "window"),
         ("+17025550123", "America/Los_Angeles", "2026-03-04 08:30", False, True, "allowed"),

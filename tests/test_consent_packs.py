@@ -126,6 +126,14 @@ def test_a_region_closed_on_holidays_needs_a_calendar_python_holidays_knows(rule
     assert problems(rules) == ["US.yaml: regions.XX.holidays: python-holidays has no calendar for US-XX"]
 
 
+def test_a_region_s_extra_holiday_is_a_day_of_the_year_or_a_day_from_easter(rules):
+    edit(rules, "US.yaml", '{name: Flag Day, date: "06-14"}', '{name: Flag Day, date: "06-31"}')
+    edit(rules, "US.yaml", "{name: Good Friday, easter: -2}", "{name: Good Friday}")
+    found = problems(rules)
+    assert "US.yaml: regions.PA.extra_holidays[0]: give either date (MM-DD) or easter (days from Easter Sunday)" in found
+    assert "US.yaml: regions.PA.extra_holidays[1].date: '06-31' is not a day of the year like 06-14" in found
+
+
 def test_a_week_without_sunday_is_named(rules):
     edit(rules, "NL.yaml", ", sun: closed}", "}")
     assert problems(rules) == ["NL.yaml: windows.days.sun: missing"]

@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
+from dateutil.easter import easter
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -107,6 +108,28 @@ class OptInRule:
 
 
 @dataclass(frozen=True)
+class ExtraHoliday:
+    """A legal holiday python-holidays does not have: a fixed day ("06-14", Pennsylvania's
+    Flag Day), a day counted from Easter Sunday (-2, Good Friday), or a fixed day that moves
+    to the Monday before when it falls on a Tuesday to a Friday (Utah's Juneteenth)."""
+
+    name: str
+    month: int | None = None
+    day: int | None = None
+    easter: int | None = None
+    monday_before: bool = False
+
+    def on(self, year: int) -> date:
+        if self.easter is not None:
+            return easter(year) + timedelta(days=self.easter)
+        assert self.month is not None and self.day is not None
+        fixed = date(year, self.month, self.day)
+        if self.monday_before and 1 <= fixed.weekday() <= 4:
+            return fixed - timedelta(days=fixed.weekday())
+        return fixed
+
+
+@dataclass(frozen=True)
 class RegionRule:
     """A part of a country with stricter rules of its own (a US state's telemarketing law),
     told by the number's area code, as those laws presume ("a call to a Florida area code is
@@ -121,8 +144,10 @@ class RegionRule:
     max_calls_per_day: int | None = None
     source: str | None = None
     status: str = "unverified"
-    # No calls on the region's own public holidays (python-holidays' subdivision), too.
+    # No calls on the region's own public holidays (python-holidays' subdivision), too, and on
+    # the legal holidays that calendar lacks (`extra_holidays`).
     holidays: bool = False
+    extra_holidays: tuple[ExtraHoliday, ...] = ()
     # The region's law covers automated (artificial or prerecorded voice) calls only.
     automated_only: bool = False
 
@@ -185,8 +210,10 @@ class RulePack:
         if self.holidays_blocked and day in _holiday_calendar(self.country, day.year):
             return True
         region = self.region
-        return region is not None and region.holidays and day in _holiday_calendar(self.country, day.year,
-                                                                                  region.code)
+        if region is None or not region.holidays:
+            return False
+        return (day in _holiday_calendar(self.country, day.year, region.code)
+                or any(extra.on(day.year) == day for extra in region.extra_holidays))
 
     def local_ranges(self, day: date) -> tuple[tuple[time, time], ...]:
         """The calling ranges on a local calendar day (empty when no calls are allowed): the
@@ -281,6 +308,16 @@ def _ranges(value: Any) -> tuple[tuple[time, time], ...]:
     return tuple(sorted(out))
 
 
+def _month_day(text: str) -> str:
+    try:
+        month, day = (int(part) for part in text.split("-"))
+        date(2024, month, day)  # a leap year: 02-29 is a day
+    except ValueError:
+        raise PydanticCustomError("month_day", "{given} is not a day of the year like 06-14",
+                                  {"given": repr(text)}) from None
+    return text
+
+
 Ranges = Annotated[tuple[tuple[time, time], ...], PlainValidator(_ranges)]
 Status = Annotated[str, AfterValidator(one_of(STATUSES))]
 Purpose = Annotated[str, AfterValidator(one_of(PURPOSES))]
@@ -340,6 +377,19 @@ class _Registry(_Section):
     business_exempt: bool = False
 
 
+class _ExtraHoliday(_Shape):
+    name: str
+    date: Annotated[str, AfterValidator(_month_day)] | None = None
+    easter: int | None = None
+    monday_before: bool = False
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> _ExtraHoliday:
+        if (self.date is None) == (self.easter is None):
+            raise ValueError("give either date (MM-DD) or easter (days from Easter Sunday)")
+        return self
+
+
 class _Region(_Section):
     name: str
     area_codes: list[Annotated[str, AfterValidator(nanp_area_code)]]
@@ -347,6 +397,7 @@ class _Region(_Section):
     days: _Week
     max_calls_per_day: int | None = None
     holidays: bool = False
+    extra_holidays: list[_ExtraHoliday] | None = None
     automated_only: bool = False
 
 
@@ -402,6 +453,11 @@ class _PackFile(_Shape):
     opt_in: _OptIn | None = None
     courtesy: _Courtesy | None = None
     regions: dict[str, _Region] | None = None
+
+
+def _extra(holiday: _ExtraHoliday) -> ExtraHoliday:
+    month, day = (int(part) for part in holiday.date.split("-")) if holiday.date else (None, None)
+    return ExtraHoliday(holiday.name, month, day, holiday.easter, holiday.monday_before)
 
 
 def _courtesy(section: _Courtesy | None, base: Courtesy) -> Courtesy:
@@ -469,7 +525,8 @@ def _pack(file: _PackFile, courtesy: Courtesy) -> RulePack:
             RegionRule(code=code, name=region.name, area_codes=frozenset(region.area_codes),
                        purposes=frozenset(region.purposes), days=tuple(getattr(region.days, d) for d in DAYS),
                        max_calls_per_day=region.max_calls_per_day, source=region.source, status=region.status,
-                       holidays=region.holidays, automated_only=region.automated_only)
+                       holidays=region.holidays, automated_only=region.automated_only,
+                       extra_holidays=tuple(_extra(h) for h in region.extra_holidays or ()))
             for code, region in (file.regions or {}).items()),
     )
 
