@@ -291,3 +291,17 @@ def test_a_simulated_caller_never_rings_an_operator_through_twilio(app, clock, t
     assert stub.created == [] and len(report.failed) == 1
     with session_scope(app) as s:
         assert "simulated" in (s.get(DeskOperator, anna).state_reason or "")
+
+
+def test_a_premium_phone_kept_from_before_is_never_rung_and_the_operator_is_told(app, router):
+    """The profile refuses such numbers now; one stored before is refused when it would ring."""
+    r, gateway = router
+    with session_scope(app) as s:
+        mallory = operator(s, "mallory", phone="+449012345678", since=NOW - minutes(5)).id
+        caller = waiting(s, at=NOW - minutes(1)).id
+    report = r.run_once()
+    assert gateway.rings == [] and len(report.failed) == 1
+    assert _state(app, mallory) == AWAY
+    with session_scope(app) as s:
+        assert "premium number: change it in your desk profile" in s.get(DeskOperator, mallory).state_reason
+    assert _entry(app, caller).status == WAITING

@@ -18,6 +18,7 @@ from typing import Any
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 
+from app import phone
 from app.desk.models import DeskOperator
 
 # Long enough for a shift's first hour; the page asks for a new one before it expires.
@@ -31,6 +32,20 @@ def enabled(settings: Any) -> bool:
 def identity(operator: DeskOperator) -> str:
     """The Twilio Client identity of an operator's browser phone (no personal data in it)."""
     return f"desk-{operator.id}"
+
+
+# Numbers the desk never rings: every call to them would be charged to us at a premium (premium
+# rate, shared cost, personal forwarding numbers) or could not be answered (pagers, voicemail).
+COSTLY_OR_DEAD_LINES = frozenset({"premium", "shared_cost", "uan", "personal", "pager", "voicemail"})
+
+
+def never_rung(destination: str) -> str | None:
+    """Why the desk must not dial this destination (a number kept from before the profile
+    refused such numbers), or None."""
+    parsed = phone.parse_caller(destination)
+    if parsed is not None and parsed.line_type in COSTLY_OR_DEAD_LINES:
+        return f"the desk phone is a {parsed.line_type.replace('_', '-')} number: change it in your desk profile"
+    return None
 
 
 def destination(operator: DeskOperator, settings: Any) -> str:

@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 
 from app.clock import Clock
 from app.db import session_scope
-from app.desk import bridge, callbacks
+from app.desk import bridge, browser_phone, callbacks
 from app.desk.callers import caller_left
 from app.desk.models import (
     AVAILABLE,
@@ -93,6 +93,10 @@ class Router:
 
     def ring(self, claim: Claim, report: RoutingReport) -> None:
         base = self.settings.public_base_url
+        refused = browser_phone.never_rung(claim.phone)
+        if refused is not None:
+            self._failed(claim, refused, report)
+            return
         try:
             info = self.gateway.place_call(
                 claim.phone, f"{base}/voice/desk/offer?offer={claim.offer_id}&t={claim.token}",
@@ -106,17 +110,20 @@ class Router:
             return
         except TelephonyError as exc:
             log.warning("desk offer %s: cannot ring the operator: %s", claim.offer_id, exc)
-            with session_scope(self.app) as session:
-                offer = session.get(Offer, claim.offer_id)
-                if offer is not None:
-                    end_offer(session, offer, OFFER_FAILED, self.now(),
-                              note=f"the operator's phone could not be rung: {exc}"[:200])
-            report.failed.append(claim.offer_id)
+            self._failed(claim, f"the operator's phone could not be rung: {exc}", report)
             return
         with session_scope(self.app) as session:
             session.execute(update(Offer).where(Offer.id == claim.offer_id, Offer.operator_call_sid.is_(None))
                             .values(operator_call_sid=info.sid))
         report.offered.append(claim.offer_id)
+
+    def _failed(self, claim: Claim, why: str, report: RoutingReport) -> None:
+        """The operator could not be rung: the caller waits on, the operator is away with why."""
+        with session_scope(self.app) as session:
+            offer = session.get(Offer, claim.offer_id)
+            if offer is not None:
+                end_offer(session, offer, OFFER_FAILED, self.now(), note=why[:200])
+        report.failed.append(claim.offer_id)
 
     # -- tidying -------------------------------------------------------------------------------
 

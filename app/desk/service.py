@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import phone as phones
 from app.calls import add_step, get_call
-from app.desk import whisper
+from app.desk import browser_phone, whisper
 from app.desk.models import (
     AVAILABLE,
     AWAY,
@@ -47,11 +47,6 @@ def operator_for(session: Session, user_id: int, at: datetime) -> DeskOperator:
     return operator
 
 
-# Numbers the desk never rings: every call to them would be charged to us at a premium (premium
-# rate, shared cost, personal forwarding numbers) or could not be answered (pagers, voicemail).
-COSTLY_OR_DEAD_LINES = frozenset({"premium", "shared_cost", "uan", "personal", "pager", "voicemail"})
-
-
 def update_profile(operator: DeskOperator, *, phone: str, languages: Iterable[str], skills: Iterable[str],
                    ring_browser: bool = False) -> None:
     """Phone (E.164, any common spelling), the languages spoken and the skills; refused with a
@@ -60,7 +55,7 @@ def update_profile(operator: DeskOperator, *, phone: str, languages: Iterable[st
     # A drama number (app.phone) is shaped like a phone and rings nowhere.
     if phone.strip() and (parsed is None or not parsed.e164 or parsed.line_type == "fictional"):
         raise Refusal("desk_bad_phone", "phone: not a phone number; write it as +39 02 1234 5678")
-    if parsed is not None and parsed.line_type in COSTLY_OR_DEAD_LINES:
+    if parsed is not None and parsed.line_type in browser_phone.COSTLY_OR_DEAD_LINES:
         raise Refusal("desk_costly_phone", f"phone: a {parsed.line_type.replace('_', '-')} number: the desk "
                                            "rings a person's own line (mobile, landline or VoIP)")
     chosen_languages: list[str] = [lang for lang in LANGUAGES if lang in set(languages)]
