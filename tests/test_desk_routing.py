@@ -264,17 +264,23 @@ class _KindGateway(RingingGateway):
         return super().place_call(to, url, **kwargs)
 
 
+def _anna_and_a_caller(app, simulated: bool) -> int:
+    """Anna available, and a caller waiting whose call the simulator made (or not): her id."""
+    with session_scope(app) as s:
+        anna = operator(s, "anna", phone="+393331110001", since=NOW - minutes(5)).id
+        entry = waiting(s, at=NOW - minutes(1))
+        s.add(Call(call_sid=entry.call_sid, direction="inbound", from_number=entry.caller, to_number="+390212345678",
+                   status="in-progress", started_at=NOW - minutes(2), updated_at=NOW, simulated=simulated))
+    return anna
+
+
 @pytest.mark.parametrize("simulated", [True, False])
 def test_an_operator_is_rung_for_a_simulated_caller_only_as_a_simulated_call(app, clock, simulated):
     """The gateway refuses to reach Twilio for a simulated call (app.telephony): the desk must say
     so when it rings an operator for a caller the simulator made."""
     clock.set(NOW)
     gateway = _KindGateway()
-    with session_scope(app) as s:
-        operator(s, "anna", phone="+393331110001", since=NOW - minutes(5))
-        entry = waiting(s, at=NOW - minutes(1))
-        s.add(Call(call_sid=entry.call_sid, direction="inbound", from_number=entry.caller, to_number="+390212345678",
-                   status="in-progress", started_at=NOW - minutes(2), updated_at=NOW, simulated=simulated))
+    _anna_and_a_caller(app, simulated)
     Router(app, gateway=gateway).run_once()
     assert gateway.simulated == [simulated]
 
@@ -282,11 +288,7 @@ def test_an_operator_is_rung_for_a_simulated_caller_only_as_a_simulated_call(app
 def test_a_simulated_caller_never_rings_an_operator_through_twilio(app, clock, tmp_path):
     clock.set(NOW)
     gateway, stub = _real_twilio(tmp_path)
-    with session_scope(app) as s:
-        anna = operator(s, "anna", phone="+393331110001", since=NOW - minutes(5)).id
-        entry = waiting(s, at=NOW - minutes(1))
-        s.add(Call(call_sid=entry.call_sid, direction="inbound", from_number=entry.caller, to_number="+390212345678",
-                   status="in-progress", started_at=NOW - minutes(2), updated_at=NOW, simulated=True))
+    anna = _anna_and_a_caller(app, simulated=True)
     report = Router(app, gateway=gateway).run_once()
     assert stub.created == [] and len(report.failed) == 1
     with session_scope(app) as s:
