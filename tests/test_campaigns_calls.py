@@ -123,6 +123,17 @@ def test_opt_out_is_recorded_confirmed_and_cancels_other_campaigns(sim, app, clo
     assert (queued.status, queued.disposition) == ("cancelled", "opted-out")
 
 
+@pytest.mark.parametrize("said", ["Guardi, ha sbagliato numero, qui non c'è nessun Rossi", "numero sbagliato"])
+def test_a_wrong_number_is_never_called_again_for_a_campaign(sim, app, clock, said):
+    """Whoever answers a number we hold for someone else is not that person: never again,
+    never a callback booked with a stranger."""
+    _, (call,) = ring(sim, app, clock, [IT_NUMBER])
+    call.speak(said)
+    assert call.ended and call.heard("non la chiameremo più"), call.format_transcript()
+    call.assert_courteous()
+    assert rows(app, OptOut)[0].e164 == IT_NUMBER and rows(app, Callback) == []
+
+
 @pytest.mark.parametrize("said", [
     "Nou, ik heb me al twee keer afgemeld, zet me nou eens op de bel-me-niet-lijst",
     "ik wil me uitschrijven",
