@@ -160,6 +160,7 @@ def test_a_question_with_an_elision_finds_its_answer(sim):
     ("en", "I can't talk now, can someone call me this afternoon?", "When would you like us to call you back?"),
     # a Dutch separable verb split by its modals at the end of a clause; a visit asked for
     ("nl", "als iemand mij vanavond even terug zou kunnen bellen, graag", "Wanneer wilt u worden teruggebeld"),
+    ("nl", "ik wil graag dat iemand me later vandaag belt", "Wanneer wilt u worden teruggebeld"),
     ("nl", "we zitten zonder internet, kan er een monteur langskomen?", "Om welk product gaat het?"),
     ("en", "we've been without internet since Sunday, can an engineer come out?", "What kind of product is it?"),
     # a word nearly like a phrase's is not that phrase: "waarom is mijn" is no "waar is mijn"
