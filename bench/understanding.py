@@ -58,6 +58,14 @@ def _choices(flow: str, node: str):  # type: ignore[no-untyped-def]
 
 
 MENU_OUTCOMES = {"info": "information"}
+# The menu's choices whose flow starts with support_general_question (flows/support_menu.yaml).
+GENERAL_QUESTION_CHOICES = frozenset({"fault", "warranty", "delivery"})
+
+
+def _general_question(said: str, language: str) -> bool:
+    words = matching.normalise(said).split()
+    return any(tuple(words[i:i + len(p)]) == p for p in _flows().vocab.get(language).general_questions
+               for i in range(len(words) - len(p) + 1))
 
 
 def menu(said: str, language: str) -> str:
@@ -67,6 +75,11 @@ def menu(said: str, language: str) -> str:
     if understood.close is not None:
         return "ask"
     if understood.choice is not None and understood.choice.name != "info":
+        # a question on how things are done or cost goes to its answer (support_general_question)
+        if understood.choice.name in GENERAL_QUESTION_CHOICES and _general_question(said, language):
+            found = knowledge.match(knowledge.load(language), said, threshold=knowledge.MENU_THRESHOLD)
+            if found is not None and found.how == "words":
+                return f"faq:{found.topic.id}"
         return MENU_OUTCOMES.get(understood.choice.name, understood.choice.name)
     # words that chose nothing (the menu's try_faq node) or information (the FAQ flow's entry)
     # go straight to an answer when they clearly ask about a topic (support_menu_question)

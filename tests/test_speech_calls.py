@@ -170,6 +170,10 @@ def test_a_question_with_an_elision_finds_its_answer(sim):
     # what the caller asks for outweighs what they describe: the breakage is why they claim
     ("en", "my tablet's screen stopped working, I'd like it repaired under the warranty", "serial number"),
     ("nl", "mijn koptelefoon doet het niet meer, ik wil graag een garantieclaim indienen", "serienummer"),
+    # a question on how things are done or cost gets the knowledge's answer, not a tracking
+    ("en", "How much do you charge for delivery?", "Delivery is free above fifty euros"),
+    ("it", "devo restituire delle cuffie che ho ordinato online, come funziona il reso?", "entro quattordici giorni"),
+    ("en", "where is my order, it should have come yesterday", "Please key in your order number"),
     # an introduction asks for nothing: "mi chiamo" is no "mi chiami"
     ("it", "buongiorno, mi chiamo Giulia e mi servirebbero delle informazioni", "Mi dica in poche parole la sua domanda"),
 ])

@@ -20,6 +20,9 @@ A vocabulary file holds:
 - `asks`: how this language asks for something ("vorrei", "ik wil graag", "I'd like"): a choice's
   phrase asked for outweighs one only told ("...it stopped working, I'd like it repaired under
   the warranty" is a claim);
+- `general_questions`: how a question about how things are done or cost begins ("how much",
+  "quanto costa", "hoe lang duurt"): at the menu, such a question the knowledge answers gets
+  that answer even when it names a delivery, a warranty or a fault;
 - `both`: how this language says it wants two things at once ("allebei", "tutti e due"): when
   two choices are heard with it, the caller is asked which comes first, never given one;
 - `stopwords`: words that carry no topic in a question to the FAQ;
@@ -60,6 +63,7 @@ class Vocabulary:
     both: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
     neutral: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
     asks: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
+    general_questions: tuple[tuple[str, ...], ...] = ()  # normalised phrases, as words
     clarify: str = "{a}, {b}?"
     speech_model: str | None = None
 
@@ -93,6 +97,7 @@ def parse(raw: Any, language: str, where: str) -> Vocabulary:
         stopwords=norm("stopwords"),
         doubts=_phrases(raw, "doubts", where), both=_phrases(raw, "both", where),
         neutral=_phrases(raw, "neutral", where), asks=_phrases(raw, "asks", where),
+        general_questions=_phrases(raw, "general_questions", where),
         certainty=norm("certainty"), doubt_links=norm("doubt_links"),
         clarify=str(raw.get("clarify") or "{a}, {b}?"),
         speech_model=str(raw["speech_model"]) if raw.get("speech_model") else None,

@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 
 from app import prompts
 from app.calls import add_step
-from app.flows import anger, hours
+from app.flows import anger, hours, matching
+from app.flows import vocab as vocabulary
 from app.models import TERMINAL_STATUSES, Call
 from app.phone import parse_caller
 from app.support import faq, orders, services, subjects, warranty
@@ -297,6 +298,21 @@ def menu_question(ctx: Any) -> str:
     ctx.slots.update(faq_question=said, faq_from_menu=True)
     _step(ctx, "support.faq", f"menu:{found.topic.id}", input=said)
     return "answered"
+
+
+def general_question(ctx: Any) -> str:
+    """Words that chose a delivery, a warranty or a fault at the menu but ask how things are
+    done or cost ("How much do you charge for delivery?", "come funziona il reso?"): the
+    knowledge's answer, when it clearly has one, rather than a tracking or a claim.
+
+    outcomes: answered (the FAQ flow starts at its answer), request
+    """
+    said = _said(ctx)
+    words = matching.normalise(said).split()
+    if not any(tuple(words[i:i + len(p)]) == p for p in vocabulary.for_language(ctx.language).general_questions
+               for i in range(len(words) - len(p) + 1)):
+        return "request"
+    return "answered" if menu_question(ctx) == "answered" else "request"
 
 
 def faq_entry(ctx: Any) -> str:
@@ -772,6 +788,7 @@ HANDLERS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "support_pending_answer": (pending_answer, ("answer", "none")),
     "support_answer_question": (answer_question, ("answered", "unanswered", "angry", "invalid")),
     "support_menu_question": (menu_question, ("answered", "unanswered")),
+    "support_general_question": (general_question, ("answered", "request")),
     "support_faq_entry": (faq_entry, ("asked", "ask")),
     "support_log_unanswered": (log_unanswered, ("ok",)),
     "support_offer_products": (offer_products, ("one", "several", "none")),
