@@ -228,6 +228,16 @@ def test_two_close_intents_get_a_short_question_not_i_did_not_understand(sim, la
     assert call.heard(then), call.format_transcript()
 
 
+def test_wrong_is_a_no_to_a_fact_checked_not_to_a_good_time(sim, app, clock):
+    """'Sbagliato' at the read-back asks for another time; the same word is no answer to 'is this
+    a good time?' (tests/test_campaigns_calls.py books nothing with it)."""
+    call = sim.inbound(from_=LINES["it"][0], to=LINES["it"][1])
+    call.press("5")
+    call.press("2")  # tomorrow morning
+    call.speak("no, sbagliato")
+    assert call.heard("Quando preferisce essere richiamato"), call.format_transcript()
+
+
 @pytest.mark.parametrize("language, said, question", [
     ("nl", "het is eigenlijk allebei, mijn internet doet het niet en ik wacht op een pakket",
      "Wilt u een storing melden, of weten waar uw bestelling blijft?"),
