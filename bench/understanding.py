@@ -63,9 +63,7 @@ GENERAL_QUESTION_CHOICES = frozenset({"fault", "warranty", "delivery"})
 
 
 def _general_question(said: str, language: str) -> bool:
-    words = matching.normalise(said).split()
-    return any(tuple(words[i:i + len(p)]) == p for p in _flows().vocab.get(language).general_questions
-               for i in range(len(words) - len(p) + 1))
+    return matching.says(matching.normalise(said).split(), _flows().vocab.get(language).general_questions)
 
 
 def menu(said: str, language: str) -> str:

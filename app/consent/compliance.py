@@ -114,6 +114,8 @@ def check_call(
     pack = pack_for(contact.region)
     facts = gather_facts(session, contact, purpose=purpose, offer_id=offer_id, at=at,
                          automated=automated, pack=pack, settings=settings)
+    if pack is not None:  # a region's law narrowing the country's (what decide() applies too)
+        pack = pack.for_call(contact.e164, purpose, automated)
     if purpose == "callback":
         facts = replace(facts, resumes_purpose=resumes_purpose)
     decision = decide(facts, pack, at)
@@ -123,7 +125,7 @@ def check_call(
         callback_id=None if callback_id is None else str(callback_id), automated=automated,
         allowed=decision.allowed, rule_id=decision.rule_id, reason=decision.reason,
         next_allowed_at=decision.next_allowed_at,
-        pack_version=pack.for_call(contact.e164, purpose, automated).full_version if pack else None, inputs=facts.to_json(),
+        pack_version=pack.full_version if pack else None, inputs=facts.to_json(),
     )
     session.add(row)
     session.flush()

@@ -109,15 +109,20 @@ def understand(choices: Sequence[Choice], said: str, language: str,
     if not ranked:
         return Understood(None)
     best, first = ranked[0]
-    if len(ranked) > 1 and (ranked[1][0] >= CLOSE * best or _says(words, vocab.both)):
+    if len(ranked) > 1 and (ranked[1][0] >= CLOSE * best or says(words, vocab.both)):
         a, b = sorted((first, ranked[1][1]))  # named in the order the question offers them
         return Understood(None, close=(choices[a], choices[b]))
     return Understood(choices[first], how="words")
 
 
-def _says(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
-    """Whether one of `phrases` is among the words, as said."""
-    return any(tuple(words[i:i + len(p)]) == p for p in phrases for i in range(len(words) - len(p) + 1))
+def phrase_ends(words: Sequence[str], phrases: Sequence[tuple[str, ...]]) -> list[int]:
+    """Where each of `phrases` ends among the words, every time it is said as it stands."""
+    return [i + len(p) for p in phrases for i in range(len(words) - len(p) + 1) if tuple(words[i:i + len(p)]) == p]
+
+
+def says(words: Sequence[str], phrases: Sequence[tuple[str, ...]]) -> bool:
+    """Whether one of `phrases` is among the words, as said (a vocabulary's phrase list)."""
+    return bool(phrase_ends(words, phrases))
 
 
 @dataclass(frozen=True)
@@ -233,11 +238,6 @@ def _near_word(said: str, phrase_word: str) -> bool:
         return True
     return (min(len(said), len(phrase_word)) >= NEAR_WORD_LETTERS and said[:3] == phrase_word[:3]
             and fuzz.ratio(said, phrase_word) >= NEAR_WORD_RATIO)
-
-
-def _asking_ends(words: list[str], vocab: vocabulary.Vocabulary) -> list[int]:
-    """Where each of the vocabulary's `asks` ("vorrei", "ik wil graag", "I'd like") ends."""
-    return [i + len(p) for p in vocab.asks for i in range(len(words) - len(p) + 1) if tuple(words[i:i + len(p)]) == p]
 
 
 def _asked_for(start: int, asked: list[int], breaks: frozenset[int], vocab: vocabulary.Vocabulary,
@@ -363,7 +363,7 @@ def _scores(index: _Index, words: list[str], vocab: vocabulary.Vocabulary,
     requests = {choice for phrase, choice, _s, _x in heard if not phrase.answer}
     answers = [(start, choice, sim) for phrase, choice, start, sim in heard if phrase.answer]
     scores = [0.0] * (1 + max((p.choice for p in index.phrases), default=0))  # NEUTRAL is below 0
-    asked = _asking_ends(words, vocab)
+    asked = phrase_ends(words, vocab.asks)  # where each asking ("vorrei", "I'd like") ends
     for phrase, choice, start, similarity in heard:
         weight = 1 + LONGER * (len(phrase.tokens) - 1)
         if phrase.answer and requests - {choice}:

@@ -307,10 +307,8 @@ def general_question(ctx: Any) -> str:
 
     outcomes: answered (the FAQ flow starts at its answer), request
     """
-    said = _said(ctx)
-    words = matching.normalise(said).split()
-    if not any(tuple(words[i:i + len(p)]) == p for p in vocabulary.for_language(ctx.language).general_questions
-               for i in range(len(words) - len(p) + 1)):
+    words = matching.normalise(_said(ctx)).split()
+    if not matching.says(words, vocabulary.for_language(ctx.language).general_questions):
         return "request"
     return "answered" if menu_question(ctx) == "answered" else "request"
 
